@@ -1,0 +1,127 @@
+"""Opening the warehouse: engine (SQLite in WAL mode, or PostgreSQL), migrations, upserts.
+
+Every writer goes through `upsert`, keyed by natural ids, so any step can be re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from config import ConfigError
+from warehouse.models import Base
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CHUNK = 500
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+    except Exception as exc:  # bad URL form, missing driver
+        raise ConfigError(f"RECON_WAREHOUSE_URL: {exc}") from None
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the warehouse schema to the newest Alembic revision."""
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        host = engine.url.host or engine.url.database
+        raise ConfigError(
+            f"cannot open the warehouse at {host} (check RECON_WAREHOUSE_URL): {exc.orig}"
+        ) from None
+
+
+def open_warehouse(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def upsert(
+    conn: Connection,
+    tbl: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str] | None = None,
+) -> int:
+    """Insert rows, replacing the non-key columns of rows whose key exists. Returns count."""
+    if not rows:
+        return 0
+    keys = list(keys or [c.name for c in tbl.primary_key.columns])
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    cols = list(rows[0].keys())
+    updates = [c for c in cols if c not in keys]
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        stmt = insert(tbl).values(list(chunk))
+        if updates:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        conn.execute(stmt)
+    return len(rows)
+
+
+def delete_where_in(conn: Connection, tbl: Table, column: str, values: Iterable[Any]) -> None:
+    """Delete the rows whose `column` is in `values` (child lines before a re-load)."""
+    vals = list(values)
+    for start in range(0, len(vals), CHUNK):
+        conn.execute(tbl.delete().where(tbl.c[column].in_(vals[start : start + CHUNK])))
+
+
+def pack(payload: Any) -> tuple[bytes, str]:
+    """A payload as compressed canonical JSON, and its hash (to skip unchanged records)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return zlib.compress(text, 6), hashlib.sha1(text).hexdigest()
+
+
+def unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob))
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("pos_orders")
