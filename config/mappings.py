@@ -59,7 +59,9 @@ def parse_mappings(doc: dict[str, Any], path: Path | str = "mappings") -> Mappin
             tz = value.get("timezone")
             stores[str(store_id)] = StoreMapping(str(store_id), value["location"], tz)
         else:
-            raise _err(path, "stores", f'"{store_id}" needs a location code or {{ location = ... }}')
+            raise _err(
+                path, "stores", f'"{store_id}" needs a location code or {{ location = ... }}'
+            )
     tenders: dict[str, str] = {}
     for tender, account in doc.get("tenders", {}).items():
         if not isinstance(account, str | int):

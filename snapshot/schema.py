@@ -134,7 +134,8 @@ def _conform(lf: pl.LazyFrame, table: str, path: Path) -> pl.LazyFrame:
     exprs = []
     for name, dtype in want.items():
         col = pl.col(name)
-        if dtype == INSTANT and isinstance(have[name], pl.Datetime) and have[name].time_zone is None:
+        source = have[name]
+        if dtype == INSTANT and isinstance(source, pl.Datetime) and source.time_zone is None:
             col = col.dt.replace_time_zone("UTC")
         exprs.append(col.cast(dtype).alias(name))
     return lf.select(exprs)

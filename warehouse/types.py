@@ -41,15 +41,15 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return None if value is None else Decimal(str(value)).quantize(self._quantum)
 
 
-def Money() -> ExactDecimal:  # noqa: N802 - reads like a type in the models
+def Money() -> ExactDecimal:
     return ExactDecimal(18, 2)
 
 
-def Qty() -> ExactDecimal:  # noqa: N802
+def Qty() -> ExactDecimal:
     return ExactDecimal(18, 3)
 
 
-def Rate() -> ExactDecimal:  # noqa: N802
+def Rate() -> ExactDecimal:
     return ExactDecimal(5, 2)
 
 
@@ -67,6 +67,6 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(instant, datetime)
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)

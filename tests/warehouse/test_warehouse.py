@@ -1,0 +1,200 @@
+"""The warehouse on both backends: exact money, idempotent upserts, mappings, export, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+import snapshot
+from config.mappings import parse_mappings
+from warehouse.db import table, upsert
+from warehouse.exceptions import read_exceptions, save_exceptions
+from warehouse.export import export_snapshot, read_table
+from warehouse.mappings import import_mappings, load_mappings
+from warehouse.models import ExceptionEvent, PosPayment, Run
+from warehouse.runs import record_run
+
+T0 = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    from warehouse.db import open_warehouse
+
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_money_round_trips_exactly_and_upsert_replaces(warehouse: Engine) -> None:
+    #  order_id payment_no tender  amount
+    rows = [
+        ("1", 1, "Card", Decimal("0.10")),
+        ("1", 2, "Cash", Decimal("12345678901234.99")),
+        ("2", 1, "Card", Decimal("-25.00")),
+    ]
+    payments = table("pos_payments")
+    with warehouse.begin() as conn:
+        upsert(
+            conn,
+            payments,
+            [
+                dict(zip(("order_id", "payment_no", "tender", "amount"), r, strict=True))
+                for r in rows
+            ],
+        )
+        upsert(
+            conn,
+            payments,
+            [{"order_id": "2", "payment_no": 1, "tender": "Card", "amount": Decimal("-20.00")}],
+        )
+    with warehouse.connect() as conn:
+        got = conn.execute(
+            select(PosPayment.order_id, PosPayment.payment_no, PosPayment.amount).order_by(
+                PosPayment.order_id, PosPayment.payment_no
+            )
+        ).all()
+    assert got == [
+        ("1", 1, Decimal("0.10")),
+        ("1", 2, Decimal("12345678901234.99")),
+        ("2", 1, Decimal("-20.00")),
+    ]
+
+
+MAPPINGS = {
+    "stores": {"1": "WH-LON", "7": {"location": "WH-AMS", "timezone": "Europe/Amsterdam"}},
+    "tenders": {"Cash": "1210", "Card": "1220"},
+    "tax": {"20.00": {"code": "1", "account": "2200"}, "0": {"code": "0", "account": "2200"}},
+    "settings": {"posting_mode": "daily_journal", "guest_customer": "CASH99"},
+}
+
+
+def test_mappings_import_replaces_and_reads_back(warehouse: Engine) -> None:
+    import_mappings(warehouse, parse_mappings({"tenders": {"Old": "9999"}}))
+    counts = import_mappings(warehouse, parse_mappings(MAPPINGS))
+    assert counts == {"map_store": 2, "map_tender": 2, "map_tax": 2, "map_settings": 2}
+    got = load_mappings(warehouse)
+    assert got.tenders == {"Cash": "1210", "Card": "1220"}
+    assert got.stores["7"].timezone == "Europe/Amsterdam"
+    assert got.stores["1"].location == "WH-LON"
+    assert sorted(got.tax) == [Decimal("0.00"), Decimal("20.00")]
+    assert (got.posting_mode, got.guest_customer) == ("daily_journal", "CASH99")
+
+
+def test_export_writes_every_contract_table_with_contract_types(
+    warehouse: Engine, tmp_path: Path
+) -> None:
+    with warehouse.begin() as conn:
+        upsert(
+            conn,
+            table("pos_orders"),
+            [
+                {
+                    "order_id": "5120",
+                    "store_id": "1",
+                    "business_day": date(2024, 6, 1),
+                    "created_at": T0,
+                    "order_type": "sale",
+                    "state": "completed",
+                    "paid": True,
+                    "original_order_id": None,
+                    "gross_total": Decimal("25.00"),
+                    "vat_total": Decimal("4.17"),
+                    "currency": "GBP",
+                }
+            ],
+        )
+    import_mappings(warehouse, parse_mappings(MAPPINGS))
+    counts = export_snapshot(warehouse, tmp_path / "snap")
+    assert counts["pos_orders"] == 1 and counts["map_store"] == 2 and counts["erp_documents"] == 0
+    tables = snapshot.read_snapshot(tmp_path / "snap")
+    orders = tables["pos_orders"].collect()
+    assert orders.schema == pl.Schema(snapshot.TABLES["pos_orders"])
+    assert orders.row(0) == (
+        "5120",
+        "1",
+        date(2024, 6, 1),
+        T0,
+        "sale",
+        "completed",
+        True,
+        None,
+        Decimal("25.00"),
+        Decimal("4.17"),
+        "GBP",
+    )
+    assert read_table(warehouse, "map_tax").sort("vat_rate")["vat_rate"].to_list() == [
+        Decimal("0.00"),
+        Decimal("20.00"),
+    ]
+
+
+def _exc(id_: str, status: str | None, seen: datetime | None = None) -> dict[str, object]:
+    row: dict[str, object] = {f: None for f in snapshot.EXCEPTION_FIELDS}
+    row.update(
+        id=id_,
+        kind="missing_in_erp",
+        cause="not_posted",
+        store="1",
+        business_day=date(2024, 6, 1),
+        pos_ref=id_,
+        pos_value=Decimal("25.000"),
+        difference=Decimal("-25.000"),
+        currency="GBP",
+        severity="error",
+        owner="finance",
+        status=status,
+        first_seen=seen,
+        last_seen=seen,
+    )
+    return row
+
+
+def test_save_exceptions_keeps_history_and_audits_status_changes(warehouse: Engine) -> None:
+    t1 = datetime(2024, 6, 2, 6, 0, tzinfo=UTC)
+    t2 = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
+    first = pl.DataFrame(
+        [_exc("a", "new", t1), _exc("b", "new", t1)], schema=snapshot.EXCEPTIONS_SCHEMA
+    )
+    assert save_exceptions(warehouse, first, t1) == {"new": 2}
+    second = pl.DataFrame(
+        [{**_exc("a", "persisting", t2), "first_seen": t1}, {**_exc("b", "resolved", t1)}],
+        schema=snapshot.EXCEPTIONS_SCHEMA,
+    )
+    assert save_exceptions(warehouse, second, t2) == {"persisting": 1, "resolved": 1}
+    stored = read_exceptions(warehouse).sort("id")
+    #   id   status        first_seen  last_seen
+    assert stored.select("id", "status", "first_seen", "last_seen").rows() == [
+        ("a", "persisting", t1, t2),
+        ("b", "resolved", t1, t1),
+    ]
+    assert stored["pos_value"].to_list() == [Decimal("25.000"), Decimal("25.000")]
+    with warehouse.connect() as conn:
+        events = conn.execute(
+            select(ExceptionEvent.exception_id, ExceptionEvent.action).order_by(ExceptionEvent.id)
+        ).all()
+    assert events == [("a", "new"), ("b", "new"), ("a", "persisting"), ("b", "resolved")]
+    assert read_exceptions(warehouse, day=date(2024, 6, 1), store="1").height == 2
+    assert read_exceptions(warehouse, day=date(2024, 6, 2)).height == 0
+
+
+def test_runs_record_counts_and_failures(warehouse: Engine) -> None:
+    with record_run(warehouse, "collect") as run:
+        run.counts["orders"] += 3
+    try:
+        with record_run(warehouse, "sync"):
+            raise RuntimeError("vendor down")
+    except RuntimeError:
+        pass
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            select(Run.job, Run.status, Run.counts, Run.message).order_by(Run.id)
+        ).all()
+        assert conn.execute(select(func.count()).select_from(Run)).scalar() == 2
+    assert rows == [
+        ("collect", "ok", '{"orders": 3}', None),
+        ("sync", "failed", "{}", "RuntimeError: vendor down"),
+    ]
