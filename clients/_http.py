@@ -1,0 +1,426 @@
+"""The one request path every vendor client uses: send, classify, retry, log, parse.
+
+Wraps an `httpx.Client`; turns each answer into parsed JSON (floats as `Decimal`) or into
+one exception from `clients.errors`; retries transient failures with bounded exponential
+backoff (honouring `Retry-After`); logs every attempt as one line on logger `recon.http`.
+It must not know vendor paths or models, and must never log or raise a header, token or
+password: secrets given to it are scrubbed from any vendor text it repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from clients.errors import (
+    AuthError,
+    MalformedResponse,
+    NotFoundError,
+    RateLimited,
+    RecordLocked,
+    RejectedError,
+    ServerError,
+    TransientError,
+    Unreachable,
+)
+
+__all__ = [
+    "Fetched",
+    "HttpCore",
+    "Params",
+    "dumps_json",
+    "loads_json",
+    "validate_record",
+]
+
+T = TypeVar("T", bound=BaseModel)
+Params = Mapping[str, str | int]
+
+log = logging.getLogger("recon.http")
+
+# A 400 whose text says the record is held open by someone: worth retrying later.
+_LOCK_TEXT = re.compile(r"\bin use\b|\blocked\b|\block(ed)? by\b|being edited|is open by", re.I)
+_DETAIL_MAX = 300
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[T]):
+    """One record as the vendor sent it (`raw`) and as we understood it (`item`).
+
+    A record that fails validation has `item=None` and `error` = one line naming the field
+    and the problem; the caller quarantines it and the rest of the page still comes through.
+    """
+
+    key: str
+    raw: dict[str, Any]
+    item: T | None
+    error: str | None
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse JSON with every non-integer number as an exact `Decimal`."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def dumps_json(value: Any) -> str:
+    """JSON text where `Decimal` becomes a number written exactly (no float rounding)."""
+    parts: list[str] = []
+    _dump(value, parts)
+    return "".join(parts)
+
+
+def _dump(value: Any, out: list[str]) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        out.append(json.dumps(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot send {value} as a JSON number")
+        out.append(format(value, "f"))
+    elif isinstance(value, float):
+        raise TypeError(f"money must be Decimal, got float {value!r}")
+    elif isinstance(value, datetime | date):
+        out.append(json.dumps(value.isoformat()))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        for i, (k, v) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            out.append(json.dumps(str(k)))
+            out.append(":")
+            _dump(v, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",")
+            _dump(v, out)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def validate_record(model: type[T], raw: Any, key_field: str) -> Fetched[T]:
+    """Validate one vendor record; failures become `Fetched(item=None, error=...)`."""
+    if not isinstance(raw, dict):
+        return Fetched(key="", raw={"value": raw}, item=None, error="record is not an object")
+    key_value = raw.get(key_field)
+    key = "" if key_value is None else str(key_value)
+    try:
+        item = model.model_validate(raw)
+    except ValidationError as exc:
+        return Fetched(key=key, raw=raw, item=None, error=_one_line(exc))
+    return Fetched(key=key, raw=raw, item=item, error=None)
+
+
+def _one_line(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"]) or "record"
+    shown = repr(first.get("input"))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']} (got {shown}){more}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpCore:
+    """One vendor's HTTP session: base URL, auth, headers, retries and classification."""
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        auth_hint: str,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        secrets: Iterable[str] = (),
+        transport: httpx.BaseTransport | None = None,
+        max_attempts: int = 5,
+        max_wait: float = 30.0,
+        min_wait: float = 0.5,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.vendor = vendor
+        self.auth_hint = auth_hint
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.min_wait = min_wait
+        self.sleep = sleep
+        self._secrets = [s for s in secrets if s]
+        self.host = httpx.URL(base_url).host or base_url
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers={"Accept": "application/json", **(headers or {})},
+            auth=auth,
+            transport=transport,
+            timeout=timeout,
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        self._client.close()
+
+    # ----------------------------------------------------------------- requests
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> Any:
+        """Send one request, retrying transient failures; return the parsed JSON body.
+
+        `idempotent` defaults to True for GET/PUT/DELETE. A non-idempotent request (POST) is
+        repeated only when the vendor surely did not act on it (429, record locked, connect
+        refused); after a 5xx or a timeout the caller must look before posting again.
+        `check` inspects the parsed body and returns a problem text for a wrong shape, which
+        is raised (and retried) as `MalformedResponse`.
+        """
+        repeatable = method.upper() in {"GET", "PUT", "DELETE", "HEAD"}
+        if idempotent is not None:
+            repeatable = idempotent
+        attempt_no = 0
+
+        def attempt() -> Any:
+            nonlocal attempt_no
+            attempt_no += 1
+            return self._once(method, path, params, body, attempt_no, check)
+
+        def should_retry(exc: BaseException) -> bool:
+            if not isinstance(exc, TransientError):
+                return False
+            return repeatable or exc.safe_to_repeat
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(should_retry),
+            reraise=True,
+            sleep=self.sleep,
+        )
+        return retrying(attempt)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_wait)
+        backoff = wait_exponential_jitter(
+            multiplier=self.min_wait, max=self.max_wait, jitter=self.min_wait
+        )
+        return float(backoff(state))
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Any,
+        attempt: int,
+        check: Callable[[Any], str | None] | None,
+    ) -> Any:
+        started = time.monotonic()
+        content = None if body is None else dumps_json(body).encode()
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        status: int | None = None
+        try:
+            try:
+                response = self._client.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                raise self._unreachable(exc) from None
+            status = response.status_code
+            return self._classify(response, check)
+        finally:
+            elapsed_ms = round((time.monotonic() - started) * 1000)
+            log.info(
+                "vendor=%s method=%s path=%s status=%s attempt=%d elapsed_ms=%d",
+                self.vendor,
+                method.upper(),
+                path,
+                status if status is not None else "-",
+                attempt,
+                elapsed_ms,
+                extra={
+                    "vendor": self.vendor,
+                    "method": method.upper(),
+                    "path": path,
+                    "status": status,
+                    "attempt": attempt,
+                    "elapsed_ms": elapsed_ms,
+                },
+            )
+
+    # ----------------------------------------------------------------- classification
+    def _unreachable(self, exc: httpx.TransportError) -> Unreachable:
+        sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not connect"
+        detail = self._scrub(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+        return Unreachable(
+            self.vendor,
+            None,
+            detail,
+            f"{self._name} unreachable at {self.host} ({kind}: {detail}): check the "
+            f"{self.vendor.upper()}_BASE_URL and that the service is up",
+            sent=sent,
+        )
+
+    @property
+    def _name(self) -> str:
+        return {"sitoo": "Sitoo", "sage200": "Sage 200"}.get(self.vendor, self.vendor)
+
+    def _classify(self, response: httpx.Response, check: Callable[[Any], str | None] | None) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            return self._parse_ok(response, check)
+        detail = self._detail(response)
+        name = self._name
+        said = f": {detail}" if detail else ""
+        if status in (401, 403):
+            raise AuthError(
+                self.vendor,
+                status,
+                detail,
+                f"{name} rejected the credentials ({status}): check {self.auth_hint}",
+            )
+        if status == 404:
+            raise NotFoundError(
+                self.vendor,
+                status,
+                detail,
+                f"{name} has no {response.request.url.path} (404){said}: check the "
+                f"{self.vendor.upper()}_BASE_URL and the id",
+            )
+        if status == 429:
+            wait = _retry_after(response)
+            raise RateLimited(
+                self.vendor,
+                status,
+                detail,
+                f"{name} is rate limiting requests (429); retry later",
+                wait,
+            )
+        if status == 423 or (400 <= status < 500 and _LOCK_TEXT.search(detail)):
+            raise RecordLocked(
+                self.vendor,
+                status,
+                detail,
+                f"{name} record is in use or locked ({status}){said}; retry when released",
+            )
+        if status == 408 or status >= 500:
+            raise ServerError(
+                self.vendor,
+                status,
+                detail,
+                f"{name} server error ({status}){said}; retry later",
+            )
+        raise RejectedError(
+            self.vendor,
+            status,
+            detail,
+            f"{name} rejected the request ({status}){said}: fix the data named above",
+        )
+
+    def _parse_ok(self, response: httpx.Response, check: Callable[[Any], str | None] | None) -> Any:
+        text = response.text
+        if not text.strip():
+            parsed: Any = None
+        else:
+            ctype = response.headers.get("content-type", "")
+            if "html" in ctype or text.lstrip().startswith("<"):
+                raise self._malformed(response, "an HTML page instead of JSON")
+            try:
+                parsed = loads_json(text)
+            except ValueError:
+                raise self._malformed(response, "JSON that does not parse (truncated?)") from None
+        if check is not None:
+            problem = check(parsed)
+            if problem:
+                raise self._malformed(response, problem)
+        return parsed
+
+    def _malformed(self, response: httpx.Response, what: str) -> MalformedResponse:
+        return MalformedResponse(
+            self.vendor,
+            response.status_code,
+            what,
+            f"{self._name} answered {response.request.url.path} with {what}; retry later "
+            f"or check {self.vendor.upper()}_BASE_URL points at the API",
+        )
+
+    def _detail(self, response: httpx.Response) -> str:
+        text = response.text
+        detail = ""
+        try:
+            data = loads_json(text) if text.strip() else None
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("errortext", "message", "Message", "error_description", "error", "detail"):
+                value = data.get(key)
+                if isinstance(value, str) and value:
+                    detail = value
+                    break
+                if isinstance(value, dict) and isinstance(value.get("message"), str):
+                    detail = value["message"]
+                    break
+            if not detail:
+                detail = json.dumps(data, default=str)
+        elif isinstance(data, list) and data:
+            detail = json.dumps(data[0], default=str)
+        elif isinstance(data, str):
+            detail = data
+        elif text.strip() and not text.lstrip().startswith("<"):
+            detail = text
+        elif text.strip():
+            detail = "HTML error page"
+        return self._scrub(detail)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        text = " ".join(text.split())
+        if len(text) > _DETAIL_MAX:
+            text = text[: _DETAIL_MAX - 3] + "..."
+        return text

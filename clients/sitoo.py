@@ -1,0 +1,405 @@
+"""Typed client for the Sitoo REST API v2 (orders, stores, warehouses, stock, products).
+
+Knows Sitoo's paths, Basic auth, the `{totalcount, items}` envelope with `start`/`num`
+paging and the batch envelope of writes; gives back `Fetched` records validated into the
+models below. It must not decide what a sale is, store anything or post to an ERP: that is
+the collectors' and sync workers' job. `base_url` is the root before `/v2/...`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from pydantic import Field
+
+from clients._http import Fetched, HttpCore, Params, validate_record
+from clients._types import EpochSeconds, OptDecimal, StrMap, VendorModel
+from clients.errors import MalformedResponse
+from config import Settings
+
+__all__ = [
+    "BatchResult",
+    "SitooClient",
+    "SitooOrder",
+    "SitooOrderItem",
+    "SitooPayment",
+    "SitooProduct",
+    "SitooStore",
+    "SitooWarehouse",
+    "SitooWarehouseItem",
+]
+
+M = TypeVar("M", bound=VendorModel)
+
+# Order states, payment states and types as Sitoo numbers them.
+ORDER_STATE_OPEN, ORDER_STATE_CLOSED, ORDER_STATE_CANCELLED = 0, 10, 20
+PAYMENT_STATE_SUCCESSFUL = 20
+
+
+class SitooOrderItem(VendorModel):
+    """One order line (`orderitems[]`); money is net unless the name says otherwise."""
+
+    orderitemid: int | None = None
+    orderitemtype: int | None = 10
+    productid: int | None = None
+    productname: str | None = None
+    sku: str | None = None
+    productattributes: str | None = None
+    quantity: int
+    decimalunitquantity: OptDecimal = None
+    decimalquantitytotal: OptDecimal = None
+    moneynetpriceperunit: OptDecimal = None
+    moneynetpriceperquantity: OptDecimal = None
+    moneypriceorg: OptDecimal = None
+    moneyoriginalprice: OptDecimal = None
+    moneydiscountedprice: OptDecimal = None
+    moneydiscount: OptDecimal = None
+    vatvalue: OptDecimal = Decimal(0)
+    moneyitemtotal_net: OptDecimal = None
+    moneyitemtotal_vat: OptDecimal = None
+    vouchercode: str | None = None
+    vouchername: str | None = None
+    vouchervalue: OptDecimal = None
+    additionaldata: StrMap = Field(default_factory=dict)
+
+
+class SitooPayment(VendorModel):
+    """One tender on an order (`payments[]`), negative on refunds."""
+
+    name: str
+    moneyamount: Decimal
+    externalid: str | None = None
+    reftype: str | None = None
+    refid: str | None = None
+    cardissuer: str | None = None
+    reservedpaymentid: str | None = None
+    additionaldata: StrMap = Field(default_factory=dict)
+
+
+class SitooOrder(VendorModel):
+    """A Sitoo order (a sale, or a refund when totals are negative / `creditorderid` set)."""
+
+    orderid: int
+    eshopid: int | None = None
+    externalid: str | None = None
+    creditorderid: int | None = None
+    ordertypeid: int | None = None
+    orderstateid: int | None = None
+    paymentstateid: int | None = None
+    orderdate: EpochSeconds = None
+    registerid: str | None = None
+    warehouseid: int | None = None
+    userid_staff: str | None = None
+    currencycode: str | None = None
+    moneytotal_net: OptDecimal = None
+    moneytotal_vat: OptDecimal = None
+    moneycheckout_net: OptDecimal = None
+    moneycheckout_vat: OptDecimal = None
+    moneydelivery_net: OptDecimal = None
+    moneydelivery_vat: OptDecimal = None
+    moneyfinal_net: OptDecimal = None
+    moneyfinal_vat: OptDecimal = None
+    moneyfinal_salestax: OptDecimal = None
+    moneytotal_gross_roundoff: OptDecimal = None
+    moneytotal_gross_all: OptDecimal = None
+    customerref: str | None = None
+    email: str | None = None
+    additionaldata: StrMap = Field(default_factory=dict)
+    orderitems: list[SitooOrderItem] = Field(default_factory=list)
+    payments: list[SitooPayment] = Field(default_factory=list)
+
+    @property
+    def pos_timezone(self) -> str | None:
+        """The POS time zone of the sale (`additionaldata["pos-timezone"]`), if sent."""
+        return self.additionaldata.get("pos-timezone") or None
+
+
+class SitooStore(VendorModel):
+    storeid: int
+    eshopid: int | None = None
+    storetype: int | None = None
+    name: str | None = None
+    externalid: str | None = None
+    externalgroupid: str | None = None
+    city: str | None = None
+    countryid: str | None = None
+    tags: list[str] | None = None
+
+
+class SitooWarehouse(VendorModel):
+    warehouseid: int
+    warehousetype: int | None = None
+    usetype: int | None = None
+    storeid: int | None = None
+    sellable: bool | None = None
+    currencycode: str | None = None
+    name: str | None = None
+    externalid: str | None = None
+
+
+class SitooWarehouseItem(VendorModel):
+    """Stock of one SKU in one warehouse; quantities are 3-decimal strings on the wire."""
+
+    warehouseitemid: int | None = None
+    warehouseid: int | None = None
+    sku: str
+    decimaltotal: OptDecimal = None
+    decimalreserved: OptDecimal = None
+    decimalavailable: OptDecimal = None
+    decimalthreshold: OptDecimal = None
+    moneytotal: OptDecimal = None
+    binlocation: str | None = None
+    datelastmodified: EpochSeconds = None
+    datelaststocktaking: EpochSeconds = None
+
+
+class SitooProduct(VendorModel):
+    productid: int | None = None
+    sku: str
+    title: str | None = None
+    moneyprice: OptDecimal = None
+    moneypriceorg: OptDecimal = None
+    moneypricein: OptDecimal = None
+    vatid: int | None = None
+    vatvalue: OptDecimal = None
+    activepos: bool | None = None
+    active: bool | None = None
+    variantparentid: int | None = None
+    barcode: str | None = None
+    datecreated: EpochSeconds = None
+    datemodified: EpochSeconds = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One element of a Sitoo batch answer: a 200 response may still fail per item."""
+
+    sku: str
+    statuscode: int
+    value: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.statuscode < 300
+
+
+ORDER_FIELDS = (
+    "orderid,eshopid,externalid,creditorderid,ordertypeid,orderstateid,paymentstateid,"
+    "orderdate,registerid,warehouseid,userid_staff,currencycode,moneytotal_net,moneytotal_vat,"
+    "moneycheckout_net,moneycheckout_vat,moneydelivery_net,moneydelivery_vat,moneyfinal_net,"
+    "moneyfinal_vat,moneyfinal_salestax,moneytotal_gross_roundoff,moneytotal_gross_all,"
+    "customerref,email,additionaldata,orderitems,payments"
+)
+PRODUCT_FIELDS = (
+    "productid,sku,title,moneyprice,moneypriceorg,moneypricein,vatid,vatvalue,activepos,"
+    "active,variantparentid,barcode,datecreated,datemodified"
+)
+_BATCH_MAX = 1000
+
+
+def _envelope(body: Any) -> str | None:
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        return "a body that is not a {totalcount, items} envelope"
+    return None
+
+
+def _object(body: Any) -> str | None:
+    return None if isinstance(body, dict) else "a body that is not a JSON object"
+
+
+def _quantity(q: Decimal) -> str:
+    return format(q.quantize(Decimal("0.001")), "f")
+
+
+class SitooClient:
+    """Sitoo REST API v2 for one account and one site (eshopid)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        account_id: str | int,
+        site_id: str | int,
+        api_id: str,
+        api_password: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        page_size: int = 500,
+        max_attempts: int = 5,
+        max_wait: float = 30.0,
+        min_wait: float = 0.5,
+        timeout: float = 30.0,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        root = base_url.rstrip("/")
+        if root.endswith("/v2"):
+            root = root[: -len("/v2")]
+        token = base64.b64encode(f"{api_id}:{api_password}".encode()).decode()
+        self.page_size = page_size
+        self.account_id = str(account_id)
+        self.site_id = str(site_id)
+        self._http = HttpCore(
+            "sitoo",
+            root,
+            auth_hint="SITOO_API_ID / SITOO_API_PASSWORD (and SITOO_ACCOUNT_ID)",
+            auth=httpx.BasicAuth(api_id, api_password),
+            secrets=(api_password, token),
+            transport=transport,
+            max_attempts=max_attempts,
+            max_wait=max_wait,
+            min_wait=min_wait,
+            timeout=timeout,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
+    ) -> SitooClient:
+        """Build from SITOO_* settings; a missing variable raises `config.ConfigError`."""
+        settings.require("sitoo")
+        assert settings.sitoo_base_url is not None
+        assert settings.sitoo_account_id is not None
+        assert settings.sitoo_site_id is not None
+        assert settings.sitoo_api_id is not None
+        assert settings.sitoo_api_password is not None
+        return cls(
+            settings.sitoo_base_url,
+            settings.sitoo_account_id,
+            settings.sitoo_site_id,
+            settings.sitoo_api_id,
+            settings.sitoo_api_password.get_secret_value(),
+            transport=transport,
+            **kwargs,
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- paths
+    @property
+    def _account(self) -> str:
+        return f"/v2/accounts/{self.account_id}"
+
+    @property
+    def _site(self) -> str:
+        return f"{self._account}/sites/{self.site_id}"
+
+    # ----------------------------------------------------------------- paging
+    def _pages(
+        self, path: str, model: type[M], key_field: str, params: Params
+    ) -> Iterator[Fetched[M]]:
+        start = 0
+        while True:
+            query: dict[str, str | int] = {**params, "start": start, "num": self.page_size}
+            body = self._http.request("GET", path, params=query, check=_envelope)
+            items: list[Any] = body["items"]
+            for raw in items:
+                yield validate_record(model, raw, key_field)
+            start += len(items)
+            total = body.get("totalcount")
+            if len(items) < self.page_size:
+                return
+            if isinstance(total, int) and not isinstance(total, bool) and start >= total:
+                return
+
+    # ----------------------------------------------------------------- reads
+    def iter_orders(
+        self,
+        *,
+        orderid_from: int | None = None,
+        orderstates: Sequence[int] | None = None,
+        paymentstates: Sequence[int] | None = None,
+    ) -> Iterator[Fetched[SitooOrder]]:
+        """Orders of this site by ascending `orderid` (watermark with `orderid_from`, >=)."""
+        params: dict[str, str | int] = {
+            "eshopid": self.site_id,
+            "sort": "orderid",
+            "fields": ORDER_FIELDS,
+        }
+        if orderid_from is not None:
+            params["orderidfrom"] = orderid_from
+        if orderstates:
+            params["orderstate"] = ",".join(str(s) for s in orderstates)
+        if paymentstates:
+            params["paymentstate"] = ",".join(str(s) for s in paymentstates)
+        return self._pages(f"{self._account}/orders.json", SitooOrder, "orderid", params)
+
+    def get_order(self, orderid: int | str) -> Fetched[SitooOrder]:
+        """One order; an unknown id raises `NotFoundError`."""
+        body = self._http.request(
+            "GET",
+            f"{self._site}/orders/{orderid}.json",
+            params={"fields": ORDER_FIELDS},
+            check=_object,
+        )
+        return validate_record(SitooOrder, body, "orderid")
+
+    def list_stores(self) -> list[Fetched[SitooStore]]:
+        return list(self._pages(f"{self._site}/stores.json", SitooStore, "storeid", {}))
+
+    def list_warehouses(self) -> list[Fetched[SitooWarehouse]]:
+        return list(self._pages(f"{self._site}/warehouses.json", SitooWarehouse, "warehouseid", {}))
+
+    def iter_warehouse_items(
+        self, warehouseid: int | str, *, modified_from: datetime | None = None
+    ) -> Iterator[Fetched[SitooWarehouseItem]]:
+        """Stock per SKU in one warehouse; `modified_from` (aware) limits to recent changes."""
+        params: dict[str, str | int] = {}
+        if modified_from is not None:
+            if modified_from.tzinfo is None:
+                raise ValueError("modified_from must be a UTC-aware datetime")
+            params["datelastmodifiedfrom"] = int(modified_from.timestamp())
+        path = f"{self._site}/warehouses/{warehouseid}/warehouseitems.json"
+        return self._pages(path, SitooWarehouseItem, "sku", params)
+
+    def iter_products(self) -> Iterator[Fetched[SitooProduct]]:
+        """The whole catalogue, inactive products included."""
+        params: dict[str, str | int] = {"includeinactive": "true", "fields": PRODUCT_FIELDS}
+        return self._pages(f"{self._site}/products.json", SitooProduct, "sku", params)
+
+    # ----------------------------------------------------------------- writes
+    def put_warehouse_items(
+        self, warehouseid: int | str, items: Sequence[tuple[str, Decimal]]
+    ) -> list[BatchResult]:
+        """Set absolute stock levels (Virtual warehouses); one result per SKU, in order."""
+        results: list[BatchResult] = []
+        path = f"{self._site}/warehouses/{warehouseid}/warehouseitems.json"
+        for begin in range(0, len(items), _BATCH_MAX):
+            chunk = items[begin : begin + _BATCH_MAX]
+            body = [{"sku": sku, "decimaltotal": _quantity(qty)} for sku, qty in chunk]
+
+            def batch_shape(answer: Any, n: int = len(chunk)) -> str | None:
+                if not isinstance(answer, list) or len(answer) != n:
+                    return f"a batch answer that is not a list of {n} results"
+                if not all(isinstance(a, dict) and "statuscode" in a for a in answer):
+                    return "a batch answer without a statuscode per item"
+                return None
+
+            answer = self._http.request("PUT", path, body=body, check=batch_shape)
+            for (sku, _), element in zip(chunk, answer, strict=True):
+                code = element["statuscode"]
+                if not isinstance(code, int) or isinstance(code, bool):
+                    raise MalformedResponse(
+                        "sitoo", 200, "statuscode", f"Sitoo batch statuscode {code!r} for {sku}"
+                    )
+                results.append(BatchResult(sku=sku, statuscode=code, value=element.get("return")))
+        return results
