@@ -1,0 +1,101 @@
+"""`recon demo` and `recon serve`: the whole product on one machine, and the dashboard alone.
+
+The demo starts the Sitoo and Sage 200 simulators with a seeded scenario, imports the
+scenario's mappings into a fresh warehouse under `var/demo/`, runs sync, collect and
+reconcile, prints what it found, then serves the dashboard until stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import app as app_package
+from cli.jobs import collect_job, reconcile_job, sync_job, warehouse
+from config import Settings, load_settings
+from config.mappings import load_mappings
+from simulators import sage200, sitoo
+from simulators.scenario import build_scenario
+from simulators.serve import serve_in_thread
+from warehouse.mappings import import_mappings
+
+DEMO_DIR = Path("var/demo")
+
+
+def start_simulators(stack: ExitStack, scenario: str, seed: int) -> dict[str, str]:
+    """Serve both simulators for the scenario; returns the env a client needs to reach them."""
+    built = build_scenario(scenario, seed)
+    sitoo_creds, sage_creds = sitoo.SitooCredentials(), sage200.Sage200Credentials()
+    sitoo_root = stack.enter_context(serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds)))
+    sage_root = stack.enter_context(serve_in_thread(sage200.create_app(built.sage200, sage_creds)))
+    env = sitoo_creds.env(sitoo_root) | sage_creds.env(sage_root + sage200.BASE_PATH)
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    (DEMO_DIR / "mappings.toml").write_text(built.mappings_toml, encoding="utf-8")
+    (DEMO_DIR / "ground_truth.json").write_text(built.ground_truth_json(), encoding="utf-8")
+    return env
+
+
+def demo_settings(env: dict[str, str]) -> Settings:
+    overrides = {k.lower(): v for k, v in env.items()}
+    overrides["recon_data_dir"] = str(DEMO_DIR)
+    overrides["recon_warehouse_url"] = f"sqlite:///{DEMO_DIR / 'recon.db'}"
+    overrides["recon_erp"] = "sage200"
+    return load_settings(**overrides)
+
+
+def run_demo(scenario: str, seed: int, port: int, *, dashboard: bool = True) -> int:
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    with ExitStack() as stack:
+        settings = demo_settings(start_simulators(stack, scenario, seed))
+        print(
+            f"simulators up: Sitoo {settings.sitoo_base_url}, Sage 200 {settings.sage200_base_url}"
+        )
+        import_mappings(warehouse(settings), load_mappings(DEMO_DIR / "mappings.toml"))
+        for name, job in (("sync", sync_job), ("collect", collect_job)):
+            run = job(settings)
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(run.counts.items()) if v)
+            print(f"{name}: {shown}")
+        merged, _ = reconcile_job(settings)
+        open_rows = merged.filter(merged["status"].is_in(["new", "persisting"]))
+        print(f"reconcile: {open_rows.height} open exceptions")
+        for kind, n in open_rows.group_by("kind").len().sort("kind").rows():
+            print(f"  {kind}: {n}")
+        if not dashboard:
+            return 0
+        return serve_dashboard(settings, port=port)
+
+
+def serve_dashboard(settings: Settings, *, port: int) -> int:
+    """Run the Streamlit app against `settings`' warehouse until interrupted."""
+    entry = Path(app_package.__file__).parent / "main.py"
+    env = os.environ | {
+        "RECON_WAREHOUSE_URL": settings.warehouse_url,
+        "RECON_DATA_DIR": str(settings.recon_data_dir),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(entry),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(f"dashboard: http://127.0.0.1:{port}  (Ctrl-C to stop)", flush=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    try:
+        while proc.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0 if proc.returncode in (0, None, -15) else 1

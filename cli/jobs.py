@@ -1,0 +1,139 @@
+"""The jobs: sync, collect, reconcile. Plain functions the CLI and the scheduler both call.
+
+Each opens what it needs from `Settings`, records a run, and returns it. They raise
+`ConfigError` for anything the user must fix before the job can start.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+import snapshot
+from clients import Sage200Client, SitooClient
+from collectors.sage200 import collect_sage200
+from collectors.sitoo import collect_sitoo
+from config import ConfigError, Mappings, Settings
+from reconcile import EngineConfig, Findings, merge_history, reconcile
+from sync.run import run_sync
+from sync.sage200 import Sage200Poster
+from warehouse.db import open_warehouse
+from warehouse.exceptions import read_exceptions, save_exceptions
+from warehouse.export import export_snapshot
+from warehouse.mappings import load_mappings
+from warehouse.runs import RunLog, record_run
+
+
+def warehouse(settings: Settings) -> Engine:
+    return open_warehouse(settings.warehouse_url)
+
+
+def _erp_supported(settings: Settings) -> None:
+    if settings.recon_erp != "sage200":
+        raise ConfigError(
+            f"RECON_ERP={settings.recon_erp}: only sage200 is available in this version"
+        )
+
+
+def required_mappings(engine: Engine) -> Mappings:
+    mappings = load_mappings(engine)
+    if not mappings.stores:
+        raise ConfigError(
+            "no mappings in the warehouse: run `recon mappings import FILE` (or set RECON_MAPPINGS)"
+        )
+    return mappings
+
+
+def sync_job(settings: Settings, *, since: int | None = None) -> RunLog:
+    """Post completed, paid POS orders to the ERP."""
+    _erp_supported(settings)
+    engine = warehouse(settings)
+    mappings = required_mappings(engine)
+    with (
+        SitooClient.from_settings(settings) as sitoo,
+        Sage200Client.from_settings(settings) as sage,
+        record_run(engine, "sync") as run,
+    ):
+        poster = Sage200Poster(sage, mappings)
+        run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
+    return run
+
+
+def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
+    """Snapshot both sides into the warehouse, incrementally unless `full`."""
+    _erp_supported(settings)
+    engine = warehouse(settings)
+    mappings = load_mappings(engine)
+    with (
+        SitooClient.from_settings(settings) as sitoo,
+        Sage200Client.from_settings(settings) as sage,
+        record_run(engine, "collect") as run,
+    ):
+        collect_sitoo(engine, sitoo, mappings, settings.recon_timezone, run, full=full)
+        collect_sage200(engine, sage, mappings, run, full=full)
+    return run
+
+
+def _in_scope(frame: pl.DataFrame, day: date | None, store: str | None) -> pl.Expr:
+    cond = pl.lit(True)
+    if day is not None:
+        cond &= pl.col("business_day") == day
+    if store is not None:
+        cond &= pl.col("store") == store
+    return cond
+
+
+def _merge(
+    findings: Findings, previous: pl.DataFrame, now: datetime, day: date | None, store: str | None
+) -> pl.DataFrame:
+    """History for this run: previous rows outside the run's scope are left as they were."""
+    current = findings.exceptions
+    in_scope = previous.filter(
+        _in_scope(previous, day, store) | pl.col("id").is_in(current["id"].implode())
+    )
+    return merge_history(current, in_scope, now)
+
+
+def reconcile_job(
+    settings: Settings,
+    *,
+    snapshot_dir: Path | None = None,
+    day: date | None = None,
+    store: str | None = None,
+) -> tuple[pl.DataFrame, Findings]:
+    """Run the engine; from a snapshot directory (warehouse untouched) or from the warehouse."""
+    now = datetime.now(UTC)
+    if snapshot_dir is not None:
+        findings = reconcile(
+            snapshot.read_snapshot(snapshot_dir), EngineConfig(), day=day, store=store
+        )
+        out = snapshot_dir / "exceptions.parquet"
+        previous = (
+            pl.read_parquet(out)
+            if out.exists()
+            else pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
+        )
+        merged = _merge(findings, previous, now, day, store)
+        merged.select(snapshot.EXCEPTION_FIELDS).cast(snapshot.EXCEPTIONS_SCHEMA).write_parquet(out)  # type: ignore[arg-type]
+        return merged, findings
+    engine = warehouse(settings)
+    with record_run(engine, "reconcile") as run:
+        snap = settings.recon_data_dir / "snapshot"
+        staging = settings.recon_data_dir / "snapshot.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        run.counts.update(export_snapshot(engine, staging))
+        shutil.rmtree(snap, ignore_errors=True)
+        staging.rename(snap)
+        findings = reconcile(snapshot.read_snapshot(snap), EngineConfig(), day=day, store=store)
+        merged = _merge(findings, read_exceptions(engine), now, day, store)
+        for status, n in save_exceptions(engine, merged, now).items():
+            run.counts[f"exceptions_{status}"] = n
+    return merged, findings
+
+
+def export_job(settings: Settings, directory: Path) -> dict[str, int]:
+    return export_snapshot(warehouse(settings), directory)

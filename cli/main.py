@@ -1,0 +1,249 @@
+"""The `recon` command line (CONTRACT "Command line").
+
+Parses arguments, calls a job, prints results. Exit 0 when the work completed (finding
+exceptions is a result), 1 when it ran but could not complete all of it, 2 on bad usage
+or configuration, always with one line on stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from clients import AuthError, Unreachable, VendorError
+from config import ConfigError, load_settings
+from snapshot import EXCEPTION_FIELDS, SnapshotError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("recon")
+
+
+class UsageError(Exception):
+    """Bad arguments: one line naming the argument."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _since(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a POS order id to start from (e.g. --since 5120)"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="recon", description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="simulators + sync + collect + reconcile + dashboard")
+    demo.add_argument("--scenario", default="demo")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--port", type=int, default=8501, help="dashboard port")
+    demo.add_argument("--no-dashboard", action="store_true", help="stop after reconciling")
+
+    maps = sub.add_parser("mappings", help="integration mappings")
+    maps_sub = maps.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    imp = maps_sub.add_parser("import", help="load a mappings TOML into the warehouse")
+    imp.add_argument("file", type=Path, nargs="?", help="defaults to RECON_MAPPINGS")
+
+    sync = sub.add_parser("sync", help="post completed, paid POS sales and refunds to the ERP")
+    sync.add_argument("--since", type=_since, help="POS order id to start from")
+
+    collect = sub.add_parser("collect", help="snapshot both sides into the warehouse")
+    collect.add_argument("--since", type=_since, help="POS order id to start from")
+    collect.add_argument("--full", action="store_true", help="re-read everything")
+
+    rec = sub.add_parser("reconcile", help="run the engine")
+    rec.add_argument("--snapshot", type=Path, help="read this snapshot directory instead")
+    rec.add_argument("--day", type=_day)
+    rec.add_argument("--store")
+
+    exc = sub.add_parser("exceptions", help="print exceptions")
+    exc.add_argument("--format", choices=["json", "csv"], default="json")
+    exc.add_argument("--kind")
+    exc.add_argument("--store")
+    exc.add_argument("--day", type=_day)
+    exc.add_argument("--status", choices=["open", "all"], default="open")
+
+    snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
+    snap.add_argument("directory", type=Path)
+
+    sim = sub.add_parser("simulate", help="serve one local vendor simulator")
+    sim.add_argument("vendor", choices=["sitoo", "sage200", "netsuite", "sapb1"])
+    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument("--scenario", default="demo")
+    sim.add_argument("--seed", type=int, default=1)
+
+    sub.add_parser("serve", help="the Streamlit dashboard")
+    sub.add_parser("scheduler", help="run sync, collect and reconcile on their schedules")
+    return p
+
+
+def _print_run(job: str, counts: dict[str, int], problems: list[str]) -> int:
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v)
+    print(f"{job}: {shown or 'nothing to do'}")
+    for line in problems[:20]:
+        print(f"  {line}", file=sys.stderr)
+    if len(problems) > 20:
+        print(f"  ... and {len(problems) - 20} more", file=sys.stderr)
+    return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def cmd_mappings(args: argparse.Namespace) -> int:
+    from config.mappings import load_mappings
+    from warehouse.db import open_warehouse
+    from warehouse.mappings import import_mappings
+
+    settings = load_settings()
+    path = args.file or settings.recon_mappings
+    if path is None:
+        raise ConfigError("name the mappings file: recon mappings import FILE (or RECON_MAPPINGS)")
+    counts = import_mappings(open_warehouse(settings.warehouse_url), load_mappings(Path(path)))
+    print(f"mappings imported from {path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from cli.jobs import sync_job
+
+    run = sync_job(load_settings(), since=args.since)
+    return _print_run("sync", dict(run.counts), run.problems)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from cli.jobs import collect_job
+
+    run = collect_job(load_settings(), full=args.full)
+    return _print_run("collect", dict(run.counts), run.problems)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from cli.jobs import reconcile_job
+
+    merged, _ = reconcile_job(
+        load_settings(), snapshot_dir=args.snapshot, day=args.day, store=args.store
+    )
+    by_status = merged.group_by("status").len().sort("status").rows()
+    print("reconcile: " + (", ".join(f"{s}={n}" for s, n in by_status) or "no exceptions"))
+    if args.snapshot:
+        print(f"exceptions written to {args.snapshot / 'exceptions.parquet'}")
+    return EXIT_OK
+
+
+def cmd_exceptions(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from reconcile import to_records
+    from warehouse.db import open_warehouse
+    from warehouse.exceptions import read_exceptions
+
+    frame = read_exceptions(
+        open_warehouse(load_settings().warehouse_url), day=args.day, store=args.store
+    )
+    if args.kind:
+        frame = frame.filter(pl.col("kind") == args.kind)
+    if args.status == "open":
+        frame = frame.filter(pl.col("status").is_in(["new", "persisting"]))
+    records = to_records(frame.sort("business_day", "store", "kind", "id", nulls_last=True))
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(EXCEPTION_FIELDS))
+        writer.writeheader()
+        writer.writerows(records)
+    return EXIT_OK
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from cli.jobs import export_job
+
+    counts = export_job(load_settings(), args.directory)
+    print(
+        f"snapshot written to {args.directory}: " + ", ".join(f"{k}={v}" for k, v in counts.items())
+    )
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulators.serve import run_simulator
+
+    run_simulator(args.vendor, args.port, args.scenario, args.seed, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cli.demo import serve_dashboard
+
+    return int(serve_dashboard(load_settings(), port=8501))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return int(run_demo(args.scenario, args.seed, args.port, dashboard=not args.no_dashboard))
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from cli.scheduler import run_scheduler
+
+    return int(run_scheduler(load_settings()))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": cmd_demo,
+    "mappings": cmd_mappings,
+    "sync": cmd_sync,
+    "collect": cmd_collect,
+    "reconcile": cmd_reconcile,
+    "exceptions": cmd_exceptions,
+    "snapshot": cmd_snapshot,
+    "simulate": cmd_simulate,
+    "serve": cmd_serve,
+    "scheduler": cmd_scheduler,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, SnapshotError, AuthError, Unreachable) as exc:
+        print(f"recon {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except VendorError as exc:
+        print(f"recon {args.command}: {exc}", file=sys.stderr)
+        return EXIT_PARTIAL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
