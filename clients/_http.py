@@ -185,7 +185,8 @@ class HttpCore:
         self.min_wait = min_wait
         self.sleep = sleep
         self._secrets = [s for s in secrets if s]
-        self.host = httpx.URL(base_url).host or base_url
+        url = httpx.URL(base_url)
+        self.host = (f"{url.host}:{url.port}" if url.port else url.host) or base_url
         self._client = httpx.Client(
             base_url=base_url,
             headers={"Accept": "application/json", **(headers or {})},

@@ -147,8 +147,10 @@ def cash_book_rows(
     tx: BankPostedTransaction, d: Directory, currency: str, raw_id: int | None
 ) -> Rows:
     bank = d.banks.get(tx.bank_id or -1)
-    value = abs(tx.cheque_value or Decimal(0))
-    sign = Decimal(-1) if ledger_kind(tx.bank_transaction_type) == "payment" else Decimal(1)
+    value = tx.cheque_value or Decimal(0)
+    paid_out = value < 0 or ledger_kind(tx.bank_transaction_type) == "payment"
+    sign = Decimal(-1) if paid_out else Decimal(1)
+    value = abs(value)
     return {
         "erp_journal_lines": [
             {

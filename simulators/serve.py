@@ -1,0 +1,103 @@
+"""Run a simulator app over real HTTP: in a background thread (tests, `recon demo`) or in
+the foreground until interrupted (`recon simulate`).
+
+Binds 127.0.0.1 only. Must not build scenario content itself (that is `scenario`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["SimulatorError", "run_simulator", "serve_in_thread", "simulator_app"]
+
+VENDORS = ("sitoo", "sage200", "netsuite", "sapb1")
+
+
+class SimulatorError(Exception):
+    """A simulator that cannot be started as asked (one line: what and how to fix)."""
+
+
+@contextmanager
+def serve_in_thread(app: ASGIApp, port: int = 0) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1:`port` (0 = any free port); yields `http://127.0.0.1:PORT`
+    once the server accepts connections, and stops it on exit."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise SimulatorError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise SimulatorError(f"simulator on 127.0.0.1:{bound} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def simulator_app(
+    vendor: str, scenario: str = "demo", seed: int = 1
+) -> tuple[ASGIApp, str, dict[str, str]]:
+    """The app for `vendor` loaded with the scenario, its base-URL suffix and credentials."""
+    from simulators import sage200, sitoo
+    from simulators.scenario import build_scenario
+
+    if vendor not in VENDORS:
+        raise SimulatorError(f"unknown vendor {vendor!r}: use one of {', '.join(VENDORS)}")
+    if vendor in ("netsuite", "sapb1"):
+        raise SimulatorError(f"the {vendor} simulator is not built yet: use sitoo or sage200")
+    built = build_scenario(scenario, seed)
+    if vendor == "sitoo":
+        creds = sitoo.SitooCredentials()
+        return sitoo.create_app(built.sitoo, creds), "", creds.env("")
+    sage_creds = sage200.Sage200Credentials()
+    return sage200.create_app(built.sage200, sage_creds), sage200.BASE_PATH, sage_creds.env("")
+
+
+def run_simulator(
+    vendor: str,
+    port: int,
+    scenario: str,
+    seed: int,
+    out: TextIO,
+    *,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve one simulator until interrupted (Ctrl-C, or `stop` set); the first line on
+    `out` is `{"base_url": ..., "credentials": {...}}`."""
+    app, suffix, env = simulator_app(vendor, scenario, seed)
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+    with serve_in_thread(app, port) as root:
+        base_url = root + suffix
+        credentials = {k: v for k, v in env.items() if not k.endswith("_BASE_URL")}
+        out.write(json.dumps({"base_url": base_url, "credentials": credentials}) + "\n")
+        out.flush()
+        stop = stop or threading.Event()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            return

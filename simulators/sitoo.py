@@ -1,0 +1,642 @@
+"""A Sitoo REST API v2 simulator (Starlette), faithful to /work/shared/reference/sitoo.md.
+
+Serves `/v2/accounts/{accountid}/...` from an in-memory `SitooState`: Basic auth,
+`{totalcount, items}` envelopes, `start`/`num` paging, `fields=`, the order filters,
+stores, warehouses, warehouse items (GET and batch PUT), products and sites. Money is
+written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. This module
+must not know recon's mappings or scenarios; `build_order` only shapes one order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulators._wire import fmt2, fmt3, json_response, round2
+from simulators.faults import FaultMiddleware, Faults
+
+__all__ = [
+    "SitooCredentials",
+    "SitooLine",
+    "SitooPayment",
+    "SitooState",
+    "build_order",
+    "create_app",
+]
+
+ORDERTYPE_ORDER = 10
+ORDERTYPE_PARKED = 110
+STATE_OPEN, STATE_CLOSED, STATE_CANCELLED = 0, 10, 20
+PAY_PENDING, PAY_SUCCESSFUL = 10, 20
+
+
+@dataclass(frozen=True)
+class SitooCredentials:
+    account_id: str = "90210"
+    api_id: str = "90210-7"
+    password: str = "sim-sitoo-secret"
+    site_id: int = 1
+
+    def env(self, base_url: str) -> dict[str, str]:
+        return {
+            "SITOO_BASE_URL": base_url,
+            "SITOO_ACCOUNT_ID": self.account_id,
+            "SITOO_SITE_ID": str(self.site_id),
+            "SITOO_API_ID": self.api_id,
+            "SITOO_API_PASSWORD": self.password,
+        }
+
+
+@dataclass(frozen=True)
+class SitooLine:
+    """One order line as the POS rang it up: gross list price, gross row discount."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price_gross: Decimal
+    vat_rate: Decimal
+    row_discount_gross: Decimal = Decimal("0.00")
+    productid: int | None = None
+    original_orderitemid: int | None = None  # refunds: the refunded line
+
+    @property
+    def row_gross(self) -> Decimal:
+        return round2(self.unit_price_gross * self.quantity - self.row_discount_gross)
+
+    @property
+    def row_vat(self) -> Decimal:
+        return round2(self.row_gross * self.vat_rate / (100 + self.vat_rate))
+
+    @property
+    def row_net(self) -> Decimal:
+        return self.row_gross - self.row_vat
+
+
+@dataclass(frozen=True)
+class SitooPayment:
+    name: str
+    amount: Decimal
+    reftype: str | None = None
+    refid: str | None = None
+
+
+def _vat_number(rate: Decimal) -> int | float:
+    return int(rate) if rate == rate.to_integral_value() else float(rate)
+
+
+def build_order(
+    *,
+    orderid: int,
+    eshopid: int,
+    warehouseid: int,
+    orderdate: datetime,
+    currency: str,
+    lines: list[SitooLine],
+    payments: list[SitooPayment],
+    timezone: str,
+    store_externalid: str,
+    store_name: str,
+    ordertypeid: int = ORDERTYPE_ORDER,
+    orderstateid: int = STATE_CLOSED,
+    paymentstateid: int = PAY_SUCCESSFUL,
+    creditorderid: int | None = None,
+    registerid: str | None = None,
+    receiptid: str | None = None,
+) -> dict[str, Any]:
+    """A Sitoo order in read (GET) form; totals derived from the lines.
+
+    Refunds pass negative quantities and amounts plus `creditorderid`; the refund keys
+    (`pos-originalsales-orderid`, line `pos-originalsales-orderitemid`) are added here.
+    """
+    items: list[dict[str, Any]] = []
+    for i, line in enumerate(lines):
+        rate = line.vat_rate
+        qty = line.quantity
+        unit_net_orig = round2(line.unit_price_gross / (1 + rate / 100))
+        unit_net = round2(line.row_net / qty) if qty else Decimal("0.00")
+        unit_disc = round2(unit_net_orig - unit_net)
+        additional: dict[str, str] = {}
+        if line.row_discount_gross:
+            additional["orderitem-moneyrowdiscount"] = fmt2(abs(line.row_discount_gross))
+        if line.original_orderitemid is not None:
+            additional["pos-originalsales-orderitemid"] = str(line.original_orderitemid)
+        items.append(
+            {
+                "orderitemid": i,
+                "orderitemtype": 10,
+                "productid": line.productid,
+                "productname": line.name,
+                "sku": line.sku,
+                "productattributes": "",
+                "quantity": qty,
+                "moneynetpriceperunit": fmt2(unit_net),
+                "moneyoriginalprice": fmt2(unit_net_orig),
+                "moneydiscountedprice": fmt2(unit_net),
+                "moneydiscount": fmt2(unit_disc),
+                "moneypriceorg": fmt2(unit_net_orig),
+                "vatvalue": _vat_number(rate),
+                "moneyitemtotal_net": fmt2(line.row_net),
+                "moneyitemtotal_vat": fmt2(line.row_vat),
+                "vouchercode": None,
+                "vouchername": None,
+                "vouchervalue": None,
+                "salestaxes": [],
+                "decimalunitquantity": None,
+                "decimalquantitytotal": fmt3(Decimal(qty)),
+                "moneynetpriceperquantity": fmt2(unit_net),
+                "additionaldata": additional,
+            }
+        )
+    net = sum((line.row_net for line in lines), Decimal("0.00"))
+    vat = sum((line.row_vat for line in lines), Decimal("0.00"))
+    additionaldata: dict[str, str] = {
+        "pos-timezone": timezone,
+        "store-externalid": store_externalid,
+        "store-name": store_name,
+    }
+    if receiptid:
+        additionaldata["pos-receiptid"] = receiptid
+    if creditorderid is not None:
+        additionaldata["pos-originalsales-orderid"] = str(creditorderid)
+        additionaldata["refundreasoncode-reasoncode"] = "RETURN"
+    pays = []
+    for i, pay in enumerate(payments):
+        extra: dict[str, str] = {}
+        if creditorderid is not None:
+            extra["pos-originalsales-payment-index"] = "0"
+        pays.append(
+            {
+                "name": pay.name,
+                "moneyamount": fmt2(pay.amount),
+                "externalid": None,
+                "reftype": pay.reftype,
+                "refid": pay.refid or (f"PSP-{orderid}-{i}" if pay.reftype else None),
+                "cardissuer": None,
+                "reservedpaymentid": None,
+                "additionaldata": extra,
+            }
+        )
+    return {
+        "orderid": orderid,
+        "eshopid": eshopid,
+        "externalid": None,
+        "creditorderid": creditorderid,
+        "ordertypeid": ordertypeid,
+        "orderstateid": orderstateid,
+        "paymentstateid": paymentstateid,
+        "orderdate": int(orderdate.timestamp()),
+        "registerid": registerid,
+        "warehouseid": warehouseid,
+        "userid_staff": None,
+        "currencycode": currency,
+        "moneytotal_net": fmt2(net),
+        "moneytotal_vat": fmt2(vat),
+        "moneycheckout_net": "0.00",
+        "moneycheckout_vat": "0.00",
+        "moneydelivery_net": "0.00",
+        "moneydelivery_vat": "0.00",
+        "moneyfinal_net": fmt2(net),
+        "moneyfinal_vat": fmt2(vat),
+        "moneyfinal_salestax": "0.00",
+        "moneytotal_gross_roundoff": "0.00",
+        "moneytotal_gross_all": fmt2(net + vat),
+        "customerref": "",
+        "checkoutref": "",
+        "comment": "",
+        "commentinternal": "",
+        "email": "",
+        "namefirst": "",
+        "namelast": "",
+        "company": "",
+        "personalid": "",
+        "phone": "",
+        "orderitems": items,
+        "payments": pays,
+        "orderlogitems": [],
+        "reservedpayments": [],
+        "additionaldata": additionaldata,
+    }
+
+
+@dataclass
+class SitooState:
+    """Everything the simulated account holds; seed it with the `add_*` methods."""
+
+    eshopid: int = 1
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    stores: list[dict[str, Any]] = field(default_factory=list)
+    warehouses: list[dict[str, Any]] = field(default_factory=list)
+    products: list[dict[str, Any]] = field(default_factory=list)
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    warehouse_items: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _next_warehouseitemid: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.sites:
+            self.sites.append(
+                {
+                    "protocol": "https",
+                    "server": "sim.mysitoo.com",
+                    "abspath": "/",
+                    "siteurl": "https://sim.mysitoo.com/",
+                    "eshopid": self.eshopid,
+                }
+            )
+
+    def add_store(
+        self, storeid: int, name: str, externalid: str, countryid: str = "GB", **extra: Any
+    ) -> dict[str, Any]:
+        store = {
+            "storeid": storeid,
+            "eshopid": self.eshopid,
+            "storetype": 10,
+            "name": name,
+            "externalid": externalid,
+            "externalgroupid": None,
+            "address": "",
+            "address2": "",
+            "zip": "",
+            "city": name,
+            "state": "",
+            "countryid": countryid,
+            "phone": "",
+            "email": "",
+            "nearby_stores": [],
+            "tags": [],
+            **extra,
+        }
+        self.stores.append(store)
+        return store
+
+    def add_warehouse(
+        self,
+        warehouseid: int,
+        storeid: int | None,
+        name: str,
+        currency: str,
+        warehousetype: int = 20,
+    ) -> dict[str, Any]:
+        wh = {
+            "warehouseid": warehouseid,
+            "warehousetype": warehousetype,
+            "usetype": 10,
+            "storeid": storeid,
+            "sellable": True,
+            "currencycode": currency,
+            "name": name,
+            "externalid": f"WH{warehouseid}",
+        }
+        self.warehouses.append(wh)
+        self.warehouse_items.setdefault(warehouseid, {})
+        return wh
+
+    def add_product(
+        self,
+        productid: int,
+        sku: str,
+        title: str,
+        price_gross: Decimal,
+        vat_rate: Decimal,
+        active: bool = True,
+        created: int = 1700000000,
+    ) -> dict[str, Any]:
+        product = {
+            "productid": productid,
+            "sku": sku,
+            "title": title,
+            "moneyprice": fmt2(price_gross),
+            "moneypriceorg": fmt2(price_gross),
+            "moneypricein": fmt2(price_gross / 2),
+            "vatid": {20: 1, 5: 2, 0: 3}.get(int(vat_rate), 1),
+            "vatvalue": _vat_number(vat_rate),
+            "productgrouptype": 10,
+            "activepos": active,
+            "active": active,
+            "variantparentid": None,
+            "barcode": f"73{productid:011d}",
+            "barcodealiases": [],
+            "datecreated": created,
+            "datemodified": created,
+        }
+        self.products.append(product)
+        return product
+
+    def add_order(self, order: dict[str, Any]) -> int:
+        with self.lock:
+            self.orders[int(order["orderid"])] = order
+            return int(order["orderid"])
+
+    def next_orderid(self) -> int:
+        return max(self.orders, default=1000) + 1
+
+    def set_stock(
+        self, warehouseid: int, sku: str, total: Decimal, modified: int
+    ) -> dict[str, Any]:
+        with self.lock:
+            items = self.warehouse_items.setdefault(warehouseid, {})
+            item = items.get(sku)
+            if item is None:
+                item = {
+                    "warehouseitemid": self._next_warehouseitemid,
+                    "warehouseid": warehouseid,
+                    "sku": sku,
+                    "binlocation": "",
+                    "decimalthreshold": "0.000",
+                    "decimalreserved": "0.000",
+                    "moneytotal": "0.00",
+                    "datelaststocktaking": modified,
+                }
+                self._next_warehouseitemid += 1
+                items[sku] = item
+            item["decimaltotal"] = fmt3(total)
+            item["decimalavailable"] = fmt3(total - Decimal(item["decimalreserved"]))
+            item["datelastmodified"] = modified
+            return item
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _error(status: int, text: str) -> Response:
+    return json_response({"statuscode": status, "errortext": text}, status)
+
+
+def _int_param(params: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise _BadRequest(f"Invalid value for parameter: {name}") from None
+
+
+def _int_list(params: Mapping[str, str], name: str) -> set[int] | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return {int(v) for v in raw.split(",") if v.strip()}
+    except ValueError:
+        raise _BadRequest(f"Invalid value for parameter: {name}") from None
+
+
+def _envelope(
+    items: list[dict[str, Any]],
+    params: Mapping[str, str],
+    fields_default: Iterable[str] | None = None,
+) -> Response:
+    start = _int_param(params, "start", 0) or 0
+    num = _int_param(params, "num", 10)
+    if start < 0 or num is None or num < 0:
+        raise _BadRequest("Invalid value for parameter: start/num")
+    page = items[start : start + num]
+    return json_response({"totalcount": len(items), "items": [_fields(i, params) for i in page]})
+
+
+def _fields(item: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
+    raw = params.get("fields")
+    if not raw:
+        return item
+    wanted = [f.strip() for f in raw.split(",") if f.strip()]
+    return {f: item[f] for f in wanted if f in item}
+
+
+Handler = Callable[[Request], Response]
+
+
+def create_app(
+    state: SitooState, creds: SitooCredentials, faults: Faults | None = None
+) -> Starlette:
+    """The Starlette app serving `state` under `/v2/accounts/{accountid}`."""
+
+    def guarded(handler: Handler) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            if not _authorised(request, creds):
+                return _error(401, "Authorization failed")
+            if request.path_params.get("accountid") != creds.account_id:
+                return _error(401, "Authorization failed")
+            siteid = request.path_params.get("siteid")
+            if siteid is not None and siteid != str(state.eshopid):
+                return _error(404, f"Site {siteid} not found")
+            try:
+                if request.method == "PUT":
+                    request.state.body = await request.body()
+                with state.lock:
+                    return handler(request)
+            except _BadRequest as exc:
+                return _error(400, str(exc))
+
+        return endpoint
+
+    def sites(request: Request) -> Response:
+        return _envelope(list(state.sites), request.query_params)
+
+    def list_orders(request: Request) -> Response:
+        q = request.query_params
+        eshopid = _int_param(q, "eshopid")
+        if "siteid" in request.path_params:
+            eshopid = state.eshopid
+        ids = _int_list(q, "orderid")
+        credit = _int_list(q, "creditorderid")
+        lo = _int_param(q, "orderidfrom")
+        hi = _int_param(q, "orderidto")
+        dlo = _int_param(q, "orderdatefrom")
+        dhi = _int_param(q, "orderdateto")
+        states = _int_list(q, "orderstate")
+        pstates = _int_list(q, "paymentstate")
+        types = _int_list(q, "ordertype")
+        warehouses = _int_list(q, "warehouseid")
+        sort = q.get("sort", "-orderid")
+        if sort not in ("orderid", "-orderid"):
+            raise _BadRequest("Invalid value for parameter: sort")
+        rows = []
+        for order in state.orders.values():
+            oid = order["orderid"]
+            if eshopid is not None and order["eshopid"] != eshopid:
+                continue
+            if credit is not None:
+                if order.get("creditorderid") not in credit:
+                    continue
+            elif ids is not None and oid not in ids:
+                continue
+            if lo is not None and oid < lo:
+                continue
+            if hi is not None and oid >= hi:
+                continue
+            if dlo is not None and order["orderdate"] < dlo:
+                continue
+            if dhi is not None and order["orderdate"] > dhi:
+                continue
+            if states is not None and order["orderstateid"] not in states:
+                continue
+            if pstates is not None and order["paymentstateid"] not in pstates:
+                continue
+            if types is not None and order["ordertypeid"] not in types:
+                continue
+            if warehouses is not None and order["warehouseid"] not in warehouses:
+                continue
+            rows.append(order)
+        rows.sort(key=lambda o: int(o["orderid"]), reverse=sort.startswith("-"))
+        return _envelope(rows, q)
+
+    def get_order(request: Request) -> Response:
+        try:
+            oid = int(request.path_params["orderid"])
+        except ValueError:
+            return _error(404, "Order not found")
+        order = state.orders.get(oid)
+        if order is None or order["eshopid"] != state.eshopid:
+            return _error(404, f"Order {oid} not found")
+        return json_response(_fields(order, request.query_params))
+
+    def stores(request: Request) -> Response:
+        return _envelope(
+            sorted(state.stores, key=lambda s: int(s["storeid"])), request.query_params
+        )
+
+    def warehouses(request: Request) -> Response:
+        rows = sorted(state.warehouses, key=lambda w: int(w["warehouseid"]))
+        return _envelope(rows, request.query_params)
+
+    def _warehouse(request: Request) -> dict[str, Any] | None:
+        try:
+            wid = int(request.path_params["warehouseid"])
+        except ValueError:
+            return None
+        return next((w for w in state.warehouses if w["warehouseid"] == wid), None)
+
+    def warehouse_items(request: Request) -> Response:
+        wh = _warehouse(request)
+        if wh is None:
+            return _error(404, "Warehouse not found")
+        if request.method == "PUT":
+            return _put_items(wh, request.state.body)
+        q = request.query_params
+        lo = _int_param(q, "datelastmodifiedfrom")
+        hi = _int_param(q, "datelastmodifiedto")
+        skus = {s for s in q.get("sku", "").split(",") if s} or None
+        rows = []
+        for item in sorted(
+            state.warehouse_items.get(wh["warehouseid"], {}).values(),
+            key=lambda i: int(i["warehouseitemid"]),
+        ):
+            if lo is not None and item["datelastmodified"] < lo:
+                continue
+            if hi is not None and item["datelastmodified"] > hi:
+                continue
+            if skus is not None and item["sku"] not in skus:
+                continue
+            rows.append(item)
+        return _envelope(rows, q)
+
+    def _put_items(wh: dict[str, Any], body: bytes) -> Response:
+        try:
+            payload = json.loads(body, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "Invalid JSON in request body")
+        if not isinstance(payload, list):
+            return _error(400, "Request body must be an array of warehouse items")
+        known = {p["sku"] for p in state.products}
+        now = int(datetime.now().timestamp())
+        results: list[dict[str, Any]] = []
+        for element in payload:
+            if not isinstance(element, dict) or not isinstance(element.get("sku"), str):
+                results.append({"statuscode": 400, "return": False})
+                continue
+            sku = element["sku"]
+            if sku not in known:
+                results.append({"statuscode": 404, "return": False})
+                continue
+            total = element.get("decimaltotal")
+            if total is not None and wh["warehousetype"] != 20:
+                results.append({"statuscode": 400, "return": False})
+                continue
+            try:
+                existing = state.warehouse_items.get(wh["warehouseid"], {}).get(sku)
+                level = (
+                    Decimal(str(total))
+                    if total is not None
+                    else Decimal(existing["decimaltotal"])
+                    if existing
+                    else Decimal(0)
+                )
+            except InvalidOperation:
+                results.append({"statuscode": 400, "return": False})
+                continue
+            item = state.set_stock(wh["warehouseid"], sku, level, now)
+            for key in ("binlocation", "decimalthreshold"):
+                if key in element:
+                    item[key] = str(element[key])
+            results.append({"statuscode": 200, "return": item["warehouseitemid"]})
+        return json_response(results)
+
+    def products(request: Request) -> Response:
+        q = request.query_params
+        include_inactive = q.get("includeinactive", "false").lower() == "true"
+        skus = {s for s in q.get("sku", "").split(",") if s} or None
+        rows = [
+            p
+            for p in sorted(state.products, key=lambda p: int(p["productid"]))
+            if (include_inactive or p["active"]) and (skus is None or p["sku"] in skus)
+        ]
+        return _envelope(rows, q)
+
+    async def not_found(request: Request) -> Response:
+        if not _authorised(request, creds):
+            return _error(401, "Authorization failed")
+        return _error(404, "Resource not found. The url is invalid.")
+
+    root = "/v2/accounts/{accountid}"
+    site = root + "/sites/{siteid}"
+    routes = [
+        Route(root + "/sites.json", guarded(sites), methods=["GET"]),
+        Route(root + "/orders.json", guarded(list_orders), methods=["GET"]),
+        Route(site + "/orders.json", guarded(list_orders), methods=["GET"]),
+        Route(site + "/orders/{orderid}.json", guarded(get_order), methods=["GET"]),
+        Route(site + "/stores.json", guarded(stores), methods=["GET"]),
+        Route(site + "/warehouses.json", guarded(warehouses), methods=["GET"]),
+        Route(
+            site + "/warehouses/{warehouseid}/warehouseitems.json",
+            guarded(warehouse_items),
+            methods=["GET", "PUT"],
+        ),
+        Route(site + "/products.json", guarded(products), methods=["GET"]),
+        Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    ]
+    app = Starlette(routes=routes)
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        return _error(404, "Resource not found. The url is invalid.")
+
+    app.add_exception_handler(405, method_not_allowed)
+    if faults is not None:
+        app.add_middleware(FaultMiddleware, faults=faults, vendor="sitoo")
+    return app
+
+
+def _authorised(request: Request, creds: SitooCredentials) -> bool:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return user == creds.api_id and password == creds.password
