@@ -1,0 +1,137 @@
+"""Shared frame helpers: conforming input tables, tolerances, and shaping exception rows.
+
+Holds no reconciliation rule of its own; comparators build on these helpers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+import polars as pl
+
+from reconcile._config import Tolerance
+from snapshot import EXCEPTIONS_SCHEMA, INSTANT, TABLES, SnapshotError
+
+__all__ = [
+    "DOC_KINDS",
+    "FINANCE",
+    "OPS",
+    "beyond",
+    "conform_tables",
+    "emit",
+    "exception_id",
+    "finish",
+    "flag",
+    "gather",
+]
+
+FINANCE = "finance"
+OPS = "ops"
+_OPS_KINDS = frozenset(
+    {"line_mismatch", "unknown_sku", "price_mismatch", "stock_variance", "unmapped_location"}
+)
+DOC_KINDS = ("invoice", "sales_order")
+_NULL_KEY = "\x00"
+_SEP = "\x1f"
+
+
+def exception_id(kind: str, *key: str | None) -> str:
+    """Stable id of a finding: first 16 hex digits of sha1(kind and its key parts).
+
+    A None key part is hashed differently from an empty string.
+    """
+    parts = [kind, *(_NULL_KEY if k is None else k for k in key)]
+    return hashlib.sha1(_SEP.join(parts).encode()).hexdigest()[:16]
+
+
+def _ids(keys: pl.Series) -> pl.Series:
+    # One hash per finding (not per input row): findings are few next to the inputs.
+    return pl.Series(
+        [hashlib.sha1(k.encode()).hexdigest()[:16] for k in keys.to_list()], dtype=pl.String()
+    )
+
+
+def conform_tables(tables: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
+    """Every snapshot table with exactly its CONTRACT columns; a missing table is empty."""
+    out: dict[str, pl.LazyFrame] = {}
+    for name, want in TABLES.items():
+        lf = tables.get(name)
+        if lf is None:
+            out[name] = pl.DataFrame(schema=want).lazy()
+            continue
+        have = lf.collect_schema()
+        missing = [c for c in want if c not in have]
+        if missing:
+            raise SnapshotError(f"table {name}: missing column {missing[0]!r}")
+        exprs = []
+        for col, dtype in want.items():
+            expr = pl.col(col)
+            got = have[col]
+            if isinstance(got, pl.Datetime) and got.time_zone is None and dtype == INSTANT:
+                expr = expr.dt.replace_time_zone("UTC")
+            exprs.append(expr.cast(dtype).alias(col))
+        out[name] = lf.select(exprs)
+    return out
+
+
+def beyond(diff: pl.Expr, base: pl.Expr, tol: Tolerance) -> pl.Expr:
+    """True where |diff| > tol.absolute + tol.relative * |base| (nulls count as zero)."""
+    limit = pl.lit(tol.absolute) + pl.lit(tol.relative) * base.fill_null(Decimal(0)).abs()
+    return diff.fill_null(Decimal(0)).abs() > limit
+
+
+def flag(keys: pl.LazyFrame, column: str, name: str) -> pl.LazyFrame:
+    """Distinct `column` values of `keys` with a True column `name`, to left-join as a flag."""
+    return keys.select(column).unique().with_columns(pl.lit(True).alias(name))
+
+
+def emit(
+    lf: pl.LazyFrame,
+    kind: str,
+    key: Sequence[pl.Expr],
+    cause: pl.Expr | str,
+    severity: pl.Expr | str = "error",
+) -> pl.LazyFrame:
+    """Shape comparator rows into exception rows (id hashed later in `finish`).
+
+    `lf` may hold any subset of the exception fields; the rest become null.
+    """
+    have = lf.collect_schema()
+    key_exprs = [pl.lit(kind), *(k.cast(pl.String).fill_null(_NULL_KEY) for k in key)]
+    cols: list[pl.Expr] = [pl.concat_str(key_exprs, separator=_SEP).alias("_key")]
+    for name, dtype in EXCEPTIONS_SCHEMA.items():
+        if name == "id":
+            continue
+        if name == "kind":
+            expr: pl.Expr = pl.lit(kind)
+        elif name == "cause":
+            expr = pl.lit(cause) if isinstance(cause, str) else cause
+        elif name == "severity":
+            expr = pl.lit(severity) if isinstance(severity, str) else severity
+        elif name == "owner":
+            expr = pl.lit(OPS if kind in _OPS_KINDS else FINANCE)
+        elif name in have:
+            expr = pl.col(name)
+        else:
+            expr = pl.lit(None)
+        cols.append(expr.cast(dtype).alias(name))
+    return lf.select(cols)
+
+
+def gather(parts: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """All exception rows of all comparators, still lazy and without ids."""
+    if not parts:
+        return pl.DataFrame(schema={"_key": pl.String(), **EXCEPTIONS_SCHEMA}).drop("id").lazy()
+    return pl.concat(parts, how="vertical")
+
+
+def finish(frame: pl.DataFrame) -> pl.DataFrame:
+    """Hash ids of gathered exception rows, keep one row per id, sort by id."""
+    ids = _ids(frame.get_column("_key"))
+    frame = frame.with_columns(ids.alias("id")).drop("_key")
+    frame = frame.sort("id", "cause", "erp_ref", nulls_last=True).unique(
+        subset="id", keep="first", maintain_order=True
+    )
+    return frame.select(list(EXCEPTIONS_SCHEMA))

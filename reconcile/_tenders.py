@@ -1,0 +1,208 @@
+"""Takings per store-day and tender account: POS payments against ERP tender postings.
+
+Emits tender_variance (with the cause that explains it) and builds the takings and
+waterfall frames. Must not re-judge documents: it only reads their effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from reconcile._config import EngineConfig
+from reconcile._frames import beyond, emit
+from reconcile._prepare import Prepared
+from snapshot import MONEY
+
+__all__ = ["WATERFALL_CAUSES", "TenderFindings", "compare_tenders"]
+
+_ZERO = Decimal(0)
+_KEYS = ["store", "business_day", "account"]
+# Explaining kinds, in the order ties are broken.
+_EXPLAINERS = ("missing_in_erp", "refund_without_credit_note", "amount_mismatch")
+_PART = {k: f"explained_by_{k}" for k in _EXPLAINERS}
+WATERFALL_CAUSES = (*_PART.values(), "unexplained")
+_STORE_DAY = r"^(.+)-\d{4}-\d{2}-\d{2}$"
+
+
+@dataclass(frozen=True)
+class TenderFindings:
+    parts: list[pl.LazyFrame]
+    takings: pl.LazyFrame
+    waterfall: pl.LazyFrame
+
+
+def _unposted_pending(p: Prepared) -> pl.LazyFrame:
+    refs = p.t["erp_documents"].select(pl.col("pos_ref").alias("order_id")).drop_nulls()
+    return (
+        p.orders.filter(pl.col("eligible") & pl.col("pending"))
+        .select("order_id")
+        .join(refs, on="order_id", how="anti")
+    )
+
+
+def _pos_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
+    orders = p.orders.filter(pl.col("eligible")).select(
+        "order_id", pl.col("store_id").alias("store"), "business_day", "currency"
+    )
+    return (
+        p.t["pos_payments"]
+        .join(orders, on="order_id")
+        .join(pending, on="order_id", how="anti")
+        .join(p.map_tender, on="tender")
+        .group_by(_KEYS)
+        .agg(pl.col("amount").sum().alias("pos_amount"), pl.col("currency").first())
+    )
+
+
+def _erp_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
+    accounts = p.map_tender.select("account").unique()
+    named = p.orders.select(pl.col("order_id").alias("pos_ref"), pl.col("store_id").alias("_ps"))
+    return (
+        p.t["erp_journal_lines"]
+        .join(accounts, on="account", how="semi")
+        .join(pending, left_on="pos_ref", right_on="order_id", how="anti")
+        .join(p.loc_store, on="location", how="left")
+        .join(named, on="pos_ref", how="left")
+        .with_columns(
+            pl.coalesce("loc_store", "_ps", pl.col("pos_ref").str.extract(_STORE_DAY, 1)).alias(
+                "store"
+            ),
+            pl.col("posting_date").alias("business_day"),
+        )
+        .group_by(_KEYS)
+        .agg(
+            pl.col("amount").sum().alias("erp_amount"),
+            pl.col("currency").first().alias("erp_currency"),
+        )
+    )
+
+
+def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
+    """Money per store-day-account that each explaining kind moves (ERP minus POS)."""
+    orders = p.orders.select("order_id", pl.col("store_id").alias("store"), "business_day")
+    pays = p.t["pos_payments"].join(p.map_tender, on="tender")
+    missing = (
+        effects.filter(pl.col("kind") != "amount_mismatch")
+        .join(pays, on="order_id")
+        .select("order_id", "kind", "account", (-pl.col("amount")).alias("money"))
+    )
+    first_account = (
+        pays.sort("order_id", "payment_no").group_by("order_id").agg(pl.col("account").first())
+    )
+    amount = (
+        effects.filter(pl.col("kind") == "amount_mismatch")
+        .join(first_account, on="order_id")
+        .select("order_id", "kind", "account", pl.col("difference").alias("money"))
+    )
+    return (
+        pl.concat([missing, amount], how="vertical")
+        .join(orders, on="order_id")
+        .group_by(_KEYS)
+        .agg(
+            pl.col("money").filter(pl.col("kind") == k).sum().cast(MONEY).alias(k)
+            for k in _EXPLAINERS
+        )
+    )
+
+
+def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
+    """Pick the explaining kinds whose money equals the variance; the rest is unexplained."""
+    m, r, a = (pl.col(k).fill_null(_ZERO) for k in _EXPLAINERS)
+    v = pl.col("variance")
+    sets = [
+        (m + r + a, (True, True, True)),
+        (m + r, (True, True, False)),
+        (m, (True, False, False)),
+        (r, (False, True, False)),
+        (a, (False, False, True)),
+    ]
+    choice: pl.Expr = pl.lit(1)  # default: the money certainly missing (m + r)
+    for i, (total, _) in reversed(list(enumerate(sets))):
+        choice = pl.when((total == v) & (total != _ZERO)).then(pl.lit(i)).otherwise(choice)
+    chosen = choice.alias("_set")
+    lf = takings.with_columns(chosen)
+    parts = []
+    for j, (kind, value) in enumerate(zip(_EXPLAINERS, (m, r, a), strict=True)):
+        used = [i for i, (_, mask) in enumerate(sets) if mask[j]]
+        parts.append(
+            pl.when(pl.col("_set").is_in(used))
+            .then(value)
+            .otherwise(pl.lit(_ZERO))
+            .cast(MONEY)
+            .alias(_PART[kind])
+        )
+    lf = lf.with_columns(parts)
+    explained = pl.sum_horizontal([pl.col(c) for c in _PART.values()])
+    lf = lf.with_columns((v - explained).cast(MONEY).alias("unexplained"))
+    pm, pr, pa = (pl.col(c).abs() for c in _PART.values())
+    cause = (
+        pl.when((pl.col("unexplained") != _ZERO) | (explained == _ZERO))
+        .then(pl.lit("unexplained"))
+        .when((pm >= pr) & (pm >= pa))
+        .then(pl.lit(_PART["missing_in_erp"]))
+        .when(pr >= pa)
+        .then(pl.lit(_PART["refund_without_credit_note"]))
+        .otherwise(pl.lit(_PART["amount_mismatch"]))
+    )
+    return lf.with_columns(cause.alias("cause"))
+
+
+def compare_tenders(p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame) -> TenderFindings:
+    pending = _unposted_pending(p)
+    takings = (
+        _pos_side(p, pending)
+        .join(_erp_side(p, pending), on=_KEYS, how="full", coalesce=True, nulls_equal=True)
+        .with_columns(
+            pl.col("pos_amount").fill_null(_ZERO).cast(MONEY),
+            pl.col("erp_amount").fill_null(_ZERO).cast(MONEY),
+            pl.coalesce("currency", "erp_currency").alias("currency"),
+        )
+        .with_columns((pl.col("erp_amount") - pl.col("pos_amount")).cast(MONEY).alias("variance"))
+        .join(p.account_tender, on="account", how="left")
+        .join(_contributions(p, effects), on=_KEYS, how="left", nulls_equal=True)
+    )
+    explained = _explain(takings)
+    variance = explained.filter(beyond(pl.col("variance"), pl.col("pos_amount"), cfg.tender))
+    variance = variance.with_columns(
+        pl.col("pos_amount").alias("pos_value"),
+        pl.col("erp_amount").alias("erp_value"),
+        pl.col("variance").alias("difference"),
+    )
+    severity = pl.when(pl.col("cause") == "unexplained").then(pl.lit("error"))
+    part = emit(
+        variance,
+        "tender_variance",
+        [pl.col("store"), pl.col("business_day").dt.to_string("%Y-%m-%d"), pl.col("account")],
+        pl.col("cause"),
+        severity.otherwise(pl.lit("warning")),
+    )
+    waterfall = (
+        explained.group_by("store", "business_day")
+        .agg(
+            pl.col("currency").drop_nulls().first(),
+            *(pl.col(c).sum().cast(MONEY) for c in WATERFALL_CAUSES),
+        )
+        .unpivot(
+            index=["store", "business_day", "currency"],
+            on=list(WATERFALL_CAUSES),
+            variable_name="cause",
+            value_name="amount",
+        )
+        .filter(pl.col("amount") != _ZERO)
+        .select("store", "business_day", "cause", "amount", "currency")
+        .sort("store", "business_day", "cause", nulls_last=True)
+    )
+    takings_out = takings.select(
+        "store",
+        "business_day",
+        "account",
+        "tender",
+        "pos_amount",
+        "erp_amount",
+        "variance",
+        "currency",
+    ).sort("store", "business_day", "account", nulls_last=True)
+    return TenderFindings(parts=[part], takings=takings_out, waterfall=waterfall)

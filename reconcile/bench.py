@@ -1,0 +1,294 @@
+"""Benchmark: generate a large consistent snapshot with a few planted breaks, time the
+engine and its comparators, and run the core comparisons in DuckDB for a ratio.
+
+A developer tool (`python -m reconcile.bench --orders 1000000`); must not be imported by the
+engine, and writes nothing to disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from reconcile._config import EngineConfig
+from reconcile._documents import compare_documents
+from reconcile._frames import conform_tables, gather
+from reconcile._master import compare_master
+from reconcile._prepare import prepare
+from reconcile._tenders import compare_tenders
+from reconcile.engine import reconcile
+from snapshot import MONEY
+
+__all__ = ["generate", "main"]
+
+_DAY0 = date(2024, 5, 1)
+
+
+def _rand(seed: int, modulo: int) -> pl.Expr:
+    return (pl.col("i").hash(seed) % modulo).cast(pl.Int64)
+
+
+def _money(cents: pl.Expr) -> pl.Expr:
+    return (cents.cast(pl.Decimal(18, 0)) * pl.lit(Decimal("0.01"))).cast(MONEY)
+
+
+def generate(orders: int, stores: int = 200, skus: int = 50_000) -> dict[str, pl.LazyFrame]:
+    """~3 lines and ~1.2 payments per order; 0.1% unposted, 0.1% with a wrong total."""
+    base = pl.DataFrame({"i": pl.int_range(orders, eager=True)})
+    lines = (
+        base.select(pl.col("i").repeat_by(3).explode().alias("i"))
+        .with_columns(pl.int_range(pl.len()).alias("n"))
+        .with_columns(
+            pl.col("i").cast(pl.String).alias("order_id"),
+            (pl.col("n") % 3 + 1).alias("line_no"),
+            pl.format("S{}", (pl.col("n").hash(7) % skus)).alias("sku"),
+            (pl.col("n").hash(11) % 5000 + 100).cast(pl.Int64).alias("cents"),
+        )
+    )
+    totals = lines.group_by("i").agg(pl.col("cents").sum().alias("cents"))
+    o = (
+        base.join(totals, on="i")
+        .with_columns(
+            pl.col("i").cast(pl.String).alias("order_id"),
+            pl.format("{}", _rand(1, stores)).alias("store_id"),
+            (pl.lit(_DAY0) + pl.duration(days=pl.col("i") % 28)).alias("business_day"),
+            (_rand(3, 100) < 2).alias("_refund"),
+            (_rand(4, 10) < 2).alias("_split"),
+        )
+        .with_columns(
+            pl.when(pl.col("_refund")).then(-pl.col("cents")).otherwise("cents").alias("cents"),
+        )
+    )
+    pos_orders = o.select(
+        "order_id",
+        "store_id",
+        "business_day",
+        pl.col("business_day").cast(pl.Datetime("us", "UTC")).alias("created_at"),
+        pl.when(pl.col("_refund"))
+        .then(pl.lit("refund"))
+        .otherwise(pl.lit("sale"))
+        .alias("order_type"),
+        pl.lit("completed").alias("state"),
+        pl.lit(True).alias("paid"),
+        pl.lit(None, dtype=pl.String).alias("original_order_id"),
+        _money(pl.col("cents")).alias("gross_total"),
+        _money(pl.col("cents") // 6).alias("vat_total"),
+        pl.lit("GBP").alias("currency"),
+    )
+    sign = pl.when(pl.col("_refund")).then(-1).otherwise(1)
+    pos_lines = lines.join(o.select("i", "_refund"), on="i").select(
+        "order_id",
+        "line_no",
+        "sku",
+        pl.lit(Decimal(1))
+        .cast(pl.Decimal(18, 3))
+        .mul(sign)
+        .cast(pl.Decimal(18, 3))
+        .alias("quantity"),
+        _money(pl.col("cents")).alias("unit_price_gross"),
+        _money(pl.lit(0)).alias("line_discount"),
+        _money(pl.col("cents") * sign).alias("line_gross"),
+        _money(pl.col("cents") * sign // 6).alias("line_vat"),
+        pl.lit(Decimal("20.00")).cast(pl.Decimal(5, 2)).alias("vat_rate"),
+    )
+    split = pl.col("cents") // 3
+    pay = pl.concat(
+        [
+            o.select(
+                "order_id",
+                pl.lit(1, dtype=pl.Int64).alias("payment_no"),
+                pl.when(pl.col("_split"))
+                .then(pl.lit("Cash"))
+                .otherwise(pl.lit("Card"))
+                .alias("tender"),
+                pl.when(pl.col("_split")).then(split).otherwise("cents").alias("cents"),
+                "store_id",
+                "business_day",
+            ),
+            o.filter(pl.col("_split")).select(
+                "order_id",
+                pl.lit(2, dtype=pl.Int64).alias("payment_no"),
+                pl.lit("Card").alias("tender"),
+                (pl.col("cents") - split).alias("cents"),
+                "store_id",
+                "business_day",
+            ),
+        ]
+    )
+    pos_payments = pay.select(
+        "order_id", "payment_no", "tender", _money(pl.col("cents")).alias("amount")
+    )
+    posted = o.filter(pl.col("i") % 1000 != 7)
+    docs = posted.select(
+        pl.format("id{}", "i").alias("doc_id"),
+        pl.format("D{}", "i").alias("doc_no"),
+        pl.when(pl.col("_refund"))
+        .then(pl.lit("credit_note"))
+        .otherwise(pl.lit("invoice"))
+        .alias("doc_type"),
+        pl.col("order_id").alias("pos_ref"),
+        pl.lit(None, dtype=pl.String).alias("original_pos_ref"),
+        pl.format("WH{}", "store_id").alias("location"),
+        pl.col("business_day").alias("posting_date"),
+        _money(pl.col("cents") + pl.when(pl.col("i") % 1000 == 8).then(100).otherwise(0)).alias(
+            "gross_total"
+        ),
+        _money(pl.col("cents") // 6).alias("vat_total"),
+        pl.lit("GBP").alias("currency"),
+    )
+    journal = pay.join(posted.select("order_id"), on="order_id", how="semi").select(
+        pl.format("R{}-{}", "order_id", "payment_no").alias("journal_id"),
+        pl.col("business_day").alias("posting_date"),
+        pl.lit(None, dtype=pl.String).alias("location"),
+        pl.when(pl.col("tender") == "Cash")
+        .then(pl.lit("1210"))
+        .otherwise(pl.lit("1220"))
+        .alias("account"),
+        "tender",
+        _money(pl.col("cents")).alias("amount"),
+        pl.lit("GBP").alias("currency"),
+        pl.col("order_id").alias("pos_ref"),
+    )
+    store_ids = [str(s) for s in range(stores)]
+    sku_frame = pl.DataFrame({"sku": [f"S{k}" for k in range(skus)]})
+    items = sku_frame.with_columns(
+        pl.lit(Decimal("9.99")).cast(MONEY).alias("price_gross"), pl.lit(True).alias("active")
+    )
+    stock = pl.DataFrame({"store": store_ids}).join(sku_frame.head(1000), how="cross")
+    qty = pl.lit(Decimal(5)).cast(pl.Decimal(18, 3))
+    as_of = pl.lit(datetime(2024, 6, 1, tzinfo=UTC))
+    tables: dict[str, pl.DataFrame] = {
+        "pos_orders": pos_orders,
+        "pos_order_lines": pos_lines,
+        "pos_payments": pos_payments,
+        "erp_documents": docs,
+        "erp_journal_lines": journal,
+        "map_store": pl.DataFrame(
+            {"store_id": store_ids, "location": [f"WH{s}" for s in store_ids]}
+        ),
+        "map_tender": pl.DataFrame({"tender": ["Cash", "Card"], "account": ["1210", "1220"]}),
+        "map_tax": pl.DataFrame(
+            {"vat_rate": [Decimal("20.00")], "tax_code": ["1"], "account": ["2200"]}
+        ),
+        "pos_items": items.with_columns(pl.lit(Decimal("20.00")).alias("vat_rate")),
+        "erp_items": items.with_columns(pl.lit("1").alias("tax_code")),
+        "erp_accounts": pl.DataFrame(
+            {"account": ["1210", "1220", "2200"], "active": [True, True, True]}
+        ),
+        "pos_stock": stock.select(
+            pl.col("store").alias("location"), "sku", qty.alias("quantity"), as_of.alias("as_of")
+        ),
+        "erp_stock": stock.select(
+            pl.format("WH{}", "store").alias("location"),
+            "sku",
+            qty.alias("quantity"),
+            as_of.alias("as_of"),
+        ),
+    }
+    return {name: frame.lazy() for name, frame in tables.items()}
+
+
+def _timed(label: str, fn: Callable[[], Any], out: dict[str, float]) -> Any:
+    start = time.perf_counter()
+    result = fn()
+    out[label] = time.perf_counter() - start
+    print(f"  {label:<34} {out[label]:8.2f} s", flush=True)
+    return result
+
+
+def _polars_core(t: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
+    o, d = t["pos_orders"], t["erp_documents"]
+    missing = o.join(d, left_on="order_id", right_on="pos_ref", how="anti").select(pl.len())
+    amount = (
+        o.join(d, left_on="order_id", right_on="pos_ref")
+        .filter(pl.col("gross_total") != pl.col("gross_total_right"))
+        .select(pl.len())
+    )
+    pos = (
+        t["pos_payments"]
+        .join(o, on="order_id")
+        .join(t["map_tender"], on="tender")
+        .group_by("store_id", "business_day", "account")
+        .agg(pl.col("amount").sum())
+    )
+    erp = (
+        t["erp_journal_lines"]
+        .join(o.select("order_id", "store_id"), left_on="pos_ref", right_on="order_id")
+        .group_by("store_id", pl.col("posting_date").alias("business_day"), "account")
+        .agg(pl.col("amount").sum().alias("erp"))
+    )
+    takings = (
+        pos.join(erp, on=["store_id", "business_day", "account"], how="full", coalesce=True)
+        .filter(pl.col("amount") != pl.col("erp"))
+        .select(pl.len())
+    )
+    return pl.collect_all([missing, amount, takings])
+
+
+_DUCK_SQL = {
+    "missing": """select count(*) from pos_orders o
+        anti join erp_documents d on d.pos_ref = o.order_id""",
+    "amount": """select count(*) from pos_orders o join erp_documents d on d.pos_ref = o.order_id
+        where o.gross_total <> d.gross_total""",
+    "takings": """with pos as (select o.store_id, o.business_day, m.account, sum(p.amount) a
+          from pos_payments p join pos_orders o using (order_id) join map_tender m using (tender)
+          group by all),
+        erp as (select o.store_id, j.posting_date business_day, j.account, sum(j.amount) e
+          from erp_journal_lines j join pos_orders o on o.order_id = j.pos_ref group by all)
+        select count(*) from pos full join erp using (store_id, business_day, account)
+        where a is distinct from e""",
+}
+
+
+def _duckdb_core(frames: dict[str, pl.DataFrame]) -> list[Any]:
+    import duckdb  # dev dependency only
+
+    con = duckdb.connect()
+    for name in ("pos_orders", "erp_documents", "pos_payments", "erp_journal_lines", "map_tender"):
+        con.register(name, frames[name].to_arrow())
+    return [con.sql(sql).fetchall() for sql in _DUCK_SQL.values()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reconcile.bench")
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--stores", type=int, default=200)
+    parser.add_argument("--skus", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    times: dict[str, float] = {}
+    print(f"orders={args.orders:,} stores={args.stores} skus={args.skus}")
+    lazy = _timed("generate", lambda: generate(args.orders, args.stores, args.skus), times)
+    frames = {name: lf.collect() for name, lf in lazy.items()}
+    tables = {name: f.lazy() for name, f in frames.items()}
+    for name in ("pos_orders", "pos_order_lines", "pos_payments", "erp_journal_lines"):
+        print(f"  {name:<20} {frames[name].height:>12,} rows")
+    cfg = EngineConfig()
+    as_of = datetime(2024, 6, 1, tzinfo=UTC)
+    t = conform_tables(tables)
+    p = _timed("prepare", lambda: prepare(t, cfg.grace, as_of), times)
+    docs = compare_documents(p, cfg)
+    _timed("documents (links, lines, VAT)", lambda: gather(docs.parts).collect(), times)
+    tenders = compare_tenders(p, cfg, docs.effects)
+    _timed("tenders (takings, waterfall)", lambda: pl.collect_all(
+        [gather(tenders.parts), tenders.takings, tenders.waterfall]), times)  # fmt: skip
+    _timed(
+        "master data (maps, SKUs, stock)", lambda: gather(compare_master(p, cfg)).collect(), times
+    )
+    found = _timed("reconcile() end to end", lambda: reconcile(tables, cfg, as_of=as_of), times)
+    counts = found.exceptions.group_by("kind").len().sort("kind").rows()
+    print("  exceptions:", ", ".join(f"{k}={n:,}" for k, n in counts))
+    _timed("core comparisons: polars", lambda: _polars_core(tables), times)
+    _timed("core comparisons: duckdb", lambda: _duckdb_core(frames), times)
+    ratio = times["core comparisons: polars"] / times["core comparisons: duckdb"]
+    print(f"polars / duckdb time on the same core comparisons: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

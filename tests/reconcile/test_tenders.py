@@ -1,0 +1,101 @@
+"""Takings per store-day and account, tender_variance causes and the waterfall."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from reconcile import EngineConfig, Tolerance
+from tests.reconcile._build import DAY, Snap, found, later
+
+
+def _waterfall(snap: Snap) -> dict[tuple[str, str], Decimal]:
+    frame = snap.run().waterfall
+    return {(r["store"], r["cause"]): r["amount"] for r in frame.iter_rows(named=True)}
+
+
+def test_split_tenders_sum_per_account_and_shared_account_has_no_tender() -> None:
+    snap = Snap().add("map_tender", tender="Amex", account="1220")  # Card and Amex share 1220
+    snap.sale("1", "20.00", tenders=(("Cash", "5.00"), ("Card", "10.00"), ("Amex", "5.00")))
+    snap.sale("2", "10.00", tenders=(("Cash", "10.00"),))
+    takings = snap.run().takings.select("account", "tender", "pos_amount", "erp_amount")
+    assert takings.rows() == [
+        ("1210", "Cash", Decimal("15.00"), Decimal("15.00")),
+        ("1220", None, Decimal("15.00"), Decimal("15.00")),
+    ]
+
+
+def test_receipt_without_location_takes_store_from_pos_ref() -> None:
+    snap = Snap().sale("1", store="2")  # the receipt helper leaves location null
+    row = snap.run().takings.row(0, named=True)
+    assert (row["store"], row["variance"]) == ("2", Decimal("0.00"))
+
+
+def test_unexplained_variance_is_an_error_and_waterfall_adds_up() -> None:
+    snap = Snap().sale("1").receipt(None, "1220", "3.00", location="WH1")
+    assert found(snap.run(), "store", "account", "tender", "difference", "severity") == {
+        ("tender_variance", "unexplained", "1", "1220", "Card", Decimal("3.000"), "error"),
+    }
+    assert _waterfall(snap) == {("1", "unexplained"): Decimal("3.00")}
+
+
+def test_variance_explained_by_amount_mismatch() -> None:
+    snap = Snap().order("1", vat="2.00").pay("1", "Card", "12.00")
+    snap.doc("D1", "1", "15.00", vat="2.00").receipt("1", "1220", "15.00")
+    assert found(snap.run(), "difference") == {
+        ("amount_mismatch", "amount_differs", Decimal("3.000")),
+        ("tender_variance", "explained_by_amount_mismatch", Decimal("3.000")),
+    }
+    assert _waterfall(snap) == {("1", "explained_by_amount_mismatch"): Decimal("3.00")}
+
+
+def test_mixed_causes_split_the_store_day_exactly() -> None:
+    snap = Snap().sale("1", "10.00").sale("2", "7.00", posted=False)
+    snap.sale("3", "-4.00", order_type="refund", original="1", posted=False)
+    snap.sale("4", "9.00", tenders=(("Cash", "9.00"),), posted=False)
+    snap.receipt(None, "1210", "1.00", location="WH1")  # stray cash: unexplained part
+    findings = snap.run()
+    assert found(findings, "account") >= {
+        ("tender_variance", "explained_by_missing_in_erp", "1220"),  # -7 + 4 = -3: m + r
+        ("tender_variance", "unexplained", "1210"),  # -9 missing + 1 stray
+    }
+    assert _waterfall(snap) == {
+        ("1", "explained_by_missing_in_erp"): Decimal("-16.00"),
+        ("1", "explained_by_refund_without_credit_note"): Decimal("4.00"),
+        ("1", "unexplained"): Decimal("1.00"),
+    }
+    total = findings.takings.get_column("variance").sum()
+    assert findings.waterfall.get_column("amount").sum() == total == Decimal("-11.00")
+
+
+def test_tender_tolerance_edge() -> None:
+    snap = Snap().sale("1").receipt(None, "1220", "0.02", location="WH1")
+    cfg = EngineConfig(tender=Tolerance(absolute=Decimal("0.02")))
+    assert found(snap.run(cfg)) == set()
+    cfg = EngineConfig(tender=Tolerance(absolute=Decimal("0.01")))
+    assert found(snap.run(cfg)) == {("tender_variance", "unexplained")}
+
+
+def test_receipt_on_next_day_moves_money_between_days() -> None:
+    snap = Snap().order("1").pay("1", "Card", "12.00").doc("D1", "1")
+    snap.receipt("1", "1220", "12.00", posting_date=later(1))
+    takings = snap.run().takings.select("business_day", "variance").rows()
+    assert takings == [(DAY, Decimal("-12.00")), (later(1), Decimal("12.00"))]
+
+
+def test_daily_journal_lines_match_store_day_takings() -> None:
+    snap = Snap().order("1").pay("1", "Card", "12.00").order("2").pay("2", "Cash", "8.00")
+    snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")  # store from the reference
+    snap.receipt("1-2024-05-01", "1210", "8.00", journal_id="J1")
+    snap.receipt("1-2024-05-01", "4000", "-20.00", journal_id="J1")  # sales: not a tender
+    findings = snap.run()
+    assert found(findings) == set()
+    assert findings.takings.get_column("variance").to_list() == [Decimal("0.00")] * 2
+
+
+def test_empty_snapshot_gives_empty_typed_frames() -> None:
+    findings = Snap().clear("map_store").clear("map_tender").clear("map_tax").run(as_of=None)
+    assert findings.exceptions.is_empty() and findings.takings.is_empty()
+    assert findings.takings.schema["variance"] == pl.Decimal(18, 2)
+    assert findings.waterfall.columns[:4] == ["store", "business_day", "cause", "amount"]
