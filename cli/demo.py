@@ -91,7 +91,7 @@ def serve_dashboard(settings: Settings, *, port: int) -> int:
         "false",
     ]
     print(f"dashboard: http://127.0.0.1:{port}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=entry.parent.parent)
     try:
         while proc.poll() is None:
             time.sleep(0.5)

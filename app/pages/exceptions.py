@@ -1,0 +1,175 @@
+"""Exceptions page: the filtered table, CSV export, one exception's detail and workflow.
+
+Thin: reads through `app.ui`, writes only through `app.workflow`; the selected exception
+is in the URL (`?id=...`) so a link opens it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from app import ui, workflow
+from app.causes import cause_text
+from app.export import exceptions_csv
+from app.filters import OPEN_STATUSES
+from app.queries import ExceptionDetail
+
+url = ui.warehouse_url()
+engine = ui.engine(url)
+filters = ui.sidebar_filters(ui.store_options(url))
+actor = st.sidebar.text_input("Your name (for the audit trail)", key="actor").strip()
+
+st.title("Exceptions")
+frame = ui.exceptions(url, filters)
+top = st.columns([3, 1])
+top[0].caption(f"{frame.height} exceptions")
+top[1].download_button(
+    "Download CSV", exceptions_csv(frame), file_name="exceptions.csv", mime="text/csv"
+)
+event = ui.show_frame(
+    ui.readable(frame), key="table", on_select="rerun", selection_mode="single-row"
+)
+
+# --- which exception: a table row, the box, or ?id= -----------------------------------
+ids: list[str] = frame["id"].to_list()
+labels = {
+    r["id"]: f"{r['kind']} · {r['pos_ref'] or r['erp_ref'] or r['sku'] or r['tender'] or ''}"
+    f" · store {r['store'] or '-'} {r['business_day'] or ''}"
+    for r in frame.iter_rows(named=True)
+}
+url_id = ui.url_value("id")
+if "exc_id" not in st.session_state or url_id != st.session_state.get("_url_id"):
+    st.session_state["exc_id"] = url_id  # first visit, or a link changed the URL
+rows = event.selection.rows if event is not None else []
+if rows and ids[rows[0]] != st.session_state.get("_row_id"):
+    st.session_state["_row_id"] = ids[rows[0]]
+    st.session_state["exc_id"] = ids[rows[0]]
+options: list[str | None] = [None, *ids]
+if st.session_state["exc_id"] not in options:
+    options.append(st.session_state["exc_id"])
+selected: str | None = st.selectbox(
+    "Exception",
+    options,
+    key="exc_id",
+    format_func=lambda i: "(choose one)" if i is None else labels.get(i, i),
+)
+ui.set_url({"id": selected})
+st.session_state["_url_id"] = selected
+
+
+def _money(value: Any, currency: str | None) -> str:
+    return "-" if value is None else f"{value:,} {currency or ''}".strip()
+
+
+def _detail(detail: ExceptionDetail) -> None:
+    exc = detail.exception
+    st.subheader(f"{exc['kind'].replace('_', ' ')}: {cause_text(exc['cause'])}")
+    info = st.columns(4)
+    info[0].metric("Status", exc["status"])
+    info[1].metric("Owner", exc["owner"])
+    info[2].metric("Assignee", exc["assignee"] or "-")
+    info[3].metric("Severity", exc["severity"])
+    values = st.columns(3)
+    values[0].metric("POS", _money(exc["pos_value"], exc["currency"]))
+    values[1].metric("ERP", _money(exc["erp_value"], exc["currency"]))
+    values[2].metric("Difference (ERP - POS)", _money(exc["difference"], exc["currency"]))
+    refs = {k: exc[k] for k in ("store", "business_day", "pos_ref", "erp_ref", "sku", "tender")}
+    st.caption(
+        " · ".join(f"{k} **{v}**" for k, v in refs.items() if v is not None)
+        + f" · first seen {exc['first_seen']:%Y-%m-%d %H:%M} · last seen"
+        f" {exc['last_seen']:%Y-%m-%d %H:%M} UTC · cause code `{exc['cause']}`"
+    )
+
+    chain = detail.chain
+    tab_chain, tab_raw, tab_audit = st.tabs(["Order chain", "Raw payloads", "Audit trail"])
+    with tab_chain:
+        pos, erp = st.columns(2)
+        with pos:
+            st.markdown(f"**POS order {chain.order_id or '-'}**")
+            for title, part in (
+                ("order", chain.pos_order),
+                ("lines", chain.pos_lines),
+                ("payments", chain.pos_payments),
+            ):
+                _part(title, part)
+        with erp:
+            st.markdown("**ERP**")
+            for title, part in (
+                ("documents", chain.erp_documents),
+                ("document lines", chain.erp_lines),
+                ("journal / receipt lines", chain.erp_journal_lines),
+                ("sync posts", chain.sync_posts),
+            ):
+                _part(title, part)
+    with tab_raw:
+        pos, erp = st.columns(2)
+        with pos:
+            st.markdown("**POS (as received)**")
+            for record in chain.pos_raw() or []:
+                st.caption(record.label)
+                st.json(record.payload, expanded=2)
+            if not chain.pos_raw():
+                st.write("No POS payload.")
+        with erp:
+            st.markdown("**ERP (as received)**")
+            for record in chain.erp_raw():
+                st.caption(record.label)
+                st.json(record.payload, expanded=2)
+            if not chain.erp_raw():
+                st.write("No ERP payload.")
+    with tab_audit:
+        if detail.events.is_empty():
+            st.write("No events yet.")
+        else:
+            ui.show_frame(detail.events.drop("exception_id"), key="events")
+    _actions(exc["id"], exc["status"])
+
+
+def _part(title: str, part: pl.DataFrame) -> None:
+    if part.is_empty():
+        st.caption(f"{title}: none")
+    else:
+        st.caption(title)
+        ui.show_frame(part.drop("raw_id", strict=False))
+
+
+def _act(action: Any, done: str) -> None:
+    if not actor:
+        st.error("Enter your name in the sidebar first: it goes in the audit trail.")
+        return
+    if ui.run_action(action, done):
+        st.rerun()
+
+
+def _actions(exception_id: str, status: str) -> None:
+    st.markdown("**Workflow**")
+    left, right = st.columns(2)
+    with left.form("assign_form", clear_on_submit=True):
+        who = st.text_input("Assign to", key="assign_who")
+        if st.form_submit_button("Assign", key="assign_btn"):
+            _act(lambda: workflow.assign(engine, exception_id, who, actor), f"assigned to {who}")
+    with right.form("comment_form", clear_on_submit=True):
+        text = st.text_area("Comment", key="comment_text", height=68)
+        if st.form_submit_button("Comment", key="comment_btn"):
+            _act(lambda: workflow.comment(engine, exception_id, text, actor), "comment added")
+    if status in OPEN_STATUSES:
+        with st.form("close_form", clear_on_submit=True):
+            reason = st.text_input("Reason for closing (required)", key="close_reason")
+            if st.form_submit_button("Close", key="close_btn"):
+                _act(lambda: workflow.close(engine, exception_id, reason, actor), "closed")
+    else:
+        with st.form("reopen_form", clear_on_submit=True):
+            why = st.text_input("Why reopen", key="reopen_reason")
+            if st.form_submit_button("Reopen", key="reopen_btn"):
+                _act(lambda: workflow.reopen(engine, exception_id, actor, why), "reopened")
+
+
+if selected is not None:
+    found = ui.detail(url, selected)
+    if found is None:
+        st.warning(f"No exception with id {selected}.")
+    else:
+        _detail(found)

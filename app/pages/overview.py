@@ -1,0 +1,117 @@
+"""Overview page: freshness, totals, what changed, the store x day heatmap and its drill-down.
+
+Thin: reads through `app.ui` (cached `app.queries`), draws, keeps its state in the URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from app import ui
+from app.charts import Mode, store_day_heatmap
+
+NONE = "(all)"
+
+url = ui.warehouse_url()
+ui.engine(url)
+filters = ui.sidebar_filters(ui.store_options(url))
+
+st.title("Overview")
+
+# --- freshness ------------------------------------------------------------------------
+fresh = ui.freshness(url)
+for row in fresh.filter(pl.col("stale")).iter_rows(named=True):
+    if row["last_finished_at"] is None:
+        st.warning(f"Stale: `{row['job']}` has never finished a run.")
+    else:
+        hours = row["age"].total_seconds() / 3600
+        st.warning(f"Stale: `{row['job']}` last finished {hours:.1f} h ago; data may be behind.")
+for row in fresh.filter(pl.col("last_status") == "failed").iter_rows(named=True):
+    st.error(f"`{row['job']}` failed on its last run: {row['last_message'] or 'no message'}")
+
+# --- totals and changes --------------------------------------------------------------
+totals = ui.totals(url, filters)
+changes = ui.changes(url, filters)
+cols = st.columns(5)
+cols[0].metric("Exceptions", totals.count)
+cols[1].metric("Finance", totals.by_owner.get("finance", 0))
+cols[2].metric("Ops", totals.by_owner.get("ops", 0))
+cols[3].metric("New since last run", changes.new.height)
+cols[4].metric("Resolved since last run", changes.resolved.height)
+if totals.money_by_currency:
+    st.markdown(
+        "**Money at stake:** "
+        + " · ".join(f"{cur} {amount:,.2f}" for cur, amount in totals.money_by_currency.items())
+    )
+if totals.without_store_day:
+    st.caption(f"{totals.without_store_day} exceptions have no store or day (not in the grid).")
+since = changes.run_started_at
+with st.expander(
+    f"New since the reconcile run of {since:%Y-%m-%d %H:%M} UTC" if since else "New exceptions"
+):
+    if changes.new.is_empty():
+        st.write("Nothing new.")
+    else:
+        ui.exception_list(changes.new, "new_table", replace(filters, status="all"))
+
+with st.expander("Source freshness"):
+    ui.show_frame(fresh, key="freshness_table")
+
+# --- heatmap ---------------------------------------------------------------------------
+st.subheader("Exceptions by store and business day")
+drift = ui.drift(url, filters)
+if drift.is_empty():
+    st.info("No exceptions for these filters.")
+    st.stop()
+
+modes: tuple[Mode, ...] = ("count", "money")
+if "mode" not in st.session_state:
+    st.session_state["mode"] = ui.url_value("mode") if ui.url_value("mode") in modes else "count"
+mode: Mode = st.radio("Colour by", modes, key="mode", horizontal=True)
+ui.set_url({"mode": None if mode == "count" else mode})
+
+event = st.plotly_chart(
+    store_day_heatmap(drift, mode), key="heatmap", on_select="rerun", selection_mode="points"
+)
+
+# --- drill-down: a clicked cell or the store / day boxes --------------------------------
+stores = [NONE, *sorted(set(drift["store"].to_list()), key=lambda s: (len(s), s))]
+days = [NONE, *sorted({d.isoformat() for d in drift["business_day"].to_list()})]
+at_url = (ui.url_value("at_store") or NONE, ui.url_value("at_day") or NONE)
+if "drill_store" not in st.session_state or at_url != st.session_state.get("_at_url"):
+    st.session_state["drill_store"], st.session_state["drill_day"] = at_url  # a link
+points = event.selection.points if event is not None else []
+clicked = next((tuple(p["customdata"]) for p in points if p.get("customdata")), None)
+if clicked is not None and clicked != st.session_state.get("_clicked"):
+    st.session_state["_clicked"] = clicked
+    st.session_state["drill_store"], st.session_state["drill_day"] = clicked
+for key, options in (("drill_store", stores), ("drill_day", days)):
+    if st.session_state[key] not in options:
+        st.session_state[key] = NONE
+
+left, right = st.columns(2)
+store = left.selectbox("Store", stores, key="drill_store")
+day = right.selectbox("Business day", days, key="drill_day")
+ui.set_url({"at_store": None if store == NONE else store, "at_day": None if day == NONE else day})
+st.session_state["_at_url"] = (store, day)
+if store != NONE or day != NONE:
+    drilled = filters
+    if store != NONE:
+        drilled = replace(drilled, stores=(store,))
+    if day != NONE:
+        drilled = replace(
+            drilled, date_from=date.fromisoformat(day), date_to=date.fromisoformat(day)
+        )
+    frame = ui.exceptions(url, drilled)
+    st.markdown(f"**{frame.height} exceptions** for store {store}, {day}")
+    ui.exception_list(frame, "drill_table", drilled)
+    st.caption("Choose a row to open it.")
+    st.page_link(
+        ui.EXCEPTIONS_PAGE,
+        label="Open these in Exceptions",
+        query_params=drilled.to_query_params(),
+    )

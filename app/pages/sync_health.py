@@ -1,0 +1,34 @@
+"""Sync health page: job runs and sync posts by status and reason.
+
+Thin: reads through `app.ui`; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app import ui
+
+url = ui.warehouse_url()
+ui.engine(url)
+
+st.title("Sync health")
+fresh = ui.freshness(url)
+st.subheader("Jobs")
+for row in fresh.filter(pl.col("stale")).iter_rows(named=True):
+    st.warning(f"`{row['job']}` is stale (no finished run recently).")
+ui.show_frame(fresh, key="jobs")
+
+st.subheader("Sync posts by status and reason")
+summary = ui.sync_post_summary(url)
+if summary.is_empty():
+    st.info("No sync posts yet.")
+else:
+    ui.show_frame(summary, key="post_summary")
+    stuck = ui.sync_posts(url)
+    st.subheader(f"Not in the ERP: {stuck.height} held, failed or retrying")
+    ui.show_frame(stuck, key="stuck_posts")
+
+st.subheader("Recent runs")
+ui.show_frame(ui.runs(url), key="runs")

@@ -1,0 +1,537 @@
+"""Read-only queries behind the dashboard: warehouse rows in, typed Polars frames out.
+
+Plain functions of a SQLAlchemy `Engine` and a `Filters`, so they are tested without
+Streamlit. Money stays Decimal (Polars Decimal columns). Nothing here writes to the
+warehouse (workflow actions live in `app.workflow`) or knows about widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    Engine,
+    Integer,
+    LargeBinary,
+    Select,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from app.filters import MONEY_KINDS, OWNERS, Filters
+from snapshot.schema import EXCEPTION_FIELDS, INSTANT
+from warehouse.db import unpack
+from warehouse.models import (
+    ErpDocument,
+    ErpDocumentLine,
+    ErpJournalLine,
+    ExceptionEvent,
+    ExceptionRow,
+    PosOrder,
+    PosOrderLine,
+    PosPayment,
+    RawPayload,
+    Run,
+    SyncPost,
+)
+from warehouse.types import ExactDecimal, UTCDateTime
+
+__all__ = [
+    "DEFAULT_STALE_AFTER",
+    "EXCEPTION_COLUMNS",
+    "JOBS",
+    "ExceptionDetail",
+    "OrderChain",
+    "RawRecord",
+    "RunChanges",
+    "Totals",
+    "changes_since_last_run",
+    "drift_by_store_day",
+    "exception_detail",
+    "exceptions",
+    "exceptions_by_id",
+    "freshness",
+    "money_at_stake",
+    "order_chain",
+    "runs",
+    "schema_of",
+    "store_options",
+    "sync_post_summary",
+    "sync_posts",
+    "totals",
+]
+
+JOBS: tuple[str, ...] = ("sync", "collect", "reconcile")
+DEFAULT_STALE_AFTER: dict[str, timedelta] = {
+    "sync": timedelta(hours=2),
+    "collect": timedelta(hours=2),
+    "reconcile": timedelta(hours=26),
+}
+EXCEPTION_COLUMNS: tuple[str, ...] = (*EXCEPTION_FIELDS, "assignee", "resolved_at")
+MONEY_AT_STAKE = pl.Decimal(38, 3)
+
+
+# --- frames from models ------------------------------------------------------------
+
+
+def _dtype(column_type: Any) -> pl.DataType:
+    if isinstance(column_type, ExactDecimal):
+        return pl.Decimal(column_type.precision, column_type.scale)
+    if isinstance(column_type, UTCDateTime):
+        return INSTANT
+    if isinstance(column_type, Date):
+        return pl.Date()
+    if isinstance(column_type, Boolean):
+        return pl.Boolean()
+    if isinstance(column_type, Integer):
+        return pl.Int64()
+    if isinstance(column_type, LargeBinary):
+        return pl.Binary()
+    return pl.String()
+
+
+def schema_of(model: type[DeclarativeBase], skip: Sequence[str] = ()) -> dict[str, pl.DataType]:
+    """The Polars schema of a model's table, column by column (money stays Decimal)."""
+    return {c.name: _dtype(c.type) for c in model.__table__.columns if c.name not in skip}
+
+
+def _frame(engine: Engine, stmt: Select[Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+
+
+def _table(
+    engine: Engine,
+    model: type[DeclarativeBase],
+    where: ColumnElement[bool],
+    order_by: Sequence[Any] = (),
+    skip: Sequence[str] = (),
+) -> pl.DataFrame:
+    schema = schema_of(model, skip)
+    cols = [model.__table__.c[name] for name in schema]
+    return _frame(engine, select(*cols).where(where).order_by(*order_by), schema)
+
+
+# --- exceptions --------------------------------------------------------------------
+
+_EXC_SCHEMA: dict[str, pl.DataType] = {
+    name: schema_of(ExceptionRow)[name] for name in EXCEPTION_COLUMNS
+}
+
+
+def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    t = ExceptionRow
+    where: list[ColumnElement[bool]] = []
+    if filters.date_from is not None:
+        where.append(t.business_day >= filters.date_from)
+    if filters.date_to is not None:
+        where.append(t.business_day <= filters.date_to)
+    if filters.stores:
+        where.append(t.store.in_(filters.stores))
+    if filters.kinds:
+        where.append(t.kind.in_(filters.kinds))
+    if filters.owner is not None:
+        where.append(t.owner == filters.owner)
+    statuses = filters.statuses()
+    if statuses is not None:
+        where.append(t.status.in_(statuses))
+    return where
+
+
+def exceptions(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """The exceptions the filters keep: CONTRACT fields plus assignee and resolved_at.
+
+    Newest business day first, then store, kind and id (a stable order for tables).
+    """
+    t = ExceptionRow
+    cols = [t.__table__.c[name] for name in EXCEPTION_COLUMNS]
+    stmt = (
+        select(*cols)
+        .where(and_(true(), *_conditions(filters)))
+        .order_by(t.business_day.desc().nulls_last(), t.store, t.kind, t.id)
+    )
+    return _frame(engine, stmt, _EXC_SCHEMA)
+
+
+def money_at_stake() -> pl.Expr:
+    """abs(difference), else abs(pos_value), else abs(erp_value); null for non-money kinds."""
+    value = pl.coalesce(pl.col("difference"), pl.col("pos_value"), pl.col("erp_value")).abs()
+    return (
+        pl.when(pl.col("kind").is_in(sorted(MONEY_KINDS)))
+        .then(value)
+        .otherwise(None)
+        .cast(MONEY_AT_STAKE)
+        .alias("money_at_stake")
+    )
+
+
+def _currencies() -> pl.Expr:
+    """The currencies of a group's money rows, sorted and comma-joined ('' when none)."""
+    return (
+        pl.col("currency")
+        .filter(pl.col("money_at_stake").is_not_null() & pl.col("currency").is_not_null())
+        .unique()
+        .sort()
+        .str.join(",")
+        .alias("currency")
+    )
+
+
+def drift_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """Exceptions per store x business day: count (finance and ops) and money at stake.
+
+    Money at stake sums only finance kinds whose values are money; ops kinds count only.
+    Exceptions without a store or a business day are left out (see `totals`).
+    `currency` lists the currencies summed; more than one means the sum mixes them.
+    """
+    frame = exceptions(engine, filters).filter(
+        pl.col("store").is_not_null() & pl.col("business_day").is_not_null()
+    )
+    return (
+        frame.with_columns(money_at_stake())
+        .group_by("store", "business_day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("count"),
+            (pl.col("owner") == "finance").sum().cast(pl.Int64).alias("finance"),
+            (pl.col("owner") == "ops").sum().cast(pl.Int64).alias("ops"),
+            pl.col("money_at_stake").sum().cast(MONEY_AT_STAKE),
+            _currencies(),
+        )
+        .sort("store", "business_day")
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Headline numbers for the filtered exceptions."""
+
+    count: int
+    by_owner: dict[str, int]
+    money_by_currency: dict[str, Decimal]
+    without_store_day: int
+
+
+def totals(engine: Engine, filters: Filters) -> Totals:
+    frame = exceptions(engine, filters).with_columns(money_at_stake())
+    by_owner = {owner: frame.filter(pl.col("owner") == owner).height for owner in OWNERS}
+    money = (
+        frame.filter(pl.col("money_at_stake").is_not_null())
+        .with_columns(pl.col("currency").fill_null("?"))
+        .group_by("currency")
+        .agg(pl.col("money_at_stake").sum())
+        .sort("currency")
+    )
+    loose = frame.filter(pl.col("store").is_null() | pl.col("business_day").is_null()).height
+    return Totals(
+        count=frame.height,
+        by_owner=by_owner,
+        money_by_currency={str(c): Decimal(v) for c, v in money.iter_rows()},
+        without_store_day=loose,
+    )
+
+
+def store_options(engine: Engine) -> list[str]:
+    """Every store that has an exception or a POS order, sorted."""
+    with engine.connect() as conn:
+        a = conn.execute(select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)))
+        stores = {str(s) for s in a.scalars()}
+        stores.update(str(s) for s in conn.execute(select(PosOrder.store_id).distinct()).scalars())
+    return sorted(stores, key=lambda s: (len(s), s))
+
+
+# --- what changed since the last run ------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class RunChanges:
+    """Exceptions first seen, and resolved, since the last finished reconcile run began."""
+
+    run_started_at: datetime | None
+    new: pl.DataFrame
+    resolved: pl.DataFrame
+
+
+def _last_reconcile_start(engine: Engine) -> datetime | None:
+    stmt = (
+        select(Run.started_at)
+        .where(Run.job == "reconcile", Run.finished_at.is_not(None), Run.status != "failed")
+        .order_by(Run.started_at.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar_one_or_none()
+
+
+def changes_since_last_run(engine: Engine, filters: Filters) -> RunChanges:
+    """New and resolved exceptions of the last reconcile run, within the filters' scope.
+
+    The filters' status is ignored (new ones may be closed already). Without any
+    finished reconcile run, "new" is the exceptions whose status is new.
+    """
+    everything = exceptions(engine, replace(filters, status="all"))
+    started = _last_reconcile_start(engine)
+    if started is None:
+        return RunChanges(None, everything.filter(pl.col("status") == "new"), everything.clear())
+    start = pl.lit(started).cast(INSTANT)
+    return RunChanges(
+        started,
+        everything.filter(pl.col("first_seen") >= start),
+        everything.filter((pl.col("status") == "resolved") & (pl.col("resolved_at") >= start)),
+    )
+
+
+# --- freshness and sync health ----------------------------------------------------
+
+_FRESHNESS_SCHEMA: dict[str, pl.DataType] = {
+    "job": pl.String(),
+    "last_finished_at": INSTANT,
+    "last_status": pl.String(),
+    "last_message": pl.String(),
+    "running_since": INSTANT,
+    "age": pl.Duration("us"),
+    "stale": pl.Boolean(),
+}
+
+
+def freshness(
+    engine: Engine,
+    now: datetime | None = None,
+    stale_after: Mapping[str, timedelta] | None = None,
+) -> pl.DataFrame:
+    """One row per job: its last finished run, its age, and whether that is stale.
+
+    Stale when the job never finished, or its last finished run ended longer ago than
+    `stale_after[job]` (DEFAULT_STALE_AFTER). A failed last run is shown by its status.
+    """
+    now = now or datetime.now(UTC)
+    limits = {**DEFAULT_STALE_AFTER, **(stale_after or {})}
+    rows: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        for job in JOBS:
+            last = conn.execute(
+                select(Run.finished_at, Run.status, Run.message)
+                .where(Run.job == job, Run.finished_at.is_not(None))
+                .order_by(Run.finished_at.desc())
+                .limit(1)
+            ).first()
+            running = conn.execute(
+                select(func.max(Run.started_at)).where(Run.job == job, Run.finished_at.is_(None))
+            ).scalar_one_or_none()
+            finished = last.finished_at if last else None
+            age = now - finished if finished is not None else None
+            rows.append(
+                {
+                    "job": job,
+                    "last_finished_at": finished,
+                    "last_status": last.status if last else None,
+                    "last_message": last.message if last else None,
+                    "running_since": running,
+                    "age": age,
+                    "stale": age is None or age > limits[job],
+                }
+            )
+    return pl.DataFrame(rows, schema=_FRESHNESS_SCHEMA, orient="row")
+
+
+def runs(engine: Engine, job: str | None = None, limit: int = 200) -> pl.DataFrame:
+    """The latest runs, newest first (counts stay the JSON text the job wrote)."""
+    where = Run.job == job if job else true()
+    return _table(engine, Run, where, order_by=[Run.started_at.desc()]).head(limit)
+
+
+def sync_post_summary(engine: Engine) -> pl.DataFrame:
+    """Sync posts counted by ERP, kind, status and reason."""
+    posts = _table(engine, SyncPost, true())
+    return (
+        posts.group_by("erp", "kind", "status", "reason")
+        .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("last_attempt_at").max())
+        .sort("erp", "kind", "status", "reason", nulls_last=True)
+    )
+
+
+def sync_posts(
+    engine: Engine, statuses: Sequence[str] = ("held", "failed", "retrying")
+) -> pl.DataFrame:
+    """The sync posts in `statuses` (by default the ones that did not reach the ERP)."""
+    where = SyncPost.status.in_(statuses) if statuses else true()
+    return _table(engine, SyncPost, where, order_by=[SyncPost.last_attempt_at.desc()])
+
+
+# --- one exception and its order chain -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One vendor record as received, decoded."""
+
+    raw_id: int
+    source: str
+    entity: str
+    vendor_id: str
+    fetched_at: datetime
+    payload: Any
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} {self.entity} {self.vendor_id}"
+
+
+@dataclass(frozen=True, eq=False)
+class OrderChain:
+    """The POS order an exception is about and the ERP records that carry it."""
+
+    order_id: str | None
+    pos_order: pl.DataFrame
+    pos_lines: pl.DataFrame
+    pos_payments: pl.DataFrame
+    erp_documents: pl.DataFrame
+    erp_lines: pl.DataFrame
+    erp_journal_lines: pl.DataFrame
+    sync_posts: pl.DataFrame
+    raw: dict[int, RawRecord] = field(default_factory=dict)
+
+    def pos_raw(self) -> list[RawRecord]:
+        return self._raw_of(self.pos_order)
+
+    def erp_raw(self) -> list[RawRecord]:
+        return self._raw_of(self.erp_documents) + self._raw_of(self.erp_journal_lines)
+
+    def _raw_of(self, frame: pl.DataFrame) -> list[RawRecord]:
+        ids = dict.fromkeys(i for i in frame.get_column("raw_id").to_list() if i is not None)
+        return [self.raw[i] for i in ids if i in self.raw]
+
+
+@dataclass(frozen=True, eq=False)
+class ExceptionDetail:
+    exception: dict[str, Any]
+    events: pl.DataFrame
+    chain: OrderChain
+
+
+def _raw_records(engine: Engine, ids: set[int]) -> dict[int, RawRecord]:
+    if not ids:
+        return {}
+    stmt = select(RawPayload).where(RawPayload.id.in_(sorted(ids)))
+    out: dict[int, RawRecord] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(stmt).mappings():
+            out[r["id"]] = RawRecord(
+                r["id"],
+                r["source"],
+                r["entity"],
+                r["vendor_id"],
+                r["fetched_at"],
+                unpack(r["payload"]),
+            )
+    return out
+
+
+def order_chain(
+    engine: Engine,
+    pos_ref: str | None,
+    erp_ref: str | None = None,
+    store_day_ref: str | None = None,
+) -> OrderChain:
+    """The POS order `pos_ref`, its lines and payments, and the ERP side of it.
+
+    ERP documents: those whose pos_ref is the order, or whose doc_no is `erp_ref`
+    (when `pos_ref` is unknown the order is taken from that document). Journal lines:
+    those whose pos_ref is the order or `store_day_ref` ("{store}-{YYYY-MM-DD}"), or
+    whose journal_id is `erp_ref`. Raw payloads are decoded.
+    """
+    doc_match: list[ColumnElement[bool]] = []
+    if erp_ref:
+        doc_match.append(ErpDocument.doc_no == erp_ref)
+    order_id = pos_ref
+    if order_id is None and doc_match:
+        with engine.connect() as conn:
+            order_id = conn.execute(
+                select(ErpDocument.pos_ref)
+                .where(or_(*doc_match), ErpDocument.pos_ref.is_not(None))
+                .limit(1)
+            ).scalar_one_or_none()
+    if order_id:
+        doc_match.append(ErpDocument.pos_ref == order_id)
+    documents = _table(
+        engine, ErpDocument, or_(false(), *doc_match), order_by=[ErpDocument.posting_date]
+    )
+    doc_ids = documents.get_column("doc_id").to_list()
+    refs = [r for r in (order_id, store_day_ref) if r]
+    journal_match: list[ColumnElement[bool]] = [ErpJournalLine.pos_ref.in_(refs)] if refs else []
+    if erp_ref:
+        journal_match.append(ErpJournalLine.journal_id == erp_ref)
+    journal = _table(
+        engine,
+        ErpJournalLine,
+        or_(false(), *journal_match),
+        order_by=[ErpJournalLine.journal_id, ErpJournalLine.line_no],
+    )
+    oid = order_id or ""
+    pos_order = _table(engine, PosOrder, PosOrder.order_id == oid)
+    chain_raw_ids = {
+        i
+        for frame in (pos_order, documents, journal)
+        for i in frame.get_column("raw_id").to_list()
+        if i is not None
+    }
+    return OrderChain(
+        order_id=order_id,
+        pos_order=pos_order,
+        pos_lines=_table(
+            engine, PosOrderLine, PosOrderLine.order_id == oid, [PosOrderLine.line_no]
+        ),
+        pos_payments=_table(
+            engine, PosPayment, PosPayment.order_id == oid, [PosPayment.payment_no]
+        ),
+        erp_documents=documents,
+        erp_lines=_table(
+            engine,
+            ErpDocumentLine,
+            ErpDocumentLine.doc_id.in_(doc_ids),
+            [ErpDocumentLine.doc_id, ErpDocumentLine.line_no],
+        ),
+        erp_journal_lines=journal,
+        sync_posts=_table(
+            engine, SyncPost, SyncPost.pos_order_id == oid, [SyncPost.first_attempt_at]
+        ),
+        raw=_raw_records(engine, chain_raw_ids),
+    )
+
+
+def exception_detail(engine: Engine, exception_id: str) -> ExceptionDetail | None:
+    """The exception, its audit trail (oldest first) and its order chain; None if unknown."""
+    found = exceptions_by_id(engine, [exception_id])
+    if found.is_empty():
+        return None
+    exc = found.row(0, named=True)
+    events = _table(
+        engine,
+        ExceptionEvent,
+        ExceptionEvent.exception_id == exception_id,
+        order_by=[ExceptionEvent.at, ExceptionEvent.id],
+    )
+    store_day = None
+    if exc["store"] and exc["business_day"] and not exc["pos_ref"]:
+        store_day = f"{exc['store']}-{exc['business_day'].isoformat()}"
+    chain = order_chain(engine, exc["pos_ref"], exc["erp_ref"], store_day)
+    return ExceptionDetail(exception=exc, events=events, chain=chain)
+
+
+def exceptions_by_id(engine: Engine, ids: Sequence[str]) -> pl.DataFrame:
+    t = ExceptionRow
+    cols = [t.__table__.c[name] for name in EXCEPTION_COLUMNS]
+    return _frame(engine, select(*cols).where(t.id.in_(list(ids))), _EXC_SCHEMA)

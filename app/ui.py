@@ -1,0 +1,267 @@
+"""Streamlit glue shared by the pages: the engine, cached queries, filters kept in the URL.
+
+The only module (with the pages) that imports Streamlit. Queries are cached with a short
+TTL keyed by the warehouse URL and the filters; workflow actions clear the cache. No SQL
+and no business rules here: those live in `app.queries` and `app.workflow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import polars as pl
+import streamlit as st
+from sqlalchemy import Engine
+
+from app import queries
+from app.causes import cause_text
+from app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
+from config import ConfigError, load_settings
+from warehouse.db import open_warehouse
+
+TTL_SECONDS = 60
+ANY_OWNER = "any"
+
+# --- engine and cached queries ---------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return open_warehouse(url)
+
+
+def warehouse_url() -> str:
+    """The warehouse URL from the settings; a configuration error stops the page."""
+    try:
+        return load_settings().warehouse_url
+    except ConfigError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def engine(url: str) -> Engine:
+    try:
+        return _engine(url)
+    except ConfigError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def drift(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.drift_by_store_day(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def exceptions(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.exceptions(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def totals(url: str, filters: Filters) -> queries.Totals:
+    return queries.totals(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def changes(url: str, filters: Filters) -> queries.RunChanges:
+    return queries.changes_since_last_run(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def freshness(url: str) -> pl.DataFrame:
+    return queries.freshness(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def store_options(url: str) -> list[str]:
+    return queries.store_options(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def detail(url: str, exception_id: str) -> queries.ExceptionDetail | None:
+    return queries.exception_detail(_engine(url), exception_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def runs(url: str) -> pl.DataFrame:
+    return queries.runs(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def sync_post_summary(url: str) -> pl.DataFrame:
+    return queries.sync_post_summary(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def sync_posts(url: str) -> pl.DataFrame:
+    return queries.sync_posts(_engine(url))
+
+
+def run_action(action: Callable[[], None], done: str) -> bool:
+    """Run a workflow action; show its refusal as an error, else clear caches and say done."""
+    from app.workflow import WorkflowError
+
+    try:
+        action()
+    except WorkflowError as exc:
+        st.error(str(exc))
+        return False
+    st.cache_data.clear()
+    st.toast(done)
+    return True
+
+
+# --- query parameters ------------------------------------------------------------------
+
+
+def url_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def url_value(key: str) -> str | None:
+    value = st.query_params.get(key)
+    return value or None
+
+
+def set_url(values: dict[str, str | None]) -> None:
+    """Set (or, for None, remove) query parameters, touching only those that change."""
+    for key, value in values.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+# --- filters in the sidebar, mirrored in the URL --------------------------------------
+
+_W = {
+    "from": "f_from",
+    "to": "f_to",
+    "store": "f_stores",
+    "kind": "f_kinds",
+    "owner": "f_owner",
+    "status": "f_status",
+}
+_LAST = "_filters"
+
+
+def _seed(filters: Filters) -> None:
+    state = st.session_state
+    state[_W["from"]] = filters.date_from
+    state[_W["to"]] = filters.date_to
+    state[_W["store"]] = list(filters.stores)
+    state[_W["kind"]] = list(filters.kinds)
+    state[_W["owner"]] = filters.owner or ANY_OWNER
+    state[_W["status"]] = filters.status
+    state[_LAST] = filters
+
+
+def _reset() -> None:
+    _seed(Filters())
+
+
+def _from_widgets() -> Filters:
+    state = st.session_state
+    date_from: date | None = state[_W["from"]]
+    date_to: date | None = state[_W["to"]]
+    if date_from is not None and date_to is not None and date_from > date_to:
+        date_from, date_to = date_to, date_from
+    owner = state[_W["owner"]]
+    return Filters(
+        date_from=date_from,
+        date_to=date_to,
+        stores=tuple(state[_W["store"]]),
+        kinds=tuple(state[_W["kind"]]),
+        owner=None if owner == ANY_OWNER else owner,
+        status=state[_W["status"]],
+    )
+
+
+def sidebar_filters(stores: list[str]) -> Filters:
+    """The filters: from the URL when it names any, else as last set in this session.
+
+    Widgets are seeded from that, and whatever the user picks is written back to the
+    URL, so the page as seen is the page as linked.
+    """
+    params = url_params()
+    problems: list[str] = []
+    if not any(key in params for key in FILTER_KEYS) and _LAST in st.session_state:
+        target: Filters = st.session_state[_LAST]
+    else:
+        target = Filters.from_query_params(params, problems)
+    if st.session_state.get(_LAST) != target or any(w not in st.session_state for w in _W.values()):
+        _seed(target)
+    with st.sidebar:
+        st.header("Filters")
+        for problem in problems:
+            st.warning(problem)
+        st.date_input("From business day", key=_W["from"], format="YYYY-MM-DD")
+        st.date_input("To business day", key=_W["to"], format="YYYY-MM-DD")
+        store_choices = sorted(set(stores) | set(st.session_state[_W["store"]]))
+        st.multiselect("Stores", store_choices, key=_W["store"], placeholder="all stores")
+        st.multiselect("Kinds", KINDS, key=_W["kind"], placeholder="all kinds")
+        st.selectbox("Owner", (ANY_OWNER, *OWNERS), key=_W["owner"])
+        st.selectbox("Status", STATUS_CHOICES, key=_W["status"], help="open = new or persisting")
+        st.button("Reset filters", on_click=_reset)
+    chosen = _from_widgets()
+    st.session_state[_LAST] = chosen
+    wanted = chosen.to_query_params()
+    set_url({key: wanted.get(key) for key in FILTER_KEYS})
+    return chosen
+
+
+# --- display helpers -----------------------------------------------------------------
+
+
+def show_frame(frame: pl.DataFrame, **kwargs: Any) -> Any:
+    """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats."""
+    return st.dataframe(frame, hide_index=True, **kwargs)
+
+
+READABLE_COLUMNS = (
+    "id",
+    "kind",
+    "cause_text",
+    "store",
+    "business_day",
+    "pos_ref",
+    "erp_ref",
+    "sku",
+    "tender",
+    "account",
+    "pos_value",
+    "erp_value",
+    "difference",
+    "currency",
+    "severity",
+    "owner",
+    "assignee",
+    "status",
+    "first_seen",
+    "last_seen",
+)
+
+
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """An exceptions frame for people: the cause in words next to the kind."""
+    texts = {code: cause_text(code) for code in frame.get_column("cause").unique().to_list()}
+    return frame.with_columns(
+        pl.col("cause")
+        .replace_strict(texts, default="", return_dtype=pl.String)
+        .alias("cause_text")
+    ).select(READABLE_COLUMNS)
+
+
+EXCEPTIONS_PAGE = "pages/exceptions.py"
+
+
+def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:
+    """A readable exceptions table; choosing a row opens it on the Exceptions page."""
+    event = show_frame(readable(frame), key=key, on_select="rerun", selection_mode="single-row")
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        chosen = frame.get_column("id")[rows[0]]
+        st.switch_page(EXCEPTIONS_PAGE, query_params={**filters.to_query_params(), "id": chosen})

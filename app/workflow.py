@@ -1,0 +1,100 @@
+"""Workflow actions on an exception: assign, comment, close with a reason, reopen.
+
+Each action changes the exception (where it changes anything) and writes one
+`ExceptionEvent` in the same transaction, so the audit trail never misses a change.
+It must not touch the engine's fields (kind, values, first/last seen) nor delete events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from app.filters import OPEN_STATUSES
+from warehouse.models import ExceptionEvent, ExceptionRow
+
+__all__ = ["WorkflowError", "assign", "close", "comment", "reopen"]
+
+REOPENABLE = ("resolved", "closed")
+REOPEN_STATUS = "persisting"
+
+
+class WorkflowError(ValueError):
+    """An action that cannot be done as asked; the message says why."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clean(value: str, what: str) -> str:
+    text = value.strip()
+    if not text:
+        raise WorkflowError(f"{what} must not be empty")
+    return text
+
+
+def _status(conn: Connection, exception_id: str) -> str:
+    status = conn.execute(
+        select(ExceptionRow.status).where(ExceptionRow.id == exception_id)
+    ).scalar_one_or_none()
+    if status is None:
+        raise WorkflowError(f"no exception with id {exception_id!r}")
+    return status
+
+
+def _event(conn: Connection, exception_id: str, actor: str, action: str, note: str | None) -> None:
+    conn.execute(
+        insert(ExceptionEvent).values(
+            exception_id=exception_id, at=_now(), actor=actor, action=action, note=note
+        )
+    )
+
+
+def assign(engine: Engine, exception_id: str, who: str, actor: str) -> None:
+    """Make `who` the assignee (an empty `who` unassigns); event `assigned`."""
+    actor = _clean(actor, "actor")
+    assignee = who.strip() or None
+    with engine.begin() as conn:
+        _status(conn, exception_id)
+        conn.execute(
+            update(ExceptionRow).where(ExceptionRow.id == exception_id).values(assignee=assignee)
+        )
+        _event(conn, exception_id, actor, "assigned", assignee)
+
+
+def comment(engine: Engine, exception_id: str, text: str, actor: str) -> None:
+    """Add a comment to the audit trail; event `commented`."""
+    actor, note = _clean(actor, "actor"), _clean(text, "comment")
+    with engine.begin() as conn:
+        _status(conn, exception_id)
+        _event(conn, exception_id, actor, "commented", note)
+
+
+def close(engine: Engine, exception_id: str, reason: str, actor: str) -> None:
+    """Close an open exception by hand, with the reason; event `closed`."""
+    actor, note = _clean(actor, "actor"), _clean(reason, "reason")
+    with engine.begin() as conn:
+        status = _status(conn, exception_id)
+        if status not in OPEN_STATUSES:
+            raise WorkflowError(f"exception {exception_id} is {status}, not open")
+        conn.execute(
+            update(ExceptionRow).where(ExceptionRow.id == exception_id).values(status="closed")
+        )
+        _event(conn, exception_id, actor, "closed", note)
+
+
+def reopen(engine: Engine, exception_id: str, actor: str, reason: str = "") -> None:
+    """Reopen a closed or resolved exception (status persisting); event `reopened`."""
+    actor = _clean(actor, "actor")
+    with engine.begin() as conn:
+        status = _status(conn, exception_id)
+        if status not in REOPENABLE:
+            raise WorkflowError(f"exception {exception_id} is {status}, already open")
+        conn.execute(
+            update(ExceptionRow)
+            .where(ExceptionRow.id == exception_id)
+            .values(status=REOPEN_STATUS, resolved_at=None)
+        )
+        _event(conn, exception_id, actor, "reopened", reason.strip() or None)

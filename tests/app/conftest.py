@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.demo_warehouse import Warehouse, make_warehouse
+
+
+@pytest.fixture
+def wh(tmp_path: Path) -> Iterator[Warehouse]:
+    warehouse = make_warehouse(tmp_path)
+    yield warehouse
+    warehouse.engine.dispose()
