@@ -122,6 +122,7 @@ def reconcile_job(
         return merged, findings
     engine = warehouse(settings)
     with record_run(engine, "reconcile") as run:
+        now = datetime.now(UTC)  # inside the run: what it finds is "new since the run began"
         snap = settings.recon_data_dir / "snapshot"
         staging = settings.recon_data_dir / "snapshot.tmp"
         shutil.rmtree(staging, ignore_errors=True)

@@ -7,13 +7,17 @@ nothing: no new ERP documents, the same exception ids.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy import select
 
 from cli.jobs import collect_job, reconcile_job, sync_job
 from reconcile import to_records
 from tests.e2e.harness import world
+from warehouse.db import open_warehouse
+from warehouse.models import Run
 
 KEY_FIELDS = (
     "kind",
@@ -32,6 +36,13 @@ KEY_FIELDS = (
 
 def _matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
     return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
+
+
+def _last_run_start(url: str, job: str) -> datetime:
+    with open_warehouse(url).connect() as conn:
+        return conn.execute(
+            select(Run.started_at).where(Run.job == job).order_by(Run.id.desc()).limit(1)
+        ).scalar_one()
 
 
 def _erp_documents(state: object) -> tuple[int, int, int]:
@@ -53,6 +64,8 @@ def test_small_scenario_yields_exactly_its_planted_breaks_and_rerun_changes_noth
         unmatched = [t for t in truth if not any(_matches(f, t) for f in found)]
         assert unmatched == []
         assert {f["status"] for f in found} == {"new"}
+        started = _last_run_start(w.settings.warehouse_url, "reconcile")
+        assert all(first >= started for first in merged["first_seen"])  # "new since the run"
 
         documents = _erp_documents(w.scenario.sage200)
         second_sync = sync_job(w.settings)
