@@ -8,6 +8,8 @@ Must not call a vendor; collectors hand it what their client fetched.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,8 +42,29 @@ class Landed:
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
+    """Batches of `size`, read one batch ahead in a thread so fetching overlaps landing.
+
+    The reader's exception (a vendor outage) is raised here after the batches before it.
+    """
+    source = iter(items)
+    ahead: queue.Queue[tuple[list[T] | None, BaseException | None]] = queue.Queue(maxsize=1)
+
+    def read() -> None:
+        try:
+            while chunk := list(islice(source, size)):
+                ahead.put((chunk, None))
+            ahead.put((None, None))
+        except BaseException as exc:  # handed to the consumer, never lost
+            ahead.put((None, exc))
+
+    reader = threading.Thread(target=read, name="prefetch", daemon=True)
+    reader.start()
+    while True:
+        chunk, error = ahead.get()
+        if error is not None:
+            raise error
+        if chunk is None:
+            return
         yield chunk
 
 

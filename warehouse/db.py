@@ -92,18 +92,16 @@ def upsert(
     keys = list(keys or [c.name for c in tbl.primary_key.columns])
     dialect = conn.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    cols = list(rows[0].keys())
-    updates = [c for c in cols if c not in keys]
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        stmt = insert(tbl).values(list(chunk))
-        if updates:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        conn.execute(stmt)
+    updates = [c for c in rows[0] if c not in keys]
+    stmt = insert(tbl)
+    if updates:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    # One compiled statement, executed for many rows (SQLAlchemy batches the VALUES).
+    conn.execute(stmt, list(rows))
     return len(rows)
 
 
@@ -117,7 +115,7 @@ def delete_where_in(conn: Connection, tbl: Table, column: str, values: Iterable[
 def pack(payload: Any) -> tuple[bytes, str]:
     """A payload as compressed canonical JSON, and its hash (to skip unchanged records)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return zlib.compress(text, 6), hashlib.sha1(text).hexdigest()
+    return zlib.compress(text, 1), hashlib.sha1(text).hexdigest()
 
 
 def unpack(blob: bytes) -> Any:
