@@ -26,6 +26,7 @@ from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
 from warehouse.mappings import load_mappings
 from warehouse.runs import RunLog, record_run
+from warehouse.takings import save_takings
 
 
 def warehouse(settings: Settings) -> Engine:
@@ -131,6 +132,7 @@ def reconcile_job(
         staging.rename(snap)
         findings = reconcile(snapshot.read_snapshot(snap), EngineConfig(), day=day, store=store)
         merged = _merge(findings, read_exceptions(engine), now, day, store)
+        save_takings(engine, findings.takings, findings.waterfall, day=day, store=store)
         for status, n in save_exceptions(engine, merged, now).items():
             run.counts[f"exceptions_{status}"] = n
     return merged, findings

@@ -13,8 +13,8 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from snapshot import EXCEPTION_FIELDS, EXCEPTIONS_SCHEMA
-from warehouse.db import CHUNK, upsert
-from warehouse.models import ExceptionEvent, ExceptionRow
+from warehouse.db import CHUNK, table, upsert
+from warehouse.models import ExceptionRow
 
 _COLUMNS = [getattr(ExceptionRow, name) for name in EXCEPTION_FIELDS]
 
@@ -67,9 +67,9 @@ def save_exceptions(engine: Engine, merged: pl.DataFrame, now: datetime) -> dict
                         "note": None if old_status is None else f"was {old_status}",
                     }
                 )
-        upsert(conn, ExceptionRow.__table__, rows)  # type: ignore[arg-type]
+        upsert(conn, table("exceptions"), rows)
         if events:
-            conn.execute(ExceptionEvent.__table__.insert(), events)  # type: ignore[attr-defined]
+            conn.execute(table("exception_events").insert(), events)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -308,6 +308,34 @@ class ExceptionEvent(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class Takings(Base):
+    """Per store, business day and tender account: POS takings, ERP takings, variance.
+
+    Written by each reconcile run (the engine's `Findings.takings`) for the dashboard.
+    """
+
+    __tablename__ = "takings"
+    store: Mapped[str] = mapped_column(String(40), primary_key=True)
+    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tender: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    pos_amount: Mapped[Decimal] = mapped_column(Money())
+    erp_amount: Mapped[Decimal] = mapped_column(Money())
+    variance: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class WaterfallPart(Base):
+    """One cause's share of a store-day's takings variance; the parts sum to the variance."""
+
+    __tablename__ = "variance_waterfall"
+    store: Mapped[str] = mapped_column(String(40), primary_key=True)
+    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    cause: Mapped[str] = mapped_column(String(60), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+
+
 CANONICAL: dict[str, type[Base]] = {
     "pos_orders": PosOrder,
     "pos_order_lines": PosOrderLine,

@@ -198,3 +198,52 @@ def test_runs_record_counts_and_failures(warehouse: Engine) -> None:
         ("collect", "ok", '{"orders": 3}', None),
         ("sync", "failed", "{}", "RuntimeError: vendor down"),
     ]
+
+
+def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Engine) -> None:
+    from warehouse.models import Takings
+    from warehouse.takings import save_takings
+
+    d1, d2 = date(2024, 6, 1), date(2024, 6, 2)
+
+    def frames(rows: list[tuple[str, date, str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        takings = pl.DataFrame(
+            [
+                (s, d, "1220", "Card", Decimal(p), Decimal(p), Decimal(0), "GBP")
+                for s, d, p, _ in rows
+            ],
+            schema={
+                "store": pl.String,
+                "business_day": pl.Date,
+                "account": pl.String,
+                "tender": pl.String,
+                "pos_amount": snapshot.MONEY,
+                "erp_amount": snapshot.MONEY,
+                "variance": snapshot.MONEY,
+                "currency": pl.String,
+            },
+            orient="row",
+        )
+        waterfall = pl.DataFrame(
+            [(s, d, c, Decimal(0), "GBP") for s, d, _, c in rows],
+            schema={
+                "store": pl.String,
+                "business_day": pl.Date,
+                "cause": pl.String,
+                "amount": snapshot.MONEY,
+                "currency": pl.String,
+            },
+            orient="row",
+        )
+        return takings, waterfall
+
+    save_takings(
+        warehouse, *frames([("1", d1, "10.00", "unexplained"), ("1", d2, "20.00", "unexplained")])
+    )
+    save_takings(warehouse, *frames([("1", d2, "25.00", "unexplained")]), day=d2, store="1")
+    with warehouse.connect() as conn:
+        got = conn.execute(
+            select(Takings.business_day, Takings.pos_amount).order_by(Takings.business_day)
+        ).all()
+    #        day  pos takings
+    assert got == [(d1, Decimal("10.00")), (d2, Decimal("25.00"))]
