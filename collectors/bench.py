@@ -48,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, help="leave the warehouse here (a directory)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -66,7 +67,9 @@ def main() -> None:
     print(f"seeded {args.orders:,} orders in {time.perf_counter() - t0:.1f}s")
 
     creds = sim.SitooCredentials()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = str(args.keep or tmp_dir)
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         engine = open_warehouse(f"sqlite:///{tmp}/bench.db")
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         time.sleep(1.0)

@@ -56,17 +56,20 @@ def state() -> sim.Sage200State:
 def client_for(state: sim.Sage200State, faults: Faults | None = None) -> Iterator[Sage200Client]:
     creds = sim.Sage200Credentials()
     env = creds.env("")
-    with serve_in_thread(sim.create_app(state, creds, faults)) as root, Sage200Client(
-        root + sim.BASE_PATH,
-        env["SAGE200_TOKEN"],
-        env["SAGE200_SUBSCRIPTION_KEY"],
-        env["SAGE200_SITE_ID"],
-        env["SAGE200_COMPANY_ID"],
-        page_size=10,
-        max_attempts=2,
-        min_wait=0.01,
-        max_wait=0.02,
-    ) as client:
+    with (
+        serve_in_thread(sim.create_app(state, creds, faults)) as root,
+        Sage200Client(
+            root + sim.BASE_PATH,
+            env["SAGE200_TOKEN"],
+            env["SAGE200_SUBSCRIPTION_KEY"],
+            env["SAGE200_SITE_ID"],
+            env["SAGE200_COMPANY_ID"],
+            page_size=10,
+            max_attempts=2,
+            min_wait=0.01,
+            max_wait=0.02,
+        ) as client,
+    ):
         yield client
 
 

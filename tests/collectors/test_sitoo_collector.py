@@ -43,17 +43,20 @@ def state() -> sim.SitooState:
 @contextmanager
 def client_for(state: sim.SitooState, faults: Faults | None = None) -> Iterator[SitooClient]:
     creds = sim.SitooCredentials()
-    with serve_in_thread(sim.create_app(state, creds, faults)) as url, SitooClient(
-        url,
-        creds.account_id,
-        str(creds.site_id),
-        creds.api_id,
-        creds.password,
-        page_size=10,
-        max_attempts=2,
-        min_wait=0.01,
-        max_wait=0.02,
-    ) as client:
+    with (
+        serve_in_thread(sim.create_app(state, creds, faults)) as url,
+        SitooClient(
+            url,
+            creds.account_id,
+            str(creds.site_id),
+            creds.api_id,
+            creds.password,
+            page_size=10,
+            max_attempts=2,
+            min_wait=0.01,
+            max_wait=0.02,
+        ) as client,
+    ):
         yield client
 
 
