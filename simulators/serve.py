@@ -67,9 +67,19 @@ def simulator_app(
 
     if vendor not in VENDORS:
         raise SimulatorError(f"unknown vendor {vendor!r}: use one of {', '.join(VENDORS)}")
-    if vendor in ("netsuite", "sapb1"):
-        raise SimulatorError(f"the {vendor} simulator is not built yet: use sitoo or sage200")
     built = build_scenario(scenario, seed)
+    if vendor == "sapb1":
+        from simulators import sapb1
+
+        b1_creds = sapb1.SapB1Credentials()
+        b1_app = sapb1.create_app(sapb1.seed_from_scenario(built), b1_creds)
+        return b1_app, sapb1.BASE_PATH, b1_creds.env("")
+    if vendor == "netsuite":
+        from simulators import netsuite
+
+        ns_creds = netsuite.NetSuiteCredentials()
+        ns_app = netsuite.create_app(netsuite.seed_from_scenario(built), ns_creds)
+        return ns_app, netsuite.BASE_PATH, ns_creds.env("")
     if vendor == "sitoo":
         creds = sitoo.SitooCredentials()
         return sitoo.create_app(built.sitoo, creds), "", creds.env("")

@@ -85,9 +85,7 @@ def test_run_simulator_prints_base_url_and_credentials_first(
     assert not worker.is_alive()
 
 
-@pytest.mark.parametrize(
-    ("vendor", "message"), [("netsuite", "not built yet"), ("oracle", "unknown vendor")]
-)
+@pytest.mark.parametrize(("vendor", "message"), [("oracle", "unknown vendor")])
 def test_run_simulator_refuses_other_vendors(vendor: str, message: str) -> None:
     with pytest.raises(serve.SimulatorError, match=message):
         serve.run_simulator(vendor, 0, "clean", 1, io.StringIO())
