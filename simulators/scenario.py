@@ -3,10 +3,11 @@
 `build_scenario(name, seed, end_day)` is deterministic for its arguments. Names: `small`
 (2 mapped stores + one unmapped, 3 days), `demo` (6 mapped stores incl. Amsterdam + one
 unmapped, 14 days), `clean` (like small, no planted drift, truth == []). Planted drift
-(small and demo, each exactly once) is listed in docs/simulators.md. The money is built so
-that a correct sync yields exactly `truth`: catalogue prices survive the gross -> net ->
-gross round trip, and every line's VAT equals Sage's per-line recomputation (no penny
-drift). This module must not do HTTP; it only fills states.
+(small and demo, each exactly once, together covering every CONTRACT exception kind) is
+listed in docs/simulators.md. The money is built so that a correct sync yields exactly
+`truth`: catalogue prices survive the gross -> net -> gross round trip, and every line's
+VAT equals Sage's per-line recomputation (no penny drift) except on the one sale planted
+for `vat_rounding`. This module must not do HTTP; it only fills states.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from simulators._wire import round2
-from simulators.sage200 import Sage200Credentials, Sage200State
+from simulators.sage200 import TT_CREDIT_NOTE, Sage200Credentials, Sage200State
 from simulators.sitoo import (
     ORDERTYPE_PARKED,
     PAY_PENDING,
@@ -41,6 +42,28 @@ TAX_CODES = {Decimal("20"): (2101, 1), Decimal("5"): (2105, 5), Decimal("0"): (2
 GUEST_ID = 1042
 GHOST_SKU = "GHOST-1"
 ORPHAN_DOC_NO = "990001"
+# Planted only: a tender mapped to a Sage bank that is hidden, and a VAT rate (with its Sage
+# tax code and the one product sold at it) that the mappings lack.
+CLOSED_TENDER = ("Voucher", "1240")
+UNMAPPED_RATE = Decimal("12.5")
+UNMAPPED_TAX_CODE = (2112, 12)
+HOT_SKU = "HOT-CHOC"
+RMA_REF = "RMA-7001"
+# Planted sales: tag -> index of the mapped store it happens in (None: the unmapped store).
+_PLANTS: tuple[tuple[str, int | None], ...] = (
+    ("a", 0),
+    ("b", None),
+    ("c", 1),
+    ("d", 0),
+    ("e", 1),
+    ("g", 0),
+    ("h", 0),
+    ("i", 1),
+    ("l", 1),
+    ("m", 0),
+    ("p", 1),
+    ("q", 0),
+)
 
 
 class ScenarioError(ValueError):
@@ -234,9 +257,16 @@ class _Builder:
         self.items = _items()
         self.sellable = [i for i in self.items if i.sku != _RETIRED[0]]
         self.ghost = _Item(1999, 0, GHOST_SKU, "Ghost product", Decimal("20"), Decimal("15.00"))
+        self.hot = _Item(1998, 77998, HOT_SKU, "Hot chocolate", UNMAPPED_RATE, Decimal("3.60"))
+        self.planted = name != "clean"
+        self.tenders = dict(TENDER_ACCOUNTS)
+        if self.planted:
+            self.tenders[CLOSED_TENDER[0]] = CLOSED_TENDER[1]
         self.sitoo = SitooState()
         self.sage = Sage200State()
         self.sales: list[_Sale] = []
+        self.held: list[_Sale] = []  # planted sales the sync holds, paid with a mapped tender
+        self.planned_refunds: list[tuple[_Sale, datetime, str]] = []
         self.truth: list[dict[str, str | None]] = []
         self.master_time = datetime.combine(self.days[0], time(6), UTC) - timedelta(days=30)
 
@@ -292,16 +322,18 @@ class _Builder:
         items: list[_Item] | None = None,
         tender: str | None = None,
         planted: str | None = None,
+        lines: list[SitooLine] | None = None,
     ) -> _Sale:
         orderid = self.next_orderid
         self.next_orderid += 1
-        chosen = items or self.rng.sample(self.sellable, self.rng.randint(1, 4))
-        lines = [self._line(item) for item in chosen]
-        if planted:
-            lines = [
-                SitooLine(i.sku, i.name, 1, i.gross, i.rate, Decimal("0.00"), i.productid)
-                for i in chosen
-            ]
+        if lines is None:
+            chosen = items or self.rng.sample(self.sellable, self.rng.randint(1, 4))
+            lines = [self._line(item) for item in chosen]
+            if planted:
+                lines = [
+                    SitooLine(i.sku, i.name, 1, i.gross, i.rate, Decimal("0.00"), i.productid)
+                    for i in chosen
+                ]
         gross = sum((ln.row_gross for ln in lines), Decimal("0.00"))
         payments = self._payments(gross, tender) if kind == "sale" else []
         state = {
@@ -385,18 +417,18 @@ class _Builder:
     def build(self) -> Scenario:
         self._master_data()
         self.next_orderid = 5001
-        planted = self.name != "clean"
+        planted = self.planted
         mapped = [s for s in self.stores if s.location is not None]
+        unmapped = next((s for s in self.stores if s.location is None), None)
         plants: dict[tuple[date, int], list[str]] = {}
         if planted:
-            for tag, store in (
-                ("a", mapped[0]),
-                ("b", next(s for s in self.stores if s.location is None)),
-                ("c", mapped[1]),
-                ("d", mapped[0]),
-                ("e", mapped[1]),
-            ):
-                plants.setdefault((self.rng.choice(self.days), store.store_id), []).append(tag)
+            self._master_drift(mapped[0])
+            # Not on the last day: a sale younger than the engine's grace period is pending.
+            for tag, index in _PLANTS:
+                store = unmapped if index is None else mapped[index]
+                assert store is not None
+                day = self.rng.choice(self.days[:-1])
+                plants.setdefault((day, store.store_id), []).append(tag)
         for day in self.days:
             events = self._plan_day(day)
             for (pday, store_id), tags in sorted(plants.items()):
@@ -406,12 +438,14 @@ class _Builder:
             events.sort(key=lambda e: (e[0], e[1].store_id, e[2]))
             for at, store, kind in events:
                 if kind.startswith("plant-"):
-                    self._plant(kind[-1], store, at)
+                    self._plant(kind.removeprefix("plant-"), store, at)
                 else:
                     self._make(store, at, kind)
             self._refunds_for(day)
+            self._planned_refunds_for(day)
         if planted:
             self._orphan_document()
+            self._orphan_credit_note()
         self._tender_truth()
         self.sage.frozen_now = None
         self.truth.sort(key=lambda t: json.dumps(t, sort_keys=True))
@@ -453,55 +487,146 @@ class _Builder:
             sale = self._make(store, at, items=pick[:1], tender="Swish", planted="a")
             self.truth.append(self._missing(sale, "held_unmapped_tender"))
             self.truth.append(_truth("unmapped_tender", "tender_not_mapped", tender="Swish"))
+            # j: paid back to Swish an hour later; held too, the tender is reported once.
+            self.planned_refunds.append((sale, at + timedelta(hours=1), "j"))
         elif tag == "b":
             sale = self._make(store, at, items=pick, tender="Card", planted="b")
+            self.held.append(sale)
             self.truth.append(self._missing(sale, "held_unmapped_location"))
             self.truth.append(
                 _truth("unmapped_location", "store_not_mapped", store=str(store.store_id))
             )
         elif tag == "c":
             sale = self._make(store, at, items=[self.ghost], tender="Cash", planted="c")
+            self.held.append(sale)
             self.truth.append(self._missing(sale, "held_unknown_sku"))
             self.truth.append(_truth("unknown_sku", "sku_not_in_erp", sku=GHOST_SKU))
-        elif tag == "d":
+        elif tag == "p":
             tender = self.rng.choice(("Card", "Cash"))
+            sale = self._make(store, at, items=[self.hot], tender=tender, planted="p")
+            self.held.append(sale)
+            self.truth.append(self._missing(sale, "held_unmapped_tax_code"))
+            rate = UNMAPPED_RATE.quantize(Decimal("0.01"))
+            self.truth.append(
+                _truth("unmapped_tax_code", "vat_rate_not_mapped", sku=HOT_SKU, pos_value=str(rate))
+            )
+        elif tag == "q":
+            sale = self._make(store, at, items=pick[:1], tender=CLOSED_TENDER[0], planted="q")
+            self.held.append(sale)
+            self.truth.append(self._missing(sale, "held_closed_account"))
+            self.truth.append(
+                _truth(
+                    "closed_account",
+                    "account_closed",
+                    account=CLOSED_TENDER[1],
+                    tender=CLOSED_TENDER[0],
+                )
+            )
+        else:
+            self._plant_keyed(tag, store, at, pick)
+
+    def _plant_keyed(self, tag: str, store: StoreSpec, at: datetime, pick: list[_Item]) -> None:
+        """Sales that Sage already holds a hand-keyed SOP order for (the sync leaves it)."""
+        tender = self.rng.choice(("Card", "Cash"))
+        if tag == "d":
             sale = self._make(store, at, items=pick, tender=tender, planted="d")
             doc = self._hand_keyed(sale, at + timedelta(hours=2), bump=Decimal("5.00"))
             self._hand_receipts(sale, at + timedelta(hours=2, minutes=1))
             self.truth.append(
-                _truth(
+                self._keyed(
                     "amount_mismatch",
                     "amount_differs",
-                    store=str(store.store_id),
-                    business_day=sale.day.isoformat(),
-                    pos_ref=str(sale.orderid),
-                    erp_ref=doc["document_no"],
+                    sale,
+                    doc,
                     pos_value=str(sale.gross),
                     erp_value=str(doc["total_gross_value"]),
-                    currency=store.currency,
                 )
             )
         elif tag == "e":
-            tender = self.rng.choice(("Card", "Cash"))
             sale = self._make(store, at, items=pick, tender=tender, planted="e")
             self._hand_keyed(sale, at + timedelta(hours=1))
             self._hand_receipts(sale, at + timedelta(hours=1, minutes=1))
             later = self._hand_keyed(sale, at + timedelta(hours=5))
+            self.truth.append(self._keyed("duplicate_in_erp", "posted_twice", sale, later))
+        elif tag == "g":  # keyed in the next morning, dated that day; the sync posts receipts
+            sale = self._make(store, at, items=pick, tender=tender, planted="g")
+            doc = self._hand_keyed(sale, at + timedelta(days=1), day=sale.day + timedelta(days=1))
+            self.truth.append(self._keyed("day_mismatch", "posted_next_day", sale, doc))
+        elif tag == "h":  # keyed at another store's warehouse
+            other = next(s for s in self.stores if s.location and s != store)
+            sale = self._make(store, at, items=pick, tender=tender, planted="h")
+            doc = self._hand_keyed(
+                sale, at + timedelta(hours=1), warehouse_id=other.sage_warehouse_id
+            )
+            self.truth.append(self._keyed("store_mismatch", "wrong_location", sale, doc))
+        elif tag == "i":  # a parked basket keyed into Sage as if it were sold
+            sale = self._make(store, at, "parked", items=pick, planted="i")
+            doc = self._hand_keyed(sale, at + timedelta(hours=1))
+            self.truth.append(self._keyed("incomplete_order_posted", "order_open", sale, doc))
+        elif tag == "l":  # a discount whose line VAT Sage recomputes a penny off
+            line = self.rng.choice(self._drifting_lines())
+            sale = self._make(store, at, tender=tender, planted="l", lines=[line])
+            doc = self._hand_keyed(sale, at + timedelta(hours=1))
+            vat = sum((ln.row_vat for ln in sale.lines), Decimal("0.00"))
+            erp_vat = Decimal(doc["total_tax_value"])
             self.truth.append(
-                _truth(
-                    "duplicate_in_erp",
-                    "posted_twice",
-                    store=str(store.store_id),
-                    business_day=sale.day.isoformat(),
-                    pos_ref=str(sale.orderid),
-                    erp_ref=later["document_no"],
-                    currency=store.currency,
+                self._keyed(
+                    "vat_rounding",
+                    f"rounding_{abs(erp_vat - vat)}",
+                    sale,
+                    doc,
+                    pos_value=str(vat),
+                    erp_value=str(erp_vat),
                 )
             )
+        elif tag == "m":  # "2 for 1" rung up as 2 at half price, keyed as 1 at full price
+            item = pick[0]
+            two = SitooLine(
+                item.sku, item.name, 2, item.gross, item.rate, item.gross, item.productid
+            )
+            sale = self._make(store, at, tender=tender, planted="m", lines=[two])
+            doc = self._hand_keyed(sale, at + timedelta(hours=1), quantity=1)
+            self.truth.append(
+                self._keyed(
+                    "line_mismatch",
+                    "quantity_differs",
+                    sale,
+                    doc,
+                    sku=item.sku,
+                    pos_value="2.000",
+                    erp_value="1.000",
+                )
+            )
+        else:
+            raise ScenarioError(f"unknown plant {tag!r}")
 
-    def _missing(self, sale: _Sale, cause: str) -> dict[str, str | None]:
+    def _drifting_lines(self) -> list[SitooLine]:
+        """Discounted single lines whose POS VAT differs from Sage's per-line VAT by a penny."""
+        out = []
+        for item in self.sellable:
+            for pct in (5, 10, 15, 20, 25, 30):
+                discount = round2(item.gross * pct / 100)
+                if item.rate and not _no_drift(item.gross - discount, item.rate):
+                    out.append(
+                        SitooLine(
+                            item.sku, item.name, 1, item.gross, item.rate, discount, item.productid
+                        )
+                    )
+        return out
+
+    def _planned_refunds_for(self, day: date) -> None:
+        for original, when, tag in [r for r in self.planned_refunds if r[0].day == day]:
+            refund = self._refund(original, when)
+            refund.planted = tag
+            self.truth.append(
+                self._missing(refund, "held_unmapped_tender", "refund_without_credit_note")
+            )
+
+    def _missing(
+        self, sale: _Sale, cause: str, kind: str = "missing_in_erp"
+    ) -> dict[str, str | None]:
         return _truth(
-            "missing_in_erp",
+            kind,
             cause,
             store=str(sale.store.store_id),
             business_day=sale.day.isoformat(),
@@ -510,23 +635,47 @@ class _Builder:
             currency=sale.store.currency,
         )
 
+    def _keyed(
+        self, kind: str, cause: str, sale: _Sale, doc: dict[str, Any], **fields: str | None
+    ) -> dict[str, str | None]:
+        """The truth row of a sale whose hand-keyed SOP order `doc` is wrong in one way."""
+        return _truth(
+            kind,
+            cause,
+            store=str(sale.store.store_id),
+            business_day=sale.day.isoformat(),
+            pos_ref=str(sale.orderid),
+            erp_ref=doc["document_no"],
+            currency=sale.store.currency,
+            **fields,
+        )
+
     def _sage_item(self, sku: str) -> _Item:
         return next(i for i in self.items if i.sku == sku)
 
     def _hand_keyed(
-        self, sale: _Sale, when: datetime, bump: Decimal = Decimal(0)
+        self,
+        sale: _Sale,
+        when: datetime,
+        bump: Decimal = Decimal(0),
+        *,
+        day: date | None = None,
+        warehouse_id: int | None = None,
+        quantity: int | None = None,
     ) -> dict[str, Any]:
+        """A SOP order for `sale` as a person would key it (same lines unless told)."""
         self.sage.frozen_now = when
         lines = []
         for n, ln in enumerate(sale.lines):
             item = self._sage_item(ln.sku)
-            price = (ln.row_net / ln.quantity).quantize(Decimal("0.00001"))
+            qty = quantity or ln.quantity
+            price = (ln.row_net / qty).quantize(Decimal("0.00001"))
             lines.append(
                 {
                     "line_type": "EnumLineTypeStandard",
                     "product_id": item.sage_id,
-                    "warehouse_id": sale.store.sage_warehouse_id,
-                    "line_quantity": Decimal(ln.quantity),
+                    "warehouse_id": warehouse_id or sale.store.sage_warehouse_id,
+                    "line_quantity": Decimal(qty),
                     "selling_unit_price": price + (bump if n == 0 else 0),
                     "tax_code_id": TAX_CODES[item.rate][0],
                 }
@@ -535,7 +684,7 @@ class _Builder:
             {
                 "customer_id": GUEST_ID,
                 "customer_document_no": str(sale.orderid),
-                "document_date": sale.day.isoformat(),
+                "document_date": (day or sale.day).isoformat(),
                 "lines": lines,
             }
         )
@@ -543,7 +692,7 @@ class _Builder:
     def _hand_receipts(self, sale: _Sale, when: datetime) -> None:
         self.sage.frozen_now = when
         for pay in sale.payments:
-            bank = next(b for b in self.sage.banks if b["code"] == TENDER_ACCOUNTS[pay.name])
+            bank = next(b for b in self.sage.banks if b["code"] == self.tenders[pay.name])
             self.sage.post_sales_cash(
                 {
                     "customer_id": GUEST_ID,
@@ -590,18 +739,70 @@ class _Builder:
             )
         )
 
+    def _orphan_credit_note(self) -> None:
+        """k: a return keyed in Sage's sales ledger against a POS sale the POS never refunded."""
+        store = next(s for s in self.stores if s.location and s != self.stores[0])
+        sale = self.rng.choice(
+            [
+                s
+                for s in self.sales
+                if s.store == store
+                and s.eligible
+                and s.planted is None
+                and not s.refunded
+                and s.gross > 0
+            ]
+        )
+        day = min(sale.day + timedelta(days=1), self.days[-1])
+        self.sage.frozen_now = datetime.combine(day, time(16, 10), UTC)
+        goods: dict[int, Decimal] = {}
+        taxes: dict[int, Decimal] = {}
+        for ln in sale.lines:
+            tax_id = TAX_CODES[ln.vat_rate][0]
+            goods[tax_id] = goods.get(tax_id, Decimal("0.00")) + ln.row_net
+            taxes[tax_id] = taxes.get(tax_id, Decimal("0.00")) + ln.row_vat
+        net, vat = sum(goods.values(), Decimal("0.00")), sum(taxes.values(), Decimal("0.00"))
+        urn = self.sage.post_sales_document(
+            {
+                "customer_id": GUEST_ID,
+                "transaction_date": day.isoformat(),
+                "reference": RMA_REF,
+                "second_reference": str(sale.orderid),
+                "document_goods_value": net,
+                "document_tax_value": vat,
+                "tax_analysis_items": [
+                    {"id": t, "goods_amount": goods[t], "tax_amount": taxes[t]} for t in goods
+                ],
+                "nominal_analysis_items": [{"code": "4000", "value": net}],
+            },
+            TT_CREDIT_NOTE,
+        )
+        self.truth.append(
+            _truth(
+                "credit_note_without_refund",
+                "no_pos_refund",
+                store=str(store.store_id),
+                business_day=day.isoformat(),
+                erp_ref=str(urn),
+                erp_value=str(-(net + vat)),
+                currency=store.currency,
+            )
+        )
+
     def _tender_truth(self) -> None:
-        """Tender variances that follow from the held sales b (Card) and c (Cash)."""
-        for tag in ("b", "c"):
-            held = next((s for s in self.sales if s.planted == tag), None)
-            if held is None:
-                continue
-            tender = held.payments[0].name
+        """Tender variances that follow from the held sales paid with a mapped tender."""
+        missing: dict[tuple[int, date, str], Decimal] = {}
+        for held in self.held:
+            for pay in held.payments:
+                key = (held.store.store_id, held.day, pay.name)
+                missing[key] = missing.get(key, Decimal("0.00")) + pay.amount
+        for (store_id, day, tender), amount in sorted(missing.items()):
+            store = next(s for s in self.stores if s.store_id == store_id)
             pos = sum(
                 (
                     p.amount
                     for s in self.sales
-                    if s.eligible and s.store == held.store and s.day == held.day
+                    if s.eligible and s.store == store and s.day == day
                     for p in s.payments
                     if p.name == tender
                 ),
@@ -611,13 +812,13 @@ class _Builder:
                 _truth(
                     "tender_variance",
                     "explained_by_missing_in_erp",
-                    store=str(held.store.store_id),
-                    business_day=held.day.isoformat(),
+                    store=str(store_id),
+                    business_day=day.isoformat(),
                     tender=tender,
-                    account=TENDER_ACCOUNTS[tender],
+                    account=self.tenders[tender],
                     pos_value=str(pos),
-                    erp_value=str(pos - held.gross),
-                    currency=held.store.currency,
+                    erp_value=str(pos - amount),
+                    currency=store.currency,
                 )
             )
 
@@ -632,6 +833,11 @@ class _Builder:
         for rate, (tid, code) in TAX_CODES.items():
             label = {20: "Standard rate", 5: "Reduced rate", 0: "Zero rated"}[int(rate)]
             sage.add_tax_code(tid, code, label, rate.quantize(Decimal("0.01")))
+        if self.planted:
+            tid, code = UNMAPPED_TAX_CODE
+            sage.add_tax_code(
+                tid, code, "Hospitality rate", UNMAPPED_RATE.quantize(Decimal("0.01"))
+            )
         for nid, ref, name in (
             (5001, "1100", "Debtors Control"),
             (5002, "1210", "Cash in tills"),
@@ -642,8 +848,12 @@ class _Builder:
             (5007, "4009", "Discounts allowed"),
         ):
             sage.add_nominal_code(nid, ref, name)
-        for bid, (tender, bank_code) in enumerate(TENDER_ACCOUNTS.items(), start=4001):
-            sage.add_bank(bid, bank_code, tender)
+        for bid, (tender, bank_code) in enumerate(self.tenders.items(), start=4001):
+            # The planted Voucher account was retired in Sage: bank and nominal hidden.
+            retired = (tender, bank_code) == CLOSED_TENDER
+            if retired:
+                sage.add_nominal_code(5008, bank_code, "Voucher clearing", active=False)
+            sage.add_bank(bid, bank_code, tender, active=not retired)
         stamp = int(self.master_time.timestamp())
         for store in self.stores:
             sitoo.add_store(
@@ -661,11 +871,13 @@ class _Builder:
             sitoo.add_product(
                 item.productid, item.sku, item.name, item.gross, item.rate, active, stamp
             )
-        if self.name != "clean":
-            ghost = self.ghost
+        if self.planted:
+            ghost, hot = self.ghost, self.hot
             sitoo.add_product(
                 ghost.productid, GHOST_SKU, ghost.name, ghost.gross, ghost.rate, True, stamp
             )
+            sage.add_product(hot.sage_id, HOT_SKU, hot.name, UNMAPPED_TAX_CODE[0], hot.net)
+            sitoo.add_product(hot.productid, HOT_SKU, hot.name, hot.gross, hot.rate, True, stamp)
         for store in self.stores:
             if store.location is None:
                 continue
@@ -674,6 +886,45 @@ class _Builder:
                 allocated = Decimal(self.rng.choice((0, 0, 0, 1, 2, 3)))
                 sage.add_holding(store.sage_warehouse_id, item.sage_id, in_stock, allocated)
                 sitoo.set_stock(store.warehouseid, item.sku, in_stock - allocated, stamp)
+
+    def _master_drift(self, store: StoreSpec) -> None:
+        """n: a Sage price rise not yet pushed to the POS; o: POS stock Sage has no holding for."""
+        item = self.rng.choice([i for i in self.sellable if i.rate == 20])
+        factor = 1 + item.rate / 100
+        gross = item.gross + Decimal("2.00")
+        while round2(gross / factor) * factor != gross:  # exact, whatever the rounding mode
+            gross += Decimal("0.01")
+        view = next(v for v in self.sage.price_views if v["product_id"] == item.sage_id)
+        view["product_price_price"] = round2(gross / factor)
+        self.truth.append(
+            _truth(
+                "price_mismatch",
+                "price_differs",
+                sku=item.sku,
+                pos_value=str(item.gross),
+                erp_value=str(gross),
+            )
+        )
+        # The SKU was never linked to the store's Sage warehouse: no holding there, while the
+        # POS holds stock (the stock push leaves SKUs without a Sage holding alone).
+        counted = self.rng.choice(self.sellable)
+        holding = next(
+            h
+            for h in self.sage.holdings
+            if h["warehouse_id"] == store.sage_warehouse_id and h["product_id"] == counted.sage_id
+        )
+        self.sage.holdings.remove(holding)
+        pos = Decimal(self.sitoo.warehouse_items[store.warehouseid][counted.sku]["decimaltotal"])
+        self.truth.append(
+            _truth(
+                "stock_variance",
+                "quantity_differs",
+                store=str(store.store_id),
+                sku=counted.sku,
+                pos_value=str(pos.quantize(Decimal("0.001"))),
+                erp_value="0.000",
+            )
+        )
 
     def _mappings(self) -> str:
         out = ["[stores]            # Sitoo store id -> Sage 200 warehouse name"]
@@ -687,7 +938,7 @@ class _Builder:
                     f'"{s.store_id}" = {{ location = "{s.location}", timezone = "{s.timezone}" }}'
                 )
         out += ["", "[tenders]           # Sitoo payment name -> Sage 200 bank code"]
-        out += [f'"{t}" = "{a}"' for t, a in TENDER_ACCOUNTS.items()]
+        out += [f'"{t}" = "{a}"' for t, a in self.tenders.items()]
         out += ["", "[tax]               # POS VAT rate -> Sage tax code number and VAT account"]
         for rate, (_, code) in TAX_CODES.items():
             out.append(

@@ -1,8 +1,9 @@
 """Simulators -> sync -> collect -> reconcile, in-process, against the scenario's ground truth.
 
-The scenario plants one of each break (held orders, an amount typed in wrong, a duplicate,
-an orphan document); a correct run finds exactly those, and a second full run changes
-nothing: no new ERP documents, the same exception ids.
+The scenario plants breaks that together cover every CONTRACT exception kind (held orders,
+documents keyed by hand wrong in one way each, orphan documents, master-data drift); a
+correct run finds exactly those, and a second full run changes nothing: no new ERP
+documents, the same exception ids.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import polars as pl
 from sqlalchemy import select
 
 from cli.jobs import collect_job, reconcile_job, sync_job
-from reconcile import to_records
+from reconcile import KIND_TEXT, to_records
 from tests.e2e.harness import world
 from warehouse.db import open_warehouse
 from warehouse.models import Run
@@ -63,6 +64,7 @@ def test_small_scenario_yields_exactly_its_planted_breaks_and_rerun_changes_noth
         assert len(found) == len(truth), (found, truth)
         unmatched = [t for t in truth if not any(_matches(f, t) for f in found)]
         assert unmatched == []
+        assert {f["kind"] for f in found} == set(KIND_TEXT)  # every CONTRACT kind
         assert {f["status"] for f in found} == {"new"}
         started = _last_run_start(w.settings.warehouse_url, "reconcile")
         assert all(first >= started for first in merged["first_seen"])  # "new since the run"
