@@ -1,4 +1,5 @@
-"""The jobs: sync, collect, reconcile. Plain functions the CLI and the scheduler both call.
+"""The jobs: sync, stock push, collect, reconcile, alerts. Plain functions the CLI and the
+scheduler both call.
 
 Each opens what it needs from `Settings`, records a run, and returns it. They raise
 `ConfigError` for anything the user must fix before the job can start.
@@ -14,6 +15,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 import snapshot
+from alerts import AgeThresholds, AlertSettings, load_alert_settings, send_alerts
 from clients import Sage200Client, SitooClient
 from collectors.sage200 import collect_sage200
 from collectors.sitoo import collect_sitoo
@@ -21,6 +23,7 @@ from config import ConfigError, Mappings, Settings
 from reconcile import EngineConfig, Findings, merge_history, reconcile
 from sync.run import run_sync
 from sync.sage200 import Sage200Poster
+from sync.stock import push_stock
 from warehouse.db import open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
@@ -62,6 +65,20 @@ def sync_job(settings: Settings, *, since: int | None = None) -> RunLog:
         poster = Sage200Poster(sage, mappings)
         run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
     return run
+
+
+def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
+    """Push ERP available-to-sell stock to the POS; the run and the skipped-warehouse lines."""
+    _erp_supported(settings)
+    engine = warehouse(settings)
+    mappings = required_mappings(engine)
+    with (
+        SitooClient.from_settings(settings) as sitoo,
+        Sage200Client.from_settings(settings) as sage,
+        record_run(engine, "stock_push") as run,
+    ):
+        plan = push_stock(sage, sitoo, mappings, run)
+    return run, plan.skipped
 
 
 def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
@@ -136,6 +153,24 @@ def reconcile_job(
         for status, n in save_exceptions(engine, merged, now).items():
             run.counts[f"exceptions_{status}"] = n
     return merged, findings
+
+
+def alerts_job(
+    settings: Settings, alert_settings: AlertSettings | None = None
+) -> tuple[RunLog, list[str]]:
+    """Send the owners' digests of new and ageing exceptions; the run and unrouted-owner lines."""
+    alert_settings = alert_settings or load_alert_settings()
+    if not alert_settings.configured:
+        raise ConfigError(
+            "no alert channel: set RECON_ALERT_WEBHOOK_FINANCE / RECON_ALERT_WEBHOOK_OPS or "
+            "RECON_ALERT_EMAIL_FINANCE / RECON_ALERT_EMAIL_OPS (with RECON_SMTP_HOST)"
+        )
+    alert_settings.check()
+    engine = warehouse(settings)
+    thresholds = AgeThresholds.from_settings(load_mappings(engine).settings)
+    with record_run(engine, "alerts") as run:
+        unrouted = send_alerts(engine, alert_settings, thresholds, run)
+    return run, unrouted
 
 
 def export_job(settings: Settings, directory: Path) -> dict[str, int]:

@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="post completed, paid POS sales and refunds to the ERP")
     sync.add_argument("--since", type=_since, help="POS order id to start from")
 
+    stock = sub.add_parser("stock", help="ERP stock to the POS")
+    stock_sub = stock.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    stock_sub.add_parser("push", help="push ERP available-to-sell levels to Sitoo")
+
+    alerts = sub.add_parser("alerts", help="exception alerts to their owners")
+    alerts_sub = alerts.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    alerts_sub.add_parser("send", help="send the digests of new and ageing exceptions")
+
     collect = sub.add_parser("collect", help="snapshot both sides into the warehouse")
     collect.add_argument("--since", type=_since, help="POS order id to start from")
     collect.add_argument("--full", action="store_true", help="re-read everything")
@@ -127,6 +135,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     run = sync_job(load_settings(), since=args.since)
     return _print_run("sync", dict(run.counts), run.problems)
+
+
+def cmd_stock(args: argparse.Namespace) -> int:
+    from cli.jobs import stock_push_job
+
+    run, skipped = stock_push_job(load_settings())
+    for line in skipped:
+        print(f"  skipped: {line}")
+    return _print_run("stock push", dict(run.counts), run.problems)
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from cli.jobs import alerts_job
+
+    run, unrouted = alerts_job(load_settings())
+    for line in unrouted:
+        print(f"  {line}")
+    return _print_run("alerts", dict(run.counts), run.problems)
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -214,6 +240,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "mappings": cmd_mappings,
     "sync": cmd_sync,
     "collect": cmd_collect,
+    "stock": cmd_stock,
+    "alerts": cmd_alerts,
     "reconcile": cmd_reconcile,
     "exceptions": cmd_exceptions,
     "snapshot": cmd_snapshot,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -56,10 +57,15 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# Alembic's environment loading swaps module globals, so two threads of one process (the
+# scheduler's jobs) must not run it at once, even when there is nothing to upgrade.
+_MIGRATING = threading.Lock()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the warehouse schema to the newest Alembic revision."""
     try:
-        with engine.begin() as conn:
+        with _MIGRATING, engine.begin() as conn:
             cfg = alembic_config(engine)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")

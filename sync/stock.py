@@ -1,0 +1,226 @@
+"""Stock push, ERP -> POS: set each store's Sitoo stock to what Sage 200 says is available.
+
+Available to sell is a Sage warehouse holding's `free_stock_available_less_reserved` (in
+stock - allocated - reserved) less the mappings' `[settings] stock_buffer`, never below
+zero. A Sage warehouse reaches the POS store the mappings map to its `name`, and that
+store's one sellable Sitoo warehouse; only the SKUs whose level differs from what Sitoo
+holds are sent (Sitoo's items are read first), as absolute levels, warehouse by warehouse
+in id order and SKU order, and every element of Sitoo's batch answer is checked: a refused
+SKU is a problem of the run, the others land. An absolute PUT is idempotent, so a killed
+run is simply run again.
+
+Limits: only Virtual warehouses take absolute levels (reference gotcha 8). A FIFO
+warehouse needs warehouse transactions (deltas, max 1000 items per POST), which this
+module does not write yet: such a warehouse is skipped with a one-line reason, never sent
+wrong data. Skipped too, with a reason: a Sage warehouse no store maps to, a store with no
+sellable Sitoo warehouse or with several (one ERP level cannot be split between them).
+SKUs Sitoo holds that have no Sage holding are left alone. It must not post sales, read
+the warehouse DB or decide mappings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from clients import TerminalError
+from clients.sage200 import Sage200Client
+from clients.sitoo import SitooClient, SitooWarehouse
+from config import ConfigError
+from config.mappings import Mappings
+from warehouse.runs import RunLog
+
+__all__ = [
+    "StockPlan",
+    "WarehouseTarget",
+    "erp_available",
+    "plan_targets",
+    "push_stock",
+    "stock_buffer",
+]
+
+log = logging.getLogger("recon.sync.stock")
+
+VIRTUAL = 20  # Sitoo warehousetype that takes absolute levels (FIFO ones need transactions)
+MILLI = Decimal("0.001")
+
+
+def stock_buffer(settings: Mapping[str, str]) -> Decimal:
+    """The mappings' `[settings] stock_buffer` (units held back per SKU), 0 when unset."""
+    raw = settings.get("stock_buffer", "").strip()
+    if not raw:
+        return Decimal(0)
+    try:
+        value: Decimal | None = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise ConfigError(
+            f"mappings [settings] stock_buffer = {raw!r}: give a number of units, 0 or more"
+        )
+    return value
+
+
+def _level(qty: Decimal) -> Decimal:
+    return qty.quantize(MILLI)
+
+
+def erp_available(
+    sage: Sage200Client, buffer: Decimal, run: RunLog
+) -> dict[str, dict[str, Decimal]]:
+    """Available to sell per Sage warehouse name and SKU (product `code`)."""
+    codes: dict[int, str] = {}
+    for product in sage.iter_products():
+        if product.item is not None and product.item.code:
+            codes[product.item.id] = product.item.code
+    names = {
+        w.item.id: w.item.name or str(w.item.id)
+        for w in sage.iter_warehouses()
+        if w.item is not None
+    }
+    levels: dict[str, dict[str, Decimal]] = {}
+    for f in sage.iter_warehouse_holdings():
+        h = f.item
+        if h is None:
+            run.problem(f"sage200 warehouse holding {f.key}: does not fit ({f.error}); not pushed")
+            continue
+        sku = codes.get(h.product_id)
+        if sku is None:
+            run.problem(
+                f"sage200 warehouse holding {h.id}: product {h.product_id} has no code; not pushed"
+            )
+            continue
+        free = h.free_stock_available_less_reserved
+        if free is None:
+            run.problem(
+                f"sage200 warehouse holding {h.id} ({sku}): no free_stock_available_less_reserved;"
+                " not pushed"
+            )
+            continue
+        location = h.warehouse_name or names.get(h.warehouse_id, str(h.warehouse_id))
+        levels.setdefault(location, {})[sku] = _level(max(free - buffer, Decimal(0)))
+    return levels
+
+
+@dataclass(frozen=True)
+class WarehouseTarget:
+    """One Sitoo warehouse that receives one Sage warehouse's levels."""
+
+    location: str
+    store_id: str
+    warehouseid: int
+    levels: Mapping[str, Decimal]
+
+
+@dataclass
+class StockPlan:
+    """Where each Sage warehouse's stock goes, and why some goes nowhere (one line each)."""
+
+    targets: list[WarehouseTarget] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def plan_targets(
+    levels: Mapping[str, Mapping[str, Decimal]],
+    mappings: Mappings,
+    warehouses: list[SitooWarehouse],
+) -> StockPlan:
+    """Sage warehouse name -> POS store (mappings) -> its one sellable Virtual warehouse."""
+    store_of_location = {m.location: m.store_id for m in mappings.stores.values()}
+    by_store: dict[str, list[SitooWarehouse]] = {}
+    for wh in warehouses:
+        if wh.storeid is not None and wh.sellable is not False:
+            by_store.setdefault(str(wh.storeid), []).append(wh)
+    plan = StockPlan()
+    for location in sorted(levels):
+        store = store_of_location.get(location)
+        if store is None:
+            plan.skipped.append(
+                f"sage200 warehouse {location!r}: no POS store maps to it in the mappings "
+                "[stores]; not pushed"
+            )
+            continue
+        candidates = sorted(by_store.get(store, []), key=lambda w: w.warehouseid)
+        if not candidates:
+            plan.skipped.append(
+                f"store {store} ({location}): no sellable Sitoo warehouse belongs to it; not pushed"
+            )
+            continue
+        if len(candidates) > 1:
+            ids = ", ".join(str(w.warehouseid) for w in candidates)
+            plan.skipped.append(
+                f"store {store} ({location}): {len(candidates)} sellable Sitoo warehouses "
+                f"({ids}); one ERP level cannot be split between them, not pushed"
+            )
+            continue
+        wh = candidates[0]
+        if wh.warehousetype != VIRTUAL:
+            plan.skipped.append(
+                f"store {store} ({location}): Sitoo warehouse {wh.warehouseid} is FIFO "
+                f"(type {wh.warehousetype}); it needs warehouse transactions, which recon does "
+                "not write yet, so its stock is not pushed"
+            )
+            continue
+        plan.targets.append(WarehouseTarget(location, store, wh.warehouseid, levels[location]))
+    plan.targets.sort(key=lambda t: t.warehouseid)
+    return plan
+
+
+def _changes(sitoo: SitooClient, target: WarehouseTarget) -> list[tuple[str, Decimal]]:
+    """The SKUs whose ERP level differs from Sitoo's `decimaltotal` (unknown counts as differs)."""
+    held: dict[str, Decimal] = {}
+    for f in sitoo.iter_warehouse_items(target.warehouseid):
+        if f.item is not None and f.item.decimaltotal is not None:
+            held[f.item.sku] = _level(f.item.decimaltotal)
+    return [(sku, qty) for sku, qty in sorted(target.levels.items()) if held.get(sku) != qty]
+
+
+def push_stock(
+    sage: Sage200Client, sitoo: SitooClient, mappings: Mappings, run: RunLog
+) -> StockPlan:
+    """Push ERP available-to-sell levels to Sitoo; counts and problems go to `run`.
+
+    Returns the plan, whose `skipped` lines say which warehouses were left alone and why.
+    Bad credentials or an unreachable vendor stop the run; a warehouse the vendor refuses
+    is a problem and the next warehouse still goes.
+    """
+    buffer = stock_buffer(mappings.settings)
+    levels = erp_available(sage, buffer, run)
+    warehouses = [f.item for f in sitoo.list_warehouses() if f.item is not None]
+    plan = plan_targets(levels, mappings, warehouses)
+    for line in plan.skipped:
+        log.warning("stock_push skipped: %s", line)
+    run.counts["warehouses_skipped"] += len(plan.skipped)
+    for target in plan.targets:
+        changes = _changes(sitoo, target)
+        run.counts["skus_unchanged"] += len(target.levels) - len(changes)
+        if not changes:
+            run.counts["warehouses_unchanged"] += 1
+            continue
+        try:
+            results = sitoo.put_warehouse_items(target.warehouseid, changes)
+        except TerminalError as exc:
+            run.problem(
+                f"store {target.store_id} (Sitoo warehouse {target.warehouseid}): "
+                f"stock push refused: {exc}"
+            )
+            continue
+        run.counts["warehouses_pushed"] += 1
+        for result in results:
+            if result.ok:
+                run.counts["skus_pushed"] += 1
+                continue
+            run.counts["skus_failed"] += 1
+            run.problem(
+                f"store {target.store_id} (Sitoo warehouse {target.warehouseid}) sku "
+                f"{result.sku}: Sitoo refused the stock level (status {result.statuscode})"
+            )
+        log.info(
+            "stock_push store=%s warehouse=%s sent=%d",
+            target.store_id,
+            target.warehouseid,
+            len(changes),
+        )
+    return plan
