@@ -1,6 +1,8 @@
 """The dashboard's entry: `streamlit run app/main.py` (or `recon serve`).
 
-Only sets the page up and routes to the pages in `app/pages/`; no queries here.
+Only sets the page up, asks who is signed in, and routes to the pages in `app/pages/`
+that the user's role may see; no queries here. Without a signed-in user the only page
+is the login.
 """
 
 from __future__ import annotations
@@ -13,21 +15,44 @@ from app import ui
 
 HERE = Path(__file__).parent
 
+# Which roles see which page (every signed-in role sees the rest).
+PAGE_ROLES: dict[str, tuple[str, ...]] = {
+    "takings": ("finance", "admin"),
+    "stock": ("ops", "admin"),
+    "admin": ("admin",),
+}
+
 
 def main() -> None:
     st.set_page_config(page_title="recon", layout="wide")
+    user = ui.current_user()
+    if user is None:
+        login = st.Page(HERE / "pages/login.py", title="Sign in", url_path="signin", default=True)
+        st.navigation([login], position="hidden").run()
+        return
     pages = [
-        st.Page(HERE / "pages/overview.py", title="Overview", url_path="overview", default=True),
-        st.Page(HERE / "pages/exceptions.py", title="Exceptions", url_path="exceptions"),
-        st.Page(HERE / "pages/sync_health.py", title="Sync health", url_path="sync"),
+        ("overview", "Overview", "overview"),
+        ("exceptions", "Exceptions", "exceptions"),
+        ("takings", "Takings & VAT", "takings"),
+        ("stock", "Stock & items", "stock"),
+        ("sync_health", "Sync health", "sync"),
+        ("admin", "Admin", "admin"),
     ]
-    page = st.navigation(pages)
-    st.sidebar.button(
+    allowed = [
+        st.Page(HERE / f"pages/{name}.py", title=title, url_path=path, default=name == "overview")
+        for name, title, path in pages
+        if user.role in PAGE_ROLES.get(name, (user.role,))
+    ]
+    page = st.navigation(allowed)
+    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    left, right = st.sidebar.columns(2)
+    left.button(
         "Refresh data",
         key="refresh",
         on_click=st.cache_data.clear,
         help=f"Queries are cached for {ui.TTL_SECONDS} s; this reads the warehouse again.",
     )
+    right.button("Sign out", key="sign_out", on_click=ui.sign_out)
     page.run()
 
 

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Date,
     Engine,
+    Float,
     Integer,
     LargeBinary,
     Select,
     and_,
+    cast,
     false,
     func,
     or_,
@@ -37,6 +40,7 @@ from warehouse.db import unpack
 from warehouse.models import (
     ErpDocument,
     ErpDocumentLine,
+    ErpItem,
     ErpJournalLine,
     ExceptionEvent,
     ExceptionRow,
@@ -46,6 +50,8 @@ from warehouse.models import (
     RawPayload,
     Run,
     SyncPost,
+    Takings,
+    WaterfallPart,
 )
 from warehouse.types import ExactDecimal, UTCDateTime
 
@@ -64,14 +70,23 @@ __all__ = [
     "exceptions",
     "exceptions_by_id",
     "freshness",
+    "heatmap_cells",
+    "latest_day",
     "money_at_stake",
     "order_chain",
+    "pos_activity",
     "runs",
     "schema_of",
+    "stock_variances",
     "store_options",
     "sync_post_summary",
     "sync_posts",
+    "takings",
+    "takings_by_store_day",
     "totals",
+    "variance_waterfall",
+    "vat_totals",
+    "waterfall_steps",
 ]
 
 JOBS: tuple[str, ...] = ("sync", "collect", "reconcile")
@@ -280,17 +295,25 @@ def changes_since_last_run(engine: Engine, filters: Filters) -> RunChanges:
     """New and resolved exceptions of the last reconcile run, within the filters' scope.
 
     The filters' status is ignored (new ones may be closed already). Without any
-    finished reconcile run, "new" is the exceptions whose status is new.
+    finished reconcile run, "new" is the exceptions whose status is new. Selected in
+    SQL, so a warehouse with a long history reads only what changed.
     """
-    everything = exceptions(engine, replace(filters, status="all"))
+    t = ExceptionRow
+    scope = _conditions(replace(filters, status="all"))
     started = _last_reconcile_start(engine)
+    cols = [t.__table__.c[name] for name in EXCEPTION_COLUMNS]
+    order = (t.business_day.desc().nulls_last(), t.store, t.kind, t.id)
+
+    def rows(*where: ColumnElement[bool]) -> pl.DataFrame:
+        stmt = select(*cols).where(*scope, *where).order_by(*order)
+        return _frame(engine, stmt, _EXC_SCHEMA)
+
     if started is None:
-        return RunChanges(None, everything.filter(pl.col("status") == "new"), everything.clear())
-    start = pl.lit(started).cast(INSTANT)
+        return RunChanges(None, rows(t.status == "new"), rows(false()))
     return RunChanges(
         started,
-        everything.filter(pl.col("first_seen") >= start),
-        everything.filter((pl.col("status") == "resolved") & (pl.col("resolved_at") >= start)),
+        rows(t.first_seen >= started),
+        rows(t.status == "resolved", t.resolved_at >= started),
     )
 
 
@@ -535,3 +558,255 @@ def exceptions_by_id(engine: Engine, ids: Sequence[str]) -> pl.DataFrame:
     t = ExceptionRow
     cols = [t.__table__.c[name] for name in EXCEPTION_COLUMNS]
     return _frame(engine, select(*cols).where(t.id.in_(list(ids))), _EXC_SCHEMA)
+
+
+# --- store-day activity, takings, VAT: aggregated in SQL ------------------------------
+
+MONEY = pl.Decimal(18, 2)
+
+
+def _units(engine: Engine, column: Any, scale: int = 2) -> ColumnElement[Any]:
+    """SUM of a Decimal column in integer units of 10^-scale, exact on both backends.
+
+    SQLite keeps money as TEXT: each value becomes a float and is rounded back to whole
+    cents before summing, which is exact for any money value below 10^13.
+    """
+    factor = 10**scale
+    value = cast(column, Float) if engine.dialect.name == "sqlite" else column
+    return func.sum(cast(func.round(value * factor), BigInteger))
+
+
+def _from_units(value: Any, scale: int = 2) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-scale)
+
+
+def _days(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.date_from is not None:
+        where.append(column >= filters.date_from)
+    if filters.date_to is not None:
+        where.append(column <= filters.date_to)
+    return where
+
+
+def _store_days(model: Any, store_column: Any, filters: Filters) -> ColumnElement[bool]:
+    where = _days(model.business_day, filters)
+    if filters.stores:
+        where.append(store_column.in_(filters.stores))
+    return and_(true(), *where)
+
+
+def latest_day(engine: Engine) -> date | None:
+    """The latest business day with POS orders or exceptions (None on an empty warehouse)."""
+    with engine.connect() as conn:
+        days = [
+            conn.execute(select(func.max(PosOrder.business_day))).scalar_one_or_none(),
+            conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none(),
+        ]
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def pos_activity(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """POS orders per store x business day (any state), for the stores and days filtered."""
+    t = PosOrder
+    stmt: Select[Any] = (
+        select(t.store_id.label("store"), t.business_day, func.count().label("orders"))  # type: ignore[assignment]
+        .where(_store_days(t, t.store_id, filters))
+        .group_by(t.store_id, t.business_day)
+    )
+    schema = {"store": pl.String(), "business_day": pl.Date(), "orders": pl.Int64()}
+    return _frame(engine, stmt, schema)
+
+
+def heatmap_cells(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """Every store x day with POS orders or exceptions: orders, exception counts, money.
+
+    A store-day with orders and no exception is a row with count 0 (a clean day).
+    """
+    drift = drift_by_store_day(engine, filters)
+    activity = pos_activity(engine, filters)
+    return (
+        activity.join(drift, on=["store", "business_day"], how="full", coalesce=True)
+        .with_columns(
+            pl.col("orders", "count", "finance", "ops").fill_null(0),
+            pl.col("money_at_stake").fill_null(Decimal(0)),
+            pl.col("currency").fill_null(""),
+        )
+        .select("store", "business_day", "orders", *drift.columns[2:])
+        .sort("store", "business_day")
+    )
+
+
+_TAKINGS_SCHEMA = schema_of(Takings)
+
+
+def takings(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """Takings per store, business day and tender account, as the last reconcile wrote them.
+
+    Newest day first, then store and account. Only the store and day filters apply.
+    """
+    t = Takings
+    return _table(
+        engine,
+        Takings,
+        _store_days(t, t.store, filters),
+        order_by=[t.business_day.desc(), t.store, t.account],
+    )
+
+
+def takings_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """POS and ERP takings and their variance per store-day and currency, summed in SQL."""
+    t = Takings
+    stmt = (
+        select(
+            t.store,
+            t.business_day,
+            t.currency,
+            _units(engine, t.pos_amount).label("pos"),
+            _units(engine, t.erp_amount).label("erp"),
+            _units(engine, t.variance).label("var"),
+            func.count().label("accounts"),
+        )
+        .where(_store_days(t, t.store, filters))
+        .group_by(t.store, t.business_day, t.currency)
+        .order_by(t.business_day.desc(), t.store, t.currency)
+    )
+    with engine.connect() as conn:
+        rows = [
+            (
+                r.store,
+                r.business_day,
+                _from_units(r.pos),
+                _from_units(r.erp),
+                _from_units(r.var),
+                r.currency,
+                r.accounts,
+            )
+            for r in conn.execute(stmt)
+        ]
+    schema = {
+        "store": pl.String(),
+        "business_day": pl.Date(),
+        "pos_amount": MONEY,
+        "erp_amount": MONEY,
+        "variance": MONEY,
+        "currency": pl.String(),
+        "accounts": pl.Int64(),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def variance_waterfall(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """The takings variance by cause and currency over the filtered store-days (SQL sums)."""
+    t = WaterfallPart
+    stmt = (
+        select(t.currency, t.cause, _units(engine, t.amount).label("amount"))
+        .where(_store_days(t, t.store, filters))
+        .group_by(t.currency, t.cause)
+        .order_by(t.currency, t.cause)
+    )
+    with engine.connect() as conn:
+        rows = [(r.currency, r.cause, _from_units(r.amount)) for r in conn.execute(stmt)]
+    schema = {"currency": pl.String(), "cause": pl.String(), "amount": MONEY}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def waterfall_steps(
+    by_store_day: pl.DataFrame, waterfall: pl.DataFrame, currency: str
+) -> pl.DataFrame:
+    """POS takings, then each cause's share of the variance, then ERP takings (one currency).
+
+    `measure` is plotly's: "absolute" for the two totals, "relative" for the causes. When
+    the causes do not add up to ERP - POS, an `unaccounted` step says by how much.
+    """
+    mine = by_store_day.filter(pl.col("currency") == currency)
+    pos = Decimal(mine["pos_amount"].sum() or 0)
+    erp = Decimal(mine["erp_amount"].sum() or 0)
+    steps: list[tuple[str, str, Decimal]] = [("POS takings", "absolute", pos)]
+    parts = waterfall.filter((pl.col("currency") == currency) & (pl.col("amount") != 0))
+    steps += [(c, "relative", Decimal(a)) for c, a in parts.select("cause", "amount").rows()]
+    gap = erp - pos - sum((a for _, _, a in steps[1:]), Decimal(0))
+    if gap:
+        steps.append(("unaccounted", "relative", gap))
+    steps.append(("ERP takings", "absolute", erp))
+    return pl.DataFrame(
+        steps, schema={"step": pl.String(), "measure": pl.String(), "amount": MONEY}, orient="row"
+    )
+
+
+def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """VAT per store-day: completed, paid POS orders against the ERP documents that carry them.
+
+    ERP VAT is summed over documents whose pos_ref is one of those orders, booked to the
+    order's store and business day (journal-mode VAT is not itemised, so not counted).
+    """
+    o, d = PosOrder, ErpDocument
+    where = [_store_days(o, o.store_id, filters), o.state == "completed", o.paid.is_(True)]
+    pos = (
+        select(o.store_id, o.business_day, o.currency, _units(engine, o.vat_total).label("v"))
+        .where(*where)
+        .group_by(o.store_id, o.business_day, o.currency)
+    )
+    erp = (
+        select(o.store_id, o.business_day, o.currency, _units(engine, d.vat_total).label("v"))
+        .join(d, d.pos_ref == o.order_id)
+        .where(*where)
+        .group_by(o.store_id, o.business_day, o.currency)
+    )
+    with engine.connect() as conn:
+        pos_rows = {(r[0], r[1], r[2]): _from_units(r[3]) for r in conn.execute(pos)}
+        erp_rows = {(r[0], r[1], r[2]): _from_units(r[3]) for r in conn.execute(erp)}
+    rows = [
+        (*key, pos_rows.get(key, Decimal(0)), erp_rows.get(key, Decimal(0)))
+        for key in sorted(pos_rows.keys() | erp_rows.keys(), key=lambda k: (k[1], k[0], k[2]))
+    ]
+    schema = {
+        "store": pl.String(),
+        "business_day": pl.Date(),
+        "currency": pl.String(),
+        "pos_vat": MONEY,
+        "erp_vat": MONEY,
+    }
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return frame.with_columns(
+        (pl.col("erp_vat") - pl.col("pos_vat")).cast(MONEY).alias("difference")
+    )
+
+
+# --- stock and items -------------------------------------------------------------------
+
+
+def stock_variances(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """stock_variance exceptions valued at the ERP gross price, largest value first.
+
+    `value` = |ERP - POS quantity| x ERP master gross price (null when the ERP has no
+    price for the SKU; those come last). Day filters do not apply: stock has no day.
+    """
+    scoped = replace(filters, kinds=("stock_variance",), owner=None, date_from=None, date_to=None)
+    frame = exceptions(engine, scoped)
+    skus = sorted({s for s in frame["sku"].to_list() if s is not None})
+    prices = _table(engine, ErpItem, ErpItem.sku.in_(skus)).select(
+        "sku", pl.col("price_gross").alias("unit_price")
+    )
+    return (
+        frame.join(prices, on="sku", how="left")
+        .with_columns(
+            (pl.col("difference").abs() * pl.col("unit_price")).cast(MONEY).alias("value")
+        )
+        .sort("value", descending=True, nulls_last=True)
+        .select(
+            "id",
+            "store",
+            "sku",
+            "pos_value",
+            "erp_value",
+            "difference",
+            "unit_price",
+            "value",
+            "status",
+            "assignee",
+            "first_seen",
+            "last_seen",
+        )
+    )

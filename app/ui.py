@@ -8,14 +8,16 @@ and no business rules here: those live in `app.queries` and `app.workflow`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 import streamlit as st
 from sqlalchemy import Engine
 
-from app import queries
+from app import auth, queries
+from app.auth import User
 from app.causes import cause_text
 from app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from config import ConfigError, load_settings
@@ -23,6 +25,61 @@ from warehouse.db import open_warehouse
 
 TTL_SECONDS = 60
 ANY_OWNER = "any"
+USER_KEY = "user"
+
+# --- who is signed in ------------------------------------------------------------------
+
+
+def oidc_configured() -> bool:
+    """True when `.streamlit/secrets.toml` has an `[auth]` section (Streamlit OIDC login)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file, or one Streamlit cannot parse: local accounts
+        return False
+
+
+def users_file() -> Any:
+    try:
+        return auth.users_path(load_settings().recon_data_dir)
+    except ConfigError:
+        return auth.users_path()
+
+
+def current_user() -> User | None:
+    """The signed-in user: from the OIDC provider (role from the accounts file), else local."""
+    if oidc_configured():
+        if not st.user.is_logged_in:
+            return None
+        name = str(st.user.get("email") or st.user.get("name") or "")
+        role = auth.role_of(users_file(), name)
+        return User(name, role) if role else None
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, User) else None
+
+
+def require_user() -> User:
+    """The signed-in user; a page reached without one stops here (main.py routes to login)."""
+    user = current_user()
+    if user is None:
+        st.stop()
+    return user
+
+
+def require_role(*roles: str) -> User:
+    """The signed-in user if their role is one of `roles`; anyone else stops here."""
+    user = require_user()
+    if user.role not in roles:
+        st.error(f"This page is for {' and '.join(roles)}.")
+        st.stop()
+    return user
+
+
+def sign_out() -> None:
+    st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(_LAST, None)
+    if oidc_configured():
+        st.logout()
+
 
 # --- engine and cached queries ---------------------------------------------------------
 
@@ -99,6 +156,41 @@ def sync_posts(url: str) -> pl.DataFrame:
     return queries.sync_posts(_engine(url))
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def heatmap_cells(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.heatmap_cells(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_day(url: str) -> date | None:
+    return queries.latest_day(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def takings(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.takings(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def takings_by_store_day(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.takings_by_store_day(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def variance_waterfall(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.variance_waterfall(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def vat_totals(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.vat_totals(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def stock_variances(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.stock_variances(_engine(url), filters)
+
+
 def run_action(action: Callable[[], None], done: str) -> bool:
     """Run a workflow action; show its refusal as an error, else clear caches and say done."""
     from app.workflow import WorkflowError
@@ -159,8 +251,15 @@ def _seed(filters: Filters) -> None:
     state[_LAST] = filters
 
 
+def _default() -> Filters:
+    """What a user sees first: their role's exceptions (finance, ops; admin everything)."""
+    user = current_user()
+    return Filters(owner=auth.default_owner(user.role) if user else None)
+
+
 def _reset() -> None:
-    _seed(Filters())
+    _seed(_default())
+    set_url(dict.fromkeys(FILTER_KEYS))  # else the URL's filters would win on the rerun
 
 
 def _from_widgets() -> Filters:
@@ -188,8 +287,8 @@ def sidebar_filters(stores: list[str]) -> Filters:
     """
     params = url_params()
     problems: list[str] = []
-    if not any(key in params for key in FILTER_KEYS) and _LAST in st.session_state:
-        target: Filters = st.session_state[_LAST]
+    if not any(key in params for key in FILTER_KEYS):
+        target: Filters = st.session_state.get(_LAST) or _default()
     else:
         target = Filters.from_query_params(params, problems)
     if st.session_state.get(_LAST) != target or any(w not in st.session_state for w in _W.values()):
@@ -205,7 +304,7 @@ def sidebar_filters(stores: list[str]) -> Filters:
         st.multiselect("Kinds", KINDS, key=_W["kind"], placeholder="all kinds")
         st.selectbox("Owner", (ANY_OWNER, *OWNERS), key=_W["owner"])
         st.selectbox("Status", STATUS_CHOICES, key=_W["status"], help="open = new or persisting")
-        st.button("Reset filters", on_click=_reset)
+        st.button("Reset filters", key="reset_filters", on_click=_reset)
     chosen = _from_widgets()
     st.session_state[_LAST] = chosen
     wanted = chosen.to_query_params()
@@ -219,6 +318,51 @@ def sidebar_filters(stores: list[str]) -> Filters:
 def show_frame(frame: pl.DataFrame, **kwargs: Any) -> Any:
     """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats."""
     return st.dataframe(frame, hide_index=True, **kwargs)
+
+
+def downloads(frame: pl.DataFrame, name: str, *, exceptions: bool = False) -> None:
+    """CSV and Excel buttons for a table as shown; the files are built only when clicked.
+
+    `exceptions=True` writes the CONTRACT's exceptions CSV (money with two decimals).
+    """
+    from app.export import exceptions_csv, frame_csv, frame_xlsx
+
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(
+        "CSV",
+        (lambda: exceptions_csv(frame)) if exceptions else (lambda: frame_csv(frame)),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Excel",
+        lambda: frame_xlsx(frame, name),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def window(url: str, filters: Filters, days: int = 31) -> Filters:
+    """The filters, or (when they name no days) the latest `days` business days with orders.
+
+    Keeps first paint fast on a warehouse with years of store-days; the page says so.
+    """
+    if filters.date_from is not None or filters.date_to is not None:
+        return filters
+    last = latest_day(url)
+    if last is None:
+        return filters
+    st.caption(
+        f"Showing the {days} business days up to {last:%Y-%m-%d}; set From / To in the "
+        "sidebar for others."
+    )
+    return replace(filters, date_from=last - timedelta(days=days - 1), date_to=last)
 
 
 READABLE_COLUMNS = (
@@ -261,6 +405,7 @@ EXCEPTIONS_PAGE = "pages/exceptions.py"
 def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:
     """A readable exceptions table; choosing a row opens it on the Exceptions page."""
     event = show_frame(readable(frame), key=key, on_select="rerun", selection_mode="single-row")
+    downloads(frame, key, exceptions=True)
     rows = event.selection.rows if event is not None else []
     if rows:
         chosen = frame.get_column("id")[rows[0]]

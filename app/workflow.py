@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from app.filters import OPEN_STATUSES
 from warehouse.models import ExceptionEvent, ExceptionRow
 
-__all__ = ["WorkflowError", "assign", "close", "comment", "reopen"]
+__all__ = ["WorkflowError", "assign", "close", "comment", "map_store", "map_tender", "reopen"]
 
 REOPENABLE = ("resolved", "closed")
 REOPEN_STATUS = "persisting"
@@ -98,3 +98,28 @@ def reopen(engine: Engine, exception_id: str, actor: str, reason: str = "") -> N
             .values(status=REOPEN_STATUS, resolved_at=None)
         )
         _event(conn, exception_id, actor, "reopened", reason.strip() or None)
+
+
+def map_tender(engine: Engine, tender: str, account: str) -> None:
+    """Map a POS tender to an ERP account (admin); the next sync and reconcile use it."""
+    from dataclasses import replace
+
+    from warehouse.mappings import import_mappings, load_mappings
+
+    tender, account = _clean(tender, "tender"), _clean(account, "account")
+    current = load_mappings(engine)
+    import_mappings(engine, replace(current, tenders={**current.tenders, tender: account}))
+
+
+def map_store(engine: Engine, store: str, location: str) -> None:
+    """Map a POS store to an ERP warehouse/location (admin), keeping its time zone."""
+    from dataclasses import replace
+
+    from config.mappings import StoreMapping
+    from warehouse.mappings import import_mappings, load_mappings
+
+    store, location = _clean(store, "store"), _clean(location, "location")
+    current = load_mappings(engine)
+    old = current.stores.get(store)
+    mapped = StoreMapping(store, location, old.timezone if old else None)
+    import_mappings(engine, replace(current, stores={**current.stores, store: mapped}))

@@ -8,6 +8,7 @@ reconcile, prints what it found, then serves the dashboard until stopped.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import app as app_package
+from app.auth import add_user
 from cli.jobs import collect_job, reconcile_job, sync_job, warehouse
 from config import Settings, load_settings
 from config.mappings import load_mappings
@@ -65,6 +67,11 @@ def run_demo(scenario: str, seed: int, port: int, *, dashboard: bool = True) -> 
         print(f"reconcile: {open_rows.height} open exceptions")
         for kind, n in open_rows.group_by("kind").len().sort("kind").rows():
             print(f"  {kind}: {n}")
+        demo_users = DEMO_DIR / "users.toml"  # never the real RECON_USERS file
+        password = secrets.token_urlsafe(9)
+        add_user(demo_users, "demo", "admin", password)
+        os.environ["RECON_USERS"] = str(demo_users)  # serve_dashboard passes it on
+        print(f"dashboard login: user demo, password {password} (admin; in {demo_users})")
         if not dashboard:
             return 0
         return serve_dashboard(settings, port=port)

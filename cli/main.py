@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--scenario", default="demo")
     sim.add_argument("--seed", type=int, default=1)
 
+    users = sub.add_parser("users", help="dashboard accounts (RECON_USERS)")
+    users_sub = users.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    add = users_sub.add_parser("add", help="add or replace an account (prompts for a password)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["finance", "ops", "admin"])
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--oidc", action="store_true", help="no password: signs in through OIDC")
+    users_sub.add_parser("list", help="accounts and their roles")
+
     sub.add_parser("serve", help="the Streamlit dashboard")
     sub.add_parser("scheduler", help="run sync, collect and reconcile on their schedules")
     return p
@@ -217,6 +226,31 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from app import auth
+
+    path = auth.users_path(load_settings().recon_data_dir)
+    if args.action == "list":
+        for name, account in sorted(auth.load_users(path).items()):
+            print(f"{name}\t{account.role}\t{'password' if account.password else 'oidc'}")
+        return EXIT_OK
+    password: str | None = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not args.oidc:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the passwords differ; nothing changed")
+    try:
+        replaced = auth.add_user(path, args.name, args.role, password)
+    except auth.AuthError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"{'replaced' if replaced else 'added'} {args.name} ({args.role}) in {path}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from cli.demo import serve_dashboard
 
@@ -246,6 +280,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "exceptions": cmd_exceptions,
     "snapshot": cmd_snapshot,
     "simulate": cmd_simulate,
+    "users": cmd_users,
     "serve": cmd_serve,
     "scheduler": cmd_scheduler,
 }

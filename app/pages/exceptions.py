@@ -13,25 +13,22 @@ import streamlit as st
 
 from app import ui, workflow
 from app.causes import cause_text
-from app.export import exceptions_csv
 from app.filters import OPEN_STATUSES
 from app.queries import ExceptionDetail
+from reconcile.describe import OWNER_FIX
 
+actor = ui.require_user().name  # the audit trail's actor is whoever signed in
 url = ui.warehouse_url()
 engine = ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
-actor = st.sidebar.text_input("Your name (for the audit trail)", key="actor").strip()
 
 st.title("Exceptions")
 frame = ui.exceptions(url, filters)
-top = st.columns([3, 1])
-top[0].caption(f"{frame.height} exceptions")
-top[1].download_button(
-    "Download CSV", exceptions_csv(frame), file_name="exceptions.csv", mime="text/csv"
-)
+st.caption(f"{frame.height} exceptions")
 event = ui.show_frame(
     ui.readable(frame), key="table", on_select="rerun", selection_mode="single-row"
 )
+ui.downloads(frame, "exceptions", exceptions=True)
 
 # --- which exception: a table row, the box, or ?id= -----------------------------------
 ids: list[str] = frame["id"].to_list()
@@ -67,6 +64,9 @@ def _money(value: Any, currency: str | None) -> str:
 def _detail(detail: ExceptionDetail) -> None:
     exc = detail.exception
     st.subheader(f"{exc['kind'].replace('_', ' ')}: {cause_text(exc['cause'])}")
+    fix = OWNER_FIX.get(exc["kind"])
+    if fix:
+        st.info(fix, icon=":material/build:")
     info = st.columns(4)
     info[0].metric("Status", exc["status"])
     info[1].metric("Owner", exc["owner"])
@@ -124,7 +124,9 @@ def _detail(detail: ExceptionDetail) -> None:
         if detail.events.is_empty():
             st.write("No events yet.")
         else:
-            ui.show_frame(detail.events.drop("exception_id"), key="events")
+            events = detail.events.drop("exception_id")
+            ui.show_frame(events, key="events")
+            ui.downloads(events, f"audit_{exc['id']}")
     _actions(exc["id"], exc["status"])
 
 
@@ -137,9 +139,6 @@ def _part(title: str, part: pl.DataFrame) -> None:
 
 
 def _act(action: Any, done: str) -> None:
-    if not actor:
-        st.error("Enter your name in the sidebar first: it goes in the audit trail.")
-        return
     if ui.run_action(action, done):
         st.rerun()
 

@@ -16,6 +16,7 @@ from app.charts import Mode, store_day_heatmap
 
 NONE = "(all)"
 
+ui.require_user()
 url = ui.warehouse_url()
 ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
@@ -60,13 +61,16 @@ with st.expander(
 
 with st.expander("Source freshness"):
     ui.show_frame(fresh, key="freshness_table")
+    ui.downloads(fresh, "freshness")
 
-# --- heatmap ---------------------------------------------------------------------------
+# --- heatmap: every store-day with POS orders, clean ones pale green ---------------------
 st.subheader("Exceptions by store and business day")
-drift = ui.drift(url, filters)
+drift = ui.heatmap_cells(url, ui.window(url, filters))
 if drift.is_empty():
-    st.info("No exceptions for these filters.")
+    st.info("No POS orders and no exceptions for these filters.")
     st.stop()
+if drift.filter(pl.col("count") > 0).is_empty():
+    st.info("No exceptions for these filters: every store-day below is clean.")
 
 modes: tuple[Mode, ...] = ("count", "money")
 if "mode" not in st.session_state:
@@ -77,6 +81,8 @@ ui.set_url({"mode": None if mode == "count" else mode})
 event = st.plotly_chart(
     store_day_heatmap(drift, mode), key="heatmap", on_select="rerun", selection_mode="points"
 )
+st.caption("The cells as a table:")
+ui.downloads(drift, "store_days")
 
 # --- drill-down: a clicked cell or the store / day boxes --------------------------------
 stores = [NONE, *sorted(set(drift["store"].to_list()), key=lambda s: (len(s), s))]

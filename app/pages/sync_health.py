@@ -10,6 +10,7 @@ import streamlit as st
 
 from app import ui
 
+ui.require_user()
 url = ui.warehouse_url()
 ui.engine(url)
 
@@ -19,6 +20,7 @@ st.subheader("Jobs")
 for row in fresh.filter(pl.col("stale")).iter_rows(named=True):
     st.warning(f"`{row['job']}` is stale (no finished run recently).")
 ui.show_frame(fresh, key="jobs")
+ui.downloads(fresh, "jobs")
 
 st.subheader("Sync posts by status and reason")
 summary = ui.sync_post_summary(url)
@@ -26,9 +28,13 @@ if summary.is_empty():
     st.info("No sync posts yet.")
 else:
     ui.show_frame(summary, key="post_summary")
+    ui.downloads(summary, "post_summary")
     stuck = ui.sync_posts(url)
     st.subheader(f"Not in the ERP: {stuck.height} held, failed or retrying")
     ui.show_frame(stuck, key="stuck_posts")
+    ui.downloads(stuck, "stuck_posts")
 
 st.subheader("Recent runs")
-ui.show_frame(ui.runs(url), key="runs")
+recent = ui.runs(url)
+ui.show_frame(recent, key="runs")
+ui.downloads(recent, "runs")

@@ -20,6 +20,7 @@ from warehouse.db import open_warehouse, pack
 from warehouse.models import (
     ErpDocument,
     ErpDocumentLine,
+    ErpItem,
     ErpJournalLine,
     ExceptionEvent,
     ExceptionRow,
@@ -29,6 +30,8 @@ from warehouse.models import (
     RawPayload,
     Run,
     SyncPost,
+    Takings,
+    WaterfallPart,
 )
 
 T0 = datetime(2024, 6, 2, 6, 0, tzinfo=UTC)
@@ -116,6 +119,8 @@ class Warehouse:
         payload: Any = None,
         lines: Sequence[tuple[str, str, str]] = (),
         payments: Sequence[tuple[str, str]] = (),
+        vat: str = "2.00",
+        state: str = "completed",
     ) -> None:
         raw_id = self.raw("sitoo", "order", order_id, payload) if payload is not None else None
         self._insert(
@@ -125,10 +130,10 @@ class Warehouse:
             business_day=date.fromisoformat(day),
             created_at=T0,
             order_type="sale",
-            state="completed",
+            state=state,
             paid=True,
             gross_total=Decimal(gross),
-            vat_total=Decimal("2.00"),
+            vat_total=Decimal(vat),
             currency="GBP",
             raw_id=raw_id,
         )
@@ -159,6 +164,7 @@ class Warehouse:
         payload: Any = None,
         lines: Sequence[tuple[str, str, str]] = (),
         doc_type: str = "sales_order",
+        vat: str = "2.00",
     ) -> None:
         raw_id = self.raw("sage200", "sop_order", doc_id, payload) if payload is not None else None
         self._insert(
@@ -170,7 +176,7 @@ class Warehouse:
             location="WH-LON",
             posting_date=date(2024, 6, 1),
             gross_total=Decimal(gross),
-            vat_total=Decimal("2.00"),
+            vat_total=Decimal(vat),
             currency="GBP",
             raw_id=raw_id,
         )
@@ -233,6 +239,36 @@ class Warehouse:
             first_attempt_at=T0,
             last_attempt_at=T0,
         )
+
+    def takings(
+        self, store: str, day: str, account: str, pos: str, erp: str, currency: str = "GBP"
+    ) -> None:
+        self._insert(
+            Takings,
+            store=store,
+            business_day=date.fromisoformat(day),
+            account=account,
+            tender={"1210": "Cash", "1220": "Card"}.get(account),
+            pos_amount=Decimal(pos),
+            erp_amount=Decimal(erp),
+            variance=Decimal(erp) - Decimal(pos),
+            currency=currency,
+        )
+
+    def waterfall(
+        self, store: str, day: str, cause: str, amount: str, currency: str = "GBP"
+    ) -> None:
+        self._insert(
+            WaterfallPart,
+            store=store,
+            business_day=date.fromisoformat(day),
+            cause=cause,
+            amount=Decimal(amount),
+            currency=currency,
+        )
+
+    def item(self, sku: str, price_gross: str) -> None:
+        self._insert(ErpItem, sku=sku, price_gross=Decimal(price_gross), tax_code="1", active=True)
 
     def event(self, exception_id: str, action: str, actor: str = "engine") -> None:
         self._insert(ExceptionEvent, exception_id=exception_id, at=T0, actor=actor, action=action)

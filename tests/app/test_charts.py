@@ -45,7 +45,7 @@ def test_heatmap_grid(mode: Mode, z: list[list[float | None]]) -> None:
 
 
 def test_every_cell_is_clickable_with_its_store_and_day() -> None:
-    cells = store_day_heatmap(DRIFT, "count").data[1]
+    cells = next(t for t in store_day_heatmap(DRIFT, "count").data if t.type == "scatter")
     assert sorted(tuple(c) for c in cells.customdata) == [
         ("1", "2024-06-01"),
         ("12", "2024-06-02"),

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import queries
+from app.auth import User, add_user
 from app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
 
@@ -19,8 +20,9 @@ TIMEOUT = 30
 
 
 @pytest.fixture
-def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
     monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
+    monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
     return wh
 
 
@@ -35,8 +37,11 @@ def _seed(wh: Warehouse) -> None:
     wh.run("reconcile", T0 - timedelta(minutes=5), T0)
 
 
-def _app(page: str | None = None, **params: str) -> AppTest:
+def _app(page: str | None = None, role: str | None = "admin", **params: str) -> AppTest:
+    """The app signed in as `ann` with `role` (None: anonymous), on `page` with `params`."""
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
+    if role is not None:
+        at.session_state["user"] = User("ann", role)
     if page:  # through st.navigation: a first run registers the pages
         at.run().switch_page(page)
     for key, value in params.items():
@@ -46,6 +51,11 @@ def _app(page: str | None = None, **params: str) -> AppTest:
 
 def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def _table_with(at: AppTest, column: str) -> Any:
+    """The first table showing `column` (tables without on_select carry no key)."""
+    return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
 def _ids(at: AppTest, key: str) -> list[str]:
@@ -60,7 +70,7 @@ def test_overview_renders_an_empty_warehouse(data: Warehouse) -> None:
     at = _app()
     assert not at.exception
     assert _metrics(at)["Exceptions"] == "0"
-    assert "No exceptions for these filters." in [i.value for i in at.info]
+    assert "No POS orders and no exceptions for these filters." in [i.value for i in at.info]
     assert any("`reconcile` has never finished" in w.value for w in at.warning)
 
 
@@ -147,7 +157,6 @@ def test_exception_detail_shows_cause_chain_and_both_raw_payloads(data: Warehous
 def test_closing_with_a_reason_writes_status_and_audit_event(data: Warehouse) -> None:
     _seed(data)
     at = _app("pages/exceptions.py", id="a")
-    at.sidebar.text_input(key="actor").input("ann")
     at.text_input(key="close_reason").input("posted by hand")
     at.button(key="close_btn").click().run()
     assert not at.exception
@@ -161,12 +170,11 @@ def test_closing_with_a_reason_writes_status_and_audit_event(data: Warehouse) ->
     assert _metrics(at)["Status"] == "closed"  # the page shows the new state at once
 
 
-def test_closing_needs_a_name(data: Warehouse) -> None:
+def test_closing_needs_a_reason(data: Warehouse) -> None:
     _seed(data)
     at = _app("pages/exceptions.py", id="a")
-    at.text_input(key="close_reason").input("posted by hand")
     at.button(key="close_btn").click().run()
-    assert any("Enter your name" in e.value for e in at.error)
+    assert any("reason must not be empty" in e.value for e in at.error)
     assert queries.exceptions(data.engine, Filters(status="closed")).height == 0
 
 
@@ -174,7 +182,6 @@ def test_reopen_from_the_page(data: Warehouse) -> None:
     _seed(data)
     data.exception("z", status="closed")
     at = _app("pages/exceptions.py", id="z", status="all")
-    at.sidebar.text_input(key="actor").input("bob")
     at.text_input(key="reopen_reason").input("came back")
     at.button(key="reopen_btn").click().run()
     row = queries.exceptions(data.engine, Filters(status="all")).filter(pl.col("id") == "z")
@@ -184,10 +191,14 @@ def test_reopen_from_the_page(data: Warehouse) -> None:
 def test_assign_from_the_page(data: Warehouse) -> None:
     _seed(data)
     at = _app("pages/exceptions.py", id="c")
-    at.sidebar.text_input(key="actor").input("bob")
     at.text_input(key="assign_who").input("ops-team")
     at.button(key="assign_btn").click().run()
     assert _metrics(at)["Assignee"] == "ops-team"
+    detail = queries.exception_detail(data.engine, "c")
+    assert detail is not None
+    assert detail.events.select("action", "actor", "note").rows() == [
+        ("assigned", "ann", "ops-team")  # the signed-in user, not a typed name
+    ]
 
 
 # --- sync health ------------------------------------------------------------------------
@@ -203,6 +214,17 @@ def test_sync_health_renders_empty_and_with_data(data: Warehouse) -> None:
     at.button(key="refresh").click().run()  # past the query cache
     assert not at.exception
     assert list(at.dataframe[2].value["post_key"])  # jobs, summary, stuck == ["sale:1"]
+
+
+def test_reset_filters_drops_the_url_filters_too(data: Warehouse) -> None:
+    _seed(data)
+    at = _app(role="finance", store="7", status="all")
+    assert _metrics(at)["Exceptions"] == "1"  # a link names its filters: no role default
+    at.button(key="reset_filters").click().run()
+    assert at.multiselect(key="f_stores").value == []
+    assert at.selectbox(key="f_owner").value == "finance"  # back to the role's default
+    assert "store" not in at.query_params
+    assert _metrics(at)["Exceptions"] == "2"
 
 
 def test_date_range_from_the_sidebar(data: Warehouse) -> None:
@@ -222,3 +244,205 @@ def test_a_link_to_another_exception_in_the_same_session_opens_it(data: Warehous
     at.run()
     assert at.subheader[0].value.startswith("stock variance: ")
     assert at.selectbox(key="exc_id").value == "c"
+
+
+# --- sign-in and roles ------------------------------------------------------------------
+
+
+def _titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def test_an_anonymous_session_sees_only_the_login(data: Warehouse) -> None:
+    _seed(data)
+    at = _app(role=None)
+    assert not at.exception
+    assert _titles(at) == ["recon"]
+    assert at.text_input(key="login_name") is not None
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+    with pytest.raises(ValueError, match=r"Known pages: \['[^']*/login\.py'\]"):
+        at.switch_page("pages/exceptions.py")  # no data page exists for this session
+
+
+def test_login_with_a_local_account(data: Warehouse, tmp_path: Path) -> None:
+    _seed(data)
+    add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
+    at = _app(role=None)
+    at.text_input(key="login_name").input("ann")
+    at.text_input(key="login_password").input("wrong")
+    at.button(key="login_btn").click().run()
+    assert [e.value for e in at.error] == ["Unknown user name or wrong password."]
+    assert _titles(at) == ["recon"]
+
+    at.text_input(key="login_password").input("correct horse")
+    at.button(key="login_btn").click().run()
+    assert not at.exception
+    assert _titles(at) == ["Overview"]
+    assert any("Signed in as **ann** (finance)" in c.value for c in at.sidebar.caption)
+
+
+def test_login_page_says_when_there_are_no_accounts(data: Warehouse) -> None:
+    at = _app(role=None)
+    assert any("recon users add NAME --role admin" in w.value for w in at.warning)
+
+
+def test_sign_out_returns_to_the_login(data: Warehouse) -> None:
+    at = _app()
+    at.button(key="sign_out").click().run()
+    assert "user" not in at.session_state
+    assert not at.metric and not at.dataframe
+
+
+@pytest.mark.parametrize(
+    ("role", "owner", "count"),
+    [("finance", "finance", "2"), ("ops", "ops", "1"), ("admin", "any", "3")],
+)
+def test_each_role_starts_on_its_own_exceptions(
+    data: Warehouse, role: str, owner: str, count: str
+) -> None:
+    _seed(data)
+    at = _app(role=role)
+    assert at.selectbox(key="f_owner").value == owner
+    assert _metrics(at)["Exceptions"] == count
+    at.selectbox(key="f_owner").select("any").run()  # a default, not a restriction
+    assert _metrics(at)["Exceptions"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("role", "page", "title"),
+    [
+        ("finance", "pages/admin.py", None),
+        ("finance", "pages/stock.py", None),
+        ("ops", "pages/takings.py", None),
+        ("ops", "pages/stock.py", "Stock & items"),
+        ("finance", "pages/takings.py", "Takings & VAT"),
+        ("admin", "pages/admin.py", "Admin"),
+    ],
+)
+def test_pages_by_role(data: Warehouse, role: str, page: str, title: str | None) -> None:
+    at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
+    at.session_state["user"] = User("ann", role)
+    at.run()
+    if title is None:
+        with pytest.raises(Exception, match="Could not find a navigation page"):
+            at.switch_page(page).run()
+    else:
+        at.switch_page(page).run()
+        assert not at.exception
+        assert title in _titles(at)
+
+
+# --- takings and VAT --------------------------------------------------------------------
+
+
+def _seed_takings(wh: Warehouse) -> None:
+    wh.order("1", store="1", day="2024-06-01", vat="2.78")
+    wh.document("D1", "SO-1", "1", vat="2.77")
+    wh.takings("1", "2024-06-01", "1210", "100.00", "100.00")
+    wh.takings("1", "2024-06-01", "1220", "32.00", "20.00")
+    wh.takings("2", "2024-06-01", "1220", "40.00", "40.00")
+    wh.takings("7", "2024-06-01", "1220", "10.00", "10.00", currency="EUR")
+    wh.waterfall("1", "2024-06-01", "explained_by_missing_in_erp", "-12.00")
+    wh.exception("v", "vat_rounding", "1", "2024-06-01", "2.78", "2.77", "-0.01",
+                 cause="rounding_0.01", pos_ref="1")  # fmt: skip
+    wh.exception("t", "unmapped_tax_code", None, None, "12.50", None, None,
+                 cause="vat_rate_not_mapped")  # fmt: skip
+
+
+def test_takings_page_totals_waterfall_and_store_days(data: Warehouse) -> None:
+    _seed_takings(data)
+    at = _app("pages/takings.py", role="finance")
+    assert not at.exception
+    m = _metrics(at)
+    assert (m["POS takings"], m["ERP takings"], m["Variance (ERP - POS)"]) == (
+        "172.00 GBP",
+        "160.00 GBP",
+        "-12.00 GBP",
+    )
+    assert m["Store-days off"] == "1 of 2"
+    steps: Any = _table_with(at, "step")
+    assert list(steps["amount"].astype(float)) == [172.0, -12.0, 160.0]
+    off: Any = at.dataframe(key="takings_days").value
+    assert list(off["store"]) == ["1"]  # only the store-day with a variance
+    at.toggle(key="tk_only_off").set_value(False).run()
+    assert sorted(at.dataframe(key="takings_days").value["store"]) == ["1", "2"]
+    at.radio(key="tk_currency").set_value("EUR").run()
+    assert _metrics(at)["POS takings"] == "10.00 EUR"
+
+
+def test_takings_page_vat_view(data: Warehouse) -> None:
+    _seed_takings(data)
+    at = _app("pages/takings.py", role="finance")
+    assert sorted(_ids(at, "vat_exceptions")) == ["t", "v"]
+    vat: Any = _table_with(at, "pos_vat")
+    assert [str(d) for d in vat["difference"]] == ["-0.01"]
+
+
+def test_takings_page_of_an_empty_warehouse(data: Warehouse) -> None:
+    at = _app("pages/takings.py")
+    assert not at.exception
+    assert any("No takings" in i.value for i in at.info)
+
+
+def test_takings_page_follows_the_store_filter(data: Warehouse) -> None:
+    _seed_takings(data)
+    at = _app("pages/takings.py", store="2")
+    assert _metrics(at)["Variance (ERP - POS)"] == "0.00 GBP"
+
+
+# --- stock ----------------------------------------------------------------------------
+
+
+def test_stock_page_ranks_variances_and_lists_master_data_breaks(data: Warehouse) -> None:
+    data.exception("s1", "stock_variance", "1", None, "10", "9", "-1", currency=None)
+    data.exception("s2", "stock_variance", "1", None, "5", "8", "3", currency=None)
+    data.exception("u", "unknown_sku", None, None, cause="sku_not_in_erp")
+    data.exception("p", "price_mismatch", None, None, "25.00", "27.00", "2.00")
+    data.exception("m", "missing_in_erp")  # finance: not on this page
+    from sqlalchemy import update
+
+    from warehouse.models import ExceptionRow
+
+    with data.engine.begin() as conn:
+        for id_, sku in (("s1", "COAT"), ("s2", "TEE")):
+            conn.execute(update(ExceptionRow).where(ExceptionRow.id == id_).values(sku=sku))
+    data.item("COAT", "120.00")
+    data.item("TEE", "15.00")
+
+    at = _app("pages/stock.py", role="ops")
+    assert not at.exception
+    assert _ids(at, "stock_table") == ["s1", "s2"]  # 120.00 before 45.00
+    assert _ids(at, "unknown_sku") == ["u"]
+    assert _ids(at, "price_mismatch") == ["p"]
+    assert "None." in [s.value for s in at.success]  # no unmapped_location
+
+
+# --- admin ----------------------------------------------------------------------------
+
+
+def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path) -> None:
+    at = _app("pages/admin.py")
+    at.text_input(key="new_user").input("olga")
+    at.selectbox(key="new_role").select("ops")
+    at.text_input(key="new_pw").input("pw")
+    at.button(key="add_user_btn").click().run()
+    assert not at.exception
+    assert list(_table_with(at, "local_password")["name"]) == ["olga"]
+
+    at.text_input(key="mt_tender").input("Swish")
+    at.text_input(key="mt_account").input("1230")
+    at.button(key="mt_btn").click().run()
+    from warehouse.mappings import load_mappings
+
+    assert load_mappings(data.engine).tenders == {"Swish": "1230"}
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+def test_every_table_has_csv_and_excel_downloads(data: Warehouse) -> None:
+    _seed(data)
+    at = _app("pages/exceptions.py")
+    keys = {b.proto.id.split("-")[-1] for b in at.get("download_button")}
+    assert any(k.endswith("csv_exceptions") for k in keys)
+    assert any(k.endswith("xlsx_exceptions") for k in keys)

@@ -1,0 +1,90 @@
+"""Admin page: accounts and their roles, and the integration's mappings (view and edit).
+
+Only admins reach it (main.py routes by role; the check below repeats it). Writes go
+through `app.auth` (accounts) and `app.workflow` (mappings); passwords are never shown.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app import auth, ui, workflow
+from warehouse.mappings import load_mappings
+
+ui.require_role("admin")  # main.py routes by role too
+url = ui.warehouse_url()
+engine = ui.engine(url)
+
+st.title("Admin")
+path = ui.users_file()
+st.subheader("Accounts")
+st.caption(f"Kept in `{path}` (RECON_USERS); `recon users add NAME --role R` does the same.")
+accounts = pl.DataFrame(
+    [(n, a.role, a.password is not None) for n, a in sorted(auth.load_users(path).items())],
+    schema={"name": pl.String(), "role": pl.String(), "local_password": pl.Boolean()},
+    orient="row",
+)
+ui.show_frame(accounts, key="accounts")
+with st.form("add_user_form", clear_on_submit=True):
+    cols = st.columns(3)
+    name = cols[0].text_input("Name", key="new_user")
+    role = cols[1].selectbox("Role", auth.ROLES, key="new_role")
+    password = cols[2].text_input("Password (empty: OIDC only)", type="password", key="new_pw")
+    if st.form_submit_button("Add or replace account", key="add_user_btn"):
+        try:
+            auth.add_user(path, name, role, password or None)
+        except auth.AuthError as exc:
+            st.error(str(exc))
+        else:
+            st.toast(f"account {name.strip()} saved")
+            st.rerun()
+
+st.subheader("Mappings")
+mappings = load_mappings(engine)
+stores, tenders, taxes = st.columns(3)
+with stores:
+    st.markdown("**Stores -> ERP location**")
+    ui.show_frame(
+        pl.DataFrame(
+            [(s.store_id, s.location, s.timezone) for s in mappings.stores.values()],
+            schema={"store": pl.String(), "location": pl.String(), "timezone": pl.String()},
+            orient="row",
+        ),
+        key="map_stores",
+    )
+    with st.form("map_store_form", clear_on_submit=True):
+        store = st.text_input("Store id", key="ms_store")
+        location = st.text_input("ERP location", key="ms_location")
+        if st.form_submit_button("Map store", key="ms_btn") and ui.run_action(
+            lambda: workflow.map_store(engine, store, location), f"store {store} mapped"
+        ):
+            st.rerun()
+with tenders:
+    st.markdown("**Tenders -> ERP account**")
+    ui.show_frame(
+        pl.DataFrame(
+            list(mappings.tenders.items()),
+            schema={"tender": pl.String(), "account": pl.String()},
+            orient="row",
+        ),
+        key="map_tenders",
+    )
+    with st.form("map_tender_form", clear_on_submit=True):
+        tender = st.text_input("POS tender", key="mt_tender")
+        account = st.text_input("ERP account", key="mt_account")
+        if st.form_submit_button("Map tender", key="mt_btn") and ui.run_action(
+            lambda: workflow.map_tender(engine, tender, account), f"tender {tender} mapped"
+        ):
+            st.rerun()
+with taxes:
+    st.markdown("**VAT rate -> ERP tax code**")
+    ui.show_frame(
+        pl.DataFrame(
+            [(str(t.vat_rate), t.tax_code, t.account) for t in mappings.tax.values()],
+            schema={"vat_rate": pl.String(), "tax_code": pl.String(), "account": pl.String()},
+            orient="row",
+        ),
+        key="map_tax",
+    )
+st.caption("Mapping changes apply from the next sync and reconcile run.")

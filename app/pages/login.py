@@ -1,0 +1,38 @@
+"""Sign-in page: the only page a session sees before it signs in.
+
+With `[auth]` in `.streamlit/secrets.toml` it hands over to the OIDC provider
+(`st.login`); otherwise it checks a local account (`app.auth`, scrypt-hashed passwords).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import auth, ui
+
+st.title("recon")
+if ui.oidc_configured():
+    if st.user.is_logged_in:  # signed in at the provider, but no role here
+        st.error(
+            f"{st.user.get('email') or st.user.get('name')} has no recon role: ask an admin to "
+            "run `recon users add EMAIL --role finance|ops|admin --oidc`."
+        )
+        st.button("Sign out", key="oidc_logout", on_click=st.logout)
+    else:
+        st.button("Sign in", key="oidc_login", on_click=st.login, type="primary")
+    st.stop()
+
+path = ui.users_file()
+if not auth.load_users(path):
+    st.warning(f"No accounts yet in `{path}`: run `recon users add NAME --role admin`.")
+with st.form("login_form"):
+    name = st.text_input("User name", key="login_name")
+    password = st.text_input("Password", type="password", key="login_password")
+    submitted = st.form_submit_button("Sign in", key="login_btn", type="primary")
+if submitted:
+    user = auth.authenticate(path, name, password)
+    if user is None:
+        st.error("Unknown user name or wrong password.")
+    else:
+        st.session_state[ui.USER_KEY] = user
+        st.rerun()

@@ -1,0 +1,167 @@
+"""The dashboard in a real browser (Debian's chromium through playwright).
+
+The small scenario runs through `cli.jobs` (sync, collect, reconcile) into a temp
+warehouse; the dashboard is served on a free port; the test signs in, opens the
+heatmap, drills into the store-day of the orphan ERP document (missing_in_pos), closes
+it with a reason and checks its status, saving the README's screenshots on the way.
+Skips without /usr/bin/chromium, except under CI=true, where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import queries
+from app.auth import add_user
+from app.filters import Filters
+from cli.jobs import collect_job, reconcile_job, sync_job
+from tests.e2e.harness import world
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+USER, PASSWORD = "fiona", "browser-test-pw"
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is required under CI=true (make browser installs it)")
+    pytest.skip(f"{CHROMIUM} not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, warehouse URL) of a dashboard over the small scenario's findings."""
+    _require_chromium()
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp / 'recon.db'}"
+    with world("small", url, tmp) as w:
+        sync_job(w.settings)
+        collect_job(w.settings)
+        reconcile_job(w.settings)
+    users = tmp / "users.toml"
+    add_user(users, USER, "finance", PASSWORD)
+    port = _free_port()
+    env = os.environ | {
+        "RECON_WAREHOUSE_URL": url,
+        "RECON_DATA_DIR": str(tmp),
+        "RECON_USERS": str(users),
+    }
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the dashboard did not answer /_stcore/health within 30 s")
+        yield base, url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _choose(page: object, label: str, value: str) -> None:
+    """Pick `value` in the Streamlit selectbox labelled `label` (type, then Enter)."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first  # type: ignore[attr-defined]
+    box.click()
+    page.keyboard.type(value)  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+
+
+def test_sign_in_drill_into_an_orphan_and_close_it(dashboard: tuple[str, str]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from warehouse.db import open_warehouse
+
+    base, url = dashboard
+    engine = open_warehouse(url)
+    orphan = queries.exceptions(engine, Filters(kinds=("missing_in_pos",))).row(0, named=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(20_000)
+        expect.set_options(timeout=20_000)  # plotly draws slowly on a busy CI machine
+        page.goto(base)
+
+        # anonymous: only the sign-in form; then sign in
+        expect(page.get_by_role("heading", name="recon")).to_be_visible()
+        page.get_by_label("User name").fill(USER)
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+        # the heatmap: every store-day with POS orders, the orphan's cell among them
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        heatmap = page.locator(".js-plotly-plot").first
+        expect(heatmap).to_be_visible()
+        page.wait_for_timeout(500)  # let plotly finish drawing before the screenshot
+        page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+
+        # drill into the orphan's store-day, then open it
+        _choose(page, "Store", orphan["store"])
+        _choose(page, "Business day", orphan["business_day"].isoformat())
+        expect(page.get_by_text(f"for store {orphan['store']}, ")).to_be_visible()
+        page.get_by_role("link", name="Open these in Exceptions").click()
+        expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
+        _choose(page, "Exception", f"missing_in_pos · {orphan['pos_ref'] or orphan['erp_ref']}")
+        expect(page.get_by_role("heading", name="missing in pos:")).to_be_visible()
+        status = page.get_by_test_id("stMetric").filter(has_text="Status")
+        expect(status).to_contain_text("new")
+        page.screenshot(path=str(SHOTS / "exception.png"), full_page=True)
+
+        # resolve it with a reason: the status and the audit trail follow
+        page.get_by_label("Reason for closing (required)").fill("test posting, reversed in Sage")
+        page.get_by_role("button", name="Close").click()
+        expect(status).to_contain_text("closed")
+
+        page.get_by_role("button", name="Reset filters").click()  # all stores and days again
+        expect(page).not_to_have_url(re.compile(r"[?&]store="))
+        page.get_by_role("link", name="Takings & VAT").click()
+        expect(page.get_by_role("heading", name="Takings & VAT")).to_be_visible()
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "takings.png"), full_page=True)
+        browser.close()
+
+    detail = queries.exception_detail(engine, orphan["id"])
+    assert detail is not None
+    assert detail.exception["status"] == "closed"
+    assert detail.events.select("action", "actor", "note").rows()[-1] == (
+        "closed",
+        USER,  # the signed-in user is the audit trail's actor
+        "test posting, reversed in Sage",
+    )
