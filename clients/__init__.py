@@ -19,6 +19,7 @@ from clients.errors import (
     Unreachable,
     VendorError,
 )
+from clients.netsuite import NetSuiteClient
 from clients.sage200 import (
     Bank,
     BankPostedTransaction,
@@ -34,6 +35,7 @@ from clients.sage200 import (
     Warehouse,
     WarehouseHolding,
 )
+from clients.sapb1 import SapB1Client
 from clients.sitoo import (
     BatchResult,
     SitooClient,
@@ -54,6 +56,7 @@ __all__ = [
     "Customer",
     "Fetched",
     "MalformedResponse",
+    "NetSuiteClient",
     "NominalCode",
     "NotFoundError",
     "Product",
@@ -63,6 +66,7 @@ __all__ = [
     "RejectedError",
     "Sage200Client",
     "SalesPostedTransaction",
+    "SapB1Client",
     "ServerError",
     "SitooClient",
     "SitooOrder",

@@ -18,12 +18,12 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Annotated, Any, Self, TypeVar, overload
+from typing import Annotated, Any, TypeVar, overload
 
 import httpx
 from pydantic import BeforeValidator, Field
 
+from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
 from clients._types import OptDecimal, UtcDateTime, VendorModel
 from clients.errors import MalformedResponse, NotFoundError, RateLimited, RecordLocked
@@ -493,7 +493,7 @@ def _id_from_location(location: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------- client
-class NetSuiteClient:
+class NetSuiteClient(VendorClient):
     """NetSuite REST web services for one account (bearer token)."""
 
     def __init__(
@@ -540,19 +540,6 @@ class NetSuiteClient:
         )
 
     # ----------------------------------------------------------------- lifecycle
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ----------------------------------------------------------------- records: reads
     def iter_ids(self, record_type: str, q: str | None = None) -> Iterator[str]:

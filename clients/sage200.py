@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import Field
 
+from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
 from clients._types import OptDecimal, UtcDateTime, VendorModel
 from clients.errors import MalformedResponse
@@ -282,7 +282,7 @@ def _urn_body(body: Any) -> str | None:
 
 
 # --------------------------------------------------------------------- client
-class Sage200Client:
+class Sage200Client(VendorClient):
     """Sage 200 API for one site and company."""
 
     def __init__(
@@ -346,19 +346,6 @@ class Sage200Client:
         )
 
     # ----------------------------------------------------------------- lifecycle
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ----------------------------------------------------------------- generic reads
     def iter_collection(

@@ -18,13 +18,13 @@ import threading
 from collections.abc import Generator, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BeforeValidator, Field
 
+from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, dumps_json, loads_json, validate_record
 from clients._types import OptDecimal, VendorModel
 from clients.errors import MalformedResponse, RecordLocked
@@ -527,7 +527,7 @@ class _B1Http(HttpCore):
 
 
 # --------------------------------------------------------------------- client
-class SapB1Client:
+class SapB1Client(VendorClient):
     """SAP Business One Service Layer for one company database."""
 
     def __init__(
@@ -609,17 +609,6 @@ class SapB1Client:
         except Exception:  # closing must not fail because the server is gone
             log.info("vendor=%s event=logout_failed", VENDOR)
         self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ----------------------------------------------------------------- generic reads
     def iter_collection(

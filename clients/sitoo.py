@@ -13,12 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import Field
 
+from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, Params, validate_record
 from clients._types import EpochSeconds, OptDecimal, StrMap, VendorModel
 from clients.errors import MalformedResponse
@@ -218,7 +218,7 @@ def _quantity(q: Decimal) -> str:
     return format(q.quantize(Decimal("0.001")), "f")
 
 
-class SitooClient:
+class SitooClient(VendorClient):
     """Sitoo REST API v2 for one account and one site (eshopid)."""
 
     def __init__(
@@ -280,19 +280,6 @@ class SitooClient:
         )
 
     # ----------------------------------------------------------------- lifecycle
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ----------------------------------------------------------------- paths
     @property
