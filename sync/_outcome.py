@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
 class Outcome:
-    post_key: str  # sale:5120, receipt:5120:1, credit_note:5121, payment:5121:1
-    kind: str  # sale, refund, receipt, payment
+    post_key: str  # sale:5120, receipt:5120:1, credit_note:5121, journal:7-2024-06-01:Card
+    kind: str  # sale, refund, receipt, payment, journal
     status: str  # posted (written now) or exists (found by its reference first)
     erp_ref: str | None
+    amount: Decimal | None = None  # journals: the total posted or found in the ERP

@@ -5,30 +5,63 @@ refused by the ERP, is recorded in `sync_posts` with its reason and tried again 
 later run, so it posts once the cause is fixed. New orders are read from a watermark that
 never passes a recent unsettled order. Credentials or an unreachable vendor stop the run;
 a single order's failure does not.
+
+Exactly once: before its look-up and writes an order is claimed in `sync_posts`
+(`sync.claims`), so two workers, or a re-run after a crash, never post one order twice;
+an order whose document row is `posted` / `exists` is skipped without calling the ERP.
+
+Throughput: a batch's claimed orders are looked up together (`poster.prefetch`), then post
+in a small thread pool (`[settings] sync_workers`, default 4) while the next batch is
+claimed and looked up; the watermark moves only once a whole batch has posted. Claims an
+outage leaves unfinished are given back (`retrying`) before the run stops.
+
+`[settings] posting_mode = "daily_journal"` hands the run to `sync.journal` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import threading
+from collections.abc import Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clients import AuthError, TerminalError, TransientError, Unreachable
+from clients import AuthError, TerminalError, TransientError, Unreachable, VendorError
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
-from collectors.sitoo import StoreDirectory, is_postable, is_refund, order_state, store_directory
+from collectors.sitoo import (
+    UNSETTLED_HORIZON,
+    StoreDirectory,
+    is_postable,
+    is_refund,
+    order_state,
+    store_directory,
+)
 from config.mappings import Mappings
 from sync._outcome import Outcome
+from sync.claims import (
+    POSTING,
+    TOKEN_PREFIX,
+    Lease,
+    LostClaim,
+    Worker,
+    claim,
+    holding,
+    release_unfinished,
+)
 from sync.holds import hold_reason
 from warehouse.db import table
 from warehouse.models import SyncPost
 from warehouse.runs import RunLog
 
-RETRY_STATUSES = ("held", "failed", "retrying")
+RETRY_STATUSES = ("held", "failed", "retrying", POSTING)
 BATCH = 200
+DEFAULT_WORKERS = 4
 
 
 class Poster(Protocol):
@@ -49,43 +82,87 @@ def record(
     conn: Connection,
     erp: str,
     post_key: str,
-    order_id: str,
+    order_id: str | None,
     kind: str,
     status: str,
     *,
     erp_ref: str | None = None,
     reason: str | None = None,
     message: str | None = None,
+    holder: Worker | None = None,
 ) -> None:
-    """Upsert one sync_posts row, counting the attempt."""
+    """Upsert one sync_posts row, counting the attempt.
+
+    A row another worker has claimed (`posting`, not `holder`'s token) is left alone.
+    """
+    record_rows(
+        conn,
+        [post_row(erp, post_key, order_id, kind, status, erp_ref, reason, message)],
+        holder,
+    )
+
+
+def post_row(
+    erp: str,
+    post_key: str,
+    order_id: str | None,
+    kind: str,
+    status: str,
+    erp_ref: str | None = None,
+    reason: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
     now = datetime.now(UTC)
+    return {
+        "erp": erp,
+        "post_key": post_key,
+        "pos_order_id": order_id,
+        "kind": kind,
+        "status": status,
+        "erp_ref": erp_ref,
+        "reason": reason,
+        "message": message,
+        "attempts": 1,
+        "first_attempt_at": now,
+        "last_attempt_at": now,
+    }
+
+
+def record_rows(
+    conn: Connection, rows: Sequence[dict[str, Any]], holder: Worker | None = None
+) -> None:
+    """`record` for many rows in one statement (executemany)."""
+    if rows:
+        mark = TOKEN_PREFIX + holder.token if holder else None
+        conn.execute(_record_stmt(conn.dialect.name), [{**r, "holder_mark": mark} for r in rows])
+
+
+@cache
+def _record_stmt(dialect: str) -> Any:
+    """Built once: constructing a Core statement per row costs more than executing it."""
     tbl = table("sync_posts")
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(tbl).values(
-        erp=erp,
-        post_key=post_key,
-        pos_order_id=order_id,
-        kind=kind,
-        status=status,
-        erp_ref=erp_ref,
-        reason=reason,
-        message=message,
-        attempts=1,
-        first_attempt_at=now,
-        last_attempt_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(tbl)
+    kept = ("status", "erp_ref", "reason", "message", "last_attempt_at")
+    return stmt.on_conflict_do_update(
         index_elements=["erp", "post_key"],
-        set_={
-            "status": status,
-            "erp_ref": erp_ref,
-            "reason": reason,
-            "message": message,
-            "attempts": tbl.c.attempts + 1,
-            "last_attempt_at": now,
-        },
+        set_={c: stmt.excluded[c] for c in kept} | {"attempts": tbl.c.attempts + 1},
+        where=or_(tbl.c.status != POSTING, tbl.c.message == bindparam("holder_mark")),
     )
-    conn.execute(stmt)
+
+
+def sync_workers(mappings: Mappings) -> int:
+    try:
+        return max(1, int(mappings.settings.get("sync_workers", DEFAULT_WORKERS)))
+    except ValueError:
+        return DEFAULT_WORKERS
+
+
+@dataclass(frozen=True)
+class Claim:
+    order: SitooOrder
+    oid: str
+    kind: str
+    doc_key: str
 
 
 class SyncRun:
@@ -97,34 +174,78 @@ class SyncRun:
         mappings: Mappings,
         stores: StoreDirectory,
         run: RunLog,
+        *,
+        workers: int | None = None,
     ) -> None:
         self.engine, self.sitoo, self.poster = engine, sitoo, poster
         self.mappings, self.stores, self.run = mappings, stores, run
+        self.workers = workers if workers is not None else sync_workers(mappings)
+        self.worker = Worker.new()
+        self._count_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="sync")
 
-    def process(self, order: SitooOrder) -> None:
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def count(self, status: str, n: int = 1) -> None:
+        with self._count_lock:
+            self.run.counts[status] += n
+
+    def claim(self, order: SitooOrder) -> Claim | None:
+        """Claim a postable order for this worker; None when it is not ours to post."""
         oid = str(order.orderid)
         if not is_postable(order):
-            self.run.counts["not_eligible"] += 1
-            return
+            self.count("not_eligible")
+            return None
         kind = "refund" if is_refund(order) else "sale"
         doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{oid}"
+        got = claim(self.engine, self.poster.erp, doc_key, oid, kind, self.worker)
+        if got != "claimed":
+            self.count("already_posted" if got == "done" else "claimed_elsewhere")
+            return None
+        return Claim(order, oid, kind, doc_key)
+
+    def process(self, order: SitooOrder) -> None:
+        """Claim, look up and post one order."""
+        self.process_all([order])
+
+    def post_claimed(self, c: Claim) -> None:
+        try:
+            self._claimed(c.order, c.oid, c.kind, c.doc_key)
+        except LostClaim as exc:
+            self.count("lost_claim")
+            self.run.problem(f"order {c.oid}: {exc}")
+        except BaseException as exc:  # outage, Ctrl-C: give the claim back before leaving
+            self._failed(c.doc_key, c.oid, c.kind, "retrying", "vendor_unavailable", str(exc))
+            raise
+
+    def _claimed(self, order: SitooOrder, oid: str, kind: str, doc_key: str) -> None:
+        erp = self.poster.erp
         store_id = self.stores.store_id(order.warehouseid)
         day = self.stores.business_day(order, store_id)
-        erp = self.poster.erp
         hold = hold_reason(
             order, store_id, self.mappings, self.poster.known_skus, self.poster.active_accounts
         )
         if hold:
             with self.engine.begin() as conn:
                 record(
-                    conn, erp, doc_key, oid, kind, "held", reason=hold.reason, message=hold.message
+                    conn,
+                    erp,
+                    doc_key,
+                    oid,
+                    kind,
+                    "held",
+                    reason=hold.reason,
+                    message=hold.message,
+                    holder=self.worker,
                 )
-            self.run.counts["held"] += 1
+            self.count("held")
             return
         location = self.mappings.stores[store_id].location
+        post = self.poster.post_refund if kind == "refund" else self.poster.post_sale
         try:
-            post = self.poster.post_refund if kind == "refund" else self.poster.post_sale
-            outcomes = post(order, day, location)
+            with holding(Lease(self.engine, erp, [doc_key], self.worker)):
+                outcomes = post(order, day, location)
         except (AuthError, Unreachable):
             raise
         except TransientError as exc:
@@ -133,18 +254,69 @@ class SyncRun:
         except TerminalError as exc:
             self._failed(doc_key, oid, kind, "failed", "rejected", str(exc))
             return
-        with self.engine.begin() as conn:
-            for o in outcomes:
-                record(conn, erp, o.post_key, oid, o.kind, o.status, erp_ref=o.erp_ref)
-                self.run.counts[o.status] += 1
+        rows = [post_row(erp, o.post_key, oid, o.kind, o.status, o.erp_ref) for o in outcomes]
+        with self.engine.begin() as conn:  # one transaction: the document row ends the claim
+            record_rows(conn, rows, self.worker)
+        for o in outcomes:
+            self.count(o.status)
 
     def _failed(
         self, key: str, oid: str, kind: str, status: str, reason: str, message: str
     ) -> None:
         with self.engine.begin() as conn:
-            record(conn, self.poster.erp, key, oid, kind, status, reason=reason, message=message)
-        self.run.counts[status] += 1
+            record(
+                conn,
+                self.poster.erp,
+                key,
+                oid,
+                kind,
+                status,
+                reason=reason,
+                message=message,
+                holder=self.worker,
+            )
+        self.count(status)
         self.run.problem(f"order {oid}: {message}")
+
+    def prepare(self, orders: list[SitooOrder]) -> list[Claim]:
+        """Claim the postable `orders`, then look them up together (`poster.prefetch`, when
+        the ERP has it; a failed prefetch only means each order looks itself up)."""
+        claimed = [c for c in map(self.claim, orders) if c is not None]
+        prefetch = getattr(self.poster, "prefetch", None)
+        if prefetch is not None and claimed:
+            try:
+                prefetch([c.oid for c in claimed])
+            except (AuthError, Unreachable):
+                raise
+            except VendorError:
+                pass
+        return claimed
+
+    def post_batch(self, claimed: list[Claim]) -> None:
+        """Post claimed orders (independent of each other) in the pool; the first outage
+        cancels the rest and is raised."""
+        if self.workers <= 1 or len(claimed) <= 1:
+            for c in claimed:
+                self.post_claimed(c)
+            return
+        futures = [self._pool.submit(self.post_claimed, c) for c in claimed]
+        error: BaseException | None = None
+        for f in futures:
+            exc = f.exception()
+            if exc is not None and error is None:
+                error = exc
+                for rest in futures:
+                    rest.cancel()
+        if error is not None:
+            raise error
+
+    def process_all(self, orders: list[SitooOrder]) -> None:
+        """Claim, look up and post `orders`; claims left unfinished by an outage are given
+        back (`retrying`)."""
+        try:
+            self.post_batch(self.prepare(orders))
+        finally:
+            release_unfinished(self.engine, self.poster.erp, self.worker)
 
     def retry_earlier(self) -> None:
         """Orders held, refused or interrupted on an earlier run get another go."""
@@ -160,33 +332,52 @@ class SyncRun:
                 .scalars()
                 .all()
             )
+        orders = []
         for oid in sorted({i for i in ids if i}, key=int):
             fetched = self.sitoo.get_order(oid)
             if fetched.item is not None:
-                self.process(fetched.item)
+                orders.append(fetched.item)
+        self.process_all(orders)
 
     def new_orders(self, since: int | None) -> None:
+        """Orders from the watermark, batch by batch: while one batch posts, the next is
+        claimed and looked up; the watermark moves once a batch has posted."""
         entity = f"{self.poster.erp}:orders"
         mark = get_watermark(self.engine, "sync", entity)
         start = since if since is not None else (int(mark) if mark else None)
-        high = start or 0
-        for batch in batched(self.sitoo.iter_orders(orderid_from=start), BATCH):
-            pinned: int | None = None
-            for f in batch:
-                if f.item is None:
-                    self.run.problem(f"sitoo order {f.key}: {f.error}")
-                    continue
-                order = f.item
-                high = max(high, order.orderid + 1)
-                if order_state(order) == "open" or (
-                    order_state(order) == "completed" and order.paymentstateid != 20
-                ):
-                    pinned = order.orderid if pinned is None else min(pinned, order.orderid)
-                self.process(order)
-            with self.engine.begin() as conn:
-                set_watermark(
-                    conn, "sync", entity, str(high if pinned is None else min(high, pinned))
-                )
+        high, pinned = start or 0, None
+        horizon = datetime.now(UTC) - UNSETTLED_HORIZON
+        posting: tuple[Future[None], str] | None = None
+
+        def finish(job: tuple[Future[None], str] | None) -> None:
+            if job is not None:
+                job[0].result()
+                with self.engine.begin() as conn:
+                    set_watermark(conn, "sync", entity, job[1])
+
+        with ThreadPoolExecutor(1, thread_name_prefix="sync-batch") as ahead:
+            try:
+                for batch in batched(self.sitoo.iter_orders(orderid_from=start), BATCH):
+                    orders = []
+                    for f in batch:
+                        if f.item is None:
+                            self.run.problem(f"sitoo order {f.key}: {f.error}")
+                            continue
+                        order = f.item
+                        high = max(high, order.orderid + 1)
+                        unsettled = order_state(order) == "open" or (
+                            order_state(order) == "completed" and order.paymentstateid != 20
+                        )
+                        if unsettled and (order.orderdate is None or order.orderdate >= horizon):
+                            pinned = order.orderid if pinned is None else min(pinned, order.orderid)
+                        orders.append(order)
+                    claimed = self.prepare(orders)
+                    finish(posting)
+                    mark_after = str(high if pinned is None else min(high, pinned))
+                    posting = (ahead.submit(self.post_batch, claimed), mark_after)
+                finish(posting)
+            finally:
+                release_unfinished(self.engine, self.poster.erp, self.worker)
 
 
 def run_sync(
@@ -198,8 +389,17 @@ def run_sync(
     run: RunLog,
     *,
     since: int | None = None,
+    workers: int | None = None,
 ) -> None:
     stores = store_directory(sitoo, mappings, default_tz)
-    sync = SyncRun(engine, sitoo, poster, mappings, stores, run)
-    sync.retry_earlier()
-    sync.new_orders(since)
+    if mappings.posting_mode == "daily_journal":
+        from sync.journal import run_journals
+
+        run_journals(engine, sitoo, poster, mappings, stores, run, since=since)
+        return
+    sync = SyncRun(engine, sitoo, poster, mappings, stores, run, workers=workers)
+    try:
+        sync.retry_earlier()
+        sync.new_orders(since)
+    finally:
+        sync.close()

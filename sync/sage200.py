@@ -5,14 +5,24 @@
             (`reference` = order id, `second_reference` = tender).
 - refund -> sales credit note (`reference` = refund id, `second_reference` = original sale id,
             the POS VAT in `tax_analysis_items`); then one sales payment per refund tender.
+- store-day journal (daily journal mode) -> bank receipt (`POST /bank_receipt`) into the
+            tender's bank, `reference` = `{store id}-{YYYY-MM-DD}`, `second_reference` =
+            tender, one nominal analysis line per tax code (net in `goods_value`, VAT in
+            `tax_value` with its `tax_code_id`) on the sales nominal (`[settings]
+            sales_nominal`, default 4000). Looked up by both references first.
 Each write is preceded by its look-up, and a retry after an unclear failure starts again at
-the look-up, so a timeout after Sage committed never yields a second document.
+the look-up, so a timeout after Sage committed never yields a second document. An order's
+ledger postings (credit note, receipts, payments) are looked up once per order and counted
+as they are posted, not once per payment. Right before each write the poster renews the
+worker's claim (`sync.claims.check_lease`). Not verified against real Sage: whether a
+net-negative store-day tender is accepted as a bank receipt (else it needs a bank payment).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -20,14 +30,25 @@ from typing import Any, TypeVar
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from clients import RejectedError, TransientError
-from clients.sage200 import Customer, Sage200Client, SalesPostedTransaction
+from clients._types import VendorModel
+from clients.sage200 import (
+    BankPostedTransaction,
+    Customer,
+    Sage200Client,
+    SalesPostedTransaction,
+    SopOrder,
+    odata_string,
+)
 from clients.sitoo import SitooOrder
 from collectors.sage200 import is_active, ledger_kind
 from collectors.sitoo import line_values, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
+from sync.claims import check_lease
+from sync.takings import StoreDayJournal
 
 T = TypeVar("T")
+M = TypeVar("M", bound=VendorModel)
 UNIT = Decimal("0.00001")  # Sage unit prices carry 5 decimals
 REF_MAX = 20
 
@@ -69,7 +90,10 @@ class Sage200Poster:
             n.reference for n in nominals if n.reference and is_active(n.account_status_type)
         }
         self.known_skus = set(self.product_ids)
+        self.sales_nominal = mappings.settings.get("sales_nominal", "4000")
         self._customer_id: int | None = None
+        self._prefetched: dict[str, tuple[list[SopOrder], list[SalesPostedTransaction]]] = {}
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ master data
     @property
@@ -114,21 +138,90 @@ class Sage200Poster:
         )
         return retry(step)
 
+    # ------------------------------------------------------------ look-ups
+    def prefetch(self, oids: Sequence[str]) -> None:
+        """Look up many claimed orders at once: their SOP orders and ledger postings then
+        serve as each order's first look-up (a retry looks again). Call only after claiming
+        them, so nobody else writes for them meanwhile.
+
+        One request per resource and id length: a string range (`ge`/`le`) over the ids,
+        matched exactly here, so a wider answer costs only bytes. Any failure leaves the
+        orders to look themselves up.
+        """
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for oid in oids:
+            by_length[len(oid)].append(oid)
+        found: dict[str, tuple[list[SopOrder], list[SalesPostedTransaction]]] = {
+            oid: ([], []) for oid in oids
+        }
+        for ids in by_length.values():
+            lo, hi = odata_string(min(ids)), odata_string(max(ids))
+            sops = self._valid(
+                "sop_orders",
+                SopOrder,
+                f"customer_document_no ge {lo} and customer_document_no le {hi}",
+                "lines",
+            )
+            ledger = self._valid(
+                "sales_posted_transactions",
+                SalesPostedTransaction,
+                f"reference ge {lo} and reference le {hi}",
+            )
+            if sops is None or ledger is None:
+                return
+            for o in sops:
+                if o.customer_document_no in found:
+                    found[o.customer_document_no][0].append(o)
+            for t in ledger:
+                if t.reference in found:
+                    found[t.reference][1].append(t)
+        with self._lock:
+            self._prefetched.update(found)
+
+    def _valid(
+        self, resource: str, model: type[M], flt: str, expand: str | None = None
+    ) -> list[M] | None:
+        fetched = list(self.client.iter_collection(resource, model, filter=flt, expand=expand))
+        if any(f.item is None for f in fetched):
+            return None  # a record that does not fit: each order looks itself up
+        return [f.item for f in fetched if f.item is not None]
+
+    def _first_lookup(self, oid: str) -> tuple[list[SopOrder], list[SalesPostedTransaction]] | None:
+        with self._lock:
+            return self._prefetched.pop(oid, None)
+
     # ------------------------------------------------------------ posting
     def post_sale(self, order: SitooOrder, day: date, location: str) -> list[Outcome]:
         oid = str(order.orderid)
-        outcomes = [self._retrying(lambda: self._sale_document(order, oid, day, location))]
-        outcomes += self._tenders(order, oid, day, "receipt", self.client.create_sales_receipt)
+        first = self._first_lookup(oid)
+        sops = [first[0]] if first else []
+        outcomes = [self._retrying(lambda: self._sale_document(order, oid, day, location, sops))]
+        ledger = _Ledger(self.client, oid, first[1] if first else None)
+        outcomes += self._tenders(
+            order, oid, day, "receipt", self.client.create_sales_receipt, ledger
+        )
         return outcomes
 
     def post_refund(self, order: SitooOrder, day: date, location: str) -> list[Outcome]:
         oid = str(order.orderid)
-        outcomes = [self._retrying(lambda: self._credit_note(order, oid, day))]
-        outcomes += self._tenders(order, oid, day, "payment", self.client.create_sales_payment)
+        first = self._first_lookup(oid)
+        ledger = _Ledger(self.client, oid, first[1] if first else None)
+        outcomes = [self._retrying(lambda: self._credit_note(order, oid, day, ledger))]
+        outcomes += self._tenders(
+            order, oid, day, "payment", self.client.create_sales_payment, ledger
+        )
         return outcomes
 
-    def _sale_document(self, order: SitooOrder, oid: str, day: date, location: str) -> Outcome:
-        found = self.client.find_sop_orders(oid)
+    def _sale_document(
+        self,
+        order: SitooOrder,
+        oid: str,
+        day: date,
+        location: str,
+        prefetched: list[list[SopOrder]] | None = None,
+    ) -> Outcome:
+        # The prefetched look-up serves the first attempt only; a retry looks again.
+        found = prefetched.pop() if prefetched else self.client.find_sop_orders(oid)
         if found:
             return Outcome(f"sale:{oid}", "sale", "exists", found[0].document_no)
         warehouse_id = self._warehouse(location)
@@ -155,17 +248,14 @@ class Sage200Poster:
             "customer_document_no": oid,
             "lines": lines,
         }
+        check_lease()
         doc = self.client.create_sop_order(body)
         return Outcome(f"sale:{oid}", "sale", "posted", doc.document_no)
 
-    def _credit_note(self, order: SitooOrder, oid: str, day: date) -> Outcome:
-        found = [
-            t
-            for t in self.client.find_posted_transactions(oid)
-            if ledger_kind(t.trader_transaction_type) == "credit_note"
-        ]
+    def _credit_note(self, order: SitooOrder, oid: str, day: date, ledger: _Ledger) -> Outcome:
+        found = ledger.of_kind("credit_note")
         if found:
-            return Outcome(f"credit_note:{oid}", "refund", "exists", _urn(found[0]))
+            return Outcome(f"credit_note:{oid}", "refund", "exists", found[0])
         goods: dict[str, Decimal] = defaultdict(Decimal)
         taxes: dict[str, Decimal] = defaultdict(Decimal)
         for item in product_lines(order):
@@ -186,7 +276,7 @@ class Sage200Poster:
             ],
             "nominal_analysis_items": [
                 {
-                    "code": self.mappings.settings.get("sales_nominal", "4000"),
+                    "code": self.sales_nominal,
                     "cost_centre": "",
                     "department": "",
                     "narrative": f"POS refund {oid}",
@@ -194,7 +284,7 @@ class Sage200Poster:
                 }
             ],
         }
-        urn = self.client.create_sales_credit_note(body)
+        urn = ledger.write(lambda: self.client.create_sales_credit_note(body))
         return Outcome(f"credit_note:{oid}", "refund", "posted", urn)
 
     def _tenders(
@@ -204,39 +294,136 @@ class Sage200Poster:
         day: date,
         kind: str,
         create: Callable[[dict[str, Any]], str],
+        ledger: _Ledger,
     ) -> list[Outcome]:
-        """One receipt (or payment) per POS payment; existing ones match by tender and rank."""
+        """One receipt (or payment) per POS payment; existing ones match by tender and rank.
+
+        The order's ledger postings are looked up once and counted as this loop posts; only
+        after an unclear failure are they read again.
+        """
         outcomes = []
         for no, payment in enumerate(order.payments, start=1):
             amount = abs(payment.moneyamount)
 
             def step(no: int = no, tender: str = payment.name, amount: Decimal = amount) -> Outcome:
                 key = f"{kind}:{oid}:{no}"
-                existing = [
-                    t
-                    for t in self.client.find_posted_transactions(oid)
-                    if ledger_kind(t.trader_transaction_type) == kind
-                ]
                 # The n-th payment of a tender matches the n-th posting of that tender.
-                same = [t for t in existing if (t.second_reference or "") == tender[:REF_MAX]]
+                same = ledger.of_kind(kind, tender[:REF_MAX])
                 rank = sum(1 for p in order.payments[: no - 1] if p.name == tender)
                 if rank < len(same):
-                    return Outcome(key, kind, "exists", _urn(same[rank]))
-                urn = create(
-                    {
-                        "customer_id": self.customer_id,
-                        "bank_id": self._bank(tender),
-                        "cheque_value": amount,
-                        "transaction_date": day.isoformat(),
-                        "reference": oid,
-                        "second_reference": tender[:REF_MAX],
-                    }
-                )
+                    return Outcome(key, kind, "exists", same[rank])
+                body = {
+                    "customer_id": self.customer_id,
+                    "bank_id": self._bank(tender),
+                    "cheque_value": amount,
+                    "transaction_date": day.isoformat(),
+                    "reference": oid,
+                    "second_reference": tender[:REF_MAX],
+                }
+                urn = ledger.write(lambda: create(body), kind, tender[:REF_MAX])
                 return Outcome(key, kind, "posted", urn)
 
             outcomes.append(self._retrying(step))
         return outcomes
 
+    # ------------------------------------------------------------ daily journal
+    def find_journal(self, reference: str, tender: str) -> BankPostedTransaction | None:
+        """The bank receipt posted for one store-day and tender, if there is one."""
+        for tx in self.client.find_bank_posted_transactions(reference):
+            if (tx.second_reference or "") == tender[:REF_MAX] and ledger_kind(
+                tx.bank_transaction_type
+            ) in ("receipt", None):
+                return tx
+        return None
+
+    def post_journal(self, journal: StoreDayJournal) -> Outcome:
+        """Look up, then post one store-day-tender bank receipt (`POST /bank_receipt`)."""
+        return self._retrying(lambda: self._journal(journal))
+
+    def _journal(self, j: StoreDayJournal) -> Outcome:
+        key = j.post_key
+        found = self.find_journal(j.reference, j.tender)
+        if found is not None:
+            return Outcome(key, "journal", "exists", _urn_bank(found), found.cheque_value)
+        if len(j.reference) > REF_MAX:
+            raise MasterDataError(
+                f"journal reference {j.reference} is longer than {REF_MAX} characters: "
+                "use shorter store ids"
+            )
+        items = []
+        for code, (net, vat) in sorted(j.splits.items()):
+            item: dict[str, Any] = {
+                "code": self.sales_nominal,
+                "cost_centre": "",
+                "department": "",
+                "narrative": f"POS takings {j.reference} {j.tender} tax code {code}",
+                "goods_value": net,
+                "tax_value": vat,
+                "gross_value": net + vat,
+                "transaction_date": j.day.isoformat(),
+                "reference": j.reference,
+            }
+            if code in self.tax_ids:
+                item["tax_code_id"] = self.tax_ids[code]
+            items.append(item)
+        body = {
+            "bank_id": self._bank(j.tender),
+            "transaction_date": j.day.isoformat(),
+            "reference": j.reference,
+            "second_reference": j.tender[:REF_MAX],
+            "narrative": f"POS takings store {j.store_id} {j.day.isoformat()} {j.tender}",
+            "nominal_analysis_items": items,
+        }
+        check_lease()
+        urn = self.client.create_bank_receipt(body)
+        return Outcome(key, "journal", "posted", urn, j.amount)
+
+
+class _Ledger:
+    """One order's sales-ledger postings, read once and kept up to date as we post.
+
+    After a write that failed unclearly the list is dropped, so the retry reads Sage again.
+    """
+
+    def __init__(
+        self, client: Sage200Client, oid: str, known: list[SalesPostedTransaction] | None = None
+    ) -> None:
+        self.client, self.oid = client, oid
+        self._seen: list[tuple[str | None, str, str]] | None = None  # kind, 2nd ref, urn
+        if known is not None:
+            self._seen = [_seen(t) for t in known]
+
+    def _load(self) -> list[tuple[str | None, str, str]]:
+        if self._seen is None:
+            self._seen = [_seen(t) for t in self.client.find_posted_transactions(self.oid)]
+        return self._seen
+
+    def of_kind(self, kind: str, second_reference: str | None = None) -> list[str]:
+        return [
+            urn
+            for k, ref2, urn in self._load()
+            if k == kind and (second_reference is None or ref2 == second_reference)
+        ]
+
+    def write(self, post: Callable[[], str], kind: str = "credit_note", ref2: str = "") -> str:
+        seen = self._load()
+        check_lease()
+        try:
+            urn = post()
+        except TransientError:
+            self._seen = None
+            raise
+        seen.append((kind, ref2, urn))
+        return urn
+
+
+def _seen(t: SalesPostedTransaction) -> tuple[str | None, str, str]:
+    return (ledger_kind(t.trader_transaction_type), t.second_reference or "", _urn(t))
+
 
 def _urn(tx: SalesPostedTransaction) -> str:
+    return str(tx.urn if tx.urn is not None else tx.id)
+
+
+def _urn_bank(tx: BankPostedTransaction) -> str:
     return str(tx.urn if tx.urn is not None else tx.id)
