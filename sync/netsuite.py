@@ -1,0 +1,285 @@
+"""Posting POS sales and refunds to NetSuite, each document looked up by its POS id first.
+
+- sale   -> `invoice` upserted at `eid:{order id}`, `otherRefNum` = order id, `location` =
+            the mapped location (internal id, also on every line), the guest customer as
+            `entity`; one item line per POS line: `quantity`, the POS net as `amount`, the
+            mapped tax code (internal id) as `taxCode` and the POS line VAT as `tax1Amt`, so
+            NetSuite keeps the POS VAT instead of recomputing it (DOMAIN "VAT").
+            Then one `customerPayment` per POS payment at `eid:{order id}-{payment no}`,
+            `account` = the mapped account (by `acctNumber`), `memo` = the tender name,
+            applied to the invoice.
+- refund -> `creditMemo` at `eid:{refund id}`, `otherRefNum` = refund id, `createdFrom` = the
+            original sale's invoice when NetSuite has it; its `memo` always names
+            "POS order {original id}" (what the collector falls back on without
+            `createdFrom`). Lines as for a sale with positive quantities and amounts. Then one
+            `customerRefund` per refund tender at `eid:{refund id}-{payment no}`, applied to
+            the credit memo. A tender of the other sign (a negative payment on a sale) is
+            posted as the other record type under the same external id scheme.
+Every write is an upsert by external id, preceded by a `GET .../eid:{id}`: a document that is
+already there (posted earlier, or keyed by hand) is left exactly as it is and reported as
+`exists`. After a transient failure the step starts again at the look-up, so a write whose
+answer was lost is found, never written twice (the client never repeats a POST; we PUT).
+
+Limits: the look-up is by `externalId` only (CONTRACT), so a document keyed by hand with only
+`otherRefNum` is not seen and the sale is posted beside it (the collector then reports the
+pair as `duplicate_in_erp`). A refund processed in the same batch as its sale may miss the
+sale's invoice and go without `createdFrom` (the memo still names the sale). Daily journal
+mode (`journalEntry` per store-day) is not implemented here: `posting_mode =
+"daily_journal"` stops with a configuration error for NetSuite.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from clients import NotFoundError, RejectedError, TransientError
+from clients.netsuite import NetSuiteClient
+from clients.sitoo import SitooOrder, SitooPayment
+from collectors.sitoo import line_values, original_order_id, product_lines
+from config.mappings import Mappings, vat_key
+from sync._outcome import Outcome
+from sync.claims import check_lease
+
+__all__ = ["MasterDataError", "NetSuitePoster"]
+
+T = TypeVar("T")
+UNIT = Decimal("0.00001")  # unit rates: the line amount is sent exactly beside them
+
+
+class MasterDataError(RejectedError):
+    """NetSuite lacks something the mappings name (guest customer, location, account)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("netsuite", None, message, message)
+
+
+@dataclass(frozen=True)
+class _Posted:
+    outcome: Outcome
+    internal_id: str
+
+
+class NetSuitePoster:
+    """The `sync.run.Poster` for NetSuite (per-order mode)."""
+
+    erp = "netsuite"
+
+    def __init__(
+        self, client: NetSuiteClient, mappings: Mappings, *, attempts: int = 4, wait: float = 1.0
+    ) -> None:
+        self.client = client
+        self.mappings = mappings
+        self.attempts = attempts
+        self.wait = wait
+        items = [f.item for f in client.iter_inventory_items() if f.item is not None]
+        self.item_ids = {i.itemId: i.id for i in items if i.itemId}
+        accounts = [f.item for f in client.iter_accounts() if f.item is not None]
+        self.account_ids = {a.acctNumber: a.id for a in accounts if a.acctNumber}
+        self.location_ids = {
+            loc.id for loc in (f.item for f in client.iter_locations()) if loc is not None
+        }
+        self.known_skus: set[str] = set(self.item_ids)
+        self.active_accounts: set[str] = {
+            a.acctNumber for a in accounts if a.acctNumber and not a.isInactive
+        }
+        self._customer_id: str | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ master data
+    @property
+    def customer_id(self) -> str:
+        """Internal id of the guest customer (`[settings] guest_customer` = its entityId)."""
+        with self._lock:
+            if self._customer_id is None:
+                ref = self.mappings.guest_customer
+                found = self.client.find_customer(ref)
+                if found is None:
+                    raise MasterDataError(
+                        f"guest customer '{ref}' (entityId) is not in NetSuite: create it or "
+                        "set [settings] guest_customer in mappings"
+                    )
+                self._customer_id = found.id
+            return self._customer_id
+
+    def _location(self, location: str) -> str:
+        if location not in self.location_ids:
+            raise MasterDataError(
+                f"location '{location}' is not a NetSuite location internal id: fix the store "
+                "mapping"
+            )
+        return location
+
+    def _account(self, tender: str) -> str:
+        number = self.mappings.tenders[tender]
+        if number not in self.account_ids:
+            raise MasterDataError(f"account '{number}' (tender '{tender}') is not in NetSuite")
+        return self.account_ids[number]
+
+    def _retrying(self, step: Callable[[], T]) -> T:
+        """Run look-up-then-write `step` again after a transient failure."""
+        retry = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=self.wait, max=30),
+            retry=retry_if_exception_type(TransientError),
+            reraise=True,
+        )
+        return retry(step)
+
+    # ------------------------------------------------------------ posting
+    def post_sale(self, order: SitooOrder, day: date, location: str) -> list[Outcome]:
+        oid = str(order.orderid)
+        invoice = self._retrying(
+            lambda: self._document(
+                "invoice",
+                oid,
+                f"sale:{oid}",
+                "sale",
+                lambda: self._sale_body(order, oid, day, location),
+            )
+        )
+        return [invoice.outcome, *self._tenders(order, oid, day, invoice, sale=True)]
+
+    def post_refund(self, order: SitooOrder, day: date, location: str) -> list[Outcome]:
+        oid = str(order.orderid)
+        memo = self._retrying(
+            lambda: self._document(
+                "creditMemo",
+                oid,
+                f"credit_note:{oid}",
+                "refund",
+                lambda: self._refund_body(order, oid, day, location),
+            )
+        )
+        return [memo.outcome, *self._tenders(order, oid, day, memo, sale=False)]
+
+    def _find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
+        try:
+            return self.client.get_raw(
+                record_type, f"eid:{external_id}", expand=False, fields=("id", "tranId")
+            )
+        except NotFoundError:
+            return None
+
+    def _document(
+        self,
+        record_type: str,
+        external_id: str,
+        key: str,
+        kind: str,
+        body: Callable[[], dict[str, Any]],
+    ) -> _Posted:
+        """Look `external_id` up; when absent, upsert `body()` there and read its tranId."""
+        found = self._find(record_type, external_id)
+        if found is not None:
+            return _Posted(Outcome(key, kind, "exists", _tran_id(found)), str(found["id"]))
+        payload = body()
+        check_lease()
+        internal_id = self.client.upsert_by_external_id(record_type, external_id, payload)
+        stored = self.client.get_raw(record_type, internal_id, expand=False, fields=("tranId",))
+        return _Posted(Outcome(key, kind, "posted", _tran_id(stored)), internal_id)
+
+    def _lines(self, order: SitooOrder, location: str) -> list[dict[str, Any]]:
+        lines = []
+        for item in product_lines(order):
+            v = line_values(item)
+            qty = abs(v["quantity"])
+            net = abs(item.moneyitemtotal_net or Decimal(0))
+            lines.append(
+                {
+                    "item": {"id": self.item_ids[item.sku or ""]},
+                    "description": item.productname or item.sku,
+                    "quantity": qty,
+                    "rate": (net / qty).quantize(UNIT) if qty else Decimal(0),
+                    "amount": net,
+                    "taxCode": {"id": self.mappings.tax[vat_key(v["vat_rate"])].tax_code},
+                    "tax1Amt": abs(v["line_vat"]),
+                    "location": {"id": location},
+                }
+            )
+        return lines
+
+    def _sale_body(self, order: SitooOrder, oid: str, day: date, location: str) -> dict[str, Any]:
+        loc = self._location(location)
+        return {
+            "entity": {"id": self.customer_id},
+            "tranDate": day.isoformat(),
+            "otherRefNum": oid,
+            "location": {"id": loc},
+            "memo": f"POS order {oid}",
+            "item": {"items": self._lines(order, loc)},
+        }
+
+    def _refund_body(self, order: SitooOrder, oid: str, day: date, location: str) -> dict[str, Any]:
+        loc = self._location(location)
+        original = original_order_id(order)
+        body: dict[str, Any] = {
+            "entity": {"id": self.customer_id},
+            "tranDate": day.isoformat(),
+            "otherRefNum": oid,
+            "location": {"id": loc},
+            "memo": f"POS refund {oid}" + (f" of POS order {original}" if original else ""),
+            "item": {"items": self._lines(order, loc)},
+        }
+        if original:
+            invoice = self._find("invoice", original)
+            if invoice is not None:
+                body["createdFrom"] = {"id": str(invoice["id"])}
+        return body
+
+    def _tenders(
+        self, order: SitooOrder, oid: str, day: date, doc: _Posted, *, sale: bool
+    ) -> list[Outcome]:
+        """One customer payment (money in) or refund (money out) per POS payment."""
+        outcomes = []
+        for no, payment in enumerate(order.payments, start=1):
+            if payment.moneyamount == 0:
+                continue
+            step = partial(self._tender, payment, f"{oid}-{no}", oid, no, day, doc, sale)
+            outcomes.append(self._retrying(step))
+        return outcomes
+
+    def _tender(
+        self,
+        payment: SitooPayment,
+        external_id: str,
+        oid: str,
+        no: int,
+        day: date,
+        doc: _Posted,
+        sale: bool,
+    ) -> Outcome:
+        money_in = payment.moneyamount > 0
+        record_type = "customerPayment" if money_in else "customerRefund"
+        kind = "receipt" if sale else "payment"
+        amount = abs(payment.moneyamount)
+        # the document it settles, when the money goes the document's way
+        applies = money_in == sale
+        body: dict[str, Any] = {
+            "customer": {"id": self.customer_id},
+            "tranDate": day.isoformat(),
+            "account": {"id": self._account(payment.name)},
+            "memo": payment.name,
+        }
+        if money_in:
+            body["payment"] = amount
+        else:
+            body["total"] = amount
+        if applies:
+            body["apply"] = {
+                "items": [{"doc": {"id": doc.internal_id}, "apply": True, "amount": amount}]
+            }
+        posted = self._document(record_type, external_id, f"{kind}:{oid}:{no}", kind, lambda: body)
+        return posted.outcome
+
+
+def _tran_id(record: dict[str, Any]) -> str | None:
+    value = record.get("tranId")
+    return str(value) if value else (str(record["id"]) if record.get("id") else None)

@@ -1,0 +1,204 @@
+"""Simulators -> sync -> collect -> reconcile with NetSuite as the ERP, against the truth.
+
+The NetSuite simulator is seeded from the `small` scenario (its hand-keyed documents become
+invoices / credit memos / customer payments that keep the Sage document numbers as `tranId`),
+so `scenario.truth` holds unchanged: the NetSuite poster and collector must lead the engine
+to exactly the planted breaks, and a second sync must post nothing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+import snapshot
+from clients import SitooClient
+from clients.netsuite import NetSuiteClient
+from collectors.netsuite import collect_netsuite
+from collectors.sitoo import collect_sitoo
+from config import Settings, load_settings
+from config.mappings import parse_mappings
+from reconcile import merge_history, reconcile, to_records
+from simulators import netsuite, sitoo
+from simulators.faults import Faults
+from simulators.scenario import Scenario, build_scenario
+from simulators.serve import serve_in_thread
+from sync.netsuite import NetSuitePoster
+from sync.run import run_sync
+from warehouse.db import open_warehouse
+from warehouse.export import export_snapshot
+from warehouse.mappings import import_mappings, load_mappings
+from warehouse.models import SyncPost
+from warehouse.runs import RunLog, record_run
+
+END_DAY = date(2026, 3, 14)
+KEY_FIELDS = (
+    "kind",
+    "cause",
+    "pos_ref",
+    "erp_ref",
+    "store",
+    "sku",
+    "tender",
+    "account",
+    "business_day",
+    "pos_value",
+    "erp_value",
+)
+TRANSACTIONS = ("invoice", "creditMemo", "customerPayment", "customerRefund", "journalEntry")
+
+
+@dataclass
+class NetSuiteWorld:
+    scenario: Scenario
+    state: netsuite.NetSuiteState
+    settings: Settings
+    engine: Engine
+
+
+@contextmanager
+def netsuite_world(
+    warehouse_url: str, data_dir: Path, faults: Faults | None = None, seed: int = 7
+) -> Iterator[NetSuiteWorld]:
+    built = build_scenario("small", seed, END_DAY)
+    state = netsuite.seed_from_scenario(built)
+    sitoo_creds, ns_creds = sitoo.SitooCredentials(), netsuite.NetSuiteCredentials()
+    with ExitStack() as stack:
+        sitoo_root = stack.enter_context(
+            serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds))
+        )
+        ns_root = stack.enter_context(serve_in_thread(netsuite.create_app(state, ns_creds, faults)))
+        env = sitoo_creds.env(sitoo_root) | ns_creds.env(ns_root + netsuite.BASE_PATH)
+        overrides: dict[str, object] = {k.lower(): v for k, v in env.items()}
+        overrides |= {
+            "recon_warehouse_url": warehouse_url,
+            "recon_data_dir": str(data_dir),
+            "recon_erp": "netsuite",
+        }
+        engine = open_warehouse(warehouse_url)
+        mappings = parse_mappings(tomllib.loads(netsuite.mappings_toml(built, state)))
+        import_mappings(engine, mappings)
+        yield NetSuiteWorld(built, state, load_settings(**overrides), engine)
+        engine.dispose()
+
+
+def sync(w: NetSuiteWorld, *, fast: bool = False) -> RunLog:
+    """`fast`: retries without waiting (for runs with injected faults)."""
+    mappings = load_mappings(w.engine)
+    waits: dict[str, Any] = {"max_attempts": 2, "min_wait": 0.01, "max_wait": 0.02} if fast else {}
+    with (
+        SitooClient.from_settings(w.settings) as pos,
+        NetSuiteClient.from_settings(w.settings, **waits) as erp,
+        record_run(w.engine, "sync") as run,
+    ):
+        poster = NetSuitePoster(erp, mappings, wait=0.01 if fast else 1.0)
+        run_sync(w.engine, pos, poster, mappings, w.settings.recon_timezone, run)
+    return run
+
+
+def collect(w: NetSuiteWorld) -> RunLog:
+    mappings = load_mappings(w.engine)
+    with (
+        SitooClient.from_settings(w.settings) as pos,
+        NetSuiteClient.from_settings(w.settings) as erp,
+        record_run(w.engine, "collect") as run,
+    ):
+        collect_sitoo(w.engine, pos, mappings, w.settings.recon_timezone, run)
+        collect_netsuite(w.engine, erp, mappings, run)
+    return run
+
+
+def findings(w: NetSuiteWorld, directory: Path) -> list[dict[str, object]]:
+    export_snapshot(w.engine, directory)
+    found = reconcile(snapshot.read_snapshot(directory))
+    empty = pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
+    return to_records(merge_history(found.exceptions, empty, datetime.now(UTC)))
+
+
+def _matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
+    return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
+
+
+def _documents(state: netsuite.NetSuiteState) -> dict[str, int]:
+    return {t: len(state.table(t)) for t in TRANSACTIONS}
+
+
+def test_small_scenario_through_netsuite_yields_exactly_its_planted_breaks(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    with netsuite_world(warehouse_url, tmp_path) as w:
+        first = sync(w)
+        collected = collect(w)
+        found = findings(w, tmp_path / "snapshot")
+        truth = w.scenario.truth
+
+        assert first.problems == [] and first.counts["posted"] > 0
+        assert collected.problems == []
+        unmatched = [t for t in truth if not any(_matches(f, t) for f in found)]
+        unexpected = [f for f in found if not any(_matches(f, t) for t in truth)]
+        assert (unmatched, unexpected) == ([], [])
+        assert len(found) == len(truth)
+
+        documents = _documents(w.state)
+        second = sync(w)
+        assert second.counts["posted"] == 0 and second.problems == []
+        assert _documents(w.state) == documents
+
+
+def _posts(w: NetSuiteWorld, oid: str) -> list[tuple[str, str]]:
+    with w.engine.connect() as conn:
+        found = conn.execute(
+            select(SyncPost.post_key, SyncPost.status).where(SyncPost.pos_order_id == oid)
+        )
+        return sorted((str(k), str(s)) for k, s in found)
+
+
+def test_answers_lost_after_netsuite_stored_them_are_found_by_the_look_up(
+    tmp_path: Path,
+) -> None:
+    with netsuite_world(f"sqlite:///{tmp_path}/a.db", tmp_path) as first:
+        sync(first)
+        with first.engine.connect() as conn:
+            oid = conn.execute(
+                select(SyncPost.pos_order_id)
+                .where(SyncPost.post_key.startswith("sale:"), SyncPost.status == "posted")
+                .order_by(SyncPost.id)
+                .limit(1)
+            ).scalar_one()
+        assert oid is not None
+    faults = Faults()
+    # NetSuite stores each write, then the connection drops; the client's retry drops too
+    faults.queue("PUT", f"/invoice/eid:{oid}", "drop_after_commit", times=2)
+    faults.queue("PUT", f"/customerPayment/eid:{oid}-1", "drop_after_commit", times=2)
+    with netsuite_world(f"sqlite:///{tmp_path}/b.db", tmp_path, faults) as w:
+        run = sync(w, fast=True)
+        assert faults.pending() == 0 and run.problems == []
+        posts = dict(_posts(w, oid))
+        #      written, answer lost, found by the look-up      the order's other payments
+        assert posts == {f"sale:{oid}": "exists", f"receipt:{oid}:1": "exists"} | {
+            k: "posted" for k in posts if k.startswith(f"receipt:{oid}:") and k[-2:] != ":1"
+        }
+        invoices = [r for r in w.state.table("invoice").values() if r.get("otherRefNum") == oid]
+        assert [r["externalId"] for r in invoices] == [oid]  # stored once, as the POS id
+        pos = w.scenario.sitoo.orders[int(oid)]
+        skus = {i["id"]: i["itemId"] for i in w.state.table("inventoryItem").values()}
+        sent = sorted(
+            (skus[ln["item"]["id"]], ln["amount"], ln["tax1Amt"])
+            for ln in invoices[0]["item"]["items"]
+        )
+        assert sent == sorted(
+            (i["sku"], Decimal(i["moneyitemtotal_net"]), Decimal(i["moneyitemtotal_vat"]))
+            for i in pos["orderitems"]
+        )  # the POS net and VAT per line, not NetSuite's own VAT
+        store = str(pos["warehouseid"] - 100)  # scenario: Sitoo store N has warehouse 100 + N
+        location = load_mappings(w.engine).stores[store].location
+        assert invoices[0]["location"] == {"id": location}

@@ -1,0 +1,300 @@
+"""Simulators -> sync -> collect -> reconcile with SAP Business One as the ERP, in-process.
+
+The SAP B1 company is seeded from the `small` scenario (its hand-keyed and orphan documents
+become invoices, credit notes and incoming payments), the scenario's mappings are imported
+unchanged, the B1 poster posts, both collectors collect, and the engine must find exactly
+`truth_for_sapb1(scenario)`. A second sync posts nothing; a sync whose answers are dropped
+after B1 committed still leaves one document per POS order.
+
+Known gap (simulator, not recon): B1 moves stock with every invoice and credit note, as the
+real one does, while the scenario's POS stock is a fixed snapshot equal to the Sage holdings
+the B1 items are seeded from (Sage SOP orders move no stock). So every SKU sold shows a
+`stock_variance` of exactly the quantity B1's documents moved, and the planted one (`o`)
+reads -1 instead of 0 in the ERP. The stock findings are compared with the truth after adding
+those movements back; everything else is compared as it is.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from clients import SitooClient
+from clients.sapb1 import SapB1Client
+from collectors.sapb1 import collect_sapb1
+from collectors.sitoo import collect_sitoo
+from config import Settings, load_settings
+from config.mappings import Mappings, parse_mappings
+from reconcile import EngineConfig, reconcile, to_records
+from simulators import sapb1, sitoo
+from simulators.faults import Faults
+from simulators.scenario import Scenario, build_scenario
+from simulators.serve import serve_in_thread
+from simulators.sitoo import SitooLine, SitooPayment, build_order
+from snapshot import read_snapshot
+from sync.run import run_sync
+from sync.sapb1 import SapB1Poster
+from warehouse.db import open_warehouse
+from warehouse.export import export_snapshot
+from warehouse.mappings import import_mappings, load_mappings
+from warehouse.runs import RunLog, record_run
+
+END_DAY = date(2026, 3, 14)
+KEY_FIELDS = (
+    "kind",
+    "cause",
+    "pos_ref",
+    "erp_ref",
+    "store",
+    "sku",
+    "tender",
+    "account",
+    "business_day",
+    "pos_value",
+    "erp_value",
+)
+
+
+@dataclass
+class B1World:
+    scenario: Scenario
+    b1: sapb1.SapB1State
+    settings: Settings
+    engine: Engine
+    mappings: Mappings
+    faults: Faults
+
+
+@contextmanager
+def b1_world(
+    name: str, tmp_path: Path, seed: int = 7, mode: str = "per_order"
+) -> Iterator[B1World]:
+    built = build_scenario(name, seed, END_DAY)
+    mappings_toml = built.mappings_toml.replace('"per_order"', f'"{mode}"')
+    b1 = sapb1.seed_from_scenario(built)
+    faults = Faults()
+    sitoo_creds, b1_creds = sitoo.SitooCredentials(), sapb1.SapB1Credentials()
+    url = f"sqlite:///{tmp_path}/recon.db"
+    with ExitStack() as stack:
+        sitoo_root = stack.enter_context(
+            serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds))
+        )
+        b1_root = stack.enter_context(serve_in_thread(sapb1.create_app(b1, b1_creds, faults)))
+        env = sitoo_creds.env(sitoo_root) | b1_creds.env(b1_root + sapb1.BASE_PATH)
+        overrides: dict[str, object] = {k.lower(): v for k, v in env.items()}
+        overrides |= {
+            "recon_warehouse_url": url,
+            "recon_data_dir": str(tmp_path),
+            "recon_erp": "sapb1",
+        }
+        engine = open_warehouse(url)
+        import_mappings(engine, parse_mappings(tomllib.loads(mappings_toml)))
+        yield B1World(built, b1, load_settings(**overrides), engine, load_mappings(engine), faults)
+
+
+def b1_client(w: B1World) -> SapB1Client:
+    return SapB1Client.from_settings(w.settings, min_wait=0.01, max_wait=0.05)
+
+
+def sync(w: B1World) -> RunLog:
+    with (
+        SitooClient.from_settings(w.settings) as sitoo_client,
+        b1_client(w) as client,
+        record_run(w.engine, "sync") as run,
+    ):
+        poster = SapB1Poster(client, w.mappings, wait=0.01)
+        run_sync(w.engine, sitoo_client, poster, w.mappings, w.settings.recon_timezone, run)
+    return run
+
+
+def collect(w: B1World) -> RunLog:
+    with (
+        SitooClient.from_settings(w.settings) as sitoo_client,
+        b1_client(w) as client,
+        record_run(w.engine, "collect") as run,
+    ):
+        collect_sitoo(w.engine, sitoo_client, w.mappings, w.settings.recon_timezone, run)
+        collect_sapb1(w.engine, client, w.mappings, run)
+    return run
+
+
+def findings(w: B1World, tmp_path: Path) -> list[dict[str, object]]:
+    export_snapshot(w.engine, tmp_path / "snapshot")
+    found = reconcile(read_snapshot(tmp_path / "snapshot"), EngineConfig())
+    return to_records(found.exceptions)
+
+
+def _matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
+    return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
+
+
+def _stock_moved(b1: sapb1.SapB1State) -> dict[tuple[str, str], Decimal]:
+    """(warehouse, SKU) -> quantity B1's invoices took out less what credit notes put back."""
+    moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for sign, docs in ((1, b1.invoices), (-1, b1.credit_notes)):
+        for doc in docs:
+            for line in doc["DocumentLines"]:
+                if line["ItemCode"] and doc["Cancelled"] != "tYES":
+                    moved[(line["WarehouseCode"], line["ItemCode"])] += sign * line["Quantity"]
+    return moved
+
+
+def _without_moves(
+    found: list[dict[str, object]], moved: dict[tuple[str, str], Decimal], mappings: Mappings
+) -> list[dict[str, object]]:
+    """Stock findings as they would read had B1's documents not moved stock (see above)."""
+    out = []
+    for f in found:
+        if f["kind"] == "stock_variance":
+            location = mappings.stores[str(f["store"])].location
+            erp = Decimal(str(f["erp_value"])) + moved.get((location, str(f["sku"])), Decimal(0))
+            if erp == Decimal(str(f["pos_value"])):
+                continue
+            f = {**f, "erp_value": f"{erp:.3f}"}
+        out.append(f)
+    return out
+
+
+def _b1_documents(b1: sapb1.SapB1State) -> tuple[int, int, int, int]:
+    return (
+        len(b1.invoices),
+        len(b1.credit_notes),
+        len(b1.incoming_payments),
+        len(b1.vendor_payments),
+    )
+
+
+def test_small_scenario_through_sap_b1_yields_exactly_its_truth(tmp_path: Path) -> None:
+    with b1_world("small", tmp_path) as w:
+        first = sync(w)
+        collected = collect(w)
+        raw = findings(w, tmp_path)
+        found = _without_moves(raw, _stock_moved(w.b1), w.mappings)
+        truth = sapb1.truth_for_sapb1(w.scenario)
+
+        assert [f for f in raw if f["kind"] != "stock_variance"] == [
+            f for f in found if f["kind"] != "stock_variance"
+        ]
+        assert first.problems == [] and first.counts["posted"] > 0
+        assert collected.problems == []
+        unmatched_truth = [t for t in truth if not any(_matches(f, t) for f in found)]
+        unexpected = [f for f in found if not any(_matches(f, t) for t in truth)]
+        assert (unmatched_truth, unexpected) == ([], [])
+        assert len(found) == len(truth)
+
+        documents = _b1_documents(w.b1)
+        second = sync(w)
+        assert (second.counts["posted"], second.problems) == (0, [])
+        assert _b1_documents(w.b1) == documents
+
+
+def test_clean_scenario_through_sap_b1_reconciles_to_nothing(tmp_path: Path) -> None:
+    with b1_world("clean", tmp_path) as w:
+        run = sync(w)
+        collect(w)
+        assert run.counts["posted"] > 0 and run.problems == []
+        assert _without_moves(findings(w, tmp_path), _stock_moved(w.b1), w.mappings) == []
+
+
+def test_answers_dropped_after_b1_committed_still_post_each_order_once(tmp_path: Path) -> None:
+    with b1_world("clean", tmp_path) as w:
+        #  where the answer is lost        how often
+        for path, times in (
+            ("/Invoices", 3),
+            ("/IncomingPayments", 3),
+            ("/CreditNotes", 1),
+            ("/VendorPayments", 1),
+        ):
+            w.faults.queue("POST", path, "drop_after_commit", times=times)
+        run = sync(w)
+        assert w.faults.pending() == 0  # every drop happened
+        assert run.problems == []
+        assert run.counts["exists"] >= 8  # found by the look-up the retry starts with
+
+        def repeated(rows: list[dict[str, object]], field: str) -> dict[object, int]:
+            return {k: n for k, n in Counter(r[field] for r in rows).items() if n > 1}
+
+        assert repeated(w.b1.invoices, "NumAtCard") == {}
+        assert repeated(w.b1.credit_notes, "NumAtCard") == {}
+        assert repeated(w.b1.incoming_payments, "CounterReference") == {}
+        assert repeated(w.b1.vendor_payments, "CounterReference") == {}
+        collect(w)
+        assert _without_moves(findings(w, tmp_path), _stock_moved(w.b1), w.mappings) == []
+
+
+def test_daily_journal_mode_posts_one_journal_entry_per_store_day_tender(tmp_path: Path) -> None:
+    with b1_world("clean", tmp_path, mode="daily_journal") as w:
+        assert w.mappings.posting_mode == "daily_journal"
+        run = sync(w)
+        assert run.problems == [] and run.counts["posted"] > 0
+        assert _b1_documents(w.b1) == (0, 0, 0, 0)  # no invoices or payments in this mode
+        references = {(j["Reference"], j["Reference2"]) for j in w.b1.journal_entries}
+        assert len(references) == len(w.b1.journal_entries) == run.counts["posted"]
+        collect(w)
+        found = [
+            (f["kind"], f["cause"], f["store"], f["business_day"]) for f in findings(w, tmp_path)
+        ]
+        # The engine leaves the last store-day's pending orders out of the POS takings although
+        # the journal covers them; Sage 200 in daily journal mode shows this same row.
+        assert found == [("tender_variance", "unexplained", "2", "2026-03-14")]
+
+        again = sync(w)
+        assert (again.counts["posted"], again.problems) == (0, [])
+
+
+def test_the_pos_vat_is_posted_not_recomputed_and_the_refund_is_based_on_the_invoice(
+    tmp_path: Path,
+) -> None:
+    with b1_world("clean", tmp_path) as w:
+        sku = next(
+            i["ItemCode"] for i in w.b1.items if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
+        )
+        pos = w.scenario.sitoo
+        sale_id, refund_id = pos.next_orderid(), pos.next_orderid() + 1
+        when = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+        common = {"eshopid": pos.orders[min(pos.orders)]["eshopid"], "warehouseid": 101,
+                  "currency": "GBP", "timezone": "Europe/London", "store_externalid": "S1",
+                  "store_name": "London"}  # fmt: skip
+        #  gross 9.99 at 20 %: POS VAT 1.67 (from the gross); B1 on the net 8.32 makes 1.66
+        line = SitooLine(sku, sku, 3, Decimal("9.99"), Decimal("20"))
+        pos.add_order(
+            build_order(orderid=sale_id, orderdate=when, lines=[line],
+                        payments=[SitooPayment("Card", line.row_gross)], **common)
+        )  # fmt: skip
+        back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
+        pos.add_order(
+            build_order(orderid=refund_id, orderdate=when.replace(hour=13), lines=[back],
+                        payments=[SitooPayment("Card", back.row_gross)], creditorderid=sale_id,
+                        **common)
+        )  # fmt: skip
+        run = sync(w)
+        assert run.problems == []
+
+        invoice = next(d for d in w.b1.invoices if d["NumAtCard"] == str(sale_id))
+        note = next(d for d in w.b1.credit_notes if d["NumAtCard"] == str(refund_id))
+        paid = next(p for p in w.b1.incoming_payments if p["CounterReference"] == str(sale_id))
+        back_paid = next(p for p in w.b1.vendor_payments if p["CounterReference"] == str(refund_id))
+        #              B1 field                          expected (the POS figures)
+        assert (invoice["DocTotal"], invoice["VatSum"]) == (Decimal("29.97"), Decimal("5.00"))
+        assert line.row_vat == Decimal("5.00")  # 3 x 9.99 = 29.97, VAT 4.995 -> 5.00
+        assert (note["DocTotal"], note["VatSum"]) == (Decimal("9.99"), Decimal("1.67"))
+        assert [
+            (ln["BaseType"], ln["BaseEntry"], ln["BaseLine"], ln["Quantity"], ln["WarehouseCode"])
+            for ln in note["DocumentLines"]
+        ] == [(13, invoice["DocEntry"], 0, Decimal("1"), "WH-LON")]
+        assert note["Comments"] == f"Return of POS order {sale_id}"
+        assert [(c["CreditAcct"], c["CreditSum"]) for c in paid["PaymentCreditCards"]] == [
+            ("1220", Decimal("29.97"))
+        ]
+        assert paid["PaymentInvoices"][0]["DocEntry"] == invoice["DocEntry"]
+        assert [(c["CreditAcct"], c["CreditSum"]) for c in back_paid["PaymentCreditCards"]] == [
+            ("1220", Decimal("9.99"))
+        ]
