@@ -7,6 +7,7 @@ reconcile, prints what it found, then serves the dashboard until stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -21,42 +22,32 @@ from app.auth import add_user
 from cli.jobs import collect_job, reconcile_job, sync_job, warehouse
 from config import Settings, load_settings
 from config.mappings import load_mappings
-from simulators import sage200, sitoo
-from simulators.scenario import build_scenario
-from simulators.serve import serve_in_thread
+from simulators.serve import serve_scenario
 from warehouse.mappings import import_mappings
 
 DEMO_DIR = Path("var/demo")
-
-
-def start_simulators(stack: ExitStack, scenario: str, seed: int) -> dict[str, str]:
-    """Serve both simulators for the scenario; returns the env a client needs to reach them."""
-    built = build_scenario(scenario, seed)
-    sitoo_creds, sage_creds = sitoo.SitooCredentials(), sage200.Sage200Credentials()
-    sitoo_root = stack.enter_context(serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds)))
-    sage_root = stack.enter_context(serve_in_thread(sage200.create_app(built.sage200, sage_creds)))
-    env = sitoo_creds.env(sitoo_root) | sage_creds.env(sage_root + sage200.BASE_PATH)
-    DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    (DEMO_DIR / "mappings.toml").write_text(built.mappings_toml, encoding="utf-8")
-    (DEMO_DIR / "ground_truth.json").write_text(built.ground_truth_json(), encoding="utf-8")
-    return env
 
 
 def demo_settings(env: dict[str, str]) -> Settings:
     overrides = {k.lower(): v for k, v in env.items()}
     overrides["recon_data_dir"] = str(DEMO_DIR)
     overrides["recon_warehouse_url"] = f"sqlite:///{DEMO_DIR / 'recon.db'}"
-    overrides["recon_erp"] = "sage200"
     return load_settings(**overrides)
 
 
-def run_demo(scenario: str, seed: int, port: int, *, dashboard: bool = True) -> int:
+def run_demo(
+    scenario: str, seed: int, port: int, *, erp: str = "sage200", dashboard: bool = True
+) -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
     with ExitStack() as stack:
-        settings = demo_settings(start_simulators(stack, scenario, seed))
-        print(
-            f"simulators up: Sitoo {settings.sitoo_base_url}, Sage 200 {settings.sage200_base_url}"
-        )
+        served = serve_scenario(stack, scenario, seed, erp)
+        (DEMO_DIR / "mappings.toml").write_text(served.mappings_toml, encoding="utf-8")
+        truth = json.dumps(served.truth, indent=2, sort_keys=True)
+        (DEMO_DIR / "ground_truth.json").write_text(truth, encoding="utf-8")
+        settings = demo_settings(served.env)
+        erp_url = served.env[f"{erp.upper()}_BASE_URL"]
+        print(f"simulators up: Sitoo {settings.sitoo_base_url}, {erp} {erp_url}")
         import_mappings(warehouse(settings), load_mappings(DEMO_DIR / "mappings.toml"))
         for name, job in (("sync", sync_job), ("collect", collect_job)):
             run = job(settings)

@@ -8,21 +8,29 @@ Each opens what it needs from `Settings`, records a run, and returns it. They ra
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
 
 import snapshot
 from alerts import AgeThresholds, AlertSettings, load_alert_settings, send_alerts
-from clients import Sage200Client, SitooClient
+from clients import NetSuiteClient, Sage200Client, SapB1Client, SitooClient
+from collectors.netsuite import collect_netsuite
 from collectors.sage200 import collect_sage200
+from collectors.sapb1 import collect_sapb1
 from collectors.sitoo import collect_sitoo
 from config import ConfigError, Mappings, Settings
 from reconcile import EngineConfig, Findings, merge_history, reconcile
-from sync.run import run_sync
+from sync.netsuite import NetSuitePoster
+from sync.run import Poster, run_sync
 from sync.sage200 import Sage200Poster
+from sync.sapb1 import SapB1Poster
 from sync.stock import push_stock
 from warehouse.db import open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
@@ -36,11 +44,37 @@ def warehouse(settings: Settings) -> Engine:
     return open_warehouse(settings.warehouse_url)
 
 
-def _erp_supported(settings: Settings) -> None:
+@dataclass(frozen=True)
+class ErpAdapter:
+    """How the jobs reach one ERP: its client, its poster, its collector."""
+
+    client: Callable[[Settings], AbstractContextManager[Any]]
+    poster: Callable[[Any, Mappings], Poster]
+    collect: Callable[[Engine, Any, Mappings, RunLog, bool], None]
+
+
+ADAPTERS: dict[str, ErpAdapter] = {
+    "sage200": ErpAdapter(
+        Sage200Client.from_settings,
+        Sage200Poster,
+        lambda e, c, m, r, full: collect_sage200(e, c, m, r, full=full),
+    ),
+    "netsuite": ErpAdapter(
+        NetSuiteClient.from_settings,
+        NetSuitePoster,
+        lambda e, c, m, r, full: collect_netsuite(e, c, m, r, full=full),
+    ),
+    "sapb1": ErpAdapter(
+        SapB1Client.from_settings,
+        SapB1Poster,
+        lambda e, c, m, r, full: collect_sapb1(e, c, m, r, full=full),
+    ),
+}
+
+
+def _sage200_only(settings: Settings, what: str) -> None:
     if settings.recon_erp != "sage200":
-        raise ConfigError(
-            f"RECON_ERP={settings.recon_erp}: only sage200 is available in this version"
-        )
+        raise ConfigError(f"RECON_ERP={settings.recon_erp}: {what} is available for sage200 only")
 
 
 def required_mappings(engine: Engine) -> Mappings:
@@ -53,23 +87,23 @@ def required_mappings(engine: Engine) -> Mappings:
 
 
 def sync_job(settings: Settings, *, since: int | None = None) -> RunLog:
-    """Post completed, paid POS orders to the ERP."""
-    _erp_supported(settings)
+    """Post completed, paid POS orders to the ERP named by RECON_ERP."""
+    adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
     with (
         SitooClient.from_settings(settings) as sitoo,
-        Sage200Client.from_settings(settings) as sage,
+        adapter.client(settings) as erp,
         record_run(engine, "sync") as run,
     ):
-        poster = Sage200Poster(sage, mappings)
+        poster = adapter.poster(erp, mappings)
         run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
     return run
 
 
 def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP available-to-sell stock to the POS; the run and the skipped-warehouse lines."""
-    _erp_supported(settings)
+    _sage200_only(settings, "the stock push")
     engine = warehouse(settings)
     mappings = required_mappings(engine)
     with (
@@ -83,16 +117,16 @@ def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
 
 def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
     """Snapshot both sides into the warehouse, incrementally unless `full`."""
-    _erp_supported(settings)
+    adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = load_mappings(engine)
     with (
         SitooClient.from_settings(settings) as sitoo,
-        Sage200Client.from_settings(settings) as sage,
+        adapter.client(settings) as erp,
         record_run(engine, "collect") as run,
     ):
         collect_sitoo(engine, sitoo, mappings, settings.recon_timezone, run, full=full)
-        collect_sage200(engine, sage, mappings, run, full=full)
+        adapter.collect(engine, erp, mappings, run, full)
     return run
 
 

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default="demo")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=int, default=8501, help="dashboard port")
+    demo.add_argument("--erp", choices=["sage200", "netsuite", "sapb1"], default="sage200")
     demo.add_argument("--no-dashboard", action="store_true", help="stop after reconciling")
 
     maps = sub.add_parser("mappings", help="integration mappings")
@@ -260,7 +261,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
-    return int(run_demo(args.scenario, args.seed, args.port, dashboard=not args.no_dashboard))
+    return int(
+        run_demo(args.scenario, args.seed, args.port, erp=args.erp, dashboard=not args.no_dashboard)
+    )
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:

@@ -12,13 +12,25 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TextIO
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, TextIO
 
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["SimulatorError", "run_simulator", "serve_in_thread", "simulator_app"]
+__all__ = [
+    "ServedScenario",
+    "SimulatorError",
+    "run_simulator",
+    "serve_in_thread",
+    "serve_scenario",
+    "simulator_app",
+]
+
+if TYPE_CHECKING:
+    from simulators.scenario import Scenario
 
 VENDORS = ("sitoo", "sage200", "netsuite", "sapb1")
 
@@ -111,3 +123,46 @@ def run_simulator(
                 pass
         except KeyboardInterrupt:
             return
+
+
+@dataclass(frozen=True)
+class ServedScenario:
+    """A scenario served on localhost: what recon needs to reach it and what it should find."""
+
+    scenario: Scenario
+    erp_state: Any  # the ERP simulator's state (to count documents in tests)
+    env: dict[str, str]  # SITOO_* and the ERP's variables, plus RECON_ERP
+    mappings_toml: str  # the scenario's mappings in the ERP's own codes
+    truth: list[dict[str, str | None]]
+
+
+def serve_scenario(
+    stack: ExitStack, name: str, seed: int, erp: str = "sage200", end_day: date | None = None
+) -> ServedScenario:
+    """Serve the Sitoo simulator and `erp`'s simulator with scenario `name` until `stack` closes."""
+    from simulators import netsuite, sage200, sapb1, sitoo
+    from simulators.scenario import build_scenario
+
+    built = build_scenario(name, seed, end_day)
+    sitoo_creds = sitoo.SitooCredentials()
+    sitoo_root = stack.enter_context(serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds)))
+    env = sitoo_creds.env(sitoo_root) | {"RECON_ERP": erp}
+    mappings, truth = built.mappings_toml, built.truth
+    state: Any
+    if erp == "sage200":
+        state, creds = built.sage200, sage200.Sage200Credentials()
+        root = stack.enter_context(serve_in_thread(sage200.create_app(state, creds)))
+        env |= creds.env(root + sage200.BASE_PATH)
+    elif erp == "netsuite":
+        state, ns_creds = netsuite.seed_from_scenario(built), netsuite.NetSuiteCredentials()
+        root = stack.enter_context(serve_in_thread(netsuite.create_app(state, ns_creds)))
+        env |= ns_creds.env(root + netsuite.BASE_PATH)
+        mappings = netsuite.mappings_toml(built, state)
+    elif erp == "sapb1":
+        state, b1_creds = sapb1.seed_from_scenario(built), sapb1.SapB1Credentials()
+        root = stack.enter_context(serve_in_thread(sapb1.create_app(state, b1_creds)))
+        env |= b1_creds.env(root + sapb1.BASE_PATH)
+        truth = sapb1.truth_for_sapb1(built)
+    else:
+        raise SimulatorError(f"unknown ERP {erp!r}: use sage200, netsuite or sapb1")
+    return ServedScenario(built, state, env, mappings, truth)
