@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup browser demo test lint typecheck unit bench clean
+.PHONY: setup browser demo test lint typecheck unit screenshots bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,6 +34,9 @@ unit: setup browser
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck unit
+
+screenshots: setup
+	RECON_SCREENSHOTS=readme $(VENV)/bin/pytest -q tests/browser
 
 bench: setup
 	$(PY) -m collectors.bench --orders 100000
