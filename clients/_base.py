@@ -1,21 +1,36 @@
-"""What every vendor client shares: one `HttpCore`, closed when the client is.
+"""What every vendor client shares: built from settings, one `HttpCore`, closed when done.
 
-Vendor clients subclass `VendorClient`, set `self._http` in their constructor and may
-override `close` (SAP B1 logs out first). Nothing vendor-specific lives here.
+Vendor clients subclass `VendorClient`, name their `vendor` (its key in
+`config.settings.REQUIRED`, whose order is their constructor's positional order), set
+`self._http` in their constructor and may override `close` (SAP B1 logs out first).
+Nothing vendor-specific lives here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, ClassVar, Self
+
+import httpx
 
 from clients._http import HttpCore
+from config import Settings
 
 __all__ = ["VendorClient"]
 
 
 class VendorClient:
+    vendor: ClassVar[str]
     _http: HttpCore
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
+    ) -> Self:
+        """Build from the vendor's settings; a missing variable raises `config.ConfigError`."""
+        build: Callable[..., Self] = cls  # each vendor's own constructor
+        return build(*settings.credentials(cls.vendor), transport=transport, **kwargs)
 
     def close(self) -> None:
         self._http.close()

@@ -27,7 +27,6 @@ from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
 from clients._types import OptDecimal, UtcDateTime, VendorModel
 from clients.errors import MalformedResponse, NotFoundError, RateLimited, RecordLocked
-from config import Settings
 
 __all__ = [
     "ApplyLine",
@@ -496,6 +495,8 @@ def _id_from_location(location: str | None) -> str | None:
 class NetSuiteClient(VendorClient):
     """NetSuite REST web services for one account (bearer token)."""
 
+    vendor = "netsuite"
+
     def __init__(
         self,
         base_url: str,
@@ -522,21 +523,6 @@ class NetSuiteClient(VendorClient):
             max_wait=max_wait,
             min_wait=min_wait,
             timeout=timeout,
-        )
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
-    ) -> NetSuiteClient:
-        """Build from NETSUITE_* settings; a missing variable raises `config.ConfigError`."""
-        settings.require("netsuite")
-        assert settings.netsuite_base_url is not None
-        assert settings.netsuite_token is not None
-        return cls(
-            settings.netsuite_base_url,
-            settings.netsuite_token.get_secret_value(),
-            transport=transport,
-            **kwargs,
         )
 
     # ----------------------------------------------------------------- lifecycle

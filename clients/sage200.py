@@ -19,7 +19,6 @@ from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
 from clients._types import OptDecimal, UtcDateTime, VendorModel
 from clients.errors import MalformedResponse
-from config import Settings
 
 __all__ = [
     "Bank",
@@ -285,6 +284,8 @@ def _urn_body(body: Any) -> str | None:
 class Sage200Client(VendorClient):
     """Sage 200 API for one site and company."""
 
+    vendor = "sage200"
+
     def __init__(
         self,
         base_url: str,
@@ -322,27 +323,6 @@ class Sage200Client(VendorClient):
             max_wait=max_wait,
             min_wait=min_wait,
             timeout=timeout,
-        )
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
-    ) -> Sage200Client:
-        """Build from SAGE200_* settings; a missing variable raises `config.ConfigError`."""
-        settings.require("sage200")
-        assert settings.sage200_base_url is not None
-        assert settings.sage200_token is not None
-        assert settings.sage200_subscription_key is not None
-        assert settings.sage200_site_id is not None
-        assert settings.sage200_company_id is not None
-        return cls(
-            settings.sage200_base_url,
-            settings.sage200_token.get_secret_value(),
-            settings.sage200_subscription_key.get_secret_value(),
-            settings.sage200_site_id,
-            settings.sage200_company_id,
-            transport=transport,
-            **kwargs,
         )
 
     # ----------------------------------------------------------------- lifecycle

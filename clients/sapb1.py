@@ -28,7 +28,6 @@ from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, dumps_json, loads_json, validate_record
 from clients._types import OptDecimal, VendorModel
 from clients.errors import MalformedResponse, RecordLocked
-from config import Settings
 
 __all__ = [
     "Account",
@@ -530,6 +529,8 @@ class _B1Http(HttpCore):
 class SapB1Client(VendorClient):
     """SAP Business One Service Layer for one company database."""
 
+    vendor = "sapb1"
+
     def __init__(
         self,
         base_url: str,
@@ -562,25 +563,6 @@ class SapB1Client(VendorClient):
             max_wait=max_wait,
             min_wait=min_wait,
             timeout=timeout,
-        )
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
-    ) -> SapB1Client:
-        """Build from SAPB1_* settings; a missing variable raises `config.ConfigError`."""
-        settings.require("sapb1")
-        assert settings.sapb1_base_url is not None
-        assert settings.sapb1_company_db is not None
-        assert settings.sapb1_user is not None
-        assert settings.sapb1_password is not None
-        return cls(
-            settings.sapb1_base_url,
-            settings.sapb1_company_db,
-            settings.sapb1_user,
-            settings.sapb1_password.get_secret_value(),
-            transport=transport,
-            **kwargs,
         )
 
     # ----------------------------------------------------------------- lifecycle

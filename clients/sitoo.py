@@ -22,7 +22,6 @@ from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, Params, validate_record
 from clients._types import EpochSeconds, OptDecimal, StrMap, VendorModel
 from clients.errors import MalformedResponse
-from config import Settings
 
 __all__ = [
     "BatchResult",
@@ -221,6 +220,8 @@ def _quantity(q: Decimal) -> str:
 class SitooClient(VendorClient):
     """Sitoo REST API v2 for one account and one site (eshopid)."""
 
+    vendor = "sitoo"
+
     def __init__(
         self,
         base_url: str,
@@ -256,27 +257,6 @@ class SitooClient(VendorClient):
             max_wait=max_wait,
             min_wait=min_wait,
             timeout=timeout,
-        )
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
-    ) -> SitooClient:
-        """Build from SITOO_* settings; a missing variable raises `config.ConfigError`."""
-        settings.require("sitoo")
-        assert settings.sitoo_base_url is not None
-        assert settings.sitoo_account_id is not None
-        assert settings.sitoo_site_id is not None
-        assert settings.sitoo_api_id is not None
-        assert settings.sitoo_api_password is not None
-        return cls(
-            settings.sitoo_base_url,
-            settings.sitoo_account_id,
-            settings.sitoo_site_id,
-            settings.sitoo_api_id,
-            settings.sitoo_api_password.get_secret_value(),
-            transport=transport,
-            **kwargs,
         )
 
     # ----------------------------------------------------------------- lifecycle

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
             if value == "":
                 raise ConfigError(f"set {name.upper()} (needed to reach {vendor})")
 
+    def credentials(self, vendor: str) -> list[str]:
+        """`vendor`'s variables in REQUIRED order, secrets unwrapped (the clients' arguments)."""
+        self.require(vendor)
+        values = [getattr(self, name) for name in REQUIRED[vendor]]
+        return [v.get_secret_value() if isinstance(v, SecretStr) else str(v) for v in values]
+
     def redacted(self) -> dict[str, str | None]:
         """Every setting as text, secrets replaced by '***'."""
         out: dict[str, str | None] = {}
