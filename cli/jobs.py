@@ -72,8 +72,11 @@ ADAPTERS: dict[str, ErpAdapter] = {
 }
 
 
+STOCK_PUSH_ERPS = ("sage200",)
+
+
 def _sage200_only(settings: Settings, what: str) -> None:
-    if settings.recon_erp != "sage200":
+    if settings.recon_erp not in STOCK_PUSH_ERPS:
         raise ConfigError(f"RECON_ERP={settings.recon_erp}: {what} is available for sage200 only")
 
 
@@ -86,8 +89,9 @@ def required_mappings(engine: Engine) -> Mappings:
     return mappings
 
 
-def sync_job(settings: Settings, *, since: int | None = None) -> RunLog:
-    """Post completed, paid POS orders to the ERP named by RECON_ERP."""
+def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True) -> RunLog:
+    """Post completed, paid POS orders to the ERP named by RECON_ERP, then push ERP stock to
+    the POS (CONTRACT: `recon sync`); the push is its own run, its figures are added here."""
     adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
@@ -98,6 +102,10 @@ def sync_job(settings: Settings, *, since: int | None = None) -> RunLog:
     ):
         poster = adapter.poster(erp, mappings)
         run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
+    if stock and settings.recon_erp in STOCK_PUSH_ERPS:
+        push, _ = stock_push_job(settings)
+        run.counts.update({f"stock_{k}": v for k, v in push.counts.items()})
+        run.problems.extend(push.problems)
     return run
 
 
