@@ -192,12 +192,15 @@ def stock_variances(url: str, filters: Filters) -> pl.DataFrame:
 
 
 def run_action(action: Callable[[], None], done: str) -> bool:
-    """Run a workflow action; show its refusal as an error, else clear caches and say done."""
+    """Run a workflow action; show a refusal, a configuration problem or a vendor's answer as
+    one error line (never a traceback), else clear caches and say done."""
     from app.workflow import WorkflowError
+    from clients import VendorError
+    from config import ConfigError
 
     try:
         action()
-    except WorkflowError as exc:
+    except (WorkflowError, ConfigError, VendorError) as exc:
         st.error(str(exc))
         return False
     st.cache_data.clear()

@@ -7,6 +7,7 @@ It must not touch the engine's fields (kind, values, first/last seen) nor delete
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -83,6 +84,35 @@ def close(engine: Engine, exception_id: str, reason: str, actor: str) -> None:
             update(ExceptionRow).where(ExceptionRow.id == exception_id).values(status="closed")
         )
         _event(conn, exception_id, actor, "closed", note)
+
+
+RESYNC_KINDS = ("missing_in_erp", "refund_without_credit_note")
+
+
+def resync(
+    engine: Engine,
+    exception_id: str,
+    actor: str,
+    post_order: Callable[[str], tuple[dict[str, int], list[str]]],
+) -> str:
+    """Post the exception's POS order again now (`post_order(order_id)` returns the run's
+    counts and problems); event `resynced` with the outcome. Returns the outcome line."""
+    actor = _clean(actor, "actor")
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(ExceptionRow.kind, ExceptionRow.pos_ref).where(ExceptionRow.id == exception_id)
+        ).one_or_none()
+    if row is None:
+        raise WorkflowError(f"no exception {exception_id}")
+    kind, order_id = row
+    if kind not in RESYNC_KINDS or not order_id:
+        raise WorkflowError(f"a {kind} exception has no POS order to re-sync")
+    counts, problems = post_order(order_id)
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing posted"
+    outcome = f"order {order_id}: {shown}" + (f"; {problems[0]}" if problems else "")
+    with engine.begin() as conn:
+        _event(conn, exception_id, actor, "resynced", outcome)
+    return outcome
 
 
 def reopen(engine: Engine, exception_id: str, actor: str, reason: str = "") -> None:

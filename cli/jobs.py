@@ -28,7 +28,7 @@ from collectors.sitoo import collect_sitoo
 from config import ConfigError, Mappings, Settings
 from reconcile import EngineConfig, Findings, merge_history, reconcile
 from sync.netsuite import NetSuitePoster
-from sync.run import Poster, run_sync
+from sync.run import Poster, resync_order, run_sync
 from sync.sage200 import Sage200Poster
 from sync.sapb1 import SapB1Poster
 from sync.stock import push_stock
@@ -106,6 +106,25 @@ def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True
         push, _ = stock_push_job(settings)
         run.counts.update({f"stock_{k}": v for k, v in push.counts.items()})
         run.problems.extend(push.problems)
+    return run
+
+
+def resync_job(settings: Settings, order_id: str) -> RunLog:
+    """Post one POS order now (the dashboard's and `recon sync --order`'s re-sync)."""
+    adapter = ADAPTERS[settings.recon_erp]
+    engine = warehouse(settings)
+    mappings = required_mappings(engine)
+    if mappings.posting_mode == "daily_journal":
+        raise ConfigError(
+            "re-sync posts one order; in daily_journal mode an order posts with its store-day"
+        )
+    with (
+        SitooClient.from_settings(settings) as sitoo,
+        adapter.client(settings) as erp,
+        record_run(engine, "sync") as run,
+    ):
+        poster = adapter.poster(erp, mappings)
+        resync_order(engine, sitoo, poster, mappings, settings.recon_timezone, run, order_id)
     return run
 
 

@@ -40,13 +40,11 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
-def _since(text: str) -> int:
+def _order_id(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a POS order id to start from (e.g. --since 5120)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a POS order id (e.g. 5120)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, nargs="?", help="defaults to RECON_MAPPINGS")
 
     sync = sub.add_parser("sync", help="post completed, paid POS sales and refunds to the ERP")
-    sync.add_argument("--since", type=_since, help="POS order id to start from")
+    sync.add_argument("--since", type=_order_id, help="POS order id to start from")
+    sync.add_argument("--order", type=_order_id, help="post only this POS order (a re-sync)")
 
     stock = sub.add_parser("stock", help="ERP stock to the POS")
     stock_sub = stock.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -78,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_sub.add_parser("send", help="send the digests of new and ageing exceptions")
 
     collect = sub.add_parser("collect", help="snapshot both sides into the warehouse")
-    collect.add_argument("--since", type=_since, help="POS order id to start from")
+    collect.add_argument("--since", type=_order_id, help="POS order id to start from")
     collect.add_argument("--full", action="store_true", help="re-read everything")
 
     rec = sub.add_parser("reconcile", help="run the engine")
@@ -143,6 +142,11 @@ def cmd_mappings(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from cli.jobs import sync_job
 
+    if args.order is not None:
+        from cli.jobs import resync_job
+
+        run = resync_job(load_settings(), str(args.order))
+        return _print_run(f"sync order {args.order}", dict(run.counts), run.problems)
     run = sync_job(load_settings(), since=args.since)
     return _print_run("sync", dict(run.counts), run.problems)
 

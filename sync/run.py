@@ -403,3 +403,26 @@ def run_sync(
         sync.new_orders(since)
     finally:
         sync.close()
+
+
+def resync_order(
+    engine: Engine,
+    sitoo: SitooClient,
+    poster: Poster,
+    mappings: Mappings,
+    default_tz: str,
+    run: RunLog,
+    order_id: str,
+) -> None:
+    """Post one POS order now (after its cause was fixed): the same claim, hold checks,
+    look-up and bookkeeping as a full run, for this order only."""
+    stores = store_directory(sitoo, mappings, default_tz)
+    sync = SyncRun(engine, sitoo, poster, mappings, stores, run, workers=1)
+    try:
+        fetched = sitoo.get_order(order_id)
+        if fetched.item is None:
+            run.problem(f"sitoo order {order_id}: {fetched.error}")
+            return
+        sync.process(fetched.item)
+    finally:
+        sync.close()

@@ -127,7 +127,7 @@ def _detail(detail: ExceptionDetail) -> None:
             events = detail.events.drop("exception_id")
             ui.show_frame(events, key="events")
             ui.downloads(events, f"audit_{exc['id']}")
-    _actions(exc["id"], exc["status"])
+    _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"])
 
 
 def _part(title: str, part: pl.DataFrame) -> None:
@@ -143,8 +143,20 @@ def _act(action: Any, done: str) -> None:
         st.rerun()
 
 
-def _actions(exception_id: str, status: str) -> None:
+def _post_order(order_id: str) -> tuple[dict[str, int], list[str]]:
+    from cli.jobs import resync_job
+    from config import load_settings
+
+    run = resync_job(load_settings(), order_id)
+    return dict(run.counts), run.problems
+
+
+def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> None:
     st.markdown("**Workflow**")
+    if status in OPEN_STATUSES and kind in workflow.RESYNC_KINDS and pos_ref:
+        st.caption("Fixed the cause (mapping, item, account)? Post the order now:")
+        if st.button(f"Re-sync POS order {pos_ref}", key="resync_btn"):
+            _act(lambda: workflow.resync(engine, exception_id, actor, _post_order), "re-synced")
     left, right = st.columns(2)
     with left.form("assign_form", clear_on_submit=True):
         who = st.text_input("Assign to", key="assign_who")

@@ -66,3 +66,22 @@ def test_reopen_of_a_resolved_exception_clears_resolved_at(wh: Warehouse) -> Non
     workflow.reopen(wh.engine, "x", actor="ann")
     row = queries.exceptions(wh.engine, Filters()).row(0, named=True)
     assert (row["id"], row["status"], row["resolved_at"]) == ("x", "persisting", None)
+
+
+def test_resync_posts_the_exceptions_order_and_audits_the_outcome(wh: Warehouse) -> None:
+    wh.exception("m", kind="missing_in_erp", pos_ref="5016", status="new")
+    wh.exception("p", kind="price_mismatch", pos_ref=None, status="new")
+    asked: list[str] = []
+
+    def post_order(order_id: str) -> tuple[dict[str, int], list[str]]:
+        asked.append(order_id)
+        return {"posted": 2, "held": 0}, []
+
+    outcome = workflow.resync(wh.engine, "m", "ann", post_order)
+    #  what was posted         audit trail
+    assert asked == ["5016"]
+    assert outcome == "order 5016: posted=2"
+    assert _events(wh, "m") == [("resynced", "ann", "order 5016: posted=2")]
+    with pytest.raises(workflow.WorkflowError, match="no POS order to re-sync"):
+        workflow.resync(wh.engine, "p", "ann", post_order)
+    assert asked == ["5016"]
