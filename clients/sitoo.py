@@ -200,7 +200,8 @@ PRODUCT_FIELDS = (
     "productid,sku,title,moneyprice,moneypriceorg,moneypricein,vatid,vatvalue,activepos,"
     "active,variantparentid,barcode,datecreated,datemodified"
 )
-_BATCH_MAX = 1000
+BATCH_MAX = 1000  # elements per batch write (the documented limit for warehouse transactions)
+CENT = Decimal("0.01")
 
 
 def _envelope(body: Any) -> str | None:
@@ -215,6 +216,14 @@ def _object(body: Any) -> str | None:
 
 def _quantity(q: Decimal) -> str:
     return format(q.quantize(Decimal("0.001")), "f")
+
+
+def _money(value: Decimal, sku: str) -> str:
+    """Sitoo money: a string with exactly two decimals (sitoo.md section 4)."""
+    cents = value.quantize(CENT)
+    if cents != value:
+        raise ValueError(f"price {value} for {sku} has more than two decimals")
+    return format(cents, "f")
 
 
 class SitooClient(VendorClient):
@@ -348,25 +357,49 @@ class SitooClient(VendorClient):
         self, warehouseid: int | str, items: Sequence[tuple[str, Decimal]]
     ) -> list[BatchResult]:
         """Set absolute stock levels (Virtual warehouses); one result per SKU, in order."""
-        results: list[BatchResult] = []
         path = f"{self._site}/warehouses/{warehouseid}/warehouseitems.json"
-        for begin in range(0, len(items), _BATCH_MAX):
-            chunk = items[begin : begin + _BATCH_MAX]
-            body = [{"sku": sku, "decimaltotal": _quantity(qty)} for sku, qty in chunk]
+        body = [(sku, {"sku": sku, "decimaltotal": _quantity(qty)}) for sku, qty in items]
+        return self._put_batch(path, body)
+
+    def put_product_prices(self, prices: Sequence[tuple[int, str, Decimal]]) -> list[BatchResult]:
+        """Set `moneyprice` (the "Default" price list) of products, given as `(productid, sku,
+        price)`; the batch update names each product by `productid` (products.yaml PUT), the
+        result names it by `sku`. One result per product, in order. A price with more than
+        two decimals is refused here (`ValueError`), never rounded silently."""
+        body = [
+            (sku, {"productid": productid, "moneyprice": _money(price, sku)})
+            for productid, sku, price in prices
+        ]
+        return self._put_batch(f"{self._site}/products.json", body)
+
+    def _put_batch(
+        self, path: str, elements: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[BatchResult]:
+        """PUT `elements` (key, body) in chunks of at most 1000 and check every element of the
+        batch envelope (a 200 can fail per item). Sitoo answers a one-element update with a
+        bare `true` instead of an envelope (products.yaml: "true or a batch envelope")."""
+        results: list[BatchResult] = []
+        for begin in range(0, len(elements), BATCH_MAX):
+            chunk = elements[begin : begin + BATCH_MAX]
 
             def batch_shape(answer: Any, n: int = len(chunk)) -> str | None:
+                if n == 1 and answer is True:
+                    return None
                 if not isinstance(answer, list) or len(answer) != n:
                     return f"a batch answer that is not a list of {n} results"
                 if not all(isinstance(a, dict) and "statuscode" in a for a in answer):
                     return "a batch answer without a statuscode per item"
                 return None
 
-            answer = self._http.request("PUT", path, body=body, check=batch_shape)
-            for (sku, _), element in zip(chunk, answer, strict=True):
+            answer = self._http.request("PUT", path, body=[b for _, b in chunk], check=batch_shape)
+            if answer is True:
+                results.append(BatchResult(sku=chunk[0][0], statuscode=200, value=True))
+                continue
+            for (key, _), element in zip(chunk, answer, strict=True):
                 code = element["statuscode"]
                 if not isinstance(code, int) or isinstance(code, bool):
                     raise MalformedResponse(
-                        "sitoo", 200, "statuscode", f"Sitoo batch statuscode {code!r} for {sku}"
+                        "sitoo", 200, "statuscode", f"Sitoo batch statuscode {code!r} for {key}"
                     )
-                results.append(BatchResult(sku=sku, statuscode=code, value=element.get("return")))
+                results.append(BatchResult(sku=key, statuscode=code, value=element.get("return")))
         return results

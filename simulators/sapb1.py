@@ -31,6 +31,7 @@ import math
 import re
 import threading
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulators._b1odata import B1QueryError, apply_b1_query, b1_day, parse_b1_query, select_b1
 from simulators._wire import Clock, dumps, json_response, round2
 from simulators.faults import RECORD_LOCK_MESSAGE, FaultMiddleware, Faults
+from simulators.sitoo import ORDERTYPE_ORDER, PAY_SUCCESSFUL, STATE_CLOSED
 
 if TYPE_CHECKING:
     from simulators.scenario import Scenario
@@ -1435,7 +1437,7 @@ def create_app(
 
 
 # --------------------------------------------------------------------- scenario seeding
-def seed_from_scenario(scenario: Scenario) -> SapB1State:
+def seed_from_scenario(scenario: Scenario, posting_mode: str | None = None) -> SapB1State:
     """The B1 company for `scenario`, translated from its Sage 200 state.
 
     Codes keep their Sage spelling so the scenario's mappings file works unchanged:
@@ -1447,7 +1449,19 @@ def seed_from_scenario(scenario: Scenario) -> SapB1State:
     = the order id; the cash bank's receipts in `CashAccount`/`CashSum`, every other tender
     a `PaymentCreditCards` line whose `CreditAcct` is the bank code), sales payments
     become vendor payments the same way.
+
+    Stock: B1 moves stock with every invoice and credit note, while the scenario's stock
+    (Sage holdings, equal to the POS snapshot) is what both sides hold after all its
+    sales. So B1 is seeded with the stock as it was before the sync posts the scenario's
+    sales: the Sage holding (`InStock` = in stock, `Committed` = allocated) plus what the
+    sync's documents will take out (`_sync_moves`); the hand-keyed documents seeded here
+    are already inside the Sage holdings. After a per-order sync B1 then holds exactly the
+    Sage holdings. `posting_mode` (default: the scenario's mappings `[settings]`) says how
+    the sync will post: `daily_journal` posts journal entries, which move no stock, so B1
+    is seeded with the holdings as they are.
     """
+    if posting_mode not in (None, "per_order", "daily_journal"):
+        raise ValueError(f"posting_mode {posting_mode!r}: use per_order or daily_journal")
     sage = scenario.sage200
     b1 = SapB1State(company_name=sage.company_name)
     stamp = sage.products[0]["date_time_created"] if sage.products else None
@@ -1492,13 +1506,6 @@ def seed_from_scenario(scenario: Scenario) -> SapB1State:
             active=active,
             default_warehouse=default_wh,
         )
-    for holding in sage.holdings:
-        b1.set_stock(
-            codes[holding["product_id"]],
-            wh_by_id[holding["warehouse_id"]],
-            Decimal(str(holding["quantity_in_stock"])),
-            Decimal(str(holding["quantity_allocated"])),
-        )
     planted = sorted(sage.sop_orders, key=lambda o: o["date_time_created"])
     for order in planted:
         b1.frozen_now = _sage_instant(order["date_time_created"])
@@ -1524,8 +1531,61 @@ def seed_from_scenario(scenario: Scenario) -> SapB1State:
         )
     _seed_ledger_documents(b1, sage.sales_posted, vat_by_id, customers)
     _seed_payments(b1, sage.sales_posted, sage.banks, customers)
+    held = {
+        (codes[h["product_id"]], wh_by_id[h["warehouse_id"]]): (
+            Decimal(str(h["quantity_in_stock"])),
+            Decimal(str(h["quantity_allocated"])),
+        )
+        for h in sage.holdings
+    }
+    if posting_mode is None:
+        settings = tomllib.loads(scenario.mappings_toml).get("settings", {})
+        posting_mode = str(settings.get("posting_mode", "per_order"))
+    to_move = _sync_moves(scenario, b1) if posting_mode == "per_order" else {}
+    seeded = {
+        (item["ItemCode"], info["WarehouseCode"])
+        for item in b1.items
+        for info in item["ItemWarehouseInfoCollection"]
+    }
+    for item_code, warehouse in sorted(held.keys() | seeded | to_move.keys()):
+        in_stock, allocated = held.get((item_code, warehouse), (ZERO, ZERO))
+        moves = to_move.get((item_code, warehouse), ZERO)
+        b1.set_stock(item_code, warehouse, in_stock + moves, allocated)
     b1.frozen_now = None
     return b1
+
+
+def _sync_moves(scenario: Scenario, b1: SapB1State) -> dict[tuple[str, str], Decimal]:
+    """(ItemCode, WarehouseCode) -> quantity the sync's invoices will take out of B1, less
+    what its credit notes will put back: the scenario's completed, paid POS orders (type 10)
+    at a store its mappings map, minus those B1 already holds a document for (`NumAtCard`)
+    and those the scenario's truth says reach no ERP document (`missing_in_erp`,
+    `refund_without_credit_note`)."""
+    stores = tomllib.loads(scenario.mappings_toml).get("stores", {})
+    location_of: dict[str, str] = {
+        str(store): str(value["location"] if isinstance(value, dict) else value)
+        for store, value in stores.items()
+    }
+    store_of = {w["warehouseid"]: str(w["storeid"]) for w in scenario.sitoo.warehouses}
+    not_posted = {
+        str(t["pos_ref"])
+        for t in scenario.truth
+        if t["kind"] in ("missing_in_erp", "refund_without_credit_note") and t["pos_ref"]
+    }
+    not_posted |= {d["NumAtCard"] for d in (*b1.invoices, *b1.credit_notes) if d["NumAtCard"]}
+    eligible = (ORDERTYPE_ORDER, STATE_CLOSED, PAY_SUCCESSFUL)
+    moves: dict[tuple[str, str], Decimal] = {}
+    for order in scenario.sitoo.orders.values():
+        if (order["ordertypeid"], order["orderstateid"], order["paymentstateid"]) != eligible:
+            continue
+        location = location_of.get(store_of.get(order["warehouseid"], ""))
+        if location is None or str(order["orderid"]) in not_posted:
+            continue
+        for line in order["orderitems"]:
+            if line["orderitemtype"] == 10 and b1.find("Items", line["sku"]) is not None:
+                key = (line["sku"], location)
+                moves[key] = moves.get(key, ZERO) + Decimal(line["quantity"])
+    return moves
 
 
 _RECEIPT = "TradingAccountEntryTypePurchasePaymentSalesReceipt"

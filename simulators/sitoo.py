@@ -2,7 +2,8 @@
 
 Serves `/v2/accounts/{accountid}/...` from an in-memory `SitooState`: Basic auth,
 `{totalcount, items}` envelopes, `start`/`num` paging, `fields=`, the order filters,
-stores, warehouses, warehouse items (GET and batch PUT), products and sites. Money is
+stores, warehouses, warehouse items (GET and batch PUT), products (GET and batch PUT by
+`productid`) and sites. Money is
 written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. This module
 must not know recon's mappings or scenarios; `build_order` only shapes one order.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -242,6 +244,9 @@ class SitooState:
     products: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     warehouse_items: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # Per-item fault knob for batch writes (product and warehouse item PUTs): SKU -> the
+    # status its element answers, while the rest of the batch lands.
+    refuse_writes: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _next_warehouseitemid: int = 1
 
@@ -366,6 +371,12 @@ class SitooState:
             item["decimalavailable"] = fmt3(total - Decimal(item["decimalreserved"]))
             item["datelastmodified"] = modified
             return item
+
+
+_MONEY = re.compile(r"\d{1,10}\.\d{2}")
+_PRODUCT_WRITABLE = frozenset(
+    {"productid", "sku", "title", "moneyprice", "moneypriceorg", "moneypricein", "activepos"}
+)
 
 
 class _BadRequest(Exception):
@@ -563,6 +574,9 @@ def create_app(
             if sku not in known:
                 results.append({"statuscode": 404, "return": False})
                 continue
+            if sku in state.refuse_writes:
+                results.append({"statuscode": state.refuse_writes[sku], "return": False})
+                continue
             total = element.get("decimaltotal")
             if total is not None and wh["warehousetype"] != 20:
                 results.append({"statuscode": 400, "return": False})
@@ -587,6 +601,8 @@ def create_app(
         return json_response(results)
 
     def products(request: Request) -> Response:
+        if request.method == "PUT":
+            return _put_products(request.state.body)
         q = request.query_params
         include_inactive = q.get("includeinactive", "false").lower() == "true"
         skus = {s for s in q.get("sku", "").split(",") if s} or None
@@ -596,6 +612,61 @@ def create_app(
             if (include_inactive or p["active"]) and (skus is None or p["sku"] in skus)
         ]
         return _envelope(rows, q)
+
+    def _put_products(body: bytes) -> Response:
+        """Batch update by `productid` (products.yaml PUT): one `{statuscode, return}` per
+        element; a one-element array answers a bare `true`, or its error as the response."""
+        try:
+            payload = json.loads(body, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "Invalid JSON in request body")
+        if not isinstance(payload, list) or not payload:
+            return _error(400, "Request body must be an array of products")
+        by_id = {p["productid"]: p for p in state.products}
+        now = int(datetime.now().timestamp())
+        results = [_product_update(element, by_id, now) for element in payload]
+        if len(results) == 1:
+            status, text = results[0]
+            return json_response(True) if status == 200 else _error(status, text)
+        return json_response([{"statuscode": st, "return": st == 200} for st, _ in results])
+
+    def _product_update(
+        element: Any, by_id: dict[int, dict[str, Any]], now: int
+    ) -> tuple[int, str]:
+        if not isinstance(element, dict):
+            return 400, "Each product must be an object"
+        productid = element.get("productid")
+        if not isinstance(productid, int) or isinstance(productid, bool):
+            return 400, "Missing required field: productid"
+        product = by_id.get(productid)
+        if product is None:
+            return 404, f"Product {productid} not found"
+        unknown = sorted(set(element) - _PRODUCT_WRITABLE)
+        if unknown:
+            return 400, f"Invalid field: {unknown[0]}"
+        if "sku" in element and element["sku"] != product["sku"]:
+            return 400, "Invalid value for field: sku"
+        changes: dict[str, Any] = {}
+        for name in ("moneyprice", "moneypriceorg", "moneypricein"):
+            if name in element:
+                value = element[name]
+                if not isinstance(value, str) or not _MONEY.fullmatch(value):
+                    return 400, f"Invalid value for field: {name}"
+                changes[name] = value
+        if "title" in element:
+            if not isinstance(element["title"], str):
+                return 400, "Invalid value for field: title"
+            changes["title"] = element["title"]
+        if "activepos" in element:
+            if not isinstance(element["activepos"], bool):
+                return 400, "Invalid value for field: activepos"
+            changes["activepos"] = element["activepos"]
+        refused = state.refuse_writes.get(product["sku"])
+        if refused is not None:
+            return refused, f"Product {productid} could not be updated"
+        product.update(changes)
+        product["datemodified"] = now
+        return 200, ""
 
     async def not_found(request: Request) -> Response:
         if not _authorised(request, creds):
@@ -616,7 +687,7 @@ def create_app(
             guarded(warehouse_items),
             methods=["GET", "PUT"],
         ),
-        Route(site + "/products.json", guarded(products), methods=["GET"]),
+        Route(site + "/products.json", guarded(products), methods=["GET", "PUT"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
     app = Starlette(routes=routes)

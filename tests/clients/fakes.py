@@ -65,6 +65,16 @@ class FakeSitoo:
                 for item in body
             ]
             return json_response(200, answers)
+        if request.method == "PUT" and path.endswith("/products.json"):
+            body = json.loads(request.content)
+            self.put_bodies.append(body)
+            if len(body) == 1:  # Sitoo answers a one-product update with a bare `true`
+                return json_response(200, True)
+            answers = [
+                {"statuscode": 404 if item["productid"] >= 900 else 200, "return": True}
+                for item in body
+            ]
+            return json_response(200, answers)
         for suffix, items in self.collections.items():
             if path.endswith(suffix):
                 start = int(request.url.params.get("start", "0"))

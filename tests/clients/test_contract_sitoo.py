@@ -100,6 +100,20 @@ def test_master_data_stock_and_push(served: tuple[str, SitooState, Faults]) -> N
     assert stock == {"TEE": Decimal("7.000")}
 
 
+def test_product_prices_land_in_the_simulator(served: tuple[str, SitooState, Faults]) -> None:
+    base_url, state, _ = served
+    state.refuse_writes["OLD"] = 400
+    c = client(base_url)
+    two = c.put_product_prices([(1, "TEE", Decimal("27.50")), (2, "OLD", Decimal("8.00"))])
+    assert [(r.sku, r.statuscode) for r in two] == [("TEE", 200), ("OLD", 400)]
+    one = c.put_product_prices([(1, "TEE", Decimal("26.00"))])
+    assert [(r.sku, r.ok) for r in one] == [("TEE", True)]
+    with pytest.raises(NotFoundError):  # one product: its error is the response
+        c.put_product_prices([(99, "NOPE", Decimal("1.00"))])
+    prices = {p.key: p.item.moneyprice for p in c.iter_products() if p.item}
+    assert prices == {"TEE": Decimal("26.00"), "OLD": Decimal("9.90")}
+
+
 def test_errors_from_the_simulator(served: tuple[str, SitooState, Faults]) -> None:
     base_url, _, faults = served
     with pytest.raises(AuthError, match="SITOO_API_PASSWORD"):

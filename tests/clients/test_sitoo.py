@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from clients import AuthError, NotFoundError, SitooClient
+from clients import AuthError, MalformedResponse, NotFoundError, SitooClient
 from config import ConfigError, load_settings
 from tests.clients.fakes import FakeSitoo, Recorder, json_response, scripted
 
@@ -216,6 +216,48 @@ def test_put_warehouse_items_reports_each_item() -> None:
     assert fake.put_bodies == [
         [{"sku": "TEE", "decimaltotal": "5.000"}, {"sku": "BAD-SKU", "decimaltotal": "1.500"}]
     ]
+
+
+def test_put_product_prices_sends_productid_and_money_and_reports_each_product() -> None:
+    fake = FakeSitoo({})
+    c = client(Recorder(fake))
+    results = c.put_product_prices([(1, "TEE", Decimal("27.5")), (901, "GONE", Decimal("3"))])
+    one = c.put_product_prices([(2, "MUG", Decimal("12.00"))])
+
+    assert [(r.sku, r.statuscode, r.ok) for r in results] == [
+        ("TEE", 200, True),
+        ("GONE", 404, False),
+    ]
+    assert [(r.sku, r.statuscode, r.ok) for r in one] == [("MUG", 200, True)]
+    assert fake.put_bodies == [
+        [{"productid": 1, "moneyprice": "27.50"}, {"productid": 901, "moneyprice": "3.00"}],
+        [{"productid": 2, "moneyprice": "12.00"}],
+    ]
+
+
+def test_a_price_with_more_than_two_decimals_is_refused_before_sending() -> None:
+    fake = FakeSitoo({})
+    with pytest.raises(ValueError, match=r"price 9\.995 for TEE"):
+        client(Recorder(fake)).put_product_prices([(1, "TEE", Decimal("9.995"))])
+    assert fake.put_bodies == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [{"statuscode": 200, "return": True}],  # one result for two products
+        True,  # a bare true is the answer to one product only
+        [{"statuscode": "200", "return": True}, {"statuscode": 200, "return": True}],
+    ],
+)
+def test_a_batch_answer_of_the_wrong_shape_is_malformed(answer: object) -> None:
+    rec = scripted(json_response(200, answer))
+    c = SitooClient(
+        "https://api.example.test/", 90210, 1, "90210-7", "pw-secret",
+        transport=rec.transport(), max_attempts=1,
+    )  # fmt: skip
+    with pytest.raises(MalformedResponse):
+        c.put_product_prices([(1, "TEE", Decimal("25.00")), (2, "MUG", Decimal("12.00"))])
 
 
 def test_401_names_sitoo_variables_never_the_password() -> None:

@@ -12,10 +12,6 @@ from reconcile import to_records
 from tests.e2e.harness import world
 from tests.e2e.test_whole_path import _matches
 
-# SAP B1 moves stock with every invoice while the scenario's POS stock is a fixed snapshot,
-# so B1 also shows the stock of everything sold (docs/sapb1.md); stock is compared elsewhere.
-SKIP_KINDS = {"netsuite": set(), "sapb1": {"stock_variance"}}
-
 
 @pytest.mark.parametrize("erp", ["netsuite", "sapb1"])
 def test_jobs_reach_each_erp_through_recon_erp(erp: str, tmp_path: Path) -> None:
@@ -24,9 +20,8 @@ def test_jobs_reach_each_erp_through_recon_erp(erp: str, tmp_path: Path) -> None
         first = sync_job(w.settings)
         collect_job(w.settings)
         merged, _ = reconcile_job(w.settings)
-        skip = SKIP_KINDS[erp]
-        found = [f for f in to_records(merged) if f["kind"] not in skip]
-        truth = [t for t in w.truth if t["kind"] not in skip]
+        found = to_records(merged)
+        truth = w.truth
 
         assert not first.problems
         assert len(found) == len(truth), (found, truth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -499,6 +500,47 @@ def test_seed_from_scenario_matches_sage_documents(name: str) -> None:
     assert truth_refs and truth_refs <= doc_nums
     for pay in state.incoming_payments:
         assert any(i["NumAtCard"] == pay["CounterReference"] for i in state.invoices)
+
+
+def _stock(state: sapb1.SapB1State) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(ItemCode, WarehouseCode) -> (InStock, Committed)."""
+    return {
+        (item["ItemCode"], info["WarehouseCode"]): (info["InStock"], info["Committed"])
+        for item in state.items
+        for info in item["ItemWarehouseInfoCollection"]
+    }
+
+
+def test_seeded_stock_is_the_stock_before_the_sales_the_sync_will_invoice() -> None:
+    scenario = build_scenario("clean", 1, date(2024, 6, 14))
+    sage = scenario.sage200
+    code = {p["id"]: p["code"] for p in sage.products}
+    where = {w["id"]: w["name"] for w in sage.warehouses}
+    holdings = {
+        (code[h["product_id"]], where[h["warehouse_id"]]): (
+            Decimal(str(h["quantity_in_stock"])),
+            Decimal(str(h["quantity_allocated"])),
+        )
+        for h in sage.holdings
+    }
+    location = {101: "WH-LON", 102: "WH-MAN"}  # the clean scenario's mappings
+    sold: Counter[tuple[str, str]] = Counter()
+    for order in scenario.sitoo.orders.values():
+        if order["orderstateid"] == 10 and order["paymentstateid"] == 20:
+            for line in order["orderitems"]:
+                sold[(line["sku"], location[order["warehouseid"]])] += line["quantity"]
+    assert sum(sold.values()) > 0
+
+    per_order = _stock(sapb1.seed_from_scenario(scenario))
+    journals = _stock(sapb1.seed_from_scenario(scenario, posting_mode="daily_journal"))
+
+    assert journals == holdings  # journal entries move no stock
+    assert per_order == {k: (s + sold[k], c) for k, (s, c) in holdings.items()}
+
+
+def test_seed_refuses_an_unknown_posting_mode() -> None:
+    with pytest.raises(ValueError, match="posting_mode 'weekly'"):
+        sapb1.seed_from_scenario(build_scenario("clean", 1, date(2024, 6, 14)), "weekly")
 
 
 def test_simulator_app_serves_the_scenario_company() -> None:

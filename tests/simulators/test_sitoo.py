@@ -133,6 +133,77 @@ def test_put_stock_on_fifo_warehouse_is_refused_per_item(sitoo_client: TestClien
     assert put.json() == [{"statuscode": 400, "return": False}]
 
 
+def prices(client: TestClient) -> dict[str, str]:
+    every = client.get(f"{SITE}/products.json?includeinactive=true").json()["items"]
+    return {p["sku"]: p["moneyprice"] for p in every}
+
+
+def test_put_products_updates_by_productid_with_one_status_per_element(
+    sitoo_state: sitoo.SitooState, sitoo_client: TestClient
+) -> None:
+    put = sitoo_client.put(
+        f"{SITE}/products.json",
+        json=[
+            {"productid": 1001, "moneyprice": "27.50"},
+            {"productid": 9999, "moneyprice": "1.00"},  # no such product
+            {"productid": 1002, "moneyprice": "4.5"},  # not a 2-dp money string
+            {"productid": 1002, "price": "4.50"},  # not a product field
+        ],
+    )
+    assert put.status_code == 200
+    assert put.json() == [
+        {"statuscode": 200, "return": True},
+        {"statuscode": 404, "return": False},
+        {"statuscode": 400, "return": False},
+        {"statuscode": 400, "return": False},
+    ]
+    assert prices(sitoo_client) == {"TEE-BLK-M": "27.50", "OLD-1": "5.00"}
+    tee = next(p for p in sitoo_state.products if p["sku"] == "TEE-BLK-M")
+    assert tee["datemodified"] > tee["datecreated"]
+
+
+def test_put_one_product_answers_true_or_its_error(
+    sitoo_state: sitoo.SitooState, sitoo_client: TestClient
+) -> None:
+    one = sitoo_client.put(
+        f"{SITE}/products.json", json=[{"productid": 1002, "moneyprice": "6.00"}]
+    )
+    assert (one.status_code, one.json()) == (200, True)
+    missing = sitoo_client.put(
+        f"{SITE}/products.json", json=[{"productid": 7, "moneyprice": "1.00"}]
+    )
+    assert (missing.status_code, missing.json()["statuscode"]) == (404, 404)
+    assert prices(sitoo_client) == {"TEE-BLK-M": "25.00", "OLD-1": "6.00"}
+
+
+def test_refused_writes_fail_that_element_only(
+    sitoo_state: sitoo.SitooState, sitoo_client: TestClient
+) -> None:
+    sitoo_state.refuse_writes["TEE-BLK-M"] = 400
+    put = sitoo_client.put(
+        f"{SITE}/products.json",
+        json=[
+            {"productid": 1001, "moneyprice": "30.00"},
+            {"productid": 1002, "moneyprice": "6.00"},
+        ],
+    )
+    assert [r["statuscode"] for r in put.json()] == [400, 200]
+    assert prices(sitoo_client) == {"TEE-BLK-M": "25.00", "OLD-1": "6.00"}
+    stock = sitoo_client.put(
+        f"{SITE}/warehouses/101/warehouseitems.json",
+        json=[{"sku": "TEE-BLK-M", "decimaltotal": "7.000"}],
+    )
+    assert stock.json() == [{"statuscode": 400, "return": False}]
+
+
+@pytest.mark.parametrize("body", [{"productid": 1001}, [], "x"])
+def test_put_products_body_must_be_a_non_empty_array(
+    sitoo_client: TestClient, body: object
+) -> None:
+    put = sitoo_client.put(f"{SITE}/products.json", json=body)
+    assert (put.status_code, put.json()["statuscode"]) == (400, 400)
+
+
 def test_stores_warehouses_sites(sitoo_client: TestClient) -> None:
     assert sitoo_client.get(f"{SITE}/stores.json").json()["items"][0]["externalid"] == "LON1"
     warehouses = sitoo_client.get(f"{SITE}/warehouses.json").json()["items"]

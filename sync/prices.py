@@ -1,0 +1,189 @@
+"""Price push, ERP -> POS: set each Sitoo product's price to the Sage 200 master price.
+
+The ERP is master for prices (DOMAIN "Who owns what"); Sage stores them net, Sitoo shows
+them gross. A product's master price is its Sage "Standard" price band (net) times one plus
+the rate of the product's Sage tax code, half up to the cent. Sitoo's products are read
+first; only the SKUs whose `moneyprice` (the "Default" price list) differs are sent, by
+`productid` in Sitoo's batch update, in SKU order, and every element of Sitoo's answer is
+checked: a refused SKU is a problem of the run, the others land. Setting a price is
+idempotent, so a killed run is simply run again.
+
+Not pushed, each with a one-line reason in the plan's `skipped`: a Sage product Sitoo has no
+product for (by SKU), one with no Standard price, or whose tax code or rate is unknown (a
+net price is never sent as gross), and a SKU Sitoo holds more than once. Such a line is not
+a problem of the run: a Sage item not sold in the stores is normal. Sitoo products without
+a Sage product are left alone (the engine reports them as `unknown_sku`). Only `moneyprice`
+is written: Sitoo price lists other than "Default", VAT groups and product activation are
+not touched. It must not post sales, read the warehouse DB or decide mappings.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from clients import TerminalError
+from clients.sage200 import Sage200Client
+from clients.sitoo import BATCH_MAX, SitooClient, SitooProduct
+from config.mappings import Mappings
+from warehouse.runs import RunLog
+
+__all__ = ["PriceChange", "PricePlan", "erp_prices", "gross_price", "plan_prices", "push_prices"]
+
+log = logging.getLogger("recon.sync.prices")
+
+CENT = Decimal("0.01")
+STANDARD_BAND = "Standard"
+
+
+def gross_price(net: Decimal, rate: Decimal) -> Decimal:
+    """A net master price with VAT at `rate` percent, half up to the cent."""
+    return (net * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """One Sitoo product whose price differs from the ERP's (`pos_price` None: it has none)."""
+
+    sku: str
+    productid: int
+    pos_price: Decimal | None
+    erp_price: Decimal
+
+
+@dataclass
+class PricePlan:
+    """What is sent, and why some Sage prices go nowhere (one line each)."""
+
+    changes: list[PriceChange] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def erp_prices(sage: Sage200Client, run: RunLog) -> tuple[dict[str, Decimal], list[str]]:
+    """Gross master price per SKU (product `code`), and the products left out with why."""
+    rates: dict[int, Decimal | None] = {}
+    for tax in sage.iter_tax_codes():
+        if tax.item is not None:
+            rates[tax.item.id] = tax.item.tax_rate
+        else:
+            run.problem(f"sage200 tax code {tax.key}: does not fit ({tax.error})")
+    net: dict[int, Decimal] = {}
+    for view in sage.iter_product_prices():
+        p = view.item
+        if p is None:
+            run.problem(
+                f"sage200 product price {view.key}: does not fit ({view.error}); not pushed"
+            )
+            continue
+        band = p.price_band_name or STANDARD_BAND
+        if band == STANDARD_BAND and p.product_price_price is not None:
+            net[p.product_id] = p.product_price_price
+    prices: dict[str, Decimal] = {}
+    skipped: list[str] = []
+    for f in sage.iter_products():
+        product = f.item
+        if product is None:
+            run.problem(f"sage200 product {f.key}: does not fit ({f.error}); price not pushed")
+            continue
+        if not product.code:
+            skipped.append(f"sage200 product {product.id}: has no code; price not pushed")
+            continue
+        price = net.get(product.id)
+        if price is None:
+            skipped.append(f"sku {product.code}: no {STANDARD_BAND} price in Sage; not pushed")
+            continue
+        rate = rates.get(product.tax_code_id) if product.tax_code_id is not None else None
+        if rate is None:
+            skipped.append(
+                f"sku {product.code}: Sage tax code {product.tax_code_id} unknown or without a "
+                "rate, so its gross price is unknown; not pushed"
+            )
+            continue
+        prices[product.code] = gross_price(price, rate)
+    return prices, skipped
+
+
+def plan_prices(erp: dict[str, Decimal], products: list[SitooProduct]) -> PricePlan:
+    """Compare ERP gross prices with Sitoo's `moneyprice`, SKU by SKU."""
+    by_sku: dict[str, list[SitooProduct]] = {}
+    for product in products:
+        by_sku.setdefault(product.sku, []).append(product)
+    plan = PricePlan()
+    for sku in sorted(erp):
+        held = by_sku.get(sku, [])
+        if not held:
+            plan.skipped.append(f"sku {sku}: Sitoo has no product with this SKU; not pushed")
+            continue
+        if len(held) > 1:
+            ids = ", ".join(str(p.productid) for p in held)
+            plan.skipped.append(
+                f"sku {sku}: Sitoo holds {len(held)} products with this SKU ({ids}); not pushed"
+            )
+            continue
+        product = held[0]
+        if product.moneyprice == erp[sku]:
+            plan.unchanged += 1
+            continue
+        if product.productid is None:
+            plan.skipped.append(f"sku {sku}: the Sitoo product has no productid; not pushed")
+            continue
+        plan.changes.append(PriceChange(sku, product.productid, product.moneyprice, erp[sku]))
+    return plan
+
+
+def push_prices(
+    sage: Sage200Client, sitoo: SitooClient, mappings: Mappings, run: RunLog
+) -> PricePlan:
+    """Push Sage master prices (gross) to Sitoo; counts and problems go to `run`.
+
+    `mappings` keeps the jobs' signature (`push_stock`); prices need none of it yet.
+    Returns the plan: `changes` as sent, `skipped` lines saying which SKUs were left alone
+    and why. Bad credentials or an unreachable vendor stop the run; a batch Sitoo refuses
+    as a whole is a problem naming its SKUs.
+    """
+    del mappings  # prices follow the item master, not the store / tender / tax mappings
+    erp, skipped = erp_prices(sage, run)
+    products: list[SitooProduct] = []
+    for f in sitoo.iter_products():
+        if f.item is None:
+            run.problem(f"sitoo product {f.key}: does not fit ({f.error}); price not compared")
+        else:
+            products.append(f.item)
+    plan = plan_prices(erp, products)
+    plan.skipped[:0] = skipped
+    for line in plan.skipped:
+        log.warning("price_push skipped: %s", line)
+    run.counts["prices_skipped"] += len(plan.skipped)
+    run.counts["prices_unchanged"] += plan.unchanged
+    for begin in range(0, len(plan.changes), BATCH_MAX):
+        _send(sitoo, plan.changes[begin : begin + BATCH_MAX], run)
+    return plan
+
+
+def _send(sitoo: SitooClient, changes: list[PriceChange], run: RunLog) -> None:
+    """One batch update; every element of the answer is checked."""
+    try:
+        results = sitoo.put_product_prices([(c.productid, c.sku, c.erp_price) for c in changes])
+    except TerminalError as exc:
+        run.counts["prices_failed"] += len(changes)
+        skus = ", ".join(c.sku for c in changes)
+        run.problem(f"sitoo refused the price update of {skus}: {exc}")
+        return
+    for change, result in zip(changes, results, strict=True):
+        if result.ok:
+            run.counts["prices_pushed"] += 1
+            log.info(
+                "price_push sku=%s productid=%s from=%s to=%s",
+                change.sku,
+                change.productid,
+                change.pos_price,
+                change.erp_price,
+            )
+            continue
+        run.counts["prices_failed"] += 1
+        run.problem(
+            f"sku {change.sku} (Sitoo product {change.productid}): Sitoo refused the price "
+            f"{change.erp_price} (status {result.statuscode})"
+        )
