@@ -28,6 +28,7 @@ from collectors.sitoo import collect_sitoo
 from config import ConfigError, Mappings, Settings
 from reconcile import EngineConfig, Findings, merge_history, reconcile
 from sync.netsuite import NetSuitePoster
+from sync.prices import push_prices
 from sync.run import Poster, resync_order, run_sync
 from sync.sage200 import Sage200Poster
 from sync.sapb1 import SapB1Poster
@@ -139,6 +140,20 @@ def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
         record_run(engine, "stock_push") as run,
     ):
         plan = push_stock(sage, sitoo, mappings, run)
+    return run, plan.skipped
+
+
+def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
+    """Push ERP master prices (gross) to the POS catalogue; the run and the skipped lines."""
+    _sage200_only(settings, "the price push")
+    engine = warehouse(settings)
+    mappings = required_mappings(engine)
+    with (
+        SitooClient.from_settings(settings) as sitoo,
+        Sage200Client.from_settings(settings) as sage,
+        record_run(engine, "price_push") as run,
+    ):
+        plan = push_prices(sage, sitoo, mappings, run)
     return run, plan.skipped
 
 

@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     stock_sub = stock.add_subparsers(dest="action", required=True, parser_class=_Parser)
     stock_sub.add_parser("push", help="push ERP available-to-sell levels to Sitoo")
 
+    prices = sub.add_parser("prices", help="ERP prices to the POS")
+    prices_sub = prices.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    prices_sub.add_parser("push", help="push ERP master prices (gross) to the Sitoo catalogue")
+
     alerts = sub.add_parser("alerts", help="exception alerts to their owners")
     alerts_sub = alerts.add_subparsers(dest="action", required=True, parser_class=_Parser)
     alerts_sub.add_parser("send", help="send the digests of new and ageing exceptions")
@@ -158,6 +162,15 @@ def cmd_stock(args: argparse.Namespace) -> int:
     for line in skipped:
         print(f"  skipped: {line}")
     return _print_run("stock push", dict(run.counts), run.problems)
+
+
+def cmd_prices(args: argparse.Namespace) -> int:
+    from cli.jobs import price_push_job
+
+    run, skipped = price_push_job(load_settings())
+    for line in skipped:
+        print(f"  skipped: {line}")
+    return _print_run("price push", dict(run.counts), run.problems)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -282,6 +295,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync": cmd_sync,
     "collect": cmd_collect,
     "stock": cmd_stock,
+    "prices": cmd_prices,
     "alerts": cmd_alerts,
     "reconcile": cmd_reconcile,
     "exceptions": cmd_exceptions,
