@@ -1,30 +1,80 @@
-"""Landing vendor records in the warehouse: raw payload, canonical rows, quarantine.
+"""Landing vendor records in the warehouse: raw payload, canonical rows, quarantine, deletions.
 
 One transaction per batch: a record whose payload hash is unchanged is skipped (a re-run
 writes nothing), a changed one replaces its raw payload and canonical rows (child tables
 such as order lines are replaced whole), an invalid one goes to quarantine with its reason.
-Must not call a vendor; collectors hand it what their client fetched.
+A record the vendor marks void (a voided transaction) keeps its raw payload, marked deleted,
+and loses its canonical rows. Vendors that do not report deletions are caught by `sweep`
+after a complete pass: what was landed before and is no longer there is marked deleted and
+its canonical rows go, in one transaction; a record that comes back is landed again.
+Each pass reports its progress (`Pass`). Must not call a vendor; collectors hand it what
+their client fetched.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import json
+import logging
 import queue
+import sys
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from clients import Fetched
-from warehouse.db import delete_where_in, pack, table, upsert
+from warehouse.db import CHUNK, delete_where_in, pack, table, upsert
 from warehouse.models import Quarantine, RawPayload, Watermark
+from warehouse.runs import RunLog
 
 T = TypeVar("T")
 Rows = dict[str, list[dict[str, Any]]]
 Builder = Callable[[Any, int], Rows]
+log = logging.getLogger("recon.collect")
+
+# Child tables carry no raw_id: their rows go with the parent row (table, key column).
+CHILDREN: dict[str, tuple[str, str]] = {
+    "pos_order_lines": ("pos_orders", "order_id"),
+    "pos_payments": ("pos_orders", "order_id"),
+    "erp_document_lines": ("erp_documents", "doc_id"),
+}
+# A sweep that would delete more than this share of an entity's live records (and more
+# than SWEEP_FLOOR of them) is refused: a vendor answering a wrong, empty list must not
+# empty the warehouse. The run reports it; a person looks.
+SWEEP_SHARE = 0.5
+SWEEP_FLOOR = 10
+# While a pass runs, the cyclic GC looks for garbage every GC_GEN0 allocations instead of
+# Python's 700: a batch in flight is some 100,000 container objects with no cycles to find,
+# and the default passes cost a fifth of the collector's CPU (collectors.bench).
+GC_GEN0 = 20_000
+_gc_lock = threading.Lock()
+_gc_passes = 0
+_gc_saved = gc.get_threshold()
+
+
+def _fewer_gc_passes(enter: bool) -> None:
+    """Raise the gen-0 threshold for the first pass that starts, restore after the last."""
+    global _gc_passes, _gc_saved
+    with _gc_lock:
+        if enter:
+            if _gc_passes == 0:
+                _gc_saved = gc.get_threshold()
+                gc.set_threshold(max(GC_GEN0, _gc_saved[0]), *_gc_saved[1:])
+            _gc_passes += 1
+        else:
+            _gc_passes -= 1
+            if _gc_passes == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 @dataclass
@@ -33,12 +83,19 @@ class Landed:
     changed: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    deleted: int = 0  # voided in this batch, or gone from a complete pass
 
     def add(self, other: Landed) -> None:
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
+        self.deleted += other.deleted
+
+    @property
+    def valid(self) -> int:
+        """Records that passed validation (written or skipped as unchanged)."""
+        return self.new + self.changed + self.unchanged + self.deleted
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -68,6 +125,231 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+class Pass:
+    """One pass over an entity: totals, the vendor ids seen, and progress as it goes.
+
+    On an interactive terminal (the stream is a TTY) one line per entity is redrawn with the
+    records so far and the rate; otherwise every batch logs one line to `recon.collect`:
+    `source=.. entity=.. batch=N landed=N quarantined=N elapsed_ms=N` (this batch's count
+    of valid and of quarantined records, and its time: waiting for the vendor plus landing).
+    Use as a context manager so the terminal line is finished even when the pass fails.
+    """
+
+    REDRAW = 0.1  # seconds between terminal redraws
+
+    def __init__(self, source: str, entity: str, *, stream: TextIO | None = None) -> None:
+        self.source, self.entity = source, entity
+        self.total = Landed()
+        self.seen: set[str] = set()
+        self.batches = 0
+        self._stream = stream if stream is not None else sys.stderr
+        self._tty = _isatty(self._stream)
+        self._started = self._last = self._drawn = time.perf_counter()
+
+    def __enter__(self) -> Pass:
+        _fewer_gc_passes(True)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _fewer_gc_passes(False)
+        if self._tty and self.batches:
+            self._draw(time.perf_counter())
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def record(self, batch: Sequence[Fetched[Any]], landed: Landed) -> None:
+        """Count one landed batch (call after its transaction committed)."""
+        now = time.perf_counter()
+        self.batches += 1
+        self.total.add(landed)
+        self.seen.update(f.key for f in batch)
+        if self._tty:
+            if now - self._drawn >= self.REDRAW:
+                self._draw(now)
+        else:
+            log.info(
+                "source=%s entity=%s batch=%d landed=%d quarantined=%d elapsed_ms=%d",
+                self.source,
+                self.entity,
+                self.batches,
+                landed.valid,
+                landed.quarantined,
+                round((now - self._last) * 1000),
+            )
+        self._last = now
+
+    def _draw(self, now: float) -> None:
+        self._drawn = now
+        done = self.total.valid + self.total.quarantined
+        rate = done / max(now - self._started, 1e-9)
+        bad = f", {self.total.quarantined:,} quarantined" if self.total.quarantined else ""
+        self._stream.write(
+            f"\r{self.source} {self.entity}: {done:,} records{bad}, {rate:,.0f}/s\x1b[K"
+        )
+        self._stream.flush()
+
+    def sweep(self, engine: Engine, tables: Sequence[str], run: RunLog) -> int:
+        """After a complete pass: see `sweep`."""
+        gone = sweep(engine, self.source, self.entity, self.seen, tables, run)
+        self.total.deleted += gone
+        return gone
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real stream
+        return False
+
+
+def remove_rows(conn: Connection, raw_ids: Sequence[int], tables: Sequence[str]) -> None:
+    """Delete the canonical rows of these raw payloads from `tables` (and their children)."""
+    for start in range(0, len(raw_ids), CHUNK):
+        ids = list(raw_ids[start : start + CHUNK])
+        for child, (parent, key) in CHILDREN.items():
+            if parent in tables:
+                p = table(parent)
+                keys = select(p.c[key]).where(p.c.raw_id.in_(ids))
+                conn.execute(table(child).delete().where(table(child).c[key].in_(keys)))
+        for name in tables:
+            t = table(name)
+            conn.execute(t.delete().where(t.c.raw_id.in_(ids)))
+
+
+def sweep(
+    engine: Engine,
+    source: str,
+    entity: str,
+    seen: set[str],
+    tables: Sequence[str],
+    run: RunLog,
+) -> int:
+    """Mark deleted what was landed before and is not in `seen`, the vendor ids of a pass
+    that read the entity completely; remove their canonical rows from `tables` (children
+    follow). One transaction. Call only after the pass ended without error: a partial pass
+    would delete what it did not reach. Returns how many records were marked deleted."""
+    raw = table("raw_payloads")
+    with engine.begin() as conn:
+        live = conn.execute(
+            select(RawPayload.vendor_id, RawPayload.id).where(
+                RawPayload.source == source,
+                RawPayload.entity == entity,
+                RawPayload.deleted_at.is_(None),
+            )
+        ).all()
+        gone = [rid for vid, rid in live if vid not in seen]
+        if gone and (not seen or len(gone) > max(SWEEP_FLOOR, SWEEP_SHARE * len(live))):
+            run.problem(
+                f"{source} {entity}: a complete read lacked {len(gone):,} of {len(live):,}"
+                " records landed before; not deleting them (check the vendor, then run"
+                " --full again)"
+            )
+            return 0
+        now = datetime.now(UTC)
+        for start in range(0, len(gone), CHUNK):
+            conn.execute(
+                update(raw).where(raw.c.id.in_(gone[start : start + CHUNK])).values(deleted_at=now)
+            )
+        remove_rows(conn, gone, tables)
+        stale = [  # a quarantined record that is gone is no longer a problem to fix
+            qid
+            for qid, vid in conn.execute(
+                select(Quarantine.id, Quarantine.vendor_id).where(
+                    Quarantine.source == source, Quarantine.entity == entity
+                )
+            )
+            if vid not in seen
+        ]
+        delete_where_in(conn, table("quarantine"), "id", stale if seen else [])
+    if gone:
+        log.info("source=%s entity=%s deleted=%d", source, entity, len(gone))
+    return len(gone)
+
+
+# The text `warehouse.db.pack` stores and hashes, from an encoder built once. Landing hashes
+# every record but compresses only those it writes (a re-read is mostly unchanged records).
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+Processor = Callable[[Any], Any]
+
+
+def _canonical(raw: Any) -> tuple[bytes, str]:
+    """(canonical JSON, its hash) exactly as `warehouse.db.pack` makes them."""
+    text = _JSON.encode(raw).encode()
+    return text, hashlib.sha1(text).hexdigest()
+
+
+def _compress(text: bytes) -> bytes:
+    return zlib.compress(text, 1)  # as `warehouse.db.pack`
+
+
+@dataclass(frozen=True)
+class _Upsert:
+    sql: str
+    names: tuple[str, ...]  # parameters in statement order (positional) or by name
+    processors: tuple[Processor | None, ...]
+    positional: bool
+
+
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Upsert] = {}
+
+
+def _compile_upsert(
+    conn: Connection, tbl: Table, cols: tuple[str, ...], keys: tuple[str, ...]
+) -> _Upsert:
+    """`warehouse.db.upsert`'s statement for these columns, compiled once per dialect."""
+    dialect = conn.dialect
+    cache_key = (dialect.name, tbl.name, cols, keys)
+    hit = _UPSERTS.get(cache_key)
+    if hit is not None:
+        return hit
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(tbl)
+    updates = [c for c in cols if c not in keys]
+    if updates:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in updates}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    compiled = stmt.compile(dialect=dialect, column_keys=list(cols))
+    names = tuple(compiled.positiontup or ()) if compiled.positional else cols
+    if set(names) != set(cols):  # a statement this writer does not understand
+        raise RuntimeError(f"unexpected parameters for {tbl.name}: {names}")
+    processors = tuple(tbl.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    made = _Upsert(str(compiled), names, processors, compiled.positional)
+    _UPSERTS[cache_key] = made
+    return made
+
+
+def write_rows(
+    conn: Connection,
+    tbl: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str] | None = None,
+) -> None:
+    """`warehouse.db.upsert` (same statement, same column types) without SQLAlchemy's
+    per-row parameter work: each column's bind processor runs over the column in one pass,
+    then one executemany. The landing path writes hundreds of thousands of rows."""
+    if not rows:
+        return
+    cols = tuple(rows[0])
+    key_cols = tuple(keys or [c.name for c in tbl.primary_key.columns])
+    stmt = _compile_upsert(conn, tbl, cols, key_cols)
+    columns: list[list[Any]] = []
+    for name, process in zip(stmt.names, stmt.processors, strict=True):
+        values = [row[name] for row in rows]
+        columns.append(list(map(process, values)) if process is not None else values)
+    params: list[Any] = list(zip(*columns, strict=True))
+    if not stmt.positional:
+        params = [dict(zip(stmt.names, p, strict=True)) for p in params]
+    conn.exec_driver_sql(stmt.sql, params)
+
+
 def land(
     conn: Connection,
     source: str,
@@ -75,11 +357,16 @@ def land(
     batch: Sequence[Fetched[Any]],
     build: Builder,
     replace: Mapping[str, str] | None = None,
+    *,
+    void: Callable[[Any], bool] | None = None,
+    tables: Sequence[str] = (),
 ) -> tuple[Landed, list[str]]:
     """Land one batch; returns the counts and one problem line per quarantined record.
 
     `build(item, raw_id)` returns canonical rows per table; tables named in `replace`
     (table -> parent key column) have their rows for the batch's parents deleted first.
+    A record for which `void(item)` holds is stored marked deleted and its rows are removed
+    from `tables` (children follow) instead of being built.
     """
     now = datetime.now(UTC)
     landed = Landed()
@@ -109,23 +396,31 @@ def land(
     if not good:
         return landed, problems
     existing = {
-        vid: h
-        for vid, h in conn.execute(
-            select(RawPayload.vendor_id, RawPayload.payload_hash).where(
+        vid: (rid, h, deleted is not None)
+        for vid, rid, h, deleted in conn.execute(
+            select(
+                RawPayload.vendor_id, RawPayload.id, RawPayload.payload_hash, RawPayload.deleted_at
+            ).where(
                 RawPayload.source == source,
                 RawPayload.entity == entity,
                 RawPayload.vendor_id.in_(list(good)),
             )
         )
     }
-    packed = {key: pack(f.raw) for key, f in good.items()}
-    todo = [key for key in good if existing.get(key) != packed[key][1]]
+    voided = {k for k, f in good.items() if void is not None and void(f.item)}
+    packed = {key: _canonical(f.raw) for key, f in good.items()}
+    todo = [  # new, changed, or void state flipped (voided, or back after a deletion)
+        k
+        for k in good
+        if k not in existing or existing[k][1] != packed[k][1] or existing[k][2] != (k in voided)
+    ]
     landed.unchanged = len(good) - len(todo)
-    landed.new = sum(1 for k in todo if k not in existing)
-    landed.changed = len(todo) - landed.new
+    landed.deleted = sum(1 for k in todo if k in voided)
+    landed.new = sum(1 for k in todo if k not in existing and k not in voided)
+    landed.changed = len(todo) - landed.new - landed.deleted
     if not todo:
         return landed, problems
-    upsert(
+    write_rows(
         conn,
         table("raw_payloads"),
         [
@@ -133,25 +428,28 @@ def land(
                 "source": source,
                 "entity": entity,
                 "vendor_id": k,
-                "payload": packed[k][0],
+                "payload": _compress(packed[k][0]),
                 "payload_hash": packed[k][1],
                 "fetched_at": now,
-                "deleted_at": None,
+                "deleted_at": now if k in voided else None,
             }
             for k in todo
         ],
         keys=["source", "entity", "vendor_id"],
     )
-    raw_ids = {
-        vid: rid
-        for vid, rid in conn.execute(
-            select(RawPayload.vendor_id, RawPayload.id).where(
-                RawPayload.source == source,
-                RawPayload.entity == entity,
-                RawPayload.vendor_id.in_(todo),
-            )
+    raw_ids = {k: existing[k][0] for k in todo if k in existing}
+    new = [k for k in todo if k not in existing]
+    if new:
+        raw_ids.update(
+            (vid, rid)
+            for vid, rid in conn.execute(
+                select(RawPayload.vendor_id, RawPayload.id).where(
+                    RawPayload.source == source,
+                    RawPayload.entity == entity,
+                    RawPayload.vendor_id.in_(new),
+                )
+            ).all()
         )
-    }
     conn.execute(  # a record that validates now leaves quarantine
         table("quarantine")
         .delete()
@@ -159,15 +457,19 @@ def land(
             Quarantine.source == source, Quarantine.entity == entity, Quarantine.vendor_id.in_(todo)
         )
     )
+    gone = [raw_ids[k] for k in todo if k in voided and k in existing]
+    if gone:
+        remove_rows(conn, gone, tables)
     rows: Rows = {}
     for key in todo:
-        for name, values in build(good[key].item, raw_ids[key]).items():
-            rows.setdefault(name, []).extend(values)
+        if key not in voided:
+            for name, values in build(good[key].item, raw_ids[key]).items():
+                rows.setdefault(name, []).extend(values)
     for name, key_col in (replace or {}).items():
         parents = {r[key_col] for rs in rows.values() for r in rs if key_col in r}
         delete_where_in(conn, table(name), key_col, parents)
     for name, values in rows.items():
-        upsert(conn, table(name), values)
+        write_rows(conn, table(name), values)
     return landed, problems
 
 

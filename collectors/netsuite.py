@@ -26,8 +26,11 @@ from `AggregateItemLocation`) is read whole every run; unchanged rows skip.
 
 Limits: VAT per item line is not in `transactionline`; each tax line's amount is shared over
 the item lines of that tax code (the item's `salesTaxCode`, or the document's only code) in
-proportion to their net, so lines add up to the header VAT. Voided or deleted transactions
-are not removed from the warehouse. Items are read through the record service, one GET each.
+proportion to their net, so lines add up to the header VAT. A voided transaction (`voided`
+= T, which also moves `lastmodifieddate`) keeps its raw payload marked deleted and loses its
+canonical rows on any run; a deleted one is not reported by NetSuite, so a `--full` run marks
+what it did not read as deleted (master data, read whole, on every run). Items are read
+through the record service, one GET each.
 Must not write to NetSuite.
 """
 
@@ -54,7 +57,15 @@ from clients.netsuite import (
     TransactionLineRow,
     TransactionRow,
 )
-from collectors._landing import Landed, Rows, batched, get_watermark, land, set_watermark
+from collectors._landing import (
+    Landed,
+    Pass,
+    Rows,
+    batched,
+    get_watermark,
+    land,
+    set_watermark,
+)
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
@@ -94,6 +105,7 @@ MONEY_IN_OUT = {"CustPymt": 1, "CustRfnd": -1, "CashSale": 1, "CashRfnd": -1}
 NEGATIVE = ("CustCred", "CashRfnd", "CustRfnd")
 PAYMENT_EID = re.compile(r"^(.+)-(\d+)$")
 MEMO_ORDER = re.compile(r"\bPOS order (\w+)", re.I)
+TRANSACTION_TABLES = ("erp_documents", "erp_journal_lines")  # where a transaction's rows live
 
 
 class NsTransaction(VendorModel):
@@ -364,47 +376,73 @@ def transaction_rows(
 
 
 # --------------------------------------------------------------------- collecting
+def is_void(tx: NsTransaction) -> bool:
+    """A voided transaction records no sale or payment (`voided` = T)."""
+    return bool(tx.head.voided)
+
+
 def collect_transactions(
     engine: Engine, client: NetSuiteClient, d: Directory, run: RunLog, *, full: bool = False
 ) -> Landed:
-    """Land every transaction changed since the watermark less OVERLAP; then move the mark."""
+    """Land every transaction changed since the watermark less OVERLAP; then move the mark.
+
+    A voided one keeps its raw payload, marked deleted, and loses its rows; after a full
+    read, the transactions it did not see (deleted in NetSuite) are marked deleted too."""
     started = client.server_time()
     mark = None if full else get_watermark(engine, SOURCE, "transactions")
     since = datetime.fromisoformat(mark) - OVERLAP if mark else None
-    total = Landed()
     replace_children = {"erp_document_lines": "doc_id", "erp_journal_lines": "journal_id"}
-    for batch in batched(read_transactions(client, since), BATCH):
-        wanted = {
-            tx.item.main.createdfrom
-            for tx in batch
-            if tx.item is not None and tx.item.main is not None and tx.item.main.createdfrom
-        }
-        sources = source_refs(client, {w for w in wanted if w})
+    with Pass(SOURCE, "transactions") as p:
+        for batch in batched(read_transactions(client, since), BATCH):
+            wanted = {
+                tx.item.main.createdfrom
+                for tx in batch
+                if tx.item is not None and tx.item.main is not None and tx.item.main.createdfrom
+            }
+            sources = source_refs(client, {w for w in wanted if w})
 
-        def build(tx: NsTransaction, raw_id: int, sources: dict[str, str] = sources) -> Rows:
-            return transaction_rows(tx, d, sources, raw_id)
+            def build(tx: NsTransaction, raw_id: int, sources: dict[str, str] = sources) -> Rows:
+                return transaction_rows(tx, d, sources, raw_id)
 
-        with engine.begin() as conn:
-            landed, problems = land(conn, SOURCE, "transactions", batch, build, replace_children)
-        total.add(landed)
-        for p in problems:
-            run.problem(p)
+            with engine.begin() as conn:
+                landed, problems = land(
+                    conn,
+                    SOURCE,
+                    "transactions",
+                    batch,
+                    build,
+                    replace_children,
+                    void=is_void,
+                    tables=TRANSACTION_TABLES,
+                )
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    if full:
+        p.sweep(engine, TRANSACTION_TABLES, run)
     with engine.begin() as conn:
         set_watermark(conn, SOURCE, "transactions", started.isoformat())
-    return total
+    return p.total
 
 
 def _whole(
-    engine: Engine, entity: str, fetched: Iterable[Fetched[Any]], build: Any, run: RunLog
+    engine: Engine,
+    entity: str,
+    fetched: Iterable[Fetched[Any]],
+    build: Any,
+    run: RunLog,
+    tables: tuple[str, ...],
 ) -> Landed:
-    total = Landed()
-    for batch in batched(fetched, BATCH):
-        with engine.begin() as conn:
-            landed, problems = land(conn, SOURCE, entity, batch, build)
-        total.add(landed)
-        for p in problems:
-            run.problem(p)
-    return total
+    """Read `entity` whole (master data): every run is complete, so every run sweeps."""
+    with Pass(SOURCE, entity) as p:
+        for batch in batched(fetched, BATCH):
+            with engine.begin() as conn:
+                landed, problems = land(conn, SOURCE, entity, batch, build)
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    p.sweep(engine, tables, run)
+    return p.total
 
 
 def _rate(tax: NetSuiteTaxCode | None) -> Decimal:
@@ -458,9 +496,11 @@ def collect_master_data(
 
     stock = (_rekey(f) for f in client.iter_stock())
     return {
-        "items": _whole(engine, "inventory_items", d.item_records, item_rows, run),
-        "accounts": _whole(engine, "accounts", d.account_records, account_rows, run),
-        "stock": _whole(engine, "stock", stock, stock_rows, run),
+        "items": _whole(engine, "inventory_items", d.item_records, item_rows, run, ("erp_items",)),
+        "accounts": _whole(
+            engine, "accounts", d.account_records, account_rows, run, ("erp_accounts",)
+        ),
+        "stock": _whole(engine, "stock", stock, stock_rows, run, ("erp_stock",)),
     }
 
 
@@ -481,4 +521,5 @@ def collect_netsuite(
         run.counts[f"netsuite_{name}_new"] += got.new
         run.counts[f"netsuite_{name}_changed"] += got.changed
         run.counts[f"netsuite_{name}_unchanged"] += got.unchanged
+        run.counts[f"netsuite_{name}_deleted"] += got.deleted
         run.counts["quarantined"] += got.quarantined

@@ -7,6 +7,8 @@
   on the bank's `code`; money paid back is negative.
 Transactions are read incrementally by `date_time_updated` from a watermark less an overlap
 (Sage filters with whole seconds); master data is small and read whole, unchanged rows skip.
+Sage does not report deletions: a `--full` run reads transactions completely and marks what
+it did not see as deleted (canonical rows removed); master data does so on every run.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from clients.sage200 import (
     SalesPostedTransaction,
     SopOrder,
 )
-from collectors._landing import Landed, Rows, batched, get_watermark, land, set_watermark
+from collectors._landing import (
+    Landed,
+    Pass,
+    Rows,
+    batched,
+    get_watermark,
+    land,
+    set_watermark,
+)
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
@@ -176,38 +186,52 @@ def _incremental(
     build: Any,
     run: RunLog,
     full: bool,
+    tables: tuple[str, ...],
     replace: dict[str, str] | None = None,
 ) -> Landed:
-    """Read `entity` changed since its watermark (less OVERLAP); move the mark per batch."""
+    """Read `entity` changed since its watermark (less OVERLAP); move the mark per batch.
+
+    A full read is complete: afterwards what it did not see is marked deleted (`sweep`).
+    """
     mark = None if full else get_watermark(engine, SOURCE, entity)
     since = datetime.fromisoformat(mark) - OVERLAP if mark else None
-    total, high = Landed(), since
-    for batch in batched(fetch(since), BATCH):
-        for f in batch:
-            stamp = f.item.date_time_updated if f.item is not None else None
-            if stamp is not None and (high is None or stamp > high):
-                high = stamp
-        with engine.begin() as conn:
-            landed, problems = land(conn, SOURCE, entity, batch, build, replace)
-            if high is not None:
-                set_watermark(conn, SOURCE, entity, high.isoformat())
-        total.add(landed)
-        for p in problems:
-            run.problem(p)
-    return total
+    high = since
+    with Pass(SOURCE, entity) as p:
+        for batch in batched(fetch(since), BATCH):
+            for f in batch:
+                stamp = f.item.date_time_updated if f.item is not None else None
+                if stamp is not None and (high is None or stamp > high):
+                    high = stamp
+            with engine.begin() as conn:
+                landed, problems = land(conn, SOURCE, entity, batch, build, replace)
+                if high is not None:
+                    set_watermark(conn, SOURCE, entity, high.isoformat())
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    if full:
+        p.sweep(engine, tables, run)
+    return p.total
 
 
 def _whole(
-    engine: Engine, entity: str, fetched: Iterator[Fetched[Any]], build: Any, run: RunLog
+    engine: Engine,
+    entity: str,
+    fetched: Iterator[Fetched[Any]],
+    build: Any,
+    run: RunLog,
+    tables: tuple[str, ...],
 ) -> Landed:
-    total = Landed()
-    for batch in batched(fetched, BATCH):
-        with engine.begin() as conn:
-            landed, problems = land(conn, SOURCE, entity, batch, build)
-        total.add(landed)
-        for p in problems:
-            run.problem(p)
-    return total
+    """Read `entity` whole (master data): every run is complete, so every run sweeps."""
+    with Pass(SOURCE, entity) as p:
+        for batch in batched(fetched, BATCH):
+            with engine.begin() as conn:
+                landed, problems = land(conn, SOURCE, entity, batch, build)
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    p.sweep(engine, tables, run)
+    return p.total
 
 
 def collect_sage200(
@@ -223,6 +247,7 @@ def collect_sage200(
             lambda o, rid: sop_order_rows(o, d, cur, rid),
             run,
             full,
+            ("erp_documents",),
             {"erp_document_lines": "doc_id"},
         ),
         "sales_posted": _incremental(
@@ -232,6 +257,7 @@ def collect_sage200(
             lambda t, rid: ledger_rows(t, cur, rid),
             run,
             full,
+            ("erp_documents",),
         ),
         "bank_posted": _incremental(
             engine,
@@ -240,12 +266,14 @@ def collect_sage200(
             lambda t, rid: cash_book_rows(t, d, cur, rid),
             run,
             full,
+            ("erp_journal_lines",),
         ),
     }
     landed.update(collect_master_data(engine, client, d, run))
     for name, got in landed.items():
         run.counts[f"sage200_{name}_new"] += got.new
         run.counts[f"sage200_{name}_changed"] += got.changed
+        run.counts[f"sage200_{name}_deleted"] += got.deleted
         run.counts["quarantined"] += got.quarantined
 
 
@@ -315,12 +343,24 @@ def collect_master_data(
         }
 
     return {
-        "products": _whole(engine, "products", iter(d.product_records), item_rows, run),
-        "banks": _whole(engine, "banks", iter(d.bank_records), bank_rows, run),
+        "products": _whole(
+            engine, "products", iter(d.product_records), item_rows, run, ("erp_items",)
+        ),
+        "banks": _whole(engine, "banks", iter(d.bank_records), bank_rows, run, ("erp_accounts",)),
         "nominal_codes": _whole(
-            engine, "nominal_codes", client.iter_nominal_codes(), nominal_rows, run
+            engine,
+            "nominal_codes",
+            client.iter_nominal_codes(),
+            nominal_rows,
+            run,
+            ("erp_accounts",),
         ),
         "holdings": _whole(
-            engine, "warehouse_holdings", client.iter_warehouse_holdings(), holding_rows, run
+            engine,
+            "warehouse_holdings",
+            client.iter_warehouse_holdings(),
+            holding_rows,
+            run,
+            ("erp_stock",),
         ),
     }

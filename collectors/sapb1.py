@@ -26,6 +26,8 @@ day; payments and journal entries have no update stamp, so they are read by key
 seen (a payment posted late for an earlier day, a cancellation). Re-read records whose
 payload is unchanged write nothing. Master data is small and read whole each run. Limit: a
 payment cancelled more than `REREAD` after its `DocDate` is not seen without `--full`.
+B1 documents cannot be deleted, only cancelled; items and accounts can, so master data marks
+what a run did not read as deleted (`sweep`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,15 @@ from clients.sapb1 import (
     VatGroup,
     b1_date,
 )
-from collectors._landing import Landed, Rows, batched, get_watermark, land, set_watermark
+from collectors._landing import (
+    Landed,
+    Pass,
+    Rows,
+    batched,
+    get_watermark,
+    land,
+    set_watermark,
+)
 from config.mappings import Mappings
 from warehouse.db import delete_where_in, table
 from warehouse.models import ErpDocument
@@ -284,7 +294,6 @@ class _Collector:
         mark = None if self.full else get_watermark(self.engine, SOURCE, entity)
         since = date.fromisoformat(mark) - OVERLAP if mark else None
         high = date.fromisoformat(mark) if mark else None
-        total = Landed()
 
         def gone(doc: Document) -> list[tuple[str, str, str]]:
             if not is_cancelled(doc):
@@ -292,20 +301,22 @@ class _Collector:
             doc_id = f"{doc_type}:{doc.DocEntry}"
             return [("erp_document_lines", "doc_id", doc_id), ("erp_documents", "doc_id", doc_id)]
 
-        for batch in batched(fetch(since), BATCH):
-            for f in batch:
-                stamp = f.item.UpdateDate if f.item is not None else None
-                if stamp is not None and (high is None or stamp > high):
-                    high = stamp
-            if prepare is not None:
-                prepare(batch)
-            with self.engine.begin() as conn:
-                total.add(
-                    self._land(conn, entity, batch, build, {"erp_document_lines": "doc_id"}, gone)
-                )
-                if high is not None:
-                    set_watermark(conn, SOURCE, entity, high.isoformat())
-        return total
+        with Pass(SOURCE, entity) as p:
+            for batch in batched(fetch(since), BATCH):
+                for f in batch:
+                    stamp = f.item.UpdateDate if f.item is not None else None
+                    if stamp is not None and (high is None or stamp > high):
+                        high = stamp
+                if prepare is not None:
+                    prepare(batch)
+                with self.engine.begin() as conn:
+                    landed = self._land(
+                        conn, entity, batch, build, {"erp_document_lines": "doc_id"}, gone
+                    )
+                    if high is not None:
+                        set_watermark(conn, SOURCE, entity, high.isoformat())
+                p.record(batch, landed)
+        return p.total
 
     def by_key(
         self,
@@ -326,7 +337,6 @@ class _Collector:
             flt = f"{key} gt {high_key}"
             if high_day is not None:
                 flt += f" or {day_field} ge {b1_date(high_day - REREAD)}"
-        total = Landed()
 
         def gone(record: Any) -> list[tuple[str, str, str]]:
             if getattr(record, "Cancelled", None) != "tYES":
@@ -334,37 +344,41 @@ class _Collector:
             return [("erp_journal_lines", "journal_id", f"{prefix}:{getattr(record, key)}")]
 
         fetched = self.client.iter_collection(entity, model, filter=flt, orderby=key)
-        for batch in batched(fetched, BATCH):
-            for f in batch:
-                if f.item is None:
-                    continue
-                k, d = getattr(f.item, key), getattr(f.item, day_field)
-                high_key = k if high_key is None else max(high_key, k)
-                if d is not None and (high_day is None or d > high_day):
-                    high_day = d
-            with self.engine.begin() as conn:
-                total.add(
-                    self._land(
+        with Pass(SOURCE, entity) as p:
+            for batch in batched(fetched, BATCH):
+                for f in batch:
+                    if f.item is None:
+                        continue
+                    k, d = getattr(f.item, key), getattr(f.item, day_field)
+                    high_key = k if high_key is None else max(high_key, k)
+                    if d is not None and (high_day is None or d > high_day):
+                        high_day = d
+                with self.engine.begin() as conn:
+                    landed = self._land(
                         conn, entity, batch, build, {"erp_journal_lines": "journal_id"}, gone
                     )
-                )
-                if high_key is not None:
-                    value = {"key": high_key, "day": high_day.isoformat() if high_day else None}
-                    set_watermark(conn, SOURCE, entity, json.dumps(value))
-        return total
+                    if high_key is not None:
+                        value = {"key": high_key, "day": high_day.isoformat() if high_day else None}
+                        set_watermark(conn, SOURCE, entity, json.dumps(value))
+                p.record(batch, landed)
+        return p.total
 
     def whole(
         self,
         entity: str,
         fetched: Iterable[Fetched[Any]],
         build: Callable[[Any, int], Rows],
+        tables: tuple[str, ...],
         replace: dict[str, str] | None = None,
     ) -> Landed:
-        total = Landed()
-        for batch in batched(fetched, BATCH):
-            with self.engine.begin() as conn:
-                total.add(self._land(conn, entity, batch, build, replace, None))
-        return total
+        """Master data, read whole: every run is complete, so every run sweeps."""
+        with Pass(SOURCE, entity) as p:
+            for batch in batched(fetched, BATCH):
+                with self.engine.begin() as conn:
+                    landed = self._land(conn, entity, batch, build, replace, None)
+                p.record(batch, landed)
+        p.sweep(self.engine, tables, self.run)
+        return p.total
 
 
 def _base_refs(
@@ -451,13 +465,17 @@ def collect_sapb1(
             "Items",
             client.iter_items(),
             lambda i, rid: item_rows(i, rates, price_list, rid),
+            ("erp_items", "erp_stock"),
             {"erp_stock": "sku"},
         ),
-        "accounts": c.whole("ChartOfAccounts", client.iter_accounts(), account_rows),
+        "accounts": c.whole(
+            "ChartOfAccounts", client.iter_accounts(), account_rows, ("erp_accounts",)
+        ),
     }
     for name, got in landed.items():
         run.counts[f"sapb1_{name}_new"] += got.new
         run.counts[f"sapb1_{name}_changed"] += got.changed
+        run.counts[f"sapb1_{name}_deleted"] += got.deleted
         run.counts["quarantined"] += got.quarantined
 
 

@@ -19,7 +19,15 @@ from sqlalchemy import Engine
 
 from clients import Fetched
 from clients.sitoo import SitooClient, SitooOrder, SitooOrderItem, SitooProduct, SitooWarehouseItem
-from collectors._landing import Landed, Rows, batched, get_watermark, land, set_watermark
+from collectors._landing import (
+    Landed,
+    Pass,
+    Rows,
+    batched,
+    get_watermark,
+    land,
+    set_watermark,
+)
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
@@ -169,23 +177,28 @@ def collect_orders(
 ) -> Landed:
     mark = None if full else get_watermark(engine, SOURCE, "orders")
     start = int(mark) if mark else None
-    total = Landed()
     high, pinned = start or 0, None
     replace = {"pos_order_lines": "order_id", "pos_payments": "order_id"}
-    for batch in batched(client.iter_orders(orderid_from=start), BATCH):
-        orders = [f.item for f in batch if f.item is not None]
-        high, pinned = _next_watermark(orders, high, pinned)
-        with engine.begin() as conn:
-            landed, problems = land(
-                conn, SOURCE, "orders", batch, lambda o, rid: order_rows(o, stores, rid), replace
-            )
-            set_watermark(
-                conn, SOURCE, "orders", str(high if pinned is None else min(high, pinned))
-            )
-        total.add(landed)
-        for p in problems:
-            run.problem(p)
-    return total
+    with Pass(SOURCE, "orders") as p:
+        for batch in batched(client.iter_orders(orderid_from=start), BATCH):
+            orders = [f.item for f in batch if f.item is not None]
+            high, pinned = _next_watermark(orders, high, pinned)
+            with engine.begin() as conn:
+                landed, problems = land(
+                    conn,
+                    SOURCE,
+                    "orders",
+                    batch,
+                    lambda o, rid: order_rows(o, stores, rid),
+                    replace,
+                )
+                set_watermark(
+                    conn, SOURCE, "orders", str(high if pinned is None else min(high, pinned))
+                )
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    return p.total
 
 
 def stock_rows(item: SitooWarehouseItem, store_id: str, raw_id: int) -> Rows:
@@ -220,24 +233,28 @@ def collect_catalogue_and_stock(
     engine: Engine, client: SitooClient, stores: StoreDirectory, run: RunLog
 ) -> dict[str, Landed]:
     out: dict[str, Landed] = {"products": Landed(), "stock": Landed()}
-    for batch in batched(client.iter_products(), BATCH):
-        with engine.begin() as conn:
-            landed, problems = land(conn, SOURCE, "products", batch, product_rows)
-        out["products"].add(landed)
-        for p in problems:
-            run.problem(p)
-    for warehouseid, store_id in stores.store_of_warehouse.items():
-
-        def build(item: SitooWarehouseItem, raw_id: int, store: str = store_id) -> Rows:
-            return stock_rows(item, store, raw_id)
-
-        for stock in batched(client.iter_warehouse_items(warehouseid), BATCH):
-            keyed = [_rekey(f, warehouseid) for f in stock]
+    with Pass(SOURCE, "products") as p:
+        for batch in batched(client.iter_products(), BATCH):
             with engine.begin() as conn:
-                landed, problems = land(conn, SOURCE, "warehouseitems", keyed, build)
-            out["stock"].add(landed)
-            for p in problems:
-                run.problem(p)
+                landed, problems = land(conn, SOURCE, "products", batch, product_rows)
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    out["products"] = p.total
+    with Pass(SOURCE, "warehouseitems") as p:
+        for warehouseid, store_id in stores.store_of_warehouse.items():
+
+            def build(item: SitooWarehouseItem, raw_id: int, store: str = store_id) -> Rows:
+                return stock_rows(item, store, raw_id)
+
+            for stock in batched(client.iter_warehouse_items(warehouseid), BATCH):
+                keyed = [_rekey(f, warehouseid) for f in stock]
+                with engine.begin() as conn:
+                    landed, problems = land(conn, SOURCE, "warehouseitems", keyed, build)
+                p.record(keyed, landed)
+                for problem in problems:
+                    run.problem(problem)
+    out["stock"] = p.total
     return out
 
 

@@ -284,3 +284,79 @@ def raw_transactions(engine: Engine) -> int:
                 )
             ).scalar_one()
         )
+
+
+def marked_deleted(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(
+            conn.execute(
+                select(RawPayload.vendor_id).where(
+                    RawPayload.source == "netsuite",
+                    RawPayload.entity == "transactions",
+                    RawPayload.deleted_at.is_not(None),
+                )
+            ).scalars()
+        )
+
+
+def void_in_netsuite(state: sim.NetSuiteState, record_id: str) -> None:
+    """Void a transaction as SuiteQL then shows it: `voided` T, modified now."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    state.sql().execute(
+        "UPDATE \"transaction\" SET voided = 'T', lastmodifieddate = ? WHERE id = ?",
+        (sim._sql_instant(stamp), int(record_id)),
+    )
+
+
+def test_a_voided_invoice_and_payment_lose_their_rows_and_keep_a_marked_payload(
+    engine: Engine, state: sim.NetSuiteState
+) -> None:
+    sale = state.by_external_id("invoice", "5120")
+    payment = state.by_external_id("customerPayment", "5120-1")
+    assert sale is not None and payment is not None
+    with client_for(state) as client:
+        collect(engine, client)
+        void_in_netsuite(state, sale["id"])
+        void_in_netsuite(state, payment["id"])
+        run = collect(engine, client)  # voiding moves lastmodifieddate: no --full needed
+    assert [r[0] for r in rows(engine, ErpDocument.doc_no)] == ["CM-1", "CM-2", "INV-2"]
+    with engine.connect() as conn:
+        docs = set(conn.execute(select(ErpDocumentLine.doc_id)).scalars())
+    assert f"invoice:{sale['id']}" not in docs
+    assert [r[0] for r in rows(engine, ErpJournalLine.pos_ref)] == [
+        "1-2024-06-02", "1-2024-06-02", "1-2024-06-02", "5121",
+    ]  # fmt: skip
+    assert marked_deleted(engine) == sorted([sale["id"], payment["id"]])
+    assert run.counts["netsuite_transactions_deleted"] == 2
+    assert run.problems == []
+
+
+def test_a_full_run_removes_a_deleted_transaction_and_an_outage_removes_nothing(
+    engine: Engine, state: sim.NetSuiteState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("collectors.netsuite.BATCH", 2)
+    rma = state.by_external_id("creditMemo", "5121")
+    assert rma is not None
+    with client_for(state) as client:
+        collect(engine, client)
+        state.delete("creditMemo", rma["id"])  # NetSuite reports no deletions
+        assert collect(engine, client).counts["netsuite_transactions_deleted"] == 0
+        original = client.iter_transactions
+
+        def down_mid_read(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            for n, f in enumerate(original(*args, **kwargs)):
+                if n == 4:
+                    raise ServerError("netsuite", 503, "down", "NetSuite server error (503)")
+                yield f
+
+        monkeypatch.setattr(client, "iter_transactions", down_mid_read)
+        with pytest.raises(ServerError):
+            collect(engine, client, full=True)
+        assert "CM-1" in [r[0] for r in rows(engine, ErpDocument.doc_no)]
+        assert marked_deleted(engine) == []
+        monkeypatch.setattr(client, "iter_transactions", original)
+        run = collect(engine, client, full=True)
+    assert [r[0] for r in rows(engine, ErpDocument.doc_no)] == ["CM-2", "INV-1", "INV-2"]
+    assert count(engine, ErpDocumentLine) == 4  # CM-1's line went with it
+    assert marked_deleted(engine) == [rma["id"]]
+    assert run.counts["netsuite_transactions_deleted"] == 1

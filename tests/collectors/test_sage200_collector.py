@@ -3,6 +3,8 @@ idempotent, quarantining bad records, and resuming after an outage."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,7 +23,14 @@ from simulators.faults import Faults
 from simulators.scenario import build_scenario
 from simulators.serve import serve_in_thread
 from warehouse.db import open_warehouse
-from warehouse.models import ErpDocument, ErpItem, ErpJournalLine, Quarantine
+from warehouse.models import (
+    ErpDocument,
+    ErpDocumentLine,
+    ErpItem,
+    ErpJournalLine,
+    Quarantine,
+    RawPayload,
+)
 from warehouse.runs import RunLog, record_run
 
 END = date(2026, 3, 14)
@@ -157,3 +166,139 @@ def test_an_outage_keeps_the_watermark_of_the_last_good_batch(
         monkeypatch.setattr(client, "iter_bank_posted_transactions", original)
         collect(engine, client)
     assert count(engine, ErpJournalLine) == len(state.bank_posted)
+
+
+def deleted(engine: Engine, entity: str) -> list[str]:
+    """Vendor ids of `entity` whose raw payload is marked deleted."""
+    with engine.connect() as conn:
+        return sorted(
+            conn.execute(
+                select(RawPayload.vendor_id).where(
+                    RawPayload.source == "sage200",
+                    RawPayload.entity == entity,
+                    RawPayload.deleted_at.is_not(None),
+                )
+            ).scalars()
+        )
+
+
+def document(engine: Engine, doc_id: str) -> tuple[int, int]:
+    """(header rows, line rows) of one canonical document."""
+    with engine.connect() as conn:
+        heads = conn.execute(select(func.count()).where(ErpDocument.doc_id == doc_id)).scalar_one()
+        lines = conn.execute(
+            select(func.count()).where(ErpDocumentLine.doc_id == doc_id)
+        ).scalar_one()
+    return int(heads), int(lines)
+
+
+def test_a_full_run_removes_a_deleted_sop_order_and_brings_it_back_when_it_reappears(
+    engine: Engine, state: sim.Sage200State
+) -> None:
+    order = state.sop_orders[3]
+    doc_id = f"sop_order:{order['id']}"
+    with client_for(state) as client:
+        collect(engine, client)
+        documents = count(engine, ErpDocument)
+        assert document(engine, doc_id) == (1, len(order["lines"]))
+        state.sop_orders.remove(order)  # deleted in Sage: no list reports it
+        incremental = collect(engine, client)
+        assert document(engine, doc_id) == (1, len(order["lines"]))  # not a complete read
+        full = collect(engine, client, full=True)
+        #  what                                  expected
+        assert document(engine, doc_id) == (0, 0)
+        assert deleted(engine, "sop_orders") == [str(order["id"])]
+        assert count(engine, ErpDocument) == documents - 1  # nothing else went
+        state.sop_orders.append(order)  # restored, payload unchanged
+        again = collect(engine, client, full=True)
+    assert incremental.counts["sage200_sop_orders_deleted"] == 0
+    assert full.counts["sage200_sop_orders_deleted"] == 1
+    assert full.problems == []
+    assert document(engine, doc_id) == (1, len(order["lines"]))
+    assert deleted(engine, "sop_orders") == []
+    assert again.counts["sage200_sop_orders_changed"] == 1
+
+
+def test_an_outage_during_a_full_run_deletes_nothing(
+    engine: Engine, state: sim.Sage200State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sage_collector, "BATCH", 3)
+    order = state.sop_orders[0]
+    doc_id = f"sop_order:{order['id']}"
+    with client_for(state) as client:
+        collect(engine, client)
+        state.sop_orders.remove(order)
+        original = client.iter_sop_orders
+
+        def down_after_five(updated_since: object = None) -> Iterator[object]:
+            for n, f in enumerate(original(updated_since=updated_since)):  # type: ignore[arg-type]
+                if n == 5:
+                    raise ServerError("sage200", 504, "tunnel lost", "Sage 200 server error (504)")
+                yield f
+
+        monkeypatch.setattr(client, "iter_sop_orders", down_after_five)
+        with pytest.raises(ServerError):
+            collect(engine, client, full=True)
+        assert document(engine, doc_id) == (1, len(order["lines"]))
+        assert deleted(engine, "sop_orders") == []
+        monkeypatch.setattr(client, "iter_sop_orders", original)  # Sage is back
+        collect(engine, client, full=True)
+    assert document(engine, doc_id) == (0, 0)
+    assert deleted(engine, "sop_orders") == [str(order["id"])]
+
+
+def test_a_full_read_that_comes_back_empty_deletes_nothing_and_says_so(
+    engine: Engine, state: sim.Sage200State
+) -> None:
+    with client_for(state) as client:
+        collect(engine, client)
+        landed = count(engine, ErpDocumentLine)
+        state.sop_orders.clear()  # e.g. a tunnel answering an empty list for a lost company
+        run = collect(engine, client, full=True)
+    assert count(engine, ErpDocumentLine) == landed
+    assert deleted(engine, "sop_orders") == []
+    assert run.problems == [
+        "sage200 sop_orders: a complete read lacked 9 of 9 records landed before; not deleting"
+        " them (check the vendor, then run --full again)"
+    ]
+
+
+def test_master_data_gone_from_sage_leaves_the_warehouse_on_the_next_run(
+    engine: Engine, state: sim.Sage200State
+) -> None:
+    product = state.products[-1]
+    with client_for(state) as client:
+        collect(engine, client)
+        state.products.remove(product)
+        run = collect(engine, client)  # master data is read whole: every run is complete
+    with engine.connect() as conn:
+        skus = set(conn.execute(select(ErpItem.sku)).scalars())
+    assert product["code"] not in skus
+    assert len(skus) == len(state.products)
+    assert deleted(engine, "products") == [str(product["id"])]
+    assert run.counts["sage200_products_deleted"] == 1
+
+
+def test_off_a_terminal_every_batch_logs_one_key_value_line(
+    engine: Engine,
+    state: sim.Sage200State,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(sage_collector, "BATCH", 4)
+    state.sop_orders[1]["total_gross_value"] = "lots"  # quarantined in the first batch
+    with client_for(state) as client, caplog.at_level(logging.INFO, logger="recon.collect"):
+        collect(engine, client)
+    lines = [
+        re.sub(r"elapsed_ms=\d+$", "elapsed_ms=N", r.getMessage())
+        for r in caplog.records
+        if r.name == "recon.collect"
+    ]
+    assert [ln for ln in lines if "entity=sop_orders " in ln] == [
+        # 9 orders in batches of 4, the second order invalid
+        "source=sage200 entity=sop_orders batch=1 landed=3 quarantined=1 elapsed_ms=N",
+        "source=sage200 entity=sop_orders batch=2 landed=4 quarantined=0 elapsed_ms=N",
+        "source=sage200 entity=sop_orders batch=3 landed=1 quarantined=0 elapsed_ms=N",
+    ]
+    entities = {ln.split()[1] for ln in lines}
+    assert {"entity=bank_posted_transactions", "entity=products"} <= entities
