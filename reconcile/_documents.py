@@ -13,7 +13,7 @@ from decimal import Decimal
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._frames import DOC_KINDS, beyond, emit
+from reconcile._frames import DOC_KINDS, beyond, emit, split_repeated
 from reconcile._prepare import Prepared
 from snapshot import MONEY
 
@@ -54,12 +54,34 @@ _REFUNDS = _Side(
 )
 
 
-def _doc_summary(docs: pl.LazyFrame) -> pl.LazyFrame:
+def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
     """One row per pos_ref: the first document (earliest posting_date, then doc_no) and counts."""
+    docs = docs.filter(pl.col("pos_ref").is_not_null())
+    once, more = split_repeated(docs, "pos_ref", p.doc_ref_repeats)
+    # A pos_ref with one document is its own summary; only repeated refs need the sort.
+    single = (
+        None
+        if once is None
+        else once.select(
+            "pos_ref",
+            "doc_id",
+            pl.col("doc_no").alias("erp_ref"),
+            pl.col("location").alias("doc_location"),
+            "posting_date",
+            pl.col("gross_total").alias("erp_gross"),
+            pl.col("vat_total").alias("erp_vat"),
+            pl.col("currency").alias("erp_currency"),
+            pl.col("doc_no").alias("last_ref"),
+            pl.col("gross_total").cast(pl.Decimal(38, 2)).alias("erp_gross_all"),
+            pl.lit(1, dtype=pl.UInt32).alias("n_docs"),
+        )
+    )
+    if more is None:
+        assert single is not None
+        return single.with_columns(pl.lit(True).alias("_in_erp"))
     # Within a group polars keeps the frame's row order, so first/last follow this sort.
-    return (
-        docs.filter(pl.col("pos_ref").is_not_null())
-        .sort("pos_ref", "posting_date", "doc_no", "doc_id", nulls_last=True)
+    multi = (
+        more.sort("pos_ref", "posting_date", "doc_no", "doc_id", nulls_last=True)
         .group_by("pos_ref")
         .agg(
             pl.col("doc_id").first(),
@@ -70,41 +92,118 @@ def _doc_summary(docs: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("vat_total").first().alias("erp_vat"),
             pl.col("currency").first().alias("erp_currency"),
             pl.col("doc_no").last().alias("last_ref"),
-            pl.col("gross_total").sum().alias("erp_gross_all"),
-            pl.len().alias("n_docs"),
+            pl.col("gross_total").sum().cast(pl.Decimal(38, 2)).alias("erp_gross_all"),
+            pl.len().cast(pl.UInt32).alias("n_docs"),
         )
-        .with_columns(pl.lit(True).alias("_in_erp"))
     )
+    parts = [multi] if single is None else [single, multi]
+    return pl.concat(parts, how="vertical").with_columns(pl.lit(True).alias("_in_erp"))
 
 
-def _link(p: Prepared, cfg: EngineConfig, side: _Side) -> DocumentFindings:
-    orders = p.orders.filter(pl.col("order_type") == side.order_type).with_columns(
-        pl.lit(True).alias("_in_pos")
-    )
-    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    joined = orders.join(
-        _doc_summary(docs), left_on="order_id", right_on="pos_ref", how="full", coalesce=True
-    ).with_columns(
-        pl.col("_in_pos").fill_null(False),
-        pl.col("_in_erp").fill_null(False),
-        pl.col("order_id").alias("pos_ref"),
-        pl.col("store_id").alias("store"),
-        pl.coalesce("currency", "erp_currency").alias("currency"),
-        pl.col("gross_total").alias("pos_value"),
-        pl.col("erp_gross").alias("erp_value"),
-        (pl.col("erp_gross") - pl.col("gross_total")).alias("difference"),
-    )
-    key = [pl.col("pos_ref")]
-    parts: list[pl.LazyFrame] = []
-
+def _absent() -> pl.Expr:
     # POS order with no document: missing (unless pending or covered by a daily journal).
-    absent = joined.filter(
+    return (
         pl.col("_in_pos")
         & pl.col("_in_erp").not_()
         & pl.col("eligible")
         & pl.col("pending").not_()
         & (pl.col("held_cause").is_not_null() | pl.col("covered").not_())
-    ).with_columns(pl.lit(None).alias("erp_value"), (-pl.col("gross_total")).alias("difference"))
+    )
+
+
+_BOTH = pl.col("_in_pos") & pl.col("_in_erp")
+_OK = _BOTH & pl.col("eligible")
+
+
+def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
+    """The orders of this side linked to their documents, only the rows some check flags.
+
+    The checks below run on this small frame once it is collected: polars pushes each
+    check's columns and filter into its own copy of the join, so sharing the join lazily
+    would run it once per check.
+    """
+    orders = p.orders.filter(pl.col("order_type") == side.order_type).with_columns(
+        pl.lit(True).alias("_in_pos")
+    )
+    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
+    if p.day is not None or p.store is not None:
+        docs = docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id",
+                         how="semi")  # fmt: skip
+    # A full join also finds the pos_refs that name no order of this side (orphans, below).
+    joined = orders.join(
+        _doc_summary(p, docs), left_on="order_id", right_on="pos_ref", how="full", coalesce=True
+    ).with_columns(pl.col("_in_pos").fill_null(False), pl.col("_in_erp").fill_null(False))
+
+    # Keep the rows some check may flag, with plain comparisons on the raw columns (a
+    # superset: the checks decide on the few rows left); derive money columns only then.
+    def differs(a: str, b: str) -> pl.Expr:
+        return (pl.col(a) != pl.col(b)).fill_null(False)
+
+    flagged = (
+        (pl.col("n_docs") > 1).fill_null(False)
+        | differs("erp_vat", "vat_total")
+        | differs("erp_gross", "gross_total")
+        | differs("posting_date", "business_day")
+        | differs("doc_location", "location")
+    )
+    if cfg.amount.absolute < 0 or cfg.amount.relative < 0:
+        flagged = pl.lit(True)  # a negative tolerance flags even equal amounts
+    keep = (
+        pl.col("_in_pos").not_()
+        | _absent().fill_null(False)
+        | (_BOTH & pl.col("eligible").not_()).fill_null(False)
+        | (_OK.fill_null(False) & flagged)
+    )
+    vat_diff = pl.col("erp_vat") - pl.col("vat_total")
+    is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= pl.lit(cfg.vat_rounding_max))
+    return (
+        joined.filter(keep)
+        .with_columns(
+            pl.col("order_id").alias("pos_ref"),
+            pl.col("store_id").alias("store"),
+            pl.coalesce("currency", "erp_currency").alias("currency"),
+            pl.col("gross_total").alias("pos_value"),
+            pl.col("erp_gross").alias("erp_value"),
+            (pl.col("erp_gross") - pl.col("gross_total")).alias("difference"),
+            vat_diff.alias("_vat_diff"),
+        )
+        .with_columns(is_rounding.fill_null(False).alias("_rounding"))
+    )
+
+
+def _residual() -> pl.Expr:
+    return pl.col("difference") - pl.when(pl.col("_rounding")).then(pl.col("_vat_diff")).otherwise(
+        pl.lit(_ZERO)
+    )
+
+
+def _pairs(p: Prepared, side: _Side) -> pl.LazyFrame:
+    """Eligible orders of this side with the first document they link to, if it has lines."""
+    orders = p.orders.filter((pl.col("order_type") == side.order_type) & pl.col("eligible"))
+    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
+    if p.day is not None or p.store is not None:
+        docs = docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id",
+                         how="semi")  # fmt: skip
+    with_lines = p.t["erp_document_lines"].select("doc_id").unique()
+    summary = _doc_summary(p, docs).join(with_lines, on="doc_id", how="semi")
+    return orders.join(summary, left_on="order_id", right_on="pos_ref").select(
+        "order_id",
+        "doc_id",
+        "erp_ref",
+        pl.col("store_id").alias("store"),
+        "business_day",
+        pl.coalesce("currency", "erp_currency").alias("currency"),
+    )
+
+
+def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> DocumentFindings:
+    joined = hits
+    key = [pl.col("pos_ref")]
+    parts: list[pl.LazyFrame] = []
+
+    absent = joined.filter(_absent()).with_columns(
+        pl.lit(None).alias("erp_value"), (-pl.col("gross_total")).alias("difference")
+    )
     parts.append(
         emit(absent, side.missing_kind, key, pl.coalesce("held_cause", pl.lit("not_posted")))
     )
@@ -112,7 +211,7 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side) -> DocumentFindings:
         "order_id", pl.lit(side.missing_kind).alias("kind"), pl.col("difference").cast(MONEY)
     )
 
-    both = joined.filter(pl.col("_in_pos") & pl.col("_in_erp"))
+    both = joined.filter(_BOTH)
     incomplete = both.filter(pl.col("eligible").not_())
     parts.append(
         emit(
@@ -134,11 +233,7 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side) -> DocumentFindings:
     )
     parts.append(emit(dup, "duplicate_in_erp", key, "posted_twice"))
 
-    vat_diff = pl.col("erp_vat") - pl.col("vat_total")
-    is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= pl.lit(cfg.vat_rounding_max))
-    checked = ok.with_columns(
-        vat_diff.alias("_vat_diff"), is_rounding.fill_null(False).alias("_rounding")
-    )
+    checked = ok
     rounding = checked.filter(pl.col("_rounding")).with_columns(
         pl.col("vat_total").alias("pos_value"),
         pl.col("erp_vat").alias("erp_value"),
@@ -153,10 +248,7 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side) -> DocumentFindings:
             severity="info",
         )
     )
-    residual = pl.col("difference") - pl.when(pl.col("_rounding")).then(
-        pl.col("_vat_diff")
-    ).otherwise(pl.lit(_ZERO))
-    mismatch = checked.filter(beyond(residual, pl.col("gross_total"), cfg.amount))
+    mismatch = checked.filter(beyond(_residual(), pl.col("gross_total"), cfg.amount))
     parts.append(emit(mismatch, "amount_mismatch", key, "amount_differs"))
     effects = pl.concat(
         [
@@ -184,23 +276,42 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side) -> DocumentFindings:
     wrong_loc = ok.filter(pl.col("doc_location") != pl.col("location"))
     parts.append(emit(wrong_loc, "store_mismatch", key, "wrong_location", severity="warning"))
 
-    parts.append(_orphans(p, docs, orders, side))
-    pairs = ok.select("order_id", "doc_id", "erp_ref", "store", "business_day", "currency")
-    return DocumentFindings(parts=parts, effects=effects, pairs=pairs)
+    if p.day is None and p.store is None:
+        unknown_refs = hits.filter(pl.col("_in_pos").not_()).select("pos_ref")
+    else:  # the documents were narrowed to the orders in scope: look the refs up in `known`
+        unknown_refs = None
+    parts.append(_orphans(p, side, unknown_refs))
+    return DocumentFindings(parts=parts, effects=effects, pairs=_pairs(p, side))
 
 
-def _orphans(p: Prepared, docs: pl.LazyFrame, orders: pl.LazyFrame, side: _Side) -> pl.LazyFrame:
-    """Documents whose pos_ref names no POS order of this type, when they belong to a store."""
-    named = p.orders.select("order_id", "store_id")
-    lf = (
-        docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id", how="anti")
-        .join(p.loc_store, on="location", how="left")
-        .join(
-            named.rename({"store_id": "_ref_store"}),
-            left_on="pos_ref",
-            right_on="order_id",
-            how="left",
-        )
+def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Documents whose pos_ref names no POS order of this type, when they belong to a store.
+
+    `unknown_refs` (pos_refs naming no order of this type) comes from the full run's link
+    join; without it they are looked up in `known`.
+    """
+    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
+    named = p.known.select("order_id", "store_id")
+    if p.day is not None:
+        docs = docs.filter(pl.col("posting_date") == p.day)
+    if unknown_refs is None:
+        own = p.known.filter(pl.col("order_type") == side.order_type).select("order_id")
+        unknown_refs = (
+            docs.select("pos_ref").drop_nulls().unique()
+            .join(own, left_on="pos_ref", right_on="order_id", how="anti")
+        )  # fmt: skip
+    orphans = pl.concat(
+        [
+            docs.filter(pl.col("pos_ref").is_null()),
+            docs.join(unknown_refs, on="pos_ref", how="semi"),
+        ],
+        how="vertical",
+    )
+    lf = orphans.join(p.loc_store, on="location", how="left").join(
+        named.rename({"store_id": "_ref_store"}),
+        left_on="pos_ref",
+        right_on="order_id",
+        how="left",
     )
     stores = [pl.col("loc_store"), pl.col("_ref_store")]
     if side.use_original_ref:
@@ -267,7 +378,9 @@ def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
-    sales, refunds = _link(p, cfg, _SALES), _link(p, cfg, _REFUNDS)
+    hits = pl.collect_all([_candidates(p, cfg, _SALES), _candidates(p, cfg, _REFUNDS)])
+    sales = _link(p, cfg, _SALES, hits[0].lazy())
+    refunds = _link(p, cfg, _REFUNDS, hits[1].lazy())
     pairs = pl.concat([sales.pairs, refunds.pairs], how="vertical")
     return DocumentFindings(
         parts=[*sales.parts, *refunds.parts, _lines(p, pairs)],

@@ -25,6 +25,8 @@ __all__ = [
     "finish",
     "flag",
     "gather",
+    "repeated_hashes",
+    "split_repeated",
 ]
 
 FINANCE = "finance"
@@ -80,6 +82,32 @@ def beyond(diff: pl.Expr, base: pl.Expr, tol: Tolerance) -> pl.Expr:
     """True where |diff| > tol.absolute + tol.relative * |base| (nulls count as zero)."""
     limit = pl.lit(tol.absolute) + pl.lit(tol.relative) * base.fill_null(Decimal(0)).abs()
     return diff.fill_null(Decimal(0)).abs() > limit
+
+
+def repeated_hashes(lf: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """`_h`: the 64-bit hashes of `column` values that occur more than once (nulls included).
+
+    Sorting the hashes finds repeats several times faster than hashing the strings again
+    (`is_duplicated`); a collision only adds a hash, which `split_repeated` tolerates.
+    """
+    h = pl.col("_h")
+    return lf.select(pl.col(column).hash().alias("_h").sort()).filter(h == h.shift(1)).unique()
+
+
+def split_repeated(
+    lf: pl.LazyFrame, column: str, repeated: pl.Series | None
+) -> tuple[pl.LazyFrame | None, pl.LazyFrame | None]:
+    """(rows whose `column` value occurs once, the rest), either None when it has no rows,
+    given `repeated_hashes` of a superset of `lf` (None: not computed, all rows are "the
+    rest"). The second frame may hold unique rows (a hash collision, or no hashes given),
+    so whoever reads it must treat them as the first frame would.
+    """
+    if repeated is None:
+        return None, lf
+    if repeated.is_empty():
+        return lf, None
+    is_repeated = pl.col(column).hash().is_in(repeated.implode())
+    return lf.filter(is_repeated.not_()), lf.filter(is_repeated)
 
 
 def flag(keys: pl.LazyFrame, column: str, name: str) -> pl.LazyFrame:

@@ -25,14 +25,13 @@ def _single(name: str) -> pl.Expr:
 
 
 def _eligible(p: Prepared) -> pl.LazyFrame:
-    return p.orders.filter(pl.col("eligible"))
+    # Global findings sum over every order, in scope or not (`known` holds those they need).
+    return p.known.filter(pl.col("eligible"))
 
 
 def _unmapped_tender(p: Prepared) -> pl.LazyFrame:
     lf = (
-        p.t["pos_payments"]
-        .join(_eligible(p).select("order_id", "currency"), on="order_id")
-        .join(p.map_tender, on="tender", how="anti")
+        p.unmapped_payments.join(_eligible(p).select("order_id", "currency"), on="order_id")
         .group_by("tender")
         .agg(pl.col("amount").sum().alias("pos_value"), _single("currency"))
     )
@@ -51,9 +50,7 @@ def _unmapped_location(p: Prepared) -> pl.LazyFrame:
 
 def _unmapped_tax(p: Prepared) -> pl.LazyFrame:
     lf = (
-        p.t["pos_order_lines"]
-        .join(_eligible(p).select("order_id"), on="order_id", how="semi")
-        .join(p.map_tax, on="vat_rate", how="anti")
+        p.unmapped_lines.join(_eligible(p).select("order_id"), on="order_id", how="semi")
         .select("vat_rate", "sku")
         .unique()
         .with_columns(pl.col("vat_rate").alias("pos_value"))
@@ -70,14 +67,13 @@ def _closed_account(p: Prepared) -> pl.LazyFrame:
 def _unknown_sku(p: Prepared) -> pl.LazyFrame:
     if not p.has_erp_items:
         return emit(p.t["erp_items"].select("sku"), "unknown_sku", [pl.col("sku")], "")
-    skus = pl.concat(
-        [
-            p.t["pos_order_lines"].select("sku"),
-            p.t["pos_items"].filter(pl.col("active").fill_null(False)).select("sku"),
-        ],
-        how="vertical",
-    ).unique()
-    lf = skus.join(p.t["erp_items"].select("sku"), on="sku", how="anti").drop_nulls()
+    items = (
+        p.t["pos_items"]
+        .filter(pl.col("active").fill_null(False))
+        .select("sku")
+        .join(p.t["erp_items"].select("sku"), on="sku", how="anti")
+    )
+    lf = pl.concat([p.unknown_line_skus, items], how="vertical").unique().drop_nulls()
     return emit(lf, "unknown_sku", [pl.col("sku")], "sku_not_in_erp")
 
 

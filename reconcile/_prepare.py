@@ -1,17 +1,21 @@
 """Derived inputs every comparator shares: de-duplicated orders with their eligibility,
 mapped location, held cause, pending and daily-journal flags, and the lookup tables.
 
-Builds lazy frames only; it emits no exception itself.
+Builds lazy frames and materialises only what every comparator reads (the mappings, the
+orders); it emits no exception itself. For a run scoped to a day and/or store it derives
+only the orders that run can see: those in scope, and those that ERP rows in scope or a
+global finding name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
-from reconcile._frames import flag
+from reconcile._frames import repeated_hashes, split_repeated
 
 __all__ = ["HELD_CAUSES", "Prepared", "prepare"]
 
@@ -23,6 +27,16 @@ HELD_CAUSES = (
     "held_unknown_sku",
     "held_closed_account",
 )
+_ORDER_COLUMNS = (
+    "order_id",
+    "store_id",
+    "business_day",
+    "order_type",
+    "state",
+    "gross_total",
+    "vat_total",
+    "currency",
+)
 
 
 @dataclass(frozen=True)
@@ -30,29 +44,40 @@ class Prepared:
     """Conformed tables plus the frames derived from them (all lazy)."""
 
     t: dict[str, pl.LazyFrame]
-    orders: pl.LazyFrame  # pos_orders + eligible, location, held_cause, pending, covered
+    orders: pl.LazyFrame  # orders in scope: order columns + eligible, location, held_cause, ...
+    known: pl.LazyFrame  # same columns: every order the run may look up (orders in a full run)
     map_store: pl.LazyFrame  # store_id, location (one per store)
     loc_store: pl.LazyFrame  # location, loc_store (one store per location)
     map_tender: pl.LazyFrame  # tender, account (one per tender)
     map_tax: pl.LazyFrame  # vat_rate, tax_code, account (one per rate)
     closed_accounts: pl.LazyFrame  # account (mapped, and inactive or absent in the ERP)
     account_tender: pl.LazyFrame  # account, tender (null when several tenders share it)
+    unknown_line_skus: pl.LazyFrame  # sku: distinct POS line SKUs the ERP lacks (null too)
+    unmapped_payments: pl.LazyFrame  # pos_payments whose tender has no mapping (all orders)
+    unmapped_lines: pl.LazyFrame  # pos_order_lines whose VAT rate has no mapping (all orders)
+    doc_ref_repeats: pl.Series | None  # hashes of pos_refs seen twice (None: not computed)
     has_erp_items: bool
     as_of: datetime | None
+    day: date | None = None
+    store: str | None = None
 
 
-def _height(lf: pl.LazyFrame) -> int:
-    return int(lf.select(pl.len()).collect().item())
+def _not_in(col: str, values: pl.Series) -> pl.Expr:
+    """Rows an anti join against `values` would keep (a null never matches)."""
+    return pl.col(col).is_null() | pl.col(col).is_in(values.drop_nulls().implode()).not_()
 
 
-def _as_of(orders: pl.LazyFrame, as_of: datetime | None) -> datetime | None:
-    if as_of is not None:
-        return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
-    latest = orders.select(pl.col("created_at").max()).collect().item()
-    return latest if isinstance(latest, datetime) else None
+def _in(col: str, values: pl.Series) -> pl.Expr:
+    return pl.col(col).is_in(values.drop_nulls().implode())
 
 
-def prepare(t: dict[str, pl.LazyFrame], grace: timedelta, as_of: datetime | None) -> Prepared:
+def prepare(
+    t: dict[str, pl.LazyFrame],
+    grace: timedelta,
+    as_of: datetime | None,
+    day: date | None = None,
+    store: str | None = None,
+) -> Prepared:
     map_store = t["map_store"].sort("store_id", "location").unique("store_id", keep="first")
     loc_store = (
         map_store.sort("location", "store_id")
@@ -61,113 +86,222 @@ def prepare(t: dict[str, pl.LazyFrame], grace: timedelta, as_of: datetime | None
     )
     map_tender = t["map_tender"].sort("tender", "account").unique("tender", keep="first")
     map_tax = t["map_tax"].sort("vat_rate", "tax_code").unique("vat_rate", keep="first")
-    has_erp_items = _height(t["erp_items"]) > 0
-    has_accounts = _height(t["erp_accounts"]) > 0
-
     mapped_accounts = pl.concat(
         [map_tender.select("account"), map_tax.select("account")], how="vertical"
     ).unique()
-    if has_accounts:
-        active = t["erp_accounts"].group_by("account").agg(pl.col("active").fill_null(False).any())
-        closed_accounts = (
-            mapped_accounts.join(active, on="account", how="left")
-            .filter(pl.col("active").fill_null(False).not_())
-            .select("account")
-        )
-    else:
-        closed_accounts = mapped_accounts.head(0)
+    active = t["erp_accounts"].group_by("account").agg(pl.col("active").fill_null(False).any())
+    closed_accounts = (
+        mapped_accounts.join(active, on="account", how="left")
+        .filter(pl.col("active").fill_null(False).not_())
+        .select("account")
+    )
     account_tender = map_tender.group_by("account").agg(
         pl.when(pl.col("tender").n_unique() == 1).then(pl.col("tender").first()).alias("tender")
     )
+    lines, payments, docs = t["pos_order_lines"], t["pos_payments"], t["erp_documents"]
+    erp_skus = t["erp_items"].select("sku").unique()
+    # The anti join (against a small table) first leaves few rows to de-duplicate.
+    unknown = lines.select("sku").join(erp_skus, on="sku", how="anti").unique()
 
-    payments, lines = t["pos_payments"], t["pos_order_lines"]
-    f_tender = flag(payments.join(map_tender, on="tender", how="anti"), "order_id", "f_tender")
-    f_tax = flag(lines.join(map_tax, on="vat_rate", how="anti"), "order_id", "f_tax")
-    if has_erp_items:
-        unknown = lines.join(t["erp_items"].select("sku").unique(), on="sku", how="anti")
+    # Stage 1: the mappings (small tables).
+    small: dict[str, pl.LazyFrame] = {
+        "map_store": map_store,
+        "loc_store": loc_store,
+        "map_tender": map_tender,
+        "map_tax": map_tax,
+        "closed_accounts": closed_accounts,
+        "account_tender": account_tender,
+        "n_items": t["erp_items"].select(pl.len()),
+        "n_accounts": t["erp_accounts"].select(pl.len()),
+    }
+    if as_of is None:
+        small["latest"] = t["pos_orders"].select(pl.col("created_at").max())
+    got = dict(zip(small, pl.collect_all(list(small.values())), strict=True))
+    # Stage 2: small results of one pass over the large tables, all in parallel; the mapped
+    # values as literals (a filter, not a join on a Decimal key).
+    tenders = got["map_tender"].get_column("tender")
+    rates = got["map_tax"].get_column("vat_rate")
+    large: dict[str, pl.LazyFrame] = {
+        "unknown": unknown,
+        "unmapped_payments": payments.select("order_id", "tender", "amount").filter(
+            _not_in("tender", tenders)
+        ),
+        "unmapped_lines": lines.select("order_id", "vat_rate", "sku").filter(
+            _not_in("vat_rate", rates)
+        ),
+    }
+    scoped = day is not None or store is not None
+    if not scoped:  # a scoped run de-duplicates its few rows by sorting them all
+        large["order_repeats"] = repeated_hashes(t["pos_orders"], "order_id")
+        large["doc_ref_repeats"] = repeated_hashes(
+            docs.filter(pl.col("pos_ref").is_not_null()), "pos_ref"
+        )
+    got.update(zip(large, pl.collect_all(list(large.values())), strict=True))
+    has_erp_items = got["n_items"].item() > 0
+    if got["n_accounts"].item() == 0:
+        got["closed_accounts"] = got["closed_accounts"].head(0)
+    if not has_erp_items:
+        got["unknown"] = got["unknown"].head(0)
+    if as_of is not None:
+        when: datetime | None = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
     else:
-        unknown = lines.head(0)
-    f_sku = flag(unknown, "order_id", "f_sku")
-    closed_use = pl.concat(
+        latest: Any = got["latest"].item()
+        when = latest if isinstance(latest, datetime) else None
+
+    closed = got["closed_accounts"].get_column("account")
+    closed_tenders = got["map_tender"].filter(_in("account", closed)).get_column("tender")
+    closed_rates = got["map_tax"].filter(_in("account", closed)).get_column("vat_rate")
+    unknown_skus = got["unknown"]
+
+    ids: pl.LazyFrame | None = None
+    if scoped:
+        ids = _scoped_ids(t, got, day, store)
+
+    def some(lf: pl.LazyFrame) -> pl.LazyFrame:
+        return lf if ids is None else lf.join(ids, on="order_id", how="semi")
+
+    # Held orders: (order_id, rank of the cause) from cheap filters, then one join.
+    unmapped_payments, unmapped_lines = got["unmapped_payments"], got["unmapped_lines"]
+    held_parts = [
+        some(unmapped_payments.lazy()).select("order_id", pl.lit(1).alias("r")),
+        some(unmapped_lines.lazy()).select("order_id", pl.lit(2).alias("r")),
+    ]
+    if unknown_skus.height:
+        held_parts.append(
+            some(lines)
+            .join(unknown_skus.lazy(), on="sku", how="semi", nulls_equal=True)
+            .select("order_id", pl.lit(3).alias("r"))
+        )
+    if closed_tenders.len():
+        held_parts.append(
+            some(payments)
+            .filter(_in("tender", closed_tenders))
+            .select("order_id", pl.lit(4).alias("r"))
+        )
+    if closed_rates.len():
+        held_parts.append(
+            some(lines)
+            .filter(_in("vat_rate", closed_rates))
+            .select("order_id", pl.lit(4).alias("r"))
+        )
+    held = pl.concat(held_parts, how="vertical").group_by("order_id").agg(pl.col("r").min())
+
+    journal_keys = pl.concat(
         [
-            payments.join(map_tender, on="tender").select("order_id", "account"),
-            lines.join(map_tax, on="vat_rate").select("order_id", "account"),
+            docs.filter(pl.col("doc_type") == "journal").select("pos_ref"),
+            t["erp_journal_lines"].select("pos_ref"),
         ],
         how="vertical",
-    ).join(closed_accounts, on="account", how="semi")
-    f_closed = flag(closed_use, "order_id", "f_closed")
-
-    journal_keys = (
-        pl.concat(
-            [
-                t["erp_documents"].filter(pl.col("doc_type") == "journal").select("pos_ref"),
-                t["erp_journal_lines"].select("pos_ref"),
-            ],
-            how="vertical",
-        )
-        .drop_nulls()
+    )
+    raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
+    # Store-days with a daily journal: built on the few distinct store-days, not per order.
+    covered = (
+        raw.select("store_id", "business_day")
         .unique()
-        .with_columns(pl.lit(True).alias("covered"))
+        .with_columns(
+            pl.concat_str(
+                [pl.col("store_id"), pl.col("business_day").dt.to_string("%Y-%m-%d")],
+                separator="-",
+            ).alias("store_day")
+        )
+        .join(journal_keys, left_on="store_day", right_on="pos_ref", how="semi")
+        .select("store_id", "business_day", pl.lit(True).alias("covered"))
     )
 
-    when = _as_of(t["pos_orders"], as_of)
+    # One row per order_id (the earliest created_at); only repeated ids need the sort.
+    once, more = split_repeated(raw, "order_id", _hashes(got, "order_repeats"))
+    parts = [] if once is None else [once]
+    if more is not None:
+        parts.append(
+            more.sort("order_id", "created_at", nulls_last=True).unique("order_id", keep="first")
+        )
+    orders = pl.concat(parts, how="vertical")
     pending = (
         pl.col("created_at") > pl.lit(when - grace, dtype=pl.Datetime("us", "UTC"))
         if when is not None
         else pl.lit(False)
     )
+    rank = pl.col("r")
     orders = (
-        t["pos_orders"]
-        .sort("order_id", "created_at", nulls_last=True)
-        .unique("order_id", keep="first")
-        .join(map_store, on="store_id", how="left")
-        .join(f_tender, on="order_id", how="left")
-        .join(f_tax, on="order_id", how="left")
-        .join(f_sku, on="order_id", how="left")
-        .join(f_closed, on="order_id", how="left")
-        .with_columns(
-            pl.concat_str(
-                [pl.col("store_id"), pl.col("business_day").dt.to_string("%Y-%m-%d")],
-                separator="-",
-            ).alias("store_day"),
-        )
-        .join(journal_keys, left_on="store_day", right_on="pos_ref", how="left")
-        .with_columns(
+        orders.join(got["map_store"].lazy(), on="store_id", how="left")
+        .join(held, on="order_id", how="left")
+        .join(covered, on=["store_id", "business_day"], how="left")
+        .select(
+            *_ORDER_COLUMNS,
+            "location",
             ((pl.col("state") == "completed") & pl.col("paid").fill_null(False))
             .fill_null(False)
             .alias("eligible"),
             pl.when(pl.col("location").is_null())
             .then(pl.lit(HELD_CAUSES[0]))
-            .when(pl.col("f_tender").fill_null(False))
+            .when(rank == 1)
             .then(pl.lit(HELD_CAUSES[1]))
-            .when(pl.col("f_tax").fill_null(False))
+            .when(rank == 2)
             .then(pl.lit(HELD_CAUSES[2]))
-            .when(pl.col("f_sku").fill_null(False))
+            .when(rank == 3)
             .then(pl.lit(HELD_CAUSES[3]))
-            .when(pl.col("f_closed").fill_null(False))
+            .when(rank == 4)
             .then(pl.lit(HELD_CAUSES[4]))
             .alias("held_cause"),
             pending.fill_null(False).alias("pending"),
             pl.col("covered").fill_null(False),
         )
-        .drop("f_tender", "f_tax", "f_sku", "f_closed", "store_day")
     )
     # Materialise what every comparator reads, so each is computed once.
-    frames = pl.collect_all(
-        [orders, map_store, loc_store, map_tender, map_tax, closed_accounts, account_tender]
-    )
-    orders, map_store, loc_store, map_tender, map_tax, closed_accounts, account_tender = (
-        f.lazy() for f in frames
-    )
+    known = orders.collect().lazy()
+    in_scope = known
+    if day is not None:
+        in_scope = in_scope.filter(pl.col("business_day") == day)
+    if store is not None:
+        in_scope = in_scope.filter(pl.col("store_id") == store)
     return Prepared(
         t=t,
-        orders=orders,
-        map_store=map_store,
-        loc_store=loc_store,
-        map_tender=map_tender,
-        map_tax=map_tax,
-        closed_accounts=closed_accounts,
-        account_tender=account_tender,
+        orders=in_scope,
+        known=known,
+        map_store=got["map_store"].lazy(),
+        loc_store=got["loc_store"].lazy(),
+        map_tender=got["map_tender"].lazy(),
+        map_tax=got["map_tax"].lazy(),
+        closed_accounts=got["closed_accounts"].lazy(),
+        account_tender=got["account_tender"].lazy(),
+        unknown_line_skus=unknown_skus.lazy(),
+        unmapped_payments=unmapped_payments.lazy(),
+        unmapped_lines=unmapped_lines.lazy(),
+        doc_ref_repeats=_hashes(got, "doc_ref_repeats"),
         has_erp_items=has_erp_items,
         as_of=when,
+        day=day,
+        store=store,
     )
+
+
+def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:
+    return got[name].get_column("_h") if name in got else None
+
+
+def _scoped_ids(
+    t: dict[str, pl.LazyFrame], got: dict[str, pl.DataFrame], day: date | None, store: str | None
+) -> pl.LazyFrame:
+    """Order ids a scoped run may look at: its own orders (any of their rows), those that ERP
+    rows of its day name, and those behind the global findings (unmapped tender, VAT rate or
+    store). A superset is harmless: every finding is scoped again at the end."""
+    orders, docs, journal = t["pos_orders"], t["erp_documents"], t["erp_journal_lines"]
+    own = orders
+    if day is not None:
+        own = own.filter(pl.col("business_day") == day)
+        docs = docs.filter(pl.col("posting_date") == day)
+        journal = journal.filter(pl.col("posting_date") == day)
+    if store is not None:
+        own = own.filter(pl.col("store_id") == store)
+    parts = [
+        own.select("order_id"),
+        docs.select(pl.col("pos_ref").alias("order_id")),
+        docs.select(pl.col("original_pos_ref").alias("order_id")),
+        journal.select(pl.col("pos_ref").alias("order_id")),
+        got["unmapped_payments"].lazy().select("order_id"),
+        got["unmapped_lines"].lazy().select("order_id"),
+        orders.filter(_not_in("store_id", got["map_store"].get_column("store_id"))).select(
+            "order_id"
+        ),
+    ]
+    return pl.concat(parts, how="vertical").drop_nulls().unique().collect().lazy()

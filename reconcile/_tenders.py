@@ -35,12 +35,14 @@ class TenderFindings:
 
 
 def _unposted_pending(p: Prepared) -> pl.LazyFrame:
-    refs = p.t["erp_documents"].select(pl.col("pos_ref").alias("order_id")).drop_nulls()
-    return (
-        p.orders.filter(pl.col("eligible") & pl.col("pending"))
-        .select("order_id")
-        .join(refs, on="order_id", how="anti")
+    # Pending sales are few: find their documents by a semi join, then drop those.
+    pending = p.known.filter(pl.col("eligible") & pl.col("pending")).select("order_id")
+    refs = (
+        p.t["erp_documents"]
+        .select(pl.col("pos_ref").alias("order_id"))
+        .join(pending, on="order_id", how="semi")
     )
+    return pending.join(refs, on="order_id", how="anti")
 
 
 def _pos_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
@@ -59,17 +61,23 @@ def _pos_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
 
 def _erp_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
     accounts = p.map_tender.select("account").unique()
-    named = p.orders.select(pl.col("order_id").alias("pos_ref"), pl.col("store_id").alias("_ps"))
-    return (
-        p.t["erp_journal_lines"]
+    named = p.known.select(pl.col("order_id").alias("pos_ref"), pl.col("store_id").alias("_ps"))
+    journal = p.t["erp_journal_lines"]
+    if p.day is not None:
+        journal = journal.filter(pl.col("posting_date") == p.day)
+    lines = (
+        journal.select("posting_date", "location", "account", "amount", "currency", "pos_ref")
         .join(accounts, on="account", how="semi")
         .join(pending, left_on="pos_ref", right_on="order_id", how="anti")
         .join(p.loc_store, on="location", how="left")
         .join(named, on="pos_ref", how="left")
-        .with_columns(
-            pl.coalesce("loc_store", "_ps", pl.col("pos_ref").str.extract(_STORE_DAY, 1)).alias(
-                "store"
-            ),
+    )
+    # Only lines with neither a mapped location nor a POS order need the store-day pattern
+    # (the regex skips the null refs this leaves elsewhere).
+    unplaced = pl.when(pl.col("loc_store").is_null() & pl.col("_ps").is_null()).then("pos_ref")
+    return (
+        lines.with_columns(
+            pl.coalesce("loc_store", "_ps", unplaced.str.extract(_STORE_DAY, 1)).alias("store"),
             pl.col("posting_date").alias("business_day"),
         )
         .group_by(_KEYS)
@@ -83,7 +91,12 @@ def _erp_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
 def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
     """Money per store-day-account that each explaining kind moves (ERP minus POS)."""
     orders = p.orders.select("order_id", pl.col("store_id").alias("store"), "business_day")
-    pays = p.t["pos_payments"].join(p.map_tender, on="tender")
+    # Only the payments of the few orders another kind explains.
+    pays = (
+        p.t["pos_payments"]
+        .join(effects.select("order_id").unique(), on="order_id", how="semi")
+        .join(p.map_tender, on="tender")
+    )
     missing = (
         effects.filter(pl.col("kind") != "amount_mismatch")
         .join(pays, on="order_id")
@@ -164,7 +177,8 @@ def compare_tenders(p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame) -> Te
         .join(p.account_tender, on="account", how="left")
         .join(_contributions(p, effects), on=_KEYS, how="left", nulls_equal=True)
     )
-    explained = _explain(takings)
+    # Small (one row per store-day and account) and read three times: collect it once.
+    explained = _explain(takings).collect().lazy()
     variance = explained.filter(beyond(pl.col("variance"), pl.col("pos_amount"), cfg.tender))
     variance = variance.with_columns(
         pl.col("pos_amount").alias("pos_value"),
@@ -195,7 +209,7 @@ def compare_tenders(p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame) -> Te
         .select("store", "business_day", "cause", "amount", "currency")
         .sort("store", "business_day", "cause", nulls_last=True)
     )
-    takings_out = takings.select(
+    takings_out = explained.select(
         "store",
         "business_day",
         "account",

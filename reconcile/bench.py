@@ -1,29 +1,33 @@
 """Benchmark: generate a large consistent snapshot with a few planted breaks, time the
 engine and its comparators, and run the core comparisons in DuckDB for a ratio.
 
-A developer tool (`python -m reconcile.bench --orders 1000000`); must not be imported by the
-engine, and writes nothing to disk.
+A developer tool (`python -m reconcile.bench --orders 1000000 [--dir /tmp/snap1m]`); must not
+be imported by the engine. With `--dir` it writes the snapshot there as Parquet (once: an existing
+snapshot of the same size is reused) and reads it back through `snapshot.read_snapshot`, the way
+`recon reconcile --snapshot` does; without it, it works on frames in memory and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._documents import compare_documents
+from reconcile._documents import DocumentFindings, compare_documents
 from reconcile._frames import conform_tables, gather
 from reconcile._master import compare_master
 from reconcile._prepare import prepare
 from reconcile._tenders import compare_tenders
 from reconcile.engine import reconcile
-from snapshot import MONEY
+from snapshot import MONEY, read_snapshot, write_table
 
 __all__ = ["generate", "main"]
 
@@ -246,13 +250,32 @@ _DUCK_SQL = {
 }
 
 
-def _duckdb_core(frames: dict[str, pl.DataFrame]) -> list[Any]:
+_DUCK_TABLES = ("pos_orders", "erp_documents", "pos_payments", "erp_journal_lines", "map_tender")
+
+
+def _duckdb_core(frames: dict[str, pl.DataFrame] | None, directory: Path | None) -> list[Any]:
     import duckdb  # dev dependency only
 
     con = duckdb.connect()
-    for name in ("pos_orders", "erp_documents", "pos_payments", "erp_journal_lines", "map_tender"):
-        con.register(name, frames[name].to_arrow())
+    for name in _DUCK_TABLES:
+        if directory is not None:
+            path = str(directory / f"{name}.parquet").replace("'", "''")
+            con.sql(f"create view {name} as select * from read_parquet('{path}')")
+        elif frames is not None:
+            con.register(name, frames[name].to_arrow())
     return [con.sql(sql).fetchall() for sql in _DUCK_SQL.values()]
+
+
+def _write(
+    directory: Path, make: Callable[[], dict[str, pl.LazyFrame]], stamp: dict[str, int]
+) -> None:
+    marker = directory / "bench.json"
+    if marker.exists() and json.loads(marker.read_text()) == stamp:
+        print(f"  reusing the snapshot in {directory}")
+        return
+    for name, lf in make().items():
+        write_table(directory, name, lf.collect())
+    marker.write_text(json.dumps(stamp))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,33 +283,75 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--stores", type=int, default=200)
     parser.add_argument("--skus", type=int, default=50_000)
+    parser.add_argument("--dir", type=Path, default=None, help="write/read the snapshot here")
     args = parser.parse_args(argv)
     times: dict[str, float] = {}
     print(f"orders={args.orders:,} stores={args.stores} skus={args.skus}")
-    lazy = _timed("generate", lambda: generate(args.orders, args.stores, args.skus), times)
-    frames = {name: lf.collect() for name, lf in lazy.items()}
-    tables = {name: f.lazy() for name, f in frames.items()}
-    for name in ("pos_orders", "pos_order_lines", "pos_payments", "erp_journal_lines"):
-        print(f"  {name:<20} {frames[name].height:>12,} rows")
+    frames: dict[str, pl.DataFrame] | None = None
+    if args.dir is not None:
+        stamp = {"orders": args.orders, "stores": args.stores, "skus": args.skus}
+
+        def make() -> dict[str, pl.LazyFrame]:
+            return generate(args.orders, args.stores, args.skus)
+
+        _timed("generate and write parquet", lambda: _write(args.dir, make, stamp), times)
+
+        def tables() -> dict[str, pl.LazyFrame]:
+            return read_snapshot(args.dir)
+    else:
+        lazy = _timed("generate", lambda: generate(args.orders, args.stores, args.skus), times)
+        frames = {name: lf.collect() for name, lf in lazy.items()}
+        in_memory = {name: f.lazy() for name, f in frames.items()}
+
+        def tables() -> dict[str, pl.LazyFrame]:
+            return in_memory
+
+    counted = (
+        "pos_orders",
+        "pos_order_lines",
+        "pos_payments",
+        "erp_documents",
+        "erp_journal_lines",
+    )
+    rows = pl.collect_all([tables()[n].select(pl.len()) for n in counted])
+    for name, count in zip(counted, rows, strict=True):
+        print(f"  {name:<20} {count.item():>12,} rows")
     cfg = EngineConfig()
     as_of = datetime(2024, 6, 1, tzinfo=UTC)
-    t = conform_tables(tables)
+    t = conform_tables(tables())
     p = _timed("prepare", lambda: prepare(t, cfg.grace, as_of), times)
-    docs = compare_documents(p, cfg)
-    _timed("documents (links, lines, VAT)", lambda: gather(docs.parts).collect(), times)
-    tenders = compare_tenders(p, cfg, docs.effects)
-    _timed("tenders (takings, waterfall)", lambda: pl.collect_all(
-        [gather(tenders.parts), tenders.takings, tenders.waterfall]), times)  # fmt: skip
+
+    def documents() -> DocumentFindings:
+        found = compare_documents(p, cfg)  # collects the linked rows some check flags
+        gather(found.parts).collect()
+        return found
+
+    docs = _timed("documents (links, lines, VAT)", documents, times)
+
+    def tenders() -> None:
+        found = compare_tenders(p, cfg, docs.effects)  # collects the takings
+        pl.collect_all([gather(found.parts), found.takings, found.waterfall])
+
+    _timed("tenders (takings, waterfall)", tenders, times)
     _timed(
         "master data (maps, SKUs, stock)", lambda: gather(compare_master(p, cfg)).collect(), times
     )
-    found = _timed("reconcile() end to end", lambda: reconcile(tables, cfg, as_of=as_of), times)
+    found = _timed("reconcile() end to end", lambda: reconcile(tables(), cfg, as_of=as_of), times)
     counts = found.exceptions.group_by("kind").len().sort("kind").rows()
     print("  exceptions:", ", ".join(f"{k}={n:,}" for k, n in counts))
-    _timed("core comparisons: polars", lambda: _polars_core(tables), times)
-    _timed("core comparisons: duckdb", lambda: _duckdb_core(frames), times)
+    day, store = date(2024, 5, 3), "17"
+    scoped = _timed(
+        f"reconcile(day={day}, store={store})",
+        lambda: reconcile(tables(), cfg, as_of=as_of, day=day, store=store),
+        times,
+    )
+    print(f"  store-day: {scoped.exceptions.height} exceptions, {scoped.takings.height} takings")
+    _timed("core comparisons: polars", lambda: _polars_core(tables()), times)
+    _timed("core comparisons: duckdb", lambda: _duckdb_core(frames, args.dir), times)
     ratio = times["core comparisons: polars"] / times["core comparisons: duckdb"]
     print(f"polars / duckdb time on the same core comparisons: {ratio:.2f}")
+    whole = times["reconcile() end to end"] / times["core comparisons: duckdb"]
+    print(f"reconcile() end to end / duckdb core comparisons: {whole:.2f}")
     return 0
 
 

@@ -68,7 +68,7 @@ def reconcile(
     cfg = config if config is not None else EngineConfig()
     t = conform_tables(tables)
     try:
-        p = prepare(t, cfg.grace, as_of)
+        p = prepare(t, cfg.grace, as_of, day, store)
         docs = compare_documents(p, cfg)
         tenders = compare_tenders(p, cfg, docs.effects)
         parts = [*docs.parts, *tenders.parts, *compare_master(p, cfg)]
