@@ -66,6 +66,7 @@ from collectors._landing import (
     land,
     set_watermark,
 )
+from collectors.money import gross_price
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
@@ -459,7 +460,7 @@ def collect_master_data(
             "erp_items": [
                 {
                     "sku": item.itemId or item.id,
-                    "price_gross": (net * (1 + _rate(d.tax_codes.get(code)) / 100)).quantize(CENT),
+                    "price_gross": gross_price(net, _rate(d.tax_codes.get(code))),
                     "tax_code": code,
                     "active": not item.isInactive,
                     "raw_id": raw_id,

@@ -36,6 +36,7 @@ from collectors._landing import (
     land,
     set_watermark,
 )
+from collectors.money import gross_price
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
@@ -294,7 +295,7 @@ def collect_master_data(
             "erp_items": [
                 {
                     "sku": product.code or str(product.id),
-                    "price_gross": (net * (1 + rate / 100)).quantize(CENT),
+                    "price_gross": gross_price(net, rate),
                     "tax_code": d.tax_code(product.tax_code_id),
                     "active": is_active(product.product_status_type),
                     "raw_id": raw_id,

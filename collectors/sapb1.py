@@ -36,7 +36,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -61,6 +61,7 @@ from collectors._landing import (
     land,
     set_watermark,
 )
+from collectors.money import gross_price
 from config.mappings import Mappings
 from warehouse.db import delete_where_in, table
 from warehouse.models import ErpDocument
@@ -229,7 +230,7 @@ def item_rows(item: Item, rates: dict[str, Decimal], price_list: int, raw_id: in
     """The item master row (gross price) and one stock row per warehouse of the item."""
     code = item.SalesVATGroup or item.ArTaxCode or ""
     net = item.price(price_list) or ZERO
-    gross = (net * (1 + rates.get(code, ZERO) / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    gross = gross_price(net, rates.get(code, ZERO))
     as_of = datetime.now(UTC)
     return {
         "erp_items": [

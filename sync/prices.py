@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from clients import TerminalError
 from clients.sage200 import Sage200Client
 from clients.sitoo import BATCH_MAX, SitooClient, SitooProduct
+from collectors.money import gross_price
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
@@ -35,11 +36,6 @@ log = logging.getLogger("recon.sync.prices")
 
 CENT = Decimal("0.01")
 STANDARD_BAND = "Standard"
-
-
-def gross_price(net: Decimal, rate: Decimal) -> Decimal:
-    """A net master price with VAT at `rate` percent, half up to the cent."""
-    return (net * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

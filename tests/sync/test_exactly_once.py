@@ -197,11 +197,12 @@ def test_two_workers_at_once_never_post_one_order_twice(
             t.join(timeout=120)
         assert errors == []
         assert_exactly_once(w, orders)
-        # Each order was skipped at least once, by the worker that lost its claim (busy, or
-        # found done); a retry pass may skip it once more.
+        # Between them the two workers wrote each document once: their "posted" counts add up
+        # to exactly what Sage holds. (How the work split between them depends on timing: one
+        # may finish before the other reads, so neither may ever see the other's orders.)
         assert len(runs) == 2
-        skipped = sum(r.counts["claimed_elsewhere"] + r.counts["already_posted"] for r in runs)
-        assert skipped >= len(orders)
+        written = len(w.sage.sop_orders) + len(w.sage.sales_posted)
+        assert sum(r.counts["posted"] for r in runs) == written
 
 
 def test_held_open_and_cancelled_orders_are_not_posted(tmp_path: Path) -> None:
