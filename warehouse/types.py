@@ -34,7 +34,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        exact = Decimal(str(value)).quantize(self._quantum)
+        exact = (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(
+            self._quantum
+        )
         return str(exact) if dialect.name == "sqlite" else exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
