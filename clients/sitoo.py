@@ -292,9 +292,13 @@ class SitooClient(VendorClient):
                 yield validate_record(model, raw, key_field)
             start += len(items)
             total = body.get("totalcount")
-            if len(items) < self.page_size:
+            if not items:
                 return
-            if isinstance(total, int) and not isinstance(total, bool) and start >= total:
+            if isinstance(total, int) and not isinstance(total, bool):
+                # `totalcount` decides: a server may cap `num` below what was asked.
+                if start >= total:
+                    return
+            elif len(items) < self.page_size:
                 return
 
     # ----------------------------------------------------------------- reads

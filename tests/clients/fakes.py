@@ -51,8 +51,11 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 class FakeSitoo:
     """Account-level orders plus site-level resources, `{totalcount, items}` with start/num."""
 
-    def __init__(self, collections: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(
+        self, collections: dict[str, list[dict[str, Any]]], *, max_num: int | None = None
+    ) -> None:
         self.collections = collections
+        self.max_num = max_num  # a server that caps `num` below what was asked
         self.put_bodies: list[Any] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -79,6 +82,7 @@ class FakeSitoo:
             if path.endswith(suffix):
                 start = int(request.url.params.get("start", "0"))
                 num = int(request.url.params.get("num", "10"))
+                num = min(num, self.max_num or num)
                 page = items[start : start + num]
                 return json_response(200, {"totalcount": len(items), "items": page})
         return json_response(404, {"statuscode": 404, "errortext": f"No route {path}"})

@@ -77,6 +77,16 @@ def test_iter_orders_pages_with_start_and_num(n_orders: int, expected_starts: li
     assert all(r.url.params["num"] == "2" for r in rec.requests)
 
 
+def test_a_server_that_caps_num_still_gives_every_order() -> None:
+    # asked for 5 a page, served 2: totalcount (7) says when to stop, not the short page
+    fake = FakeSitoo({"/orders.json": [order(5120 + i) for i in range(7)]}, max_num=2)
+    rec = Recorder(fake)
+    with client(rec, page_size=5) as c:
+        got = [f.key for f in c.iter_orders()]
+    assert got == [str(5120 + i) for i in range(7)]
+    assert [int(r.url.params["start"]) for r in rec.requests] == [0, 2, 4, 6]
+
+
 def test_iter_orders_sends_site_watermark_sort_and_fields() -> None:
     rec = Recorder(FakeSitoo({"/orders.json": []}))
     list(client(rec).iter_orders(orderid_from=5121, orderstates=[10], paymentstates=[20]))
