@@ -15,6 +15,14 @@
             `customerRefund` per refund tender at `eid:{refund id}-{payment no}`, applied to
             the credit memo. A tender of the other sign (a negative payment on a sale) is
             posted as the other record type under the same external id scheme.
+- store-day (daily journal mode) -> one `journalEntry` upserted at `eid:{store id}-{YYYY-MM-DD}`
+            (NetSuite keeps `externalId` unique per record type, so one entry carries every
+            tender of the store-day): per tender a line on its mapped account (debit the
+            takings, credit money paid back) with `memo` = the tender name, then per tax
+            code the net on the sales account (`[settings] sales_account`, an acctNumber,
+            default 4000) and the VAT on the tax mapping's account; every line at the mapped
+            location. A journal found at that external id is kept; its amount per tender is
+            read from the lines on the tender's account with the tender's memo.
 Every write is an upsert by external id, preceded by a `GET .../eid:{id}`: a document that is
 already there (posted earlier, or keyed by hand) is left exactly as it is and reported as
 `exists`. After a transient failure the step starts again at the look-up, so a write whose
@@ -23,15 +31,13 @@ answer was lost is found, never written twice (the client never repeats a POST; 
 Limits: the look-up is by `externalId` only (CONTRACT), so a document keyed by hand with only
 `otherRefNum` is not seen and the sale is posted beside it (the collector then reports the
 pair as `duplicate_in_erp`). A refund processed in the same batch as its sale may miss the
-sale's invoice and go without `createdFrom` (the memo still names the sale). Daily journal
-mode (`journalEntry` per store-day) is not implemented here: `posting_mode =
-"daily_journal"` stops with a configuration error for NetSuite.
+sale's invoice and go without `createdFrom` (the memo still names the sale).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -47,6 +53,7 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.takings import StoreDayJournal
 
 __all__ = ["MasterDataError", "NetSuitePoster"]
 
@@ -68,7 +75,7 @@ class _Posted:
 
 
 class NetSuitePoster:
-    """The `sync.run.Poster` for NetSuite (per-order mode)."""
+    """The `sync.run.Poster` (and `sync.journal.JournalPoster`) for NetSuite."""
 
     erp = "netsuite"
 
@@ -118,9 +125,12 @@ class NetSuitePoster:
         return location
 
     def _account(self, tender: str) -> str:
-        number = self.mappings.tenders[tender]
+        return self._gl(self.mappings.tenders[tender], f"tender '{tender}'")
+
+    def _gl(self, number: str, what: str) -> str:
+        """Internal id of the account whose `acctNumber` is `number`."""
         if number not in self.account_ids:
-            raise MasterDataError(f"account '{number}' (tender '{tender}') is not in NetSuite")
+            raise MasterDataError(f"account '{number}' ({what}) is not in NetSuite")
         return self.account_ids[number]
 
     def _retrying(self, step: Callable[[], T]) -> T:
@@ -180,11 +190,17 @@ class NetSuitePoster:
         found = self._find(record_type, external_id)
         if found is not None:
             return _Posted(Outcome(key, kind, "exists", _tran_id(found)), str(found["id"]))
-        payload = body()
+        internal_id, tran_id = self._write(record_type, external_id, body())
+        return _Posted(Outcome(key, kind, "posted", tran_id), internal_id)
+
+    def _write(
+        self, record_type: str, external_id: str, payload: dict[str, Any]
+    ) -> tuple[str, str | None]:
+        """Upsert `payload` at `eid:{external_id}`; its internal id and tranId."""
         check_lease()
         internal_id = self.client.upsert_by_external_id(record_type, external_id, payload)
         stored = self.client.get_raw(record_type, internal_id, expand=False, fields=("tranId",))
-        return _Posted(Outcome(key, kind, "posted", _tran_id(stored)), internal_id)
+        return internal_id, _tran_id(stored)
 
     def _lines(self, order: SitooOrder, location: str) -> list[dict[str, Any]]:
         lines = []
@@ -278,6 +294,75 @@ class NetSuitePoster:
             }
         posted = self._document(record_type, external_id, f"{kind}:{oid}:{no}", kind, lambda: body)
         return posted.outcome
+
+    # ------------------------------------------------------------ daily journal
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, the one `journalEntry` of a store-day; an outcome per tender."""
+        return self._retrying(partial(self._journal, journals)) if journals else []
+
+    def _journal(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        reference = journals[0].reference
+        try:
+            found = self.client.get_raw("journalEntry", f"eid:{reference}")
+        except NotFoundError:
+            found = None
+        if found is not None:
+            lines = (found.get("line") or {}).get("items") or []
+            return [
+                Outcome(j.post_key, "journal", "exists", _tran_id(found), self._on_tender(lines, j))
+                for j in journals
+            ]
+        _, tran_id = self._write("journalEntry", reference, self._journal_body(journals))
+        return [Outcome(j.post_key, "journal", "posted", tran_id, j.amount) for j in journals]
+
+    def _on_tender(self, lines: list[dict[str, Any]], j: StoreDayJournal) -> Decimal:
+        """What a found journal holds for `j`'s tender: its lines on the tender's account."""
+        account = self._account(j.tender)
+        return sum(
+            (
+                Decimal(str(ln.get("debit") or 0)) - Decimal(str(ln.get("credit") or 0))
+                for ln in lines
+                if (ln.get("account") or {}).get("id") == account and ln.get("memo") == j.tender
+            ),
+            Decimal("0.00"),
+        )
+
+    def _journal_body(self, journals: Sequence[StoreDayJournal]) -> dict[str, Any]:
+        first = journals[0]
+        location = self._location(self.mappings.stores[first.store_id].location)
+        vat_accounts = {t.tax_code: t.account for t in self.mappings.tax.values()}
+        sales = self._gl(self.mappings.settings.get("sales_account", "4000"), "sales_account")
+        memo = f"POS takings {first.reference}"
+        lines = [(self._account(j.tender), j.amount, j.tender) for j in journals]
+        by_code: dict[str, list[Decimal]] = {}
+        for j in journals:
+            for code, (net, vat) in j.splits.items():
+                total = by_code.setdefault(code, [Decimal(0), Decimal(0)])
+                total[0] += net
+                total[1] += vat
+        for code, (net, vat) in sorted(by_code.items()):
+            lines.append((sales, -net, f"{memo} net tax code {code}"))
+            if vat:
+                if code not in vat_accounts:
+                    raise MasterDataError(f"tax code {code} has no VAT account in mappings")
+                vat_account = self._gl(vat_accounts[code], f"VAT of tax code {code}")
+                lines.append((vat_account, -vat, f"{memo} VAT tax code {code}"))
+        return {
+            "tranDate": first.day.isoformat(),
+            "memo": memo,
+            "line": {
+                "items": [
+                    {
+                        "account": {"id": account},
+                        "debit" if amount > 0 else "credit": abs(amount),
+                        "memo": line_memo,
+                        "location": {"id": location},
+                    }
+                    for account, amount, line_memo in lines
+                    if amount
+                ]
+            },
+        }
 
 
 def _tran_id(record: dict[str, Any]) -> str | None:

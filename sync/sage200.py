@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -336,9 +337,9 @@ class Sage200Poster:
                 return tx
         return None
 
-    def post_journal(self, journal: StoreDayJournal) -> Outcome:
-        """Look up, then post one store-day-tender bank receipt (`POST /bank_receipt`)."""
-        return self._retrying(lambda: self._journal(journal))
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, one bank receipt (`POST /bank_receipt`) per store-day-tender."""
+        return [self._retrying(partial(self._journal, j)) for j in journals]
 
     def _journal(self, j: StoreDayJournal) -> Outcome:
         key = j.post_key

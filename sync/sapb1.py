@@ -38,10 +38,11 @@ with absolute amounts, like the Sage 200 poster.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -366,9 +367,9 @@ class SapB1Poster:
                 return entry
         return None
 
-    def post_journal(self, journal: StoreDayJournal) -> Outcome:
-        """Look up, then post one store-day-tender journal entry."""
-        return self._retrying(lambda: self._journal(journal))
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, one journal entry per store-day-tender."""
+        return [self._retrying(partial(self._journal, j)) for j in journals]
 
     def _journal(self, j: StoreDayJournal) -> Outcome:
         found = self.find_journal(j.reference, j.tender)
