@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar, overload
 
 import httpx
@@ -399,6 +400,13 @@ class StockRow(VendorModel):
     quantityonhand: OptDecimal = None
     quantityavailable: OptDecimal = None
     quantitycommitted: OptDecimal = None
+
+    @property
+    def available(self) -> Decimal:
+        """Available to sell: `quantityavailable`, else on hand - committed (DOMAIN)."""
+        if self.quantityavailable is not None:
+            return self.quantityavailable
+        return (self.quantityonhand or Decimal(0)) - (self.quantitycommitted or Decimal(0))
 
 
 # --------------------------------------------------------------------- HTTP core

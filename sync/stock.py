@@ -1,20 +1,23 @@
-"""Stock push, ERP -> POS: set each store's Sitoo stock to what Sage 200 says is available.
+"""Stock push, ERP -> POS: set each store's Sitoo stock to what the ERP says is available.
 
-Available to sell is a Sage warehouse holding's `free_stock_available_less_reserved` (in
-stock - allocated - reserved) less the mappings' `[settings] stock_buffer`, never below
-zero. A Sage warehouse reaches the POS store the mappings map to its `name`, and that
-store's one sellable Sitoo warehouse; only the SKUs whose level differs from what Sitoo
-holds are sent (Sitoo's items are read first), as absolute levels, warehouse by warehouse
-in id order and SKU order, and every element of Sitoo's batch answer is checked: a refused
-SKU is a problem of the run, the others land. An absolute PUT is idempotent, so a killed
-run is simply run again.
+Each ERP supplies its available-to-sell levels per warehouse / location code and SKU
+(`cli.jobs.ADAPTERS`): Sage 200 a warehouse holding's `free_stock_available_less_reserved`
+(in stock - allocated - reserved), NetSuite `AggregateItemLocation.quantityavailable` (on
+hand - committed), SAP B1 an item's `ItemWarehouseInfoCollection` `InStock - Committed`.
+The push takes the mappings' `[settings] stock_buffer` off, never below zero. An ERP
+location reaches the POS store the mappings map to it (Sage 200 warehouse `name`, NetSuite
+location internal id, SAP B1 `WarehouseCode`), and that store's one sellable Sitoo
+warehouse; only the SKUs whose level differs from what Sitoo holds are sent (Sitoo's items
+are read first), as absolute levels, warehouse by warehouse in id order and SKU order, and
+every element of Sitoo's batch answer is checked: a refused SKU is a problem of the run,
+the others land. An absolute PUT is idempotent, so a killed run is simply run again.
 
 Limits: only Virtual warehouses take absolute levels (reference gotcha 8). A FIFO
 warehouse needs warehouse transactions (deltas, max 1000 items per POST), which this
 module does not write yet: such a warehouse is skipped with a one-line reason, never sent
-wrong data. Skipped too, with a reason: a Sage warehouse no store maps to, a store with no
+wrong data. Skipped too, with a reason: an ERP location no store maps to, a store with no
 sellable Sitoo warehouse or with several (one ERP level cannot be split between them).
-SKUs Sitoo holds that have no Sage holding are left alone. It must not post sales, read
+SKUs Sitoo holds that the ERP has no level for are left alone. It must not post sales, read
 the warehouse DB or decide mappings.
 """
 
@@ -26,18 +29,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from clients import TerminalError
+from clients.netsuite import NetSuiteClient
 from clients.sage200 import Sage200Client
+from clients.sapb1 import SapB1Client
 from clients.sitoo import SitooClient, SitooWarehouse
 from config import ConfigError
 from config.mappings import Mappings
 from warehouse.runs import RunLog
 
 __all__ = [
+    "Levels",
     "StockPlan",
     "WarehouseTarget",
-    "erp_available",
+    "netsuite_levels",
     "plan_targets",
     "push_stock",
+    "sage200_levels",
+    "sapb1_levels",
     "stock_buffer",
 ]
 
@@ -45,6 +53,7 @@ log = logging.getLogger("recon.sync.stock")
 
 VIRTUAL = 20  # Sitoo warehousetype that takes absolute levels (FIFO ones need transactions)
 MILLI = Decimal("0.001")
+Levels = dict[str, dict[str, Decimal]]  # ERP warehouse / location code -> SKU -> available
 
 
 def stock_buffer(settings: Mapping[str, str]) -> Decimal:
@@ -67,10 +76,9 @@ def _level(qty: Decimal) -> Decimal:
     return qty.quantize(MILLI)
 
 
-def erp_available(
-    sage: Sage200Client, buffer: Decimal, run: RunLog
-) -> dict[str, dict[str, Decimal]]:
-    """Available to sell per Sage warehouse name and SKU (product `code`)."""
+def sage200_levels(sage: Sage200Client, run: RunLog) -> Levels:
+    """Sage 200: a warehouse holding's `free_stock_available_less_reserved` per warehouse
+    `name` and SKU (product `code`)."""
     codes: dict[int, str] = {}
     for product in sage.iter_products():
         if product.item is not None and product.item.code:
@@ -80,7 +88,7 @@ def erp_available(
         for w in sage.iter_warehouses()
         if w.item is not None
     }
-    levels: dict[str, dict[str, Decimal]] = {}
+    levels: Levels = {}
     for f in sage.iter_warehouse_holdings():
         h = f.item
         if h is None:
@@ -100,7 +108,37 @@ def erp_available(
             )
             continue
         location = h.warehouse_name or names.get(h.warehouse_id, str(h.warehouse_id))
-        levels.setdefault(location, {})[sku] = _level(max(free - buffer, Decimal(0)))
+        levels.setdefault(location, {})[sku] = free
+    return levels
+
+
+def netsuite_levels(client: NetSuiteClient, run: RunLog) -> Levels:
+    """NetSuite: `AggregateItemLocation` available quantity per location internal id and SKU
+    (`item.itemid`)."""
+    levels: Levels = {}
+    for f in client.iter_stock():
+        row = f.item
+        if row is None:
+            run.problem(f"netsuite stock row {f.key}: does not fit ({f.error}); not pushed")
+            continue
+        if not row.itemid:
+            run.problem(f"netsuite item {row.item}: has no itemId (SKU); stock not pushed")
+            continue
+        levels.setdefault(row.location, {})[row.itemid] = row.available
+    return levels
+
+
+def sapb1_levels(client: SapB1Client, run: RunLog) -> Levels:
+    """SAP B1: each item's `ItemWarehouseInfoCollection`, `InStock - Committed` per
+    `WarehouseCode` and `ItemCode`."""
+    levels: Levels = {}
+    for f in client.iter_items():
+        item = f.item
+        if item is None:
+            run.problem(f"sapb1 item {f.key}: does not fit ({f.error}); stock not pushed")
+            continue
+        for info in item.ItemWarehouseInfoCollection:
+            levels.setdefault(info.WarehouseCode, {})[item.ItemCode] = info.available
     return levels
 
 
@@ -123,11 +161,12 @@ class StockPlan:
 
 
 def plan_targets(
+    erp: str,
     levels: Mapping[str, Mapping[str, Decimal]],
     mappings: Mappings,
     warehouses: list[SitooWarehouse],
 ) -> StockPlan:
-    """Sage warehouse name -> POS store (mappings) -> its one sellable Virtual warehouse."""
+    """ERP warehouse / location -> POS store (mappings) -> its one sellable Virtual warehouse."""
     store_of_location = {m.location: m.store_id for m in mappings.stores.values()}
     by_store: dict[str, list[SitooWarehouse]] = {}
     for wh in warehouses:
@@ -138,7 +177,7 @@ def plan_targets(
         store = store_of_location.get(location)
         if store is None:
             plan.skipped.append(
-                f"sage200 warehouse {location!r}: no POS store maps to it in the mappings "
+                f"{erp} warehouse {location!r}: no POS store maps to it in the mappings "
                 "[stores]; not pushed"
             )
             continue
@@ -178,18 +217,22 @@ def _changes(sitoo: SitooClient, target: WarehouseTarget) -> list[tuple[str, Dec
 
 
 def push_stock(
-    sage: Sage200Client, sitoo: SitooClient, mappings: Mappings, run: RunLog
+    erp: str, available: Levels, sitoo: SitooClient, mappings: Mappings, run: RunLog
 ) -> StockPlan:
-    """Push ERP available-to-sell levels to Sitoo; counts and problems go to `run`.
+    """Push the ERP's `available` levels (an ERP's `*_levels`), less the buffer, to Sitoo;
+    counts and problems go to `run`.
 
     Returns the plan, whose `skipped` lines say which warehouses were left alone and why.
     Bad credentials or an unreachable vendor stop the run; a warehouse the vendor refuses
     is a problem and the next warehouse still goes.
     """
     buffer = stock_buffer(mappings.settings)
-    levels = erp_available(sage, buffer, run)
+    levels = {
+        location: {sku: _level(max(qty - buffer, Decimal(0))) for sku, qty in skus.items()}
+        for location, skus in available.items()
+    }
     warehouses = [f.item for f in sitoo.list_warehouses() if f.item is not None]
-    plan = plan_targets(levels, mappings, warehouses)
+    plan = plan_targets(erp, levels, mappings, warehouses)
     for line in plan.skipped:
         log.warning("stock_push skipped: %s", line)
     run.counts["warehouses_skipped"] += len(plan.skipped)
