@@ -11,7 +11,10 @@
 - refund -> `creditMemo` at `eid:{refund id}`, `otherRefNum` = refund id, `createdFrom` = the
             original sale's invoice when NetSuite has it; its `memo` always names
             "POS order {original id}" (what the collector falls back on without
-            `createdFrom`). Lines as for a sale with positive quantities and amounts. Then one
+            `createdFrom`). Lines as for a sale with positive quantities and amounts; a
+            written-off line (`sync.returns`) is at the `[settings] writeoff_location` (a
+            location outside the stores' sellable stock: a NetSuite credit memo has no
+            per-line "do not restock", its items return to the line's location). Then one
             `customerRefund` per refund tender at `eid:{refund id}-{payment no}`, applied to
             the credit memo. A tender of the other sign (a negative payment on a sale) is
             posted as the other record type under the same external id scheme.
@@ -30,8 +33,9 @@ answer was lost is found, never written twice (the client never repeats a POST; 
 
 Limits: the look-up is by `externalId` only (CONTRACT), so a document keyed by hand with only
 `otherRefNum` is not seen and the sale is posted beside it (the collector then reports the
-pair as `duplicate_in_erp`). A refund processed in the same batch as its sale may miss the
-sale's invoice and go without `createdFrom` (the memo still names the sale).
+pair as `duplicate_in_erp`). A refund whose sale is not in NetSuite goes without
+`createdFrom` (the memo still names the sale; `sync.run` posts a refund after a sale of the
+same batch).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.returns import is_written_off, writeoff_reasons
 from sync.takings import StoreDayJournal
 
 __all__ = ["MasterDataError", "NetSuitePoster"]
@@ -97,6 +102,7 @@ class NetSuitePoster:
         self.active_accounts: set[str] = {
             a.acctNumber for a in accounts if a.acctNumber and not a.isInactive
         }
+        self.writeoff = writeoff_reasons(mappings.settings)
         self._customer_id: str | None = None
         self._lock = threading.Lock()
 
@@ -116,13 +122,22 @@ class NetSuitePoster:
                 self._customer_id = found.id
             return self._customer_id
 
-    def _location(self, location: str) -> str:
+    def _location(self, location: str, fix: str = "the store mapping") -> str:
         if location not in self.location_ids:
             raise MasterDataError(
-                f"location '{location}' is not a NetSuite location internal id: fix the store "
-                "mapping"
+                f"location '{location}' is not a NetSuite location internal id: fix {fix}"
             )
         return location
+
+    def _writeoff_location(self) -> str:
+        """Where written-off refund lines go back to (`[settings] writeoff_location`)."""
+        location = self.mappings.settings.get("writeoff_location", "")
+        if not location:
+            raise MasterDataError(
+                "a refund line is written off, but [settings] writeoff_location (the NetSuite "
+                "location internal id that takes written-off returns) is not set in mappings"
+            )
+        return self._location(location, "[settings] writeoff_location")
 
     def _account(self, tender: str) -> str:
         return self._gl(self.mappings.tenders[tender], f"tender '{tender}'")
@@ -205,6 +220,9 @@ class NetSuitePoster:
     def _lines(self, order: SitooOrder, location: str) -> list[dict[str, Any]]:
         lines = []
         for item in product_lines(order):
+            line_location = location
+            if is_written_off(item, self.writeoff):
+                line_location = self._writeoff_location()
             v = line_values(item)
             qty = abs(v["quantity"])
             net = abs(item.moneyitemtotal_net or Decimal(0))
@@ -217,7 +235,7 @@ class NetSuitePoster:
                     "amount": net,
                     "taxCode": {"id": self.mappings.tax[vat_key(v["vat_rate"])].tax_code},
                     "tax1Amt": abs(v["line_vat"]),
-                    "location": {"id": location},
+                    "location": {"id": line_location},
                 }
             )
         return lines

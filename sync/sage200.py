@@ -14,7 +14,9 @@ Each write is preceded by its look-up, and a retry after an unclear failure star
 the look-up, so a timeout after Sage committed never yields a second document. An order's
 ledger postings (credit note, receipts, payments) are looked up once per order and counted
 as they are posted, not once per payment. Right before each write the poster renews the
-worker's claim (`sync.claims.check_lease`). Not verified against real Sage: whether a
+worker's claim (`sync.claims.check_lease`). Restock or write-off (`sync.returns`) changes
+nothing here: the API posts credit notes to the sales ledger only (it has no SOP return), so
+no refund moves Sage stock either way. Not verified against real Sage: whether a
 net-negative store-day tender is accepted as a bank receipt (else it needs a bank payment).
 """
 

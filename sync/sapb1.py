@@ -8,7 +8,10 @@
             applied to the invoice.
 - refund -> A/R credit note (`POST /CreditNotes`), `NumAtCard` = refund id, each line based
             on the original sale's invoice line (`BaseType` 13, `BaseEntry`, `BaseLine`),
-            `Comments` = `Return of POS order {original id}`; then one outgoing payment
+            `Comments` = `Return of POS order {original id}`; a written-off line
+            (`sync.returns`) has `WithoutInventoryMovement` = tYES ("Without Qty Posting":
+            the credit, no stock back into the warehouse), a restocked one returns its
+            quantity to the line's warehouse; then one outgoing payment
             (`POST /VendorPayments`) to the same customer, applied to the credit note.
 - store-day journal (daily journal mode) -> `POST /JournalEntries`, `Reference` =
             `{store id}-{YYYY-MM-DD}`, `Reference2` = tender: the tender's account debited
@@ -53,6 +56,7 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.returns import is_written_off, writeoff_reasons
 from sync.takings import StoreDayJournal
 
 __all__ = ["ERP", "MasterDataError", "SapB1Poster", "TenderRoute"]
@@ -115,6 +119,7 @@ class SapB1Poster:
             if w.Inactive != "tYES"
         }
         self.sales_account = mappings.settings.get("sales_account", "4000")
+        self.writeoff = writeoff_reasons(mappings.settings)
         self._customer: str | None = None
 
     @property
@@ -273,6 +278,8 @@ class SapB1Poster:
                 ),
                 None,
             )
+            if is_written_off(item, self.writeoff):
+                line["WithoutInventoryMovement"] = "tYES"  # B1 "Without Qty Posting"
             if base is not None and base.LineNum is not None:
                 taken[base.LineNum] += qty
                 line = {

@@ -32,8 +32,10 @@ from simulators import netsuite, sitoo
 from simulators.faults import Faults
 from simulators.scenario import Scenario, build_scenario
 from simulators.serve import serve_in_thread
+from simulators.sitoo import SitooLine
 from sync.netsuite import NetSuitePoster
 from sync.run import run_sync
+from tests.e2e.harness import sale_and_refund
 from warehouse.db import open_warehouse
 from warehouse.export import export_snapshot
 from warehouse.mappings import import_mappings, load_mappings
@@ -74,7 +76,9 @@ def netsuite_world(
     *,
     name: str = "small",
     mode: str = "per_order",
+    settings: str = "",
 ) -> Iterator[NetSuiteWorld]:
+    """`settings`: TOML lines added to the mappings' `[settings]` (their last table)."""
     built = build_scenario(name, seed, END_DAY)
     state = netsuite.seed_from_scenario(built)
     sitoo_creds, ns_creds = sitoo.SitooCredentials(), netsuite.NetSuiteCredentials()
@@ -91,7 +95,7 @@ def netsuite_world(
             "recon_erp": "netsuite",
         }
         engine = open_warehouse(warehouse_url)
-        toml = netsuite.mappings_toml(built, state).replace('"per_order"', f'"{mode}"')
+        toml = netsuite.mappings_toml(built, state).replace('"per_order"', f'"{mode}"') + settings
         mappings = parse_mappings(tomllib.loads(toml))
         import_mappings(engine, mappings)
         yield NetSuiteWorld(built, state, load_settings(**overrides), engine)
@@ -247,3 +251,34 @@ def test_daily_journal_mode_posts_one_journal_entry_per_store_day_once(tmp_path:
         again = sync(w)
         assert (again.counts["posted"], again.problems) == (0, [])
         assert _documents(w.state) == documents
+
+
+def test_a_written_off_refund_line_goes_back_to_the_write_off_location(tmp_path: Path) -> None:
+    settings = 'writeoff_reasons = "DAMAGED"\nwriteoff_location = "9901"\n'
+    url = f"sqlite:///{tmp_path}/w.db"
+    with netsuite_world(url, tmp_path, name="clean", settings=settings) as w:
+        w.state.add_location("9901", "Damaged returns")
+        skus = {i["itemId"]: i["id"] for i in w.state.table("inventoryItem").values()}
+        tee, mug = sorted(skus)[:2]
+        vat = Decimal("20")
+        sold = [SitooLine(tee, tee, 3, Decimal("10.00"), vat),
+                SitooLine(mug, mug, 2, Decimal("6.00"), vat)]  # fmt: skip
+        back = [SitooLine(tee, tee, -1, Decimal("10.00"), vat, original_orderitemid=0),
+                SitooLine(mug, mug, -2, Decimal("6.00"), vat, original_orderitemid=1)]  # fmt: skip
+        sale_id, refund_id = sale_and_refund(w.scenario.sitoo, sold, back, ("", "damaged"))
+        run = sync(w)
+        assert run.problems == []
+
+        memo = next(
+            r for r in w.state.table("creditMemo").values() if r["externalId"] == str(refund_id)
+        )
+        store = load_mappings(w.engine).stores["1"].location
+        #          item       quantity  location: the store's, or the write-off one
+        assert [
+            (ln["item"]["id"], ln["quantity"], ln["location"]["id"]) for ln in memo["item"]["items"]
+        ] == [(skus[tee], Decimal("1"), store), (skus[mug], Decimal("2"), "9901")]
+        assert memo["location"] == {"id": store}  # the refund is still the store's
+        invoice = next(
+            r for r in w.state.table("invoice").values() if r["externalId"] == str(sale_id)
+        )
+        assert memo["createdFrom"]["id"] == invoice["id"]  # posted after its sale, linked
