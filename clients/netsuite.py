@@ -634,6 +634,13 @@ class NetSuiteClient(VendorClient):
                 return f.item
         return None
 
+    def find_customers_by_email(self, email: str) -> list[NetSuiteCustomer]:
+        """The customers whose `email` is `email` (compared without case)."""
+        found = self.iter_customers(q=f'email IS "{email}"')
+        wanted = email.casefold()
+        customers = (f.item for f in found if f.item is not None)
+        return [c for c in customers if (c.email or "").casefold() == wanted]
+
     # ----------------------------------------------------------------- records: writes
     def create(self, record_type: str, body: Mapping[str, Any]) -> str:
         """POST a new record; returns its internal id from `Location`. Not repeated after a

@@ -1,15 +1,16 @@
 """Posting POS sales and refunds to NetSuite, each document looked up by its POS id first.
 
 - sale   -> `invoice` upserted at `eid:{order id}`, `otherRefNum` = order id, `location` =
-            the mapped location (internal id, also on every line), the guest customer as
-            `entity`; one item line per POS line: `quantity`, the POS net as `amount`, the
-            mapped tax code (internal id) as `taxCode` and the POS line VAT as `tax1Amt`, so
-            NetSuite keeps the POS VAT instead of recomputing it (DOMAIN "VAT").
+            the mapped location (internal id, also on every line), as `entity` the customer
+            whose `email` is the order's, else the guest (`sync.customers`); one item line
+            per POS line: `quantity`, the POS net as `amount`, the mapped tax code (internal
+            id) as `taxCode` and the POS line VAT as `tax1Amt`, so NetSuite keeps the POS
+            VAT instead of recomputing it (DOMAIN "VAT").
             Then one `customerPayment` per POS payment at `eid:{order id}-{payment no}`,
             `account` = the mapped account (by `acctNumber`), `memo` = the tender name,
-            applied to the invoice.
+            applied to the invoice, from the invoice's customer.
 - refund -> `creditMemo` at `eid:{refund id}`, `otherRefNum` = refund id, `createdFrom` = the
-            original sale's invoice when NetSuite has it; its `memo` always names
+            original sale's invoice when NetSuite has it (and its `entity`); its `memo` always names
             "POS order {original id}" (what the collector falls back on without
             `createdFrom`). Lines as for a sale with positive quantities and amounts; a
             written-off line (`sync.returns`) is at the `[settings] writeoff_location` (a
@@ -57,6 +58,7 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.customers import Customers
 from sync.returns import is_written_off, writeoff_reasons
 from sync.takings import StoreDayJournal
 
@@ -77,6 +79,12 @@ class MasterDataError(RejectedError):
 class _Posted:
     outcome: Outcome
     internal_id: str
+    customer: str | None = None  # a document's `entity`
+
+
+def _entity(record: dict[str, Any]) -> str | None:
+    ref = record.get("entity")
+    return str(ref["id"]) if isinstance(ref, dict) and ref.get("id") else None
 
 
 class NetSuitePoster:
@@ -105,6 +113,10 @@ class NetSuitePoster:
         self.writeoff = writeoff_reasons(mappings.settings)
         self._customer_id: str | None = None
         self._lock = threading.Lock()
+        self.customers = Customers(
+            lambda email: [c.id for c in client.find_customers_by_email(email) if not c.isInactive],
+            lambda: self.customer_id,
+        )
 
     # ------------------------------------------------------------ master data
     @property
@@ -188,7 +200,7 @@ class NetSuitePoster:
     def _find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
         try:
             return self.client.get_raw(
-                record_type, f"eid:{external_id}", expand=False, fields=("id", "tranId")
+                record_type, f"eid:{external_id}", expand=False, fields=("id", "tranId", "entity")
             )
         except NotFoundError:
             return None
@@ -204,9 +216,11 @@ class NetSuitePoster:
         """Look `external_id` up; when absent, upsert `body()` there and read its tranId."""
         found = self._find(record_type, external_id)
         if found is not None:
-            return _Posted(Outcome(key, kind, "exists", _tran_id(found)), str(found["id"]))
-        internal_id, tran_id = self._write(record_type, external_id, body())
-        return _Posted(Outcome(key, kind, "posted", tran_id), internal_id)
+            outcome = Outcome(key, kind, "exists", _tran_id(found))
+            return _Posted(outcome, str(found["id"]), _entity(found))
+        payload = body()
+        internal_id, tran_id = self._write(record_type, external_id, payload)
+        return _Posted(Outcome(key, kind, "posted", tran_id), internal_id, _entity(payload))
 
     def _write(
         self, record_type: str, external_id: str, payload: dict[str, Any]
@@ -243,7 +257,7 @@ class NetSuitePoster:
     def _sale_body(self, order: SitooOrder, oid: str, day: date, location: str) -> dict[str, Any]:
         loc = self._location(location)
         return {
-            "entity": {"id": self.customer_id},
+            "entity": {"id": self.customers.for_order(order)},
             "tranDate": day.isoformat(),
             "otherRefNum": oid,
             "location": {"id": loc},
@@ -254,18 +268,18 @@ class NetSuitePoster:
     def _refund_body(self, order: SitooOrder, oid: str, day: date, location: str) -> dict[str, Any]:
         loc = self._location(location)
         original = original_order_id(order)
+        invoice = self._find("invoice", original) if original else None
+        customer = (_entity(invoice) if invoice else None) or self.customers.for_order(order)
         body: dict[str, Any] = {
-            "entity": {"id": self.customer_id},
+            "entity": {"id": customer},
             "tranDate": day.isoformat(),
             "otherRefNum": oid,
             "location": {"id": loc},
             "memo": f"POS refund {oid}" + (f" of POS order {original}" if original else ""),
             "item": {"items": self._lines(order, loc)},
         }
-        if original:
-            invoice = self._find("invoice", original)
-            if invoice is not None:
-                body["createdFrom"] = {"id": str(invoice["id"])}
+        if invoice is not None:
+            body["createdFrom"] = {"id": str(invoice["id"])}
         return body
 
     def _tenders(
@@ -297,7 +311,7 @@ class NetSuitePoster:
         # the document it settles, when the money goes the document's way
         applies = money_in == sale
         body: dict[str, Any] = {
-            "customer": {"id": self.customer_id},
+            "customer": {"id": doc.customer or self.customer_id},
             "tranDate": day.isoformat(),
             "account": {"id": self._account(payment.name)},
             "memo": payment.name,

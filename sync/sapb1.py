@@ -1,18 +1,20 @@
 """Posting POS sales and refunds to SAP Business One, each one looked up by its POS id first.
 
-- sale   -> A/R invoice (`POST /Invoices`), `NumAtCard` = POS order id, one line per POS
-            product line with `ItemCode`, `Quantity`, the mapped `WarehouseCode` and
-            `VatGroup`, the POS net in `LineTotal` and the POS VAT in `TaxTotal` (so B1 does
-            not recompute VAT per line and drift by a penny); then one incoming payment
+- sale   -> A/R invoice (`POST /Invoices`), `NumAtCard` = POS order id, `CardCode` = the
+            customer whose `EmailAddress` is the order's, else the guest (`sync.customers`),
+            one line per POS product line with `ItemCode`, `Quantity`, the mapped
+            `WarehouseCode` and `VatGroup`, the POS net in `LineTotal` and the POS VAT in
+            `TaxTotal` (so B1 does not recompute VAT per line and drift by a penny); then one
+            incoming payment
             (`POST /IncomingPayments`) for the whole order, `CounterReference` = order id,
             applied to the invoice.
 - refund -> A/R credit note (`POST /CreditNotes`), `NumAtCard` = refund id, each line based
-            on the original sale's invoice line (`BaseType` 13, `BaseEntry`, `BaseLine`),
-            `Comments` = `Return of POS order {original id}`; a written-off line
-            (`sync.returns`) has `WithoutInventoryMovement` = tYES ("Without Qty Posting":
-            the credit, no stock back into the warehouse), a restocked one returns its
-            quantity to the line's warehouse; then one outgoing payment
-            (`POST /VendorPayments`) to the same customer, applied to the credit note.
+            on the original sale's invoice line (`BaseType` 13, `BaseEntry`, `BaseLine`), to
+            the invoice's customer, `Comments` = `Return of POS order {original id}`; a
+            written-off line (`sync.returns`) has `WithoutInventoryMovement` = tYES
+            ("Without Qty Posting": the credit, no stock back into the warehouse), a
+            restocked one returns its quantity to the line's warehouse; then one outgoing
+            payment (`POST /VendorPayments`) to the same customer, applied to the credit note.
 - store-day journal (daily journal mode) -> `POST /JournalEntries`, `Reference` =
             `{store id}-{YYYY-MM-DD}`, `Reference2` = tender: the tender's account debited
             with the takings, the sales account (`[settings] sales_account`, default 4000)
@@ -56,6 +58,7 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.customers import Customers
 from sync.returns import is_written_off, writeoff_reasons
 from sync.takings import StoreDayJournal
 
@@ -120,6 +123,10 @@ class SapB1Poster:
         }
         self.sales_account = mappings.settings.get("sales_account", "4000")
         self.writeoff = writeoff_reasons(mappings.settings)
+        self.customers = Customers(
+            lambda email: [c.CardCode for c in client.find_customers_by_email(email) if c.active],
+            lambda: self.customer,
+        )
         self._customer: str | None = None
 
     @property
@@ -196,9 +203,9 @@ class SapB1Poster:
         )
         return [outcome, *tenders]
 
-    def _header(self, order: SitooOrder, oid: str, day: date) -> dict[str, Any]:
+    def _header(self, order: SitooOrder, oid: str, day: date, customer: str) -> dict[str, Any]:
         head: dict[str, Any] = {
-            "CardCode": self.customer,
+            "CardCode": customer,
             "DocDate": day.isoformat(),
             "DocDueDate": day.isoformat(),
             "TaxDate": day.isoformat(),
@@ -237,7 +244,7 @@ class SapB1Poster:
         ]
         receipt = order.additionaldata.get("pos-receiptid")
         body = {
-            **self._header(order, oid, day),
+            **self._header(order, oid, day, self.customers.for_order(order)),
             "Comments": f"Sitoo order {oid}" + (f" receipt {receipt}" if receipt else ""),
             "DocumentLines": lines,
         }
@@ -290,7 +297,7 @@ class SapB1Poster:
                 }
             lines.append(line)
         body = {
-            **self._header(order, oid, day),
+            **self._header(order, oid, day, invoice.CardCode or self.customers.for_order(order)),
             "Comments": f"Return of POS order {original}",
             "DocumentLines": lines,
         }
@@ -339,7 +346,7 @@ class SapB1Poster:
             return [Outcome(k, kind, "empty", None) for k in keys]
         body: dict[str, Any] = {
             "DocType": "rCustomer",
-            "CardCode": self.customer,
+            "CardCode": doc.CardCode or self.customer,
             "DocDate": day.isoformat(),
             "CounterReference": oid,
             "Remarks": f"Sitoo order {oid}",

@@ -47,20 +47,24 @@ def world(
 
 
 def sale_and_refund(
-    pos: SitooState, sold: list[SitooLine], back: list[SitooLine], reasons: tuple[str, ...] = ()
+    pos: SitooState,
+    sold: list[SitooLine],
+    back: list[SitooLine],
+    reasons: tuple[str, ...] = (),
+    email: str = "",
 ) -> tuple[int, int]:
     """A card sale at store 1 (WH-LON) on the 13th and its refund an hour later; `reasons`:
-    each refund line's return reason code (empty: none)."""
+    each refund line's return reason code (empty: none); `email`: the sale's customer."""
     sale_id, refund_id = pos.next_orderid(), pos.next_orderid() + 1
     when = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
     common = {"eshopid": pos.orders[min(pos.orders)]["eshopid"], "warehouseid": 101,
               "currency": "GBP", "timezone": "Europe/London", "store_externalid": "S1",
               "store_name": "London"}  # fmt: skip
     paid = sum((ln.row_gross for ln in sold), Decimal(0))
-    pos.add_order(
-        build_order(orderid=sale_id, orderdate=when, lines=sold,
-                    payments=[SitooPayment("Card", paid)], **common)
-    )  # fmt: skip
+    sale = build_order(orderid=sale_id, orderdate=when, lines=sold,
+                       payments=[SitooPayment("Card", paid)], **common)  # fmt: skip
+    sale["email"] = email
+    pos.add_order(sale)
     refund = build_order(
         orderid=refund_id, orderdate=when.replace(hour=13), lines=back,
         payments=[SitooPayment("Card", sum((ln.row_gross for ln in back), Decimal(0)))],

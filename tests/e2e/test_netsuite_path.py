@@ -282,3 +282,42 @@ def test_a_written_off_refund_line_goes_back_to_the_write_off_location(tmp_path:
             r for r in w.state.table("invoice").values() if r["externalId"] == str(sale_id)
         )
         assert memo["createdFrom"]["id"] == invoice["id"]  # posted after its sale, linked
+
+
+def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
+    tmp_path: Path,
+) -> None:
+    with netsuite_world(f"sqlite:///{tmp_path}/w.db", tmp_path, name="clean") as w:
+        w.state.add_customer("9001", "ANN", "Ann", email="ann@example.com")
+        w.state.add_customer("9002", "BOB1", "Bob", email="bob@example.com")
+        w.state.add_customer("9003", "BOB2", "Bob", email="bob@example.com")
+        guest = next(
+            c["id"] for c in w.state.table("customer").values() if c["entityId"] == "CASH01"
+        )
+        sku = sorted(i["itemId"] for i in w.state.table("inventoryItem").values())[0]
+        line = SitooLine(sku, sku, 1, Decimal("9.99"), Decimal("20"))
+        back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
+        #        the sale's e-mail      customer of sale, its payment, refund, its payment
+        cases = [
+            (" Ann@Example.com ", "9001"),  # NetSuite matches without case; spaces aside
+            ("bob@example.com", guest),  # two matches: which is a guess, so the guest
+            ("nobody@example.com", guest),  # no match: the guest
+            ("", guest),  # anonymous sale: the guest
+        ]
+        orders = [(sale_and_refund(w.scenario.sitoo, [line], [back], email=e), c) for e, c in cases]
+        assert sync(w).problems == []
+
+        def customer(record_type: str, field: str, eid: str) -> str:
+            rows = w.state.table(record_type).values()
+            return str(next(r[field]["id"] for r in rows if r["externalId"] == eid))
+
+        got = [
+            (
+                customer("invoice", "entity", str(sale)),
+                customer("customerPayment", "customer", f"{sale}-1"),
+                customer("creditMemo", "entity", str(refund)),
+                customer("customerRefund", "customer", f"{refund}-1"),
+            )
+            for (sale, refund), _ in orders
+        ]
+        assert got == [(c, c, c, c) for _, c in orders]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -289,3 +290,44 @@ def test_a_written_off_refund_line_credits_without_returning_stock(tmp_path: Pat
             for ln in note["DocumentLines"]
         ] == expected  # fmt: skip
         assert note["DocTotal"] == Decimal("22.00")  # the credit is whole either way
+
+
+def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
+    tmp_path: Path,
+) -> None:
+    with b1_world("clean", tmp_path) as w:
+        w.b1.create_business_partner(
+            {"CardCode": "C-ANN", "CardName": "Ann", "CardType": "cCustomer",
+             "EmailAddress": "ann@example.com"}
+        )  # fmt: skip
+        for code in ("C-BOB1", "C-BOB2"):  # one e-mail, two customers: which is a guess
+            w.b1.create_business_partner(
+                {"CardCode": code, "CardName": "Bob", "CardType": "cCustomer",
+                 "EmailAddress": "bob@example.com"}
+            )  # fmt: skip
+        sku = next(i["ItemCode"] for i in w.b1.items if i["Valid"] == "tYES")
+        line = SitooLine(sku, sku, 1, Decimal("9.99"), Decimal("20"))
+        back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
+        #        the sale's e-mail        customer of sale, its payment, refund, its payment
+        cases = [
+            (" ann@example.com ", "C-ANN"),  # matched, spaces aside
+            ("bob@example.com", "CASH01"),  # two matches: the guest
+            ("nobody@example.com", "CASH01"),  # no match: the guest
+            ("", "CASH01"),  # anonymous sale: the guest
+        ]
+        orders = [(sale_and_refund(w.scenario.sitoo, [line], [back], email=e), c) for e, c in cases]
+        assert sync(w).problems == []
+
+        def card(rows: list[dict[str, Any]], field: str, oid: int) -> str:
+            return str(next(r["CardCode"] for r in rows if r[field] == str(oid)))
+
+        got = [
+            (
+                card(w.b1.invoices, "NumAtCard", sale),
+                card(w.b1.incoming_payments, "CounterReference", sale),
+                card(w.b1.credit_notes, "NumAtCard", refund),
+                card(w.b1.vendor_payments, "CounterReference", refund),
+            )
+            for (sale, refund), _ in orders
+        ]
+        assert got == [(c, c, c, c) for _, c in orders]
