@@ -12,13 +12,18 @@ are read first), as absolute levels, warehouse by warehouse in id order and SKU 
 every element of Sitoo's batch answer is checked: a refused SKU is a problem of the run,
 the others land. An absolute PUT is idempotent, so a killed run is simply run again.
 
-Limits: only Virtual warehouses take absolute levels (reference gotcha 8). A FIFO
-warehouse needs warehouse transactions (deltas, max 1000 items per POST), which this
-module does not write yet: such a warehouse is skipped with a one-line reason, never sent
-wrong data. Skipped too, with a reason: an ERP location no store maps to, a store with no
-sellable Sitoo warehouse or with several (one ERP level cannot be split between them).
-SKUs Sitoo holds that the ERP has no level for are left alone. It must not post sales, read
-the warehouse DB or decide mappings.
+Only Virtual warehouses take absolute levels (reference gotcha 8). A FIFO warehouse gets
+warehouse transactions instead: the difference between the ERP level and the
+`decimaltotal` Sitoo holds, rises in one Move In (type 10), falls in one Move Out (type 20),
+at most 1000 items per POST. A transaction is a POST, never repeated after an unclear
+failure: the next run reads Sitoo's levels again and sends only what is still different, so
+a lost answer never moves stock twice. (Sales made between the read and the POST stay
+counted: the difference is added to whatever Sitoo holds by then.)
+
+Skipped with a one-line reason: an ERP location no store maps to, a store with no sellable
+Sitoo warehouse or with several (one ERP level cannot be split between them). SKUs Sitoo
+holds that the ERP has no level for are left alone. It must not post sales, read the
+warehouse DB or decide mappings.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ __all__ = [
 log = logging.getLogger("recon.sync.stock")
 
 VIRTUAL = 20  # Sitoo warehousetype that takes absolute levels (FIFO ones need transactions)
+MOVE_IN, MOVE_OUT = 10, 20  # Sitoo warehouse transaction types for stock in / out
 MILLI = Decimal("0.001")
 Levels = dict[str, dict[str, Decimal]]  # ERP warehouse / location code -> SKU -> available
 
@@ -144,12 +150,13 @@ def sapb1_levels(client: SapB1Client, run: RunLog) -> Levels:
 
 @dataclass(frozen=True)
 class WarehouseTarget:
-    """One Sitoo warehouse that receives one Sage warehouse's levels."""
+    """One Sitoo warehouse that receives one ERP location's levels."""
 
     location: str
     store_id: str
     warehouseid: int
     levels: Mapping[str, Decimal]
+    fifo: bool = False  # takes warehouse transactions (differences), not absolute levels
 
 
 @dataclass
@@ -195,25 +202,21 @@ def plan_targets(
             )
             continue
         wh = candidates[0]
-        if wh.warehousetype != VIRTUAL:
-            plan.skipped.append(
-                f"store {store} ({location}): Sitoo warehouse {wh.warehouseid} is FIFO "
-                f"(type {wh.warehousetype}); it needs warehouse transactions, which recon does "
-                "not write yet, so its stock is not pushed"
-            )
-            continue
-        plan.targets.append(WarehouseTarget(location, store, wh.warehouseid, levels[location]))
+        fifo = wh.warehousetype != VIRTUAL
+        plan.targets.append(
+            WarehouseTarget(location, store, wh.warehouseid, levels[location], fifo)
+        )
     plan.targets.sort(key=lambda t: t.warehouseid)
     return plan
 
 
-def _changes(sitoo: SitooClient, target: WarehouseTarget) -> list[tuple[str, Decimal]]:
-    """The SKUs whose ERP level differs from Sitoo's `decimaltotal` (unknown counts as differs)."""
-    held: dict[str, Decimal] = {}
-    for f in sitoo.iter_warehouse_items(target.warehouseid):
-        if f.item is not None and f.item.decimaltotal is not None:
-            held[f.item.sku] = _level(f.item.decimaltotal)
-    return [(sku, qty) for sku, qty in sorted(target.levels.items()) if held.get(sku) != qty]
+def _held(sitoo: SitooClient, target: WarehouseTarget) -> dict[str, Decimal]:
+    """Sitoo's `decimaltotal` per SKU of the target warehouse."""
+    return {
+        f.item.sku: _level(f.item.decimaltotal)
+        for f in sitoo.iter_warehouse_items(target.warehouseid)
+        if f.item is not None and f.item.decimaltotal is not None
+    }
 
 
 def push_stock(
@@ -236,30 +239,26 @@ def push_stock(
     for line in plan.skipped:
         log.warning("stock_push skipped: %s", line)
     run.counts["warehouses_skipped"] += len(plan.skipped)
+    products: set[str] | None = None  # Sitoo's SKUs, read once if a FIFO warehouse needs them
     for target in plan.targets:
-        changes = _changes(sitoo, target)
+        held = _held(sitoo, target)
+        changes = [(sku, q) for sku, q in sorted(target.levels.items()) if held.get(sku) != q]
         run.counts["skus_unchanged"] += len(target.levels) - len(changes)
         if not changes:
             run.counts["warehouses_unchanged"] += 1
             continue
+        where = f"store {target.store_id} (Sitoo warehouse {target.warehouseid})"
         try:
-            results = sitoo.put_warehouse_items(target.warehouseid, changes)
+            if target.fifo:
+                if products is None:
+                    products = {f.item.sku for f in sitoo.iter_products() if f.item is not None}
+                _move(sitoo, target, changes, held, products, where, run)
+            else:
+                _set(sitoo, target, changes, where, run)
         except TerminalError as exc:
-            run.problem(
-                f"store {target.store_id} (Sitoo warehouse {target.warehouseid}): "
-                f"stock push refused: {exc}"
-            )
+            run.problem(f"{where}: stock push refused: {exc}")
             continue
         run.counts["warehouses_pushed"] += 1
-        for result in results:
-            if result.ok:
-                run.counts["skus_pushed"] += 1
-                continue
-            run.counts["skus_failed"] += 1
-            run.problem(
-                f"store {target.store_id} (Sitoo warehouse {target.warehouseid}) sku "
-                f"{result.sku}: Sitoo refused the stock level (status {result.statuscode})"
-            )
         log.info(
             "stock_push store=%s warehouse=%s sent=%d",
             target.store_id,
@@ -267,3 +266,49 @@ def push_stock(
             len(changes),
         )
     return plan
+
+
+def _set(
+    sitoo: SitooClient,
+    target: WarehouseTarget,
+    changes: list[tuple[str, Decimal]],
+    where: str,
+    run: RunLog,
+) -> None:
+    """A Virtual warehouse: absolute levels in one batch, every element checked."""
+    for result in sitoo.put_warehouse_items(target.warehouseid, changes):
+        if result.ok:
+            run.counts["skus_pushed"] += 1
+            continue
+        run.counts["skus_failed"] += 1
+        run.problem(
+            f"{where} sku {result.sku}: Sitoo refused the stock level (status {result.statuscode})"
+        )
+
+
+def _move(
+    sitoo: SitooClient,
+    target: WarehouseTarget,
+    changes: list[tuple[str, Decimal]],
+    held: Mapping[str, Decimal],
+    products: set[str],
+    where: str,
+    run: RunLog,
+) -> None:
+    """A FIFO warehouse: the differences to Sitoo's levels as warehouse transactions, the
+    rises as one Move In (type 10), the falls as one Move Out (type 20). A SKU Sitoo has no
+    product for would fail its whole transaction, so it is left out as a problem."""
+    deltas = []
+    for sku, level in changes:
+        if sku in products:
+            deltas.append((sku, level - held.get(sku, Decimal(0))))
+            continue
+        run.counts["skus_failed"] += 1
+        run.problem(f"{where} sku {sku}: Sitoo has no product with this SKU; stock not moved")
+    for kind, moves in ((MOVE_IN, [d for d in deltas if d[1] > 0]),
+                        (MOVE_OUT, [d for d in deltas if d[1] < 0])):  # fmt: skip
+        if moves:
+            sitoo.post_warehouse_transaction(
+                target.warehouseid, kind, "recon stock push: to the ERP's level", moves
+            )
+            run.counts["skus_pushed"] += len(moves)
