@@ -32,6 +32,7 @@ from clients.sapb1 import SapB1Client
 from clients.sitoo import BATCH_MAX, SitooClient, SitooProduct
 from collectors.money import gross_price
 from config.mappings import Mappings
+from sync._fetched import fitting
 from warehouse.runs import RunLog
 
 __all__ = [
@@ -76,30 +77,15 @@ def sage200_prices(sage: Sage200Client, mappings: Mappings, run: RunLog) -> ErpP
     """Sage 200: the Standard price band (net) made gross with the product's tax code rate,
     per product `code`; and the products left out with why."""
     del mappings  # Sage names its master price band itself
-    rates: dict[int, Decimal | None] = {}
-    for tax in sage.iter_tax_codes():
-        if tax.item is not None:
-            rates[tax.item.id] = tax.item.tax_rate
-        else:
-            run.problem(f"sage200 tax code {tax.key}: does not fit ({tax.error})")
+    rates = {t.id: t.tax_rate for t in fitting(sage.iter_tax_codes(), run, "sage200 tax code")}
     net: dict[int, Decimal] = {}
-    for view in sage.iter_product_prices():
-        p = view.item
-        if p is None:
-            run.problem(
-                f"sage200 product price {view.key}: does not fit ({view.error}); not pushed"
-            )
-            continue
+    for p in fitting(sage.iter_product_prices(), run, "sage200 product price", "not pushed"):
         band = p.price_band_name or STANDARD_BAND
         if band == STANDARD_BAND and p.product_price_price is not None:
             net[p.product_id] = p.product_price_price
     prices: dict[str, Decimal] = {}
     skipped: list[str] = []
-    for f in sage.iter_products():
-        product = f.item
-        if product is None:
-            run.problem(f"sage200 product {f.key}: does not fit ({f.error}); price not pushed")
-            continue
+    for product in fitting(sage.iter_products(), run, "sage200 product", "price not pushed"):
         if not product.code:
             skipped.append(f"sage200 product {product.id}: has no code; price not pushed")
             continue
@@ -113,19 +99,11 @@ def netsuite_prices(client: NetSuiteClient, mappings: Mappings, run: RunLog) -> 
     """NetSuite: an inventory item's `basePrice` (net) made gross with the rate of its
     `salesTaxCode`, per `itemId`; and the items left out with why."""
     del mappings
-    rates: dict[str, Decimal | None] = {}
-    for tax in client.iter_tax_codes():
-        if tax.item is not None:
-            rates[tax.item.id] = tax.item.rate
-        else:
-            run.problem(f"netsuite tax code {tax.key}: does not fit ({tax.error})")
+    rates = {t.id: t.rate for t in fitting(client.iter_tax_codes(), run, "netsuite tax code")}
     prices: dict[str, Decimal] = {}
     skipped: list[str] = []
-    for f in client.iter_inventory_items():
-        item = f.item
-        if item is None:
-            run.problem(f"netsuite item {f.key}: does not fit ({f.error}); price not pushed")
-            continue
+    items = fitting(client.iter_inventory_items(), run, "netsuite item", "price not pushed")
+    for item in items:
         if not item.itemId:
             skipped.append(f"netsuite item {item.id}: has no itemId; price not pushed")
             continue
@@ -139,19 +117,10 @@ def sapb1_prices(client: SapB1Client, mappings: Mappings, run: RunLog) -> ErpPri
     """SAP B1: an item's price in `[settings] price_list` (default 1, net) made gross with the
     rate of its `SalesVATGroup`, per `ItemCode`; and the items left out with why."""
     price_list = int(mappings.settings.get("price_list", "1"))
-    rates: dict[str, Decimal | None] = {}
-    for group in client.iter_vat_groups():
-        if group.item is not None:
-            rates[group.item.Code] = group.item.rate()
-        else:
-            run.problem(f"sapb1 VAT group {group.key}: does not fit ({group.error})")
+    rates = {g.Code: g.rate() for g in fitting(client.iter_vat_groups(), run, "sapb1 VAT group")}
     prices: dict[str, Decimal] = {}
     skipped: list[str] = []
-    for f in client.iter_items():
-        item = f.item
-        if item is None:
-            run.problem(f"sapb1 item {f.key}: does not fit ({f.error}); price not pushed")
-            continue
+    for item in fitting(client.iter_items(), run, "sapb1 item", "price not pushed"):
         code = item.SalesVATGroup or item.ArTaxCode
         price = (item.price(price_list), f"price in list {price_list}", rates.get(code or ""), code)
         _add(prices, skipped, "SAP B1", item.ItemCode, *price)
@@ -217,12 +186,7 @@ def push_prices(erp_prices: ErpPrices, sitoo: SitooClient, run: RunLog) -> Price
     as a whole is a problem naming its SKUs.
     """
     erp, skipped = erp_prices
-    products: list[SitooProduct] = []
-    for f in sitoo.iter_products():
-        if f.item is None:
-            run.problem(f"sitoo product {f.key}: does not fit ({f.error}); price not compared")
-        else:
-            products.append(f.item)
+    products = list(fitting(sitoo.iter_products(), run, "sitoo product", "price not compared"))
     plan = plan_prices(erp, products)
     plan.skipped[:0] = skipped
     for line in plan.skipped:

@@ -40,6 +40,7 @@ from clients.sapb1 import SapB1Client
 from clients.sitoo import SitooClient, SitooWarehouse
 from config import ConfigError
 from config.mappings import Mappings
+from sync._fetched import fitting
 from warehouse.runs import RunLog
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
 log = logging.getLogger("recon.sync.stock")
 
 VIRTUAL = 20  # Sitoo warehousetype that takes absolute levels (FIFO ones need transactions)
+SKIP = "stock not pushed"
 MOVE_IN, MOVE_OUT = 10, 20  # Sitoo warehouse transaction types for stock in / out
 MILLI = Decimal("0.001")
 Levels = dict[str, dict[str, Decimal]]  # ERP warehouse / location code -> SKU -> available
@@ -95,11 +97,7 @@ def sage200_levels(sage: Sage200Client, run: RunLog) -> Levels:
         if w.item is not None
     }
     levels: Levels = {}
-    for f in sage.iter_warehouse_holdings():
-        h = f.item
-        if h is None:
-            run.problem(f"sage200 warehouse holding {f.key}: does not fit ({f.error}); not pushed")
-            continue
+    for h in fitting(sage.iter_warehouse_holdings(), run, "sage200 warehouse holding", SKIP):
         sku = codes.get(h.product_id)
         if sku is None:
             run.problem(
@@ -122,11 +120,7 @@ def netsuite_levels(client: NetSuiteClient, run: RunLog) -> Levels:
     """NetSuite: `AggregateItemLocation` available quantity per location internal id and SKU
     (`item.itemid`)."""
     levels: Levels = {}
-    for f in client.iter_stock():
-        row = f.item
-        if row is None:
-            run.problem(f"netsuite stock row {f.key}: does not fit ({f.error}); not pushed")
-            continue
+    for row in fitting(client.iter_stock(), run, "netsuite stock row", SKIP):
         if not row.itemid:
             run.problem(f"netsuite item {row.item}: has no itemId (SKU); stock not pushed")
             continue
@@ -138,11 +132,7 @@ def sapb1_levels(client: SapB1Client, run: RunLog) -> Levels:
     """SAP B1: each item's `ItemWarehouseInfoCollection`, `InStock - Committed` per
     `WarehouseCode` and `ItemCode`."""
     levels: Levels = {}
-    for f in client.iter_items():
-        item = f.item
-        if item is None:
-            run.problem(f"sapb1 item {f.key}: does not fit ({f.error}); stock not pushed")
-            continue
+    for item in fitting(client.iter_items(), run, "sapb1 item", SKIP):
         for info in item.ItemWarehouseInfoCollection:
             levels.setdefault(info.WarehouseCode, {})[item.ItemCode] = info.available
     return levels
