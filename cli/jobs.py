@@ -28,11 +28,11 @@ from collectors.sitoo import collect_sitoo
 from config import ConfigError, Mappings, Settings
 from reconcile import EngineConfig, Findings, merge_history, reconcile
 from sync.netsuite import NetSuitePoster
-from sync.prices import push_prices
+from sync.prices import ErpPrices, netsuite_prices, push_prices, sage200_prices, sapb1_prices
 from sync.run import Poster, resync_order, run_sync
 from sync.sage200 import Sage200Poster
 from sync.sapb1 import SapB1Poster
-from sync.stock import push_stock
+from sync.stock import Levels, netsuite_levels, push_stock, sage200_levels, sapb1_levels
 from warehouse.db import open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
@@ -47,11 +47,14 @@ def warehouse(settings: Settings) -> Engine:
 
 @dataclass(frozen=True)
 class ErpAdapter:
-    """How the jobs reach one ERP: its client, its poster, its collector."""
+    """How the jobs reach one ERP: its client, its poster, its collector, and where it keeps
+    available-to-sell stock and master prices for the pushes to the POS."""
 
     client: Callable[[Settings], AbstractContextManager[Any]]
     poster: Callable[[Any, Mappings], Poster]
     collect: Callable[[Engine, Any, Mappings, RunLog, bool], None]
+    stock: Callable[[Any, RunLog], Levels]
+    prices: Callable[[Any, Mappings, RunLog], ErpPrices]
 
 
 ADAPTERS: dict[str, ErpAdapter] = {
@@ -59,26 +62,24 @@ ADAPTERS: dict[str, ErpAdapter] = {
         Sage200Client.from_settings,
         Sage200Poster,
         lambda e, c, m, r, full: collect_sage200(e, c, m, r, full=full),
+        sage200_levels,
+        sage200_prices,
     ),
     "netsuite": ErpAdapter(
         NetSuiteClient.from_settings,
         NetSuitePoster,
         lambda e, c, m, r, full: collect_netsuite(e, c, m, r, full=full),
+        netsuite_levels,
+        netsuite_prices,
     ),
     "sapb1": ErpAdapter(
         SapB1Client.from_settings,
         SapB1Poster,
         lambda e, c, m, r, full: collect_sapb1(e, c, m, r, full=full),
+        sapb1_levels,
+        sapb1_prices,
     ),
 }
-
-
-STOCK_PUSH_ERPS = ("sage200",)
-
-
-def _sage200_only(settings: Settings, what: str) -> None:
-    if settings.recon_erp not in STOCK_PUSH_ERPS:
-        raise ConfigError(f"RECON_ERP={settings.recon_erp}: {what} is available for sage200 only")
 
 
 def required_mappings(engine: Engine) -> Mappings:
@@ -103,7 +104,7 @@ def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True
     ):
         poster = adapter.poster(erp, mappings)
         run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
-    if stock and settings.recon_erp in STOCK_PUSH_ERPS:
+    if stock:
         push, _ = stock_push_job(settings)
         run.counts.update({f"stock_{k}": v for k, v in push.counts.items()})
         run.problems.extend(push.problems)
@@ -131,29 +132,30 @@ def resync_job(settings: Settings, order_id: str) -> RunLog:
 
 def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP available-to-sell stock to the POS; the run and the skipped-warehouse lines."""
-    _sage200_only(settings, "the stock push")
+    adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
     with (
         SitooClient.from_settings(settings) as sitoo,
-        Sage200Client.from_settings(settings) as sage,
+        adapter.client(settings) as erp,
         record_run(engine, "stock_push") as run,
     ):
-        plan = push_stock(sage, sitoo, mappings, run)
+        levels = adapter.stock(erp, run)
+        plan = push_stock(settings.recon_erp, levels, sitoo, mappings, run)
     return run, plan.skipped
 
 
 def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP master prices (gross) to the POS catalogue; the run and the skipped lines."""
-    _sage200_only(settings, "the price push")
+    adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
     with (
         SitooClient.from_settings(settings) as sitoo,
-        Sage200Client.from_settings(settings) as sage,
+        adapter.client(settings) as erp,
         record_run(engine, "price_push") as run,
     ):
-        plan = push_prices(sage, sitoo, mappings, run)
+        plan = push_prices(adapter.prices(erp, mappings, run), sitoo, run)
     return run, plan.skipped
 
 

@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar, overload
 
 import httpx
@@ -400,6 +401,13 @@ class StockRow(VendorModel):
     quantityavailable: OptDecimal = None
     quantitycommitted: OptDecimal = None
 
+    @property
+    def available(self) -> Decimal:
+        """Available to sell: `quantityavailable`, else on hand - committed (DOMAIN)."""
+        if self.quantityavailable is not None:
+            return self.quantityavailable
+        return (self.quantityonhand or Decimal(0)) - (self.quantitycommitted or Decimal(0))
+
 
 # --------------------------------------------------------------------- HTTP core
 class _Written:
@@ -625,6 +633,13 @@ class NetSuiteClient(VendorClient):
             if f.item is not None and f.item.entityId == entity_id:
                 return f.item
         return None
+
+    def find_customers_by_email(self, email: str) -> list[NetSuiteCustomer]:
+        """The customers whose `email` is `email` (compared without case)."""
+        found = self.iter_customers(q=f'email IS "{email}"')
+        wanted = email.casefold()
+        customers = (f.item for f in found if f.item is not None)
+        return [c for c in customers if (c.email or "").casefold() == wanted]
 
     # ----------------------------------------------------------------- records: writes
     def create(self, record_type: str, body: Mapping[str, Any]) -> str:

@@ -117,7 +117,19 @@ class ItemWarehouseInfo(VendorModel):
         return (self.InStock or Decimal(0)) - (self.Committed or Decimal(0))
 
 
-class Item(VendorModel):
+class _Validity(VendorModel):
+    """Master data with B1's `Valid` / `Frozen` flags."""
+
+    Valid: str | None = None
+    Frozen: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Valid and not frozen (a missing flag counts as the default: active)."""
+        return self.Valid != "tNO" and self.Frozen != "tYES"
+
+
+class Item(_Validity):
     ItemCode: str
     ItemName: str | None = None
     ForeignName: str | None = None
@@ -125,8 +137,6 @@ class Item(VendorModel):
     ItemsGroupCode: int | None = None
     SalesItem: str | None = None
     InventoryItem: str | None = None
-    Valid: str | None = None
-    Frozen: str | None = None
     SalesVATGroup: str | None = None
     ArTaxCode: str | None = None
     QuantityOnStock: OptDecimal = None
@@ -140,11 +150,6 @@ class Item(VendorModel):
     UpdateDate: B1Date = None
     UpdateTime: str | None = None
 
-    @property
-    def active(self) -> bool:
-        """Valid and not frozen (a missing flag counts as the default: active)."""
-        return self.Valid != "tNO" and self.Frozen != "tYES"
-
     def price(self, price_list: int = 1) -> Decimal | None:
         """The item's (net) price in `price_list`, if it has one."""
         found = next((p for p in self.ItemPrices if p.PriceList == price_list), None)
@@ -157,7 +162,7 @@ class Warehouse(VendorModel):
     Inactive: str | None = None
 
 
-class BusinessPartner(VendorModel):
+class BusinessPartner(_Validity):
     CardCode: str
     CardName: str | None = None
     CardType: str | None = None
@@ -165,8 +170,6 @@ class BusinessPartner(VendorModel):
     EmailAddress: str | None = None
     Phone1: str | None = None
     FederalTaxID: str | None = None
-    Valid: str | None = None
-    Frozen: str | None = None
     UpdateDate: B1Date = None
 
 
@@ -725,6 +728,12 @@ class SapB1Client(VendorClient):
         """Documents (`Invoices`, `CreditNotes`, ...) whose `NumAtCard` is the POS order id."""
         found = self.iter_collection(entity, Document, filter=f"NumAtCard eq {b1_string(ref)}")
         return self._all_valid(entity, found)
+
+    def find_customers_by_email(self, email: str) -> list[BusinessPartner]:
+        """Business partners of type customer whose `EmailAddress` is `email`."""
+        flt = f"EmailAddress eq {b1_string(email)} and CardType eq 'cCustomer'"
+        found = self.iter_collection("BusinessPartners", BusinessPartner, filter=flt)
+        return self._all_valid("BusinessPartners", found)
 
     def find_payments(self, entity: str, counter_reference: str) -> list[Payment]:
         """`IncomingPayments` / `VendorPayments` whose `CounterReference` is the POS order id."""

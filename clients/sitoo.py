@@ -376,6 +376,36 @@ class SitooClient(VendorClient):
         ]
         return self._put_batch(f"{self._site}/products.json", body)
 
+    def post_warehouse_transaction(
+        self, warehouseid: int, transactiontype: int, description: str,
+        items: Sequence[tuple[str, Decimal]],
+    ) -> list[int]:  # fmt: skip
+        """Move stock in a FIFO warehouse (Virtual ones refuse transactions): one transaction
+        of `transactiontype` (10 in, 20 out) per chunk of at most BATCH_MAX `(sku, signed
+        quantity)` items; the new transaction ids. A POST is not repeated after an unclear
+        failure: read the levels again before moving the difference again."""
+        path = f"{self._site}/warehousetransactions.json"
+
+        def transaction_id(answer: Any) -> int | None:
+            if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict):
+                answer = answer[0].get("return")  # the batch form of a one-element answer
+            return answer if isinstance(answer, int) and not isinstance(answer, bool) else None
+
+        ids: list[int] = []
+        for begin in range(0, len(items), BATCH_MAX):
+            lines = [
+                {"sku": sku, "decimalquantity": _quantity(qty)}
+                for sku, qty in items[begin : begin + BATCH_MAX]
+            ]
+            body = [{"warehouseid": warehouseid, "transactiontype": transactiontype,
+                     "description": description, "items": lines}]  # fmt: skip
+            answer = self._http.request(
+                "POST", path, body=body,
+                check=lambda a: None if transaction_id(a) is not None else "no transaction id",
+            )  # fmt: skip
+            ids.append(transaction_id(answer) or 0)
+        return ids
+
     def _put_batch(
         self, path: str, elements: Sequence[tuple[str, dict[str, Any]]]
     ) -> list[BatchResult]:

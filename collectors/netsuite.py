@@ -480,9 +480,7 @@ def collect_master_data(
         }
 
     def stock_rows(row: StockRow, raw_id: int) -> Rows:
-        qty = row.quantityavailable
-        if qty is None:
-            qty = (row.quantityonhand or ZERO) - (row.quantitycommitted or ZERO)
+        qty = row.available
         return {
             "erp_stock": [
                 {

@@ -126,7 +126,7 @@ _LINE_FIELDS = _names(
     "LineNum ItemCode ItemDescription FreeText Quantity UnitPrice DiscountPercent Price "
     "PriceAfterVAT LineTotal TaxTotal VatGroup TaxCode WarehouseCode AccountCode CostingCode "
     "CostingCode2 CostingCode3 CostingCode4 CostingCode5 ProjectCode BaseType BaseEntry "
-    "BaseLine Currency SalesPersonCode UoMEntry UoMCode ShipDate"
+    "BaseLine Currency SalesPersonCode UoMEntry UoMCode ShipDate WithoutInventoryMovement"
 )
 _PAYMENT_FIELDS = _names(
     "DocEntry DocNum DocType DocDate DocDueDate DueDate TaxDate CardCode CardName DocCurrency "
@@ -187,6 +187,15 @@ def _num(value: Any, where: str) -> Decimal:
     if not parsed.is_finite():
         raise B1Error(f"Invalid value for '{where}': a number is expected")
     return parsed
+
+
+def _yes_no(value: Any, where: str, at: str = "") -> str:
+    """A `tYES`/`tNO` flag (absent: `tNO`), as B1 stores it."""
+    if value is None:
+        return "tNO"
+    if value not in ("tYES", "tNO"):
+        raise B1Error(f"Invalid value for '{where.split('.')[-1]}'  [{where}]{at}")
+    return str(value)
 
 
 def _opt_num(body: dict[str, Any], name: str, where: str) -> Decimal | None:
@@ -642,12 +651,17 @@ class SapB1State:
             self._stamp(doc, True, "CreationDate")
             sign = Decimal(-1) if obj_type == OBJ_INVOICE else Decimal(1)
             for ln in lines:
-                if ln["ItemCode"] is not None:
-                    self._move_stock(ln["ItemCode"], ln["WarehouseCode"], sign * ln["Quantity"])
+                self._move_line(ln, sign)
             self.table(entity_set).append(doc)
             if obj_type == OBJ_CREDIT_NOTE:
                 self._close_credited({ln["BaseEntry"] for ln in lines if ln.get("BaseEntry")})
             return doc
+
+    def _move_line(self, line: dict[str, Any], sign: Decimal) -> None:
+        """A document line's stock movement; none for a service line or one posted
+        "Without Qty Posting" (`WithoutInventoryMovement` = tYES)."""
+        if line["ItemCode"] is not None and line.get("WithoutInventoryMovement") != "tYES":
+            self._move_stock(line["ItemCode"], line["WarehouseCode"], sign * line["Quantity"])
 
     def _move_stock(self, item_code: str, warehouse: str, delta: Decimal) -> None:
         item = self.find("Items", item_code)
@@ -758,6 +772,9 @@ class SapB1State:
             "BaseEntry": None,
             "BaseLine": None,
             "LineStatus": "bost_Open",
+            "WithoutInventoryMovement": _yes_no(
+                src.get("WithoutInventoryMovement"), f"{row_table}.NoInvtryMv", at
+            ),
         }
         if base_type not in (None, -1):
             line.update(
@@ -810,6 +827,7 @@ class SapB1State:
             "BaseEntry": None,
             "BaseLine": None,
             "LineStatus": "bost_Open",
+            "WithoutInventoryMovement": "tNO",
         }
 
     def _base_line(
@@ -1093,9 +1111,7 @@ class SapB1State:
                 if name == "Cancel":
                     sign = Decimal(1) if entity_set == "Invoices" else Decimal(-1)
                     for ln in row["DocumentLines"]:
-                        if ln["ItemCode"] is None:
-                            continue
-                        self._move_stock(ln["ItemCode"], ln["WarehouseCode"], sign * ln["Quantity"])
+                        self._move_line(ln, sign)
                     row.update({"Cancelled": "tYES", "CancelStatus": "csCancelled"})
                 row["DocumentStatus"] = "bost_Close"
                 self._stamp(row, False, "CreationDate")

@@ -247,6 +247,8 @@ class SitooState:
     # Per-item fault knob for batch writes (product and warehouse item PUTs): SKU -> the
     # status its element answers, while the rest of the batch lands.
     refuse_writes: dict[str, int] = field(default_factory=dict)
+    # POSTed warehouse transactions (FIFO warehouses), each as Sitoo lists it
+    warehouse_transactions: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _next_warehouseitemid: int = 1
 
@@ -446,7 +448,7 @@ def create_app(
             if siteid is not None and siteid != str(state.eshopid):
                 return _error(404, f"Site {siteid} not found")
             try:
-                if request.method == "PUT":
+                if request.method in ("PUT", "POST"):
                     request.state.body = await request.body()
                 with state.lock:
                     return handler(request)
@@ -600,6 +602,66 @@ def create_app(
             results.append({"statuscode": 200, "return": item["warehouseitemid"]})
         return json_response(results)
 
+    def warehouse_transactions(request: Request) -> Response:
+        """POST a batch of transactions (warehousetransactions.yaml): FIFO warehouses only,
+        at most 1000 items in all, writable types only; each transaction lands whole or not
+        at all and moves its items' `decimaltotal` by `decimalquantity`. One transaction
+        answers its bare id (or its error); several answer a batch envelope."""
+        try:
+            payload = json.loads(request.state.body, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "Invalid JSON in request body")
+        if not isinstance(payload, list) or not payload:
+            return _error(400, "Request body must be an array of warehouse transactions")
+        items = [i for tx in payload if isinstance(tx, dict) for i in tx.get("items") or []]
+        if len(items) > 1000:
+            return _error(400, "The maximum number of items allowed for one request is 1000")
+        results = [_transaction(tx) for tx in payload]
+        if len(results) == 1:
+            status, value = results[0]
+            return json_response(value) if status == 200 else _error(status, str(value))
+        return json_response([{"statuscode": st, "return": v if st == 200 else False}
+                              for st, v in results])  # fmt: skip
+
+    def _transaction(tx: Any) -> tuple[int, Any]:
+        if not isinstance(tx, dict) or not isinstance(tx.get("items"), list):
+            return 400, "A warehouse transaction needs warehouseid, transactiontype and items"
+        wh = next((w for w in state.warehouses if w["warehouseid"] == tx.get("warehouseid")), None)
+        if wh is None:
+            return 404, "Warehouse not found"
+        if wh["warehousetype"] == 20:
+            return 400, "Transactions cannot be added to warehouses with warehousetype Virtual"
+        if tx.get("transactiontype") not in (10, 20):
+            return 400, "transactiontype: Sales, Refund and StockTaking are read only"
+        known = {p["sku"] for p in state.products}
+        moves: list[tuple[str, Decimal]] = []
+        for item in tx["items"]:
+            sku = item.get("sku") if isinstance(item, dict) else None
+            if not isinstance(sku, str) or sku not in known:
+                return 404, f"Product with sku {sku} not found"
+            try:
+                moves.append((sku, Decimal(str(item["decimalquantity"]))))
+            except (KeyError, InvalidOperation):
+                return 400, "decimalquantity must be a decimal string"
+        now = int(datetime.now().timestamp())
+        with state.lock:
+            held = state.warehouse_items.setdefault(wh["warehouseid"], {})
+            logged = []
+            for sku, qty in moves:
+                level = Decimal(held[sku]["decimaltotal"]) + qty if sku in held else qty
+                state.set_stock(wh["warehouseid"], sku, level, now)
+                logged.append({"sku": sku, "decimalquantity": fmt3(qty),
+                               "decimaltotal": fmt3(level)})  # fmt: skip
+            txid = len(state.warehouse_transactions) + 1
+            state.warehouse_transactions.append(
+                {"warehousetransactionid": txid, "warehouseid": wh["warehouseid"],
+                 "datecreated": now, "transactiontype": tx["transactiontype"],
+                 "description": tx.get("description") or "", "orderdeliveryid": None,
+                 "shipmentid": None, "externalid": tx.get("externalid"),
+                 "reasoncode": tx.get("reasoncode"), "items": logged}
+            )  # fmt: skip
+        return 200, txid
+
     def products(request: Request) -> Response:
         if request.method == "PUT":
             return _put_products(request.state.body)
@@ -686,6 +748,9 @@ def create_app(
             site + "/warehouses/{warehouseid}/warehouseitems.json",
             guarded(warehouse_items),
             methods=["GET", "PUT"],
+        ),
+        Route(
+            site + "/warehousetransactions.json", guarded(warehouse_transactions), methods=["POST"]
         ),
         Route(site + "/products.json", guarded(products), methods=["GET", "PUT"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),

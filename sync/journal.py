@@ -1,11 +1,13 @@
-"""Daily journal mode: one ERP journal per store, business day and tender, once the day closed.
+"""Daily journal mode: a store-day's takings per tender, posted to the ERP once the day closed.
 
 `[settings] posting_mode = "daily_journal"`. Orders are read from their own watermark and
 grouped by store-day (the business day of `StoreDirectory.business_day`). A store-day posts
 only when it is closed: its local day has ended plus `GRACE` (the engine's pending grace,
-2 h), so offline registers have uploaded. Then, per tender, in tender order: claim
-`journal:{store}-{day}:{tender}`, look the journal up in the ERP (Sage 200: bank posted
-transactions by `reference` + `second_reference`), post it if absent. Once all its tenders
+2 h), so offline registers have uploaded. Then: claim
+`journal:{store}-{day}:{tender}` for each tender, in tender order, and hand the store-day's
+journals to the poster, which looks each up in the ERP (Sage 200: bank posted transactions by
+`reference` + `second_reference`; SAP B1: `Reference` + `Reference2`; NetSuite: the one
+`journalEntry` at `eid:{store}-{day}`) and posts what is absent. Once all its tenders
 are in, one transaction records the journals and marks each order `journaled` (erp_ref =
 `{store}-{day}`); until then the watermark stays before the store-day, so a crash or an
 outage repeats it, and the look-up finds what was already posted.
@@ -54,7 +56,11 @@ StoreDay = tuple[str, date]
 
 
 class JournalPoster(Poster, Protocol):
-    def post_journal(self, journal: StoreDayJournal) -> Outcome: ...
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, one store-day's journals (one per tender, none empty); an
+        outcome per journal, in order. Sage 200 and SAP B1 write a document per tender,
+        NetSuite one `journalEntry` per store-day (its `externalId` is unique)."""
+        ...
 
 
 def closes_at(order: SitooOrder, stores: StoreDirectory, store_id: str, day: date) -> datetime:
@@ -200,14 +206,15 @@ class JournalRun:
                 self.run.counts["claimed_elsewhere"] += 1
                 return False
             claimed.append(j)
-        outcomes: list[Outcome] = []
         try:
             with holding(Lease(self.engine, erp, [j.post_key for j in journals], self.worker)):
-                for j in journals:
-                    if j.amount == 0 and not j.splits:
-                        outcomes.append(Outcome(j.post_key, "journal", "empty", None, j.amount))
-                    else:
-                        outcomes.append(self.poster.post_journal(j))
+                posted = iter(self.poster.post_journals([j for j in journals if not _empty(j)]))
+                outcomes = [
+                    Outcome(j.post_key, "journal", "empty", None, j.amount)
+                    if _empty(j)
+                    else next(posted)
+                    for j in journals
+                ]
         except LostClaim as exc:
             self.run.problem(f"store-day {reference}: {exc}")
             return False
@@ -262,6 +269,10 @@ class JournalRun:
 
     def watermark(self, high: int) -> int:
         return min([high, *self.pins.values()])
+
+
+def _empty(j: StoreDayJournal) -> bool:
+    return j.amount == 0 and not j.splits
 
 
 def _mark(
@@ -322,7 +333,7 @@ def run_journals(
     now: datetime | None = None,
 ) -> None:
     """Post every closed store-day not yet journaled; move the journal watermark."""
-    if not hasattr(poster, "post_journal"):
+    if not hasattr(poster, "post_journals"):
         raise ConfigError(
             f"posting_mode daily_journal is not available for {poster.erp}: use per_order"
         )

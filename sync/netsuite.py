@@ -1,20 +1,32 @@
 """Posting POS sales and refunds to NetSuite, each document looked up by its POS id first.
 
 - sale   -> `invoice` upserted at `eid:{order id}`, `otherRefNum` = order id, `location` =
-            the mapped location (internal id, also on every line), the guest customer as
-            `entity`; one item line per POS line: `quantity`, the POS net as `amount`, the
-            mapped tax code (internal id) as `taxCode` and the POS line VAT as `tax1Amt`, so
-            NetSuite keeps the POS VAT instead of recomputing it (DOMAIN "VAT").
+            the mapped location (internal id, also on every line), as `entity` the customer
+            whose `email` is the order's, else the guest (`sync.customers`); one item line
+            per POS line: `quantity`, the POS net as `amount`, the mapped tax code (internal
+            id) as `taxCode` and the POS line VAT as `tax1Amt`, so NetSuite keeps the POS
+            VAT instead of recomputing it (DOMAIN "VAT").
             Then one `customerPayment` per POS payment at `eid:{order id}-{payment no}`,
             `account` = the mapped account (by `acctNumber`), `memo` = the tender name,
-            applied to the invoice.
+            applied to the invoice, from the invoice's customer.
 - refund -> `creditMemo` at `eid:{refund id}`, `otherRefNum` = refund id, `createdFrom` = the
-            original sale's invoice when NetSuite has it; its `memo` always names
+            original sale's invoice when NetSuite has it (and its `entity`); its `memo` always names
             "POS order {original id}" (what the collector falls back on without
-            `createdFrom`). Lines as for a sale with positive quantities and amounts. Then one
+            `createdFrom`). Lines as for a sale with positive quantities and amounts; a
+            written-off line (`sync.returns`) is at the `[settings] writeoff_location` (a
+            location outside the stores' sellable stock: a NetSuite credit memo has no
+            per-line "do not restock", its items return to the line's location). Then one
             `customerRefund` per refund tender at `eid:{refund id}-{payment no}`, applied to
             the credit memo. A tender of the other sign (a negative payment on a sale) is
             posted as the other record type under the same external id scheme.
+- store-day (daily journal mode) -> one `journalEntry` upserted at `eid:{store id}-{YYYY-MM-DD}`
+            (NetSuite keeps `externalId` unique per record type, so one entry carries every
+            tender of the store-day): per tender a line on its mapped account (debit the
+            takings, credit money paid back) with `memo` = the tender name, then per tax
+            code the net on the sales account (`[settings] sales_account`, an acctNumber,
+            default 4000) and the VAT on the tax mapping's account; every line at the mapped
+            location. A journal found at that external id is kept; its amount per tender is
+            read from the lines on the tender's account with the tender's memo.
 Every write is an upsert by external id, preceded by a `GET .../eid:{id}`: a document that is
 already there (posted earlier, or keyed by hand) is left exactly as it is and reported as
 `exists`. After a transient failure the step starts again at the look-up, so a write whose
@@ -22,16 +34,15 @@ answer was lost is found, never written twice (the client never repeats a POST; 
 
 Limits: the look-up is by `externalId` only (CONTRACT), so a document keyed by hand with only
 `otherRefNum` is not seen and the sale is posted beside it (the collector then reports the
-pair as `duplicate_in_erp`). A refund processed in the same batch as its sale may miss the
-sale's invoice and go without `createdFrom` (the memo still names the sale). Daily journal
-mode (`journalEntry` per store-day) is not implemented here: `posting_mode =
-"daily_journal"` stops with a configuration error for NetSuite.
+pair as `duplicate_in_erp`). A refund whose sale is not in NetSuite goes without
+`createdFrom` (the memo still names the sale; `sync.run` posts a refund after a sale of the
+same batch).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -47,6 +58,9 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.customers import Customers
+from sync.returns import is_written_off, writeoff_reasons
+from sync.takings import StoreDayJournal
 
 __all__ = ["MasterDataError", "NetSuitePoster"]
 
@@ -65,10 +79,16 @@ class MasterDataError(RejectedError):
 class _Posted:
     outcome: Outcome
     internal_id: str
+    customer: str | None = None  # a document's `entity`
+
+
+def _entity(record: dict[str, Any]) -> str | None:
+    ref = record.get("entity")
+    return str(ref["id"]) if isinstance(ref, dict) and ref.get("id") else None
 
 
 class NetSuitePoster:
-    """The `sync.run.Poster` for NetSuite (per-order mode)."""
+    """The `sync.run.Poster` (and `sync.journal.JournalPoster`) for NetSuite."""
 
     erp = "netsuite"
 
@@ -90,8 +110,13 @@ class NetSuitePoster:
         self.active_accounts: set[str] = {
             a.acctNumber for a in accounts if a.acctNumber and not a.isInactive
         }
+        self.writeoff = writeoff_reasons(mappings.settings)
         self._customer_id: str | None = None
         self._lock = threading.Lock()
+        self.customers = Customers(
+            lambda email: [c.id for c in client.find_customers_by_email(email) if not c.isInactive],
+            lambda: self.customer_id,
+        )
 
     # ------------------------------------------------------------ master data
     @property
@@ -109,18 +134,30 @@ class NetSuitePoster:
                 self._customer_id = found.id
             return self._customer_id
 
-    def _location(self, location: str) -> str:
+    def _location(self, location: str, fix: str = "the store mapping") -> str:
         if location not in self.location_ids:
             raise MasterDataError(
-                f"location '{location}' is not a NetSuite location internal id: fix the store "
-                "mapping"
+                f"location '{location}' is not a NetSuite location internal id: fix {fix}"
             )
         return location
 
+    def _writeoff_location(self) -> str:
+        """Where written-off refund lines go back to (`[settings] writeoff_location`)."""
+        location = self.mappings.settings.get("writeoff_location", "")
+        if not location:
+            raise MasterDataError(
+                "a refund line is written off, but [settings] writeoff_location (the NetSuite "
+                "location internal id that takes written-off returns) is not set in mappings"
+            )
+        return self._location(location, "[settings] writeoff_location")
+
     def _account(self, tender: str) -> str:
-        number = self.mappings.tenders[tender]
+        return self._gl(self.mappings.tenders[tender], f"tender '{tender}'")
+
+    def _gl(self, number: str, what: str) -> str:
+        """Internal id of the account whose `acctNumber` is `number`."""
         if number not in self.account_ids:
-            raise MasterDataError(f"account '{number}' (tender '{tender}') is not in NetSuite")
+            raise MasterDataError(f"account '{number}' ({what}) is not in NetSuite")
         return self.account_ids[number]
 
     def _retrying(self, step: Callable[[], T]) -> T:
@@ -163,7 +200,7 @@ class NetSuitePoster:
     def _find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
         try:
             return self.client.get_raw(
-                record_type, f"eid:{external_id}", expand=False, fields=("id", "tranId")
+                record_type, f"eid:{external_id}", expand=False, fields=("id", "tranId", "entity")
             )
         except NotFoundError:
             return None
@@ -179,16 +216,27 @@ class NetSuitePoster:
         """Look `external_id` up; when absent, upsert `body()` there and read its tranId."""
         found = self._find(record_type, external_id)
         if found is not None:
-            return _Posted(Outcome(key, kind, "exists", _tran_id(found)), str(found["id"]))
+            outcome = Outcome(key, kind, "exists", _tran_id(found))
+            return _Posted(outcome, str(found["id"]), _entity(found))
         payload = body()
+        internal_id, tran_id = self._write(record_type, external_id, payload)
+        return _Posted(Outcome(key, kind, "posted", tran_id), internal_id, _entity(payload))
+
+    def _write(
+        self, record_type: str, external_id: str, payload: dict[str, Any]
+    ) -> tuple[str, str | None]:
+        """Upsert `payload` at `eid:{external_id}`; its internal id and tranId."""
         check_lease()
         internal_id = self.client.upsert_by_external_id(record_type, external_id, payload)
         stored = self.client.get_raw(record_type, internal_id, expand=False, fields=("tranId",))
-        return _Posted(Outcome(key, kind, "posted", _tran_id(stored)), internal_id)
+        return internal_id, _tran_id(stored)
 
     def _lines(self, order: SitooOrder, location: str) -> list[dict[str, Any]]:
         lines = []
         for item in product_lines(order):
+            line_location = location
+            if is_written_off(item, self.writeoff):
+                line_location = self._writeoff_location()
             v = line_values(item)
             qty = abs(v["quantity"])
             net = abs(item.moneyitemtotal_net or Decimal(0))
@@ -201,7 +249,7 @@ class NetSuitePoster:
                     "amount": net,
                     "taxCode": {"id": self.mappings.tax[vat_key(v["vat_rate"])].tax_code},
                     "tax1Amt": abs(v["line_vat"]),
-                    "location": {"id": location},
+                    "location": {"id": line_location},
                 }
             )
         return lines
@@ -209,7 +257,7 @@ class NetSuitePoster:
     def _sale_body(self, order: SitooOrder, oid: str, day: date, location: str) -> dict[str, Any]:
         loc = self._location(location)
         return {
-            "entity": {"id": self.customer_id},
+            "entity": {"id": self.customers.for_order(order)},
             "tranDate": day.isoformat(),
             "otherRefNum": oid,
             "location": {"id": loc},
@@ -220,18 +268,18 @@ class NetSuitePoster:
     def _refund_body(self, order: SitooOrder, oid: str, day: date, location: str) -> dict[str, Any]:
         loc = self._location(location)
         original = original_order_id(order)
+        invoice = self._find("invoice", original) if original else None
+        customer = (_entity(invoice) if invoice else None) or self.customers.for_order(order)
         body: dict[str, Any] = {
-            "entity": {"id": self.customer_id},
+            "entity": {"id": customer},
             "tranDate": day.isoformat(),
             "otherRefNum": oid,
             "location": {"id": loc},
             "memo": f"POS refund {oid}" + (f" of POS order {original}" if original else ""),
             "item": {"items": self._lines(order, loc)},
         }
-        if original:
-            invoice = self._find("invoice", original)
-            if invoice is not None:
-                body["createdFrom"] = {"id": str(invoice["id"])}
+        if invoice is not None:
+            body["createdFrom"] = {"id": str(invoice["id"])}
         return body
 
     def _tenders(
@@ -263,7 +311,7 @@ class NetSuitePoster:
         # the document it settles, when the money goes the document's way
         applies = money_in == sale
         body: dict[str, Any] = {
-            "customer": {"id": self.customer_id},
+            "customer": {"id": doc.customer or self.customer_id},
             "tranDate": day.isoformat(),
             "account": {"id": self._account(payment.name)},
             "memo": payment.name,
@@ -278,6 +326,75 @@ class NetSuitePoster:
             }
         posted = self._document(record_type, external_id, f"{kind}:{oid}:{no}", kind, lambda: body)
         return posted.outcome
+
+    # ------------------------------------------------------------ daily journal
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, the one `journalEntry` of a store-day; an outcome per tender."""
+        return self._retrying(partial(self._journal, journals)) if journals else []
+
+    def _journal(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        reference = journals[0].reference
+        try:
+            found = self.client.get_raw("journalEntry", f"eid:{reference}")
+        except NotFoundError:
+            found = None
+        if found is not None:
+            lines = (found.get("line") or {}).get("items") or []
+            return [
+                Outcome(j.post_key, "journal", "exists", _tran_id(found), self._on_tender(lines, j))
+                for j in journals
+            ]
+        _, tran_id = self._write("journalEntry", reference, self._journal_body(journals))
+        return [Outcome(j.post_key, "journal", "posted", tran_id, j.amount) for j in journals]
+
+    def _on_tender(self, lines: list[dict[str, Any]], j: StoreDayJournal) -> Decimal:
+        """What a found journal holds for `j`'s tender: its lines on the tender's account."""
+        account = self._account(j.tender)
+        return sum(
+            (
+                Decimal(str(ln.get("debit") or 0)) - Decimal(str(ln.get("credit") or 0))
+                for ln in lines
+                if (ln.get("account") or {}).get("id") == account and ln.get("memo") == j.tender
+            ),
+            Decimal("0.00"),
+        )
+
+    def _journal_body(self, journals: Sequence[StoreDayJournal]) -> dict[str, Any]:
+        first = journals[0]
+        location = self._location(self.mappings.stores[first.store_id].location)
+        vat_accounts = {t.tax_code: t.account for t in self.mappings.tax.values()}
+        sales = self._gl(self.mappings.settings.get("sales_account", "4000"), "sales_account")
+        memo = f"POS takings {first.reference}"
+        lines = [(self._account(j.tender), j.amount, j.tender) for j in journals]
+        by_code: dict[str, list[Decimal]] = {}
+        for j in journals:
+            for code, (net, vat) in j.splits.items():
+                total = by_code.setdefault(code, [Decimal(0), Decimal(0)])
+                total[0] += net
+                total[1] += vat
+        for code, (net, vat) in sorted(by_code.items()):
+            lines.append((sales, -net, f"{memo} net tax code {code}"))
+            if vat:
+                if code not in vat_accounts:
+                    raise MasterDataError(f"tax code {code} has no VAT account in mappings")
+                vat_account = self._gl(vat_accounts[code], f"VAT of tax code {code}")
+                lines.append((vat_account, -vat, f"{memo} VAT tax code {code}"))
+        return {
+            "tranDate": first.day.isoformat(),
+            "memo": memo,
+            "line": {
+                "items": [
+                    {
+                        "account": {"id": account},
+                        "debit" if amount > 0 else "credit": abs(amount),
+                        "memo": line_memo,
+                        "location": {"id": location},
+                    }
+                    for account, amount, line_memo in lines
+                    if amount
+                ]
+            },
+        }
 
 
 def _tran_id(record: dict[str, Any]) -> str | None:

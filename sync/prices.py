@@ -1,20 +1,22 @@
-"""Price push, ERP -> POS: set each Sitoo product's price to the Sage 200 master price.
+"""Price push, ERP -> POS: set each Sitoo product's price to the ERP master price, gross.
 
-The ERP is master for prices (DOMAIN "Who owns what"); Sage stores them net, Sitoo shows
-them gross. A product's master price is its Sage "Standard" price band (net) times one plus
-the rate of the product's Sage tax code, half up to the cent. Sitoo's products are read
-first; only the SKUs whose `moneyprice` (the "Default" price list) differs are sent, by
-`productid` in Sitoo's batch update, in SKU order, and every element of Sitoo's answer is
-checked: a refused SKU is a problem of the run, the others land. Setting a price is
-idempotent, so a killed run is simply run again.
+The ERP is master for prices (DOMAIN "Who owns what"); the ERPs store them net, Sitoo shows
+them gross. Each ERP supplies its master prices made gross with the item's tax rate, half up
+to the cent (`collectors.money.gross_price`), through `cli.jobs.ADAPTERS`: Sage 200 the
+"Standard" price band and the product's tax code; NetSuite an inventory item's `basePrice`
+and its `salesTaxCode`; SAP B1 the item's price in `[settings] price_list` (default 1) and
+its `SalesVATGroup`. Sitoo's products are read first; only the SKUs whose `moneyprice` (the
+"Default" price list) differs are sent, by `productid` in Sitoo's batch update, in SKU
+order, and every element of Sitoo's answer is checked: a refused SKU is a problem of the
+run, the others land. Setting a price is idempotent, so a killed run is simply run again.
 
-Not pushed, each with a one-line reason in the plan's `skipped`: a Sage product Sitoo has no
-product for (by SKU), one with no Standard price, or whose tax code or rate is unknown (a
-net price is never sent as gross), and a SKU Sitoo holds more than once. Such a line is not
-a problem of the run: a Sage item not sold in the stores is normal. Sitoo products without
-a Sage product are left alone (the engine reports them as `unknown_sku`). Only `moneyprice`
-is written: Sitoo price lists other than "Default", VAT groups and product activation are
-not touched. It must not post sales, read the warehouse DB or decide mappings.
+Not pushed, each with a one-line reason in the plan's `skipped`: an ERP item Sitoo has no
+product for (by SKU), one with no master price, or whose tax code or rate is unknown (a net
+price is never sent as gross), and a SKU Sitoo holds more than once. Such a line is not a
+problem of the run: an ERP item not sold in the stores is normal. Sitoo products without an
+ERP item are left alone (the engine reports them as `unknown_sku`). Only `moneyprice` is
+written: Sitoo price lists other than "Default", VAT groups and product activation are not
+touched. It must not post sales, read the warehouse DB or decide mappings.
 """
 
 from __future__ import annotations
@@ -24,18 +26,32 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from clients import TerminalError
+from clients.netsuite import NetSuiteClient
 from clients.sage200 import Sage200Client
+from clients.sapb1 import SapB1Client
 from clients.sitoo import BATCH_MAX, SitooClient, SitooProduct
 from collectors.money import gross_price
 from config.mappings import Mappings
+from sync._fetched import fitting
 from warehouse.runs import RunLog
 
-__all__ = ["PriceChange", "PricePlan", "erp_prices", "gross_price", "plan_prices", "push_prices"]
+__all__ = [
+    "ErpPrices",
+    "PriceChange",
+    "PricePlan",
+    "gross_price",
+    "netsuite_prices",
+    "plan_prices",
+    "push_prices",
+    "sage200_prices",
+    "sapb1_prices",
+]
 
 log = logging.getLogger("recon.sync.prices")
 
 CENT = Decimal("0.01")
 STANDARD_BAND = "Standard"
+ErpPrices = tuple[dict[str, Decimal], list[str]]  # gross price per SKU, lines left out with why
 
 
 @dataclass(frozen=True)
@@ -57,48 +73,80 @@ class PricePlan:
     unchanged: int = 0
 
 
-def erp_prices(sage: Sage200Client, run: RunLog) -> tuple[dict[str, Decimal], list[str]]:
-    """Gross master price per SKU (product `code`), and the products left out with why."""
-    rates: dict[int, Decimal | None] = {}
-    for tax in sage.iter_tax_codes():
-        if tax.item is not None:
-            rates[tax.item.id] = tax.item.tax_rate
-        else:
-            run.problem(f"sage200 tax code {tax.key}: does not fit ({tax.error})")
+def sage200_prices(sage: Sage200Client, mappings: Mappings, run: RunLog) -> ErpPrices:
+    """Sage 200: the Standard price band (net) made gross with the product's tax code rate,
+    per product `code`; and the products left out with why."""
+    del mappings  # Sage names its master price band itself
+    rates = {t.id: t.tax_rate for t in fitting(sage.iter_tax_codes(), run, "sage200 tax code")}
     net: dict[int, Decimal] = {}
-    for view in sage.iter_product_prices():
-        p = view.item
-        if p is None:
-            run.problem(
-                f"sage200 product price {view.key}: does not fit ({view.error}); not pushed"
-            )
-            continue
+    for p in fitting(sage.iter_product_prices(), run, "sage200 product price", "not pushed"):
         band = p.price_band_name or STANDARD_BAND
         if band == STANDARD_BAND and p.product_price_price is not None:
             net[p.product_id] = p.product_price_price
     prices: dict[str, Decimal] = {}
     skipped: list[str] = []
-    for f in sage.iter_products():
-        product = f.item
-        if product is None:
-            run.problem(f"sage200 product {f.key}: does not fit ({f.error}); price not pushed")
-            continue
+    for product in fitting(sage.iter_products(), run, "sage200 product", "price not pushed"):
         if not product.code:
             skipped.append(f"sage200 product {product.id}: has no code; price not pushed")
             continue
-        price = net.get(product.id)
-        if price is None:
-            skipped.append(f"sku {product.code}: no {STANDARD_BAND} price in Sage; not pushed")
-            continue
         rate = rates.get(product.tax_code_id) if product.tax_code_id is not None else None
-        if rate is None:
-            skipped.append(
-                f"sku {product.code}: Sage tax code {product.tax_code_id} unknown or without a "
-                "rate, so its gross price is unknown; not pushed"
-            )
-            continue
-        prices[product.code] = gross_price(price, rate)
+        price = (net.get(product.id), f"{STANDARD_BAND} price", rate, product.tax_code_id)
+        _add(prices, skipped, "Sage", product.code, *price)
     return prices, skipped
+
+
+def netsuite_prices(client: NetSuiteClient, mappings: Mappings, run: RunLog) -> ErpPrices:
+    """NetSuite: an inventory item's `basePrice` (net) made gross with the rate of its
+    `salesTaxCode`, per `itemId`; and the items left out with why."""
+    del mappings
+    rates = {t.id: t.rate for t in fitting(client.iter_tax_codes(), run, "netsuite tax code")}
+    prices: dict[str, Decimal] = {}
+    skipped: list[str] = []
+    items = fitting(client.iter_inventory_items(), run, "netsuite item", "price not pushed")
+    for item in items:
+        if not item.itemId:
+            skipped.append(f"netsuite item {item.id}: has no itemId; price not pushed")
+            continue
+        code = item.salesTaxCode.id if item.salesTaxCode else None
+        price = (item.basePrice, "basePrice", rates.get(code or ""), code)
+        _add(prices, skipped, "NetSuite", item.itemId, *price)
+    return prices, skipped
+
+
+def sapb1_prices(client: SapB1Client, mappings: Mappings, run: RunLog) -> ErpPrices:
+    """SAP B1: an item's price in `[settings] price_list` (default 1, net) made gross with the
+    rate of its `SalesVATGroup`, per `ItemCode`; and the items left out with why."""
+    price_list = int(mappings.settings.get("price_list", "1"))
+    rates = {g.Code: g.rate() for g in fitting(client.iter_vat_groups(), run, "sapb1 VAT group")}
+    prices: dict[str, Decimal] = {}
+    skipped: list[str] = []
+    for item in fitting(client.iter_items(), run, "sapb1 item", "price not pushed"):
+        code = item.SalesVATGroup or item.ArTaxCode
+        price = (item.price(price_list), f"price in list {price_list}", rates.get(code or ""), code)
+        _add(prices, skipped, "SAP B1", item.ItemCode, *price)
+    return prices, skipped
+
+
+def _add(
+    prices: dict[str, Decimal],
+    skipped: list[str],
+    erp: str,
+    sku: str,
+    net: Decimal | None,
+    price_name: str,
+    rate: Decimal | None,
+    tax_code: object,
+) -> None:
+    """Add `sku`'s gross price, or the line saying why it has none (never net as gross)."""
+    if net is None:
+        skipped.append(f"sku {sku}: no {price_name} in {erp}; not pushed")
+    elif rate is None:
+        skipped.append(
+            f"sku {sku}: {erp} tax code {tax_code} unknown or without a rate, so its gross "
+            "price is unknown; not pushed"
+        )
+    else:
+        prices[sku] = gross_price(net, rate)
 
 
 def plan_prices(erp: dict[str, Decimal], products: list[SitooProduct]) -> PricePlan:
@@ -129,24 +177,16 @@ def plan_prices(erp: dict[str, Decimal], products: list[SitooProduct]) -> PriceP
     return plan
 
 
-def push_prices(
-    sage: Sage200Client, sitoo: SitooClient, mappings: Mappings, run: RunLog
-) -> PricePlan:
-    """Push Sage master prices (gross) to Sitoo; counts and problems go to `run`.
+def push_prices(erp_prices: ErpPrices, sitoo: SitooClient, run: RunLog) -> PricePlan:
+    """Push the ERP's master prices (an ERP's `*_prices`) to Sitoo; counts and problems go
+    to `run`.
 
-    `mappings` keeps the jobs' signature (`push_stock`); prices need none of it yet.
     Returns the plan: `changes` as sent, `skipped` lines saying which SKUs were left alone
     and why. Bad credentials or an unreachable vendor stop the run; a batch Sitoo refuses
     as a whole is a problem naming its SKUs.
     """
-    del mappings  # prices follow the item master, not the store / tender / tax mappings
-    erp, skipped = erp_prices(sage, run)
-    products: list[SitooProduct] = []
-    for f in sitoo.iter_products():
-        if f.item is None:
-            run.problem(f"sitoo product {f.key}: does not fit ({f.error}); price not compared")
-        else:
-            products.append(f.item)
+    erp, skipped = erp_prices
+    products = list(fitting(sitoo.iter_products(), run, "sitoo product", "price not compared"))
     plan = plan_prices(erp, products)
     plan.skipped[:0] = skipped
     for line in plan.skipped:

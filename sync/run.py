@@ -12,7 +12,9 @@ an order whose document row is `posted` / `exists` is skipped without calling th
 
 Throughput: a batch's claimed orders are looked up together (`poster.prefetch`), then post
 in a small thread pool (`[settings] sync_workers`, default 4) while the next batch is
-claimed and looked up; the watermark moves only once a whole batch has posted. Claims an
+claimed and looked up (a refund of a sale in the same batch posts after it, so its credit
+note can link to the sale's document); the watermark moves only once a whole batch has
+posted. Claims an
 outage leaves unfinished are given back (`retrying`) before the run stops.
 
 `[settings] posting_mode = "daily_journal"` hands the run to `sync.journal` instead.
@@ -40,6 +42,7 @@ from collectors.sitoo import (
     is_postable,
     is_refund,
     order_state,
+    original_order_id,
     store_directory,
 )
 from config.mappings import Mappings
@@ -293,8 +296,16 @@ class SyncRun:
         return claimed
 
     def post_batch(self, claimed: list[Claim]) -> None:
-        """Post claimed orders (independent of each other) in the pool; the first outage
-        cancels the rest and is raised."""
+        """Post claimed orders in the pool, refunds of a sale in the same batch after it
+        (their credit note links to its document); the first outage cancels the rest and
+        is raised."""
+        sales = {c.oid for c in claimed if c.kind == "sale"}
+        later = [c for c in claimed if c.kind == "refund" and original_order_id(c.order) in sales]
+        if later:
+            ids = {id(c) for c in later}
+            self.post_batch([c for c in claimed if id(c) not in ids])
+            self.post_batch(later)  # none of these is a sale: one more wave at most
+            return
         if self.workers <= 1 or len(claimed) <= 1:
             for c in claimed:
                 self.post_claimed(c)

@@ -14,7 +14,9 @@ Each write is preceded by its look-up, and a retry after an unclear failure star
 the look-up, so a timeout after Sage committed never yields a second document. An order's
 ledger postings (credit note, receipts, payments) are looked up once per order and counted
 as they are posted, not once per payment. Right before each write the poster renews the
-worker's claim (`sync.claims.check_lease`). Not verified against real Sage: whether a
+worker's claim (`sync.claims.check_lease`). Restock or write-off (`sync.returns`) changes
+nothing here: the API posts credit notes to the sales ledger only (it has no SOP return), so
+no refund moves Sage stock either way. Not verified against real Sage: whether a
 net-negative store-day tender is accepted as a bank receipt (else it needs a bank payment).
 """
 
@@ -25,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -336,9 +339,9 @@ class Sage200Poster:
                 return tx
         return None
 
-    def post_journal(self, journal: StoreDayJournal) -> Outcome:
-        """Look up, then post one store-day-tender bank receipt (`POST /bank_receipt`)."""
-        return self._retrying(lambda: self._journal(journal))
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, one bank receipt (`POST /bank_receipt`) per store-day-tender."""
+        return [self._retrying(partial(self._journal, j)) for j in journals]
 
     def _journal(self, j: StoreDayJournal) -> Outcome:
         key = j.post_key

@@ -1,15 +1,20 @@
 """Posting POS sales and refunds to SAP Business One, each one looked up by its POS id first.
 
-- sale   -> A/R invoice (`POST /Invoices`), `NumAtCard` = POS order id, one line per POS
-            product line with `ItemCode`, `Quantity`, the mapped `WarehouseCode` and
-            `VatGroup`, the POS net in `LineTotal` and the POS VAT in `TaxTotal` (so B1 does
-            not recompute VAT per line and drift by a penny); then one incoming payment
+- sale   -> A/R invoice (`POST /Invoices`), `NumAtCard` = POS order id, `CardCode` = the
+            customer whose `EmailAddress` is the order's, else the guest (`sync.customers`),
+            one line per POS product line with `ItemCode`, `Quantity`, the mapped
+            `WarehouseCode` and `VatGroup`, the POS net in `LineTotal` and the POS VAT in
+            `TaxTotal` (so B1 does not recompute VAT per line and drift by a penny); then one
+            incoming payment
             (`POST /IncomingPayments`) for the whole order, `CounterReference` = order id,
             applied to the invoice.
 - refund -> A/R credit note (`POST /CreditNotes`), `NumAtCard` = refund id, each line based
-            on the original sale's invoice line (`BaseType` 13, `BaseEntry`, `BaseLine`),
-            `Comments` = `Return of POS order {original id}`; then one outgoing payment
-            (`POST /VendorPayments`) to the same customer, applied to the credit note.
+            on the original sale's invoice line (`BaseType` 13, `BaseEntry`, `BaseLine`), to
+            the invoice's customer, `Comments` = `Return of POS order {original id}`; a
+            written-off line (`sync.returns`) has `WithoutInventoryMovement` = tYES
+            ("Without Qty Posting": the credit, no stock back into the warehouse), a
+            restocked one returns its quantity to the line's warehouse; then one outgoing
+            payment (`POST /VendorPayments`) to the same customer, applied to the credit note.
 - store-day journal (daily journal mode) -> `POST /JournalEntries`, `Reference` =
             `{store id}-{YYYY-MM-DD}`, `Reference2` = tender: the tender's account debited
             with the takings, the sales account (`[settings] sales_account`, default 4000)
@@ -38,10 +43,11 @@ with absolute amounts, like the Sage 200 poster.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -52,6 +58,8 @@ from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.customers import Customers
+from sync.returns import is_written_off, writeoff_reasons
 from sync.takings import StoreDayJournal
 
 __all__ = ["ERP", "MasterDataError", "SapB1Poster", "TenderRoute"]
@@ -114,6 +122,11 @@ class SapB1Poster:
             if w.Inactive != "tYES"
         }
         self.sales_account = mappings.settings.get("sales_account", "4000")
+        self.writeoff = writeoff_reasons(mappings.settings)
+        self.customers = Customers(
+            lambda email: [c.CardCode for c in client.find_customers_by_email(email) if c.active],
+            lambda: self.customer,
+        )
         self._customer: str | None = None
 
     @property
@@ -190,9 +203,9 @@ class SapB1Poster:
         )
         return [outcome, *tenders]
 
-    def _header(self, order: SitooOrder, oid: str, day: date) -> dict[str, Any]:
+    def _header(self, order: SitooOrder, oid: str, day: date, customer: str) -> dict[str, Any]:
         head: dict[str, Any] = {
-            "CardCode": self.customer,
+            "CardCode": customer,
             "DocDate": day.isoformat(),
             "DocDueDate": day.isoformat(),
             "TaxDate": day.isoformat(),
@@ -231,7 +244,7 @@ class SapB1Poster:
         ]
         receipt = order.additionaldata.get("pos-receiptid")
         body = {
-            **self._header(order, oid, day),
+            **self._header(order, oid, day, self.customers.for_order(order)),
             "Comments": f"Sitoo order {oid}" + (f" receipt {receipt}" if receipt else ""),
             "DocumentLines": lines,
         }
@@ -272,6 +285,8 @@ class SapB1Poster:
                 ),
                 None,
             )
+            if is_written_off(item, self.writeoff):
+                line["WithoutInventoryMovement"] = "tYES"  # B1 "Without Qty Posting"
             if base is not None and base.LineNum is not None:
                 taken[base.LineNum] += qty
                 line = {
@@ -282,7 +297,7 @@ class SapB1Poster:
                 }
             lines.append(line)
         body = {
-            **self._header(order, oid, day),
+            **self._header(order, oid, day, invoice.CardCode or self.customers.for_order(order)),
             "Comments": f"Return of POS order {original}",
             "DocumentLines": lines,
         }
@@ -331,7 +346,7 @@ class SapB1Poster:
             return [Outcome(k, kind, "empty", None) for k in keys]
         body: dict[str, Any] = {
             "DocType": "rCustomer",
-            "CardCode": self.customer,
+            "CardCode": doc.CardCode or self.customer,
             "DocDate": day.isoformat(),
             "CounterReference": oid,
             "Remarks": f"Sitoo order {oid}",
@@ -366,9 +381,9 @@ class SapB1Poster:
                 return entry
         return None
 
-    def post_journal(self, journal: StoreDayJournal) -> Outcome:
-        """Look up, then post one store-day-tender journal entry."""
-        return self._retrying(lambda: self._journal(journal))
+    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
+        """Look up, then post, one journal entry per store-day-tender."""
+        return [self._retrying(partial(self._journal, j)) for j in journals]
 
     def _journal(self, j: StoreDayJournal) -> Outcome:
         found = self.find_journal(j.reference, j.tender)

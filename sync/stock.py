@@ -1,21 +1,29 @@
-"""Stock push, ERP -> POS: set each store's Sitoo stock to what Sage 200 says is available.
+"""Stock push, ERP -> POS: set each store's Sitoo stock to what the ERP says is available.
 
-Available to sell is a Sage warehouse holding's `free_stock_available_less_reserved` (in
-stock - allocated - reserved) less the mappings' `[settings] stock_buffer`, never below
-zero. A Sage warehouse reaches the POS store the mappings map to its `name`, and that
-store's one sellable Sitoo warehouse; only the SKUs whose level differs from what Sitoo
-holds are sent (Sitoo's items are read first), as absolute levels, warehouse by warehouse
-in id order and SKU order, and every element of Sitoo's batch answer is checked: a refused
-SKU is a problem of the run, the others land. An absolute PUT is idempotent, so a killed
-run is simply run again.
+Each ERP supplies its available-to-sell levels per warehouse / location code and SKU
+(`cli.jobs.ADAPTERS`): Sage 200 a warehouse holding's `free_stock_available_less_reserved`
+(in stock - allocated - reserved), NetSuite `AggregateItemLocation.quantityavailable` (on
+hand - committed), SAP B1 an item's `ItemWarehouseInfoCollection` `InStock - Committed`.
+The push takes the mappings' `[settings] stock_buffer` off, never below zero. An ERP
+location reaches the POS store the mappings map to it (Sage 200 warehouse `name`, NetSuite
+location internal id, SAP B1 `WarehouseCode`), and that store's one sellable Sitoo
+warehouse; only the SKUs whose level differs from what Sitoo holds are sent (Sitoo's items
+are read first), as absolute levels, warehouse by warehouse in id order and SKU order, and
+every element of Sitoo's batch answer is checked: a refused SKU is a problem of the run,
+the others land. An absolute PUT is idempotent, so a killed run is simply run again.
 
-Limits: only Virtual warehouses take absolute levels (reference gotcha 8). A FIFO
-warehouse needs warehouse transactions (deltas, max 1000 items per POST), which this
-module does not write yet: such a warehouse is skipped with a one-line reason, never sent
-wrong data. Skipped too, with a reason: a Sage warehouse no store maps to, a store with no
-sellable Sitoo warehouse or with several (one ERP level cannot be split between them).
-SKUs Sitoo holds that have no Sage holding are left alone. It must not post sales, read
-the warehouse DB or decide mappings.
+Only Virtual warehouses take absolute levels (reference gotcha 8). A FIFO warehouse gets
+warehouse transactions instead: the difference between the ERP level and the
+`decimaltotal` Sitoo holds, rises in one Move In (type 10), falls in one Move Out (type 20),
+at most 1000 items per POST. A transaction is a POST, never repeated after an unclear
+failure: the next run reads Sitoo's levels again and sends only what is still different, so
+a lost answer never moves stock twice. (Sales made between the read and the POST stay
+counted: the difference is added to whatever Sitoo holds by then.)
+
+Skipped with a one-line reason: an ERP location no store maps to, a store with no sellable
+Sitoo warehouse or with several (one ERP level cannot be split between them). SKUs Sitoo
+holds that the ERP has no level for are left alone. It must not post sales, read the
+warehouse DB or decide mappings.
 """
 
 from __future__ import annotations
@@ -26,25 +34,34 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from clients import TerminalError
+from clients.netsuite import NetSuiteClient
 from clients.sage200 import Sage200Client
+from clients.sapb1 import SapB1Client
 from clients.sitoo import SitooClient, SitooWarehouse
 from config import ConfigError
 from config.mappings import Mappings
+from sync._fetched import fitting
 from warehouse.runs import RunLog
 
 __all__ = [
+    "Levels",
     "StockPlan",
     "WarehouseTarget",
-    "erp_available",
+    "netsuite_levels",
     "plan_targets",
     "push_stock",
+    "sage200_levels",
+    "sapb1_levels",
     "stock_buffer",
 ]
 
 log = logging.getLogger("recon.sync.stock")
 
 VIRTUAL = 20  # Sitoo warehousetype that takes absolute levels (FIFO ones need transactions)
+SKIP = "stock not pushed"
+MOVE_IN, MOVE_OUT = 10, 20  # Sitoo warehouse transaction types for stock in / out
 MILLI = Decimal("0.001")
+Levels = dict[str, dict[str, Decimal]]  # ERP warehouse / location code -> SKU -> available
 
 
 def stock_buffer(settings: Mapping[str, str]) -> Decimal:
@@ -67,10 +84,9 @@ def _level(qty: Decimal) -> Decimal:
     return qty.quantize(MILLI)
 
 
-def erp_available(
-    sage: Sage200Client, buffer: Decimal, run: RunLog
-) -> dict[str, dict[str, Decimal]]:
-    """Available to sell per Sage warehouse name and SKU (product `code`)."""
+def sage200_levels(sage: Sage200Client, run: RunLog) -> Levels:
+    """Sage 200: a warehouse holding's `free_stock_available_less_reserved` per warehouse
+    `name` and SKU (product `code`)."""
     codes: dict[int, str] = {}
     for product in sage.iter_products():
         if product.item is not None and product.item.code:
@@ -80,12 +96,8 @@ def erp_available(
         for w in sage.iter_warehouses()
         if w.item is not None
     }
-    levels: dict[str, dict[str, Decimal]] = {}
-    for f in sage.iter_warehouse_holdings():
-        h = f.item
-        if h is None:
-            run.problem(f"sage200 warehouse holding {f.key}: does not fit ({f.error}); not pushed")
-            continue
+    levels: Levels = {}
+    for h in fitting(sage.iter_warehouse_holdings(), run, "sage200 warehouse holding", SKIP):
         sku = codes.get(h.product_id)
         if sku is None:
             run.problem(
@@ -100,18 +112,41 @@ def erp_available(
             )
             continue
         location = h.warehouse_name or names.get(h.warehouse_id, str(h.warehouse_id))
-        levels.setdefault(location, {})[sku] = _level(max(free - buffer, Decimal(0)))
+        levels.setdefault(location, {})[sku] = free
+    return levels
+
+
+def netsuite_levels(client: NetSuiteClient, run: RunLog) -> Levels:
+    """NetSuite: `AggregateItemLocation` available quantity per location internal id and SKU
+    (`item.itemid`)."""
+    levels: Levels = {}
+    for row in fitting(client.iter_stock(), run, "netsuite stock row", SKIP):
+        if not row.itemid:
+            run.problem(f"netsuite item {row.item}: has no itemId (SKU); stock not pushed")
+            continue
+        levels.setdefault(row.location, {})[row.itemid] = row.available
+    return levels
+
+
+def sapb1_levels(client: SapB1Client, run: RunLog) -> Levels:
+    """SAP B1: each item's `ItemWarehouseInfoCollection`, `InStock - Committed` per
+    `WarehouseCode` and `ItemCode`."""
+    levels: Levels = {}
+    for item in fitting(client.iter_items(), run, "sapb1 item", SKIP):
+        for info in item.ItemWarehouseInfoCollection:
+            levels.setdefault(info.WarehouseCode, {})[item.ItemCode] = info.available
     return levels
 
 
 @dataclass(frozen=True)
 class WarehouseTarget:
-    """One Sitoo warehouse that receives one Sage warehouse's levels."""
+    """One Sitoo warehouse that receives one ERP location's levels."""
 
     location: str
     store_id: str
     warehouseid: int
     levels: Mapping[str, Decimal]
+    fifo: bool = False  # takes warehouse transactions (differences), not absolute levels
 
 
 @dataclass
@@ -123,11 +158,12 @@ class StockPlan:
 
 
 def plan_targets(
+    erp: str,
     levels: Mapping[str, Mapping[str, Decimal]],
     mappings: Mappings,
     warehouses: list[SitooWarehouse],
 ) -> StockPlan:
-    """Sage warehouse name -> POS store (mappings) -> its one sellable Virtual warehouse."""
+    """ERP warehouse / location -> POS store (mappings) -> its one sellable Virtual warehouse."""
     store_of_location = {m.location: m.store_id for m in mappings.stores.values()}
     by_store: dict[str, list[SitooWarehouse]] = {}
     for wh in warehouses:
@@ -138,7 +174,7 @@ def plan_targets(
         store = store_of_location.get(location)
         if store is None:
             plan.skipped.append(
-                f"sage200 warehouse {location!r}: no POS store maps to it in the mappings "
+                f"{erp} warehouse {location!r}: no POS store maps to it in the mappings "
                 "[stores]; not pushed"
             )
             continue
@@ -156,67 +192,63 @@ def plan_targets(
             )
             continue
         wh = candidates[0]
-        if wh.warehousetype != VIRTUAL:
-            plan.skipped.append(
-                f"store {store} ({location}): Sitoo warehouse {wh.warehouseid} is FIFO "
-                f"(type {wh.warehousetype}); it needs warehouse transactions, which recon does "
-                "not write yet, so its stock is not pushed"
-            )
-            continue
-        plan.targets.append(WarehouseTarget(location, store, wh.warehouseid, levels[location]))
+        fifo = wh.warehousetype != VIRTUAL
+        plan.targets.append(
+            WarehouseTarget(location, store, wh.warehouseid, levels[location], fifo)
+        )
     plan.targets.sort(key=lambda t: t.warehouseid)
     return plan
 
 
-def _changes(sitoo: SitooClient, target: WarehouseTarget) -> list[tuple[str, Decimal]]:
-    """The SKUs whose ERP level differs from Sitoo's `decimaltotal` (unknown counts as differs)."""
-    held: dict[str, Decimal] = {}
-    for f in sitoo.iter_warehouse_items(target.warehouseid):
-        if f.item is not None and f.item.decimaltotal is not None:
-            held[f.item.sku] = _level(f.item.decimaltotal)
-    return [(sku, qty) for sku, qty in sorted(target.levels.items()) if held.get(sku) != qty]
+def _held(sitoo: SitooClient, target: WarehouseTarget) -> dict[str, Decimal]:
+    """Sitoo's `decimaltotal` per SKU of the target warehouse."""
+    return {
+        f.item.sku: _level(f.item.decimaltotal)
+        for f in sitoo.iter_warehouse_items(target.warehouseid)
+        if f.item is not None and f.item.decimaltotal is not None
+    }
 
 
 def push_stock(
-    sage: Sage200Client, sitoo: SitooClient, mappings: Mappings, run: RunLog
+    erp: str, available: Levels, sitoo: SitooClient, mappings: Mappings, run: RunLog
 ) -> StockPlan:
-    """Push ERP available-to-sell levels to Sitoo; counts and problems go to `run`.
+    """Push the ERP's `available` levels (an ERP's `*_levels`), less the buffer, to Sitoo;
+    counts and problems go to `run`.
 
     Returns the plan, whose `skipped` lines say which warehouses were left alone and why.
     Bad credentials or an unreachable vendor stop the run; a warehouse the vendor refuses
     is a problem and the next warehouse still goes.
     """
     buffer = stock_buffer(mappings.settings)
-    levels = erp_available(sage, buffer, run)
+    levels = {
+        location: {sku: _level(max(qty - buffer, Decimal(0))) for sku, qty in skus.items()}
+        for location, skus in available.items()
+    }
     warehouses = [f.item for f in sitoo.list_warehouses() if f.item is not None]
-    plan = plan_targets(levels, mappings, warehouses)
+    plan = plan_targets(erp, levels, mappings, warehouses)
     for line in plan.skipped:
         log.warning("stock_push skipped: %s", line)
     run.counts["warehouses_skipped"] += len(plan.skipped)
+    products: set[str] | None = None  # Sitoo's SKUs, read once if a FIFO warehouse needs them
     for target in plan.targets:
-        changes = _changes(sitoo, target)
+        held = _held(sitoo, target)
+        changes = [(sku, q) for sku, q in sorted(target.levels.items()) if held.get(sku) != q]
         run.counts["skus_unchanged"] += len(target.levels) - len(changes)
         if not changes:
             run.counts["warehouses_unchanged"] += 1
             continue
+        where = f"store {target.store_id} (Sitoo warehouse {target.warehouseid})"
         try:
-            results = sitoo.put_warehouse_items(target.warehouseid, changes)
+            if target.fifo:
+                if products is None:
+                    products = {f.item.sku for f in sitoo.iter_products() if f.item is not None}
+                _move(sitoo, target, changes, held, products, where, run)
+            else:
+                _set(sitoo, target, changes, where, run)
         except TerminalError as exc:
-            run.problem(
-                f"store {target.store_id} (Sitoo warehouse {target.warehouseid}): "
-                f"stock push refused: {exc}"
-            )
+            run.problem(f"{where}: stock push refused: {exc}")
             continue
         run.counts["warehouses_pushed"] += 1
-        for result in results:
-            if result.ok:
-                run.counts["skus_pushed"] += 1
-                continue
-            run.counts["skus_failed"] += 1
-            run.problem(
-                f"store {target.store_id} (Sitoo warehouse {target.warehouseid}) sku "
-                f"{result.sku}: Sitoo refused the stock level (status {result.statuscode})"
-            )
         log.info(
             "stock_push store=%s warehouse=%s sent=%d",
             target.store_id,
@@ -224,3 +256,49 @@ def push_stock(
             len(changes),
         )
     return plan
+
+
+def _set(
+    sitoo: SitooClient,
+    target: WarehouseTarget,
+    changes: list[tuple[str, Decimal]],
+    where: str,
+    run: RunLog,
+) -> None:
+    """A Virtual warehouse: absolute levels in one batch, every element checked."""
+    for result in sitoo.put_warehouse_items(target.warehouseid, changes):
+        if result.ok:
+            run.counts["skus_pushed"] += 1
+            continue
+        run.counts["skus_failed"] += 1
+        run.problem(
+            f"{where} sku {result.sku}: Sitoo refused the stock level (status {result.statuscode})"
+        )
+
+
+def _move(
+    sitoo: SitooClient,
+    target: WarehouseTarget,
+    changes: list[tuple[str, Decimal]],
+    held: Mapping[str, Decimal],
+    products: set[str],
+    where: str,
+    run: RunLog,
+) -> None:
+    """A FIFO warehouse: the differences to Sitoo's levels as warehouse transactions, the
+    rises as one Move In (type 10), the falls as one Move Out (type 20). A SKU Sitoo has no
+    product for would fail its whole transaction, so it is left out as a problem."""
+    deltas = []
+    for sku, level in changes:
+        if sku in products:
+            deltas.append((sku, level - held.get(sku, Decimal(0))))
+            continue
+        run.counts["skus_failed"] += 1
+        run.problem(f"{where} sku {sku}: Sitoo has no product with this SKU; stock not moved")
+    for kind, moves in ((MOVE_IN, [d for d in deltas if d[1] > 0]),
+                        (MOVE_OUT, [d for d in deltas if d[1] < 0])):  # fmt: skip
+        if moves:
+            sitoo.post_warehouse_transaction(
+                target.warehouseid, kind, "recon stock push: to the ERP's level", moves
+            )
+            run.counts["skus_pushed"] += len(moves)

@@ -7,7 +7,8 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from config import Settings, load_settings
 from config.mappings import parse_mappings
 from simulators.scenario import Scenario
 from simulators.serve import serve_scenario
+from simulators.sitoo import SitooLine, SitooPayment, SitooState, build_order
 from warehouse.db import open_warehouse
 from warehouse.mappings import import_mappings
 
@@ -42,3 +44,34 @@ def world(
             open_warehouse(warehouse_url), parse_mappings(tomllib.loads(served.mappings_toml))
         )
         yield World(served.scenario, settings, served.truth, served.erp_state)
+
+
+def sale_and_refund(
+    pos: SitooState,
+    sold: list[SitooLine],
+    back: list[SitooLine],
+    reasons: tuple[str, ...] = (),
+    email: str = "",
+) -> tuple[int, int]:
+    """A card sale at store 1 (WH-LON) on the 13th and its refund an hour later; `reasons`:
+    each refund line's return reason code (empty: none); `email`: the sale's customer."""
+    sale_id, refund_id = pos.next_orderid(), pos.next_orderid() + 1
+    when = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+    common = {"eshopid": pos.orders[min(pos.orders)]["eshopid"], "warehouseid": 101,
+              "currency": "GBP", "timezone": "Europe/London", "store_externalid": "S1",
+              "store_name": "London"}  # fmt: skip
+    paid = sum((ln.row_gross for ln in sold), Decimal(0))
+    sale = build_order(orderid=sale_id, orderdate=when, lines=sold,
+                       payments=[SitooPayment("Card", paid)], **common)  # fmt: skip
+    sale["email"] = email
+    pos.add_order(sale)
+    refund = build_order(
+        orderid=refund_id, orderdate=when.replace(hour=13), lines=back,
+        payments=[SitooPayment("Card", sum((ln.row_gross for ln in back), Decimal(0)))],
+        creditorderid=sale_id, **common,
+    )  # fmt: skip
+    for item, reason in zip(refund["orderitems"], reasons, strict=False):
+        if reason:
+            item["additionaldata"]["reasoncode-return"] = reason
+    pos.add_order(refund)
+    return sale_id, refund_id

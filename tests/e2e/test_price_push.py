@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cli.jobs import collect_job, price_push_job, reconcile_job, sync_job
 from reconcile import to_records
 from tests.e2e.harness import world
 
 
-def test_price_push_clears_the_planted_price_mismatch(tmp_path: Path) -> None:
-    with world("small", f"sqlite:///{tmp_path}/w.db", tmp_path) as w:
+@pytest.mark.parametrize("erp", ["sage200", "netsuite", "sapb1"])
+def test_price_push_clears_the_planted_price_mismatch(erp: str, tmp_path: Path) -> None:
+    with world("small", f"sqlite:///{tmp_path}/w.db", tmp_path, erp=erp) as w:
         sync_job(w.settings)
         collect_job(w.settings)
         before, _ = reconcile_job(w.settings)

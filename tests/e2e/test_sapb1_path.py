@@ -18,9 +18,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -35,16 +36,18 @@ from simulators import sapb1, sitoo
 from simulators.faults import Faults
 from simulators.scenario import Scenario, build_scenario
 from simulators.serve import serve_in_thread
-from simulators.sitoo import SitooLine, SitooPayment, build_order
+from simulators.sitoo import SitooLine
 from snapshot import read_snapshot
 from sync.run import run_sync
 from sync.sapb1 import SapB1Poster
+from tests.e2e.harness import sale_and_refund
 from warehouse.db import open_warehouse
 from warehouse.export import export_snapshot
 from warehouse.mappings import import_mappings, load_mappings
 from warehouse.runs import RunLog, record_run
 
 END_DAY = date(2026, 3, 14)
+ZERO = Decimal("0.00")
 KEY_FIELDS = (
     "kind",
     "cause",
@@ -72,10 +75,11 @@ class B1World:
 
 @contextmanager
 def b1_world(
-    name: str, tmp_path: Path, seed: int = 7, mode: str = "per_order"
+    name: str, tmp_path: Path, seed: int = 7, mode: str = "per_order", settings: str = ""
 ) -> Iterator[B1World]:
+    """`settings`: TOML lines added to the scenario's mappings `[settings]` (its last table)."""
     built = build_scenario(name, seed, END_DAY)
-    mappings_toml = built.mappings_toml.replace('"per_order"', f'"{mode}"')
+    mappings_toml = built.mappings_toml.replace('"per_order"', f'"{mode}"') + settings
     b1 = sapb1.seed_from_scenario(built, posting_mode=mode)
     faults = Faults()
     sitoo_creds, b1_creds = sitoo.SitooCredentials(), sapb1.SapB1Credentials()
@@ -223,24 +227,10 @@ def test_the_pos_vat_is_posted_not_recomputed_and_the_refund_is_based_on_the_inv
         sku = next(
             i["ItemCode"] for i in w.b1.items if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
         )
-        pos = w.scenario.sitoo
-        sale_id, refund_id = pos.next_orderid(), pos.next_orderid() + 1
-        when = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
-        common = {"eshopid": pos.orders[min(pos.orders)]["eshopid"], "warehouseid": 101,
-                  "currency": "GBP", "timezone": "Europe/London", "store_externalid": "S1",
-                  "store_name": "London"}  # fmt: skip
         #  gross 9.99 at 20 %: POS VAT 1.67 (from the gross); B1 on the net 8.32 makes 1.66
         line = SitooLine(sku, sku, 3, Decimal("9.99"), Decimal("20"))
-        pos.add_order(
-            build_order(orderid=sale_id, orderdate=when, lines=[line],
-                        payments=[SitooPayment("Card", line.row_gross)], **common)
-        )  # fmt: skip
         back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
-        pos.add_order(
-            build_order(orderid=refund_id, orderdate=when.replace(hour=13), lines=[back],
-                        payments=[SitooPayment("Card", back.row_gross)], creditorderid=sale_id,
-                        **common)
-        )  # fmt: skip
+        sale_id, refund_id = sale_and_refund(w.scenario.sitoo, [line], [back])
         run = sync(w)
         assert run.problems == []
 
@@ -264,3 +254,80 @@ def test_the_pos_vat_is_posted_not_recomputed_and_the_refund_is_based_on_the_inv
         assert [(c["CreditAcct"], c["CreditSum"]) for c in back_paid["PaymentCreditCards"]] == [
             ("1220", Decimal("9.99"))
         ]
+
+
+def test_a_written_off_refund_line_credits_without_returning_stock(tmp_path: Path) -> None:
+    with b1_world("clean", tmp_path, settings='writeoff_reasons = "Damaged, FAULTY"\n') as w:
+        tee, mug = sorted(
+            i["ItemCode"] for i in w.b1.items if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
+        )[:2]
+
+        def in_stock(sku: str) -> Decimal:
+            item = next(i for i in w.b1.items if i["ItemCode"] == sku)
+            infos = item["ItemWarehouseInfoCollection"]
+            return next((i["InStock"] for i in infos if i["WarehouseCode"] == "WH-LON"), ZERO)
+
+        vat = Decimal("20")
+        sold = [SitooLine(tee, tee, 3, Decimal("10.00"), vat),
+                SitooLine(mug, mug, 2, Decimal("6.00"), vat)]  # fmt: skip
+        back = [SitooLine(tee, tee, -1, Decimal("10.00"), vat, original_orderitemid=0),
+                SitooLine(mug, mug, -2, Decimal("6.00"), vat, original_orderitemid=1)]  # fmt: skip
+        assert sync(w).problems == []  # the scenario's own orders first
+        before = {tee: in_stock(tee), mug: in_stock(mug)}
+        _, refund_id = sale_and_refund(w.scenario.sitoo, sold, back, reasons=("SIZE", "damaged"))
+        run = sync(w)
+        assert run.problems == []
+
+        note = next(d for d in w.b1.credit_notes if d["NumAtCard"] == str(refund_id))
+        #   item  quantity         Without Qty Posting   stock moved by sale + refund
+        expected = [
+            (tee, Decimal("1"), "tNO", Decimal("-3") + 1),  # SIZE: back to sellable stock
+            (mug, Decimal("2"), "tYES", Decimal("-2")),  # damaged: written off
+        ]
+        assert [
+            (ln["ItemCode"], ln["Quantity"], ln["WithoutInventoryMovement"],
+             in_stock(ln["ItemCode"]) - before[ln["ItemCode"]])
+            for ln in note["DocumentLines"]
+        ] == expected  # fmt: skip
+        assert note["DocTotal"] == Decimal("22.00")  # the credit is whole either way
+
+
+def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
+    tmp_path: Path,
+) -> None:
+    with b1_world("clean", tmp_path) as w:
+        w.b1.create_business_partner(
+            {"CardCode": "C-ANN", "CardName": "Ann", "CardType": "cCustomer",
+             "EmailAddress": "ann@example.com"}
+        )  # fmt: skip
+        for code in ("C-BOB1", "C-BOB2"):  # one e-mail, two customers: which is a guess
+            w.b1.create_business_partner(
+                {"CardCode": code, "CardName": "Bob", "CardType": "cCustomer",
+                 "EmailAddress": "bob@example.com"}
+            )  # fmt: skip
+        sku = next(i["ItemCode"] for i in w.b1.items if i["Valid"] == "tYES")
+        line = SitooLine(sku, sku, 1, Decimal("9.99"), Decimal("20"))
+        back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
+        #        the sale's e-mail        customer of sale, its payment, refund, its payment
+        cases = [
+            (" ann@example.com ", "C-ANN"),  # matched, spaces aside
+            ("bob@example.com", "CASH01"),  # two matches: the guest
+            ("nobody@example.com", "CASH01"),  # no match: the guest
+            ("", "CASH01"),  # anonymous sale: the guest
+        ]
+        orders = [(sale_and_refund(w.scenario.sitoo, [line], [back], email=e), c) for e, c in cases]
+        assert sync(w).problems == []
+
+        def card(rows: list[dict[str, Any]], field: str, oid: int) -> str:
+            return str(next(r["CardCode"] for r in rows if r[field] == str(oid)))
+
+        got = [
+            (
+                card(w.b1.invoices, "NumAtCard", sale),
+                card(w.b1.incoming_payments, "CounterReference", sale),
+                card(w.b1.credit_notes, "NumAtCard", refund),
+                card(w.b1.vendor_payments, "CounterReference", refund),
+            )
+            for (sale, refund), _ in orders
+        ]
+        assert got == [(c, c, c, c) for _, c in orders]

@@ -23,7 +23,7 @@ from config import load_settings
 from config.mappings import Mappings
 from simulators import sage200, sitoo
 from simulators.serve import serve_in_thread, serve_scenario
-from sync.prices import PricePlan, gross_price, push_prices
+from sync.prices import PricePlan, gross_price, push_prices, sage200_prices
 from warehouse.runs import RunLog
 
 D = Decimal
@@ -106,7 +106,7 @@ class World:
             SitooClient.from_settings(settings, max_attempts=1) as sitoo_client,
             Sage200Client.from_settings(settings, max_attempts=1) as sage_client,
         ):
-            plan = push_prices(sage_client, sitoo_client, Mappings(), run)
+            plan = push_prices(sage200_prices(sage_client, Mappings(), run), sitoo_client, run)
         return plan, run
 
     def prices(self) -> dict[str, str]:

@@ -2,7 +2,8 @@
 not re-sent, what is refused and what is skipped (with its reason).
 
 The world: Sage warehouses WH-LON, WH-MAN, WH-AMS and WH-CENTRAL; POS stores 1, 2, 3
-mapped to the first three; store 3's only Sitoo warehouse is FIFO; WH-CENTRAL is unmapped.
+mapped to the first three; store 3's only Sitoo warehouse is FIFO (it takes warehouse
+transactions, not levels); WH-CENTRAL is unmapped.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ HOLDINGS = [
     ("WH-LON", "GHOST", "4", "0"),  # 4, a SKU Sitoo has no product for
     ("WH-MAN", "TEE-BLK-M", "2", "0"),  # 2, Sitoo holds nothing yet
     ("WH-MAN", "MUG", "1", "3"),  # -2 (over-allocated), Sitoo holds 4
-    ("WH-AMS", "TEE-BLK-M", "9", "0"),  # FIFO warehouse: skipped
+    ("WH-AMS", "TEE-BLK-M", "9", "0"),  # 9, FIFO warehouse: moved in by a transaction
     ("WH-CENTRAL", "TEE-BLK-M", "500", "0"),  # no store: skipped
 ]
 SITOO_STOCK = [(101, "TEE-BLK-M", "7"), (101, "MUG", "1"), (102, "MUG", "4")]
@@ -108,14 +109,17 @@ MAPPINGS = {"stores": {"1": "WH-LON", "2": "WH-MAN", "3": "WH-AMS"}}
 
 @contextmanager
 def world(
-    tmp_path: Path, sitoo_state: sitoo.SitooState, settings: dict[str, str] | None = None
+    tmp_path: Path,
+    sitoo_state: sitoo.SitooState,
+    settings: dict[str, str] | None = None,
+    sage_state: sage200.Sage200State | None = None,
 ) -> Iterator[tuple[Settings, Recorder]]:
     sitoo_creds, sage_creds = sitoo.SitooCredentials(), sage200.Sage200Credentials()
     recorder = Recorder(sitoo.create_app(sitoo_state, sitoo_creds))
     with ExitStack() as stack:
         sitoo_root = stack.enter_context(serve_in_thread(recorder))
         sage_root = stack.enter_context(
-            serve_in_thread(sage200.create_app(sage_world(), sage_creds))
+            serve_in_thread(sage200.create_app(sage_state or sage_world(), sage_creds))
         )
         env = sitoo_creds.env(sitoo_root) | sage_creds.env(sage_root + sage200.BASE_PATH)
         overrides: dict[str, object] = {k.lower(): v for k, v in env.items()}
@@ -148,6 +152,7 @@ def test_levels_land_only_changed_skus_are_sent_and_a_refused_sku_is_reported(
         (101, "MUG"): ("5.000", True),
         (102, "TEE-BLK-M"): ("2.000", True),
         (102, "MUG"): ("0.000", True),  # -2 available is pushed as 0
+        (103, "TEE-BLK-M"): ("9.000", True),  # FIFO: a Move In of 9
     }
     # one PUT per warehouse, in warehouse order, SKUs in order, only the differing ones
     assert recorder.puts == [
@@ -167,16 +172,14 @@ def test_levels_land_only_changed_skus_are_sent_and_a_refused_sku_is_reported(
         "store 1 (Sitoo warehouse 101) sku GHOST: Sitoo refused the stock level (status 404)"
     ]
     assert skipped == [
-        "store 3 (WH-AMS): Sitoo warehouse 103 is FIFO (type 10); it needs warehouse "
-        "transactions, which recon does not write yet, so its stock is not pushed",
         "sage200 warehouse 'WH-CENTRAL': no POS store maps to it in the mappings [stores]; "
         "not pushed",
     ]
     assert dict(run.counts) == {
-        "warehouses_skipped": 2,
-        "warehouses_pushed": 2,
+        "warehouses_skipped": 1,
+        "warehouses_pushed": 3,
         "skus_unchanged": 1,
-        "skus_pushed": 3,
+        "skus_pushed": 4,
         "skus_failed": 1,
     }
     engine = open_warehouse(settings.warehouse_url)
@@ -194,7 +197,7 @@ def test_second_run_resends_nothing_that_landed(tmp_path: Path) -> None:
 
     # only the SKU Sitoo refused is tried again
     assert recorder.puts == [("101", [{"sku": "GHOST", "decimaltotal": "4.000"}])]
-    assert run.counts["skus_unchanged"] == 4
+    assert run.counts["skus_unchanged"] == 5
     assert run.counts["skus_pushed"] == 0
 
 
@@ -208,6 +211,7 @@ def test_buffer_is_held_back_and_never_goes_below_zero(tmp_path: Path) -> None:
         (101, "MUG"): "2.000",  # 5 - 3
         (102, "TEE-BLK-M"): "0.000",  # 2 - 3 -> 0
         (102, "MUG"): "0.000",
+        (103, "TEE-BLK-M"): "6.000",  # 9 - 3, by a warehouse transaction
     }
 
 
@@ -258,13 +262,49 @@ def test_recon_stock_push_prints_skips_and_exits_1_on_a_refused_sku(
 
     assert code == 1
     assert out.splitlines() == [
-        "  skipped: store 3 (WH-AMS): Sitoo warehouse 103 is FIFO (type 10); it needs warehouse "
-        "transactions, which recon does not write yet, so its stock is not pushed",
         "  skipped: sage200 warehouse 'WH-CENTRAL': no POS store maps to it in the mappings "
         "[stores]; not pushed",
-        "stock push: skus_failed=1, skus_pushed=3, skus_unchanged=1, warehouses_pushed=2, "
-        "warehouses_skipped=2",
+        "stock push: skus_failed=1, skus_pushed=4, skus_unchanged=1, warehouses_pushed=3, "
+        "warehouses_skipped=1",
     ]
     assert err == (
         "  store 1 (Sitoo warehouse 101) sku GHOST: Sitoo refused the stock level (status 404)\n"
     )
+
+
+def test_a_fifo_warehouse_gets_the_differences_as_warehouse_transactions(
+    tmp_path: Path,
+) -> None:
+    state = sitoo_world()
+    #            FIFO warehouse 103 holds     ERP (WH-AMS) says
+    state.set_stock(103, "TEE-BLK-M", Decimal("12"), SEEDED)  # 9: move out 3
+    state.set_stock(103, "MUG", Decimal("1"), SEEDED)  # 6: move in 5
+    sage = sage_world()
+    sage.add_holding(3003, 77002, Decimal(6), Decimal(0))  # MUG at WH-AMS
+    sage.add_holding(3003, 77003, Decimal(2), Decimal(0))  # GHOST: no Sitoo product
+    with world(tmp_path, state, sage_state=sage) as (settings, _):
+        first, _ = stock_push_job(settings)
+        second, _ = stock_push_job(settings)
+
+    moves = [
+        (
+            t["warehouseid"],
+            t["transactiontype"],
+            [(i["sku"], i["decimalquantity"]) for i in t["items"]],
+        )
+        for t in state.warehouse_transactions
+    ]
+    #            warehouse  type (10 in, 20 out)  items
+    assert moves == [
+        (103, 10, [("MUG", "5.000")]),
+        (103, 20, [("TEE-BLK-M", "-3.000")]),
+    ]
+    held = {sku: item["decimaltotal"] for sku, item in state.warehouse_items[103].items()}
+    assert held == {"TEE-BLK-M": "9.000", "MUG": "6.000"}
+    assert first.problems == [  # warehouse by warehouse, in id order
+        "store 1 (Sitoo warehouse 101) sku GHOST: Sitoo refused the stock level (status 404)",
+        "store 3 (Sitoo warehouse 103) sku GHOST: Sitoo has no product with this SKU; "
+        "stock not moved",
+    ]
+    assert len(state.warehouse_transactions) == 2  # the second push moved nothing more
+    assert second.counts["skus_pushed"] == 0
