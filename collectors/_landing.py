@@ -7,8 +7,8 @@ A record the vendor marks void (a voided transaction) keeps its raw payload, mar
 and loses its canonical rows. Vendors that do not report deletions are caught by `sweep`
 after a complete pass: what was landed before and is no longer there is marked deleted and
 its canonical rows go, in one transaction; a record that comes back is landed again.
-Each pass reports its progress (`Pass`). Must not call a vendor; collectors hand it what
-their client fetched.
+Each pass reports its progress (`Pass`). Must not call a vendor itself; collectors hand it
+what their client fetched (and, before a sweep, a function that asks the vendor).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ CHILDREN: dict[str, tuple[str, str]] = {
 # empty the warehouse. The run reports it; a person looks.
 SWEEP_SHARE = 0.5
 SWEEP_FLOOR = 10
+CONFIRM_MAX = 200  # unseen records a collector may ask the vendor about before a sweep
 # While a pass runs, the cyclic GC looks for garbage every GC_GEN0 allocations instead of
 # Python's 700: a batch in flight is some 100,000 container objects with no cycles to find,
 # and the default passes cost a fifth of the collector's CPU (collectors.bench).
@@ -197,8 +198,21 @@ class Pass:
         )
         self._stream.flush()
 
-    def sweep(self, engine: Engine, tables: Sequence[str], run: RunLog) -> int:
-        """After a complete pass: see `sweep`."""
+    def sweep(
+        self,
+        engine: Engine,
+        tables: Sequence[str],
+        run: RunLog,
+        still_there: Callable[[list[str]], Iterable[str]] | None = None,
+    ) -> int:
+        """After a complete pass: see `sweep`. A vendor read by offset can shift a page
+        when a record goes mid-read and so hide another one: `still_there` (the collector
+        asking the vendor) is given the vendor ids this pass did not see, up to
+        CONFIRM_MAX of them, and those it names are kept."""
+        if still_there is not None:
+            missing = unseen(engine, self.source, self.entity, self.seen)
+            if 0 < len(missing) <= CONFIRM_MAX:
+                self.seen.update(still_there(missing))
         gone = sweep(engine, self.source, self.entity, self.seen, tables, run)
         self.total.deleted += gone
         return gone
@@ -223,6 +237,19 @@ def remove_rows(conn: Connection, raw_ids: Sequence[int], tables: Sequence[str])
         for name in tables:
             t = table(name)
             conn.execute(t.delete().where(t.c.raw_id.in_(ids)))
+
+
+def unseen(engine: Engine, source: str, entity: str, seen: set[str]) -> list[str]:
+    """Vendor ids landed before, not deleted, that are not in `seen`."""
+    with engine.connect() as conn:
+        live = conn.execute(
+            select(RawPayload.vendor_id).where(
+                RawPayload.source == source,
+                RawPayload.entity == entity,
+                RawPayload.deleted_at.is_(None),
+            )
+        ).scalars()
+        return sorted(vid for vid in live if vid not in seen)
 
 
 def sweep(
