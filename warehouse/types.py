@@ -38,13 +38,17 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def bind_column(self, values: Sequence[Any], dialect: Dialect) -> list[Any]:
         """`process_bind_param` over a whole column in one pass (bulk writers)."""
         q = self._quantum
-        exact = [
+        if dialect.name == "sqlite":
+            return [
+                None
+                if v is None
+                else str((v if isinstance(v, Decimal) else Decimal(str(v))).quantize(q))
+                for v in values
+            ]
+        return [
             None if v is None else (v if isinstance(v, Decimal) else Decimal(str(v))).quantize(q)
             for v in values
         ]
-        if dialect.name == "sqlite":
-            return [None if v is None else str(v) for v in exact]
-        return exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(str(value)).quantize(self._quantum)
