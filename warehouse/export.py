@@ -57,7 +57,8 @@ def _sqlite_table(engine: Engine, name: str, schema: Mapping[str, pl.DataType]) 
     wire = {
         c: pl.Int64() if d in (pl.Int64(), pl.Boolean()) else pl.String() for c, d in schema.items()
     }
-    line = " || char(31) || ".join(f"ifnull({c}, char(21))" for c in columns)
+    fields = ", ".join(f"ifnull({c}, char(21))" for c in columns)
+    line = f"printf('{_FIELD.join(['%s'] * len(columns))}', {fields})"  # one text per row
     window = "rowid >= ? AND rowid < ?"
     frames: list[pl.DataFrame] = []
     pooled = engine.raw_connection()
