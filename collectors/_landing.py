@@ -396,7 +396,7 @@ def _where_in(
 ) -> list[Any]:
     """Run `sql` + `column IN (values)` (after `first`'s parameters) in chunks, as plain
     driver SQL: SQLAlchemy renders an IN list parameter by parameter, a cost per record."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(conn)
     rows: list[Any] = []
     for start in range(0, len(values), CHUNK):
         chunk = list(values[start : start + CHUNK])
@@ -408,8 +408,13 @@ def _where_in(
 
 
 def _of_batch(conn: Connection, what: str, tbl: str) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(conn)
     return f"{what} FROM {tbl} WHERE source = {mark} AND entity = {mark} AND"
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's positional parameter (sqlite3 `?`, psycopg `%s`)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def land(
