@@ -369,8 +369,11 @@ class Sage200Client(VendorClient):
             params: dict[str, str | int] = {"$orderby": f"{key_field} asc", "$top": self.page_size}
             if where:
                 params["$filter"] = where
-            if select:
-                params["$select"] = select
+            if select:  # the key is always selected: the next page starts after it
+                fields = [f.strip() for f in select.split(",") if f.strip()]
+                params["$select"] = ",".join(
+                    [*fields, key_field] if key_field not in fields else fields
+                )
             if expand:
                 params["$expand"] = expand
             page: list[Any] = self._http.request("GET", path, params=params, check=_list_body)

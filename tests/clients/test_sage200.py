@@ -17,7 +17,7 @@ from clients import (
     Sage200Client,
     ServerError,
 )
-from clients.sage200 import odata_datetime, odata_string
+from clients.sage200 import Customer, odata_datetime, odata_string
 from tests.clients.fakes import FakeSage, Recorder, json_response, scripted
 
 TOKEN = "eyJ-token-secret"
@@ -73,6 +73,14 @@ def test_paging_by_key_until_a_short_page(n_rows: int, expected_filters: list[st
 def test_a_page_without_a_rising_key_is_malformed_not_a_loop(rows: list[dict[str, Any]]) -> None:
     with pytest.raises(MalformedResponse, match="cannot ask for the next page"):
         list(client(FakeSage({"customers": rows})).iter_customers())
+
+
+def test_a_select_always_carries_the_paging_key() -> None:
+    rec = Recorder(FakeSage({"customers": customers(1)}))
+    sage = client(rec)
+    list(sage.iter_collection("customers", Customer, select="reference"))
+    list(sage.iter_collection("customers", Customer, select="id, reference"))
+    assert [r.url.params["$select"] for r in rec.requests] == ["reference,id", "id,reference"]
 
 
 def test_headers_carry_token_key_site_and_company() -> None:
