@@ -1,9 +1,10 @@
 """Typed client for the Sage 200 (UK) REST API: master data, documents, ledger postings.
 
-Knows Sage's four auth/tenant headers, OData paging (`$top`/`$skip` with `$orderby`, bare
-arrays, stop on a short page), filters (`date_time_updated gt ...Z`, quoted strings) and
-the URN answers of ledger postings. It must not decide what to post or how to map POS data
-(the sync workers do), and must not store anything. `base_url` is the `.../accounts/v1` root.
+Knows Sage's four auth/tenant headers, OData paging (by key: `id gt LAST` with `$orderby`
+and `$top`; bare arrays, stop on a short page), filters (`date_time_updated gt ...Z`,
+quoted strings) and the URN answers of ledger postings. It must not decide what to post or
+how to map POS data (the sync workers do), and must not store anything. `base_url` is the
+`.../accounts/v1` root.
 """
 
 from __future__ import annotations
@@ -266,6 +267,22 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _next_key(page: list[Any], key_field: str, last: int | None, resource: str) -> int:
+    """The key after which the next page starts: the last record's, which must be an
+    integer above the previous page's (else paging could repeat or loop)."""
+    tail = page[-1]
+    key = tail.get(key_field) if isinstance(tail, dict) else None
+    if not isinstance(key, int) or isinstance(key, bool) or (last is not None and key <= last):
+        raise MalformedResponse(
+            "sage200",
+            200,
+            f"{key_field} {key!r} after {last!r}",
+            f"Sage 200 /{resource} page ends with {key_field} {key!r} (after {last!r}):"
+            f" cannot ask for the next page; retry later",
+        )
+    return key
+
+
 def _list_body(body: Any) -> str | None:
     return None if isinstance(body, list) else "a body that is not a JSON array"
 
@@ -334,32 +351,37 @@ class Sage200Client(VendorClient):
         model: type[M],
         *,
         filter: str | None = None,
-        orderby: str = "id asc",
         select: str | None = None,
         expand: str | None = None,
         key_field: str = "id",
     ) -> Iterator[Fetched[M]]:
-        """Every record of `/resource`, page by page (`$top`/`$skip`), until a short page."""
+        """Every record of `/resource` by ascending `key_field`, until a short page.
+
+        Pages by key, not by offset: each page asks for the records after the last key
+        seen (`$filter=... and key gt LAST&$orderby=key asc&$top=N`), so a record deleted
+        or inserted while the pages are read does not shift a page over another record.
+        """
         path = "/" + resource.strip("/")
-        skip = 0
+        last: int | None = None
         while True:
-            params: dict[str, str | int] = {
-                "$orderby": orderby,
-                "$top": self.page_size,
-                "$skip": skip,
-            }
-            if filter:
-                params["$filter"] = filter
-            if select:
-                params["$select"] = select
+            after = None if last is None else f"{key_field} gt {last}"
+            where = " and ".join(f"({f})" if filter and after else f for f in (filter, after) if f)
+            params: dict[str, str | int] = {"$orderby": f"{key_field} asc", "$top": self.page_size}
+            if where:
+                params["$filter"] = where
+            if select:  # the key is always selected: the next page starts after it
+                fields = [f.strip() for f in select.split(",") if f.strip()]
+                params["$select"] = ",".join(
+                    [*fields, key_field] if key_field not in fields else fields
+                )
             if expand:
                 params["$expand"] = expand
             page: list[Any] = self._http.request("GET", path, params=params, check=_list_body)
             for raw in page:
                 yield validate_record(model, raw, key_field)
-            skip += len(page)
             if len(page) < self.page_size:
                 return
+            last = _next_key(page, key_field, last, resource)
 
     def _updated(
         self,
@@ -367,16 +389,13 @@ class Sage200Client(VendorClient):
         model: type[M],
         updated_since: datetime | None,
         *,
-        orderby: str = "id asc",
         expand: str | None = None,
         key_field: str = "id",
     ) -> Iterator[Fetched[M]]:
         flt = None
         if updated_since is not None:
             flt = f"date_time_updated gt {odata_datetime(updated_since)}"
-        return self.iter_collection(
-            resource, model, filter=flt, orderby=orderby, expand=expand, key_field=key_field
-        )
+        return self.iter_collection(resource, model, filter=flt, expand=expand, key_field=key_field)
 
     def _all_valid(self, resource: str, fetched: Iterator[Fetched[M]]) -> list[M]:
         """A lookup must see every match: a record that does not fit is an error, not a skip."""
@@ -406,7 +425,6 @@ class Sage200Client(VendorClient):
             "product_price_views",
             ProductPriceView,
             updated_since,
-            orderby="product_price_id asc",
             key_field="product_price_id",
         )
 

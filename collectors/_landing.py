@@ -7,8 +7,8 @@ A record the vendor marks void (a voided transaction) keeps its raw payload, mar
 and loses its canonical rows. Vendors that do not report deletions are caught by `sweep`
 after a complete pass: what was landed before and is no longer there is marked deleted and
 its canonical rows go, in one transaction; a record that comes back is landed again.
-Each pass reports its progress (`Pass`). Must not call a vendor; collectors hand it what
-their client fetched.
+Each pass reports its progress (`Pass`). Must not call a vendor itself; collectors hand it
+what their client fetched (and, before a sweep, a function that asks the vendor).
 """
 
 from __future__ import annotations
@@ -25,17 +25,21 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 from types import TracebackType
 from typing import Any, TextIO, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from clients import Fetched
 from warehouse.db import CHUNK, delete_where_in, pack, table, upsert
 from warehouse.models import Quarantine, RawPayload, Watermark
 from warehouse.runs import RunLog
+from warehouse.types import ExactDecimal
 
 T = TypeVar("T")
 Rows = dict[str, list[dict[str, Any]]]
@@ -53,6 +57,7 @@ CHILDREN: dict[str, tuple[str, str]] = {
 # empty the warehouse. The run reports it; a person looks.
 SWEEP_SHARE = 0.5
 SWEEP_FLOOR = 10
+CONFIRM_MAX = 200  # unseen records a collector may ask the vendor about before a sweep
 # While a pass runs, the cyclic GC looks for garbage every GC_GEN0 allocations instead of
 # Python's 700: a batch in flight is some 100,000 container objects with no cycles to find,
 # and the default passes cost a fifth of the collector's CPU (collectors.bench).
@@ -193,8 +198,21 @@ class Pass:
         )
         self._stream.flush()
 
-    def sweep(self, engine: Engine, tables: Sequence[str], run: RunLog) -> int:
-        """After a complete pass: see `sweep`."""
+    def sweep(
+        self,
+        engine: Engine,
+        tables: Sequence[str],
+        run: RunLog,
+        still_there: Callable[[list[str]], Iterable[str]] | None = None,
+    ) -> int:
+        """After a complete pass: see `sweep`. A vendor read by offset can shift a page
+        when a record goes mid-read and so hide another one: `still_there` (the collector
+        asking the vendor) is given the vendor ids this pass did not see, up to
+        CONFIRM_MAX of them, and those it names are kept."""
+        if still_there is not None:
+            missing = unseen(engine, self.source, self.entity, self.seen)
+            if 0 < len(missing) <= CONFIRM_MAX:
+                self.seen.update(still_there(missing))
         gone = sweep(engine, self.source, self.entity, self.seen, tables, run)
         self.total.deleted += gone
         return gone
@@ -219,6 +237,19 @@ def remove_rows(conn: Connection, raw_ids: Sequence[int], tables: Sequence[str])
         for name in tables:
             t = table(name)
             conn.execute(t.delete().where(t.c.raw_id.in_(ids)))
+
+
+def unseen(engine: Engine, source: str, entity: str, seen: set[str]) -> list[str]:
+    """Vendor ids landed before, not deleted, that are not in `seen`."""
+    with engine.connect() as conn:
+        live = conn.execute(
+            select(RawPayload.vendor_id).where(
+                RawPayload.source == source,
+                RawPayload.entity == entity,
+                RawPayload.deleted_at.is_(None),
+            )
+        ).scalars()
+        return sorted(vid for vid in live if vid not in seen)
 
 
 def sweep(
@@ -274,7 +305,7 @@ def sweep(
 # The text `warehouse.db.pack` stores and hashes, from an encoder built once. Landing hashes
 # every record but compresses only those it writes (a re-read is mostly unchanged records).
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-Processor = Callable[[Any], Any]
+ColumnProcessor = Callable[[list[Any]], list[Any]]
 
 
 def _canonical(raw: Any) -> tuple[bytes, str]:
@@ -291,7 +322,7 @@ def _compress(text: bytes) -> bytes:
 class _Upsert:
     sql: str
     names: tuple[str, ...]  # parameters in statement order (positional) or by name
-    processors: tuple[Processor | None, ...]
+    processors: tuple[ColumnProcessor | None, ...]
     positional: bool
 
 
@@ -320,10 +351,20 @@ def _compile_upsert(
     names = tuple(compiled.positiontup or ()) if compiled.positional else cols
     if set(names) != set(cols):  # a statement this writer does not understand
         raise RuntimeError(f"unexpected parameters for {tbl.name}: {names}")
-    processors = tuple(tbl.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    processors = tuple(_column_processor(tbl.c[n].type, dialect) for n in names)
     made = _Upsert(str(compiled), names, processors, compiled.positional)
     _UPSERTS[cache_key] = made
     return made
+
+
+def _column_processor(kind: TypeEngine[Any], dialect: Dialect) -> ColumnProcessor | None:
+    """The column type's bind processing over a whole column (money in one pass)."""
+    if isinstance(kind, ExactDecimal):
+        return partial(kind.bind_column, dialect=dialect)
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    return lambda values: list(map(process, values))
 
 
 def write_rows(
@@ -343,11 +384,37 @@ def write_rows(
     columns: list[list[Any]] = []
     for name, process in zip(stmt.names, stmt.processors, strict=True):
         values = [row[name] for row in rows]
-        columns.append(list(map(process, values)) if process is not None else values)
+        columns.append(process(values) if process is not None else values)
     params: list[Any] = list(zip(*columns, strict=True))
     if not stmt.positional:
         params = [dict(zip(stmt.names, p, strict=True)) for p in params]
     conn.exec_driver_sql(stmt.sql, params)
+
+
+def _where_in(
+    conn: Connection, sql: str, column: str, values: Sequence[Any], *first: Any
+) -> list[Any]:
+    """Run `sql` + `column IN (values)` (after `first`'s parameters) in chunks, as plain
+    driver SQL: SQLAlchemy renders an IN list parameter by parameter, a cost per record."""
+    mark = _mark(conn)
+    rows: list[Any] = []
+    for start in range(0, len(values), CHUNK):
+        chunk = list(values[start : start + CHUNK])
+        where = f"{sql} {column} IN ({', '.join([mark] * len(chunk))})"
+        result = conn.exec_driver_sql(where, (*first, *chunk))
+        if result.returns_rows:
+            rows.extend(result.all())
+    return rows
+
+
+def _of_batch(conn: Connection, what: str, tbl: str) -> str:
+    mark = _mark(conn)
+    return f"{what} FROM {tbl} WHERE source = {mark} AND entity = {mark} AND"
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's positional parameter (sqlite3 `?`, psycopg `%s`)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def land(
@@ -397,14 +464,13 @@ def land(
         return landed, problems
     existing = {
         vid: (rid, h, deleted is not None)
-        for vid, rid, h, deleted in conn.execute(
-            select(
-                RawPayload.vendor_id, RawPayload.id, RawPayload.payload_hash, RawPayload.deleted_at
-            ).where(
-                RawPayload.source == source,
-                RawPayload.entity == entity,
-                RawPayload.vendor_id.in_(list(good)),
-            )
+        for vid, rid, h, deleted in _where_in(
+            conn,
+            _of_batch(conn, "SELECT vendor_id, id, payload_hash, deleted_at", "raw_payloads"),
+            "vendor_id",
+            list(good),
+            source,
+            entity,
         )
     }
     voided = {k for k, f in good.items() if void is not None and void(f.item)}
@@ -442,21 +508,17 @@ def land(
     if new:
         raw_ids.update(
             (vid, rid)
-            for vid, rid in conn.execute(
-                select(RawPayload.vendor_id, RawPayload.id).where(
-                    RawPayload.source == source,
-                    RawPayload.entity == entity,
-                    RawPayload.vendor_id.in_(new),
-                )
-            ).all()
+            for vid, rid in _where_in(
+                conn,
+                _of_batch(conn, "SELECT vendor_id, id", "raw_payloads"),
+                "vendor_id",
+                new,
+                source,
+                entity,
+            )
         )
-    conn.execute(  # a record that validates now leaves quarantine
-        table("quarantine")
-        .delete()
-        .where(
-            Quarantine.source == source, Quarantine.entity == entity, Quarantine.vendor_id.in_(todo)
-        )
-    )
+    # a record that validates now leaves quarantine
+    _where_in(conn, _of_batch(conn, "DELETE", "quarantine"), "vendor_id", todo, source, entity)
     gone = [raw_ids[k] for k in todo if k in voided and k in existing]
     if gone:
         remove_rows(conn, gone, tables)
@@ -467,7 +529,7 @@ def land(
                 rows.setdefault(name, []).extend(values)
     for name, key_col in (replace or {}).items():
         parents = {r[key_col] for rs in rows.values() for r in rs if key_col in r}
-        delete_where_in(conn, table(name), key_col, parents)
+        _where_in(conn, f"DELETE FROM {name} WHERE", key_col, list(parents))
     for name, values in rows.items():
         write_rows(conn, table(name), values)
     return landed, problems

@@ -37,7 +37,7 @@ Must not write to NetSuite.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -420,10 +420,24 @@ def collect_transactions(
             for problem in problems:
                 run.problem(problem)
     if full:
-        p.sweep(engine, TRANSACTION_TABLES, run)
+        p.sweep(engine, TRANSACTION_TABLES, run, still_there(client, "transaction"))
     with engine.begin() as conn:
         set_watermark(conn, SOURCE, "transactions", started.isoformat())
     return p.total
+
+
+def still_there(client: NetSuiteClient, table: str) -> Callable[[list[str]], set[str]]:
+    """Which of some internal ids the SuiteQL `table` still has (asked before a sweep:
+    NetSuite pages by offset, so a record deleted mid-read can hide another one)."""
+
+    def ask(ids: list[str]) -> set[str]:
+        numbers = ", ".join(i for i in ids if i.isdigit())
+        if not numbers:
+            return set()
+        query = f"SELECT id FROM {table} WHERE id IN ({numbers}) ORDER BY id"
+        return {f.key for f in client.suiteql(query)}
+
+    return ask
 
 
 def _whole(
@@ -433,6 +447,7 @@ def _whole(
     build: Any,
     run: RunLog,
     tables: tuple[str, ...],
+    confirm: Callable[[list[str]], set[str]] | None = None,
 ) -> Landed:
     """Read `entity` whole (master data): every run is complete, so every run sweeps."""
     with Pass(SOURCE, entity) as p:
@@ -442,7 +457,7 @@ def _whole(
             p.record(batch, landed)
             for problem in problems:
                 run.problem(problem)
-    p.sweep(engine, tables, run)
+    p.sweep(engine, tables, run, confirm)
     return p.total
 
 
@@ -495,9 +510,23 @@ def collect_master_data(
 
     stock = (_rekey(f) for f in client.iter_stock())
     return {
-        "items": _whole(engine, "inventory_items", d.item_records, item_rows, run, ("erp_items",)),
+        "items": _whole(
+            engine,
+            "inventory_items",
+            d.item_records,
+            item_rows,
+            run,
+            ("erp_items",),
+            still_there(client, "item"),
+        ),
         "accounts": _whole(
-            engine, "accounts", d.account_records, account_rows, run, ("erp_accounts",)
+            engine,
+            "accounts",
+            d.account_records,
+            account_rows,
+            run,
+            ("erp_accounts",),
+            still_there(client, "account"),
         ),
         "stock": _whole(engine, "stock", stock, stock_rows, run, ("erp_stock",)),
     }

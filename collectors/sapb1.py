@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from clients import Fetched, NotFoundError
+from clients._types import VendorModel
 from clients.sapb1 import (
     Account,
     Document,
@@ -372,14 +373,26 @@ class _Collector:
         tables: tuple[str, ...],
         replace: dict[str, str] | None = None,
     ) -> Landed:
-        """Master data, read whole: every run is complete, so every run sweeps."""
+        """Master data, read whole: every run is complete, so every run sweeps. Pages follow
+        `odata.nextLink`, an offset: a record deleted mid-read can hide another one, so the
+        records a pass did not see are looked up one by one before they are swept."""
         with Pass(SOURCE, entity) as p:
             for batch in batched(fetched, BATCH):
                 with self.engine.begin() as conn:
                     landed = self._land(conn, entity, batch, build, replace, None)
                 p.record(batch, landed)
-        p.sweep(self.engine, tables, self.run)
+        p.sweep(self.engine, tables, self.run, lambda keys: self._still_there(entity, keys))
         return p.total
+
+    def _still_there(self, entity: str, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for key in keys:
+            try:
+                self.client.get(entity, key, VendorModel)
+            except NotFoundError:
+                continue
+            found.add(key)
+        return found
 
 
 def _base_refs(

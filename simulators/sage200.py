@@ -261,7 +261,7 @@ class Sage200State:
         self._add(
             self.price_views,
             {
-                "id": self.new_id(),
+                "product_price_id": self.new_id(),  # a view: no `id` (price-book.json)
                 "product_id": id,
                 "product_code": code,
                 "price_band_id": 1,

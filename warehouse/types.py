@@ -7,6 +7,7 @@ UTC and read back as aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,12 +33,22 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        exact = (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(
-            self._quantum
-        )
-        return str(exact) if dialect.name == "sqlite" else exact
+        return self.bind_column([value], dialect)[0]
+
+    def bind_column(self, values: Sequence[Any], dialect: Dialect) -> list[Any]:
+        """`process_bind_param` over a whole column in one pass (bulk writers)."""
+        q = self._quantum
+        if dialect.name == "sqlite":
+            return [
+                None
+                if v is None
+                else str((v if isinstance(v, Decimal) else Decimal(str(v))).quantize(q))
+                for v in values
+            ]
+        return [
+            None if v is None else (v if isinstance(v, Decimal) else Decimal(str(v))).quantize(q)
+            for v in values
+        ]
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(str(value)).quantize(self._quantum)

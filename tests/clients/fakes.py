@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,9 @@ class FakeSage:
         if "$skip" in params and "$orderby" not in params:
             return json_response(400, {"message": "$skip requires $orderby"})
         rows = self.collections[resource]
+        after = re.search(r"\b(\w+) gt (\d+)$", params.get("$filter", ""))  # keyset paging
+        if after:
+            rows = [r for r in rows if r[after[1]] > int(after[2])]
         skip = int(params.get("$skip", "0"))
         top = int(params.get("$top", "500"))
         return json_response(200, rows[skip : skip + top])

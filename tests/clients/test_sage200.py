@@ -17,7 +17,7 @@ from clients import (
     Sage200Client,
     ServerError,
 )
-from clients.sage200 import odata_datetime, odata_string
+from clients.sage200 import Customer, odata_datetime, odata_string
 from tests.clients.fakes import FakeSage, Recorder, json_response, scripted
 
 TOKEN = "eyJ-token-secret"
@@ -45,21 +45,42 @@ def customers(n: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("n_rows", "expected_skips"),
+    ("n_rows", "expected_filters"),
     [
-        (0, [0]),  # empty
-        (4, [0, 2, 4]),  # exact multiple: one more (empty) page proves the end
-        (5, [0, 2, 4]),  # short last page
+        (0, [None]),  # empty
+        (4, [None, "id gt 2", "id gt 4"]),  # exact multiple: one more (empty) page proves the end
+        (5, [None, "id gt 2", "id gt 4"]),  # short last page
     ],
 )
-def test_paging_until_a_short_page(n_rows: int, expected_skips: list[int]) -> None:
+def test_paging_by_key_until_a_short_page(n_rows: int, expected_filters: list[str | None]) -> None:
     rec = Recorder(FakeSage({"customers": customers(n_rows)}))
     got = [f.key for f in client(rec).iter_customers()]
     assert got == [str(i) for i in range(1, n_rows + 1)]
-    assert [int(r.url.params["$skip"]) for r in rec.requests] == expected_skips
+    assert [r.url.params.get("$filter") for r in rec.requests] == expected_filters
+    assert all("$skip" not in r.url.params for r in rec.requests)
     for r in rec.requests:
         assert (r.url.params["$top"], r.url.params["$orderby"]) == ("2", "id asc")
         assert r.url.path == "/uk/sage200/accounts/v1/customers"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"id": 1}, {"reference": "no id"}],  # the page ends without a key
+        [{"id": 1}, {"id": "2"}],  # a key that is not a number
+    ],
+)
+def test_a_page_without_a_rising_key_is_malformed_not_a_loop(rows: list[dict[str, Any]]) -> None:
+    with pytest.raises(MalformedResponse, match="cannot ask for the next page"):
+        list(client(FakeSage({"customers": rows})).iter_customers())
+
+
+def test_a_select_always_carries_the_paging_key() -> None:
+    rec = Recorder(FakeSage({"customers": customers(1)}))
+    sage = client(rec)
+    list(sage.iter_collection("customers", Customer, select="reference"))
+    list(sage.iter_collection("customers", Customer, select="id, reference"))
+    assert [r.url.params["$select"] for r in rec.requests] == ["reference,id", "id,reference"]
 
 
 def test_headers_carry_token_key_site_and_company() -> None:

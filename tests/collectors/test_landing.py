@@ -27,7 +27,7 @@ from collectors._landing import (
     write_rows,
 )
 from warehouse.db import open_warehouse, pack, table, unpack
-from warehouse.models import ErpAccount, PosOrder, Quarantine, RawPayload
+from warehouse.models import ErpAccount, PosOrder, PosOrderLine, Quarantine, RawPayload
 from warehouse.runs import RunLog
 
 
@@ -75,8 +75,10 @@ def test_on_a_terminal_one_line_is_redrawn_and_nothing_is_logged(
 
 
 def test_a_void_record_is_stored_marked_and_loses_its_rows_and_comes_back(
-    engine: Engine,
+    warehouse: Engine,
 ) -> None:
+    engine = warehouse
+
     def is_void(item: Any) -> bool:
         return not item["active"]
 
@@ -102,6 +104,53 @@ def test_a_void_record_is_stored_marked_and_loses_its_rows_and_comes_back(
     assert state() == ([], True)
     assert land_one(fetched("1210")) == Landed(changed=1)
     assert state() == (["1210"], False)
+
+
+def test_a_changed_order_replaces_its_lines_and_leaves_quarantine(warehouse: Engine) -> None:
+    def order(oid: str, skus: list[str]) -> Fetched[Any]:
+        raw = {"id": oid, "skus": skus}
+        return Fetched(key=oid, raw=raw, item=raw, error=None)
+
+    def rows(item: Any, raw_id: int) -> Rows:
+        head = {
+            "order_id": item["id"],
+            "store_id": "1",
+            "business_day": date(2026, 3, 14),
+            "created_at": datetime(2026, 3, 14, 9, 30, tzinfo=UTC),
+            "order_type": "sale",
+            "state": "completed",
+            "paid": True,
+            "original_order_id": None,
+            "gross_total": Decimal(len(item["skus"])),
+            "vat_total": Decimal(0),
+            "currency": "GBP",
+            "raw_id": raw_id,
+        }
+        money = {"unit_price_gross": Decimal(1), "line_discount": Decimal(0)}
+        lines = [
+            {"order_id": item["id"], "line_no": n, "sku": sku, "quantity": Decimal(1)}
+            | money
+            | {"line_gross": Decimal(1), "line_vat": Decimal(0), "vat_rate": Decimal(0)}
+            for n, sku in enumerate(item["skus"], start=1)
+        ]
+        return {"pos_orders": [head], "pos_order_lines": lines}
+
+    replace = {"pos_order_lines": "order_id"}
+    broken: Fetched[Any] = Fetched(key="2", raw={"id": "2"}, item=None, error="no skus")
+    with warehouse.begin() as conn:
+        land(conn, "test", "orders", [order("1", ["A", "B"]), broken], rows, replace)
+    with warehouse.begin() as conn:
+        landed, _ = land(
+            conn, "test", "orders", [order("1", ["C"]), order("2", ["D"])], rows, replace
+        )
+    with warehouse.connect() as conn:
+        lines = sorted(
+            tuple(r) for r in conn.execute(select(PosOrderLine.order_id, PosOrderLine.sku))
+        )
+        quarantined = conn.execute(select(Quarantine.vendor_id)).all()
+    assert landed == Landed(new=1, changed=1)
+    assert lines == [("1", "C"), ("2", "D")]  # order 1's A and B replaced, 2 left quarantine
+    assert quarantined == []
 
 
 def test_a_sweep_marks_only_what_the_pass_did_not_see(engine: Engine) -> None:

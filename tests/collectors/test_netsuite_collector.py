@@ -360,3 +360,27 @@ def test_a_full_run_removes_a_deleted_transaction_and_an_outage_removes_nothing(
     assert count(engine, ErpDocumentLine) == 4  # CM-1's line went with it
     assert marked_deleted(engine) == [rma["id"]]
     assert run.counts["netsuite_transactions_deleted"] == 1
+
+
+def test_a_transaction_hidden_by_a_page_shift_is_kept_and_a_deleted_one_goes(
+    engine: Engine, state: sim.NetSuiteState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    #  transaction  in NetSuite  read by the --full pass      expected
+    #  INV-1        yes          no (a page shifted over it)  kept: SuiteQL still has it
+    #  CM-1         no           no                           swept
+    sale = state.by_external_id("invoice", "5120")
+    rma = state.by_external_id("creditMemo", "5121")
+    assert sale is not None and rma is not None
+    with client_for(state) as client:
+        collect(engine, client)
+        state.delete("creditMemo", rma["id"])
+        original = client.iter_transactions
+
+        def shifted(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            return (f for f in original(*args, **kwargs) if f.key != sale["id"])
+
+        monkeypatch.setattr(client, "iter_transactions", shifted)
+        run = collect(engine, client, full=True)
+    assert [r[0] for r in rows(engine, ErpDocument.doc_no)] == ["CM-2", "INV-1", "INV-2"]
+    assert marked_deleted(engine) == [rma["id"]]
+    assert run.counts["netsuite_transactions_deleted"] == 1

@@ -62,7 +62,9 @@ def state() -> sim.Sage200State:
 
 
 @contextmanager
-def client_for(state: sim.Sage200State, faults: Faults | None = None) -> Iterator[Sage200Client]:
+def client_for(
+    state: sim.Sage200State, faults: Faults | None = None, page_size: int = 10
+) -> Iterator[Sage200Client]:
     creds = sim.Sage200Credentials()
     env = creds.env("")
     with (
@@ -73,7 +75,7 @@ def client_for(state: sim.Sage200State, faults: Faults | None = None) -> Iterato
             env["SAGE200_SUBSCRIPTION_KEY"],
             env["SAGE200_SITE_ID"],
             env["SAGE200_COMPANY_ID"],
-            page_size=10,
+            page_size=page_size,
             max_attempts=2,
             min_wait=0.01,
             max_wait=0.02,
@@ -217,6 +219,38 @@ def test_a_full_run_removes_a_deleted_sop_order_and_brings_it_back_when_it_reapp
     assert document(engine, doc_id) == (1, len(order["lines"]))
     assert deleted(engine, "sop_orders") == []
     assert again.counts["sage200_sop_orders_changed"] == 1
+
+
+def test_a_page_that_changes_between_reads_loses_nothing_and_sweeps_only_the_deleted(
+    engine: Engine, state: sim.Sage200State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    #  sop orders by id: 0 1 2 | 3 4 5 | 6 7 8    (pages of 3)
+    #  before the full run   5 is deleted in Sage: the only true deletion
+    #  after page 1 is read  0 is deleted and a new order 9 inserted; with offset paging
+    #                        page 2 would start at 4, missing 3 (and sweep it as deleted)
+    orders = sorted(state.sop_orders, key=lambda o: o["id"])
+    gone_before, gone_during = orders[5], orders[0]
+    with client_for(state, page_size=3) as client:
+        collect(engine, client)
+        state.sop_orders.remove(gone_before)
+        original = client.iter_sop_orders
+
+        def changing(updated_since: object = None) -> Iterator[object]:
+            for n, f in enumerate(original(updated_since=updated_since)):  # type: ignore[arg-type]
+                yield f
+                if n == 2:  # page 1 read, page 2 not yet asked for
+                    with state.lock:
+                        state.sop_orders.remove(gone_during)
+                        state.sop_orders.append({**gone_during, "id": state.new_id()})
+
+        monkeypatch.setattr(client, "iter_sop_orders", changing)
+        run = collect(engine, client, full=True)
+    landed = {o["id"] for o in orders} - {gone_before["id"]}
+    #  what                                     expected
+    assert deleted(engine, "sop_orders") == [str(gone_before["id"])]
+    assert run.counts["sage200_sop_orders_new"] == 1  # the inserted order
+    assert all(document(engine, f"sop_order:{i}")[0] == 1 for i in landed)
+    assert document(engine, f"sop_order:{gone_before['id']}") == (0, 0)
 
 
 def test_an_outage_during_a_full_run_deletes_nothing(

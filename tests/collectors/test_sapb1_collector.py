@@ -30,6 +30,7 @@ from warehouse.models import (
     ErpJournalLine,
     ErpStock,
     Quarantine,
+    RawPayload,
 )
 from warehouse.runs import RunLog, record_run
 
@@ -319,3 +320,32 @@ def test_item_prices_are_made_gross_with_the_items_vat_rate(
     assert [(s["location"], s["quantity"]) for s in rows["erp_stock"]] == [
         ("WH-LON", Decimal("10"))
     ]
+
+
+def test_an_item_hidden_by_a_page_shift_is_kept_and_a_deleted_one_goes(
+    engine: Engine, state: sim.SapB1State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    #  item    in B1    read by the pass           expected
+    #  hidden  yes      no (a page shifted over)   kept: B1 still has it when asked
+    #  gone    no       no                         swept
+    hidden, gone = state.items[0]["ItemCode"], state.items[1]["ItemCode"]
+    with client_for(state) as client:
+        collect(engine, client)
+        state.items.remove(state.items[1])
+        original = client.iter_items
+
+        def shifted() -> Iterator[Any]:
+            return (f for f in original() if f.key != hidden)
+
+        monkeypatch.setattr(client, "iter_items", shifted)
+        run = collect(engine, client)
+    with engine.connect() as conn:
+        skus = set(conn.execute(select(ErpItem.sku)).scalars())
+        swept = conn.execute(
+            select(RawPayload.vendor_id).where(
+                RawPayload.entity == "Items", RawPayload.deleted_at.is_not(None)
+            )
+        ).all()
+    assert (hidden in skus, gone in skus) == (True, False)
+    assert swept == [(gone,)]
+    assert run.counts["sapb1_items_deleted"] == 1
