@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,12 +12,13 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import queries
-from app.auth import User, add_user
+from app import queries, ui
+from app.auth import User, add_user, sign_token, verify_token
 from app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
 
 MAIN = Path(__file__).parents[2] / "app" / "main.py"
+SECRET = b"page-test-secret"
 TIMEOUT = 30
 
 
@@ -23,6 +26,7 @@ TIMEOUT = 30
 def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
     monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
     monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
+    monkeypatch.setenv("RECON_SESSION_SECRET", SECRET.decode())
     return wh
 
 
@@ -81,7 +85,24 @@ def test_overview_with_data_shows_totals_and_heatmap(data: Warehouse) -> None:
     m = _metrics(at)
     assert (m["Exceptions"], m["Finance"], m["Ops"]) == ("3", "2", "1")
     assert any("GBP 12.50" in md.value for md in at.markdown)
-    assert at.get("plotly_chart")
+    grid: Any = at.dataframe(key="heatmap").value  # stores by drift x days
+    assert grid.to_dict("index") == {
+        "1": {"2024-06-01": "2", "2024-06-02": ""},
+        "7": {"2024-06-01": "", "2024-06-02": "1"},
+    }
+
+
+def test_overview_heatmap_pages_stores_ranked_by_drift(data: Warehouse) -> None:
+    for n in range(30):  # store s10..s39: n + 1 exceptions each
+        for k in range(n + 1):
+            data.exception(f"x{n}-{k}", "missing_in_erp", f"s{n + 10}", "2024-06-01", "1.00",
+                           None, "-1.00")  # fmt: skip
+    at = _app()
+    grid: Any = at.dataframe(key="heatmap").value
+    assert list(grid.index[:3]) == ["s39", "s38", "s37"] and len(grid) == 25
+    assert at.selectbox(key="heat_rows").options == ["1-25", "26-30", "all 30"]
+    at.selectbox(key="heat_rows").select("26-30").run()
+    assert list(at.dataframe(key="heatmap").value.index) == ["s14", "s13", "s12", "s11", "s10"]
 
 
 def test_overview_applies_filters_from_the_url(data: Warehouse) -> None:
@@ -279,6 +300,64 @@ def test_login_with_a_local_account(data: Warehouse, tmp_path: Path) -> None:
     assert not at.exception
     assert _titles(at) == ["Overview"]
     assert any("Signed in as **ann** (finance)" in c.value for c in at.sidebar.caption)
+
+
+def _cookie_script(at: AppTest) -> str:
+    """The JavaScript a run sent to set or clear the session cookie ('' when none)."""
+    bodies = [h.proto.body for h in at.get("html")]
+    return next((b for b in bodies if "recon_session" in b), "")
+
+
+def _reload_with(monkeypatch: pytest.MonkeyPatch, cookies: dict[str, str]) -> AppTest:
+    """A new session (a reload) whose browser sends `cookies`."""
+    monkeypatch.setattr(ui, "request_cookies", lambda: cookies)
+    return _app(role=None)
+
+
+def test_a_local_sign_in_survives_a_reload(
+    data: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
+    at = _app(role=None)
+    at.text_input(key="login_name").input("ann")
+    at.text_input(key="login_password").input("correct horse")
+    at.button(key="login_btn").click().run()
+    script = _cookie_script(at)
+    token = re.search(r"recon_session=([^;]+);", script)
+    assert token is not None and "max-age=43200" in script
+    assert verify_token(token.group(1), SECRET) == "ann"
+
+    at = _reload_with(monkeypatch, {"recon_session": token.group(1)})
+    assert _titles(at) == ["Overview"]
+    assert _cookie_script(at) == ""  # the browser has it already
+    assert any("Signed in as **ann** (finance)" in c.value for c in at.sidebar.caption)
+
+    at.button(key="sign_out").click().run()  # the browser test sees the cookie cleared
+    assert "user" not in at.session_state and "_session_token" not in at.session_state
+    assert at.session_state["_signed_out"]  # the cookie this session came with is stale now
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        (sign_token("ann", b"another secret"), "signed under another secret"),
+        (sign_token("ann", SECRET, now=time.time() - 13 * 3600), "expired"),
+        (sign_token("zed", SECRET), "no account"),
+        ("ann", "not a token"),
+    ],
+    ids=["other-secret", "expired", "no-account", "garbage"],
+)
+def test_a_reload_with_a_bad_cookie_gets_the_sign_in_page(
+    data: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    token: str,
+    why: str,
+) -> None:
+    add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
+    at = _reload_with(monkeypatch, {"recon_session": token})
+    assert _titles(at) == ["recon"], why
+    assert "user" not in at.session_state
 
 
 def test_login_page_says_when_there_are_no_accounts(data: Warehouse) -> None:

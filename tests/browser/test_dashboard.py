@@ -2,8 +2,9 @@
 
 The small scenario runs through `cli.jobs` (sync, collect, reconcile) into a temp
 warehouse; the dashboard is served on a free port; the test signs in, opens the
-heatmap, drills into the store-day of the orphan ERP document (missing_in_pos), closes
-it with a reason and checks its status, saving the README's screenshots on the way.
+heatmap, reloads (still signed in), drills into the store-day of the orphan ERP
+document (missing_in_pos), closes it with a reason and checks its status, saving the
+README's screenshots on the way, and signs out (a reload then asks to sign in again).
 Skips without /usr/bin/chromium, except under CI=true, where it fails instead.
 """
 
@@ -131,9 +132,12 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
 
         # the heatmap: every store-day with POS orders, the orphan's cell among them
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-        heatmap = page.locator(".js-plotly-plot").first
-        expect(heatmap).to_be_visible()
-        page.wait_for_timeout(500)  # let plotly finish drawing before the screenshot
+        expect(page.locator(".st-key-heatmap canvas").first).to_be_visible()
+        # a reload keeps the sign-in (the session cookie)
+        page.reload()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        expect(page.locator(".st-key-heatmap canvas").first).to_be_visible()
+        page.wait_for_timeout(500)  # let the grid finish drawing before the screenshot
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
         # drill into the orphan's store-day, then open it
@@ -160,6 +164,14 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "takings.png"), full_page=True)
+
+        # signing out clears the cookie: a reload then asks to sign in
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        page.wait_for_timeout(300)
+        page.reload()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("heading", name="Overview")).to_have_count(0)
         browser.close()
 
     detail = queries.exception_detail(engine, orphan["id"])
