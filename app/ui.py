@@ -223,6 +223,16 @@ def sync_posts(url: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def mapping_health(url: str) -> pl.DataFrame:
+    return queries.mapping_health(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ageing(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.ageing(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def heatmap_cells(url: str, filters: Filters) -> pl.DataFrame:
     return queries.heatmap_cells(_engine(url), filters)
 

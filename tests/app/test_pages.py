@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -230,11 +231,40 @@ def test_sync_health_renders_empty_and_with_data(data: Warehouse) -> None:
     assert not at.exception
     assert "No sync posts yet." in [i.value for i in at.info]
 
-    data.sync_post("sale:1", "held", order="1", reason="unmapped_tender")
+    assert "No order is held by a mapping or master-data problem." in [s.value for s in at.success]
+
+    data.order("1", gross="20.00")
+    data.sync_post("sale:1", "held", "1", "held_unmapped_tender", "map tender 'Gift' ...")
     data.sync_post("sale:2", "posted", order="2")
     at.button(key="refresh").click().run()  # past the query cache
     assert not at.exception
-    assert list(at.dataframe[2].value["post_key"])  # jobs, summary, stuck == ["sale:1"]
+    assert list(_table_with(at, "attempts")["post_key"]) == ["sale:1"]  # the stuck ones
+    health = _table_with(at, "money_blocked")
+    assert health[["problem", "orders", "money_blocked"]].values.tolist() == [
+        ["unmapped_tender", 1, Decimal("20.00")]
+    ]
+
+
+def test_exceptions_page_shows_open_exceptions_by_age(data: Warehouse) -> None:
+    now = datetime.now(UTC)
+    data.exception("new", diff="-2.00", first_seen=now)
+    data.exception("old", diff="-5.00", first_seen=now - timedelta(days=10))
+    data.exception("stock", "stock_variance", diff="-3", first_seen=now - timedelta(days=10))
+    at = _app("pages/exceptions.py")
+    counts, money = (df.value for df in at.dataframe if "8-30 d" in df.value.columns)
+    assert counts.to_dict("records") == [
+        {"owner": "finance", "kind": "missing_in_erp", "0-1 d": 1, "8-30 d": 1},
+        {"owner": "ops", "kind": "stock_variance", "0-1 d": 0, "8-30 d": 1},
+    ]
+    assert money.to_dict("records") == [
+        {
+            "owner": "finance",
+            "kind": "missing_in_erp",
+            "currency": "GBP",
+            "0-1 d": Decimal("2.000"),
+            "8-30 d": Decimal("5.000"),
+        }
+    ]
 
 
 def test_reset_filters_drops_the_url_filters_too(data: Warehouse) -> None:
