@@ -44,6 +44,7 @@ from warehouse.models import (
     ErpJournalLine,
     ExceptionEvent,
     ExceptionRow,
+    MappingChange,
     PosOrder,
     PosOrderLine,
     PosPayment,
@@ -74,6 +75,7 @@ __all__ = [
     "freshness",
     "heatmap_cells",
     "latest_day",
+    "mapping_changes",
     "mapping_health",
     "money_at_stake",
     "order_chain",
@@ -871,6 +873,14 @@ def mapping_health(engine: Engine) -> pl.DataFrame:
     return frame.sort(
         ["money_blocked", "orders", "problem", "what"], descending=[True, True, False, False]
     )
+
+
+def mapping_changes(engine: Engine, limit: int = 500) -> pl.DataFrame:
+    """The audit of mapping edits and imports, newest first: who, when, where from, and
+    each mapping's value before -> after (null: not mapped)."""
+    t = MappingChange
+    frame = _table(engine, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
+    return frame.head(limit)
 
 
 AGE_BUCKETS: tuple[tuple[str, int], ...] = (

@@ -228,6 +228,11 @@ def mapping_health(url: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def mapping_changes(url: str) -> pl.DataFrame:
+    return queries.mapping_changes(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def ageing(url: str, filters: Filters) -> pl.DataFrame:
     return queries.ageing(_engine(url), filters)
 

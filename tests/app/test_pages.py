@@ -544,6 +544,11 @@ def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path
     from warehouse.mappings import load_mappings
 
     assert load_mappings(data.engine).tenders == {"Swish": "1230"}
+    audit = _table_with(at, "before")  # the edit, by the signed-in admin (and the
+    tender = audit[audit["mapping"] == "tender"].fillna("-")  # default settings it stored)
+    assert tender[["actor", "source", "key", "before", "after"]].values.tolist() == [
+        ["ann", "dashboard", "Swish", "-", "1230"]
+    ]
 
 
 # --- export ---------------------------------------------------------------------------
