@@ -79,6 +79,7 @@ __all__ = [
     "mapping_health",
     "money_at_stake",
     "order_chain",
+    "order_stores",
     "pos_activity",
     "runs",
     "schema_of",
@@ -264,12 +265,33 @@ def totals(engine: Engine, filters: Filters) -> Totals:
     )
 
 
+def order_stores(engine: Engine) -> dict[str, date]:
+    """Every store with POS orders and its latest business day with one.
+
+    A loose index scan (a recursive CTE that seeks the next store id in the
+    store-day index), so a year of orders costs one index seek per store instead of a
+    scan of every order; the same SQL on SQLite and PostgreSQL.
+    """
+    t = PosOrder.__table__.c
+    walk = select(func.min(t.store_id).label("store_id")).cte("walk", recursive=True)
+    following = select(func.min(t.store_id)).where(t.store_id > walk.c.store_id)
+    walk = walk.union_all(select(following.scalar_subquery()).where(walk.c.store_id.is_not(None)))
+    last = select(func.max(t.business_day)).where(t.store_id == walk.c.store_id)
+    stmt = select(walk.c.store_id, last.scalar_subquery().label("last_day")).where(
+        walk.c.store_id.is_not(None)
+    )
+    with engine.connect() as conn:
+        return {str(store): day for store, day in conn.execute(stmt)}
+
+
 def store_options(engine: Engine) -> list[str]:
     """Every store that has an exception or a POS order, sorted."""
     with engine.connect() as conn:
-        a = conn.execute(select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)))
+        a = conn.execute(
+            select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)).distinct()
+        )
         stores = {str(s) for s in a.scalars()}
-        stores.update(str(s) for s in conn.execute(select(PosOrder.store_id).distinct()).scalars())
+    stores.update(order_stores(engine))
     return sorted(stores, key=lambda s: (len(s), s))
 
 
@@ -604,10 +626,8 @@ def _store_days(model: Any, store_column: Any, filters: Filters) -> ColumnElemen
 def latest_day(engine: Engine) -> date | None:
     """The latest business day with POS orders or exceptions (None on an empty warehouse)."""
     with engine.connect() as conn:
-        days = [
-            conn.execute(select(func.max(PosOrder.business_day))).scalar_one_or_none(),
-            conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none(),
-        ]
+        days = [conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none()]
+    days.extend(order_stores(engine).values())
     known = [d for d in days if d is not None]
     return max(known) if known else None
 

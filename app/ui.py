@@ -155,6 +155,24 @@ def _engine(url: str) -> Engine:
     return open_warehouse(url)
 
 
+def warm_up() -> None:
+    """Open the warehouse and read what every first page needs, for the sign-in page to
+    call once drawn: the first page after sign-in then skips the connection, the schema
+    check and the cold reads. Nothing is shown; a problem shows on the page that needs it.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app import charts  # noqa: F401  (imports pandas, as the overview will)
+
+    try:
+        url = load_settings().warehouse_url
+        _engine(url)
+        latest_day(url)
+        store_options(url)
+    except (ConfigError, SQLAlchemyError, OSError):
+        return
+
+
 def warehouse_url() -> str:
     """The warehouse URL from the settings; a configuration error stops the page."""
     try:

@@ -36,3 +36,4 @@ if submitted:
     else:
         ui.sign_in(user)
         st.rerun()
+ui.warm_up()  # while they type

@@ -52,18 +52,24 @@ if totals.money_by_currency:
     )
 if totals.without_store_day:
     st.caption(f"{totals.without_store_day} exceptions have no store or day (not in the grid).")
+# Tables in closed expanders are drawn only once opened (a rerun): first paint stays light.
 since = changes.run_started_at
-with st.expander(
-    f"New since the reconcile run of {since:%Y-%m-%d %H:%M} UTC" if since else "New exceptions"
-):
-    if changes.new.is_empty():
-        st.write("Nothing new.")
-    else:
-        ui.exception_list(changes.new, "new_table", replace(filters, status="all"))
-
-with st.expander("Source freshness"):
-    ui.show_frame(fresh, key="freshness_table")
-    ui.downloads(fresh, "freshness")
+new_box = st.expander(
+    f"New since the reconcile run of {since:%Y-%m-%d %H:%M} UTC" if since else "New exceptions",
+    key="new_box",
+    on_change="rerun",
+)
+if new_box.open:
+    with new_box:
+        if changes.new.is_empty():
+            st.write("Nothing new.")
+        else:
+            ui.exception_list(changes.new, "new_table", replace(filters, status="all"))
+fresh_box = st.expander("Source freshness", key="fresh_box", on_change="rerun")
+if fresh_box.open:
+    with fresh_box:
+        ui.show_frame(fresh, key="freshness_table")
+        ui.downloads(fresh, "freshness")
 
 # --- heatmap: stores ranked by drift x the latest days, a page of stores at a time ------
 st.subheader("Exceptions by store and business day")
