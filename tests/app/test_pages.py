@@ -129,6 +129,23 @@ def test_overview_drills_into_a_store_day_from_the_url(data: Warehouse) -> None:
     assert sorted(_ids(at, "drill_table")) == ["a", "b"]
 
 
+def test_overview_drills_into_a_heatmap_cell(data: Warehouse) -> None:
+    _seed(data)
+    at = _app()
+    assert list(at.dataframe(key="heatmap").value.index) == ["1", "7"]  # most drift first
+    # a click on store 7's cell of 2024-06-02 (row 1), as the browser reports it
+    at.session_state["heatmap"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[1, "2024-06-02"]]}
+    }
+    at.run()
+    assert (at.selectbox(key="drill_store").value, at.selectbox(key="drill_day").value) == (
+        "7",
+        "2024-06-02",
+    )
+    assert _ids(at, "drill_table") == ["c"]
+    assert (at.query_params["at_store"], at.query_params["at_day"]) == ("7", "2024-06-02")
+
+
 def test_overview_drills_into_a_store_day_chosen_in_the_boxes(data: Warehouse) -> None:
     _seed(data)
     at = _app()
