@@ -24,6 +24,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -100,8 +102,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(url: str, data_dir: Path, users: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The dashboard over `url` on a free port, once it answers its health check."""
+@contextmanager
+def serve(url: str, data_dir: Path, users: Path) -> Iterator[str]:
+    """The dashboard over `url` on a free port (its base URL), once it answers its health
+    check; stopped on leaving. The browser test serves it this way too."""
     port = _free_port()
     env = os.environ | {
         "RECON_WAREHOUSE_URL": url,
@@ -115,15 +119,23 @@ def serve(url: str, data_dir: Path, users: Path) -> tuple[subprocess.Popen[bytes
         cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(base):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the dashboard did not answer /_stcore/health within 60 s")
             time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("bench: the dashboard did not answer /_stcore/health within 60 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 HEATMAP_DRAWN = ".st-key-heatmap canvas"  # the overview's heatmap grid, once drawn
@@ -181,12 +193,11 @@ def main() -> None:
         print(f"{db}: built in {time.perf_counter() - began:.1f} s")
     users = args.dir / "users.toml"
     add_user(users, USER, "admin", PASSWORD)
-    proc, base = serve(f"sqlite:///{db}", args.dir, users)
     try:
-        timings = first_paints(base, args.runs)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        with serve(f"sqlite:///{db}", args.dir, users) as base:
+            timings = first_paints(base, args.runs)
+    except RuntimeError as exc:
+        raise SystemExit(f"bench: {exc}") from None
     for i, (metrics, heatmap) in enumerate(timings, 1):
         caches = "cold caches" if i == 1 else "warm caches"
         print(f"sign-in {i} ({caches}): metrics {metrics:.2f} s, heatmap drawn {heatmap:.2f} s")

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app import queries
 from app.auth import add_user
+from app.bench import CHROMIUM, serve
 from app.filters import Filters
 from cli.jobs import collect_job, reconcile_job, sync_job
 from tests.e2e.harness import world
@@ -31,7 +27,6 @@ from tests.e2e.harness import world
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 # The README's screenshots are refreshed by `make screenshots`; an ordinary run keeps its
 # pictures in a temporary directory so it never dirties the work tree.
 README_SHOTS = ROOT / "docs" / "screenshots"
@@ -46,12 +41,6 @@ def _require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, warehouse URL) of a dashboard over the small scenario's findings."""
@@ -64,33 +53,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
         reconcile_job(w.settings)
     users = tmp / "users.toml"
     add_user(users, USER, "finance", PASSWORD)
-    port = _free_port()
-    env = os.environ | {
-        "RECON_WAREHOUSE_URL": url,
-        "RECON_DATA_DIR": str(tmp),
-        "RECON_USERS": str(users),
-    }
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the dashboard did not answer /_stcore/health within 30 s")
+    with serve(url, tmp, users) as base:
         yield base, url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _choose(page: object, label: str, value: str) -> None:
