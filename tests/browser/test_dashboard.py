@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from app import queries
 from app.auth import add_user
 from app.bench import CHROMIUM, serve
+from app.charts import rank_stores
 from app.filters import Filters
 from cli.jobs import collect_job, reconcile_job, sync_job
 from tests.e2e.harness import world
@@ -31,6 +33,7 @@ ROOT = Path(__file__).parents[2]
 # pictures in a temporary directory so it never dirties the work tree.
 README_SHOTS = ROOT / "docs" / "screenshots"
 USER, PASSWORD = "fiona", "browser-test-pw"
+ROW_PX = 35  # the height of a row (and of the header) in Streamlit's data grid
 
 
 def _require_chromium() -> None:
@@ -104,11 +107,24 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
         page.wait_for_timeout(500)  # let the grid finish drawing before the screenshot
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
+        # a click on the top store's latest day (top right cell) lists that store-day
+        last = queries.latest_day(engine)
+        assert last is not None
+        window = Filters(owner="finance", date_from=last - timedelta(days=27), date_to=last)
+        top = rank_stores(queries.heatmap_cells(engine, window), "count")[0]
+        grid = page.locator(".st-key-heatmap canvas").first.bounding_box()
+        assert grid is not None
+        page.mouse.click(grid["x"] + grid["width"] - 10, grid["y"] + ROW_PX * 1.5)
+        expect(page.get_by_text(f"for store {top}, {last.isoformat()}")).to_be_visible()
+
         # drill into the orphan's store-day, then open it
         _choose(page, "Store", orphan["store"])
-        _choose(page, "Business day", orphan["business_day"].isoformat())
-        expect(page.get_by_text(f"for store {orphan['store']}, ")).to_be_visible()
-        page.get_by_role("link", name="Open these in Exceptions").click()
+        day = orphan["business_day"].isoformat()
+        _choose(page, "Business day", day)
+        expect(page.get_by_text(f"for store {orphan['store']}, {day}")).to_be_visible()
+        link = page.get_by_role("link", name="Open these in Exceptions")
+        expect(link).to_have_attribute("href", re.compile(f"from={day}&to={day}&"))  # rerun done
+        link.click()
         expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
         _choose(page, "Exception", f"missing_in_pos · {orphan['pos_ref'] or orphan['erp_ref']}")
         expect(page.get_by_role("heading", name="missing in pos:")).to_be_visible()
