@@ -843,7 +843,8 @@ def stock_variances(engine: Engine, filters: Filters) -> pl.DataFrame:
 def mapping_health(engine: Engine) -> pl.DataFrame:
     """What holds orders back from the ERP, biggest money first: one row per hold (an
     unmapped tender, VAT rate or store, a closed account, an unknown SKU, as the sync's
-    message names it), with the orders it blocks and their POS gross, per currency.
+    message names it), with the orders it blocks and their POS gross (a refund's counts as
+    much as a sale's: both are money not in the ERP), per currency.
 
     Read from the sync's `held` posts; an order counts once per hold however many of its
     posts (sale, receipts) are held. An order the collector has not stored yet counts
@@ -862,7 +863,7 @@ def mapping_health(engine: Engine) -> pl.DataFrame:
             held.c.message,
             o.currency,
             func.count().label("orders"),
-            _units(engine, o.gross_total).label("money"),
+            _units(engine, func.abs(o.gross_total)).label("money"),
             func.min(o.business_day).label("oldest_day"),
         )
         .select_from(held)

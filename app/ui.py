@@ -418,8 +418,15 @@ def sidebar_filters(stores: list[str]) -> Filters:
 
 
 def show_frame(frame: pl.DataFrame, **kwargs: Any) -> Any:
-    """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats."""
-    return st.dataframe(frame, hide_index=True, **kwargs)
+    """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats,
+    and days show as days (YYYY-MM-DD), not as midnight."""
+    days = {
+        name: st.column_config.DateColumn(format="YYYY-MM-DD")
+        for name, dtype in frame.schema.items()
+        if dtype == pl.Date
+    }
+    config = {**days, **kwargs.pop("column_config", {})}
+    return st.dataframe(frame, hide_index=True, column_config=config or None, **kwargs)
 
 
 def downloads(frame: pl.DataFrame, name: str, *, exceptions: bool = False) -> None:

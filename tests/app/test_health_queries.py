@@ -21,6 +21,7 @@ def test_mapping_health_ranks_holds_by_the_money_they_block(wh: Warehouse) -> No
         ("5002", "2024-06-02", "30.00"),
         ("5003", "2024-06-01", "25.50"),
         ("5004", "2024-06-03", "99.00"),
+        ("5005", "2024-06-03", "-30.00"),  # a refund of 5002: blocked money too
     ]:
         wh.order(order, day=day, gross=gross)
     #            post key          status    order   reason                    message
@@ -28,6 +29,7 @@ def test_mapping_health_ranks_holds_by_the_money_they_block(wh: Warehouse) -> No
         ("sale:5001", "held", "5001", "held_unmapped_tender", TENDER),
         ("receipt:5001:1", "held", "5001", "held_unmapped_tender", TENDER),  # same order
         ("sale:5002", "held", "5002", "held_unmapped_tender", TENDER),
+        ("credit_note:5005", "held", "5005", "held_unmapped_tender", TENDER),
         ("sale:5003", "held", "5003", "held_unmapped_tax_code", VAT),
         ("sale:5004", "posted", "5004", None, None),  # not held: not counted
         ("sale:5009", "held", "5009", "held_unknown_sku", SKU),  # order not collected yet
@@ -37,7 +39,7 @@ def test_mapping_health_ranks_holds_by_the_money_they_block(wh: Warehouse) -> No
     got = queries.mapping_health(wh.engine)
     assert got.rows() == [
         # problem            what    orders money               currency oldest day
-        ("unmapped_tender", TENDER, 2, Decimal("40.00"), "GBP", date(2024, 6, 1)),
+        ("unmapped_tender", TENDER, 3, Decimal("70.00"), "GBP", date(2024, 6, 1)),
         ("unmapped_tax_code", VAT, 1, Decimal("25.50"), "GBP", date(2024, 6, 1)),
         ("unknown_sku", SKU, 1, Decimal("0.00"), "", None),
     ]
