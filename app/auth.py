@@ -9,15 +9,22 @@ Accounts live in a TOML file named by `RECON_USERS` (default `{RECON_DATA_DIR}/u
 An entry without `password` can only sign in through the OIDC provider (its name is the
 e-mail the provider returns); it still gives that person a role. Plain functions, no
 Streamlit: `app.ui` asks them. Passwords are never stored, logged or compared in clear.
+
+A local sign-in survives a reload through a session token kept in a cookie:
+`name.expiry.signature`, an HMAC-SHA256 under the session secret (`RECON_SESSION_SECRET`,
+else a random key kept in `{RECON_DATA_DIR}/session.key`). A token that is altered,
+expired, or signed under another secret names nobody.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +39,11 @@ __all__ = [
     "hash_password",
     "load_users",
     "role_of",
+    "session_secret",
+    "sign_token",
     "users_path",
     "verify_password",
+    "verify_token",
 ]
 
 ROLES: tuple[str, ...] = ("finance", "ops", "admin")
@@ -169,3 +179,53 @@ def role_of(path: Path, name: str) -> str | None:
     """The role of `name` in the accounts file (OIDC sign-ins get theirs this way)."""
     account = load_users(path).get(name)
     return account.role if account is not None else None
+
+
+# --- session tokens --------------------------------------------------------------------
+
+SESSION_SECONDS = 12 * 3600  # a sign-in lasts a working day
+
+
+def session_secret(configured: str | None, data_dir: Path | str) -> bytes:
+    """The key session tokens are signed with: `configured` (RECON_SESSION_SECRET) when set,
+    else the one in `data_dir/session.key`, made (random, owner-only) the first time."""
+    if configured:
+        return configured.encode("utf-8")
+    path = Path(data_dir) / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_hex(32), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_bytes().strip()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _mac(secret: bytes, body: str) -> str:
+    return _b64(hmac.new(secret, body.encode("ascii"), hashlib.sha256).digest())
+
+
+def sign_token(name: str, secret: bytes, *, now: float | None = None) -> str:
+    """A token naming `name` until SESSION_SECONDS from `now` (default: the clock)."""
+    expires = int(time.time() if now is None else now) + SESSION_SECONDS
+    body = f"{_b64(name.encode('utf-8'))}.{expires}"
+    return f"{body}.{_mac(secret, body)}"
+
+
+def verify_token(token: str, secret: bytes, *, now: float | None = None) -> str | None:
+    """The name a token signed under `secret` carries, or None when it is malformed,
+    altered or expired. The signature is compared in constant time."""
+    try:
+        encoded, expires, signature = token.split(".")
+        body = f"{encoded}.{expires}"
+        if not hmac.compare_digest(_mac(secret, body), signature):
+            return None
+        if int(expires) <= (time.time() if now is None else now):
+            return None
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (ValueError, TypeError, UnicodeError):  # TypeError: a non-ASCII signature
+        return None

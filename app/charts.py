@@ -1,117 +1,87 @@
-"""Plotly figures for the dashboard, built from the query frames.
+"""Charts for the dashboard, built from the query frames: the store x day heatmap as a
+shaded grid (pandas Styler for `st.dataframe`), the takings waterfall in plotly.
 
-Pure functions, no Streamlit, no queries. Money reaches plotly as floats only here, at
-the chart call; the exact Decimal sums stay in the frames and in the hover text.
+Pure functions, no Streamlit, no queries. Money becomes float only here, for the shade
+and the chart; the exact Decimal sums stay in the frames (and their downloads).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
+import pandas as pd  # type: ignore[import-untyped]  # for the Styler st.dataframe shows
 import plotly.graph_objects as go
 import polars as pl
 
-__all__ = ["Mode", "store_day_heatmap", "waterfall_chart"]
+__all__ = ["Mode", "heatmap_grid", "rank_stores", "waterfall_chart"]
 
 CLEAN_COLOUR = "#cfe8d5"  # a store-day with POS orders and no exception
-MAX_TARGETS = 1500
-GAP_CELLS = 2000  # beyond this many cells, no gaps: plotly then draws one image, fast
+HOT = (183, 28, 28)  # the darkest red: the store-day with the most drift shown
+COOL = (253, 224, 220)  # the palest red: a store-day with the least drift above nothing
 
 Mode = Literal["count", "money"]
 
 
-def store_day_heatmap(drift: pl.DataFrame, mode: Mode) -> Any:
-    """Stores (rows) x business days (columns), coloured by count or money at stake.
+def _value(mode: Mode) -> pl.Expr:
+    return pl.col("count") if mode == "count" else pl.col("money_at_stake").cast(pl.Float64)
 
-    A transparent marker sits on every cell carrying `customdata = [store, day]`, so a
-    click selects the cell (plotly heatmaps themselves are not selectable). Cells with a
-    count of 0 (POS orders, no exception: `heatmap_cells`) are drawn pale green by a
-    third trace, so a clean day is visibly clean rather than blank.
+
+def rank_stores(cells: pl.DataFrame, mode: Mode) -> list[str]:
+    """Stores by drift over the cells, most first (count, or money at stake), ties by name."""
+    totals = cells.group_by("store").agg(_value(mode).sum().alias("drift"))
+    ranked = totals.with_columns(pl.col("store").str.len_chars().alias("len")).sort(
+        ["drift", "len", "store"], descending=[True, False, False]
+    )
+    return ranked.get_column("store").to_list()
+
+
+def _shade(share: float) -> str:
+    r, g, b = (round(c + (h - c) * share) for c, h in zip(COOL, HOT, strict=True))
+    ink = "white" if share > 0.55 else "black"
+    return f"background-color: rgb({r},{g},{b}); color: {ink}"
+
+
+def heatmap_grid(cells: pl.DataFrame, mode: Mode, stores: Sequence[str]) -> Any:
+    """`stores` (rows, in that order) x business days (columns, ISO dates), as a pandas
+    Styler for `st.dataframe`: a cheap canvas grid, fast to paint for thousands of cells.
+
+    A cell shows (as text) the store-day's exception count or money at stake, shaded
+    from pale to dark red by its share of the largest shown; a store-day with POS orders
+    and no exception shows 0 in pale green; a store-day with neither is blank.
     """
-    days = sorted({d.isoformat() for d in drift.get_column("business_day").to_list()})
-    stores = sorted(set(drift.get_column("store").to_list()), key=lambda s: (len(s), s))
-    cells = {(r["store"], r["business_day"].isoformat()): r for r in drift.iter_rows(named=True)}
-    z: list[list[float | None]] = []
-    text: list[list[str]] = []
-    for store in stores:
-        z_row: list[float | None] = []
-        t_row: list[str] = []
-        for day in days:
-            cell = cells.get((store, day))
-            if cell is None or cell["count"] == 0:
-                z_row.append(None)
-                t_row.append("")
-                continue
-            money = cell["money_at_stake"]
-            z_row.append(float(cell["count"]) if mode == "count" else float(money))
-            t_row.append(
-                f"{cell['count']} exceptions ({cell['finance']} finance, {cell['ops']} ops)"
-                f"<br>money at stake {money:,.2f} {cell['currency']}".rstrip()
-            )
-        z.append(z_row)
-        text.append(t_row)
-    row = 40 if len(stores) <= 20 else 16
-    gap = 2 if len(stores) * len(days) <= GAP_CELLS else 0
-    fig = go.Figure(
-        go.Heatmap(
-            x=days,
-            y=stores,
-            z=z,
-            text=text,
-            hovertemplate="store %{y}, %{x}<br>%{text}<extra></extra>",
-            colorscale="Reds",
-            colorbar={"title": "count" if mode == "count" else "money"},
-            xgap=gap,
-            ygap=gap,
-        )
+    days = sorted(set(cells.get_column("business_day").to_list()))
+    shown = cells.filter(pl.col("store").is_in(list(stores)))
+    value = shown.with_columns(_value(mode).alias("v"), pl.col("business_day").cast(pl.String))
+    grid = (
+        value.pivot(on="business_day", index="store", values="v")
+        .to_pandas()
+        .set_index("store")
+        .reindex(index=list(stores), columns=[d.isoformat() for d in days])
     )
-    clean = [[1 if cells.get((s, d), {}).get("count") == 0 else None for d in days] for s in stores]
-    orders = [[(cells.get((s, d)) or {}).get("orders", 0) for d in days] for s in stores]
-    fig.add_trace(
-        go.Heatmap(
-            x=days,
-            y=stores,
-            z=clean,
-            customdata=orders,
-            colorscale=[[0, CLEAN_COLOUR], [1, CLEAN_COLOUR]],
-            showscale=False,
-            hovertemplate="store %{y}, %{x}<br>clean: %{customdata} POS orders, "
-            "no exceptions<extra></extra>",
-            xgap=gap,
-            ygap=gap,
-        )
+    counts = (
+        value.pivot(on="business_day", index="store", values="count")
+        .to_pandas()
+        .set_index("store")
+        .reindex(index=grid.index, columns=grid.columns)
     )
-    # Click targets: cells with exceptions, up to MAX_TARGETS (SVG markers are slow to draw;
-    # past that, the store / day boxes under the chart drill down instead).
-    targets = [
-        (store, day)
-        for store in stores
-        for day in days
-        if (store, day) in cells and cells[(store, day)]["count"] > 0
+    top = float(grid.where(counts > 0).max().max() or 0) or 1.0
+
+    def one(v: float, n: float) -> str:
+        if n != n:  # NaN: neither orders nor exceptions
+            return ""
+        if n == 0:
+            return f"background-color: {CLEAN_COLOUR}"
+        return _shade(max(0.0, min(1.0, v / top)) if v == v else 0.0)
+
+    css = [
+        [one(v, n) for v, n in zip(values, numbers, strict=True)]
+        for values, numbers in zip(grid.to_numpy(), counts.to_numpy(), strict=True)
     ]
-    if len(targets) > MAX_TARGETS:
-        targets = []
-    xs = [day for _, day in targets]
-    ys = [store for store, _ in targets]
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="markers",
-            marker={"size": row - 12, "symbol": "square", "color": "rgba(0,0,0,0)"},
-            customdata=[[y, x] for x, y in zip(xs, ys, strict=True)],
-            hoverinfo="none",
-            showlegend=False,
-        )
-    )
-    fig.update_layout(
-        xaxis={"type": "category", "title": "business day"},
-        yaxis={"type": "category", "title": "store", "autorange": "reversed"},
-        margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        height=max(220, row * len(stores) + 120),
-        clickmode="event+select",
-    )
-    return fig
+    shading = pd.DataFrame(css, index=grid.index, columns=grid.columns)
+    fmt = "{:,.0f}" if mode == "count" else "{:,.2f}"
+    text = grid.map(lambda v: "" if v != v else fmt.format(v))  # blank, not "None"
+    return text.style.apply(lambda _: shading, axis=None)
 
 
 def waterfall_chart(steps: pl.DataFrame, currency: str) -> Any:

@@ -26,6 +26,7 @@ PAGE_ROLES: dict[str, tuple[str, ...]] = {
 def main() -> None:
     st.set_page_config(page_title="recon", layout="wide")
     user = ui.current_user()
+    ui.sync_cookie()
     if user is None:
         login = st.Page(HERE / "pages/login.py", title="Sign in", url_path="signin", default=True)
         st.navigation([login], position="hidden").run()

@@ -44,6 +44,7 @@ from warehouse.models import (
     ErpJournalLine,
     ExceptionEvent,
     ExceptionRow,
+    MappingChange,
     PosOrder,
     PosOrderLine,
     PosPayment,
@@ -56,6 +57,7 @@ from warehouse.models import (
 from warehouse.types import ExactDecimal, UTCDateTime
 
 __all__ = [
+    "AGE_BUCKETS",
     "DEFAULT_STALE_AFTER",
     "EXCEPTION_COLUMNS",
     "JOBS",
@@ -64,6 +66,7 @@ __all__ = [
     "RawRecord",
     "RunChanges",
     "Totals",
+    "ageing",
     "changes_since_last_run",
     "drift_by_store_day",
     "exception_detail",
@@ -72,8 +75,11 @@ __all__ = [
     "freshness",
     "heatmap_cells",
     "latest_day",
+    "mapping_changes",
+    "mapping_health",
     "money_at_stake",
     "order_chain",
+    "order_stores",
     "pos_activity",
     "runs",
     "schema_of",
@@ -259,12 +265,33 @@ def totals(engine: Engine, filters: Filters) -> Totals:
     )
 
 
+def order_stores(engine: Engine) -> dict[str, date]:
+    """Every store with POS orders and its latest business day with one.
+
+    A loose index scan (a recursive CTE that seeks the next store id in the
+    store-day index), so a year of orders costs one index seek per store instead of a
+    scan of every order; the same SQL on SQLite and PostgreSQL.
+    """
+    t = PosOrder.__table__.c
+    walk = select(func.min(t.store_id).label("store_id")).cte("walk", recursive=True)
+    following = select(func.min(t.store_id)).where(t.store_id > walk.c.store_id)
+    walk = walk.union_all(select(following.scalar_subquery()).where(walk.c.store_id.is_not(None)))
+    last = select(func.max(t.business_day)).where(t.store_id == walk.c.store_id)
+    stmt = select(walk.c.store_id, last.scalar_subquery().label("last_day")).where(
+        walk.c.store_id.is_not(None)
+    )
+    with engine.connect() as conn:
+        return {str(store): day for store, day in conn.execute(stmt)}
+
+
 def store_options(engine: Engine) -> list[str]:
     """Every store that has an exception or a POS order, sorted."""
     with engine.connect() as conn:
-        a = conn.execute(select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)))
+        a = conn.execute(
+            select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)).distinct()
+        )
         stores = {str(s) for s in a.scalars()}
-        stores.update(str(s) for s in conn.execute(select(PosOrder.store_id).distinct()).scalars())
+    stores.update(order_stores(engine))
     return sorted(stores, key=lambda s: (len(s), s))
 
 
@@ -599,10 +626,8 @@ def _store_days(model: Any, store_column: Any, filters: Filters) -> ColumnElemen
 def latest_day(engine: Engine) -> date | None:
     """The latest business day with POS orders or exceptions (None on an empty warehouse)."""
     with engine.connect() as conn:
-        days = [
-            conn.execute(select(func.max(PosOrder.business_day))).scalar_one_or_none(),
-            conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none(),
-        ]
+        days = [conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none()]
+    days.extend(order_stores(engine).values())
     known = [d for d in days if d is not None]
     return max(known) if known else None
 
@@ -809,4 +834,109 @@ def stock_variances(engine: Engine, filters: Filters) -> pl.DataFrame:
             "first_seen",
             "last_seen",
         )
+    )
+
+
+# --- mapping health and ageing -----------------------------------------------------------
+
+
+def mapping_health(engine: Engine) -> pl.DataFrame:
+    """What holds orders back from the ERP, biggest money first: one row per hold (an
+    unmapped tender, VAT rate or store, a closed account, an unknown SKU, as the sync's
+    message names it), with the orders it blocks and their POS gross (a refund's counts as
+    much as a sale's: both are money not in the ERP), per currency.
+
+    Read from the sync's `held` posts; an order counts once per hold however many of its
+    posts (sale, receipts) are held. An order the collector has not stored yet counts
+    with no money (currency '').
+    """
+    s, o = SyncPost, PosOrder
+    held = (
+        select(s.reason, s.message, s.pos_order_id)
+        .where(s.status == "held", s.pos_order_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    stmt = (
+        select(
+            held.c.reason,
+            held.c.message,
+            o.currency,
+            func.count().label("orders"),
+            _units(engine, func.abs(o.gross_total)).label("money"),
+            func.min(o.business_day).label("oldest_day"),
+        )
+        .select_from(held)
+        .outerjoin(o, o.order_id == held.c.pos_order_id)
+        .group_by(held.c.reason, held.c.message, o.currency)
+    )
+    with engine.connect() as conn:
+        rows = [
+            (
+                (r.reason or "").removeprefix("held_"),
+                r.message or "",
+                r.orders,
+                _from_units(r.money),
+                r.currency or "",
+                r.oldest_day,
+            )
+            for r in conn.execute(stmt)
+        ]
+    schema = {
+        "problem": pl.String(),
+        "what": pl.String(),
+        "orders": pl.Int64(),
+        "money_blocked": MONEY,
+        "currency": pl.String(),
+        "oldest_day": pl.Date(),
+    }
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return frame.sort(
+        ["money_blocked", "orders", "problem", "what"], descending=[True, True, False, False]
+    )
+
+
+def mapping_changes(engine: Engine, limit: int = 500) -> pl.DataFrame:
+    """The audit of mapping edits and imports, newest first: who, when, where from, and
+    each mapping's value before -> after (null: not mapped)."""
+    t = MappingChange
+    frame = _table(engine, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
+    return frame.head(limit)
+
+
+AGE_BUCKETS: tuple[tuple[str, int], ...] = (
+    ("0-1 d", 1),
+    ("2-3 d", 3),
+    ("4-7 d", 7),
+    ("8-30 d", 30),
+    (">30 d", 10**6),
+)
+
+
+def ageing(engine: Engine, filters: Filters, now: datetime | None = None) -> pl.DataFrame:
+    """Open exceptions by owner, kind and age (whole days since first seen, in AGE_BUCKETS),
+    with their count and money at stake per currency. The filters apply, but for status
+    (always open). Owners, then kinds, then buckets youngest first; empty buckets left out.
+    """
+    now = now or datetime.now(UTC)
+    frame = exceptions(engine, replace(filters, status="open")).with_columns(money_at_stake())
+    days = (pl.lit(now, dtype=INSTANT) - pl.col("first_seen")).dt.total_days()
+    bucket: Any = pl.when(days <= AGE_BUCKETS[0][1]).then(pl.lit(AGE_BUCKETS[0][0]))
+    for label, limit in AGE_BUCKETS[1:]:
+        bucket = bucket.when(days <= limit).then(pl.lit(label))
+    order = {label: i for i, (label, _) in enumerate(AGE_BUCKETS)}
+    return (
+        frame.with_columns(bucket.alias("age"), pl.col("currency").fill_null(""))
+        .group_by("owner", "kind", "age", "currency")
+        .agg(
+            pl.len().cast(pl.Int64).alias("count"),
+            pl.when(pl.col("money_at_stake").count() > 0)  # null for kinds without money
+            .then(pl.col("money_at_stake").sum())
+            .cast(MONEY_AT_STAKE),
+            days.max().cast(pl.Int64).alias("oldest_days"),
+        )
+        .with_columns(pl.col("age").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
+        .sort("owner", "kind", "_o", "currency")
+        .drop("_o")
+        .select("owner", "kind", "age", "count", "money_at_stake", "currency", "oldest_days")
     )

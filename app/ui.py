@@ -7,7 +7,7 @@ and no business rules here: those live in `app.queries` and `app.workflow`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -26,6 +26,9 @@ from warehouse.db import open_warehouse
 TTL_SECONDS = 60
 ANY_OWNER = "any"
 USER_KEY = "user"
+COOKIE = "recon_session"
+_SIGNED_OUT = "_signed_out"
+_TOKEN = "_session_token"  # this session's token, as the cookie should carry it
 
 # --- who is signed in ------------------------------------------------------------------
 
@@ -38,15 +41,46 @@ def oidc_configured() -> bool:
         return False
 
 
-def users_file() -> Any:
+def _settings_or_none() -> Any:
     try:
-        return auth.users_path(load_settings().recon_data_dir)
+        return load_settings()
     except ConfigError:
-        return auth.users_path()
+        return None
+
+
+def users_file() -> Any:
+    settings = _settings_or_none()
+    return auth.users_path(settings.recon_data_dir if settings else None)
+
+
+def _secret() -> bytes:
+    settings = _settings_or_none()
+    configured = settings.recon_session_secret if settings else None
+    data_dir = settings.recon_data_dir if settings else auth.users_path().parent
+    return auth.session_secret(configured.get_secret_value() if configured else None, data_dir)
+
+
+def request_cookies() -> Mapping[str, str]:
+    """The cookies the browser sent when this session connected (a reload sends them anew)."""
+    return st.context.cookies
+
+
+def _from_cookie() -> User | None:
+    """The user a valid session cookie names, if they still have an account and a role."""
+    if st.session_state.get(_SIGNED_OUT):  # the cookie of this connection is stale now
+        return None
+    token = request_cookies().get(COOKIE)
+    name = auth.verify_token(token, _secret()) if token else None
+    role = auth.role_of(users_file(), name) if name else None
+    if not (token and name and role):
+        return None
+    st.session_state[_TOKEN] = token
+    return User(name, role)
 
 
 def current_user() -> User | None:
-    """The signed-in user: from the OIDC provider (role from the accounts file), else local."""
+    """The signed-in user: from the OIDC provider (role from the accounts file), else local:
+    this session's sign-in, or a reload's valid session cookie."""
     if oidc_configured():
         if not st.user.is_logged_in:
             return None
@@ -54,7 +88,37 @@ def current_user() -> User | None:
         role = auth.role_of(users_file(), name)
         return User(name, role) if role else None
     user = st.session_state.get(USER_KEY)
-    return user if isinstance(user, User) else None
+    if isinstance(user, User):
+        return user
+    user = _from_cookie()
+    if user is not None:
+        st.session_state[USER_KEY] = user
+    return user
+
+
+def sign_in(user: User) -> None:
+    """Sign `user` in for this session, and (through `sync_cookie`) for reloads."""
+    st.session_state[USER_KEY] = user
+    st.session_state.pop(_SIGNED_OUT, None)
+    st.session_state[_TOKEN] = auth.sign_token(user.name, _secret())
+
+
+def sync_cookie() -> None:
+    """Make the browser's session cookie this session's token, or clear it when signed out.
+
+    Streamlit sets no cookies of its own, so a line of JavaScript does it, on every run
+    until the browser sends the cookie back (a run can be cut short by a page switch).
+    """
+    sent = request_cookies().get(COOKIE)
+    wanted = st.session_state.get(_TOKEN) if st.session_state.get(USER_KEY) else None
+    if wanted == sent or (wanted is None and not st.session_state.get(_SIGNED_OUT)):
+        return
+    age = auth.SESSION_SECONDS if wanted else 0
+    st.html(
+        f"<script>document.cookie = '{COOKIE}={wanted or ''}; path=/; max-age={age}; "
+        "SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def require_user() -> User:
@@ -77,6 +141,8 @@ def require_role(*roles: str) -> User:
 def sign_out() -> None:
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(_LAST, None)
+    st.session_state.pop(_TOKEN, None)
+    st.session_state[_SIGNED_OUT] = True  # sync_cookie clears the browser's cookie
     if oidc_configured():
         st.logout()
 
@@ -87,6 +153,24 @@ def sign_out() -> None:
 @st.cache_resource(show_spinner=False)
 def _engine(url: str) -> Engine:
     return open_warehouse(url)
+
+
+def warm_up() -> None:
+    """Open the warehouse and read what every first page needs, for the sign-in page to
+    call once drawn: the first page after sign-in then skips the connection, the schema
+    check and the cold reads. Nothing is shown; a problem shows on the page that needs it.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app import charts  # noqa: F401  (imports pandas, as the overview will)
+
+    try:
+        url = load_settings().warehouse_url
+        _engine(url)
+        latest_day(url)
+        store_options(url)
+    except (ConfigError, SQLAlchemyError, OSError):
+        return
 
 
 def warehouse_url() -> str:
@@ -154,6 +238,21 @@ def sync_post_summary(url: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def sync_posts(url: str) -> pl.DataFrame:
     return queries.sync_posts(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def mapping_health(url: str) -> pl.DataFrame:
+    return queries.mapping_health(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def mapping_changes(url: str) -> pl.DataFrame:
+    return queries.mapping_changes(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ageing(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.ageing(_engine(url), filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -319,8 +418,15 @@ def sidebar_filters(stores: list[str]) -> Filters:
 
 
 def show_frame(frame: pl.DataFrame, **kwargs: Any) -> Any:
-    """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats."""
-    return st.dataframe(frame, hide_index=True, **kwargs)
+    """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats,
+    and days show as days (YYYY-MM-DD), not as midnight."""
+    days = {
+        name: st.column_config.DateColumn(format="YYYY-MM-DD")
+        for name, dtype in frame.schema.items()
+        if dtype == pl.Date
+    }
+    config = {**days, **kwargs.pop("column_config", {})}
+    return st.dataframe(frame, hide_index=True, column_config=config or None, **kwargs)
 
 
 def downloads(frame: pl.DataFrame, name: str, *, exceptions: bool = False) -> None:

@@ -18,6 +18,7 @@ from warehouse.models import ExceptionEvent, ExceptionRow
 __all__ = ["WorkflowError", "assign", "close", "comment", "map_store", "map_tender", "reopen"]
 
 REOPENABLE = ("resolved", "closed")
+DASHBOARD = "dashboard"  # the source of mapping edits made here, in their audit
 REOPEN_STATUS = "persisting"
 
 
@@ -130,19 +131,22 @@ def reopen(engine: Engine, exception_id: str, actor: str, reason: str = "") -> N
         _event(conn, exception_id, actor, "reopened", reason.strip() or None)
 
 
-def map_tender(engine: Engine, tender: str, account: str) -> None:
-    """Map a POS tender to an ERP account (admin); the next sync and reconcile use it."""
+def map_tender(engine: Engine, tender: str, account: str, actor: str) -> None:
+    """Map a POS tender to an ERP account (admin); the next sync and reconcile use it.
+    Recorded in the mappings' audit (`mapping_changes`) under `actor`."""
     from dataclasses import replace
 
     from warehouse.mappings import import_mappings, load_mappings
 
     tender, account = _clean(tender, "tender"), _clean(account, "account")
     current = load_mappings(engine)
-    import_mappings(engine, replace(current, tenders={**current.tenders, tender: account}))
+    mapped = replace(current, tenders={**current.tenders, tender: account})
+    import_mappings(engine, mapped, _clean(actor, "actor"), DASHBOARD)
 
 
-def map_store(engine: Engine, store: str, location: str) -> None:
-    """Map a POS store to an ERP warehouse/location (admin), keeping its time zone."""
+def map_store(engine: Engine, store: str, location: str, actor: str) -> None:
+    """Map a POS store to an ERP warehouse/location (admin), keeping its time zone;
+    recorded in the mappings' audit under `actor`."""
     from dataclasses import replace
 
     from config.mappings import StoreMapping
@@ -152,4 +156,5 @@ def map_store(engine: Engine, store: str, location: str) -> None:
     current = load_mappings(engine)
     old = current.stores.get(store)
     mapped = StoreMapping(store, location, old.timezone if old else None)
-    import_mappings(engine, replace(current, stores={**current.stores, store: mapped}))
+    stores = {**current.stores, store: mapped}
+    import_mappings(engine, replace(current, stores=stores), _clean(actor, "actor"), DASHBOARD)

@@ -138,7 +138,8 @@ def cmd_mappings(args: argparse.Namespace) -> int:
     path = args.file or settings.recon_mappings
     if path is None:
         raise ConfigError("name the mappings file: recon mappings import FILE (or RECON_MAPPINGS)")
-    counts = import_mappings(open_warehouse(settings.warehouse_url), load_mappings(Path(path)))
+    engine = open_warehouse(settings.warehouse_url)
+    counts = import_mappings(engine, load_mappings(Path(path)), source=str(path))
     print(f"mappings imported from {path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return EXIT_OK
 

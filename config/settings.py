@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     recon_erp: ErpName = "sage200"
     recon_timezone: str = "Europe/London"
     recon_mappings: Path | None = None
+    recon_session_secret: SecretStr | None = None  # signs dashboard sign-in cookies
 
     sitoo_base_url: str | None = None
     sitoo_account_id: str | None = None

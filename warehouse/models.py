@@ -220,6 +220,24 @@ class MapSetting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class MappingChange(Base):
+    """One mapping changed by an import or the dashboard: who, when, before -> after.
+
+    `mapping` is store, tender, tax or setting; `key` the store id, tender, VAT rate or
+    setting name; `before` / `after` the mapped value as text (None: not mapped).
+    """
+
+    __tablename__ = "mapping_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(200))
+    mapping: Mapped[str] = mapped_column(String(12))
+    key: Mapped[str] = mapped_column(String(60))
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 # --- bookkeeping -----------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Admin page: accounts and their roles, and the integration's mappings (view and edit).
+"""Admin page: accounts and their roles, the integration's mappings (view and edit) and
+the audit of mapping changes.
 
 Only admins reach it (main.py routes by role; the check below repeats it). Writes go
 through `app.auth` (accounts) and `app.workflow` (mappings); passwords are never shown.
@@ -12,7 +13,7 @@ import streamlit as st
 from app import auth, ui, workflow
 from warehouse.mappings import load_mappings
 
-ui.require_role("admin")  # main.py routes by role too
+admin = ui.require_role("admin").name  # main.py routes by role too
 url = ui.warehouse_url()
 engine = ui.engine(url)
 
@@ -57,7 +58,7 @@ with stores:
         store = st.text_input("Store id", key="ms_store")
         location = st.text_input("ERP location", key="ms_location")
         if st.form_submit_button("Map store", key="ms_btn") and ui.run_action(
-            lambda: workflow.map_store(engine, store, location), f"store {store} mapped"
+            lambda: workflow.map_store(engine, store, location, admin), f"store {store} mapped"
         ):
             st.rerun()
 with tenders:
@@ -74,7 +75,7 @@ with tenders:
         tender = st.text_input("POS tender", key="mt_tender")
         account = st.text_input("ERP account", key="mt_account")
         if st.form_submit_button("Map tender", key="mt_btn") and ui.run_action(
-            lambda: workflow.map_tender(engine, tender, account), f"tender {tender} mapped"
+            lambda: workflow.map_tender(engine, tender, account, admin), f"tender {tender} mapped"
         ):
             st.rerun()
 with taxes:
@@ -88,3 +89,12 @@ with taxes:
         key="map_tax",
     )
 st.caption("Mapping changes apply from the next sync and reconcile run.")
+
+st.subheader("Mapping changes")
+st.caption("Every edit here and every `recon mappings import`: who, when, before -> after.")
+changes = ui.mapping_changes(url)
+if changes.is_empty():
+    st.write("No mapping has changed yet.")
+else:
+    ui.show_frame(changes, key="mapping_changes")
+    ui.downloads(changes, "mapping_changes")

@@ -14,7 +14,7 @@ import streamlit as st
 from app import ui, workflow
 from app.causes import cause_text
 from app.filters import OPEN_STATUSES
-from app.queries import ExceptionDetail
+from app.queries import AGE_BUCKETS, ExceptionDetail
 from reconcile.describe import OWNER_FIX
 
 actor = ui.require_user().name  # the audit trail's actor is whoever signed in
@@ -29,6 +29,24 @@ event = ui.show_frame(
     ui.readable(frame), key="table", on_select="rerun", selection_mode="single-row"
 )
 ui.downloads(frame, "exceptions", exceptions=True)
+
+with st.expander("Ageing: open exceptions by days since first seen"):
+    aged = ui.ageing(url, filters)
+    if aged.is_empty():
+        st.write("No open exceptions for these filters.")
+    else:
+        buckets = [label for label, _ in AGE_BUCKETS if label in aged["age"].to_list()]
+        for values, index, key in (
+            ("count", ["owner", "kind"], "ageing_counts"),
+            ("money_at_stake", ["owner", "kind", "currency"], "ageing_money"),
+        ):
+            table = aged.filter(pl.col(values).is_not_null()).pivot(
+                on="age", index=index, values=values, aggregate_function="sum"
+            )
+            st.markdown("**Exceptions**" if values == "count" else "**Money at stake**")
+            columns = [*index, *(b for b in buckets if b in table.columns)]
+            ui.show_frame(table.select(columns), key=key)
+        ui.downloads(aged, "ageing")
 
 # --- which exception: a table row, the box, or ?id= -----------------------------------
 ids: list[str] = frame["id"].to_list()

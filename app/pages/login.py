@@ -34,5 +34,6 @@ if submitted:
     if user is None:
         st.error("Unknown user name or wrong password.")
     else:
-        st.session_state[ui.USER_KEY] = user
+        ui.sign_in(user)
         st.rerun()
+ui.warm_up()  # while they type

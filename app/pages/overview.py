@@ -12,9 +12,11 @@ import polars as pl
 import streamlit as st
 
 from app import ui
-from app.charts import Mode, store_day_heatmap
+from app.charts import Mode, heatmap_grid, rank_stores
 
 NONE = "(all)"
+DAYS = 28  # the heatmap's default window: four weeks up to the latest business day
+PAGE = 25  # stores per page of the heatmap
 
 ui.require_user()
 url = ui.warehouse_url()
@@ -50,22 +52,28 @@ if totals.money_by_currency:
     )
 if totals.without_store_day:
     st.caption(f"{totals.without_store_day} exceptions have no store or day (not in the grid).")
+# Tables in closed expanders are drawn only once opened (a rerun): first paint stays light.
 since = changes.run_started_at
-with st.expander(
-    f"New since the reconcile run of {since:%Y-%m-%d %H:%M} UTC" if since else "New exceptions"
-):
-    if changes.new.is_empty():
-        st.write("Nothing new.")
-    else:
-        ui.exception_list(changes.new, "new_table", replace(filters, status="all"))
+new_box = st.expander(
+    f"New since the reconcile run of {since:%Y-%m-%d %H:%M} UTC" if since else "New exceptions",
+    key="new_box",
+    on_change="rerun",
+)
+if new_box.open:
+    with new_box:
+        if changes.new.is_empty():
+            st.write("Nothing new.")
+        else:
+            ui.exception_list(changes.new, "new_table", replace(filters, status="all"))
+fresh_box = st.expander("Source freshness", key="fresh_box", on_change="rerun")
+if fresh_box.open:
+    with fresh_box:
+        ui.show_frame(fresh, key="freshness_table")
+        ui.downloads(fresh, "freshness")
 
-with st.expander("Source freshness"):
-    ui.show_frame(fresh, key="freshness_table")
-    ui.downloads(fresh, "freshness")
-
-# --- heatmap: every store-day with POS orders, clean ones pale green ---------------------
+# --- heatmap: stores ranked by drift x the latest days, a page of stores at a time ------
 st.subheader("Exceptions by store and business day")
-drift = ui.heatmap_cells(url, ui.window(url, filters))
+drift = ui.heatmap_cells(url, ui.window(url, filters, days=DAYS))
 if drift.is_empty():
     st.info("No POS orders and no exceptions for these filters.")
     st.stop()
@@ -75,23 +83,43 @@ if drift.filter(pl.col("count") > 0).is_empty():
 modes: tuple[Mode, ...] = ("count", "money")
 if "mode" not in st.session_state:
     st.session_state["mode"] = ui.url_value("mode") if ui.url_value("mode") in modes else "count"
-mode: Mode = st.radio("Colour by", modes, key="mode", horizontal=True)
+left, right = st.columns(2)
+mode: Mode = left.radio("Colour by", modes, key="mode", horizontal=True)
 ui.set_url({"mode": None if mode == "count" else mode})
-
-event = st.plotly_chart(
-    store_day_heatmap(drift, mode), key="heatmap", on_select="rerun", selection_mode="points"
+ranked = rank_stores(drift, mode)
+grid_days = sorted({d.isoformat() for d in drift["business_day"].to_list()})
+pages = [f"{i + 1}-{min(i + PAGE, len(ranked))}" for i in range(0, len(ranked), PAGE)]
+choices = pages if len(pages) == 1 else [*pages, f"all {len(ranked)}"]
+chosen = right.selectbox(
+    "Rows (most drift first)", choices, key="heat_rows", help="A page of stores draws fastest."
 )
-st.caption("The cells as a table:")
+first = 0 if chosen.startswith("all") else int(chosen.split("-")[0]) - 1
+shown = ranked if chosen.startswith("all") else ranked[first : first + PAGE]
+event = st.dataframe(
+    heatmap_grid(drift, mode, shown),
+    key="heatmap",
+    on_select="rerun",
+    selection_mode="single-cell",
+    height=min(len(shown), 25) * 35 + 38,
+    column_config={
+        day: st.column_config.Column(day[5:], width=52 if mode == "count" else 76)
+        for day in grid_days
+    },
+)
+st.caption(
+    "Red: exceptions (darker, more); green: POS orders and no exception; blank: neither. "
+    "Choose a cell to list its exceptions."
+)
 ui.downloads(drift, "store_days")
 
 # --- drill-down: a clicked cell or the store / day boxes --------------------------------
 stores = [NONE, *sorted(set(drift["store"].to_list()), key=lambda s: (len(s), s))]
-days = [NONE, *sorted({d.isoformat() for d in drift["business_day"].to_list()})]
+days = [NONE, *grid_days]
 at_url = (ui.url_value("at_store") or NONE, ui.url_value("at_day") or NONE)
 if "drill_store" not in st.session_state or at_url != st.session_state.get("_at_url"):
     st.session_state["drill_store"], st.session_state["drill_day"] = at_url  # a link
-points = event.selection.points if event is not None else []
-clicked = next((tuple(p["customdata"]) for p in points if p.get("customdata")), None)
+cells = event.selection.cells if event is not None else []
+clicked = next(((shown[r], c) for r, c in cells if c in days and r < len(shown)), None)
 if clicked is not None and clicked != st.session_state.get("_clicked"):
     st.session_state["_clicked"] = clicked
     st.session_state["drill_store"], st.session_state["drill_day"] = clicked

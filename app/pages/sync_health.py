@@ -1,4 +1,4 @@
-"""Sync health page: job runs and sync posts by status and reason.
+"""Sync health page: job runs, what holds orders back (by money), sync posts by status.
 
 Thin: reads through `app.ui`; nothing here writes.
 """
@@ -21,6 +21,18 @@ for row in fresh.filter(pl.col("stale")).iter_rows(named=True):
     st.warning(f"`{row['job']}` is stale (no finished run recently).")
 ui.show_frame(fresh, key="jobs")
 ui.downloads(fresh, "jobs")
+
+st.subheader("Mapping health: what holds orders back, biggest money first")
+health = ui.mapping_health(url)
+if health.is_empty():
+    st.success("No order is held by a mapping or master-data problem.")
+else:
+    st.caption(
+        "Each row is one problem the sync names; fix it in the mappings (Admin, or "
+        "`recon mappings import`) or the ERP master data, and the next sync posts its orders."
+    )
+    ui.show_frame(health, key="mapping_health")
+    ui.downloads(health, "mapping_health")
 
 st.subheader("Sync posts by status and reason")
 summary = ui.sync_post_summary(url)

@@ -225,7 +225,12 @@ class Warehouse:
         )
 
     def sync_post(
-        self, key: str, status: str, order: str | None = None, reason: str | None = None
+        self,
+        key: str,
+        status: str,
+        order: str | None = None,
+        reason: str | None = None,
+        message: str | None = None,
     ) -> None:
         self._insert(
             SyncPost,
@@ -235,6 +240,7 @@ class Warehouse:
             kind=key.split(":")[0],
             status=status,
             reason=reason,
+            message=message,
             attempts=1,
             first_attempt_at=T0,
             last_attempt_at=T0,

@@ -6,18 +6,20 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from app.charts import Mode, store_day_heatmap
+from app.charts import CLEAN_COLOUR, Mode, heatmap_grid, rank_stores
 
-DRIFT = pl.DataFrame(
+CELLS = pl.DataFrame(
     [
-        # store day             count finance ops money            currency
-        ("1", date(2024, 6, 1), 3, 3, 0, Decimal("15.500"), "GBP"),
-        ("12", date(2024, 6, 2), 1, 0, 1, Decimal("0.000"), ""),
-        ("7", date(2024, 6, 2), 2, 2, 0, Decimal("4.250"), "GBP"),
+        # store day             orders count finance ops money            currency
+        ("1", date(2024, 6, 1), 40, 3, 3, 0, Decimal("15.500"), "GBP"),
+        ("12", date(2024, 6, 2), 30, 1, 0, 1, Decimal("0.000"), ""),
+        ("7", date(2024, 6, 2), 20, 2, 2, 0, Decimal("44.250"), "GBP"),
+        ("9", date(2024, 6, 1), 50, 0, 0, 0, Decimal("0.000"), ""),
     ],
     schema={
         "store": pl.String,
         "business_day": pl.Date,
+        "orders": pl.Int64,
         "count": pl.Int64,
         "finance": pl.Int64,
         "ops": pl.Int64,
@@ -29,25 +31,35 @@ DRIFT = pl.DataFrame(
 
 
 @pytest.mark.parametrize(
-    ("mode", "z"),
+    ("mode", "ranked"),
     [
-        #        06-01  06-02      stores in natural order: 1, 7, 12
-        ("count", [[3.0, None], [None, 2.0], [None, 1.0]]),
-        ("money", [[15.5, None], [None, 4.25], [None, 0.0]]),
+        ("count", ["1", "7", "12", "9"]),  # 3, 2, 1, 0 exceptions
+        ("money", ["7", "1", "9", "12"]),  # 44.25, 15.50, then 0 and 0 by name: 9 before 12
     ],
 )
-def test_heatmap_grid(mode: Mode, z: list[list[float | None]]) -> None:
-    fig = store_day_heatmap(DRIFT, mode)
-    heat = fig.data[0]
-    assert list(heat.x) == ["2024-06-01", "2024-06-02"]
-    assert list(heat.y) == ["1", "7", "12"]
-    assert [list(row) for row in heat.z] == z
+def test_stores_ranked_by_drift(mode: Mode, ranked: list[str]) -> None:
+    assert rank_stores(CELLS, mode) == ranked
 
 
-def test_every_cell_is_clickable_with_its_store_and_day() -> None:
-    cells = next(t for t in store_day_heatmap(DRIFT, "count").data if t.type == "scatter")
-    assert sorted(tuple(c) for c in cells.customdata) == [
-        ("1", "2024-06-01"),
-        ("12", "2024-06-02"),
-        ("7", "2024-06-02"),
-    ]
+@pytest.mark.parametrize(
+    ("mode", "rows"),
+    [
+        #        2024-06-01  2024-06-02
+        ("count", [["3", ""], ["", "2"], ["0", ""]]),
+        ("money", [["15.50", ""], ["", "44.25"], ["0.00", ""]]),
+    ],
+)
+def test_heatmap_grid_shows_the_stores_asked_for_by_day(mode: Mode, rows: list[list[str]]) -> None:
+    styler = heatmap_grid(CELLS, mode, ["1", "7", "9"])  # store 12 on another page
+    assert list(styler.data.index) == ["1", "7", "9"]
+    assert list(styler.data.columns) == ["2024-06-01", "2024-06-02"]
+    assert styler.data.values.tolist() == rows
+
+
+def test_heatmap_grid_shades_drift_red_and_clean_days_green() -> None:
+    styler = heatmap_grid(CELLS, "count", ["1", "7", "9"])
+    css = {cell: dict(props) for cell, props in styler._compute().ctx.items()}
+    assert css[(0, 0)] == {"background-color": "rgb(183,28,28)", "color": "white"}  # 3: most
+    assert css[(1, 1)]["color"] == "white"  # 2 of 3
+    assert css[(2, 0)] == {"background-color": CLEAN_COLOUR}  # orders, no exception
+    assert (0, 1) not in css  # neither orders nor exceptions: blank

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +13,13 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import queries
-from app.auth import User, add_user
+from app import queries, ui
+from app.auth import User, add_user, sign_token, verify_token
 from app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
 
 MAIN = Path(__file__).parents[2] / "app" / "main.py"
+SECRET = b"page-test-secret"
 TIMEOUT = 30
 
 
@@ -23,6 +27,7 @@ TIMEOUT = 30
 def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
     monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
     monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
+    monkeypatch.setenv("RECON_SESSION_SECRET", SECRET.decode())
     return wh
 
 
@@ -81,7 +86,24 @@ def test_overview_with_data_shows_totals_and_heatmap(data: Warehouse) -> None:
     m = _metrics(at)
     assert (m["Exceptions"], m["Finance"], m["Ops"]) == ("3", "2", "1")
     assert any("GBP 12.50" in md.value for md in at.markdown)
-    assert at.get("plotly_chart")
+    grid: Any = at.dataframe(key="heatmap").value  # stores by drift x days
+    assert grid.to_dict("index") == {
+        "1": {"2024-06-01": "2", "2024-06-02": ""},
+        "7": {"2024-06-01": "", "2024-06-02": "1"},
+    }
+
+
+def test_overview_heatmap_pages_stores_ranked_by_drift(data: Warehouse) -> None:
+    for n in range(30):  # store s10..s39: n + 1 exceptions each
+        for k in range(n + 1):
+            data.exception(f"x{n}-{k}", "missing_in_erp", f"s{n + 10}", "2024-06-01", "1.00",
+                           None, "-1.00")  # fmt: skip
+    at = _app()
+    grid: Any = at.dataframe(key="heatmap").value
+    assert list(grid.index[:3]) == ["s39", "s38", "s37"] and len(grid) == 25
+    assert at.selectbox(key="heat_rows").options == ["1-25", "26-30", "all 30"]
+    at.selectbox(key="heat_rows").select("26-30").run()
+    assert list(at.dataframe(key="heatmap").value.index) == ["s14", "s13", "s12", "s11", "s10"]
 
 
 def test_overview_applies_filters_from_the_url(data: Warehouse) -> None:
@@ -107,6 +129,23 @@ def test_overview_drills_into_a_store_day_from_the_url(data: Warehouse) -> None:
     assert sorted(_ids(at, "drill_table")) == ["a", "b"]
 
 
+def test_overview_drills_into_a_heatmap_cell(data: Warehouse) -> None:
+    _seed(data)
+    at = _app()
+    assert list(at.dataframe(key="heatmap").value.index) == ["1", "7"]  # most drift first
+    # a click on store 7's cell of 2024-06-02 (row 1), as the browser reports it
+    at.session_state["heatmap"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[1, "2024-06-02"]]}
+    }
+    at.run()
+    assert (at.selectbox(key="drill_store").value, at.selectbox(key="drill_day").value) == (
+        "7",
+        "2024-06-02",
+    )
+    assert _ids(at, "drill_table") == ["c"]
+    assert (at.query_params["at_store"], at.query_params["at_day"]) == ("7", "2024-06-02")
+
+
 def test_overview_drills_into_a_store_day_chosen_in_the_boxes(data: Warehouse) -> None:
     _seed(data)
     at = _app()
@@ -122,7 +161,9 @@ def test_overview_shows_what_is_new_since_the_last_run(data: Warehouse) -> None:
     data.run("reconcile", T0 + timedelta(minutes=59), T0 + timedelta(hours=1, minutes=1))
     at = _app()
     assert _metrics(at)["New since last run"] == "1"
-    assert _ids(at, "new_table") == ["n"]
+    assert not [df for df in at.dataframe if df.key == "new_table"]  # drawn once opened
+    at.session_state["new_box"] = True  # open the expander
+    assert _ids(at.run(), "new_table") == ["n"]
 
 
 # --- exceptions -------------------------------------------------------------------------
@@ -209,11 +250,40 @@ def test_sync_health_renders_empty_and_with_data(data: Warehouse) -> None:
     assert not at.exception
     assert "No sync posts yet." in [i.value for i in at.info]
 
-    data.sync_post("sale:1", "held", order="1", reason="unmapped_tender")
+    assert "No order is held by a mapping or master-data problem." in [s.value for s in at.success]
+
+    data.order("1", gross="20.00")
+    data.sync_post("sale:1", "held", "1", "held_unmapped_tender", "map tender 'Gift' ...")
     data.sync_post("sale:2", "posted", order="2")
     at.button(key="refresh").click().run()  # past the query cache
     assert not at.exception
-    assert list(at.dataframe[2].value["post_key"])  # jobs, summary, stuck == ["sale:1"]
+    assert list(_table_with(at, "attempts")["post_key"]) == ["sale:1"]  # the stuck ones
+    health = _table_with(at, "money_blocked")
+    assert health[["problem", "orders", "money_blocked"]].values.tolist() == [
+        ["unmapped_tender", 1, Decimal("20.00")]
+    ]
+
+
+def test_exceptions_page_shows_open_exceptions_by_age(data: Warehouse) -> None:
+    now = datetime.now(UTC)
+    data.exception("new", diff="-2.00", first_seen=now)
+    data.exception("old", diff="-5.00", first_seen=now - timedelta(days=10))
+    data.exception("stock", "stock_variance", diff="-3", first_seen=now - timedelta(days=10))
+    at = _app("pages/exceptions.py")
+    counts, money = (df.value for df in at.dataframe if "8-30 d" in df.value.columns)
+    assert counts.to_dict("records") == [
+        {"owner": "finance", "kind": "missing_in_erp", "0-1 d": 1, "8-30 d": 1},
+        {"owner": "ops", "kind": "stock_variance", "0-1 d": 0, "8-30 d": 1},
+    ]
+    assert money.to_dict("records") == [
+        {
+            "owner": "finance",
+            "kind": "missing_in_erp",
+            "currency": "GBP",
+            "0-1 d": Decimal("2.000"),
+            "8-30 d": Decimal("5.000"),
+        }
+    ]
 
 
 def test_reset_filters_drops_the_url_filters_too(data: Warehouse) -> None:
@@ -279,6 +349,64 @@ def test_login_with_a_local_account(data: Warehouse, tmp_path: Path) -> None:
     assert not at.exception
     assert _titles(at) == ["Overview"]
     assert any("Signed in as **ann** (finance)" in c.value for c in at.sidebar.caption)
+
+
+def _cookie_script(at: AppTest) -> str:
+    """The JavaScript a run sent to set or clear the session cookie ('' when none)."""
+    bodies = [h.proto.body for h in at.get("html")]
+    return next((b for b in bodies if "recon_session" in b), "")
+
+
+def _reload_with(monkeypatch: pytest.MonkeyPatch, cookies: dict[str, str]) -> AppTest:
+    """A new session (a reload) whose browser sends `cookies`."""
+    monkeypatch.setattr(ui, "request_cookies", lambda: cookies)
+    return _app(role=None)
+
+
+def test_a_local_sign_in_survives_a_reload(
+    data: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
+    at = _app(role=None)
+    at.text_input(key="login_name").input("ann")
+    at.text_input(key="login_password").input("correct horse")
+    at.button(key="login_btn").click().run()
+    script = _cookie_script(at)
+    token = re.search(r"recon_session=([^;]+);", script)
+    assert token is not None and "max-age=43200" in script
+    assert verify_token(token.group(1), SECRET) == "ann"
+
+    at = _reload_with(monkeypatch, {"recon_session": token.group(1)})
+    assert _titles(at) == ["Overview"]
+    assert _cookie_script(at) == ""  # the browser has it already
+    assert any("Signed in as **ann** (finance)" in c.value for c in at.sidebar.caption)
+
+    at.button(key="sign_out").click().run()  # the browser test sees the cookie cleared
+    assert "user" not in at.session_state and "_session_token" not in at.session_state
+    assert at.session_state["_signed_out"]  # the cookie this session came with is stale now
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        (sign_token("ann", b"another secret"), "signed under another secret"),
+        (sign_token("ann", SECRET, now=time.time() - 13 * 3600), "expired"),
+        (sign_token("zed", SECRET), "no account"),
+        ("ann", "not a token"),
+    ],
+    ids=["other-secret", "expired", "no-account", "garbage"],
+)
+def test_a_reload_with_a_bad_cookie_gets_the_sign_in_page(
+    data: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    token: str,
+    why: str,
+) -> None:
+    add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
+    at = _reload_with(monkeypatch, {"recon_session": token})
+    assert _titles(at) == ["recon"], why
+    assert "user" not in at.session_state
 
 
 def test_login_page_says_when_there_are_no_accounts(data: Warehouse) -> None:
@@ -435,6 +563,11 @@ def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path
     from warehouse.mappings import load_mappings
 
     assert load_mappings(data.engine).tenders == {"Swish": "1230"}
+    audit = _table_with(at, "before")  # the edit, by the signed-in admin (and the
+    tender = audit[audit["mapping"] == "tender"].fillna("-")  # default settings it stored)
+    assert tender[["actor", "source", "key", "before", "after"]].values.tolist() == [
+        ["ann", "dashboard", "Swish", "-", "1230"]
+    ]
 
 
 # --- export ---------------------------------------------------------------------------

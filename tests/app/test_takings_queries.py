@@ -50,8 +50,29 @@ def test_heatmap_cells_follow_store_and_day_filters(wh: Warehouse) -> None:
     assert queries.latest_day(wh.engine) == JUN2
 
 
+def test_stores_with_orders_and_their_latest_day(wh: Warehouse) -> None:
+    #         order store day
+    for order, store, day in [
+        ("1", "12", "2024-06-01"),
+        ("2", "12", "2024-06-03"),
+        ("3", "7", "2024-06-02"),
+        ("4", "7", "2024-05-30"),
+        ("5", "A1", "2024-06-01"),
+    ]:
+        wh.order(order, store=store, day=day)
+    wh.exception("x", "missing_in_pos", "99", "2024-06-04")  # no orders: not an order store
+    assert queries.order_stores(wh.engine) == {
+        "12": date(2024, 6, 3),
+        "7": JUN2,
+        "A1": JUN1,
+    }
+    assert queries.store_options(wh.engine) == ["7", "12", "99", "A1"]
+    assert queries.latest_day(wh.engine) == date(2024, 6, 4)  # the exception's day
+
+
 def test_empty_warehouse_gives_empty_typed_frames(wh: Warehouse) -> None:
     assert queries.latest_day(wh.engine) is None
+    assert queries.order_stores(wh.engine) == {}
     cells = queries.heatmap_cells(wh.engine, Filters())
     assert (cells.height, cells.schema["orders"]) == (0, pl.Int64())
     by_day = queries.takings_by_store_day(wh.engine, Filters())

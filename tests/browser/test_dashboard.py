@@ -2,8 +2,9 @@
 
 The small scenario runs through `cli.jobs` (sync, collect, reconcile) into a temp
 warehouse; the dashboard is served on a free port; the test signs in, opens the
-heatmap, drills into the store-day of the orphan ERP document (missing_in_pos), closes
-it with a reason and checks its status, saving the README's screenshots on the way.
+heatmap, reloads (still signed in), drills into the store-day of the orphan ERP
+document (missing_in_pos), closes it with a reason and checks its status, saving the
+README's screenshots on the way, and signs out (a reload then asks to sign in again).
 Skips without /usr/bin/chromium, except under CI=true, where it fails instead.
 """
 
@@ -11,18 +12,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app import queries
 from app.auth import add_user
+from app.bench import CHROMIUM, serve
+from app.charts import rank_stores
 from app.filters import Filters
 from cli.jobs import collect_job, reconcile_job, sync_job
 from tests.e2e.harness import world
@@ -30,11 +29,11 @@ from tests.e2e.harness import world
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 # The README's screenshots are refreshed by `make screenshots`; an ordinary run keeps its
 # pictures in a temporary directory so it never dirties the work tree.
 README_SHOTS = ROOT / "docs" / "screenshots"
 USER, PASSWORD = "fiona", "browser-test-pw"
+ROW_PX = 35  # the height of a row (and of the header) in Streamlit's data grid
 
 
 def _require_chromium() -> None:
@@ -43,12 +42,6 @@ def _require_chromium() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{CHROMIUM} is required under CI=true (make browser installs it)")
     pytest.skip(f"{CHROMIUM} not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -63,33 +56,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
         reconcile_job(w.settings)
     users = tmp / "users.toml"
     add_user(users, USER, "finance", PASSWORD)
-    port = _free_port()
-    env = os.environ | {
-        "RECON_WAREHOUSE_URL": url,
-        "RECON_DATA_DIR": str(tmp),
-        "RECON_USERS": str(users),
-    }
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the dashboard did not answer /_stcore/health within 30 s")
+    with serve(url, tmp, users) as base:
         yield base, url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _choose(page: object, label: str, value: str) -> None:
@@ -131,16 +99,32 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
 
         # the heatmap: every store-day with POS orders, the orphan's cell among them
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-        heatmap = page.locator(".js-plotly-plot").first
-        expect(heatmap).to_be_visible()
-        page.wait_for_timeout(500)  # let plotly finish drawing before the screenshot
+        expect(page.locator(".st-key-heatmap canvas").first).to_be_visible()
+        # a reload keeps the sign-in (the session cookie)
+        page.reload()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        expect(page.locator(".st-key-heatmap canvas").first).to_be_visible()
+        page.wait_for_timeout(500)  # let the grid finish drawing before the screenshot
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
+
+        # a click on the top store's latest day (top right cell) lists that store-day
+        last = queries.latest_day(engine)
+        assert last is not None
+        window = Filters(owner="finance", date_from=last - timedelta(days=27), date_to=last)
+        top = rank_stores(queries.heatmap_cells(engine, window), "count")[0]
+        grid = page.locator(".st-key-heatmap canvas").first.bounding_box()
+        assert grid is not None
+        page.mouse.click(grid["x"] + grid["width"] - 10, grid["y"] + ROW_PX * 1.5)
+        expect(page.get_by_text(f"for store {top}, {last.isoformat()}")).to_be_visible()
 
         # drill into the orphan's store-day, then open it
         _choose(page, "Store", orphan["store"])
-        _choose(page, "Business day", orphan["business_day"].isoformat())
-        expect(page.get_by_text(f"for store {orphan['store']}, ")).to_be_visible()
-        page.get_by_role("link", name="Open these in Exceptions").click()
+        day = orphan["business_day"].isoformat()
+        _choose(page, "Business day", day)
+        expect(page.get_by_text(f"for store {orphan['store']}, {day}")).to_be_visible()
+        link = page.get_by_role("link", name="Open these in Exceptions")
+        expect(link).to_have_attribute("href", re.compile(f"from={day}&to={day}&"))  # rerun done
+        link.click()
         expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
         _choose(page, "Exception", f"missing_in_pos · {orphan['pos_ref'] or orphan['erp_ref']}")
         expect(page.get_by_role("heading", name="missing in pos:")).to_be_visible()
@@ -160,6 +144,14 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "takings.png"), full_page=True)
+
+        # signing out clears the cookie: a reload then asks to sign in
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        page.wait_for_timeout(300)
+        page.reload()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(page.get_by_role("heading", name="Overview")).to_have_count(0)
         browser.close()
 
     detail = queries.exception_detail(engine, orphan["id"])
