@@ -3,7 +3,8 @@
 Knows the record JSON conventions (`{"id"}` references, `{"items": [...]}` sublists,
 `expandSubResources`), collection paging (`limit`/`offset`, `hasMore`, at most 1000 a page),
 `q` filters, creates that answer 204 with the new record's URL in `Location`, upserts and
-reads by `eid:{externalId}`, SuiteQL paging with `Prefer: transient`, and NetSuite's
+reads by `eid:{externalId}`, SuiteQL paging with `Prefer: transient` (whole tables by
+key: the query again for the rows after the last key read), and NetSuite's
 `o:errorDetails` error body. It must not decide what to post or how to map POS data (the
 sync workers do), and must not store anything. `base_url` is the root before `/services`.
 
@@ -409,6 +410,46 @@ class StockRow(VendorModel):
         return (self.quantityonhand or Decimal(0)) - (self.quantitycommitted or Decimal(0))
 
 
+# --------------------------------------------------------------------- SuiteQL paging
+class _Page(list[Any]):
+    """One SuiteQL page's rows (without `links`); `more` when NetSuite has more after it."""
+
+    def __init__(self, rows: list[Any], more: bool) -> None:
+        super().__init__(rows)
+        self.more = more
+
+
+def _after(keys: Sequence[tuple[str, str]], last: tuple[int, ...] | None) -> str | None:
+    """`k1 > a OR (k1 = a AND k2 > b)`: the rows after key `last` in key order."""
+    if last is None:
+        return None
+    ors = []
+    for i, (column, _) in enumerate(keys):
+        same = [f"{c} = {v}" for (c, _), v in zip(keys[:i], last, strict=False)]
+        ors.append(" AND ".join([*same, f"{column} > {last[i]}"]))
+    return " OR ".join(f"({o})" if " AND " in o else o for o in ors)
+
+
+def _next_key(
+    row: Any, keys: Sequence[tuple[str, str]], last: tuple[int, ...] | None
+) -> tuple[int, ...]:
+    """The key of a page's last row: integers (SuiteQL sends them as strings) above the
+    previous page's, else paging could repeat or loop."""
+    values = [row.get(field) if isinstance(row, dict) else None for _, field in keys]
+    if all(str(v).isdigit() for v in values):
+        key = tuple(int(str(v)) for v in values)
+        if last is None or key > last:
+            return key
+    fields = ", ".join(field for _, field in keys)
+    raise MalformedResponse(
+        "netsuite",
+        200,
+        f"{fields} {values!r} after {last!r}",
+        f"NetSuite SuiteQL page ends with {fields} {values!r} (after {last!r}): cannot ask "
+        "for the next page; retry later",
+    )
+
+
 # --------------------------------------------------------------------- HTTP core
 class _Written:
     """A 2xx answer without a body (creates, upserts): carries the `Location` header."""
@@ -701,57 +742,85 @@ class NetSuiteClient(VendorClient):
     ) -> Iterator[Fetched[Any]]:
         """Every row of a SuiteQL query, page by page (`limit`/`offset`, `hasMore`).
 
-        The query must `ORDER BY` a unique key, or rows repeat or vanish between pages."""
+        The query must `ORDER BY` a unique key, or rows repeat or vanish between pages; a
+        row deleted meanwhile shifts later rows back a page, so read whole tables with
+        `suiteql_by_key`."""
         offset = 0
         while True:
-            params: dict[str, str | int] = {"limit": self.page_size, "offset": offset}
-            page = self._http.request(
-                "POST", SUITEQL, params=params, body={"q": query}, idempotent=True, check=_envelope
-            )
-            items = page["items"]
-            for row in items:
-                if isinstance(row, dict):
-                    row = {k: v for k, v in row.items() if k != "links"}
-                yield validate_record(model, row, key_field)
+            page = self._suiteql_page(query, offset)
+            yield from (validate_record(model, row, key_field) for row in page)
             offset += self.page_size
-            if not page.get("hasMore") or not items:
+            if not page.more:
                 return
+
+    def suiteql_by_key(
+        self, select: str, where: str | None, keys: Sequence[tuple[str, str]], model: type[M]
+    ) -> Iterator[Fetched[M]]:
+        """Every row of `select` (`SELECT ... FROM ...`) matching `where`, by ascending key.
+
+        `keys` are integer columns, unique together, as `(column, row field)`. Each page
+        asks the query again from offset 0 for the rows after the last key read
+        (`WHERE (where) AND (k1 > a OR (k1 = a AND k2 > b)) ORDER BY k1, k2`), so a row
+        deleted or inserted while the pages are read moves no other row past a page edge.
+        """
+        order = ", ".join(column for column, _ in keys)
+        last: tuple[int, ...] | None = None
+        while True:
+            conditions = [c for c in (where, _after(keys, last)) if c]
+            clause = " AND ".join(f"({c})" for c in conditions)
+            query = f"{select}{f' WHERE {clause}' if clause else ''} ORDER BY {order}"
+            page = self._suiteql_page(query, 0)
+            yield from (validate_record(model, row, keys[0][1]) for row in page)
+            if not page.more:
+                return
+            last = _next_key(page[-1], keys, last)
+
+    def _suiteql_page(self, query: str, offset: int) -> _Page:
+        params: dict[str, str | int] = {"limit": self.page_size, "offset": offset}
+        page = self._http.request(
+            "POST", SUITEQL, params=params, body={"q": query}, idempotent=True, check=_envelope
+        )
+        rows = [
+            {k: v for k, v in row.items() if k != "links"} if isinstance(row, dict) else row
+            for row in page["items"]
+        ]
+        return _Page(rows, bool(page.get("hasMore")) and bool(rows))
 
     def iter_transactions(
         self, record_types: Sequence[str], modified_since: datetime | None = None
     ) -> Iterator[Fetched[TransactionRow]]:
         """Transaction headers of the given record types (e.g. `invoice`), by id."""
-        where = self._tx_filter(record_types, modified_since)
-        query = (
+        select = (
             "SELECT t.id, t.tranid, t.type, t.trandate, t.entity, t.externalid, t.otherrefnum, "
             "t.memo, t.status, t.foreigntotal, t.currency, t.voided, t.lastmodifieddate "
-            f"FROM transaction t WHERE {where} ORDER BY t.id"
+            "FROM transaction t"
         )
-        return self.suiteql(query, TransactionRow)
+        where = self._tx_filter(record_types, modified_since)
+        return self.suiteql_by_key(select, where, [("t.id", "id")], TransactionRow)
 
     def iter_transaction_lines(
         self, record_types: Sequence[str], modified_since: datetime | None = None
     ) -> Iterator[Fetched[TransactionLineRow]]:
         """Every `transactionline` (main, item and tax lines) of those transactions."""
-        where = self._tx_filter(record_types, modified_since)
-        query = (
+        select = (
             "SELECT tl.transaction, tl.id, tl.linesequencenumber, tl.item, tl.itemtype, "
             "tl.quantity, tl.rate, tl.netamount, tl.foreignamount, tl.location, tl.account, "
             "tl.mainline, tl.taxline, tl.createdfrom, tl.memo "
-            "FROM transaction t JOIN transactionline tl ON tl.transaction = t.id "
-            f"WHERE {where} ORDER BY tl.transaction, tl.id"
+            "FROM transaction t JOIN transactionline tl ON tl.transaction = t.id"
         )
-        return self.suiteql(query, TransactionLineRow, key_field="transaction")
+        where = self._tx_filter(record_types, modified_since)
+        keys = [("tl.transaction", "transaction"), ("tl.id", "id")]
+        return self.suiteql_by_key(select, where, keys, TransactionLineRow)
 
     def iter_stock(self) -> Iterator[Fetched[StockRow]]:
         """On hand / available / committed per item and location (`AggregateItemLocation`)."""
-        query = (
+        select = (
             "SELECT ail.item, i.itemid, ail.location, ail.quantityonhand, "
             "ail.quantityavailable, ail.quantitycommitted "
-            "FROM AggregateItemLocation ail JOIN item i ON i.id = ail.item "
-            "ORDER BY ail.item, ail.location"
+            "FROM AggregateItemLocation ail JOIN item i ON i.id = ail.item"
         )
-        return self.suiteql(query, StockRow, key_field="item")
+        keys = [("ail.item", "item"), ("ail.location", "location")]
+        return self.suiteql_by_key(select, None, keys, StockRow)
 
     @staticmethod
     def _tx_filter(record_types: Sequence[str], modified_since: datetime | None) -> str:

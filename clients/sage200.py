@@ -25,6 +25,8 @@ __all__ = [
     "Bank",
     "BankPostedTransaction",
     "Customer",
+    "CustomerContact",
+    "CustomerEmail",
     "NominalCode",
     "Product",
     "ProductPriceView",
@@ -58,6 +60,24 @@ class Customer(VendorModel):
     vat_number: str | None = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
+
+
+class CustomerContact(VendorModel):
+    id: int
+    customer_id: int | None = None
+    name: str | None = None
+    default_email: str | None = None
+
+
+class CustomerEmail(VendorModel):
+    """One e-mail address of a customer contact (`/customer_emails`); the customer is the
+    contact's (`$expand=customer_contact`)."""
+
+    id: int
+    email: str | None = None
+    customer_contact_id: int | None = None
+    is_default: bool | None = None
+    customer_contact: CustomerContact | None = None
 
 
 class Product(VendorModel):
@@ -483,6 +503,25 @@ class Sage200Client(VendorClient):
         flt = f"reference eq {odata_string(reference)}"
         found = self.iter_collection("bank_posted_transactions", BankPostedTransaction, filter=flt)
         return self._all_valid("bank_posted_transactions", found)
+
+    def find_customers_by_email(self, email: str) -> list[Customer]:
+        """The customers one of whose contacts has the e-mail `email` (as Sage's `eq`
+        compares it): `/customer_emails` with the contact expanded, then those customers."""
+        flt = f"email eq {odata_string(email)}"
+        found = self.iter_collection(
+            "customer_emails", CustomerEmail, filter=flt, expand="customer_contact"
+        )
+        ids = sorted(
+            {
+                e.customer_contact.customer_id
+                for e in self._all_valid("customer_emails", found)
+                if e.customer_contact is not None and e.customer_contact.customer_id is not None
+            }
+        )
+        if not ids:
+            return []
+        flt = " or ".join(f"id eq {i}" for i in ids)
+        return self._all_valid("customers", self.iter_collection("customers", Customer, filter=flt))
 
     # ----------------------------------------------------------------- writes
     def create_sop_order(self, body: Mapping[str, Any]) -> SopOrder:

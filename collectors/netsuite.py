@@ -19,10 +19,11 @@ opposite sign of the document and are negated; header totals take the record typ
 
 Incremental: `lastmodifieddate` from a watermark less `OVERLAP`; the watermark is NetSuite's
 `serverTime` taken before reading and is stored once every batch has landed (SuiteQL pages
-by id, not by change time, so a partial read cannot move it; an outage mid-run re-reads from
-the old mark and unchanged records are skipped by their payload hash). Master data (items
-with their net `basePrice` made gross with the tax code's rate, accounts, stock per location
-from `AggregateItemLocation`) is read whole every run; unchanged rows skip.
+by key, not by change time, so a partial read cannot move it; an outage mid-run re-reads from
+the old mark and unchanged records are skipped by their payload hash). Headers, lines and
+stock are read by key (`suiteql_by_key`): a record deleted mid-read hides no other. Master
+data (items with their net `basePrice` made gross with the tax code's rate, accounts, stock
+per location from `AggregateItemLocation`) is read whole every run; unchanged rows skip.
 
 Limits: VAT per item line is not in `transactionline`; each tax line's amount is shared over
 the item lines of that tax code (the item's `salesTaxCode`, or the document's only code) in

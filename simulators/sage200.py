@@ -99,6 +99,8 @@ class Sage200State:
     company_name: str = "Recon Demo Retail Ltd"
     sites: list[dict[str, Any]] = field(default_factory=list)
     customers: list[dict[str, Any]] = field(default_factory=list)
+    customer_contacts: list[dict[str, Any]] = field(default_factory=list)
+    customer_emails: list[dict[str, Any]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
     price_views: list[dict[str, Any]] = field(default_factory=list)
     warehouses: list[dict[str, Any]] = field(default_factory=list)
@@ -147,9 +149,16 @@ class Sage200State:
         )
 
     def add_customer(
-        self, id: int, reference: str, name: str, cash: bool = False
+        self,
+        id: int,
+        reference: str,
+        name: str,
+        cash: bool = False,
+        email: str | None = None,
+        active: bool = True,
     ) -> dict[str, Any]:
-        return self._add(
+        """A customer; with `email`, also its default contact holding that default e-mail."""
+        customer = self._add(
             self.customers,
             {
                 "id": id,
@@ -157,7 +166,7 @@ class Sage200State:
                 "name": name,
                 "short_name": reference[:10],
                 "on_hold": False,
-                "account_status_type": "AccountStatusActive",
+                "account_status_type": "AccountStatusActive" if active else "AccountStatusHidden",
                 "customer_type": "EnumCustomerTypeCash" if cash else "EnumCustomerTypeCredit",
                 "currency_id": 1,
                 "default_tax_code_id": None,
@@ -166,6 +175,35 @@ class Sage200State:
                 "vat_number": "",
             },
         )
+        if email is not None:
+            self.add_customer_email(id, email)
+        return customer
+
+    def add_customer_email(self, customer_id: int, email: str) -> dict[str, Any]:
+        """A contact of the customer with `email` as its default e-mail (schemas
+        `customer_contact`, `customer_email` of Sage's sales.json)."""
+        with self.lock:
+            contact = self._add(
+                self.customer_contacts,
+                {
+                    "id": self.new_id(),
+                    "customer_id": customer_id,
+                    "name": email.split("@")[0],
+                    "default_email": email,
+                    "is_default": not any(
+                        c["customer_id"] == customer_id for c in self.customer_contacts
+                    ),
+                },
+            )
+            return self._add(
+                self.customer_emails,
+                {
+                    "id": self.new_id(),
+                    "email": email,
+                    "customer_contact_id": contact["id"],
+                    "is_default": True,
+                },
+            )
 
     def add_tax_code(self, id: int, code: int, name: str, rate: Decimal) -> dict[str, Any]:
         return self._add(
@@ -766,6 +804,8 @@ def create_app(
 
     collections: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "customers": lambda: state.customers,
+        "customer_contacts": lambda: state.customer_contacts,
+        "customer_emails": lambda: state.customer_emails,
         "products": lambda: state.products,
         "product_price_views": lambda: state.price_views,
         "warehouses": lambda: state.warehouses,
@@ -801,6 +841,9 @@ def create_app(
     def shape(row: dict[str, Any], expand: frozenset[str]) -> dict[str, Any]:
         if "lines" in row and "lines" not in expand:
             return {k: v for k, v in row.items() if k != "lines"}
+        if "customer_contact_id" in row and "customer_contact" in expand:
+            contact = Sage200State._by_id(state.customer_contacts, row["customer_contact_id"])
+            return {**row, "customer_contact": contact}
         return row
 
     async def sites(request: Request) -> Response:

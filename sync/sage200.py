@@ -1,10 +1,13 @@
 """Posting POS sales and refunds to Sage 200, each one looked up by its POS id before writing.
 
-- sale   -> SOP order, `customer_document_no` = POS order id, a line per SKU at the mapped
-            warehouse; then one sales receipt per POS payment into the mapped bank
-            (`reference` = order id, `second_reference` = tender).
+- sale   -> SOP order, `customer_document_no` = POS order id, for the customer one of whose
+            contacts has the order's e-mail, else the guest (`sync.customers`), a line per
+            SKU at the mapped warehouse; then one sales receipt per POS payment into the
+            mapped bank (`reference` = order id, `second_reference` = tender), from the
+            order's customer.
 - refund -> sales credit note (`reference` = refund id, `second_reference` = original sale id,
-            the POS VAT in `tax_analysis_items`); then one sales payment per refund tender.
+            the POS VAT in `tax_analysis_items`) for the original SOP order's customer
+            (else as a sale); then one sales payment per refund tender to that customer.
 - store-day journal (daily journal mode) -> bank receipt (`POST /bank_receipt`) into the
             tender's bank, `reference` = `{store id}-{YYYY-MM-DD}`, `second_reference` =
             tender, one nominal analysis line per tax code (net in `goods_value`, VAT in
@@ -44,10 +47,11 @@ from clients.sage200 import (
 )
 from clients.sitoo import SitooOrder
 from collectors.sage200 import is_active, ledger_kind
-from collectors.sitoo import line_values, product_lines
+from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
 from sync.claims import check_lease
+from sync.customers import Customers
 from sync.takings import StoreDayJournal
 
 T = TypeVar("T")
@@ -95,6 +99,14 @@ class Sage200Poster:
         self.known_skus = set(self.product_ids)
         self.sales_nominal = mappings.settings.get("sales_nominal", "4000")
         self._customer_id: int | None = None
+        self.customers = Customers(
+            lambda email: [
+                c.id
+                for c in client.find_customers_by_email(email)
+                if is_active(c.account_status_type)
+            ],
+            lambda: self.customer_id,
+        )
         self._prefetched: dict[str, tuple[list[SopOrder], list[SalesPostedTransaction]]] = {}
         self._lock = threading.Lock()
 
@@ -198,22 +210,32 @@ class Sage200Poster:
         oid = str(order.orderid)
         first = self._first_lookup(oid)
         sops = [first[0]] if first else []
-        outcomes = [self._retrying(lambda: self._sale_document(order, oid, day, location, sops))]
-        ledger = _Ledger(self.client, oid, first[1] if first else None)
-        outcomes += self._tenders(
-            order, oid, day, "receipt", self.client.create_sales_receipt, ledger
+        outcome, customer = self._retrying(
+            lambda: self._sale_document(order, oid, day, location, sops)
         )
-        return outcomes
+        ledger = _Ledger(self.client, oid, first[1] if first else None)
+        tenders = self._tenders(
+            order, oid, day, "receipt", self.client.create_sales_receipt, ledger, customer
+        )
+        return [outcome, *tenders]
 
     def post_refund(self, order: SitooOrder, day: date, location: str) -> list[Outcome]:
         oid = str(order.orderid)
         first = self._first_lookup(oid)
         ledger = _Ledger(self.client, oid, first[1] if first else None)
-        outcomes = [self._retrying(lambda: self._credit_note(order, oid, day, ledger))]
+        customer = self._retrying(lambda: self._refund_customer(order))
+        outcomes = [self._retrying(lambda: self._credit_note(order, oid, day, ledger, customer))]
         outcomes += self._tenders(
-            order, oid, day, "payment", self.client.create_sales_payment, ledger
+            order, oid, day, "payment", self.client.create_sales_payment, ledger, customer
         )
         return outcomes
+
+    def _refund_customer(self, order: SitooOrder) -> int:
+        """The customer of the original sale's SOP order, else the one a sale would get."""
+        original = original_order_id(order)
+        sold = self.client.find_sop_orders(original) if original else []
+        found = next((o.customer_id for o in sold if o.customer_id is not None), None)
+        return found if found is not None else self.customers.for_order(order)
 
     def _sale_document(
         self,
@@ -222,11 +244,14 @@ class Sage200Poster:
         day: date,
         location: str,
         prefetched: list[list[SopOrder]] | None = None,
-    ) -> Outcome:
+    ) -> tuple[Outcome, int]:
+        """The order's SOP order, found or posted, and its customer."""
         # The prefetched look-up serves the first attempt only; a retry looks again.
         found = prefetched.pop() if prefetched else self.client.find_sop_orders(oid)
         if found:
-            return Outcome(f"sale:{oid}", "sale", "exists", found[0].document_no)
+            customer = found[0].customer_id
+            outcome = Outcome(f"sale:{oid}", "sale", "exists", found[0].document_no)
+            return outcome, customer if customer is not None else self.customers.for_order(order)
         warehouse_id = self._warehouse(location)
         lines = []
         for item in product_lines(order):
@@ -245,17 +270,20 @@ class Sage200Poster:
                     "tax_code_id": self.tax_ids[self.mappings.tax[vat_key(v["vat_rate"])].tax_code],
                 }
             )
+        customer = self.customers.for_order(order)
         body = {
-            "customer_id": self.customer_id,
+            "customer_id": customer,
             "document_date": day.isoformat(),
             "customer_document_no": oid,
             "lines": lines,
         }
         check_lease()
         doc = self.client.create_sop_order(body)
-        return Outcome(f"sale:{oid}", "sale", "posted", doc.document_no)
+        return Outcome(f"sale:{oid}", "sale", "posted", doc.document_no), customer
 
-    def _credit_note(self, order: SitooOrder, oid: str, day: date, ledger: _Ledger) -> Outcome:
+    def _credit_note(
+        self, order: SitooOrder, oid: str, day: date, ledger: _Ledger, customer: int
+    ) -> Outcome:
         found = ledger.of_kind("credit_note")
         if found:
             return Outcome(f"credit_note:{oid}", "refund", "exists", found[0])
@@ -265,9 +293,9 @@ class Sage200Poster:
             code = self.mappings.tax[vat_key(line_values(item)["vat_rate"])].tax_code
             goods[code] += abs(item.moneyitemtotal_net or Decimal(0))
             taxes[code] += abs(item.moneyitemtotal_vat or Decimal(0))
-        original = order.creditorderid or order.additionaldata.get("pos-originalsales-orderid")
+        original = original_order_id(order)
         body: dict[str, Any] = {
-            "customer_id": self.customer_id,
+            "customer_id": customer,
             "transaction_date": day.isoformat(),
             "reference": oid,
             "second_reference": str(original or "")[:REF_MAX],
@@ -298,6 +326,7 @@ class Sage200Poster:
         kind: str,
         create: Callable[[dict[str, Any]], str],
         ledger: _Ledger,
+        customer: int,
     ) -> list[Outcome]:
         """One receipt (or payment) per POS payment; existing ones match by tender and rank.
 
@@ -316,7 +345,7 @@ class Sage200Poster:
                 if rank < len(same):
                     return Outcome(key, kind, "exists", same[rank])
                 body = {
-                    "customer_id": self.customer_id,
+                    "customer_id": customer,
                     "bank_id": self._bank(tender),
                     "cheque_value": amount,
                     "transaction_date": day.isoformat(),

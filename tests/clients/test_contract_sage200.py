@@ -108,6 +108,22 @@ def test_post_then_find_sop_order_and_receipt(served: tuple[str, Sage200State, F
     assert [str(p.urn) for p in posted] == [urn]
 
 
+def test_customers_found_by_a_contacts_email(served: tuple[str, Sage200State, Faults]) -> None:
+    base_url, state, _ = served
+    state.add_customer(2001, "ANN", "Ann", email="ann@example.com")
+    state.add_customer(2002, "BOB", "Bob", email="bob@example.com")
+    state.add_customer_email(2002, "ann@example.com")  # a second contact of Bob's
+    with client(base_url) as c:
+        #      e-mail                 customers
+        table = [
+            ("ann@example.com", ["ANN", "BOB"]),
+            ("bob@example.com", ["BOB"]),
+            ("nobody@example.com", []),
+        ]
+        got = [(e, [x.reference for x in c.find_customers_by_email(e)]) for e, _ in table]
+    assert got == table
+
+
 def test_errors_from_the_simulator(served: tuple[str, Sage200State, Faults]) -> None:
     base_url, _, faults = served
     with pytest.raises(AuthError, match="SAGE200_TOKEN"):

@@ -164,7 +164,49 @@ def test_suiteql_pages_with_prefer_transient_and_types_rows() -> None:
     assert first.headers["prefer"] == "transient"
     assert dict(first.url.params) == {"limit": "1", "offset": "0"}
     assert "t.type IN ('CustInvc', 'CustCred')" in json.loads(first.content)["q"]
-    assert rec.requests[1].url.params["offset"] == "1"
+    second = json.loads(rec.requests[1].content)["q"]  # the query again, after the last key
+    assert rec.requests[1].url.params["offset"] == "0"
+    assert second.endswith("AND (t.id > 8814) ORDER BY t.id")
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected"),
+    [  # (transaction, line) per page, then the second page's key condition
+        (
+            [[("7", "0"), ("7", "3")], []],
+            "tl.transaction > 7 OR (tl.transaction = 7 AND tl.id > 3)",
+        ),
+        (
+            [[("7", "3"), ("9", "1")], []],
+            "tl.transaction > 9 OR (tl.transaction = 9 AND tl.id > 1)",
+        ),
+    ],
+)
+def test_suiteql_by_key_resumes_after_the_last_composite_key(
+    pages: list[list[tuple[str, str]]], expected: str
+) -> None:
+    rows = [[{"transaction": t, "id": i} for t, i in page] for page in pages]
+    more = [True] * (len(rows) - 1) + [False]
+    rec = scripted(*(json_response(200, envelope(r, m)) for r, m in zip(rows, more, strict=True)))
+    lines = client(rec, page_size=2).iter_transaction_lines(["invoice"])
+    assert [(f.key, f.item and f.item.id) for f in lines] == [p for page in pages for p in page]
+    queries = [json.loads(r.content)["q"] for r in rec.requests]
+    tails = [q.split("(t.type IN ('CustInvc'))")[1] for q in queries]
+    assert tails == [
+        " ORDER BY tl.transaction, tl.id",
+        f" AND ({expected}) ORDER BY tl.transaction, tl.id",
+    ]
+
+
+@pytest.mark.parametrize("tail", [{"item": "5", "location": "2"}, {"item": "x", "location": "1"}])
+def test_suiteql_by_key_refuses_a_page_whose_key_does_not_rise(tail: dict[str, str]) -> None:
+    first = [{"item": "4", "location": "1"}, {"item": "5", "location": "2"}]
+    rec = scripted(
+        json_response(200, envelope(first, True)),
+        json_response(200, envelope([{"item": "5", "location": "1"}, tail], True)),
+    )
+    with pytest.raises(MalformedResponse, match="cannot ask for the next page"):
+        list(client(rec, page_size=2).iter_stock())
 
 
 def test_suiteql_bad_row_is_quarantined_not_fatal() -> None:

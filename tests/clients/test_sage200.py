@@ -185,6 +185,33 @@ def test_find_posted_transactions_filters_on_reference() -> None:
     assert (t.urn, t.document_gross_value) == (118842, Decimal("-25.0"))
 
 
+def test_find_customers_by_email_asks_the_contacts_then_their_customers() -> None:
+    asked: list[tuple[str, str, str | None]] = []
+    emails = [  # e-mail record -> its contact's customer
+        {"id": 1, "email": "o'brien@example.com", "customer_contact": {"id": 11, "customer_id": 7}},
+        {"id": 2, "email": "o'brien@example.com", "customer_contact": {"id": 12, "customer_id": 7}},
+        {"id": 3, "email": "o'brien@example.com", "customer_contact": {"id": 13, "customer_id": 3}},
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        resource = request.url.path.rsplit("/", 1)[-1]
+        params = request.url.params
+        asked.append((resource, params["$filter"], params.get("$expand")))
+        if resource == "customer_emails":
+            return json_response(200, emails if "brien" in params["$filter"] else [])
+        return json_response(200, [{"id": 3, "reference": "OB3"}, {"id": 7, "reference": "OB7"}])
+
+    found = client(handler, page_size=5).find_customers_by_email("o'brien@example.com")
+    assert [c.reference for c in found] == ["OB3", "OB7"]
+    assert asked == [
+        ("customer_emails", "email eq 'o''brien@example.com'", "customer_contact"),
+        ("customers", "id eq 3 or id eq 7", None),  # each customer once
+    ]
+    asked.clear()
+    assert client(handler).find_customers_by_email("nobody@example.com") == []
+    assert [a[0] for a in asked] == ["customer_emails"]  # no customer to ask for
+
+
 def test_lookup_with_a_record_that_does_not_fit_raises() -> None:
     rows = [{"id": "not-a-number", "customer_document_no": "5120"}]
     with pytest.raises(MalformedResponse, match="sop_orders"):

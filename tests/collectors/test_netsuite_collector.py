@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from clients import ServerError
 from clients.netsuite import NetSuiteClient
 from collectors._landing import get_watermark
-from collectors.netsuite import collect_netsuite
+from collectors.netsuite import RECORD_TYPES, collect_netsuite
 from config.mappings import Mappings
 from simulators import netsuite as sim
 from simulators.serve import serve_in_thread
@@ -273,6 +273,36 @@ def test_an_outage_mid_read_keeps_the_watermark_and_the_rerun_lands_the_rest(
     assert run.counts["netsuite_transactions_new"] == 7 - landed
     assert raw_transactions(engine) == 7
     assert get_watermark(engine, "netsuite", "transactions") is not None
+
+
+@pytest.mark.parametrize(
+    ("read", "record_type", "key"),
+    [  # what is read             what is deleted after its first page
+        ("iter_transactions", "invoice", "5120"),  # the sale, first by id
+        ("iter_transaction_lines", "invoice", "5120"),  # the sale, more lines than a page
+        ("iter_stock", "inventoryItem", "77001"),  # an item stocked in two locations
+    ],
+)
+def test_a_row_deleted_mid_read_loses_no_other_row(
+    state: sim.NetSuiteState, read: str, record_type: str, key: str
+) -> None:
+    state.set_stock("77001", "3002", D("3"))  # stock: 77001 at 3001 and 3002, 77002 at 3002
+    found = state.by_external_id(record_type, key) if record_type == "invoice" else None
+    gone = found["id"] if found else key
+    with client_for(state) as client:  # two rows a page
+        args = [] if read == "iter_stock" else [RECORD_TYPES]
+
+        def seen(f: Any) -> tuple[str | None, tuple[Any, ...]]:
+            return f.key, tuple(sorted(f.raw.items()))
+
+        before = [seen(f) for f in getattr(client, read)(*args)]
+        got = []
+        for n, f in enumerate(getattr(client, read)(*args)):
+            if n == 1:  # the first page is read: the record goes before the second is asked
+                state.delete(record_type, gone)
+            got.append(seen(f))
+    assert before[0][0] == gone and len(before) > 2  # it was on the first page, more follow
+    assert got == before[:2] + [r for r in before[2:] if r[0] != gone]
 
 
 def raw_transactions(engine: Engine) -> int:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 from clients.sitoo import SitooOrder
+from simulators.sage200 import TT_CREDIT_NOTE, TT_PAYMENT, TT_RECEIPT
 from sync.customers import Customers
+from tests.sync.world import at, order, served
 
 ERP = {  # e-mail as the ERP finds it -> active customer ids with it
     "ann@example.com": ["C-ANN"],
@@ -36,3 +41,47 @@ def test_each_order_gets_its_customer_and_each_email_is_asked_once() -> None:
     ]
     assert got == table
     assert asked == ["ann@example.com", "bob@example.com", "nobody@example.com"]
+
+
+def test_sage200_posts_each_sale_to_its_emails_customer_and_the_refund_follows(
+    tmp_path: Path,
+) -> None:
+    with served([], f"sqlite:///{tmp_path}/w.db", tmp_path) as w:
+        w.sage.add_customer(2001, "ANN", "Ann", email="ann@example.com")
+        w.sage.add_customer(2002, "BOB1", "Bob", email="bob@example.com")
+        w.sage.add_customer(2003, "BOB2", "Bob", email="bob@example.com")
+        w.sage.add_customer(2004, "CAT", "Cat", email="cat@example.com")
+        w.sage.add_customer(2005, "CATOLD", "Cat", email="cat@example.com", active=False)
+        w.sage.add_customer(2006, "DAN", "Dan", email="dan@example.com", active=False)
+        guest = 1042
+        #   the sale's e-mail      customer of sale, receipt, credit note, refund payment
+        table = [
+            ("ann@example.com", 2001),
+            ("bob@example.com", guest),  # two customers: a guess, so the guest
+            ("cat@example.com", 2004),  # the hidden one does not count
+            ("dan@example.com", guest),  # only a hidden customer
+            ("nobody@example.com", guest),
+            ("", guest),
+        ]
+        day = date(2026, 3, 12)
+        with w.sage_client() as sage:
+            poster = w.poster(sage)
+            for n, (email, _) in enumerate(table):
+                sale = order(7001 + 2 * n, 1, at(day, 10), [("TEE", 1)])
+                sale["email"] = email  # the refund carries none: it follows its sale
+                refund = order(7002 + 2 * n, 1, at(day, 11), [("TEE", -1)], refund_of=7001 + 2 * n)
+                poster.post_sale(SitooOrder.model_validate(sale), day, "WH-LON")
+                poster.post_refund(SitooOrder.model_validate(refund), day, "WH-LON")
+
+        sop = {o["customer_document_no"]: o["customer_id"] for o in w.sage.sop_orders}
+        ledger = {(t["reference"], t["trader_transaction_type"]): t for t in w.sage.sales_posted}
+
+        def customers(sale: str, refund: str) -> tuple[int, ...]:
+            kinds = [(sale, TT_RECEIPT), (refund, TT_CREDIT_NOTE), (refund, TT_PAYMENT)]
+            return (sop[sale], *(ledger[k]["customer_id"] for k in kinds))
+
+        got = [
+            (email, customers(str(7001 + 2 * n), str(7002 + 2 * n)))
+            for n, (email, _) in enumerate(table)
+        ]
+        assert got == [(email, (c, c, c, c)) for email, c in table]
