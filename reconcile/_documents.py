@@ -26,6 +26,7 @@ _ZERO = Decimal(0)
 class DocumentFindings:
     parts: list[pl.LazyFrame]  # exception rows
     effects: pl.LazyFrame  # order_id, kind, diff: orders whose money another kind explains
+    erp_only: pl.LazyFrame  # pos_ref, kind, store: orphan documents naming no POS order at all
     pairs: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency (eligible)
 
 
@@ -280,12 +281,20 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
         unknown_refs = hits.filter(pl.col("_in_pos").not_()).select("pos_ref")
     else:  # the documents were narrowed to the orders in scope: look the refs up in `known`
         unknown_refs = None
-    parts.append(_orphans(p, side, unknown_refs))
-    return DocumentFindings(parts=parts, effects=effects, pairs=_pairs(p, side))
+    orphans = _orphans(p, side, unknown_refs)
+    erp_only = orphans.filter(pl.col("pos_ref").is_not_null() & pl.col("_ref_store").is_null())
+    parts.append(emit(orphans, side.orphan_kind, [pl.col("erp_ref")], pl.col("cause")))
+    return DocumentFindings(
+        parts=parts,
+        effects=effects,
+        erp_only=erp_only.select("pos_ref", pl.lit(side.orphan_kind).alias("kind"), "store"),
+        pairs=_pairs(p, side),
+    )
 
 
 def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.LazyFrame:
-    """Documents whose pos_ref names no POS order of this type, when they belong to a store.
+    """Documents whose pos_ref names no POS order of this type, with the store their location
+    or the orders they name give (null when none does: still reported) and their cause.
 
     `unknown_refs` (pos_refs naming no order of this type) comes from the full run's link
     join; without it they are looked up in `known`.
@@ -322,19 +331,19 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
             how="left",
         )
         stores.append(pl.col("_orig_store"))
-    lf = lf.with_columns(pl.coalesce(stores).alias("store")).filter(pl.col("store").is_not_null())
-    lf = lf.with_columns(
-        pl.col("doc_no").alias("erp_ref"),
-        pl.col("posting_date").alias("business_day"),
-        pl.col("gross_total").alias("erp_value"),
-        pl.col("gross_total").alias("difference"),
-    )
     cause = (
         pl.when(pl.col("pos_ref").is_null())
         .then(pl.lit(side.orphan_cause_noref))
         .otherwise(pl.lit(side.orphan_cause_ref))
     )
-    return emit(lf, side.orphan_kind, [pl.col("erp_ref")], cause)
+    return lf.with_columns(
+        pl.coalesce(stores).alias("store"),
+        pl.col("doc_no").alias("erp_ref"),
+        pl.col("posting_date").alias("business_day"),
+        pl.col("gross_total").alias("erp_value"),
+        pl.col("gross_total").alias("difference"),
+        cause.alias("cause"),
+    )
 
 
 def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
@@ -385,5 +394,9 @@ def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
     return DocumentFindings(
         parts=[*sales.parts, *refunds.parts, _lines(p, pairs)],
         effects=pl.concat([sales.effects, refunds.effects], how="vertical"),
+        # A pos_ref that both an orphan invoice and credit note carry counts once (the sale).
+        erp_only=pl.concat([sales.erp_only, refunds.erp_only], how="vertical").unique(
+            "pos_ref", keep="first", maintain_order=True
+        ),
         pairs=pairs,
     )

@@ -18,6 +18,7 @@ __all__ = [
     "DOC_KINDS",
     "FINANCE",
     "OPS",
+    "STORE_DAY",
     "beyond",
     "conform_tables",
     "emit",
@@ -35,6 +36,8 @@ _OPS_KINDS = frozenset(
     {"line_mismatch", "unknown_sku", "price_mismatch", "stock_variance", "unmapped_location"}
 )
 DOC_KINDS = ("invoice", "sales_order")
+# A daily journal's reference: `{store id}-{YYYY-MM-DD}` (groups: store, day).
+STORE_DAY = r"^(.+)-(\d{4}-\d{2}-\d{2})$"
 _NULL_KEY = "\x00"
 _SEP = "\x1f"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from reconcile._frames import repeated_hashes, split_repeated
+from reconcile._frames import STORE_DAY, repeated_hashes, split_repeated
 
 __all__ = ["HELD_CAUSES", "Prepared", "prepare"]
 
@@ -121,7 +121,26 @@ def prepare(
     # values as literals (a filter, not a join on a Decimal key).
     tenders = got["map_tender"].get_column("tender")
     rates = got["map_tax"].get_column("vat_rate")
+    journal_refs = pl.concat(
+        [
+            docs.filter(pl.col("doc_type") == "journal").select("pos_ref"),
+            t["erp_journal_lines"].select("pos_ref"),
+        ],
+        how="vertical",
+    )
     large: dict[str, pl.LazyFrame] = {
+        # Store-days with a daily journal (few): the references shaped like one.
+        "journal_days": journal_refs.filter(pl.col("pos_ref").str.contains(STORE_DAY))
+        .unique()
+        .select(
+            pl.col("pos_ref").str.extract(STORE_DAY, 1).alias("store_id"),
+            pl.col("pos_ref")
+            .str.extract(STORE_DAY, 2)
+            .str.to_date("%Y-%m-%d", strict=False)
+            .alias("business_day"),
+        )
+        .drop_nulls()
+        .unique(),
         "unknown": unknown,
         "unmapped_payments": payments.select("order_id", "tender", "amount").filter(
             _not_in("tender", tenders)
@@ -186,27 +205,10 @@ def prepare(
         )
     held = pl.concat(held_parts, how="vertical").group_by("order_id").agg(pl.col("r").min())
 
-    journal_keys = pl.concat(
-        [
-            docs.filter(pl.col("doc_type") == "journal").select("pos_ref"),
-            t["erp_journal_lines"].select("pos_ref"),
-        ],
-        how="vertical",
-    )
     raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
-    # Store-days with a daily journal: built on the few distinct store-days, not per order.
-    covered = (
-        raw.select("store_id", "business_day")
-        .unique()
-        .with_columns(
-            pl.concat_str(
-                [pl.col("store_id"), pl.col("business_day").dt.to_string("%Y-%m-%d")],
-                separator="-",
-            ).alias("store_day")
-        )
-        .join(journal_keys, left_on="store_day", right_on="pos_ref", how="semi")
-        .select("store_id", "business_day", pl.lit(True).alias("covered"))
-    )
+    journal_days = got["journal_days"]
+    covered = journal_days.lazy().with_columns(pl.lit(True).alias("covered"))
+    journal_stores = journal_days.get_column("store_id")
 
     # One row per order_id (the earliest created_at); only repeated ids need the sort.
     once, more = split_repeated(raw, "order_id", _hashes(got, "order_repeats"))
@@ -216,11 +218,7 @@ def prepare(
             more.sort("order_id", "created_at", nulls_last=True).unique("order_id", keep="first")
         )
     orders = pl.concat(parts, how="vertical")
-    pending = (
-        pl.col("created_at") > pl.lit(when - grace, dtype=pl.Datetime("us", "UTC"))
-        if when is not None
-        else pl.lit(False)
-    )
+    pending = _pending(when, grace, journal_stores)
     rank = pl.col("r")
     orders = (
         orders.join(got["map_store"].lazy(), on="store_id", how="left")
@@ -243,7 +241,7 @@ def prepare(
             .when(rank == 4)
             .then(pl.lit(HELD_CAUSES[4]))
             .alias("held_cause"),
-            pending.fill_null(False).alias("pending"),
+            (pending.fill_null(False) & pl.col("covered").is_null()).alias("pending"),
             pl.col("covered").fill_null(False),
         )
     )
@@ -273,6 +271,23 @@ def prepare(
         day=day,
         store=store,
     )
+
+
+def _pending(when: datetime | None, grace: timedelta, journal_stores: pl.Series) -> pl.Expr:
+    """An unposted sale may still post: it is younger than `grace`, or its store posts daily
+    journals and its business day has not closed `grace` ago (the day closes at midnight UTC
+    after it: the snapshot holds no store time zone). A covered order is never pending."""
+    if when is None:
+        return pl.lit(False)
+    instant = pl.Datetime("us", "UTC")
+    young = pl.col("created_at") > pl.lit(when - grace, dtype=instant)
+    if journal_stores.is_empty():
+        return young
+    closes = pl.col("business_day").cast(instant) + pl.duration(days=1) + pl.lit(grace)
+    unclosed = pl.col("store_id").is_in(journal_stores.implode()) & (
+        pl.lit(when, dtype=instant) < closes
+    )
+    return young | unclosed
 
 
 def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:

@@ -43,8 +43,12 @@ def _money(cents: pl.Expr) -> pl.Expr:
 
 
 def generate(orders: int, stores: int = 200, skus: int = 50_000) -> dict[str, pl.LazyFrame]:
-    """~3 lines and ~1.2 payments per order; 0.1% unposted, 0.1% with a wrong total."""
-    base = pl.DataFrame({"i": pl.int_range(orders, eager=True)})
+    """~3 lines and ~1.2 payments per order, the ERP documents with the same lines; 0.1%
+    unposted, 0.1% with a wrong total, 0.1% with a wrong line quantity.
+
+    Lazy: each table is computed when collected, so writing them one by one keeps memory low.
+    """
+    base = pl.LazyFrame({"i": pl.int_range(orders, eager=True)})
     lines = (
         base.select(pl.col("i").repeat_by(3).explode().alias("i"))
         .with_columns(pl.int_range(pl.len()).alias("n"))
@@ -146,6 +150,19 @@ def generate(orders: int, stores: int = 200, skus: int = 50_000) -> dict[str, pl
         _money(pl.col("cents") // 6).alias("vat_total"),
         pl.lit("GBP").alias("currency"),
     )
+    doc_lines = pos_lines.join(posted.select("order_id", "i"), on="order_id").select(
+        pl.format("id{}", "i").alias("doc_id"),
+        "line_no",
+        "sku",
+        pl.when((pl.col("i") % 1000 == 9) & (pl.col("line_no") == 1))
+        .then(pl.col("quantity") * 2)
+        .otherwise("quantity")
+        .cast(pl.Decimal(18, 3))
+        .alias("quantity"),
+        (pl.col("line_gross") - pl.col("line_vat")).alias("net"),
+        pl.col("line_vat").alias("vat"),
+        pl.lit("1").alias("tax_code"),
+    )
     journal = pay.join(posted.select("order_id"), on="order_id", how="semi").select(
         pl.format("R{}-{}", "order_id", "payment_no").alias("journal_id"),
         pl.col("business_day").alias("posting_date"),
@@ -167,12 +184,7 @@ def generate(orders: int, stores: int = 200, skus: int = 50_000) -> dict[str, pl
     stock = pl.DataFrame({"store": store_ids}).join(sku_frame.head(1000), how="cross")
     qty = pl.lit(Decimal(5)).cast(pl.Decimal(18, 3))
     as_of = pl.lit(datetime(2024, 6, 1, tzinfo=UTC))
-    tables: dict[str, pl.DataFrame] = {
-        "pos_orders": pos_orders,
-        "pos_order_lines": pos_lines,
-        "pos_payments": pos_payments,
-        "erp_documents": docs,
-        "erp_journal_lines": journal,
+    small: dict[str, pl.DataFrame] = {
         "map_store": pl.DataFrame(
             {"store_id": store_ids, "location": [f"WH{s}" for s in store_ids]}
         ),
@@ -195,7 +207,15 @@ def generate(orders: int, stores: int = 200, skus: int = 50_000) -> dict[str, pl
             as_of.alias("as_of"),
         ),
     }
-    return {name: frame.lazy() for name, frame in tables.items()}
+    return {
+        "pos_orders": pos_orders,
+        "pos_order_lines": pos_lines,
+        "pos_payments": pos_payments,
+        "erp_documents": docs,
+        "erp_document_lines": doc_lines,
+        "erp_journal_lines": journal,
+        **{name: frame.lazy() for name, frame in small.items()},
+    }
 
 
 def _timed(label: str, fn: Callable[[], Any], out: dict[str, float]) -> Any:
@@ -289,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"orders={args.orders:,} stores={args.stores} skus={args.skus}")
     frames: dict[str, pl.DataFrame] | None = None
     if args.dir is not None:
-        stamp = {"orders": args.orders, "stores": args.stores, "skus": args.skus}
+        stamp = {"orders": args.orders, "stores": args.stores, "skus": args.skus, "version": 2}
 
         def make() -> dict[str, pl.LazyFrame]:
             return generate(args.orders, args.stores, args.skus)
@@ -329,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = _timed("documents (links, lines, VAT)", documents, times)
 
     def tenders() -> None:
-        found = compare_tenders(p, cfg, docs.effects)  # collects the takings
+        found = compare_tenders(p, cfg, docs.effects, docs.erp_only)  # collects the takings
         pl.collect_all([gather(found.parts), found.takings, found.waterfall])
 
     _timed("tenders (takings, waterfall)", tenders, times)
