@@ -20,6 +20,7 @@ from snapshot import MONEY
 __all__ = ["DocumentFindings", "compare_documents"]
 
 _ZERO = Decimal(0)
+_SEED = 6  # of the line fingerprints' hashes
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class DocumentFindings:
     parts: list[pl.LazyFrame]  # exception rows
     effects: pl.LazyFrame  # order_id, kind, diff: orders whose money another kind explains
     erp_only: pl.LazyFrame  # pos_ref, kind, store: orphan documents naming no POS order at all
-    pairs: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency (eligible)
+    lined: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency: eligible
+    # linked orders whose lines may differ from their document's (line fingerprints differ)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ _REFUNDS = _Side(
 
 
 def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per pos_ref: the first document (earliest posting_date, then doc_no) and counts."""
+    """One row per pos_ref and side `_s` (credit note or not): the first document (earliest
+    posting_date, then doc_no) and counts."""
     docs = docs.filter(pl.col("pos_ref").is_not_null())
     once, more = split_repeated(docs, "pos_ref", p.doc_ref_repeats)
     # A pos_ref with one document is its own summary; only repeated refs need the sort.
@@ -65,6 +68,7 @@ def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
         if once is None
         else once.select(
             "pos_ref",
+            "_s",
             "doc_id",
             pl.col("doc_no").alias("erp_ref"),
             pl.col("location").alias("doc_location"),
@@ -83,7 +87,7 @@ def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
     # Within a group polars keeps the frame's row order, so first/last follow this sort.
     multi = (
         more.sort("pos_ref", "posting_date", "doc_no", "doc_id", nulls_last=True)
-        .group_by("pos_ref")
+        .group_by("pos_ref", "_s")
         .agg(
             pl.col("doc_id").first(),
             pl.col("doc_no").first().alias("erp_ref"),
@@ -116,24 +120,82 @@ _BOTH = pl.col("_in_pos") & pl.col("_in_erp")
 _OK = _BOTH & pl.col("eligible")
 
 
-def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
-    """The orders of this side linked to their documents, only the rows some check flags.
+def _fingerprint(lines: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """Per `key` (as its 64-bit hash `_k`): `_f`, the wrapping sum of hash(sku) * quantity in
+    thousandths, equal for two line sets with the same quantity per SKU (and different with
+    near certainty otherwise); `_z`, whether a line has no quantity (a SKU the sum cannot see).
+    A hash collision only merges two keys, so it can only flag more orders, never fewer.
+    """
+    milli = pl.col("quantity").mul(1000).cast(pl.Int64).fill_null(0)
+    return lines.group_by(pl.col(key).hash(_SEED).alias("_k")).agg(
+        (pl.col("sku").hash(_SEED) * milli.reinterpret(signed=False)).sum().alias("_f"),
+        (milli == 0).any().alias("_z"),
+    )
 
+
+def _side_docs(p: Prepared) -> pl.LazyFrame:
+    """The documents an order may link to, with their side `_s` (True: credit notes)."""
+    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in([*DOC_KINDS, "credit_note"]))
+    if p.day is not None or p.store is not None:
+        ids = p.orders.select("order_id")
+        docs = docs.join(ids, left_on="pos_ref", right_on="order_id", how="semi")
+    return docs.with_columns((pl.col("doc_type") == "credit_note").alias("_s"))
+
+
+def _line_suspects(p: Prepared) -> pl.Series:
+    """Hashes of the pos_refs whose first document has lines with another fingerprint than
+    the POS order's (a superset of the orders the line check flags)."""
+    pos, erp = p.t["pos_order_lines"], p.t["erp_document_lines"]
+    if p.day is not None or p.store is not None:  # only the few orders in scope
+        ids = p.orders.select("order_id")
+        pos = pos.join(ids, on="order_id", how="semi")
+        erp = erp.join(_side_docs(p).select("doc_id"), on="doc_id", how="semi")
+    firsts = _doc_summary(p, _side_docs(p)).select(
+        pl.col("pos_ref").hash(_SEED).alias("_k"), pl.col("doc_id").hash(_SEED).alias("_kd")
+    )
+    suspects = (
+        firsts.join(_fingerprint(erp, "doc_id").rename({"_k": "_kd"}), on="_kd")
+        .join(_fingerprint(pos, "order_id"), on="_k", how="left", suffix="_pos")
+        .filter(
+            pl.col("_f_pos").is_null()
+            | (pl.col("_f_pos") != pl.col("_f"))
+            | pl.col("_z_pos").fill_null(False)
+            | pl.col("_z")
+        )
+        .select("_k")
+    )
+    return suspects.collect().get_column("_k")
+
+
+def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool) -> pl.LazyFrame:
+    """The orders linked to their documents (sales to invoices / sales orders, refunds to
+    credit notes: side `_s` is True for refunds), only the rows some check flags.
+
+    One join for both sides, on `_k`: the 64-bit hash of order_id / pos_ref, or (`exact`)
+    the strings themselves, for the rare run where two of them share a hash.
     The checks below run on this small frame once it is collected: polars pushes each
     check's columns and filter into its own copy of the join, so sharing the join lazily
     would run it once per check.
     """
-    orders = p.orders.filter(pl.col("order_type") == side.order_type).with_columns(
-        pl.lit(True).alias("_in_pos")
+
+    def key(ref: str) -> pl.Expr:  # of the id and side, one column (a join on two is slower)
+        if exact:
+            return pl.concat_str([pl.col(ref), pl.col("_s").cast(pl.String)], separator="\x1f")
+        return pl.col(ref).hash(_SEED) ^ pl.col("_s").cast(pl.UInt64)
+
+    orders = (
+        p.orders.filter(pl.col("order_type").is_in(["sale", "refund"]))
+        .with_columns(pl.lit(True).alias("_in_pos"), (pl.col("order_type") == "refund").alias("_s"))
+        .with_columns(key("order_id").alias("_k"))
     )
-    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    if p.day is not None or p.store is not None:
-        docs = docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id",
-                         how="semi")  # fmt: skip
-    # A full join also finds the pos_refs that name no order of this side (orphans, below).
-    joined = orders.join(
-        _doc_summary(p, docs), left_on="order_id", right_on="pos_ref", how="full", coalesce=True
-    ).with_columns(pl.col("_in_pos").fill_null(False), pl.col("_in_erp").fill_null(False))
+    summary = _doc_summary(p, _side_docs(p)).with_columns(key("pos_ref").alias("_k"))
+    # A full join also finds the pos_refs that name no order of that side (orphans, below).
+    joined = orders.join(summary, on="_k", how="full", coalesce=True).with_columns(
+        pl.col("_in_pos").fill_null(False),
+        pl.col("_in_erp").fill_null(False),
+        pl.coalesce("_s", "_s_right").alias("_s"),
+    )
+    lines_differ = pl.col("order_id").hash(_SEED).is_in(suspects.implode())
 
     # Keep the rows some check may flag, with plain comparisons on the raw columns (a
     # superset: the checks decide on the few rows left); derive money columns only then.
@@ -146,11 +208,13 @@ def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
         | differs("erp_gross", "gross_total")
         | differs("posting_date", "business_day")
         | differs("doc_location", "location")
+        | lines_differ.fill_null(False)
     )
     if cfg.amount.absolute < 0 or cfg.amount.relative < 0:
         flagged = pl.lit(True)  # a negative tolerance flags even equal amounts
     keep = (
         pl.col("_in_pos").not_()
+        | (_BOTH & (pl.col("order_id") != pl.col("pos_ref"))).fill_null(False)  # a shared hash
         | _absent().fill_null(False)
         | (_BOTH & pl.col("eligible").not_()).fill_null(False)
         | (_OK.fill_null(False) & flagged)
@@ -160,7 +224,8 @@ def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
     return (
         joined.filter(keep)
         .with_columns(
-            pl.col("order_id").alias("pos_ref"),
+            pl.coalesce("order_id", "pos_ref").alias("pos_ref"),
+            pl.col("pos_ref").alias("_ref"),  # as the document has it
             pl.col("store_id").alias("store"),
             pl.coalesce("currency", "erp_currency").alias("currency"),
             pl.col("gross_total").alias("pos_value"),
@@ -168,32 +233,16 @@ def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
             (pl.col("erp_gross") - pl.col("gross_total")).alias("difference"),
             vat_diff.alias("_vat_diff"),
         )
-        .with_columns(is_rounding.fill_null(False).alias("_rounding"))
+        .with_columns(
+            is_rounding.fill_null(False).alias("_rounding"),
+            (_OK & lines_differ).fill_null(False).alias("_lines"),
+        )
     )
 
 
 def _residual() -> pl.Expr:
     return pl.col("difference") - pl.when(pl.col("_rounding")).then(pl.col("_vat_diff")).otherwise(
         pl.lit(_ZERO)
-    )
-
-
-def _pairs(p: Prepared, side: _Side) -> pl.LazyFrame:
-    """Eligible orders of this side with the first document they link to, if it has lines."""
-    orders = p.orders.filter((pl.col("order_type") == side.order_type) & pl.col("eligible"))
-    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    if p.day is not None or p.store is not None:
-        docs = docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id",
-                         how="semi")  # fmt: skip
-    with_lines = p.t["erp_document_lines"].select("doc_id").unique()
-    summary = _doc_summary(p, docs).join(with_lines, on="doc_id", how="semi")
-    return orders.join(summary, left_on="order_id", right_on="pos_ref").select(
-        "order_id",
-        "doc_id",
-        "erp_ref",
-        pl.col("store_id").alias("store"),
-        "business_day",
-        pl.coalesce("currency", "erp_currency").alias("currency"),
     )
 
 
@@ -288,7 +337,9 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
         parts=parts,
         effects=effects,
         erp_only=erp_only.select("pos_ref", pl.lit(side.orphan_kind).alias("kind"), "store"),
-        pairs=_pairs(p, side),
+        lined=hits.filter(pl.col("_lines")).select(
+            "order_id", "doc_id", "erp_ref", "store", "business_day", "currency"
+        ),
     )
 
 
@@ -347,9 +398,9 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
 
 
 def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
-    """line_mismatch: per linked (eligible) order and SKU, POS quantity vs its document's."""
+    """line_mismatch: per linked (eligible) order and SKU, POS quantity vs its document's,
+    for the few `pairs` whose fingerprints differ."""
     erp_lines = p.t["erp_document_lines"]
-    pairs = pairs.join(erp_lines.select("doc_id").unique(), on="doc_id", how="semi")
     pos = (
         p.t["pos_order_lines"]
         .join(pairs.select("order_id"), on="order_id", how="semi")
@@ -386,17 +437,24 @@ def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
     return emit(broken, "line_mismatch", [pl.col("pos_ref"), pl.col("sku")], cause, "warning")
 
 
+def _shares_hashes(hits: pl.DataFrame) -> bool:
+    return not hits.filter(_BOTH & (pl.col("order_id") != pl.col("_ref"))).is_empty()
+
+
 def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
-    hits = pl.collect_all([_candidates(p, cfg, _SALES), _candidates(p, cfg, _REFUNDS)])
-    sales = _link(p, cfg, _SALES, hits[0].lazy())
-    refunds = _link(p, cfg, _REFUNDS, hits[1].lazy())
-    pairs = pl.concat([sales.pairs, refunds.pairs], how="vertical")
+    suspects = _line_suspects(p)
+    hits = _candidates(p, cfg, suspects, exact=False).collect()
+    if _shares_hashes(hits):  # two ids share a 64-bit hash: join on the strings instead
+        hits = _candidates(p, cfg, suspects, exact=True).collect()
+    sales = _link(p, cfg, _SALES, hits.lazy().filter(pl.col("_s").not_()))
+    refunds = _link(p, cfg, _REFUNDS, hits.lazy().filter(pl.col("_s")))
+    lined = pl.concat([sales.lined, refunds.lined], how="vertical")
     return DocumentFindings(
-        parts=[*sales.parts, *refunds.parts, _lines(p, pairs)],
+        parts=[*sales.parts, *refunds.parts, _lines(p, lined)],
         effects=pl.concat([sales.effects, refunds.effects], how="vertical"),
         # A pos_ref that both an orphan invoice and credit note carry counts once (the sale).
         erp_only=pl.concat([sales.erp_only, refunds.erp_only], how="vertical").unique(
             "pos_ref", keep="first", maintain_order=True
         ),
-        pairs=pairs,
+        lined=lined,
     )

@@ -252,7 +252,21 @@ def _polars_core(t: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
         .filter(pl.col("amount") != pl.col("erp"))
         .select(pl.len())
     )
-    return pl.collect_all([missing, amount, takings])
+    pos_lines = (
+        t["pos_order_lines"].group_by("order_id", "sku").agg(pl.col("quantity").sum().alias("q"))
+    )
+    erp_lines = (
+        t["erp_document_lines"]
+        .join(d.select("doc_id", "pos_ref"), on="doc_id")
+        .group_by(pl.col("pos_ref").alias("order_id"), "sku")
+        .agg(pl.col("quantity").sum().alias("e"))
+    )
+    lines = (
+        pos_lines.join(erp_lines, on=["order_id", "sku"], how="full", coalesce=True)
+        .filter(pl.col("q").ne_missing(pl.col("e")))
+        .select(pl.len())
+    )
+    return pl.collect_all([missing, amount, takings, lines])
 
 
 _DUCK_SQL = {
@@ -267,10 +281,22 @@ _DUCK_SQL = {
           from erp_journal_lines j join pos_orders o on o.order_id = j.pos_ref group by all)
         select count(*) from pos full join erp using (store_id, business_day, account)
         where a is distinct from e""",
+    "lines": """with pos as (select order_id, sku, sum(quantity) q from pos_order_lines group by all),
+        erp as (select d.pos_ref order_id, l.sku, sum(l.quantity) e
+          from erp_document_lines l join erp_documents d using (doc_id) group by all)
+        select count(*) from pos full join erp using (order_id, sku) where q is distinct from e""",
 }
 
 
-_DUCK_TABLES = ("pos_orders", "erp_documents", "pos_payments", "erp_journal_lines", "map_tender")
+_DUCK_TABLES = (
+    "pos_orders",
+    "pos_order_lines",
+    "pos_payments",
+    "erp_documents",
+    "erp_document_lines",
+    "erp_journal_lines",
+    "map_tender",
+)
 
 
 def _duckdb_core(frames: dict[str, pl.DataFrame] | None, directory: Path | None) -> list[Any]:

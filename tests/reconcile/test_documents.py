@@ -237,3 +237,26 @@ def test_young_order_of_a_journaled_day_counts_in_the_takings() -> None:
     findings = snap.run(as_of=None)
     assert found(findings) == set()
     assert findings.takings.get_column("pos_amount").to_list() == [d("8.00"), d("12.00")]
+
+
+@pytest.mark.parametrize(
+    ("pos_lines", "erp_lines", "expected"),
+    [
+        # POS (sku, qty)...                ERP (sku, qty)...            line_mismatch rows
+        ([("A", "1"), ("A", "2")], [("A", "3")], set()),  # split lines, same quantity per SKU
+        ([("A", "1"), ("B", "2")], [("B", "2"), ("A", "1")], set()),
+        ([("A", "1"), ("B", "2")], [("A", "2"), ("B", "1")],
+         {("quantity_differs", "A"), ("quantity_differs", "B")}),  # same total, moved
+        ([("A", "1"), ("Z", "0")], [("A", "1")], {("sku_missing_in_erp", "Z")}),  # no quantity
+        ([("A", "1")], [("A", "1"), ("Z", "0")], {("sku_missing_in_pos", "Z")}),
+    ],
+)  # fmt: skip
+def test_lines_compare_quantity_per_sku(
+    pos_lines: list[tuple[str, str]], erp_lines: list[tuple[str, str]], expected: set[object]
+) -> None:
+    snap = Snap().order("1").pay("1", "Card", "12.00").doc("D1", "1").receipt("1", "1220", "12.00")
+    for no, (sku, qty) in enumerate(pos_lines, start=1):
+        snap.line("1", sku, qty, "6.00", no=no)
+    for no, (sku, qty) in enumerate(erp_lines, start=1):
+        snap.doc_line("D1", sku, qty, no=no)
+    assert {(cause, sku) for _, cause, sku in found(snap.run(), "sku")} == expected

@@ -54,3 +54,12 @@ def test_scoped_run_is_the_full_run_in_scope(
     scoped = reconcile(read_snapshot(snap_dir), as_of=AS_OF, day=day, store=store)
     for name in FRAMES:
         assert_frame_equal(getattr(scoped, name), _in_scope(getattr(full, name), day, store))
+
+
+def test_the_exact_join_for_shared_hashes_gives_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("reconcile._documents._shares_hashes", lambda hits: True)
+    got = reconcile(snapshot(), as_of=AS_OF)
+    for name in FRAMES:
+        assert_frame_equal(getattr(got, name), pl.read_parquet(DATA / f"frozen_{name}.parquet"))
