@@ -13,7 +13,7 @@ from decimal import Decimal
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._frames import DOC_KINDS, beyond, emit, split_repeated
+from reconcile._frames import DOC_KINDS, among, beyond, emit, split_repeated
 from reconcile._prepare import Prepared
 from snapshot import MONEY
 
@@ -136,9 +136,8 @@ def _fingerprint(lines: pl.LazyFrame, key: str) -> pl.LazyFrame:
 def _side_docs(p: Prepared) -> pl.LazyFrame:
     """The documents an order may link to, with their side `_s` (True: credit notes)."""
     docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in([*DOC_KINDS, "credit_note"]))
-    if p.day is not None or p.store is not None:
-        ids = p.orders.select("order_id")
-        docs = docs.join(ids, left_on="pos_ref", right_on="order_id", how="semi")
+    if p.scope_ids is not None:
+        docs = docs.filter(among("pos_ref", p.scope_ids))
     return docs.with_columns((pl.col("doc_type") == "credit_note").alias("_s"))
 
 
@@ -146,10 +145,10 @@ def _line_suspects(p: Prepared) -> pl.Series:
     """Hashes of the pos_refs whose first document has lines with another fingerprint than
     the POS order's (a superset of the orders the line check flags)."""
     pos, erp = p.t["pos_order_lines"], p.t["erp_document_lines"]
-    if p.day is not None or p.store is not None:  # only the few orders in scope
-        ids = p.orders.select("order_id")
-        pos = pos.join(ids, on="order_id", how="semi")
-        erp = erp.join(_side_docs(p).select("doc_id"), on="doc_id", how="semi")
+    if p.scope_ids is not None:  # only the few orders in scope
+        doc_ids = _side_docs(p).select("doc_id").collect().get_column("doc_id")
+        pos = pos.filter(among("order_id", p.scope_ids))
+        erp = erp.filter(among("doc_id", doc_ids))
     firsts = _doc_summary(p, _side_docs(p)).select(
         pl.col("pos_ref").hash(_SEED).alias("_k"), pl.col("doc_id").hash(_SEED).alias("_kd")
     )
@@ -351,11 +350,11 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
     join; without it they are looked up in `known`.
     """
     docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    named = p.known.select("order_id", "store_id")
+    named = p.named.select("order_id", "store_id")
     if p.day is not None:
         docs = docs.filter(pl.col("posting_date") == p.day)
     if unknown_refs is None:
-        own = p.known.filter(pl.col("order_type") == side.order_type).select("order_id")
+        own = p.named.filter(pl.col("order_type") == side.order_type).select("order_id")
         unknown_refs = (
             docs.select("pos_ref").drop_nulls().unique()
             .join(own, left_on="pos_ref", right_on="order_id", how="anti")
@@ -400,10 +399,12 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
 def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
     """line_mismatch: per linked (eligible) order and SKU, POS quantity vs its document's,
     for the few `pairs` whose fingerprints differ."""
-    erp_lines = p.t["erp_document_lines"]
+    pairs = pairs.collect().lazy()
+    orders, docs = pl.collect_all([pairs.select("order_id"), pairs.select("doc_id")])
+    erp_lines = p.t["erp_document_lines"].filter(among("doc_id", docs.get_column("doc_id")))
     pos = (
         p.t["pos_order_lines"]
-        .join(pairs.select("order_id"), on="order_id", how="semi")
+        .filter(among("order_id", orders.get_column("order_id")))
         .group_by("order_id", "sku")
         .agg(pl.col("quantity").sum().alias("pos_value"))
     )

@@ -15,7 +15,13 @@ from typing import Any
 
 import polars as pl
 
-from reconcile._frames import STORE_DAY, repeated_hashes, split_repeated
+from reconcile._frames import (
+    STORE_DAY,
+    among,
+    id_hashes,
+    repeated_hashes,
+    split_repeated,
+)
 
 __all__ = ["HELD_CAUSES", "Prepared", "prepare"]
 
@@ -46,6 +52,9 @@ class Prepared:
     t: dict[str, pl.LazyFrame]
     orders: pl.LazyFrame  # orders in scope: order columns + eligible, location, held_cause, ...
     known: pl.LazyFrame  # same columns: every order the run may look up (orders in a full run)
+    exact: bool  # two known orders share a first id hash: `join_orders` joins on the strings
+    scope_ids: pl.Series | None  # order_id of `orders` in a scoped run (None: a full run)
+    named: pl.LazyFrame  # order_id, store_id, order_type, id hashes: orders ERP rows may name
     map_store: pl.LazyFrame  # store_id, location (one per store)
     loc_store: pl.LazyFrame  # location, loc_store (one store per location)
     map_tender: pl.LazyFrame  # tender, account (one per tender)
@@ -98,7 +107,20 @@ def prepare(
     account_tender = map_tender.group_by("account").agg(
         pl.when(pl.col("tender").n_unique() == 1).then(pl.col("tender").first()).alias("tender")
     )
-    lines, payments, docs = t["pos_order_lines"], t["pos_payments"], t["erp_documents"]
+    scoped = day is not None or store is not None
+    # A scoped run reads only the rows of the orders it may look at (`_scoped_ids`); its
+    # global findings (unknown SKU, unmapped tender or VAT rate) are those of these orders.
+    named: pl.DataFrame | None = None
+    ids: pl.Series | None = None
+    if scoped:
+        named = _named(t, day, store)
+        ids = named.filter(pl.col("_own")).get_column("order_id")
+
+    def some(lf: pl.LazyFrame) -> pl.LazyFrame:
+        return lf if ids is None else lf.filter(among("order_id", ids))
+
+    lines, payments = some(t["pos_order_lines"]), some(t["pos_payments"])
+    docs = t["erp_documents"]
     erp_skus = t["erp_items"].select("sku").unique()
     # The anti join (against a small table) first leaves few rows to de-duplicate.
     unknown = lines.select("sku").join(erp_skus, on="sku", how="anti").unique()
@@ -149,7 +171,6 @@ def prepare(
             _not_in("vat_rate", rates)
         ),
     }
-    scoped = day is not None or store is not None
     if not scoped:  # a scoped run de-duplicates its few rows by sorting them all
         large["order_repeats"] = repeated_hashes(t["pos_orders"], "order_id")
         large["doc_ref_repeats"] = repeated_hashes(
@@ -172,36 +193,25 @@ def prepare(
     closed_rates = got["map_tax"].filter(_in("account", closed)).get_column("vat_rate")
     unknown_skus = got["unknown"]
 
-    ids: pl.LazyFrame | None = None
-    if scoped:
-        ids = _scoped_ids(t, got, day, store)
-
-    def some(lf: pl.LazyFrame) -> pl.LazyFrame:
-        return lf if ids is None else lf.join(ids, on="order_id", how="semi")
-
     # Held orders: (order_id, rank of the cause) from cheap filters, then one join.
     unmapped_payments, unmapped_lines = got["unmapped_payments"], got["unmapped_lines"]
     held_parts = [
-        some(unmapped_payments.lazy()).select("order_id", pl.lit(1).alias("r")),
-        some(unmapped_lines.lazy()).select("order_id", pl.lit(2).alias("r")),
+        unmapped_payments.lazy().select("order_id", pl.lit(1).alias("r")),
+        unmapped_lines.lazy().select("order_id", pl.lit(2).alias("r")),
     ]
     if unknown_skus.height:
         held_parts.append(
-            some(lines)
-            .join(unknown_skus.lazy(), on="sku", how="semi", nulls_equal=True)
-            .select("order_id", pl.lit(3).alias("r"))
+            lines.join(unknown_skus.lazy(), on="sku", how="semi", nulls_equal=True).select(
+                "order_id", pl.lit(3).alias("r")
+            )
         )
     if closed_tenders.len():
         held_parts.append(
-            some(payments)
-            .filter(_in("tender", closed_tenders))
-            .select("order_id", pl.lit(4).alias("r"))
+            payments.filter(_in("tender", closed_tenders)).select("order_id", pl.lit(4).alias("r"))
         )
     if closed_rates.len():
         held_parts.append(
-            some(lines)
-            .filter(_in("vat_rate", closed_rates))
-            .select("order_id", pl.lit(4).alias("r"))
+            lines.filter(_in("vat_rate", closed_rates)).select("order_id", pl.lit(4).alias("r"))
         )
     held = pl.concat(held_parts, how="vertical").group_by("order_id").agg(pl.col("r").min())
 
@@ -243,19 +253,29 @@ def prepare(
             .alias("held_cause"),
             (pending.fill_null(False) & pl.col("covered").is_null()).alias("pending"),
             pl.col("covered").fill_null(False),
+            *id_hashes("order_id"),
         )
     )
     # Materialise what every comparator reads, so each is computed once.
-    known = orders.collect().lazy()
+    known_frame = orders.collect()
+    known = known_frame.lazy()
+    exact = known_frame.get_column("_h1").n_unique() < known_frame.height
     in_scope = known
+    scope_ids = None
     if day is not None:
         in_scope = in_scope.filter(pl.col("business_day") == day)
     if store is not None:
         in_scope = in_scope.filter(pl.col("store_id") == store)
+    if scoped:
+        in_scope = in_scope.collect().lazy()
+        scope_ids = in_scope.select("order_id").collect().get_column("order_id")
     return Prepared(
         t=t,
         orders=in_scope,
         known=known,
+        exact=exact,
+        scope_ids=scope_ids,
+        named=(known.select(_NAMED) if named is None else named.lazy().select(_NAMED)),
         map_store=got["map_store"].lazy(),
         loc_store=got["loc_store"].lazy(),
         map_tender=got["map_tender"].lazy(),
@@ -294,29 +314,44 @@ def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:
     return got[name].get_column("_h") if name in got else None
 
 
-def _scoped_ids(
-    t: dict[str, pl.LazyFrame], got: dict[str, pl.DataFrame], day: date | None, store: str | None
-) -> pl.LazyFrame:
-    """Order ids a scoped run may look at: its own orders (any of their rows), those that ERP
-    rows of its day name, and those behind the global findings (unmapped tender, VAT rate or
-    store). A superset is harmless: every finding is scoped again at the end."""
+_NAMED = ("order_id", "store_id", "order_type", "_h1", "_h2")
+
+
+def _named(t: dict[str, pl.LazyFrame], day: date | None, store: str | None) -> pl.DataFrame:
+    """For a scoped run: the orders of its day and store, and those that ERP rows of its day
+    name (to place those rows in a store, and to tell a document posted that day for an
+    earlier sale from an orphan), one row per order_id (the earliest), with `_own`: the
+    orders the run derives in full (of its store: the others only place ERP rows)."""
     orders, docs, journal = t["pos_orders"], t["erp_documents"], t["erp_journal_lines"]
-    own = orders
-    if day is not None:
-        own = own.filter(pl.col("business_day") == day)
+    own = pl.lit(True)
+    if day is not None:  # filters on the day skip most row groups: rows come in time order
         docs = docs.filter(pl.col("posting_date") == day)
         journal = journal.filter(pl.col("posting_date") == day)
+        own = own & (pl.col("business_day") == day)
     if store is not None:
-        own = own.filter(pl.col("store_id") == store)
-    parts = [
-        own.select("order_id"),
-        docs.select(pl.col("pos_ref").alias("order_id")),
-        docs.select(pl.col("original_pos_ref").alias("order_id")),
-        journal.select(pl.col("pos_ref").alias("order_id")),
-        got["unmapped_payments"].lazy().select("order_id"),
-        got["unmapped_lines"].lazy().select("order_id"),
-        orders.filter(_not_in("store_id", got["map_store"].get_column("store_id"))).select(
-            "order_id"
-        ),
-    ]
-    return pl.concat(parts, how="vertical").drop_nulls().unique().collect().lazy()
+        own = own & (pl.col("store_id") == store)
+    refs = (
+        pl.concat(
+            [
+                docs.select(pl.col("pos_ref").alias("order_id")),
+                docs.select(pl.col("original_pos_ref").alias("order_id")),
+                journal.select(pl.col("pos_ref").alias("order_id")),
+            ],
+            how="vertical",
+        )
+        .drop_nulls()
+        .unique()
+        .collect()
+        .get_column("order_id")
+    )
+    columns = ("order_id", "store_id", "order_type", "business_day", "created_at")
+    found = pl.concat(
+        [orders.filter(own), orders.filter(among("order_id", refs))], how="vertical"
+    ).select(columns)
+    same_store = pl.lit(True) if store is None else pl.col("store_id") == store
+    return (
+        found.sort("order_id", "created_at", nulls_last=True)
+        .unique("order_id", keep="first")
+        .with_columns((own | same_store).fill_null(False).alias("_own"), *id_hashes("order_id"))
+        .collect()
+    )

@@ -12,7 +12,7 @@ from decimal import Decimal
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._frames import STORE_DAY, beyond, emit
+from reconcile._frames import STORE_DAY, among, beyond, emit, join_orders
 from reconcile._prepare import Prepared
 from snapshot import MONEY
 
@@ -39,25 +39,30 @@ class TenderFindings:
 
 
 def _unposted_pending(p: Prepared) -> pl.LazyFrame:
-    # Pending sales are few: find their documents by a semi join, then drop those.
-    pending = p.known.filter(pl.col("eligible") & pl.col("pending")).select("order_id")
+    # Pending sales are few (and recent: their documents are in the last row groups).
+    pending = p.known.filter(pl.col("eligible") & pl.col("pending")).select("order_id").collect()
     refs = (
         p.t["erp_documents"]
         .select(pl.col("pos_ref").alias("order_id"))
-        .join(pending, on="order_id", how="semi")
+        .filter(among("order_id", pending.get_column("order_id")))
     )
-    return pending.join(refs, on="order_id", how="anti")
+    return pending.lazy().join(refs, on="order_id", how="anti").collect().lazy()
 
 
 def _pos_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
-    orders = p.orders.filter(pl.col("eligible")).select(
-        "order_id", pl.col("store_id").alias("store"), "business_day", "currency"
-    )
-    return (
-        p.t["pos_payments"]
-        .join(orders, on="order_id")
+    orders = (
+        p.orders.filter(pl.col("eligible"))
         .join(pending, on="order_id", how="anti")
-        .join(p.map_tender, on="tender")
+        .select(
+            "order_id", "_h1", "_h2", pl.col("store_id").alias("store"), "business_day", "currency"
+        )
+    )
+    payments = p.t["pos_payments"]
+    if p.scope_ids is not None:
+        payments = payments.filter(among("order_id", p.scope_ids))
+    payments = payments.join(p.map_tender, on="tender")
+    return (
+        join_orders(payments, "order_id", orders, "inner", p.exact)
         .group_by(_KEYS)
         .agg(pl.col("amount").sum().alias("pos_amount"), pl.col("currency").first())
     )
@@ -67,7 +72,7 @@ def _erp_side(p: Prepared, pending: pl.LazyFrame, erp_only: pl.LazyFrame) -> pl.
     """ERP tender money per store-day-account, and how much of it belongs to orphan documents
     (a column per ERP-only kind); an orphan's receipt without a location takes its store."""
     accounts = p.map_tender.select("account").unique()
-    named = p.known.select(pl.col("order_id").alias("pos_ref"), pl.col("store_id").alias("_ps"))
+    named = p.named.select("order_id", "_h1", "_h2", pl.col("store_id").alias("_ps"))
     journal = p.t["erp_journal_lines"]
     if p.day is not None:
         journal = journal.filter(pl.col("posting_date") == p.day)
@@ -76,7 +81,7 @@ def _erp_side(p: Prepared, pending: pl.LazyFrame, erp_only: pl.LazyFrame) -> pl.
         .join(accounts, on="account", how="semi")
         .join(pending, left_on="pos_ref", right_on="order_id", how="anti")
         .join(p.loc_store, on="location", how="left")
-        .join(named, on="pos_ref", how="left")
+        .pipe(join_orders, "pos_ref", named, "left", p.exact)
         .join(erp_only.rename({"store": "_os"}), on="pos_ref", how="left")
     )
     # Only lines with neither a mapped location nor a POS order need the store-day pattern
@@ -105,11 +110,9 @@ def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
     """Money per store-day-account that each explaining kind moves (ERP minus POS)."""
     orders = p.orders.select("order_id", pl.col("store_id").alias("store"), "business_day")
     # Only the payments of the few orders another kind explains.
-    pays = (
-        p.t["pos_payments"]
-        .join(effects.select("order_id").unique(), on="order_id", how="semi")
-        .join(p.map_tender, on="tender")
-    )
+    effects = effects.collect().lazy()
+    explained = effects.select("order_id").collect().get_column("order_id")
+    pays = p.t["pos_payments"].filter(among("order_id", explained)).join(p.map_tender, on="tender")
     missing = (
         effects.filter(pl.col("kind") != "amount_mismatch")
         .join(pays, on="order_id")
