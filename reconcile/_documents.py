@@ -359,14 +359,12 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
             docs.select("pos_ref").drop_nulls().unique()
             .join(own, left_on="pos_ref", right_on="order_id", how="anti")
         )  # fmt: skip
-    orphans = pl.concat(
-        [
-            docs.filter(pl.col("pos_ref").is_null()),
-            docs.join(unknown_refs, on="pos_ref", how="semi"),
-        ],
-        how="vertical",
-    )
-    lf = orphans.join(p.loc_store, on="location", how="left").join(
+    refs = unknown_refs.collect().get_column("pos_ref")
+    orphans = docs.filter(pl.col("pos_ref").is_null() | among("pos_ref", refs)).collect()
+    # Few: look up only the orders they name (a join would hash every known order).
+    ids = pl.concat([orphans.get_column("pos_ref"), orphans.get_column("original_pos_ref")])
+    named = named.filter(among("order_id", ids))
+    lf = orphans.lazy().join(p.loc_store, on="location", how="left").join(
         named.rename({"store_id": "_ref_store"}),
         left_on="pos_ref",
         right_on="order_id",
