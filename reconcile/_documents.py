@@ -15,7 +15,7 @@ import polars as pl
 from reconcile._config import EngineConfig
 from reconcile._frames import DOC_KINDS, among, beyond, emit, split_repeated
 from reconcile._prepare import Prepared
-from snapshot import MONEY
+from snapshot import MONEY, QTY
 
 __all__ = ["DocumentFindings", "compare_documents"]
 
@@ -126,7 +126,8 @@ def _fingerprint(lines: pl.LazyFrame, key: str) -> pl.LazyFrame:
     near certainty otherwise); `_z`, whether a line has no quantity (a SKU the sum cannot see).
     A hash collision only merges two keys, so it can only flag more orders, never fewer.
     """
-    milli = pl.col("quantity").mul(1000).cast(pl.Int64).fill_null(0)
+    # A Decimal(18,3) is stored as the integer number of thousandths.
+    milli = pl.col("quantity").cast(QTY).to_physical().cast(pl.Int64).fill_null(0)
     return lines.group_by(pl.col(key).hash(_SEED).alias("_k")).agg(
         (pl.col("sku").hash(_SEED) * milli.reinterpret(signed=False)).sum().alias("_f"),
         (milli == 0).any().alias("_z"),
@@ -149,11 +150,12 @@ def _line_suspects(p: Prepared) -> pl.Series:
         doc_ids = _side_docs(p).select("doc_id").collect().get_column("doc_id")
         pos = pos.filter(among("order_id", p.scope_ids))
         erp = erp.filter(among("doc_id", doc_ids))
-    firsts = _doc_summary(p, _side_docs(p)).select(
+    # Every document of a pos_ref, not only the first it links to: a superset, and no sort.
+    docs = _side_docs(p).select(
         pl.col("pos_ref").hash(_SEED).alias("_k"), pl.col("doc_id").hash(_SEED).alias("_kd")
     )
     suspects = (
-        firsts.join(_fingerprint(erp, "doc_id").rename({"_k": "_kd"}), on="_kd")
+        docs.join(_fingerprint(erp, "doc_id").rename({"_k": "_kd"}), on="_kd")
         .join(_fingerprint(pos, "order_id"), on="_k", how="left", suffix="_pos")
         .filter(
             pl.col("_f_pos").is_null()
@@ -364,11 +366,15 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
     # Few: look up only the orders they name (a join would hash every known order).
     ids = pl.concat([orphans.get_column("pos_ref"), orphans.get_column("original_pos_ref")])
     named = named.filter(among("order_id", ids))
-    lf = orphans.lazy().join(p.loc_store, on="location", how="left").join(
-        named.rename({"store_id": "_ref_store"}),
-        left_on="pos_ref",
-        right_on="order_id",
-        how="left",
+    lf = (
+        orphans.lazy()
+        .join(p.loc_store, on="location", how="left")
+        .join(
+            named.rename({"store_id": "_ref_store"}),
+            left_on="pos_ref",
+            right_on="order_id",
+            how="left",
+        )
     )
     stores = [pl.col("loc_store"), pl.col("_ref_store")]
     if side.use_original_ref:

@@ -245,6 +245,8 @@ def test_young_order_of_a_journaled_day_counts_in_the_takings() -> None:
         # POS (sku, qty)...                ERP (sku, qty)...            line_mismatch rows
         ([("A", "1"), ("A", "2")], [("A", "3")], set()),  # split lines, same quantity per SKU
         ([("A", "1"), ("B", "2")], [("B", "2"), ("A", "1")], set()),
+        ([("A", "0.5"), ("A", "1.0")], [("A", "1.5")], set()),  # thousandths count
+        ([("A", "1.001")], [("A", "1")], {("quantity_differs", "A")}),
         ([("A", "1"), ("B", "2")], [("A", "2"), ("B", "1")],
          {("quantity_differs", "A"), ("quantity_differs", "B")}),  # same total, moved
         ([("A", "1"), ("Z", "0")], [("A", "1")], {("sku_missing_in_erp", "Z")}),  # no quantity
