@@ -143,8 +143,8 @@ def _side_docs(p: Prepared) -> pl.LazyFrame:
 
 
 def _line_suspects(p: Prepared) -> pl.Series:
-    """Hashes of the pos_refs whose first document has lines with another fingerprint than
-    the POS order's (a superset of the orders the line check flags)."""
+    """Hashes of the pos_refs with a document whose lines have another fingerprint than the
+    POS order's (a superset of the orders the line check flags)."""
     pos, erp = p.t["pos_order_lines"], p.t["erp_document_lines"]
     if p.scope_ids is not None:  # only the few orders in scope
         doc_ids = _side_docs(p).select("doc_id").collect().get_column("doc_id")

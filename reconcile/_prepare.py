@@ -3,8 +3,8 @@ mapped location, held cause, pending and daily-journal flags, and the lookup tab
 
 Builds lazy frames and materialises only what every comparator reads (the mappings, the
 orders); it emits no exception itself. For a run scoped to a day and/or store it derives
-only the orders that run can see: those in scope, and those that ERP rows in scope or a
-global finding name.
+only the orders that run can see: those in scope, and those that ERP rows of its day name
+(its global findings are those of these orders).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def prepare(
         pl.when(pl.col("tender").n_unique() == 1).then(pl.col("tender").first()).alias("tender")
     )
     scoped = day is not None or store is not None
-    # A scoped run reads only the rows of the orders it may look at (`_scoped_ids`); its
+    # A scoped run reads only the rows of the orders it may look at (`_named`); its
     # global findings (unknown SKU, unmapped tender or VAT rate) are those of these orders.
     named: pl.DataFrame | None = None
     ids: pl.Series | None = None
