@@ -42,7 +42,7 @@ bench: setup
 	$(PY) -m collectors.bench --orders 50000
 	$(PY) -m collectors.bench --orders 1000000 --fill
 	$(PY) -m sync.bench --orders 10000 --faults
-	$(PY) -m reconcile.bench --orders 1000000
+	$(PY) -m reconcile.bench --orders 1000000 --dir var/bench/snap1m
 	$(PY) -m app.bench
 
 clean:

@@ -13,20 +13,23 @@ from decimal import Decimal
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._frames import DOC_KINDS, beyond, emit, split_repeated
+from reconcile._frames import DOC_KINDS, among, beyond, emit, split_repeated
 from reconcile._prepare import Prepared
-from snapshot import MONEY
+from snapshot import MONEY, QTY
 
 __all__ = ["DocumentFindings", "compare_documents"]
 
 _ZERO = Decimal(0)
+_SEED = 6  # of the line fingerprints' hashes
 
 
 @dataclass(frozen=True)
 class DocumentFindings:
     parts: list[pl.LazyFrame]  # exception rows
     effects: pl.LazyFrame  # order_id, kind, diff: orders whose money another kind explains
-    pairs: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency (eligible)
+    erp_only: pl.LazyFrame  # pos_ref, kind, store: orphan documents naming no POS order at all
+    lined: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency: eligible
+    # linked orders whose lines may differ from their document's (line fingerprints differ)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ _REFUNDS = _Side(
 
 
 def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per pos_ref: the first document (earliest posting_date, then doc_no) and counts."""
+    """One row per pos_ref and side `_s` (credit note or not): the first document (earliest
+    posting_date, then doc_no) and counts."""
     docs = docs.filter(pl.col("pos_ref").is_not_null())
     once, more = split_repeated(docs, "pos_ref", p.doc_ref_repeats)
     # A pos_ref with one document is its own summary; only repeated refs need the sort.
@@ -64,6 +68,7 @@ def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
         if once is None
         else once.select(
             "pos_ref",
+            "_s",
             "doc_id",
             pl.col("doc_no").alias("erp_ref"),
             pl.col("location").alias("doc_location"),
@@ -82,7 +87,7 @@ def _doc_summary(p: Prepared, docs: pl.LazyFrame) -> pl.LazyFrame:
     # Within a group polars keeps the frame's row order, so first/last follow this sort.
     multi = (
         more.sort("pos_ref", "posting_date", "doc_no", "doc_id", nulls_last=True)
-        .group_by("pos_ref")
+        .group_by("pos_ref", "_s")
         .agg(
             pl.col("doc_id").first(),
             pl.col("doc_no").first().alias("erp_ref"),
@@ -115,24 +120,83 @@ _BOTH = pl.col("_in_pos") & pl.col("_in_erp")
 _OK = _BOTH & pl.col("eligible")
 
 
-def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
-    """The orders of this side linked to their documents, only the rows some check flags.
+def _fingerprint(lines: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """Per `key` (as its 64-bit hash `_k`): `_f`, the wrapping sum of hash(sku) * quantity in
+    thousandths, equal for two line sets with the same quantity per SKU (and different with
+    near certainty otherwise); `_z`, whether a line has no quantity (a SKU the sum cannot see).
+    A hash collision only merges two keys, so it can only flag more orders, never fewer.
+    """
+    # A Decimal(18,3) is stored as the integer number of thousandths.
+    milli = pl.col("quantity").cast(QTY).to_physical().cast(pl.Int64).fill_null(0)
+    return lines.group_by(pl.col(key).hash(_SEED).alias("_k")).agg(
+        (pl.col("sku").hash(_SEED) * milli.reinterpret(signed=False)).sum().alias("_f"),
+        (milli == 0).any().alias("_z"),
+    )
 
+
+def _side_docs(p: Prepared) -> pl.LazyFrame:
+    """The documents an order may link to, with their side `_s` (True: credit notes)."""
+    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in([*DOC_KINDS, "credit_note"]))
+    if p.scope_ids is not None:
+        docs = docs.filter(among("pos_ref", p.scope_ids))
+    return docs.with_columns((pl.col("doc_type") == "credit_note").alias("_s"))
+
+
+def _line_suspects(p: Prepared) -> pl.Series:
+    """Hashes of the pos_refs with a document whose lines have another fingerprint than the
+    POS order's (a superset of the orders the line check flags)."""
+    pos, erp = p.t["pos_order_lines"], p.t["erp_document_lines"]
+    if p.scope_ids is not None:  # only the few orders in scope
+        doc_ids = _side_docs(p).select("doc_id").collect().get_column("doc_id")
+        pos = pos.filter(among("order_id", p.scope_ids))
+        erp = erp.filter(among("doc_id", doc_ids))
+    # Every document of a pos_ref, not only the first it links to: a superset, and no sort.
+    docs = _side_docs(p).select(
+        pl.col("pos_ref").hash(_SEED).alias("_k"), pl.col("doc_id").hash(_SEED).alias("_kd")
+    )
+    suspects = (
+        docs.join(_fingerprint(erp, "doc_id").rename({"_k": "_kd"}), on="_kd")
+        .join(_fingerprint(pos, "order_id"), on="_k", how="left", suffix="_pos")
+        .filter(
+            pl.col("_f_pos").is_null()
+            | (pl.col("_f_pos") != pl.col("_f"))
+            | pl.col("_z_pos").fill_null(False)
+            | pl.col("_z")
+        )
+        .select("_k")
+    )
+    return suspects.collect().get_column("_k")
+
+
+def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool) -> pl.LazyFrame:
+    """The orders linked to their documents (sales to invoices / sales orders, refunds to
+    credit notes: side `_s` is True for refunds), only the rows some check flags.
+
+    One join for both sides, on `_k`: the 64-bit hash of order_id / pos_ref, or (`exact`)
+    the strings themselves, for the rare run where two of them share a hash.
     The checks below run on this small frame once it is collected: polars pushes each
     check's columns and filter into its own copy of the join, so sharing the join lazily
     would run it once per check.
     """
-    orders = p.orders.filter(pl.col("order_type") == side.order_type).with_columns(
-        pl.lit(True).alias("_in_pos")
+
+    def key(ref: str) -> pl.Expr:  # of the id and side, one column (a join on two is slower)
+        if exact:
+            return pl.concat_str([pl.col(ref), pl.col("_s").cast(pl.String)], separator="\x1f")
+        return pl.col(ref).hash(_SEED) ^ pl.col("_s").cast(pl.UInt64)
+
+    orders = (
+        p.orders.filter(pl.col("order_type").is_in(["sale", "refund"]))
+        .with_columns(pl.lit(True).alias("_in_pos"), (pl.col("order_type") == "refund").alias("_s"))
+        .with_columns(key("order_id").alias("_k"))
     )
-    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    if p.day is not None or p.store is not None:
-        docs = docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id",
-                         how="semi")  # fmt: skip
-    # A full join also finds the pos_refs that name no order of this side (orphans, below).
-    joined = orders.join(
-        _doc_summary(p, docs), left_on="order_id", right_on="pos_ref", how="full", coalesce=True
-    ).with_columns(pl.col("_in_pos").fill_null(False), pl.col("_in_erp").fill_null(False))
+    summary = _doc_summary(p, _side_docs(p)).with_columns(key("pos_ref").alias("_k"))
+    # A full join also finds the pos_refs that name no order of that side (orphans, below).
+    joined = orders.join(summary, on="_k", how="full", coalesce=True).with_columns(
+        pl.col("_in_pos").fill_null(False),
+        pl.col("_in_erp").fill_null(False),
+        pl.coalesce("_s", "_s_right").alias("_s"),
+    )
+    lines_differ = pl.col("order_id").hash(_SEED).is_in(suspects.implode())
 
     # Keep the rows some check may flag, with plain comparisons on the raw columns (a
     # superset: the checks decide on the few rows left); derive money columns only then.
@@ -145,11 +209,13 @@ def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
         | differs("erp_gross", "gross_total")
         | differs("posting_date", "business_day")
         | differs("doc_location", "location")
+        | lines_differ.fill_null(False)
     )
     if cfg.amount.absolute < 0 or cfg.amount.relative < 0:
         flagged = pl.lit(True)  # a negative tolerance flags even equal amounts
     keep = (
         pl.col("_in_pos").not_()
+        | (_BOTH & (pl.col("order_id") != pl.col("pos_ref"))).fill_null(False)  # a shared hash
         | _absent().fill_null(False)
         | (_BOTH & pl.col("eligible").not_()).fill_null(False)
         | (_OK.fill_null(False) & flagged)
@@ -159,7 +225,8 @@ def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
     return (
         joined.filter(keep)
         .with_columns(
-            pl.col("order_id").alias("pos_ref"),
+            pl.coalesce("order_id", "pos_ref").alias("pos_ref"),
+            pl.col("pos_ref").alias("_ref"),  # as the document has it
             pl.col("store_id").alias("store"),
             pl.coalesce("currency", "erp_currency").alias("currency"),
             pl.col("gross_total").alias("pos_value"),
@@ -167,32 +234,16 @@ def _candidates(p: Prepared, cfg: EngineConfig, side: _Side) -> pl.LazyFrame:
             (pl.col("erp_gross") - pl.col("gross_total")).alias("difference"),
             vat_diff.alias("_vat_diff"),
         )
-        .with_columns(is_rounding.fill_null(False).alias("_rounding"))
+        .with_columns(
+            is_rounding.fill_null(False).alias("_rounding"),
+            (_OK & lines_differ).fill_null(False).alias("_lines"),
+        )
     )
 
 
 def _residual() -> pl.Expr:
     return pl.col("difference") - pl.when(pl.col("_rounding")).then(pl.col("_vat_diff")).otherwise(
         pl.lit(_ZERO)
-    )
-
-
-def _pairs(p: Prepared, side: _Side) -> pl.LazyFrame:
-    """Eligible orders of this side with the first document they link to, if it has lines."""
-    orders = p.orders.filter((pl.col("order_type") == side.order_type) & pl.col("eligible"))
-    docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    if p.day is not None or p.store is not None:
-        docs = docs.join(orders.select("order_id"), left_on="pos_ref", right_on="order_id",
-                         how="semi")  # fmt: skip
-    with_lines = p.t["erp_document_lines"].select("doc_id").unique()
-    summary = _doc_summary(p, docs).join(with_lines, on="doc_id", how="semi")
-    return orders.join(summary, left_on="order_id", right_on="pos_ref").select(
-        "order_id",
-        "doc_id",
-        "erp_ref",
-        pl.col("store_id").alias("store"),
-        "business_day",
-        pl.coalesce("currency", "erp_currency").alias("currency"),
     )
 
 
@@ -280,38 +331,50 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
         unknown_refs = hits.filter(pl.col("_in_pos").not_()).select("pos_ref")
     else:  # the documents were narrowed to the orders in scope: look the refs up in `known`
         unknown_refs = None
-    parts.append(_orphans(p, side, unknown_refs))
-    return DocumentFindings(parts=parts, effects=effects, pairs=_pairs(p, side))
+    orphans = _orphans(p, side, unknown_refs)
+    erp_only = orphans.filter(pl.col("pos_ref").is_not_null() & pl.col("_ref_store").is_null())
+    parts.append(emit(orphans, side.orphan_kind, [pl.col("erp_ref")], pl.col("cause")))
+    return DocumentFindings(
+        parts=parts,
+        effects=effects,
+        erp_only=erp_only.select("pos_ref", pl.lit(side.orphan_kind).alias("kind"), "store"),
+        lined=hits.filter(pl.col("_lines")).select(
+            "order_id", "doc_id", "erp_ref", "store", "business_day", "currency"
+        ),
+    )
 
 
 def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.LazyFrame:
-    """Documents whose pos_ref names no POS order of this type, when they belong to a store.
+    """Documents whose pos_ref names no POS order of this type, with the store their location
+    or the orders they name give (null when none does: still reported) and their cause.
 
     `unknown_refs` (pos_refs naming no order of this type) comes from the full run's link
     join; without it they are looked up in `known`.
     """
     docs = p.t["erp_documents"].filter(pl.col("doc_type").is_in(list(side.doc_types)))
-    named = p.known.select("order_id", "store_id")
+    named = p.named.select("order_id", "store_id")
     if p.day is not None:
         docs = docs.filter(pl.col("posting_date") == p.day)
     if unknown_refs is None:
-        own = p.known.filter(pl.col("order_type") == side.order_type).select("order_id")
+        own = p.named.filter(pl.col("order_type") == side.order_type).select("order_id")
         unknown_refs = (
             docs.select("pos_ref").drop_nulls().unique()
             .join(own, left_on="pos_ref", right_on="order_id", how="anti")
         )  # fmt: skip
-    orphans = pl.concat(
-        [
-            docs.filter(pl.col("pos_ref").is_null()),
-            docs.join(unknown_refs, on="pos_ref", how="semi"),
-        ],
-        how="vertical",
-    )
-    lf = orphans.join(p.loc_store, on="location", how="left").join(
-        named.rename({"store_id": "_ref_store"}),
-        left_on="pos_ref",
-        right_on="order_id",
-        how="left",
+    refs = unknown_refs.collect().get_column("pos_ref")
+    orphans = docs.filter(pl.col("pos_ref").is_null() | among("pos_ref", refs)).collect()
+    # Few: look up only the orders they name (a join would hash every known order).
+    ids = pl.concat([orphans.get_column("pos_ref"), orphans.get_column("original_pos_ref")])
+    named = named.filter(among("order_id", ids))
+    lf = (
+        orphans.lazy()
+        .join(p.loc_store, on="location", how="left")
+        .join(
+            named.rename({"store_id": "_ref_store"}),
+            left_on="pos_ref",
+            right_on="order_id",
+            how="left",
+        )
     )
     stores = [pl.col("loc_store"), pl.col("_ref_store")]
     if side.use_original_ref:
@@ -322,28 +385,30 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
             how="left",
         )
         stores.append(pl.col("_orig_store"))
-    lf = lf.with_columns(pl.coalesce(stores).alias("store")).filter(pl.col("store").is_not_null())
-    lf = lf.with_columns(
-        pl.col("doc_no").alias("erp_ref"),
-        pl.col("posting_date").alias("business_day"),
-        pl.col("gross_total").alias("erp_value"),
-        pl.col("gross_total").alias("difference"),
-    )
     cause = (
         pl.when(pl.col("pos_ref").is_null())
         .then(pl.lit(side.orphan_cause_noref))
         .otherwise(pl.lit(side.orphan_cause_ref))
     )
-    return emit(lf, side.orphan_kind, [pl.col("erp_ref")], cause)
+    return lf.with_columns(
+        pl.coalesce(stores).alias("store"),
+        pl.col("doc_no").alias("erp_ref"),
+        pl.col("posting_date").alias("business_day"),
+        pl.col("gross_total").alias("erp_value"),
+        pl.col("gross_total").alias("difference"),
+        cause.alias("cause"),
+    )
 
 
 def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
-    """line_mismatch: per linked (eligible) order and SKU, POS quantity vs its document's."""
-    erp_lines = p.t["erp_document_lines"]
-    pairs = pairs.join(erp_lines.select("doc_id").unique(), on="doc_id", how="semi")
+    """line_mismatch: per linked (eligible) order and SKU, POS quantity vs its document's,
+    for the few `pairs` whose fingerprints differ."""
+    pairs = pairs.collect().lazy()
+    orders, docs = pl.collect_all([pairs.select("order_id"), pairs.select("doc_id")])
+    erp_lines = p.t["erp_document_lines"].filter(among("doc_id", docs.get_column("doc_id")))
     pos = (
         p.t["pos_order_lines"]
-        .join(pairs.select("order_id"), on="order_id", how="semi")
+        .filter(among("order_id", orders.get_column("order_id")))
         .group_by("order_id", "sku")
         .agg(pl.col("quantity").sum().alias("pos_value"))
     )
@@ -377,13 +442,24 @@ def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
     return emit(broken, "line_mismatch", [pl.col("pos_ref"), pl.col("sku")], cause, "warning")
 
 
+def _shares_hashes(hits: pl.DataFrame) -> bool:
+    return not hits.filter(_BOTH & (pl.col("order_id") != pl.col("_ref"))).is_empty()
+
+
 def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
-    hits = pl.collect_all([_candidates(p, cfg, _SALES), _candidates(p, cfg, _REFUNDS)])
-    sales = _link(p, cfg, _SALES, hits[0].lazy())
-    refunds = _link(p, cfg, _REFUNDS, hits[1].lazy())
-    pairs = pl.concat([sales.pairs, refunds.pairs], how="vertical")
+    suspects = _line_suspects(p)
+    hits = _candidates(p, cfg, suspects, exact=False).collect()
+    if _shares_hashes(hits):  # two ids share a 64-bit hash: join on the strings instead
+        hits = _candidates(p, cfg, suspects, exact=True).collect()
+    sales = _link(p, cfg, _SALES, hits.lazy().filter(pl.col("_s").not_()))
+    refunds = _link(p, cfg, _REFUNDS, hits.lazy().filter(pl.col("_s")))
+    lined = pl.concat([sales.lined, refunds.lined], how="vertical")
     return DocumentFindings(
-        parts=[*sales.parts, *refunds.parts, _lines(p, pairs)],
+        parts=[*sales.parts, *refunds.parts, _lines(p, lined)],
         effects=pl.concat([sales.effects, refunds.effects], how="vertical"),
-        pairs=pairs,
+        # A pos_ref that both an orphan invoice and credit note carry counts once (the sale).
+        erp_only=pl.concat([sales.erp_only, refunds.erp_only], how="vertical").unique(
+            "pos_ref", keep="first", maintain_order=True
+        ),
+        lined=lined,
     )

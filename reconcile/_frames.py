@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Literal
 
 import polars as pl
 
@@ -18,6 +19,8 @@ __all__ = [
     "DOC_KINDS",
     "FINANCE",
     "OPS",
+    "STORE_DAY",
+    "among",
     "beyond",
     "conform_tables",
     "emit",
@@ -25,6 +28,8 @@ __all__ = [
     "finish",
     "flag",
     "gather",
+    "id_hashes",
+    "join_orders",
     "repeated_hashes",
     "split_repeated",
 ]
@@ -35,6 +40,8 @@ _OPS_KINDS = frozenset(
     {"line_mismatch", "unknown_sku", "price_mismatch", "stock_variance", "unmapped_location"}
 )
 DOC_KINDS = ("invoice", "sales_order")
+# A daily journal's reference: `{store id}-{YYYY-MM-DD}` (groups: store, day).
+STORE_DAY = r"^(.+)-(\d{4}-\d{2}-\d{2})$"
 _NULL_KEY = "\x00"
 _SEP = "\x1f"
 
@@ -108,6 +115,46 @@ def split_repeated(
         return lf, None
     is_repeated = pl.col(column).hash().is_in(repeated.implode())
     return lf.filter(is_repeated.not_()), lf.filter(is_repeated)
+
+
+_SEEDS = (11, 12)
+
+
+def among(column: str, values: pl.Series) -> pl.Expr:
+    """Rows whose `column` is one of the (few) `values`, as a filter the Parquet reader can
+    skip row groups with: a range on their min/max statistics, then the exact set. Ids grow
+    with time, so a day's ids fall in a few row groups (unlike a semi join: a full scan)."""
+    values = values.drop_nulls()
+    if values.is_empty():
+        return pl.lit(False)
+    low, high = pl.lit(values.min(), dtype=values.dtype), pl.lit(values.max(), dtype=values.dtype)
+    return pl.col(column).is_between(low, high) & pl.col(column).is_in(values.implode())
+
+
+def id_hashes(column: str) -> list[pl.Expr]:
+    """`_h1`, `_h2`: two independent 64-bit hashes of an id column (see `join_orders`)."""
+    first, second = _SEEDS
+    return [pl.col(column).hash(first).alias("_h1"), pl.col(column).hash(second).alias("_h2")]
+
+
+def join_orders(
+    lf: pl.LazyFrame, ref: str, orders: pl.LazyFrame, how: Literal["inner", "left"], exact: bool
+) -> pl.LazyFrame:
+    """`lf` joined with `orders` (order_id, `id_hashes`, other columns) where `ref` names the
+    order. Joins on the first hash, several times faster than on the strings, and keeps a
+    match only when the second hash agrees too; `exact` (the orders' first hashes are not
+    unique) joins on the strings. The result has `lf`'s columns and the other ones."""
+    if exact:
+        return lf.join(orders.drop("_h1", "_h2"), left_on=ref, right_on="order_id", how=how)
+    cols = [c for c in orders.collect_schema() if c not in ("order_id", "_h1", "_h2")]
+    hashed = lf.with_columns(pl.col(ref).hash(_SEEDS[0]).alias("_h1"))
+    joined = hashed.join(orders.drop("order_id"), on="_h1", how=how)
+    same = pl.col(ref).hash(_SEEDS[1]) == pl.col("_h2")
+    if how == "inner":
+        joined = joined.filter(same)
+    else:
+        joined = joined.with_columns(pl.when(same).then(pl.col(c)).alias(c) for c in cols)
+    return joined.drop("_h1", "_h2")
 
 
 def flag(keys: pl.LazyFrame, column: str, name: str) -> pl.LazyFrame:

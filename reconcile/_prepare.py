@@ -3,8 +3,8 @@ mapped location, held cause, pending and daily-journal flags, and the lookup tab
 
 Builds lazy frames and materialises only what every comparator reads (the mappings, the
 orders); it emits no exception itself. For a run scoped to a day and/or store it derives
-only the orders that run can see: those in scope, and those that ERP rows in scope or a
-global finding name.
+only the orders that run can see: those in scope, and those that ERP rows of its day name
+(its global findings are those of these orders).
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from typing import Any
 
 import polars as pl
 
-from reconcile._frames import repeated_hashes, split_repeated
+from reconcile._frames import (
+    STORE_DAY,
+    among,
+    id_hashes,
+    repeated_hashes,
+    split_repeated,
+)
 
 __all__ = ["HELD_CAUSES", "Prepared", "prepare"]
 
@@ -46,6 +52,9 @@ class Prepared:
     t: dict[str, pl.LazyFrame]
     orders: pl.LazyFrame  # orders in scope: order columns + eligible, location, held_cause, ...
     known: pl.LazyFrame  # same columns: every order the run may look up (orders in a full run)
+    exact: bool  # two known orders share a first id hash: `join_orders` joins on the strings
+    scope_ids: pl.Series | None  # order_id of `orders` in a scoped run (None: a full run)
+    named: pl.LazyFrame  # order_id, store_id, order_type, id hashes: orders ERP rows may name
     map_store: pl.LazyFrame  # store_id, location (one per store)
     loc_store: pl.LazyFrame  # location, loc_store (one store per location)
     map_tender: pl.LazyFrame  # tender, account (one per tender)
@@ -98,7 +107,20 @@ def prepare(
     account_tender = map_tender.group_by("account").agg(
         pl.when(pl.col("tender").n_unique() == 1).then(pl.col("tender").first()).alias("tender")
     )
-    lines, payments, docs = t["pos_order_lines"], t["pos_payments"], t["erp_documents"]
+    scoped = day is not None or store is not None
+    # A scoped run reads only the rows of the orders it may look at (`_named`); its
+    # global findings (unknown SKU, unmapped tender or VAT rate) are those of these orders.
+    named: pl.DataFrame | None = None
+    ids: pl.Series | None = None
+    if scoped:
+        named = _named(t, day, store)
+        ids = named.filter(pl.col("_own")).get_column("order_id")
+
+    def some(lf: pl.LazyFrame) -> pl.LazyFrame:
+        return lf if ids is None else lf.filter(among("order_id", ids))
+
+    lines, payments = some(t["pos_order_lines"]), some(t["pos_payments"])
+    docs = t["erp_documents"]
     erp_skus = t["erp_items"].select("sku").unique()
     # The anti join (against a small table) first leaves few rows to de-duplicate.
     unknown = lines.select("sku").join(erp_skus, on="sku", how="anti").unique()
@@ -121,7 +143,26 @@ def prepare(
     # values as literals (a filter, not a join on a Decimal key).
     tenders = got["map_tender"].get_column("tender")
     rates = got["map_tax"].get_column("vat_rate")
+    journal_refs = pl.concat(
+        [
+            docs.filter(pl.col("doc_type") == "journal").select("pos_ref"),
+            t["erp_journal_lines"].select("pos_ref"),
+        ],
+        how="vertical",
+    )
     large: dict[str, pl.LazyFrame] = {
+        # Store-days with a daily journal (few): the references shaped like one.
+        "journal_days": journal_refs.filter(pl.col("pos_ref").str.contains(STORE_DAY))
+        .unique()
+        .select(
+            pl.col("pos_ref").str.extract(STORE_DAY, 1).alias("store_id"),
+            pl.col("pos_ref")
+            .str.extract(STORE_DAY, 2)
+            .str.to_date("%Y-%m-%d", strict=False)
+            .alias("business_day"),
+        )
+        .drop_nulls()
+        .unique(),
         "unknown": unknown,
         "unmapped_payments": payments.select("order_id", "tender", "amount").filter(
             _not_in("tender", tenders)
@@ -130,7 +171,6 @@ def prepare(
             _not_in("vat_rate", rates)
         ),
     }
-    scoped = day is not None or store is not None
     if not scoped:  # a scoped run de-duplicates its few rows by sorting them all
         large["order_repeats"] = repeated_hashes(t["pos_orders"], "order_id")
         large["doc_ref_repeats"] = repeated_hashes(
@@ -153,60 +193,32 @@ def prepare(
     closed_rates = got["map_tax"].filter(_in("account", closed)).get_column("vat_rate")
     unknown_skus = got["unknown"]
 
-    ids: pl.LazyFrame | None = None
-    if scoped:
-        ids = _scoped_ids(t, got, day, store)
-
-    def some(lf: pl.LazyFrame) -> pl.LazyFrame:
-        return lf if ids is None else lf.join(ids, on="order_id", how="semi")
-
     # Held orders: (order_id, rank of the cause) from cheap filters, then one join.
     unmapped_payments, unmapped_lines = got["unmapped_payments"], got["unmapped_lines"]
     held_parts = [
-        some(unmapped_payments.lazy()).select("order_id", pl.lit(1).alias("r")),
-        some(unmapped_lines.lazy()).select("order_id", pl.lit(2).alias("r")),
+        unmapped_payments.lazy().select("order_id", pl.lit(1).alias("r")),
+        unmapped_lines.lazy().select("order_id", pl.lit(2).alias("r")),
     ]
     if unknown_skus.height:
         held_parts.append(
-            some(lines)
-            .join(unknown_skus.lazy(), on="sku", how="semi", nulls_equal=True)
-            .select("order_id", pl.lit(3).alias("r"))
+            lines.join(unknown_skus.lazy(), on="sku", how="semi", nulls_equal=True).select(
+                "order_id", pl.lit(3).alias("r")
+            )
         )
     if closed_tenders.len():
         held_parts.append(
-            some(payments)
-            .filter(_in("tender", closed_tenders))
-            .select("order_id", pl.lit(4).alias("r"))
+            payments.filter(_in("tender", closed_tenders)).select("order_id", pl.lit(4).alias("r"))
         )
     if closed_rates.len():
         held_parts.append(
-            some(lines)
-            .filter(_in("vat_rate", closed_rates))
-            .select("order_id", pl.lit(4).alias("r"))
+            lines.filter(_in("vat_rate", closed_rates)).select("order_id", pl.lit(4).alias("r"))
         )
     held = pl.concat(held_parts, how="vertical").group_by("order_id").agg(pl.col("r").min())
 
-    journal_keys = pl.concat(
-        [
-            docs.filter(pl.col("doc_type") == "journal").select("pos_ref"),
-            t["erp_journal_lines"].select("pos_ref"),
-        ],
-        how="vertical",
-    )
     raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
-    # Store-days with a daily journal: built on the few distinct store-days, not per order.
-    covered = (
-        raw.select("store_id", "business_day")
-        .unique()
-        .with_columns(
-            pl.concat_str(
-                [pl.col("store_id"), pl.col("business_day").dt.to_string("%Y-%m-%d")],
-                separator="-",
-            ).alias("store_day")
-        )
-        .join(journal_keys, left_on="store_day", right_on="pos_ref", how="semi")
-        .select("store_id", "business_day", pl.lit(True).alias("covered"))
-    )
+    journal_days = got["journal_days"]
+    covered = journal_days.lazy().with_columns(pl.lit(True).alias("covered"))
+    journal_stores = journal_days.get_column("store_id")
 
     # One row per order_id (the earliest created_at); only repeated ids need the sort.
     once, more = split_repeated(raw, "order_id", _hashes(got, "order_repeats"))
@@ -216,11 +228,7 @@ def prepare(
             more.sort("order_id", "created_at", nulls_last=True).unique("order_id", keep="first")
         )
     orders = pl.concat(parts, how="vertical")
-    pending = (
-        pl.col("created_at") > pl.lit(when - grace, dtype=pl.Datetime("us", "UTC"))
-        if when is not None
-        else pl.lit(False)
-    )
+    pending = _pending(when, grace, journal_stores)
     rank = pl.col("r")
     orders = (
         orders.join(got["map_store"].lazy(), on="store_id", how="left")
@@ -243,21 +251,31 @@ def prepare(
             .when(rank == 4)
             .then(pl.lit(HELD_CAUSES[4]))
             .alias("held_cause"),
-            pending.fill_null(False).alias("pending"),
+            (pending.fill_null(False) & pl.col("covered").is_null()).alias("pending"),
             pl.col("covered").fill_null(False),
+            *id_hashes("order_id"),
         )
     )
     # Materialise what every comparator reads, so each is computed once.
-    known = orders.collect().lazy()
+    known_frame = orders.collect()
+    known = known_frame.lazy()
+    exact = known_frame.get_column("_h1").n_unique() < known_frame.height
     in_scope = known
+    scope_ids = None
     if day is not None:
         in_scope = in_scope.filter(pl.col("business_day") == day)
     if store is not None:
         in_scope = in_scope.filter(pl.col("store_id") == store)
+    if scoped:
+        in_scope = in_scope.collect().lazy()
+        scope_ids = in_scope.select("order_id").collect().get_column("order_id")
     return Prepared(
         t=t,
         orders=in_scope,
         known=known,
+        exact=exact,
+        scope_ids=scope_ids,
+        named=(known.select(_NAMED) if named is None else named.lazy().select(_NAMED)),
         map_store=got["map_store"].lazy(),
         loc_store=got["loc_store"].lazy(),
         map_tender=got["map_tender"].lazy(),
@@ -275,33 +293,65 @@ def prepare(
     )
 
 
+def _pending(when: datetime | None, grace: timedelta, journal_stores: pl.Series) -> pl.Expr:
+    """An unposted sale may still post: it is younger than `grace`, or its store posts daily
+    journals and its business day has not closed `grace` ago (the day closes at midnight UTC
+    after it: the snapshot holds no store time zone). A covered order is never pending."""
+    if when is None:
+        return pl.lit(False)
+    instant = pl.Datetime("us", "UTC")
+    young = pl.col("created_at") > pl.lit(when - grace, dtype=instant)
+    if journal_stores.is_empty():
+        return young
+    closes = pl.col("business_day").cast(instant) + pl.duration(days=1) + pl.lit(grace)
+    unclosed = pl.col("store_id").is_in(journal_stores.implode()) & (
+        pl.lit(when, dtype=instant) < closes
+    )
+    return young | unclosed
+
+
 def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:
     return got[name].get_column("_h") if name in got else None
 
 
-def _scoped_ids(
-    t: dict[str, pl.LazyFrame], got: dict[str, pl.DataFrame], day: date | None, store: str | None
-) -> pl.LazyFrame:
-    """Order ids a scoped run may look at: its own orders (any of their rows), those that ERP
-    rows of its day name, and those behind the global findings (unmapped tender, VAT rate or
-    store). A superset is harmless: every finding is scoped again at the end."""
+_NAMED = ("order_id", "store_id", "order_type", "_h1", "_h2")
+
+
+def _named(t: dict[str, pl.LazyFrame], day: date | None, store: str | None) -> pl.DataFrame:
+    """For a scoped run: the orders of its day and store, and those that ERP rows of its day
+    name (to place those rows in a store, and to tell a document posted that day for an
+    earlier sale from an orphan), one row per order_id (the earliest), with `_own`: the
+    orders the run derives in full (of its store: the others only place ERP rows)."""
     orders, docs, journal = t["pos_orders"], t["erp_documents"], t["erp_journal_lines"]
-    own = orders
-    if day is not None:
-        own = own.filter(pl.col("business_day") == day)
+    own = pl.lit(True)
+    if day is not None:  # filters on the day skip most row groups: rows come in time order
         docs = docs.filter(pl.col("posting_date") == day)
         journal = journal.filter(pl.col("posting_date") == day)
+        own = own & (pl.col("business_day") == day)
     if store is not None:
-        own = own.filter(pl.col("store_id") == store)
-    parts = [
-        own.select("order_id"),
-        docs.select(pl.col("pos_ref").alias("order_id")),
-        docs.select(pl.col("original_pos_ref").alias("order_id")),
-        journal.select(pl.col("pos_ref").alias("order_id")),
-        got["unmapped_payments"].lazy().select("order_id"),
-        got["unmapped_lines"].lazy().select("order_id"),
-        orders.filter(_not_in("store_id", got["map_store"].get_column("store_id"))).select(
-            "order_id"
-        ),
-    ]
-    return pl.concat(parts, how="vertical").drop_nulls().unique().collect().lazy()
+        own = own & (pl.col("store_id") == store)
+    refs = (
+        pl.concat(
+            [
+                docs.select(pl.col("pos_ref").alias("order_id")),
+                docs.select(pl.col("original_pos_ref").alias("order_id")),
+                journal.select(pl.col("pos_ref").alias("order_id")),
+            ],
+            how="vertical",
+        )
+        .drop_nulls()
+        .unique()
+        .collect()
+        .get_column("order_id")
+    )
+    columns = ("order_id", "store_id", "order_type", "business_day", "created_at")
+    found = pl.concat(
+        [orders.filter(own), orders.filter(among("order_id", refs))], how="vertical"
+    ).select(columns)
+    same_store = pl.lit(True) if store is None else pl.col("store_id") == store
+    return (
+        found.sort("order_id", "created_at", nulls_last=True)
+        .unique("order_id", keep="first")
+        .with_columns((own | same_store).fill_null(False).alias("_own"), *id_hashes("order_id"))
+        .collect()
+    )

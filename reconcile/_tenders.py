@@ -12,7 +12,7 @@ from decimal import Decimal
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._frames import beyond, emit
+from reconcile._frames import STORE_DAY, among, beyond, emit, join_orders
 from reconcile._prepare import Prepared
 from snapshot import MONEY
 
@@ -20,11 +20,15 @@ __all__ = ["WATERFALL_CAUSES", "TenderFindings", "compare_tenders"]
 
 _ZERO = Decimal(0)
 _KEYS = ["store", "business_day", "account"]
-# Explaining kinds, in the order ties are broken.
-_EXPLAINERS = ("missing_in_erp", "refund_without_credit_note", "amount_mismatch")
+# Explaining kinds, in the order ties are broken: POS money the ERP lacks (from the
+# documents' effects), then ERP money with no POS order (receipts of orphan documents).
+_POS_KINDS = ("missing_in_erp", "refund_without_credit_note", "amount_mismatch")
+_ERP_KINDS = ("missing_in_pos", "credit_note_without_refund")
+_EXPLAINERS = (*_POS_KINDS, *_ERP_KINDS)
 _PART = {k: f"explained_by_{k}" for k in _EXPLAINERS}
 WATERFALL_CAUSES = (*_PART.values(), "unexplained")
-_STORE_DAY = r"^(.+)-\d{4}-\d{2}-\d{2}$"
+# The money certainly in the variance: all but an amount mismatch (its receipt may be right).
+_CERTAIN = tuple(k for k in _EXPLAINERS if k != "amount_mismatch")
 
 
 @dataclass(frozen=True)
@@ -35,33 +39,40 @@ class TenderFindings:
 
 
 def _unposted_pending(p: Prepared) -> pl.LazyFrame:
-    # Pending sales are few: find their documents by a semi join, then drop those.
-    pending = p.known.filter(pl.col("eligible") & pl.col("pending")).select("order_id")
+    # Pending sales are few (and recent: their documents are in the last row groups).
+    pending = p.known.filter(pl.col("eligible") & pl.col("pending")).select("order_id").collect()
     refs = (
         p.t["erp_documents"]
         .select(pl.col("pos_ref").alias("order_id"))
-        .join(pending, on="order_id", how="semi")
+        .filter(among("order_id", pending.get_column("order_id")))
     )
-    return pending.join(refs, on="order_id", how="anti")
+    return pending.lazy().join(refs, on="order_id", how="anti").collect().lazy()
 
 
 def _pos_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
-    orders = p.orders.filter(pl.col("eligible")).select(
-        "order_id", pl.col("store_id").alias("store"), "business_day", "currency"
-    )
-    return (
-        p.t["pos_payments"]
-        .join(orders, on="order_id")
+    orders = (
+        p.orders.filter(pl.col("eligible"))
         .join(pending, on="order_id", how="anti")
-        .join(p.map_tender, on="tender")
+        .select(
+            "order_id", "_h1", "_h2", pl.col("store_id").alias("store"), "business_day", "currency"
+        )
+    )
+    payments = p.t["pos_payments"]
+    if p.scope_ids is not None:
+        payments = payments.filter(among("order_id", p.scope_ids))
+    payments = payments.join(p.map_tender, on="tender")
+    return (
+        join_orders(payments, "order_id", orders, "inner", p.exact)
         .group_by(_KEYS)
         .agg(pl.col("amount").sum().alias("pos_amount"), pl.col("currency").first())
     )
 
 
-def _erp_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
+def _erp_side(p: Prepared, pending: pl.LazyFrame, erp_only: pl.LazyFrame) -> pl.LazyFrame:
+    """ERP tender money per store-day-account, and how much of it belongs to orphan documents
+    (a column per ERP-only kind); an orphan's receipt without a location takes its store."""
     accounts = p.map_tender.select("account").unique()
-    named = p.known.select(pl.col("order_id").alias("pos_ref"), pl.col("store_id").alias("_ps"))
+    named = p.named.select("order_id", "_h1", "_h2", pl.col("store_id").alias("_ps"))
     journal = p.t["erp_journal_lines"]
     if p.day is not None:
         journal = journal.filter(pl.col("posting_date") == p.day)
@@ -70,20 +81,27 @@ def _erp_side(p: Prepared, pending: pl.LazyFrame) -> pl.LazyFrame:
         .join(accounts, on="account", how="semi")
         .join(pending, left_on="pos_ref", right_on="order_id", how="anti")
         .join(p.loc_store, on="location", how="left")
-        .join(named, on="pos_ref", how="left")
+        .pipe(join_orders, "pos_ref", named, "left", p.exact)
+        .join(erp_only.rename({"store": "_os"}), on="pos_ref", how="left")
     )
     # Only lines with neither a mapped location nor a POS order need the store-day pattern
     # (the regex skips the null refs this leaves elsewhere).
     unplaced = pl.when(pl.col("loc_store").is_null() & pl.col("_ps").is_null()).then("pos_ref")
     return (
         lines.with_columns(
-            pl.coalesce("loc_store", "_ps", unplaced.str.extract(_STORE_DAY, 1)).alias("store"),
+            pl.coalesce("loc_store", "_ps", "_os", unplaced.str.extract(STORE_DAY, 1)).alias(
+                "store"
+            ),
             pl.col("posting_date").alias("business_day"),
         )
         .group_by(_KEYS)
         .agg(
             pl.col("amount").sum().alias("erp_amount"),
             pl.col("currency").first().alias("erp_currency"),
+            *(
+                pl.col("amount").filter(pl.col("kind") == k).sum().cast(MONEY).alias(k)
+                for k in _ERP_KINDS
+            ),
         )
     )
 
@@ -92,11 +110,9 @@ def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
     """Money per store-day-account that each explaining kind moves (ERP minus POS)."""
     orders = p.orders.select("order_id", pl.col("store_id").alias("store"), "business_day")
     # Only the payments of the few orders another kind explains.
-    pays = (
-        p.t["pos_payments"]
-        .join(effects.select("order_id").unique(), on="order_id", how="semi")
-        .join(p.map_tender, on="tender")
-    )
+    effects = effects.collect().lazy()
+    explained = effects.select("order_id").collect().get_column("order_id")
+    pays = p.t["pos_payments"].filter(among("order_id", explained)).join(p.map_tender, on="tender")
     missing = (
         effects.filter(pl.col("kind") != "amount_mismatch")
         .join(pays, on="order_id")
@@ -116,58 +132,57 @@ def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
         .group_by(_KEYS)
         .agg(
             pl.col("money").filter(pl.col("kind") == k).sum().cast(MONEY).alias(k)
-            for k in _EXPLAINERS
+            for k in _POS_KINDS
         )
     )
 
 
 def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
-    """Pick the explaining kinds whose money equals the variance; the rest is unexplained."""
-    m, r, a = (pl.col(k).fill_null(_ZERO) for k in _EXPLAINERS)
+    """Pick the explaining kinds whose money equals the variance; the rest is unexplained.
+
+    Tried in order: all kinds, the certain ones, each kind alone; when none fits exactly,
+    the certain money is explained and the rest left unexplained.
+    """
+    money = {k: pl.col(k).fill_null(_ZERO) for k in _EXPLAINERS}
     v = pl.col("variance")
-    sets = [
-        (m + r + a, (True, True, True)),
-        (m + r, (True, True, False)),
-        (m, (True, False, False)),
-        (r, (False, True, False)),
-        (a, (False, False, True)),
-    ]
-    choice: pl.Expr = pl.lit(1)  # default: the money certainly missing (m + r)
-    for i, (total, _) in reversed(list(enumerate(sets))):
+    sets = [_EXPLAINERS, _CERTAIN, *((k,) for k in _EXPLAINERS)]
+    choice: pl.Expr = pl.lit(1)  # default: the certain money
+    for i, kinds in reversed(list(enumerate(sets))):
+        total = pl.sum_horizontal([money[k] for k in kinds])
         choice = pl.when((total == v) & (total != _ZERO)).then(pl.lit(i)).otherwise(choice)
-    chosen = choice.alias("_set")
-    lf = takings.with_columns(chosen)
-    parts = []
-    for j, (kind, value) in enumerate(zip(_EXPLAINERS, (m, r, a), strict=True)):
-        used = [i for i, (_, mask) in enumerate(sets) if mask[j]]
-        parts.append(
-            pl.when(pl.col("_set").is_in(used))
-            .then(value)
-            .otherwise(pl.lit(_ZERO))
-            .cast(MONEY)
-            .alias(_PART[kind])
-        )
-    lf = lf.with_columns(parts)
+    lf = takings.with_columns(choice.alias("_set"))
+    lf = lf.with_columns(
+        pl.when(pl.col("_set").is_in([i for i, kinds in enumerate(sets) if k in kinds]))
+        .then(money[k])
+        .otherwise(pl.lit(_ZERO))
+        .cast(MONEY)
+        .alias(_PART[k])
+        for k in _EXPLAINERS
+    )
     explained = pl.sum_horizontal([pl.col(c) for c in _PART.values()])
     lf = lf.with_columns((v - explained).cast(MONEY).alias("unexplained"))
-    pm, pr, pa = (pl.col(c).abs() for c in _PART.values())
+    # The cause is the kind explaining the most money (the first of equals).
+    largest = pl.max_horizontal([pl.col(c).abs() for c in _PART.values()])
+    first_largest = pl.coalesce(
+        pl.when(pl.col(part).abs() == largest).then(pl.lit(part)) for part in _PART.values()
+    )
     cause = (
         pl.when((pl.col("unexplained") != _ZERO) | (explained == _ZERO))
         .then(pl.lit("unexplained"))
-        .when((pm >= pr) & (pm >= pa))
-        .then(pl.lit(_PART["missing_in_erp"]))
-        .when(pr >= pa)
-        .then(pl.lit(_PART["refund_without_credit_note"]))
-        .otherwise(pl.lit(_PART["amount_mismatch"]))
+        .otherwise(first_largest)
     )
     return lf.with_columns(cause.alias("cause"))
 
 
-def compare_tenders(p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame) -> TenderFindings:
+def compare_tenders(
+    p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame, erp_only: pl.LazyFrame
+) -> TenderFindings:
     pending = _unposted_pending(p)
     takings = (
         _pos_side(p, pending)
-        .join(_erp_side(p, pending), on=_KEYS, how="full", coalesce=True, nulls_equal=True)
+        .join(
+            _erp_side(p, pending, erp_only), on=_KEYS, how="full", coalesce=True, nulls_equal=True
+        )
         .with_columns(
             pl.col("pos_amount").fill_null(_ZERO).cast(MONEY),
             pl.col("erp_amount").fill_null(_ZERO).cast(MONEY),

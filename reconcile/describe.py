@@ -33,6 +33,12 @@ CAUSE_TEXT: dict[str, str] = {
     "explained_by_amount_mismatch": (
         "The takings gap is the difference on documents whose totals do not match."
     ),
+    "explained_by_missing_in_pos": (
+        "The takings gap is money the ERP received for documents with no POS sale."
+    ),
+    "explained_by_credit_note_without_refund": (
+        "The takings gap is money the ERP paid back for credit notes with no POS refund."
+    ),
     "unexplained": "The takings differ and no other exception accounts for the difference.",
     "tender_not_mapped": "POS payments use a tender that has no ERP account mapped.",
     "store_not_mapped": "POS sales come from a store with no ERP warehouse/location mapped.",

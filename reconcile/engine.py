@@ -70,7 +70,7 @@ def reconcile(
     try:
         p = prepare(t, cfg.grace, as_of, day, store)
         docs = compare_documents(p, cfg)
-        tenders = compare_tenders(p, cfg, docs.effects)
+        tenders = compare_tenders(p, cfg, docs.effects, docs.erp_only)
         parts = [*docs.parts, *tenders.parts, *compare_master(p, cfg)]
         rows, takings, waterfall = pl.collect_all(
             [

@@ -27,7 +27,8 @@ def _cents(value: str) -> pl.Expr:
 
 def snapshot() -> dict[str, pl.LazyFrame]:
     """3,000 orders in 6 stores over 28 days, with breaks planted in every table."""
-    t = {name: lf.collect() for name, lf in generate(3000, stores=6, skus=300).items()}
+    made = generate(3000, stores=6, skus=300, in_time_order=False)
+    t = {name: lf.collect() for name, lf in made.items()}
     i = pl.col("pos_ref").cast(pl.Int64, strict=False)
     o = pl.col("order_id").cast(pl.Int64)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from reconcile import EngineConfig, Tolerance
-from tests.reconcile._build import DAY, Snap, found, later
+from tests.reconcile._build import DAY, Snap, d, found, later
 
 
 def test_consistent_sales_and_refund_have_no_exceptions() -> None:
@@ -62,8 +62,8 @@ def test_daily_journal_store_day_covers_its_orders_but_not_held_ones() -> None:
     [
         ("999", "WH1", {("missing_in_pos", "no_pos_order", "D1", "1")}),  # mapped location
         (None, "WH1", {("missing_in_pos", "no_pos_ref", "D1", "1")}),
-        ("999", "WEB", set()),  # another channel's document: out of scope
-        (None, None, set()),
+        ("999", "WEB", {("missing_in_pos", "no_pos_order", "D1", None)}),  # store unknown
+        (None, None, {("missing_in_pos", "no_pos_ref", "D1", None)}),  # reported, not lost
         ("5", None, {("missing_in_pos", "no_pos_order", "D1", "2")}),  # names a refund order
     ],
 )
@@ -194,3 +194,71 @@ def test_line_mismatch_per_sku() -> None:
 
 def test_documents_without_lines_are_not_line_checked() -> None:
     assert found(Snap().sale("1").run()) == set()
+
+
+def _journal_store_snap() -> Snap:
+    """Store 1 posts daily journals (DAY is journaled); store 2 posts per order. Day 1 has an
+    unposted sale in each, sold at 10:00."""
+    snap = Snap().order("1").pay("1", "Card", "12.00")
+    snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")
+    snap.order("2", day=later(1)).pay("2", "Card", "5.00")
+    snap.order("3", store="2", day=later(1)).pay("3", "Card", "7.00")
+    return snap
+
+
+def _at(days: int, hour: int, minute: int = 0) -> datetime:
+    day = later(days)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        #  as_of                 store-day 1/day 1 (journal store)    2/day 1 (per order)
+        (_at(1, 23), {("missing_in_erp", "not_posted", "3")}),  # day 1 still open
+        (_at(2, 1, 59), {("missing_in_erp", "not_posted", "3")}),  # closed, within grace
+        (_at(2, 2), {("missing_in_erp", "not_posted", "2"),  # closed past grace: a break
+                     ("missing_in_erp", "not_posted", "3")}),
+    ],
+)  # fmt: skip
+def test_journal_store_day_is_pending_until_it_closed_plus_grace(
+    as_of: datetime, expected: set[object]
+) -> None:
+    got = {r for r in found(_journal_store_snap().run(as_of=as_of), "pos_ref")}
+    assert {r for r in got if r[0] != "tender_variance"} == expected
+
+
+def test_young_order_of_a_journaled_day_counts_in_the_takings() -> None:
+    t0 = datetime(2024, 5, 1, 22, tzinfo=UTC)  # as_of: the newest order, 0 h old
+    snap = Snap().order("1", created_at=t0).pay("1", "Card", "12.00")
+    snap.order("2", created_at=t0 - timedelta(hours=1)).pay("2", "Cash", "8.00")
+    snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")
+    snap.receipt("1-2024-05-01", "1210", "8.00", journal_id="J1")
+    findings = snap.run(as_of=None)
+    assert found(findings) == set()
+    assert findings.takings.get_column("pos_amount").to_list() == [d("8.00"), d("12.00")]
+
+
+@pytest.mark.parametrize(
+    ("pos_lines", "erp_lines", "expected"),
+    [
+        # POS (sku, qty)...                ERP (sku, qty)...            line_mismatch rows
+        ([("A", "1"), ("A", "2")], [("A", "3")], set()),  # split lines, same quantity per SKU
+        ([("A", "1"), ("B", "2")], [("B", "2"), ("A", "1")], set()),
+        ([("A", "0.5"), ("A", "1.0")], [("A", "1.5")], set()),  # thousandths count
+        ([("A", "1.001")], [("A", "1")], {("quantity_differs", "A")}),
+        ([("A", "1"), ("B", "2")], [("A", "2"), ("B", "1")],
+         {("quantity_differs", "A"), ("quantity_differs", "B")}),  # same total, moved
+        ([("A", "1"), ("Z", "0")], [("A", "1")], {("sku_missing_in_erp", "Z")}),  # no quantity
+        ([("A", "1")], [("A", "1"), ("Z", "0")], {("sku_missing_in_pos", "Z")}),
+    ],
+)  # fmt: skip
+def test_lines_compare_quantity_per_sku(
+    pos_lines: list[tuple[str, str]], erp_lines: list[tuple[str, str]], expected: set[object]
+) -> None:
+    snap = Snap().order("1").pay("1", "Card", "12.00").doc("D1", "1").receipt("1", "1220", "12.00")
+    for no, (sku, qty) in enumerate(pos_lines, start=1):
+        snap.line("1", sku, qty, "6.00", no=no)
+    for no, (sku, qty) in enumerate(erp_lines, start=1):
+        snap.doc_line("D1", sku, qty, no=no)
+    assert {(cause, sku) for _, cause, sku in found(snap.run(), "sku")} == expected

@@ -53,4 +53,29 @@ def test_scoped_run_is_the_full_run_in_scope(
 ) -> None:
     scoped = reconcile(read_snapshot(snap_dir), as_of=AS_OF, day=day, store=store)
     for name in FRAMES:
-        assert_frame_equal(getattr(scoped, name), _in_scope(getattr(full, name), day, store))
+        got, want = getattr(scoped, name), _in_scope(getattr(full, name), day, store)
+        if name == "exceptions":  # global findings: only those the scope's orders touch
+            is_global = pl.col("business_day").is_null()  # e.g. unknown SKU, unmapped store
+            assert set(got.filter(is_global)["id"]) <= set(want.filter(is_global)["id"])
+            got, want = got.filter(is_global.not_()), want.filter(is_global.not_())
+        assert_frame_equal(got, want)
+
+
+def _same_hash(column: str) -> list[pl.Expr]:
+    return [pl.lit(0, dtype=pl.UInt64).alias("_h1"), pl.lit(0, dtype=pl.UInt64).alias("_h2")]
+
+
+@pytest.mark.parametrize(
+    ("target", "stand_in"),
+    [
+        ("reconcile._documents._shares_hashes", lambda hits: True),  # document links
+        ("reconcile._prepare.id_hashes", _same_hash),  # payments and receipts to orders
+    ],
+)
+def test_the_exact_joins_for_shared_hashes_give_the_same_result(
+    monkeypatch: pytest.MonkeyPatch, target: str, stand_in: object
+) -> None:
+    monkeypatch.setattr(target, stand_in)
+    got = reconcile(snapshot(), as_of=AS_OF)
+    for name in FRAMES:
+        assert_frame_equal(getattr(got, name), pl.read_parquet(DATA / f"frozen_{name}.parquet"))

@@ -49,30 +49,47 @@ def _money(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}"
 
 
-def build(rows: list[Order], *, posted: set[str] | None = None) -> Snap:
+def build(
+    rows: list[Order], *, posted: set[str] | None = None, journal: frozenset[str] = frozenset()
+) -> Snap:
+    """Each order posted per order, or (stores in `journal`) in one daily journal line per
+    store-day and account."""
     snap = Snap()
+    daily: dict[tuple[str, int, str], int] = {}
     for o in rows:
         sign = -1 if o.refund else 1
-        tenders = tuple(
-            (t, _money(sign * c)) for t, c in (("Cash", o.split), ("Card", o.cents - o.split)) if c
-        )
+        parts = [(t, c) for t, c in (("Cash", o.split), ("Card", o.cents - o.split)) if c]
         snap.sale(
             o.order_id,
             _money(sign * o.cents),
             store=o.store,
             day=later(o.day),
-            tenders=tenders,
+            tenders=tuple((t, _money(sign * c)) for t, c in parts),
             order_type="refund" if o.refund else "sale",
             original="100" if o.refund else None,
-            posted=posted is None or o.order_id in posted,
+            posted=o.store not in journal and (posted is None or o.order_id in posted),
         )
+        if o.store in journal and (posted is None or o.order_id in posted):
+            for tender, c in parts:
+                key = (o.store, o.day, ACCOUNT[tender])
+                daily[key] = daily.get(key, 0) + sign * c
+    for (store, day, account), cents in sorted(daily.items()):
+        ref = f"{store}-{later(day):%Y-%m-%d}"
+        snap.receipt(ref, account, _money(cents), posting_date=later(day), journal_id=ref)
     return snap
 
 
+ACCOUNT = {"Cash": "1210", "Card": "1220"}
+JOURNAL = st.sampled_from([frozenset(), frozenset({"2"}), frozenset({"1", "2"})])
+
+
 @PROFILE
-@given(orders())
-def test_consistent_snapshot_has_no_exceptions(rows: list[Order]) -> None:
-    findings = build(rows).run()
+@given(orders(), JOURNAL, st.booleans())
+def test_consistent_snapshot_has_no_exceptions(
+    rows: list[Order], journal: frozenset[str], now: bool
+) -> None:
+    # as_of: long after, or the newest sale itself (its store-day journaled or still open).
+    findings = build(rows, journal=journal).run(as_of=None if now else LATER)
     assert findings.exceptions.is_empty()
     assert findings.waterfall.is_empty()
 
@@ -85,7 +102,8 @@ def test_one_planted_break_yields_exactly_its_exception(
     target = data.draw(st.sampled_from(rows))
     snap = build(rows)
     doc = next(r for r in snap.rows["erp_documents"] if r["pos_ref"] == target.order_id)
-    brk = data.draw(st.sampled_from(["drop_doc", "duplicate", "amount", "stray_receipt"]))
+    breaks = ["drop_doc", "duplicate", "amount", "stray_receipt", "orphan", "orphan_nowhere"]
+    brk = data.draw(st.sampled_from(breaks))
     if brk == "drop_doc":
         snap.rows["erp_documents"].remove(doc)
         kind = "refund_without_credit_note" if target.refund else "missing_in_erp"
@@ -96,9 +114,18 @@ def test_one_planted_break_yields_exactly_its_exception(
     elif brk == "amount":
         doc["gross_total"] += Decimal(data.draw(st.integers(1, 999))) / 100
         want = {("amount_mismatch", "amount_differs", target.order_id)}
-    else:
+    elif brk == "stray_receipt":
         snap.receipt(None, "1220", "0.01", location="WH" + target.store, posting_date=later(9))
         want = {("tender_variance", "unexplained", None)}
+    elif brk == "orphan":  # an invoice and its receipt for a sale the POS never had
+        snap.doc("X9", "999", "3.00", location="WH" + target.store).receipt("999", "1220", "3.00")
+        want = {
+            ("missing_in_pos", "no_pos_order", "999"),
+            ("tender_variance", "explained_by_missing_in_pos", None),
+        }
+    else:  # no POS id, no location: reported without a store
+        snap.doc("X9", None, location=None)
+        want = {("missing_in_pos", "no_pos_ref", None)}
     got = {tuple(r) for r in snap.run().exceptions.select("kind", "cause", "pos_ref").rows()}
     assert got == want
 
@@ -107,11 +134,17 @@ def test_one_planted_break_yields_exactly_its_exception(
 @given(orders(), st.data())
 def test_waterfall_sums_to_store_day_variance(rows: list[Order], data: st.DataObject) -> None:
     posted = {o.order_id for o in rows if data.draw(st.booleans())}
-    snap = build(rows, posted=posted)
-    for _ in range(data.draw(st.integers(0, 2))):
+    snap = build(rows, posted=posted, journal=data.draw(JOURNAL))
+    for n in range(data.draw(st.integers(0, 3))):
         cents = data.draw(st.integers(-5000, 5000))
-        snap.receipt(None, data.draw(st.sampled_from(["1210", "1220"])), _money(cents),
-                     location=data.draw(st.sampled_from(["WH1", "WH2"])))  # fmt: skip
+        account = data.draw(st.sampled_from(["1210", "1220"]))
+        location = data.draw(st.sampled_from(["WH1", "WH2", "WEB"]))
+        if data.draw(st.booleans()):  # a stray receipt
+            snap.receipt(None, account, _money(cents), location=location)
+        else:  # an orphan invoice or credit note (store from its location, if any) and its money
+            ref, doc_type = f"90{n}", data.draw(st.sampled_from(["invoice", "credit_note"]))
+            snap.doc(f"X{n}", ref, _money(cents), doc_type=doc_type, location=location)
+            snap.receipt(ref, account, _money(cents))
     findings = snap.run()
     keys = ["store", "business_day"]
     variance = findings.takings.group_by(keys).agg(pl.col("variance").sum())

@@ -10,7 +10,7 @@ from reconcile import EngineConfig, Tolerance
 from tests.reconcile._build import DAY, Snap, found, later
 
 
-def _waterfall(snap: Snap) -> dict[tuple[str, str], Decimal]:
+def _waterfall(snap: Snap) -> dict[tuple[str | None, str], Decimal]:
     frame = snap.run().waterfall
     return {(r["store"], r["cause"]): r["amount"] for r in frame.iter_rows(named=True)}
 
@@ -99,3 +99,45 @@ def test_empty_snapshot_gives_empty_typed_frames() -> None:
     assert findings.exceptions.is_empty() and findings.takings.is_empty()
     assert findings.takings.schema["variance"] == pl.Decimal(18, 2)
     assert findings.waterfall.columns[:4] == ["store", "business_day", "cause", "amount"]
+
+
+def test_receipts_of_orphan_documents_explain_the_variance() -> None:
+    snap = Snap().sale("1", "10.00")
+    snap.doc("X1", "777", "5.00").receipt("777", "1220", "5.00")  # store from the invoice
+    snap.doc("X2", "888", "-3.00", doc_type="credit_note", location=None, original="1")
+    snap.receipt("888", "1210", "-3.00")  # store from the sale the credit note names
+    #                  kind                          cause                               account
+    assert found(snap.run(), "store", "account", "difference") == {
+        ("missing_in_pos", "no_pos_order", "1", None, Decimal("5.000")),
+        ("credit_note_without_refund", "no_pos_refund", "1", None, Decimal("-3.000")),
+        ("tender_variance", "explained_by_missing_in_pos", "1", "1220", Decimal("5.000")),
+        ("tender_variance", "explained_by_credit_note_without_refund", "1", "1210",
+         Decimal("-3.000")),
+    }  # fmt: skip
+    assert _waterfall(snap) == {
+        ("1", "explained_by_missing_in_pos"): Decimal("5.00"),
+        ("1", "explained_by_credit_note_without_refund"): Decimal("-3.00"),
+    }
+
+
+def test_pos_and_erp_only_money_on_one_account_split_exactly() -> None:
+    snap = Snap().sale("1", "10.00").sale("2", "7.00", posted=False)  # -7.00 missing in ERP
+    snap.doc("X1", "777", "5.00").receipt("777", "1220", "5.00")  # +5.00 with no POS order
+    snap.receipt(None, "1220", "1.00", location="WH1")  # +1.00 stray
+    findings = snap.run()
+    assert found(findings, "account") >= {("tender_variance", "unexplained", "1220")}
+    assert _waterfall(snap) == {
+        ("1", "explained_by_missing_in_erp"): Decimal("-7.00"),
+        ("1", "explained_by_missing_in_pos"): Decimal("5.00"),
+        ("1", "unexplained"): Decimal("1.00"),
+    }
+
+
+def test_orphan_without_a_store_keeps_its_money_in_a_storeless_row() -> None:
+    snap = Snap().sale("1").doc("X1", "777", "5.00", location="WEB").receipt("777", "1220", "5.00")
+    findings = snap.run()
+    assert found(findings, "store", "erp_ref") == {
+        ("missing_in_pos", "no_pos_order", None, "X1"),
+        ("tender_variance", "explained_by_missing_in_pos", None, None),
+    }
+    assert _waterfall(snap) == {(None, "explained_by_missing_in_pos"): Decimal("5.00")}
