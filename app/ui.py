@@ -23,6 +23,8 @@ from app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from config import ConfigError, load_settings
 from warehouse.db import open_warehouse
 
+HEATMAP_DAYS = 28  # the overview heatmap's default window: four weeks up to the latest day
+
 TTL_SECONDS = 60
 ANY_OWNER = "any"
 USER_KEY = "user"
@@ -162,6 +164,13 @@ def warm_up() -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    # The browser loads a widget's code the first time one is drawn; draw the overview's
+    # kinds once, hidden, so the first page after sign-in does not wait for them.
+    st.html("<style>.st-key-preload{display:none}</style>")
+    with st.container(key="preload"):
+        st.metric("preload", 0)
+        st.dataframe(pl.DataFrame({"preload": [0]}), key="preload_grid")
+
     from app import charts  # noqa: F401  (imports pandas, as the overview will)
 
     try:
@@ -169,6 +178,12 @@ def warm_up() -> None:
         _engine(url)
         latest_day(url)
         store_options(url)
+        freshness(url)
+        for owner in (None, *OWNERS):  # whoever signs in, their first page is read already
+            first = Filters(owner=owner)
+            totals(url, first)
+            changes(url, first)
+            heatmap_cells(url, _window(url, first, HEATMAP_DAYS))
     except (ConfigError, SQLAlchemyError, OSError):
         return
 
@@ -462,15 +477,21 @@ def window(url: str, filters: Filters, days: int = 31) -> Filters:
 
     Keeps first paint fast on a warehouse with years of store-days; the page says so.
     """
+    windowed = _window(url, filters, days)
+    if windowed is not filters and windowed.date_to is not None:
+        st.caption(
+            f"Showing the {days} business days up to {windowed.date_to:%Y-%m-%d}; set From / "
+            "To in the sidebar for others."
+        )
+    return windowed
+
+
+def _window(url: str, filters: Filters, days: int) -> Filters:
     if filters.date_from is not None or filters.date_to is not None:
         return filters
     last = latest_day(url)
     if last is None:
         return filters
-    st.caption(
-        f"Showing the {days} business days up to {last:%Y-%m-%d}; set From / To in the "
-        "sidebar for others."
-    )
     return replace(filters, date_from=last - timedelta(days=days - 1), date_to=last)
 
 

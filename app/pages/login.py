@@ -36,4 +36,4 @@ if submitted:
     else:
         ui.sign_in(user)
         st.rerun()
-ui.warm_up()  # while they type
+ui.warm_up()  # while they type: the server reads the first page, the browser loads its parts

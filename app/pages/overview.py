@@ -15,7 +15,6 @@ from app import ui
 from app.charts import Mode, heatmap_grid, rank_stores
 
 NONE = "(all)"
-DAYS = 28  # the heatmap's default window: four weeks up to the latest business day
 PAGE = 25  # stores per page of the heatmap
 
 ui.require_user()
@@ -73,7 +72,7 @@ if fresh_box.open:
 
 # --- heatmap: stores ranked by drift x the latest days, a page of stores at a time ------
 st.subheader("Exceptions by store and business day")
-drift = ui.heatmap_cells(url, ui.window(url, filters, days=DAYS))
+drift = ui.heatmap_cells(url, ui.window(url, filters, days=ui.HEATMAP_DAYS))
 if drift.is_empty():
     st.info("No POS orders and no exceptions for these filters.")
     st.stop()

@@ -329,7 +329,10 @@ def test_an_anonymous_session_sees_only_the_login(data: Warehouse) -> None:
     assert not at.exception
     assert _titles(at) == ["recon"]
     assert at.text_input(key="login_name") is not None
-    assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+    # only the hidden, data-less widgets that make the browser load their code early
+    assert [m.label for m in at.metric] == ["preload"]
+    assert [d.value.columns.tolist() for d in at.dataframe] == [["preload"]]
+    assert not at.get("plotly_chart")
     with pytest.raises(ValueError, match=r"Known pages: \['[^']*/login\.py'\]"):
         at.switch_page("pages/exceptions.py")  # no data page exists for this session
 
