@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -62,6 +62,7 @@ CONFIRM_MAX = 200  # unseen records a collector may ask the vendor about before 
 # Python's 700: a batch in flight is some 100,000 container objects with no cycles to find,
 # and the default passes cost a fifth of the collector's CPU (collectors.bench).
 GC_GEN0 = 20_000
+STOP_POLL = 0.05  # seconds a blocked reader waits before looking whether to stop
 _gc_lock = threading.Lock()
 _gc_passes = 0
 _gc_saved = gc.get_threshold()
@@ -103,31 +104,62 @@ class Landed:
         return self.new + self.changed + self.unchanged + self.deleted
 
 
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Batches of `size`, read one batch ahead in a thread so fetching overlaps landing.
-
-    The reader's exception (a vendor outage) is raised here after the batches before it.
-    """
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter)."""
     source = iter(items)
-    ahead: queue.Queue[tuple[list[T] | None, BaseException | None]] = queue.Queue(maxsize=1)
+    while chunk := list(islice(source, size)):
+        yield chunk
+
+
+def read_ahead(items: Iterable[T]) -> Generator[T, None, None]:
+    """`items`, read in a thread one ahead of the consumer, so fetching (waiting for the
+    vendor, parsing, validating) overlaps landing.
+
+    The reader's exception (a vendor outage) is raised here after the items before it, so
+    every batch read before the outage lands. Closing this generator (`Pass` does when the
+    pass ends, also after an error or Ctrl-C in the loop) stops the reader and waits for
+    it: at most until the item it is reading has arrived. No thread outlives it.
+    """
+    ahead: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=STOP_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def read() -> None:
         try:
-            while chunk := list(islice(source, size)):
-                ahead.put((chunk, None))
-            ahead.put((None, None))
+            for item in items:
+                if not hand((True, item)):
+                    return
+            hand((False, None))
         except BaseException as exc:  # handed to the consumer, never lost
-            ahead.put((None, exc))
+            hand((False, exc))
 
-    reader = threading.Thread(target=read, name="prefetch", daemon=True)
+    reader = threading.Thread(target=read, name="read-ahead")
     reader.start()
-    while True:
-        chunk, error = ahead.get()
-        if error is not None:
-            raise error
-        if chunk is None:
-            return
-        yield chunk
+    try:
+        while True:
+            more, item = ahead.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size`, read one list ahead (`read_ahead`), for a loop outside a
+    `Pass`: the reader stops when the generator is closed or let go."""
+    return read_ahead(chunks(items, size))
 
 
 class Pass:
@@ -150,6 +182,7 @@ class Pass:
         self._stream = stream if stream is not None else sys.stderr
         self._tty = _isatty(self._stream)
         self._started = self._last = self._drawn = time.perf_counter()
+        self._readers: list[Generator[Any, None, None]] = []
 
     def __enter__(self) -> Pass:
         _fewer_gc_passes(True)
@@ -161,11 +194,19 @@ class Pass:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for reader in self._readers:  # an error or Ctrl-C in the loop: stop reading ahead
+            reader.close()
         _fewer_gc_passes(False)
         if self._tty and self.batches:
             self._draw(time.perf_counter())
             self._stream.write("\n")
             self._stream.flush()
+
+    def read(self, batches: Iterable[T]) -> Iterator[T]:
+        """`batches`, read ahead in a thread (`read_ahead`) that stops when the pass ends."""
+        reader = read_ahead(batches)
+        self._readers.append(reader)
+        return reader
 
     def record(self, batch: Sequence[Fetched[Any]], landed: Landed) -> None:
         """Count one landed batch (call after its transaction committed)."""

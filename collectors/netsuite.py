@@ -62,7 +62,7 @@ from collectors._landing import (
     Landed,
     Pass,
     Rows,
-    batched,
+    chunks,
     get_watermark,
     land,
     set_watermark,
@@ -395,7 +395,7 @@ def collect_transactions(
     since = datetime.fromisoformat(mark) - OVERLAP if mark else None
     replace_children = {"erp_document_lines": "doc_id", "erp_journal_lines": "journal_id"}
     with Pass(SOURCE, "transactions") as p:
-        for batch in batched(read_transactions(client, since), BATCH):
+        for batch in p.read(chunks(read_transactions(client, since), BATCH)):
             wanted = {
                 tx.item.main.createdfrom
                 for tx in batch
@@ -452,7 +452,7 @@ def _whole(
 ) -> Landed:
     """Read `entity` whole (master data): every run is complete, so every run sweeps."""
     with Pass(SOURCE, entity) as p:
-        for batch in batched(fetched, BATCH):
+        for batch in p.read(chunks(fetched, BATCH)):
             with engine.begin() as conn:
                 landed, problems = land(conn, SOURCE, entity, batch, build)
             p.record(batch, landed)

@@ -31,7 +31,7 @@ from collectors._landing import (
     Landed,
     Pass,
     Rows,
-    batched,
+    chunks,
     get_watermark,
     land,
     set_watermark,
@@ -198,7 +198,7 @@ def _incremental(
     since = datetime.fromisoformat(mark) - OVERLAP if mark else None
     high = since
     with Pass(SOURCE, entity) as p:
-        for batch in batched(fetch(since), BATCH):
+        for batch in p.read(chunks(fetch(since), BATCH)):
             for f in batch:
                 stamp = f.item.date_time_updated if f.item is not None else None
                 if stamp is not None and (high is None or stamp > high):
@@ -225,7 +225,7 @@ def _whole(
 ) -> Landed:
     """Read `entity` whole (master data): every run is complete, so every run sweeps."""
     with Pass(SOURCE, entity) as p:
-        for batch in batched(fetched, BATCH):
+        for batch in p.read(chunks(fetched, BATCH)):
             with engine.begin() as conn:
                 landed, problems = land(conn, SOURCE, entity, batch, build)
             p.record(batch, landed)

@@ -57,7 +57,7 @@ from collectors._landing import (
     Landed,
     Pass,
     Rows,
-    batched,
+    chunks,
     get_watermark,
     land,
     set_watermark,
@@ -304,7 +304,7 @@ class _Collector:
             return [("erp_document_lines", "doc_id", doc_id), ("erp_documents", "doc_id", doc_id)]
 
         with Pass(SOURCE, entity) as p:
-            for batch in batched(fetch(since), BATCH):
+            for batch in p.read(chunks(fetch(since), BATCH)):
                 for f in batch:
                     stamp = f.item.UpdateDate if f.item is not None else None
                     if stamp is not None and (high is None or stamp > high):
@@ -347,7 +347,7 @@ class _Collector:
 
         fetched = self.client.iter_collection(entity, model, filter=flt, orderby=key)
         with Pass(SOURCE, entity) as p:
-            for batch in batched(fetched, BATCH):
+            for batch in p.read(chunks(fetched, BATCH)):
                 for f in batch:
                     if f.item is None:
                         continue
@@ -377,7 +377,7 @@ class _Collector:
         `odata.nextLink`, an offset: a record deleted mid-read can hide another one, so the
         records a pass did not see are looked up one by one before they are swept."""
         with Pass(SOURCE, entity) as p:
-            for batch in batched(fetched, BATCH):
+            for batch in p.read(chunks(fetched, BATCH)):
                 with self.engine.begin() as conn:
                     landed = self._land(conn, entity, batch, build, replace, None)
                 p.record(batch, landed)

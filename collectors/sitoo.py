@@ -23,7 +23,7 @@ from collectors._landing import (
     Landed,
     Pass,
     Rows,
-    batched,
+    chunks,
     get_watermark,
     land,
     set_watermark,
@@ -180,7 +180,7 @@ def collect_orders(
     high, pinned = start or 0, None
     replace = {"pos_order_lines": "order_id", "pos_payments": "order_id"}
     with Pass(SOURCE, "orders") as p:
-        for batch in batched(client.iter_orders(orderid_from=start), BATCH):
+        for batch in p.read(chunks(client.iter_orders(orderid_from=start), BATCH)):
             orders = [f.item for f in batch if f.item is not None]
             high, pinned = _next_watermark(orders, high, pinned)
             with engine.begin() as conn:
@@ -234,7 +234,7 @@ def collect_catalogue_and_stock(
 ) -> dict[str, Landed]:
     out: dict[str, Landed] = {"products": Landed(), "stock": Landed()}
     with Pass(SOURCE, "products") as p:
-        for batch in batched(client.iter_products(), BATCH):
+        for batch in p.read(chunks(client.iter_products(), BATCH)):
             with engine.begin() as conn:
                 landed, problems = land(conn, SOURCE, "products", batch, product_rows)
             p.record(batch, landed)
@@ -247,7 +247,7 @@ def collect_catalogue_and_stock(
             def build(item: SitooWarehouseItem, raw_id: int, store: str = store_id) -> Rows:
                 return stock_rows(item, store, raw_id)
 
-            for stock in batched(client.iter_warehouse_items(warehouseid), BATCH):
+            for stock in p.read(chunks(client.iter_warehouse_items(warehouseid), BATCH)):
                 keyed = [_rekey(f, warehouseid) for f in stock]
                 with engine.begin() as conn:
                     landed, problems = land(conn, SOURCE, "warehouseitems", keyed, build)

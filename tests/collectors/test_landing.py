@@ -1,11 +1,14 @@
-"""Landing without a vendor: the progress line on a terminal, voids and the sweep guard."""
+"""Landing without a vendor: the progress line on a terminal, voids, the sweep guard and
+reading ahead."""
 
 from __future__ import annotations
 
 import gc
 import io
 import logging
+import threading
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +25,9 @@ from collectors._landing import (
     Rows,
     _canonical,
     _compress,
+    chunks,
     land,
+    read_ahead,
     sweep,
     write_rows,
 )
@@ -237,3 +242,40 @@ def test_passes_collect_garbage_less_often_and_put_the_setting_back() -> None:
     assert inner[0] == between[0] == max(GC_GEN0, before[0])
     assert inner[1:] == before[1:]
     assert gc.get_threshold() == before
+
+
+def readers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "read-ahead"]
+
+
+def pages(read: list[int], fail_at: int | None = None) -> Iterator[int]:
+    """Records 0..29 as a vendor pages them; record `fail_at` is an outage."""
+    for n in range(30):
+        if n == fail_at:
+            raise ConnectionError(f"vendor down at record {n}")
+        read.append(n)
+        yield n
+
+
+def test_an_outage_read_ahead_surfaces_after_the_batches_before_it() -> None:
+    got: list[list[int]] = []
+    with pytest.raises(ConnectionError, match="record 25"):
+        for batch in read_ahead(chunks(pages([], fail_at=25), 10)):
+            got.append(batch)
+    assert got == [list(range(10)), list(range(10, 20))]  # record 20..24 never land
+    assert readers() == []
+
+
+@pytest.mark.parametrize("stop", [RuntimeError, KeyboardInterrupt])
+def test_a_failing_batch_stops_the_reader_one_batch_ahead_at_most(
+    stop: type[BaseException],
+) -> None:
+    read: list[int] = []
+    with pytest.raises(stop), Pass("sitoo", "orders", stream=io.StringIO()) as p:
+        for batch in p.read(chunks(pages(read), 5)):
+            assert readers() == ["read-ahead"]
+            if batch[0] == 5:
+                raise stop
+    assert readers() == []
+    # batch 2 failed while batch 3 waited in the queue and batch 4 was read, no further
+    assert len(read) <= 20

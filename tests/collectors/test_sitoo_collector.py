@@ -6,6 +6,7 @@ paging and per-batch watermarks are exercised, and looks at the warehouse afterw
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,8 +162,9 @@ def test_an_outage_mid_run_keeps_the_last_good_batch_and_resumes(
         order["orderstateid"], order["paymentstateid"], order["ordertypeid"] = 10, 20, 10
     faults = Faults()
     with client_for(state, faults) as client:
-        # Pages of 10; when the collector takes the first order of page 2, the vendor goes
-        # down (both attempts of the next page read, page 3, fail): two batches landed.
+        # Pages of 10; when the reader takes the first order of page 2, the vendor goes
+        # down (both attempts of the next page read, page 3, fail). The read-ahead thread
+        # reads page 3 while batch 2 lands: its error surfaces after batch 2 committed.
         original = client.iter_orders
 
         def failing_after_first_page(**kw: object) -> Iterator[object]:
@@ -177,6 +179,7 @@ def test_an_outage_mid_run_keeps_the_last_good_batch_and_resumes(
         ordered = sorted(state.orders)
         assert count(engine, PosOrder) == 20
         assert get_watermark(engine, "sitoo", "orders") == str(ordered[19] + 1)
+        assert "read-ahead" not in [t.name for t in threading.enumerate()]
         monkeypatch.setattr(client, "iter_orders", original)
         collect(engine, client)
     assert count(engine, PosOrder) == len(state.orders)
