@@ -141,7 +141,8 @@ def read_ahead(items: Iterable[T]) -> Generator[T, None, None]:
         except BaseException as exc:  # handed to the consumer, never lost
             hand((False, exc))
 
-    reader = threading.Thread(target=read, name="read-ahead")
+    # daemon only as a safety net: a generator never closed must not hold the process at exit
+    reader = threading.Thread(target=read, name="read-ahead", daemon=True)
     reader.start()
     try:
         while True:
