@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._documents import DocumentFindings, compare_documents
+from reconcile._documents import _SEED, DocumentFindings, _fingerprint, compare_documents
 from reconcile._frames import conform_tables, gather
 from reconcile._master import compare_master
 from reconcile._prepare import prepare
@@ -264,18 +264,20 @@ def _polars_core(t: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
         .filter(pl.col("amount") != pl.col("erp"))
         .select(pl.len())
     )
-    pos_lines = (
-        t["pos_order_lines"].group_by("order_id", "sku").agg(pl.col("quantity").sum().alias("q"))
+    # Lines as the engine compares them: a fingerprint per order and per document.
+    keys = d.select(
+        pl.col("pos_ref").hash(_SEED).alias("_k"), pl.col("doc_id").hash(_SEED).alias("_kd")
     )
-    erp_lines = (
-        t["erp_document_lines"]
-        .join(d.select("doc_id", "pos_ref"), on="doc_id")
-        .group_by(pl.col("pos_ref").alias("order_id"), "sku")
-        .agg(pl.col("quantity").sum().alias("e"))
+    erp_lines = keys.join(
+        _fingerprint(t["erp_document_lines"], "doc_id").rename({"_k": "_kd"}), on="_kd"
     )
     lines = (
-        pos_lines.join(erp_lines, on=["order_id", "sku"], how="full", coalesce=True)
-        .filter(pl.col("q").ne_missing(pl.col("e")))
+        _fingerprint(t["pos_order_lines"], "order_id")
+        .join(erp_lines, on="_k", how="full", suffix="_e")
+        .filter(
+            pl.col("_f").ne_missing(pl.col("_f_e"))
+            | pl.any_horizontal("_z", "_z_e").fill_null(False)
+        )
         .select(pl.len())
     )
     return pl.collect_all([missing, amount, takings, lines])
@@ -293,11 +295,18 @@ _DUCK_SQL = {
           from erp_journal_lines j join pos_orders o on o.order_id = j.pos_ref group by all)
         select count(*) from pos full join erp using (store_id, business_day, account)
         where a is distinct from e""",
-    "lines": """with pos as (select order_id, sku, sum(quantity) q
+    # The engine's line fingerprints (see `_polars_core`): sum(hash(sku) * thousandths) per
+    # order and per document, exact in HUGEINT where polars wraps at 64 bits.
+    "lines": """with pos as (select hash(order_id) k, bool_or(coalesce(quantity, 0) = 0) pz,
+            sum(hash(sku)::hugeint * (coalesce(quantity, 0) * 1000)::bigint) pf
           from pos_order_lines group by all),
-        erp as (select d.pos_ref order_id, l.sku, sum(l.quantity) e
-          from erp_document_lines l join erp_documents d using (doc_id) group by all)
-        select count(*) from pos full join erp using (order_id, sku) where q is distinct from e""",
+        doc as (select hash(doc_id) kd, bool_or(coalesce(quantity, 0) = 0) ez,
+            sum(hash(sku)::hugeint * (coalesce(quantity, 0) * 1000)::bigint) ef
+          from erp_document_lines group by all),
+        erp as (select hash(pos_ref) ek, ez, ef
+          from doc join (select hash(doc_id) kd, pos_ref from erp_documents) using (kd))
+        select count(*) from pos full join erp on ek = k
+        where pf is distinct from ef or coalesce(pz, false) or coalesce(ez, false)""",
 }
 
 
@@ -407,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         times,
     )
     print(f"  store-day: {scoped.exceptions.height} exceptions, {scoped.takings.height} takings")
+    print("  core comparisons: the same four queries in both; lines as per-order fingerprints")
     _timed("core comparisons: polars", lambda: _polars_core(tables()), times)
     _timed("core comparisons: duckdb", lambda: _duckdb_core(frames, args.dir), times)
     ratio = times["core comparisons: polars"] / times["core comparisons: duckdb"]
