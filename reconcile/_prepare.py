@@ -196,8 +196,9 @@ def prepare(
     # Held orders: (order_id, rank of the cause) from cheap filters, then one join.
     unmapped_payments, unmapped_lines = got["unmapped_payments"], got["unmapped_lines"]
     held_parts = [
-        unmapped_payments.lazy().select("order_id", pl.lit(1).alias("r")),
-        unmapped_lines.lazy().select("order_id", pl.lit(2).alias("r")),
+        found.lazy().select("order_id", pl.lit(r).alias("r"))
+        for r, found in ((1, unmapped_payments), (2, unmapped_lines))
+        if found.height
     ]
     if unknown_skus.height:
         held_parts.append(
@@ -213,11 +214,20 @@ def prepare(
         held_parts.append(
             lines.filter(_in("vat_rate", closed_rates)).select("order_id", pl.lit(4).alias("r"))
         )
-    held = pl.concat(held_parts, how="vertical").group_by("order_id").agg(pl.col("r").min())
+    # A left join with nothing to match still hashes every order: skip an empty one.
+    held = (
+        pl.concat(held_parts, how="vertical").group_by("order_id").agg(pl.col("r").min())
+        if held_parts
+        else None
+    )
 
     raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
     journal_days = got["journal_days"]
-    covered = journal_days.lazy().with_columns(pl.lit(True).alias("covered"))
+    covered = (
+        journal_days.lazy().with_columns(pl.lit(True).alias("covered"))
+        if journal_days.height
+        else None
+    )
     journal_stores = journal_days.get_column("store_id")
 
     # One row per order_id (the earliest created_at); only repeated ids need the sort.
@@ -230,31 +240,35 @@ def prepare(
     orders = pl.concat(parts, how="vertical")
     pending = _pending(when, grace, journal_stores)
     rank = pl.col("r")
-    orders = (
-        orders.join(got["map_store"].lazy(), on="store_id", how="left")
-        .join(held, on="order_id", how="left")
-        .join(covered, on=["store_id", "business_day"], how="left")
-        .select(
-            *_ORDER_COLUMNS,
-            "location",
-            ((pl.col("state") == "completed") & pl.col("paid").fill_null(False))
-            .fill_null(False)
-            .alias("eligible"),
-            pl.when(pl.col("location").is_null())
-            .then(pl.lit(HELD_CAUSES[0]))
-            .when(rank == 1)
-            .then(pl.lit(HELD_CAUSES[1]))
-            .when(rank == 2)
-            .then(pl.lit(HELD_CAUSES[2]))
-            .when(rank == 3)
-            .then(pl.lit(HELD_CAUSES[3]))
-            .when(rank == 4)
-            .then(pl.lit(HELD_CAUSES[4]))
-            .alias("held_cause"),
-            (pending.fill_null(False) & pl.col("covered").is_null()).alias("pending"),
-            pl.col("covered").fill_null(False),
-            *id_hashes("order_id"),
-        )
+    orders = orders.join(got["map_store"].lazy(), on="store_id", how="left")
+    if held is None:
+        orders = orders.with_columns(pl.lit(None, dtype=pl.Int32).alias("r"))
+    else:
+        orders = orders.join(held, on="order_id", how="left")
+    if covered is None:
+        orders = orders.with_columns(pl.lit(None, dtype=pl.Boolean).alias("covered"))
+    else:
+        orders = orders.join(covered, on=["store_id", "business_day"], how="left")
+    orders = orders.select(
+        *_ORDER_COLUMNS,
+        "location",
+        ((pl.col("state") == "completed") & pl.col("paid").fill_null(False))
+        .fill_null(False)
+        .alias("eligible"),
+        pl.when(pl.col("location").is_null())
+        .then(pl.lit(HELD_CAUSES[0]))
+        .when(rank == 1)
+        .then(pl.lit(HELD_CAUSES[1]))
+        .when(rank == 2)
+        .then(pl.lit(HELD_CAUSES[2]))
+        .when(rank == 3)
+        .then(pl.lit(HELD_CAUSES[3]))
+        .when(rank == 4)
+        .then(pl.lit(HELD_CAUSES[4]))
+        .alias("held_cause"),
+        (pending.fill_null(False) & pl.col("covered").is_null()).alias("pending"),
+        pl.col("covered").fill_null(False),
+        *id_hashes("order_id"),
     )
     # Materialise what every comparator reads, so each is computed once.
     known_frame = orders.collect()
