@@ -148,6 +148,13 @@ def prepare(
         ],
         how="vertical",
     )
+    if store is not None:
+        # The run derives only its store's orders: its journals' references are
+        # `{store}-{digit}...`, a range the Parquet reader skips most row groups with.
+        ref = pl.col("pos_ref")
+        journal_refs = journal_refs.filter(
+            ref.is_between(pl.lit(f"{store}-0"), pl.lit(f"{store}-:"), "left")
+        )
     large: dict[str, pl.LazyFrame] = {
         # Store-days with a daily journal (few): the references shaped like one.
         "journal_days": journal_refs.filter(pl.col("pos_ref").str.contains(STORE_DAY))
