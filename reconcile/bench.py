@@ -230,11 +230,13 @@ def _cpu() -> float:
 
 
 def _timed(label: str, fn: Callable[[], Any], out: dict[str, float]) -> Any:
-    """Run `fn`, print its wall and CPU seconds (the machine may be shared), keep the wall."""
+    """Run `fn`, print its wall and CPU seconds and the load average, keep the wall."""
     start, cpu = time.perf_counter(), _cpu()
     result = fn()
     out[label] = time.perf_counter() - start
-    print(f"  {label:<38} {out[label]:7.2f} s wall {_cpu() - cpu:7.2f} s CPU", flush=True)
+    load = os.getloadavg()[0]  # others' work on a shared machine slows both figures
+    line = f"  {label:<38} {out[label]:7.2f} s wall {_cpu() - cpu:7.2f} s CPU  load {load:.2f}"
+    print(line, flush=True)
     return result
 
 
