@@ -168,15 +168,17 @@ def _line_suspects(p: Prepared) -> pl.Series:
     return suspects.collect().get_column("_k")
 
 
-def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool) -> pl.LazyFrame:
+def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool) -> pl.DataFrame:
     """The orders linked to their documents (sales to invoices / sales orders, refunds to
     credit notes: side `_s` is True for refunds), only the rows some check flags.
 
     One join for both sides, on `_k`: the 64-bit hash of order_id / pos_ref, or (`exact`)
     the strings themselves, for the rare run where two of them share a hash.
-    The checks below run on this small frame once it is collected: polars pushes each
-    check's columns and filter into its own copy of the join, so sharing the join lazily
-    would run it once per check.
+    The join runs twice: first on the columns the filter reads only (a full join of every
+    order gathers every column it carries), then with all columns for the few keys kept.
+    The checks below run on this small frame: polars pushes each check's columns and
+    filter into its own copy of the join, so sharing the join lazily would run it once
+    per check.
     """
 
     def key(ref: str) -> pl.Expr:  # of the id and side, one column (a join on two is slower)
@@ -190,12 +192,16 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
         .with_columns(key("order_id").alias("_k"))
     )
     summary = _doc_summary(p, _side_docs(p)).with_columns(key("pos_ref").alias("_k"))
-    # A full join also finds the pos_refs that name no order of that side (orphans, below).
-    joined = orders.join(summary, on="_k", how="full", coalesce=True).with_columns(
-        pl.col("_in_pos").fill_null(False),
-        pl.col("_in_erp").fill_null(False),
-        pl.coalesce("_s", "_s_right").alias("_s"),
-    )
+    summary = summary.collect().lazy()  # read by both joins
+
+    def link(orders: pl.LazyFrame, summary: pl.LazyFrame) -> pl.LazyFrame:
+        # A full join also finds the pos_refs that name no order of that side (orphans).
+        return orders.join(summary, on="_k", how="full", coalesce=True).with_columns(
+            pl.col("_in_pos").fill_null(False),
+            pl.col("_in_erp").fill_null(False),
+            pl.coalesce("_s", "_s_right").alias("_s"),
+        )
+
     lines_differ = pl.col("order_id").hash(_SEED).is_in(suspects.implode())
 
     # Keep the rows some check may flag, with plain comparisons on the raw columns (a
@@ -220,10 +226,18 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
         | (_BOTH & pl.col("eligible").not_()).fill_null(False)
         | (_OK.fill_null(False) & flagged)
     )
+    read = {"_k", "_s", *keep.meta.root_names()}
+    narrow = link(
+        orders.select(c for c in orders.collect_schema() if c in read),
+        summary.select(c for c in summary.collect_schema() if c in read),
+    )
+    kept = narrow.filter(keep).select("_k").collect().get_column("_k")
+    among_kept = pl.col("_k").is_in(kept.implode())
     vat_diff = pl.col("erp_vat") - pl.col("vat_total")
     is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= pl.lit(cfg.vat_rounding_max))
     return (
-        joined.filter(keep)
+        link(orders.filter(among_kept), summary.filter(among_kept))
+        .filter(keep)
         .with_columns(
             pl.coalesce("order_id", "pos_ref").alias("pos_ref"),
             pl.col("pos_ref").alias("_ref"),  # as the document has it
@@ -238,6 +252,7 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
             is_rounding.fill_null(False).alias("_rounding"),
             (_OK & lines_differ).fill_null(False).alias("_lines"),
         )
+        .collect()
     )
 
 
@@ -448,9 +463,9 @@ def _shares_hashes(hits: pl.DataFrame) -> bool:
 
 def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
     suspects = _line_suspects(p)
-    hits = _candidates(p, cfg, suspects, exact=False).collect()
+    hits = _candidates(p, cfg, suspects, exact=False)
     if _shares_hashes(hits):  # two ids share a 64-bit hash: join on the strings instead
-        hits = _candidates(p, cfg, suspects, exact=True).collect()
+        hits = _candidates(p, cfg, suspects, exact=True)
     sales = _link(p, cfg, _SALES, hits.lazy().filter(pl.col("_s").not_()))
     refunds = _link(p, cfg, _REFUNDS, hits.lazy().filter(pl.col("_s")))
     lined = pl.concat([sales.lined, refunds.lined], how="vertical")

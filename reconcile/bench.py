@@ -23,8 +23,8 @@ from typing import Any
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._documents import DocumentFindings, compare_documents
-from reconcile._frames import conform_tables, gather
+from reconcile._documents import _SEED, DocumentFindings, _fingerprint, compare_documents
+from reconcile._frames import conform_tables, gather, id_hashes, join_orders
 from reconcile._master import compare_master
 from reconcile._prepare import prepare
 from reconcile._tenders import compare_tenders
@@ -230,32 +230,41 @@ def _cpu() -> float:
 
 
 def _timed(label: str, fn: Callable[[], Any], out: dict[str, float]) -> Any:
-    """Run `fn`, print its wall and CPU seconds (the machine may be shared), keep the wall."""
+    """Run `fn`, print its wall and CPU seconds and the load average, keep the wall."""
     start, cpu = time.perf_counter(), _cpu()
     result = fn()
     out[label] = time.perf_counter() - start
-    print(f"  {label:<38} {out[label]:7.2f} s wall {_cpu() - cpu:7.2f} s CPU", flush=True)
+    load = os.getloadavg()[0]  # others' work on a shared machine slows both figures
+    line = f"  {label:<38} {out[label]:7.2f} s wall {_cpu() - cpu:7.2f} s CPU  load {load:.2f}"
+    print(line, flush=True)
     return result
 
 
 def _polars_core(t: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
-    o, d = t["pos_orders"], t["erp_documents"]
-    missing = o.join(d, left_on="order_id", right_on="pos_ref", how="anti").select(pl.len())
+    # Order ids joined as the engine joins them (`join_orders`: on a 64-bit hash, checked by a
+    # second one); DuckDB's side does the same with its hash().
+    d = t["erp_documents"]
+    o = t["pos_orders"].with_columns(id_hashes("order_id"))
+    missing = o.join(d.select(id_hashes("pos_ref")[0]), on="_h1", how="anti").select(pl.len())
     amount = (
-        o.join(d, left_on="order_id", right_on="pos_ref")
+        join_orders(d, "pos_ref", o.select("order_id", "_h1", "_h2", "gross_total"), "inner", False)
         .filter(pl.col("gross_total") != pl.col("gross_total_right"))
         .select(pl.len())
     )
     pos = (
-        t["pos_payments"]
-        .join(o, on="order_id")
+        join_orders(t["pos_payments"], "order_id", o, "inner", False)
         .join(t["map_tender"], on="tender")
         .group_by("store_id", "business_day", "account")
         .agg(pl.col("amount").sum())
     )
     erp = (
-        t["erp_journal_lines"]
-        .join(o.select("order_id", "store_id"), left_on="pos_ref", right_on="order_id")
+        join_orders(
+            t["erp_journal_lines"],
+            "pos_ref",
+            o.select("order_id", "_h1", "_h2", "store_id"),
+            "inner",
+            False,
+        )
         .group_by("store_id", pl.col("posting_date").alias("business_day"), "account")
         .agg(pl.col("amount").sum().alias("erp"))
     )
@@ -264,18 +273,20 @@ def _polars_core(t: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
         .filter(pl.col("amount") != pl.col("erp"))
         .select(pl.len())
     )
-    pos_lines = (
-        t["pos_order_lines"].group_by("order_id", "sku").agg(pl.col("quantity").sum().alias("q"))
+    # Lines as the engine compares them: a fingerprint per order and per document.
+    keys = d.select(
+        pl.col("pos_ref").hash(_SEED).alias("_k"), pl.col("doc_id").hash(_SEED).alias("_kd")
     )
-    erp_lines = (
-        t["erp_document_lines"]
-        .join(d.select("doc_id", "pos_ref"), on="doc_id")
-        .group_by(pl.col("pos_ref").alias("order_id"), "sku")
-        .agg(pl.col("quantity").sum().alias("e"))
+    erp_lines = keys.join(
+        _fingerprint(t["erp_document_lines"], "doc_id").rename({"_k": "_kd"}), on="_kd"
     )
     lines = (
-        pos_lines.join(erp_lines, on=["order_id", "sku"], how="full", coalesce=True)
-        .filter(pl.col("q").ne_missing(pl.col("e")))
+        _fingerprint(t["pos_order_lines"], "order_id")
+        .join(erp_lines, on="_k", how="full", suffix="_e")
+        .filter(
+            pl.col("_f").ne_missing(pl.col("_f_e"))
+            | pl.any_horizontal("_z", "_z_e").fill_null(False)
+        )
         .select(pl.len())
     )
     return pl.collect_all([missing, amount, takings, lines])
@@ -283,21 +294,31 @@ def _polars_core(t: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
 
 _DUCK_SQL = {
     "missing": """select count(*) from pos_orders o
-        anti join erp_documents d on d.pos_ref = o.order_id""",
-    "amount": """select count(*) from pos_orders o join erp_documents d on d.pos_ref = o.order_id
-        where o.gross_total <> d.gross_total""",
+        anti join erp_documents d on hash(d.pos_ref) = hash(o.order_id)""",
+    "amount": """select count(*) from pos_orders o
+        join erp_documents d on hash(d.pos_ref) = hash(o.order_id)
+        where hash(d.pos_ref, 12) = hash(o.order_id, 12) and o.gross_total <> d.gross_total""",
     "takings": """with pos as (select o.store_id, o.business_day, m.account, sum(p.amount) a
-          from pos_payments p join pos_orders o using (order_id) join map_tender m using (tender)
-          group by all),
+          from pos_payments p join pos_orders o on hash(o.order_id) = hash(p.order_id)
+          join map_tender m using (tender)
+          where hash(o.order_id, 12) = hash(p.order_id, 12) group by all),
         erp as (select o.store_id, j.posting_date business_day, j.account, sum(j.amount) e
-          from erp_journal_lines j join pos_orders o on o.order_id = j.pos_ref group by all)
+          from erp_journal_lines j join pos_orders o on hash(o.order_id) = hash(j.pos_ref)
+          where hash(o.order_id, 12) = hash(j.pos_ref, 12) group by all)
         select count(*) from pos full join erp using (store_id, business_day, account)
         where a is distinct from e""",
-    "lines": """with pos as (select order_id, sku, sum(quantity) q
+    # The engine's line fingerprints (see `_polars_core`): sum(hash(sku) * thousandths) per
+    # order and per document, exact in HUGEINT where polars wraps at 64 bits.
+    "lines": """with pos as (select hash(order_id) k, bool_or(coalesce(quantity, 0) = 0) pz,
+            sum(hash(sku)::hugeint * (coalesce(quantity, 0) * 1000)::bigint) pf
           from pos_order_lines group by all),
-        erp as (select d.pos_ref order_id, l.sku, sum(l.quantity) e
-          from erp_document_lines l join erp_documents d using (doc_id) group by all)
-        select count(*) from pos full join erp using (order_id, sku) where q is distinct from e""",
+        doc as (select hash(doc_id) kd, bool_or(coalesce(quantity, 0) = 0) ez,
+            sum(hash(sku)::hugeint * (coalesce(quantity, 0) * 1000)::bigint) ef
+          from erp_document_lines group by all),
+        erp as (select hash(pos_ref) ek, ez, ef
+          from doc join (select hash(doc_id) kd, pos_ref from erp_documents) using (kd))
+        select count(*) from pos full join erp on ek = k
+        where pf is distinct from ef or coalesce(pz, false) or coalesce(ez, false)""",
 }
 
 
@@ -407,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         times,
     )
     print(f"  store-day: {scoped.exceptions.height} exceptions, {scoped.takings.height} takings")
+    print("  core comparisons, the same in both: ids joined as hashes, lines as fingerprints")
     _timed("core comparisons: polars", lambda: _polars_core(tables()), times)
     _timed("core comparisons: duckdb", lambda: _duckdb_core(frames, args.dir), times)
     ratio = times["core comparisons: polars"] / times["core comparisons: duckdb"]
