@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -864,7 +864,12 @@ def create_app(
         except ODataError as exc:
             return _bad(str(exc))
         with state.lock:
-            rows = [shape(r, query.expand) for r in collections[name]()]
+            rows = collections[name]()
+            if query.where is not None and "customer_contact" not in query.expand:
+                # filter before shaping: a look-up by reference must not copy every order
+                rows = [r for r in rows if query.where(r)]
+                query = replace(query, where=None)
+            rows = [shape(r, query.expand) for r in rows]
             return json_response(apply_query(rows, query))
 
     async def child_listing(request: Request) -> Response:

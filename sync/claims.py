@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from warehouse.db import table
@@ -95,47 +95,74 @@ def claim(
     now: datetime | None = None,
 ) -> Claimed:
     """Claim `post_key` for `worker`: "claimed", "done" (posted already) or "busy"."""
+    got = claim_many(engine, erp, [(post_key, order_id, kind)], worker, lease=lease, now=now)
+    return got[post_key]
+
+
+def claim_many(
+    engine: Engine,
+    erp: str,
+    wanted: Sequence[tuple[str, str | None, str]],
+    worker: Worker,
+    *,
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
+) -> dict[str, Claimed]:
+    """Claim each `(post_key, order_id, kind)` for `worker`, all in one transaction (one
+    write lock instead of one per order): post_key -> "claimed", "done" or "busy"."""
     now = now or utcnow()
-    tbl = table("sync_posts")
     mark = TOKEN_PREFIX + worker.token
+    out: dict[str, Claimed] = {}
     with engine.begin() as conn:
-        params = {
-            "erp": erp,
-            "post_key": post_key,
-            "pos_order_id": order_id,
-            "kind": kind,
-            "status": POSTING,
-            "message": mark,
-            "reason": None,
-            "attempts": 1,
-            "first_attempt_at": now,
-            "last_attempt_at": now,
-            "cutoff": now - lease,
-        }
-        # RETURNING, not rowcount: PostgreSQL drivers report -1 for an upsert's rowcount.
-        if conn.execute(_claim_stmt(conn.dialect.name), params).first() is not None:
-            return "claimed"
-        row = conn.execute(
-            select(SyncPost.status, SyncPost.message).where(
-                SyncPost.erp == erp, SyncPost.post_key == post_key
-            )
-        ).one()
-        if row.status != POSTING:
-            return "done"
-        if not holder_is_dead(row.message):
-            return "busy"
-        # Take over a crashed worker's claim, if nobody else did meanwhile.
-        took = conn.execute(
-            update(tbl)
-            .where(
-                tbl.c.erp == erp,
-                tbl.c.post_key == post_key,
-                tbl.c.status == POSTING,
-                tbl.c.message == row.message,
-            )
-            .values(message=mark, last_attempt_at=now)
+        stmt = _claim_stmt(conn.dialect.name)
+        for post_key, order_id, kind in wanted:
+            params = {
+                "erp": erp,
+                "post_key": post_key,
+                "pos_order_id": order_id,
+                "kind": kind,
+                "status": POSTING,
+                "message": mark,
+                "reason": None,
+                "attempts": 1,
+                "first_attempt_at": now,
+                "last_attempt_at": now,
+                "cutoff": now - lease,
+            }
+            # RETURNING, not rowcount: PostgreSQL drivers report -1 for an upsert's rowcount.
+            if conn.execute(stmt, params).first() is not None:
+                out[post_key] = "claimed"
+                continue
+            row = conn.execute(
+                select(SyncPost.status, SyncPost.message).where(
+                    SyncPost.erp == erp, SyncPost.post_key == post_key
+                )
+            ).one()
+            if row.status != POSTING:
+                out[post_key] = "done"
+            elif not holder_is_dead(row.message):
+                out[post_key] = "busy"
+            else:
+                out[post_key] = _take_over(conn, erp, post_key, row.message, mark, now)
+    return out
+
+
+def _take_over(
+    conn: Connection, erp: str, post_key: str, held_by: str, mark: str, now: datetime
+) -> Claimed:
+    """Take over a crashed worker's claim, if nobody else did meanwhile."""
+    tbl = table("sync_posts")
+    took = conn.execute(
+        update(tbl)
+        .where(
+            tbl.c.erp == erp,
+            tbl.c.post_key == post_key,
+            tbl.c.status == POSTING,
+            tbl.c.message == held_by,
         )
-        return "claimed" if took.rowcount == 1 else "busy"
+        .values(message=mark, last_attempt_at=now)
+    )
+    return "claimed" if took.rowcount == 1 else "busy"
 
 
 def release_unfinished(engine: Engine, erp: str, worker: Worker) -> int:

@@ -53,7 +53,7 @@ from sync.claims import (
     Lease,
     LostClaim,
     Worker,
-    claim,
+    claim_many,
     holding,
     release_unfinished,
 )
@@ -194,19 +194,28 @@ class SyncRun:
         with self._count_lock:
             self.run.counts[status] += n
 
-    def claim(self, order: SitooOrder) -> Claim | None:
-        """Claim a postable order for this worker; None when it is not ours to post."""
-        oid = str(order.orderid)
-        if not is_postable(order):
-            self.count("not_eligible")
-            return None
-        kind = "refund" if is_refund(order) else "sale"
-        doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{oid}"
-        got = claim(self.engine, self.poster.erp, doc_key, oid, kind, self.worker)
-        if got != "claimed":
-            self.count("already_posted" if got == "done" else "claimed_elsewhere")
-            return None
-        return Claim(order, oid, kind, doc_key)
+    def claim(self, orders: list[SitooOrder]) -> list[Claim]:
+        """Claim the postable `orders` for this worker, in one transaction; those that are
+        not ours to post (not eligible, posted already, another worker's) are counted."""
+        wanted: list[Claim] = []
+        for order in orders:
+            oid = str(order.orderid)
+            if not is_postable(order):
+                self.count("not_eligible")
+                continue
+            kind = "refund" if is_refund(order) else "sale"
+            doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{oid}"
+            wanted.append(Claim(order, oid, kind, doc_key))
+        got = claim_many(
+            self.engine,
+            self.poster.erp,
+            [(c.doc_key, c.oid, c.kind) for c in wanted],
+            self.worker,
+        )
+        for c in wanted:
+            if got[c.doc_key] != "claimed":
+                self.count("already_posted" if got[c.doc_key] == "done" else "claimed_elsewhere")
+        return [c for c in wanted if got[c.doc_key] == "claimed"]
 
     def process(self, order: SitooOrder) -> None:
         """Claim, look up and post one order."""
@@ -284,7 +293,7 @@ class SyncRun:
     def prepare(self, orders: list[SitooOrder]) -> list[Claim]:
         """Claim the postable `orders`, then look them up together (`poster.prefetch`, when
         the ERP has it; a failed prefetch only means each order looks itself up)."""
-        claimed = [c for c in map(self.claim, orders) if c is not None]
+        claimed = self.claim(orders)
         prefetch = getattr(self.poster, "prefetch", None)
         if prefetch is not None and claimed:
             try:
