@@ -8,8 +8,8 @@ Each opens what it needs from `Settings`, records a run, and returns it. They ra
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -91,17 +91,26 @@ def required_mappings(engine: Engine) -> Mappings:
     return mappings
 
 
+@contextmanager
+def _both_sides(
+    settings: Settings, engine: Engine, job: str
+) -> Iterator[tuple[SitooClient, Any, RunLog]]:
+    """The POS client, the RECON_ERP client and the recorded run of `job`, closed in turn."""
+    with (
+        SitooClient.from_settings(settings) as sitoo,
+        ADAPTERS[settings.recon_erp].client(settings) as erp,
+        record_run(engine, job) as run,
+    ):
+        yield sitoo, erp, run
+
+
 def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True) -> RunLog:
     """Post completed, paid POS orders to the ERP named by RECON_ERP, then push ERP stock to
     the POS (CONTRACT: `recon sync`); the push is its own run, its figures are added here."""
     adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
-    with (
-        SitooClient.from_settings(settings) as sitoo,
-        adapter.client(settings) as erp,
-        record_run(engine, "sync") as run,
-    ):
+    with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
         run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
     if stock:
@@ -120,11 +129,7 @@ def resync_job(settings: Settings, order_id: str) -> RunLog:
         raise ConfigError(
             "re-sync posts one order; in daily_journal mode an order posts with its store-day"
         )
-    with (
-        SitooClient.from_settings(settings) as sitoo,
-        adapter.client(settings) as erp,
-        record_run(engine, "sync") as run,
-    ):
+    with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
         resync_order(engine, sitoo, poster, mappings, settings.recon_timezone, run, order_id)
     return run
@@ -135,11 +140,7 @@ def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
-    with (
-        SitooClient.from_settings(settings) as sitoo,
-        adapter.client(settings) as erp,
-        record_run(engine, "stock_push") as run,
-    ):
+    with _both_sides(settings, engine, "stock_push") as (sitoo, erp, run):
         levels = adapter.stock(erp, run)
         plan = push_stock(settings.recon_erp, levels, sitoo, mappings, run)
     return run, plan.skipped
@@ -150,11 +151,7 @@ def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = required_mappings(engine)
-    with (
-        SitooClient.from_settings(settings) as sitoo,
-        adapter.client(settings) as erp,
-        record_run(engine, "price_push") as run,
-    ):
+    with _both_sides(settings, engine, "price_push") as (sitoo, erp, run):
         plan = push_prices(adapter.prices(erp, mappings, run), sitoo, run)
     return run, plan.skipped
 
@@ -164,11 +161,7 @@ def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
     adapter = ADAPTERS[settings.recon_erp]
     engine = warehouse(settings)
     mappings = load_mappings(engine)
-    with (
-        SitooClient.from_settings(settings) as sitoo,
-        adapter.client(settings) as erp,
-        record_run(engine, "collect") as run,
-    ):
+    with _both_sides(settings, engine, "collect") as (sitoo, erp, run):
         collect_sitoo(engine, sitoo, mappings, settings.recon_timezone, run, full=full)
         adapter.collect(engine, erp, mappings, run, full)
     return run
