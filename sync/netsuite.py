@@ -49,14 +49,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-from clients import NotFoundError, RejectedError, TransientError
+from clients import NotFoundError, RejectedError
 from clients.netsuite import NetSuiteClient
 from clients.sitoo import SitooOrder, SitooPayment
 from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
+from sync._retry import retry_transient
 from sync.claims import check_lease
 from sync.customers import Customers
 from sync.returns import is_written_off, writeoff_reasons
@@ -162,13 +161,7 @@ class NetSuitePoster:
 
     def _retrying(self, step: Callable[[], T]) -> T:
         """Run look-up-then-write `step` again after a transient failure."""
-        retry = Retrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.wait, max=30),
-            retry=retry_if_exception_type(TransientError),
-            reraise=True,
-        )
-        return retry(step)
+        return retry_transient(step, self.attempts, self.wait)
 
     # ------------------------------------------------------------ posting
     def post_sale(self, order: SitooOrder, day: date, location: str) -> list[Outcome]:

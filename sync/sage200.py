@@ -33,8 +33,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
 from clients import RejectedError, TransientError
 from clients._types import VendorModel
 from clients.sage200 import (
@@ -50,6 +48,7 @@ from collectors.sage200 import is_active, ledger_kind
 from collectors.sitoo import line_values, original_order_id, product_lines
 from config.mappings import Mappings, vat_key
 from sync._outcome import Outcome
+from sync._retry import retry_transient
 from sync.claims import check_lease
 from sync.customers import Customers
 from sync.takings import StoreDayJournal
@@ -145,13 +144,7 @@ class Sage200Poster:
 
     def _retrying(self, step: Callable[[], T]) -> T:
         """Run look-up-then-write `step` again after a transient failure."""
-        retry = Retrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.wait, max=30),
-            retry=retry_if_exception_type(TransientError),
-            reraise=True,
-        )
-        return retry(step)
+        return retry_transient(step, self.attempts, self.wait)
 
     # ------------------------------------------------------------ look-ups
     def prefetch(self, oids: Sequence[str]) -> None:
