@@ -590,3 +590,28 @@ def set_watermark(conn: Connection, source: str, entity: str, value: str) -> Non
         table("watermarks"),
         [{"source": source, "entity": entity, "value": value, "updated_at": datetime.now(UTC)}],
     )
+
+
+def land_whole(
+    engine: Engine,
+    source: str,
+    entity: str,
+    fetched: Iterable[Fetched[Any]],
+    build: Builder,
+    run: RunLog,
+    tables: Sequence[str],
+    *,
+    batch_size: int,
+    still_there: Callable[[list[str]], Iterable[str]] | None = None,
+) -> Landed:
+    """Read `entity` whole (master data): every run is complete, so every run sweeps;
+    `still_there` asks the vendor about the records the pass did not see before they go."""
+    with Pass(source, entity) as p:
+        for batch in p.read(chunks(fetched, batch_size)):
+            with engine.begin() as conn:
+                landed, problems = land(conn, source, entity, batch, build)
+            p.record(batch, landed)
+            for problem in problems:
+                run.problem(problem)
+    p.sweep(engine, tables, run, still_there)
+    return p.total

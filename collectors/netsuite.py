@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -65,6 +66,7 @@ from collectors._landing import (
     chunks,
     get_watermark,
     land,
+    land_whole,
     set_watermark,
 )
 from collectors.money import gross_price
@@ -441,27 +443,6 @@ def still_there(client: NetSuiteClient, table: str) -> Callable[[list[str]], set
     return ask
 
 
-def _whole(
-    engine: Engine,
-    entity: str,
-    fetched: Iterable[Fetched[Any]],
-    build: Any,
-    run: RunLog,
-    tables: tuple[str, ...],
-    confirm: Callable[[list[str]], set[str]] | None = None,
-) -> Landed:
-    """Read `entity` whole (master data): every run is complete, so every run sweeps."""
-    with Pass(SOURCE, entity) as p:
-        for batch in p.read(chunks(fetched, BATCH)):
-            with engine.begin() as conn:
-                landed, problems = land(conn, SOURCE, entity, batch, build)
-            p.record(batch, landed)
-            for problem in problems:
-                run.problem(problem)
-    p.sweep(engine, tables, run, confirm)
-    return p.total
-
-
 def _rate(tax: NetSuiteTaxCode | None) -> Decimal:
     return tax.rate if tax is not None and tax.rate is not None else ZERO
 
@@ -510,26 +491,23 @@ def collect_master_data(
         }
 
     stock = (_rekey(f) for f in client.iter_stock())
+    whole = partial(land_whole, engine, SOURCE, run=run, batch_size=BATCH)
     return {
-        "items": _whole(
-            engine,
+        "items": whole(
             "inventory_items",
             d.item_records,
             item_rows,
-            run,
-            ("erp_items",),
-            still_there(client, "item"),
+            tables=("erp_items",),
+            still_there=still_there(client, "item"),
         ),
-        "accounts": _whole(
-            engine,
+        "accounts": whole(
             "accounts",
             d.account_records,
             account_rows,
-            run,
-            ("erp_accounts",),
-            still_there(client, "account"),
+            tables=("erp_accounts",),
+            still_there=still_there(client, "account"),
         ),
-        "stock": _whole(engine, "stock", stock, stock_rows, run, ("erp_stock",)),
+        "stock": whole("stock", stock, stock_rows, tables=("erp_stock",)),
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -34,6 +35,7 @@ from collectors._landing import (
     chunks,
     get_watermark,
     land,
+    land_whole,
     set_watermark,
 )
 from collectors.money import gross_price
@@ -215,26 +217,6 @@ def _incremental(
     return p.total
 
 
-def _whole(
-    engine: Engine,
-    entity: str,
-    fetched: Iterator[Fetched[Any]],
-    build: Any,
-    run: RunLog,
-    tables: tuple[str, ...],
-) -> Landed:
-    """Read `entity` whole (master data): every run is complete, so every run sweeps."""
-    with Pass(SOURCE, entity) as p:
-        for batch in p.read(chunks(fetched, BATCH)):
-            with engine.begin() as conn:
-                landed, problems = land(conn, SOURCE, entity, batch, build)
-            p.record(batch, landed)
-            for problem in problems:
-                run.problem(problem)
-    p.sweep(engine, tables, run)
-    return p.total
-
-
 def collect_sage200(
     engine: Engine, client: Sage200Client, mappings: Mappings, run: RunLog, *, full: bool = False
 ) -> None:
@@ -343,25 +325,17 @@ def collect_master_data(
             ]
         }
 
+    whole = partial(land_whole, engine, SOURCE, run=run, batch_size=BATCH)
     return {
-        "products": _whole(
-            engine, "products", iter(d.product_records), item_rows, run, ("erp_items",)
+        "products": whole("products", iter(d.product_records), item_rows, tables=("erp_items",)),
+        "banks": whole("banks", iter(d.bank_records), bank_rows, tables=("erp_accounts",)),
+        "nominal_codes": whole(
+            "nominal_codes", client.iter_nominal_codes(), nominal_rows, tables=("erp_accounts",)
         ),
-        "banks": _whole(engine, "banks", iter(d.bank_records), bank_rows, run, ("erp_accounts",)),
-        "nominal_codes": _whole(
-            engine,
-            "nominal_codes",
-            client.iter_nominal_codes(),
-            nominal_rows,
-            run,
-            ("erp_accounts",),
-        ),
-        "holdings": _whole(
-            engine,
+        "holdings": whole(
             "warehouse_holdings",
             client.iter_warehouse_holdings(),
             holding_rows,
-            run,
-            ("erp_stock",),
+            tables=("erp_stock",),
         ),
     }
