@@ -14,14 +14,11 @@ what their client fetched (and, before a sweep, a function that asks the vendor)
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import logging
 import queue
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from clients import Fetched
-from warehouse.db import CHUNK, delete_where_in, pack, table, upsert
+from warehouse.db import CHUNK, canonical, compress, delete_where_in, pack, table, upsert
 from warehouse.models import Quarantine, RawPayload, Watermark
 from warehouse.runs import RunLog
 from warehouse.types import ExactDecimal
@@ -344,20 +341,7 @@ def sweep(
     return len(gone)
 
 
-# The text `warehouse.db.pack` stores and hashes, from an encoder built once. Landing hashes
-# every record but compresses only those it writes (a re-read is mostly unchanged records).
-_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 ColumnProcessor = Callable[[list[Any]], list[Any]]
-
-
-def _canonical(raw: Any) -> tuple[bytes, str]:
-    """(canonical JSON, its hash) exactly as `warehouse.db.pack` makes them."""
-    text = _JSON.encode(raw).encode()
-    return text, hashlib.sha1(text).hexdigest()
-
-
-def _compress(text: bytes) -> bytes:
-    return zlib.compress(text, 1)  # as `warehouse.db.pack`
 
 
 @dataclass(frozen=True)
@@ -516,7 +500,7 @@ def land(
         )
     }
     voided = {k for k, f in good.items() if void is not None and void(f.item)}
-    packed = {key: _canonical(f.raw) for key, f in good.items()}
+    packed = {key: canonical(f.raw) for key, f in good.items()}
     todo = [  # new, changed, or void state flipped (voided, or back after a deletion)
         k
         for k in good
@@ -536,7 +520,7 @@ def land(
                 "source": source,
                 "entity": entity,
                 "vendor_id": k,
-                "payload": _compress(packed[k][0]),
+                "payload": compress(packed[k][0]),
                 "payload_hash": packed[k][1],
                 "fetched_at": now,
                 "deleted_at": now if k in voided else None,

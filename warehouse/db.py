@@ -15,6 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
@@ -118,10 +119,25 @@ def delete_where_in(conn: Connection, tbl: Table, column: str, values: Iterable[
         conn.execute(tbl.delete().where(tbl.c[column].in_(vals[start : start + CHUNK])))
 
 
+def canonical(payload: Any) -> tuple[bytes, str]:
+    """A payload as the JSON text the warehouse stores, and that text's hash.
+
+    Keys stay in the vendor's order (a vendor serialises one record type the same way every
+    time; were it to reorder, the record is only rewritten once as "changed"), text is
+    UTF-8, `Decimal` is written as a string, anything else unknown by `str`. Serialised by
+    pydantic-core in Rust: the collectors hash every record they read."""
+    text = to_json(payload, fallback=str)
+    return text, hashlib.sha1(text).hexdigest()
+
+
 def pack(payload: Any) -> tuple[bytes, str]:
     """A payload as compressed canonical JSON, and its hash (to skip unchanged records)."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return zlib.compress(text, 1), hashlib.sha1(text).hexdigest()
+    text, digest = canonical(payload)
+    return compress(text), digest
+
+
+def compress(text: bytes) -> bytes:
+    return zlib.compress(text, 1)
 
 
 def unpack(blob: bytes) -> Any:

@@ -4,6 +4,7 @@ reading ahead."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import logging
 import threading
@@ -23,15 +24,13 @@ from collectors._landing import (
     Landed,
     Pass,
     Rows,
-    _canonical,
-    _compress,
     chunks,
     land,
     read_ahead,
     sweep,
     write_rows,
 )
-from warehouse.db import open_warehouse, pack, table, unpack
+from warehouse.db import canonical, open_warehouse, pack, table, unpack
 from warehouse.models import ErpAccount, PosOrder, PosOrderLine, Quarantine, RawPayload
 from warehouse.runs import RunLog
 
@@ -177,13 +176,15 @@ def test_a_sweep_marks_only_what_the_pass_did_not_see(engine: Engine) -> None:
     assert refused == 0 and len(run.problems) == 1
 
 
-def test_landing_hashes_and_stores_exactly_what_pack_does() -> None:
+def test_canonical_text_is_the_vendor_order_in_utf8_with_exact_decimals() -> None:
     # the hash decides "unchanged": a different text would rewrite every warehouse once
     raw = {"b": Decimal("12.50"), "a": [1, None, "Åsa"], "c": {"z": True, "y": Decimal("-0.001")}}
-    blob, digest = pack(raw)
-    text, same = _canonical(raw)
-    assert (text, same) == (zlib.decompress(blob), digest)
-    assert unpack(_compress(text)) == unpack(blob)
+    text, digest = canonical(raw)
+    assert text == '{"b":"12.50","a":[1,null,"Åsa"],"c":{"z":true,"y":"-0.001"}}'.encode()
+    assert digest == hashlib.sha1(text).hexdigest()
+    blob, same = pack(raw)
+    assert (zlib.decompress(blob), same) == (text, digest)
+    assert unpack(blob) == {"b": "12.50", "a": [1, None, "Åsa"], "c": {"z": True, "y": "-0.001"}}
 
 
 def test_write_rows_inserts_then_updates_like_upsert(warehouse: Engine) -> None:
