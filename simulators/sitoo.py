@@ -15,11 +15,12 @@ import binascii
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Self, overload
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -233,6 +234,81 @@ def build_order(
     }
 
 
+class OrderBook(dict[int, dict[str, Any]]):
+    """Orders by id, with each site's ids kept sorted for the id-range reads a collector
+    pages through (the real Sitoo answers those from an index, not by scanning every
+    order per page). Every change of the book's keys drops the index; an order's site
+    (`eshopid`) never changes once it exists."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._by_site: dict[Any, list[int]] | None = None
+
+    def site_ids(self, eshopid: int | None) -> list[int]:
+        """The ids of `eshopid`'s orders (all orders for None), ascending."""
+        if self._by_site is None:
+            by_site: dict[Any, list[int]] = {}
+            for oid in sorted(self):
+                by_site.setdefault(self[oid]["eshopid"], []).append(oid)
+            by_site[None] = sorted(self)
+            self._by_site = by_site
+        return self._by_site.get(eshopid, [])
+
+    def _changed(self) -> None:
+        self._by_site = None
+
+    def __setitem__(self, key: int, value: dict[str, Any]) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: int) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def pop(self, *args: Any) -> Any:
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[int, dict[str, Any]]:
+        self._changed()
+        return super().popitem()
+
+    def setdefault(self, key: int, default: Any = None) -> Any:
+        self._changed()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def __ior__(self, other: Any) -> Self:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+
+class _Rows(Sequence[dict[str, Any]]):
+    """The orders of `ids` (in that order) without copying them out of the book."""
+
+    def __init__(self, orders: OrderBook, ids: Sequence[int]) -> None:
+        self.orders, self.ids = orders, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.orders[oid] for oid in self.ids[index]]
+        return self.orders[self.ids[index]]
+
+
 @dataclass
 class SitooState:
     """Everything the simulated account holds; seed it with the `add_*` methods."""
@@ -242,7 +318,7 @@ class SitooState:
     stores: list[dict[str, Any]] = field(default_factory=list)
     warehouses: list[dict[str, Any]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
-    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    orders: OrderBook = field(default_factory=OrderBook)
     warehouse_items: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # Per-item fault knob for batch writes (product and warehouse item PUTs): SKU -> the
     # status its element answers, while the rest of the batch lands.
@@ -253,6 +329,8 @@ class SitooState:
     _next_warehouseitemid: int = 1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.orders, OrderBook):
+            self.orders = OrderBook(self.orders)
         if not self.sites:
             self.sites.append(
                 {
@@ -410,7 +488,7 @@ def _int_list(params: Mapping[str, str], name: str) -> set[int] | None:
 
 
 def _envelope(
-    items: list[dict[str, Any]],
+    items: Sequence[dict[str, Any]],
     params: Mapping[str, str],
     fields_default: Iterable[str] | None = None,
 ) -> Response:
@@ -478,6 +556,12 @@ def create_app(
         sort = q.get("sort", "-orderid")
         if sort not in ("orderid", "-orderid"):
             raise _BadRequest("Invalid value for parameter: sort")
+        if all(f is None for f in (credit, ids, dlo, dhi, states, pstates, types, warehouses)):
+            book = state.orders.site_ids(eshopid)  # an id range: the index answers
+            first = 0 if lo is None else bisect_left(book, lo)
+            end = len(book) if hi is None else bisect_left(book, hi)
+            picked = book[first:end]
+            return _envelope(_Rows(state.orders, picked[::-1] if sort[0] == "-" else picked), q)
         rows = []
         for order in state.orders.values():
             oid = order["orderid"]

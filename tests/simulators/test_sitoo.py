@@ -43,6 +43,27 @@ def test_totalcount_counts_the_filter_not_the_page(sitoo_client: TestClient) -> 
     assert (body["totalcount"], len(body["items"])) == (6, 2)
 
 
+def test_id_range_reads_follow_every_change_to_the_orders(
+    sitoo_state: sitoo.SitooState, sitoo_client: TestClient
+) -> None:
+    def read(query: str) -> tuple[int, list[int]]:
+        body = sitoo_client.get(f"{ROOT}/orders.json?{query}").json()
+        return body["totalcount"], ids(body)
+
+    assert read("orderidfrom=5022&sort=orderid") == (4, [5022, 5023, 5024, 5025])
+    sitoo_state.orders[5030] = sale(5030)  # each change below must show in the next read
+    del sitoo_state.orders[5023]
+    sitoo_state.orders.pop(5024)
+    assert read("orderidfrom=5022&sort=orderid") == (3, [5022, 5025, 5030])
+    sitoo_state.orders |= {5027: sale(5027)}
+    sitoo_state.orders.update({5028: sale(5028) | {"eshopid": 2}})
+    assert read("orderidfrom=5022&orderidto=5030") == (4, [5028, 5027, 5025, 5022])  # all sites
+    assert read("orderidfrom=5022&eshopid=1") == (4, [5030, 5027, 5025, 5022])
+    assert read("orderidfrom=5022&eshopid=2") == (1, [5028])
+    sitoo_state.orders.clear()
+    assert read("orderidfrom=5022") == (0, [])
+
+
 def test_state_filters_and_creditorderid(
     sitoo_state: sitoo.SitooState, sitoo_client: TestClient
 ) -> None:
