@@ -22,9 +22,11 @@ __all__ = [
 
 
 class VendorModel(BaseModel):
-    """Base of every vendor record: extra fields are kept, models are immutable."""
+    """Base of every vendor record: immutable, naming the fields recon reads. Other fields
+    are dropped here (validating them costs a quarter of the time on a Sitoo order); the
+    raw payload the collectors keep holds every field the vendor sent."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 def _decimal_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:

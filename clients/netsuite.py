@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar, overload
 
 import httpx
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
@@ -345,7 +345,10 @@ class NetSuiteTaxCode(VendorModel):
 
 
 class SuiteQLRow(VendorModel):
-    """Any SuiteQL row: lower-case column names, every value a string, nulls absent."""
+    """Any SuiteQL row: lower-case column names, every value a string, nulls absent; the
+    columns are its extra fields (`model_extra`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
 
 class TransactionRow(VendorModel):
