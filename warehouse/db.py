@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import zstandard
 from alembic import command
 from alembic.config import Config
 from pydantic_core import to_json
@@ -136,11 +137,23 @@ def pack(payload: Any) -> tuple[bytes, str]:
     return compress(text), digest
 
 
+# Zstandard at level 1: zlib's ratio on a 2 KB order at a third of its time (a 1M-order
+# collect compresses a million payloads). One compressor per thread: they are not shared.
+_ZSTD = threading.local()
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 def compress(text: bytes) -> bytes:
-    return zlib.compress(text, 1)
+    made: zstandard.ZstdCompressor | None = getattr(_ZSTD, "compressor", None)
+    if made is None:
+        made = _ZSTD.compressor = zstandard.ZstdCompressor(level=1)
+    return made.compress(text)
 
 
 def unpack(blob: bytes) -> Any:
+    """The payload `pack` stored; blobs written before Zstandard are zlib."""
+    if blob[:4] == _ZSTD_MAGIC:
+        return json.loads(zstandard.ZstdDecompressor().decompress(blob))
     return json.loads(zlib.decompress(blob))
 
 

@@ -35,7 +35,8 @@ class Base(DeclarativeBase):
 
 
 class RawPayload(Base):
-    """The latest payload of every vendor record, zlib-compressed JSON as received."""
+    """The latest payload of every vendor record, compressed JSON as received
+    (`warehouse.db.pack`: Zstandard, zlib before)."""
 
     __tablename__ = "raw_payloads"
     __table_args__ = (UniqueConstraint("source", "entity", "vendor_id"),)
