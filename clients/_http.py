@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
+import jiter
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
@@ -76,8 +77,10 @@ class Fetched(Generic[T]):
 
 
 def loads_json(text: str | bytes) -> Any:
-    """Parse JSON with every non-integer number as an exact `Decimal`."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON with every non-integer number as an exact `Decimal` (jiter, in Rust: a
+    page of 1,000 Sitoo orders is 2 MB of JSON)."""
+    data = text.encode() if isinstance(text, str) else text
+    return jiter.from_json(data, float_mode="decimal")
 
 
 def dumps_json(value: Any) -> str:
@@ -364,15 +367,15 @@ class HttpCore:
         )
 
     def _parse_ok(self, response: httpx.Response, check: Callable[[Any], str | None] | None) -> Any:
-        text = response.text
-        if not text.strip():
+        body = response.content
+        if not body.strip():
             parsed: Any = None
         else:
             ctype = response.headers.get("content-type", "")
-            if "html" in ctype or text.lstrip().startswith("<"):
+            if "html" in ctype or body.lstrip().startswith(b"<"):
                 raise self._malformed(response, "an HTML page instead of JSON")
             try:
-                parsed = loads_json(text)
+                parsed = loads_json(body)
             except ValueError:
                 raise self._malformed(response, "JSON that does not parse (truncated?)") from None
         if check is not None:

@@ -219,6 +219,8 @@ def test_each_attempt_logs_one_line_without_secrets(caplog: pytest.LogCaptureFix
         ('{"v": 125.5}', {"v": Decimal("125.5")}),
         ('{"v": 0.10}', {"v": Decimal("0.10")}),
         ('{"v": 3}', {"v": 3}),
+        ('{"v": -0.000001}', {"v": Decimal("-0.000001")}),
+        ('{"v": 123456789012345678901234567890}', {"v": 123456789012345678901234567890}),
     ],
 )
 def test_json_numbers_parse_exactly(text: str, expected: object) -> None:
