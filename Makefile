@@ -39,8 +39,7 @@ screenshots: setup
 	RECON_SCREENSHOTS=readme $(VENV)/bin/pytest -q tests/browser
 
 bench: setup
-	$(PY) -m collectors.bench --orders 50000
-	$(PY) -m collectors.bench --orders 1000000 --fill
+	$(PY) -m collectors.bench --orders 1000000
 	$(PY) -m sync.bench --orders 10000 --faults
 	$(PY) -m reconcile.bench --orders 1000000 --dir var/bench/snap1m
 	$(PY) -m app.bench
