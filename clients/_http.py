@@ -121,6 +121,19 @@ def _dump(value: Any, out: list[str]) -> None:
         raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8(response: httpx.Response) -> bytes:
+    """The body as UTF-8 bytes for the parser: as sent when it is UTF-8 (JSON's encoding;
+    a leading byte-order mark dropped), else decoded by the charset the vendor declared."""
+    charset = (response.charset_encoding or "utf-8").lower().replace("_", "-")
+    if charset in ("utf-8", "utf8", "us-ascii", "ascii"):
+        body = response.content
+        return body[len(_BOM) :] if body.startswith(_BOM) else body
+    return response.text.encode()
+
+
 def validate_record(model: type[T], raw: Any, key_field: str) -> Fetched[T]:
     """Validate one vendor record; failures become `Fetched(item=None, error=...)`."""
     if not isinstance(raw, dict):
@@ -367,7 +380,7 @@ class HttpCore:
         )
 
     def _parse_ok(self, response: httpx.Response, check: Callable[[Any], str | None] | None) -> Any:
-        body = response.content
+        body = _utf8(response)
         if not body.strip():
             parsed: Any = None
         else:

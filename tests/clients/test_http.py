@@ -156,6 +156,26 @@ def test_html_page_or_truncated_json_is_malformed(content: bytes, ctype: str) ->
     assert len(rec.requests) == 2
 
 
+@pytest.mark.parametrize(
+    ("content", "ctype", "expected"),
+    [
+        (
+            b'{"name": "\xc3\x85sa", "v": 1.50}',
+            "application/json",
+            {"name": "Åsa", "v": Decimal("1.50")},
+        ),
+        (b'\xef\xbb\xbf{"name": "BOM"}', "application/json; charset=utf-8", {"name": "BOM"}),
+        (b'{"name": "\xc5sa"}', "application/json; charset=iso-8859-1", {"name": "Åsa"}),
+        (b"", "application/json", None),
+    ],
+)
+def test_json_bodies_parse_in_their_declared_encoding(
+    content: bytes, ctype: str, expected: object
+) -> None:
+    rec = scripted(httpx.Response(200, content=content, headers={"content-type": ctype}))
+    assert core(rec).request("GET", "/v2/x.json") == expected
+
+
 def test_wrong_shape_is_malformed() -> None:
     rec = scripted(json_response(200, {"unexpected": True}))
     with pytest.raises(MalformedResponse) as info:
