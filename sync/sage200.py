@@ -107,6 +107,9 @@ class Sage200Poster:
             lambda: self.customer_id,
         )
         self._prefetched: dict[str, tuple[list[SopOrder], list[SalesPostedTransaction]]] = {}
+        # POS order id -> the customer of the SOP order this poster found or posted for it,
+        # so a refund of a sale handled in the same run needs no look-up for its customer
+        self._sold_to: dict[str, int] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ master data
@@ -226,6 +229,10 @@ class Sage200Poster:
     def _refund_customer(self, order: SitooOrder) -> int:
         """The customer of the original sale's SOP order, else the one a sale would get."""
         original = original_order_id(order)
+        with self._lock:
+            known = self._sold_to.get(original) if original else None
+        if known is not None:
+            return known
         sold = self.client.find_sop_orders(original) if original else []
         found = next((o.customer_id for o in sold if o.customer_id is not None), None)
         return found if found is not None else self.customers.for_order(order)
@@ -244,7 +251,10 @@ class Sage200Poster:
         if found:
             customer = found[0].customer_id
             outcome = Outcome(f"sale:{oid}", "sale", "exists", found[0].document_no)
-            return outcome, customer if customer is not None else self.customers.for_order(order)
+            if customer is None:
+                return outcome, self.customers.for_order(order)
+            self._sold(oid, customer)
+            return outcome, customer
         warehouse_id = self._warehouse(location)
         lines = []
         for item in product_lines(order):
@@ -272,7 +282,12 @@ class Sage200Poster:
         }
         check_lease()
         doc = self.client.create_sop_order(body)
+        self._sold(oid, customer)
         return Outcome(f"sale:{oid}", "sale", "posted", doc.document_no), customer
+
+    def _sold(self, oid: str, customer: int) -> None:
+        with self._lock:
+            self._sold_to[oid] = customer
 
     def _credit_note(
         self, order: SitooOrder, oid: str, day: date, ledger: _Ledger, customer: int

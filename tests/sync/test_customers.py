@@ -85,3 +85,23 @@ def test_sage200_posts_each_sale_to_its_emails_customer_and_the_refund_follows(
             for n, (email, _) in enumerate(table)
         ]
         assert got == [(email, (c, c, c, c)) for email, c in table]
+
+
+def test_sage200_refund_of_a_sale_posted_in_an_earlier_run_looks_up_its_customer(
+    tmp_path: Path,
+) -> None:
+    with served([], f"sqlite:///{tmp_path}/w.db", tmp_path) as w:
+        w.sage.add_customer(2001, "ANN", "Ann", email="ann@example.com")
+        day = date(2026, 3, 12)
+        sale = order(7001, 1, at(day, 10), [("TEE", 1)])
+        sale["email"] = "ann@example.com"
+        refund = order(7002, 1, at(day, 11), [("TEE", -1)], refund_of=7001)
+        with w.sage_client() as sage:
+            w.poster(sage).post_sale(SitooOrder.model_validate(sale), day, "WH-LON")
+        with w.sage_client() as sage:  # a later run: this poster never saw the sale
+            w.poster(sage).post_refund(SitooOrder.model_validate(refund), day, "WH-LON")
+    ledger = {(t["reference"], t["trader_transaction_type"]): t for t in w.sage.sales_posted}
+    refund_customers = [
+        ledger[("7002", kind)]["customer_id"] for kind in (TT_CREDIT_NOTE, TT_PAYMENT)
+    ]
+    assert refund_customers == [2001, 2001]
