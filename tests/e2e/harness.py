@@ -56,6 +56,9 @@ KEY_FIELDS = (
 
 @dataclass
 class World:
+    """What a test reaches: the served scenario and its truth, recon's settings, the ERP
+    simulator's state (to read what was posted) and the warehouse."""
+
     scenario: Scenario
     settings: Settings
     truth: list[dict[str, str | None]]
@@ -122,18 +125,22 @@ _ERP_PARTS = {
 }
 
 
-def _erp_client(w: World, waits: Waits) -> AbstractContextManager[Any]:
-    return _ERP_PARTS[w.settings.recon_erp].client(w.settings, **waits.client)
+@contextmanager
+def _both_sides(w: World, waits: Waits, job: str) -> Iterator[tuple[SitooClient, Any, RunLog]]:
+    """The POS client, the ERP client with `waits` and the recorded run of `job`, as the jobs
+    open them."""
+    with (
+        SitooClient.from_settings(w.settings) as pos,
+        _ERP_PARTS[w.settings.recon_erp].client(w.settings, **waits.client) as erp,
+        record_run(w.engine, job) as run,
+    ):
+        yield pos, erp, run
 
 
 def sync(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
     """One sync run (no stock push, unlike `sync_job`)."""
     mappings = w.mappings
-    with (
-        SitooClient.from_settings(w.settings) as pos,
-        _erp_client(w, waits) as erp,
-        record_run(w.engine, "sync") as run,
-    ):
+    with _both_sides(w, waits, "sync") as (pos, erp, run):
         poster = _ERP_PARTS[w.settings.recon_erp].poster(erp, mappings, wait=waits.poster)
         run_sync(w.engine, pos, poster, mappings, w.settings.recon_timezone, run)
     return run
@@ -141,11 +148,7 @@ def sync(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
 
 def collect(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
     mappings = w.mappings
-    with (
-        SitooClient.from_settings(w.settings) as pos,
-        _erp_client(w, waits) as erp,
-        record_run(w.engine, "collect") as run,
-    ):
+    with _both_sides(w, waits, "collect") as (pos, erp, run):
         collect_sitoo(w.engine, pos, mappings, w.settings.recon_timezone, run)
         ADAPTERS[w.settings.recon_erp].collect(w.engine, erp, mappings, run, False)
     return run
