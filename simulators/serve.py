@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from simulators.faults import Faults
     from simulators.scenario import Scenario
 
 VENDORS = ("sitoo", "sage200", "netsuite", "sapb1")
@@ -137,9 +138,21 @@ class ServedScenario:
 
 
 def serve_scenario(
-    stack: ExitStack, name: str, seed: int, erp: str = "sage200", end_day: date | None = None
+    stack: ExitStack,
+    name: str,
+    seed: int,
+    erp: str = "sage200",
+    end_day: date | None = None,
+    *,
+    faults: Faults | None = None,
+    posting_mode: str = "per_order",
 ) -> ServedScenario:
-    """Serve the Sitoo simulator and `erp`'s simulator with scenario `name` until `stack` closes."""
+    """Serve the Sitoo simulator and `erp`'s simulator with scenario `name` until `stack` closes.
+
+    `faults` are injected by the ERP simulator only (tests of the sync's retries and
+    look-ups). `posting_mode` is written into the mappings' `[settings]`; SAP B1 is also
+    seeded for it, as per-order documents move stock and daily journals do not.
+    """
     from simulators import netsuite, sage200, sapb1, sitoo
     from simulators.scenario import build_scenario
 
@@ -151,18 +164,20 @@ def serve_scenario(
     state: Any
     if erp == "sage200":
         state, creds = built.sage200, sage200.Sage200Credentials()
-        root = stack.enter_context(serve_in_thread(sage200.create_app(state, creds)))
+        root = stack.enter_context(serve_in_thread(sage200.create_app(state, creds, faults)))
         env |= creds.env(root + sage200.BASE_PATH)
     elif erp == "netsuite":
         state, ns_creds = netsuite.seed_from_scenario(built), netsuite.NetSuiteCredentials()
-        root = stack.enter_context(serve_in_thread(netsuite.create_app(state, ns_creds)))
+        root = stack.enter_context(serve_in_thread(netsuite.create_app(state, ns_creds, faults)))
         env |= ns_creds.env(root + netsuite.BASE_PATH)
         mappings = netsuite.mappings_toml(built, state)
     elif erp == "sapb1":
-        state, b1_creds = sapb1.seed_from_scenario(built), sapb1.SapB1Credentials()
-        root = stack.enter_context(serve_in_thread(sapb1.create_app(state, b1_creds)))
+        state = sapb1.seed_from_scenario(built, posting_mode=posting_mode)
+        b1_creds = sapb1.SapB1Credentials()
+        root = stack.enter_context(serve_in_thread(sapb1.create_app(state, b1_creds, faults)))
         env |= b1_creds.env(root + sapb1.BASE_PATH)
         truth = sapb1.truth_for_sapb1(built)
     else:
         raise SimulatorError(f"unknown ERP {erp!r}: use sage200, netsuite or sapb1")
+    mappings = mappings.replace('posting_mode = "per_order"', f'posting_mode = "{posting_mode}"')
     return ServedScenario(built, state, env, mappings, truth)

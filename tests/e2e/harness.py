@@ -1,49 +1,168 @@
 """An in-process world for end-to-end tests: the Sitoo simulator and one ERP simulator served
-on localhost with a scenario, and `Settings` pointing recon at them and at a test warehouse."""
+on localhost with a scenario, and `Settings` pointing recon at them and at a test warehouse.
+
+`sync`, `collect` and `findings` run the jobs' steps by hand, so a test can shorten the
+retry waits (injected faults would otherwise slow it) and read each run on its own.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from config import Settings, load_settings
+from sqlalchemy import Engine
+
+from cli.jobs import ADAPTERS
+from clients import NetSuiteClient, Sage200Client, SapB1Client, SitooClient
+from collectors.sitoo import collect_sitoo
+from config import Mappings, Settings, load_settings
 from config.mappings import parse_mappings
+from reconcile import reconcile, to_records
+from simulators.faults import Faults
 from simulators.scenario import Scenario
 from simulators.serve import serve_scenario
 from simulators.sitoo import SitooLine, SitooPayment, SitooState, build_order
+from snapshot import read_snapshot
+from sync.netsuite import NetSuitePoster
+from sync.run import Poster, run_sync
+from sync.sage200 import Sage200Poster
+from sync.sapb1 import SapB1Poster
 from warehouse.db import open_warehouse
-from warehouse.mappings import import_mappings
+from warehouse.export import export_snapshot
+from warehouse.mappings import import_mappings, load_mappings
+from warehouse.runs import RunLog, record_run
 
 END_DAY = date(2026, 3, 14)
+KEY_FIELDS = (
+    "kind",
+    "cause",
+    "pos_ref",
+    "erp_ref",
+    "store",
+    "sku",
+    "tender",
+    "account",
+    "business_day",
+    "pos_value",
+    "erp_value",
+)
 
 
 @dataclass
 class World:
+    """What a test reaches: the served scenario and its truth, recon's settings, the ERP
+    simulator's state (to read what was posted) and the warehouse."""
+
     scenario: Scenario
     settings: Settings
     truth: list[dict[str, str | None]]
     erp_state: Any
+    engine: Engine
+
+    @property
+    def mappings(self) -> Mappings:
+        """The warehouse's mappings now, as a job would load them (a test may import new ones)."""
+        return load_mappings(self.engine)
 
 
 @contextmanager
 def world(
-    name: str, warehouse_url: str, data_dir: Path, seed: int = 7, erp: str = "sage200"
+    name: str,
+    warehouse_url: str,
+    data_dir: Path,
+    seed: int = 7,
+    erp: str = "sage200",
+    *,
+    faults: Faults | None = None,
+    mode: str = "per_order",
+    settings: str = "",
 ) -> Iterator[World]:
+    """`faults`: injected by the ERP simulator; `mode`: the posting mode; `settings`: TOML
+    lines added to the mappings' `[settings]` (their last table)."""
     with ExitStack() as stack:
-        served = serve_scenario(stack, name, seed, erp, END_DAY)
+        served = serve_scenario(stack, name, seed, erp, END_DAY, faults=faults, posting_mode=mode)
         overrides: dict[str, object] = {k.lower(): v for k, v in served.env.items()}
         overrides |= {"recon_warehouse_url": warehouse_url, "recon_data_dir": str(data_dir)}
-        settings = load_settings(**overrides)
-        import_mappings(
-            open_warehouse(warehouse_url), parse_mappings(tomllib.loads(served.mappings_toml))
+        engine = open_warehouse(warehouse_url)
+        stack.callback(engine.dispose)
+        import_mappings(engine, parse_mappings(tomllib.loads(served.mappings_toml + settings)))
+        yield World(
+            served.scenario, load_settings(**overrides), served.truth, served.erp_state, engine
         )
-        yield World(served.scenario, settings, served.truth, served.erp_state)
+
+
+@dataclass(frozen=True)
+class Waits:
+    """The hand-run sync's and collect's retry waits: the clients' and posters' own unless a
+    test shortens them."""
+
+    client: Mapping[str, Any] = field(default_factory=dict)  # e.g. min_wait, max_attempts
+    poster: float = 1.0  # before the poster looks up a write whose answer was lost
+
+
+DEFAULT_WAITS = Waits()
+
+
+@dataclass(frozen=True)
+class _ErpParts:
+    """The jobs' adapters build the client and poster with their default waits; these take
+    the test's."""
+
+    client: Callable[..., AbstractContextManager[Any]]
+    poster: Callable[..., Poster]
+
+
+_ERP_PARTS = {
+    "sage200": _ErpParts(Sage200Client.from_settings, Sage200Poster),
+    "netsuite": _ErpParts(NetSuiteClient.from_settings, NetSuitePoster),
+    "sapb1": _ErpParts(SapB1Client.from_settings, SapB1Poster),
+}
+
+
+@contextmanager
+def _both_sides(w: World, waits: Waits, job: str) -> Iterator[tuple[SitooClient, Any, RunLog]]:
+    """The POS client, the ERP client with `waits` and the recorded run of `job`, as the jobs
+    open them."""
+    with (
+        SitooClient.from_settings(w.settings) as pos,
+        _ERP_PARTS[w.settings.recon_erp].client(w.settings, **waits.client) as erp,
+        record_run(w.engine, job) as run,
+    ):
+        yield pos, erp, run
+
+
+def sync(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
+    """One sync run (no stock push, unlike `sync_job`)."""
+    mappings = w.mappings
+    with _both_sides(w, waits, "sync") as (pos, erp, run):
+        poster = _ERP_PARTS[w.settings.recon_erp].poster(erp, mappings, wait=waits.poster)
+        run_sync(w.engine, pos, poster, mappings, w.settings.recon_timezone, run)
+    return run
+
+
+def collect(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
+    mappings = w.mappings
+    with _both_sides(w, waits, "collect") as (pos, erp, run):
+        collect_sitoo(w.engine, pos, mappings, w.settings.recon_timezone, run)
+        ADAPTERS[w.settings.recon_erp].collect(w.engine, erp, mappings, run, False)
+    return run
+
+
+def findings(w: World, directory: Path) -> list[dict[str, object]]:
+    """The engine's findings on a snapshot exported to `directory` (no history merged in)."""
+    export_snapshot(w.engine, directory)
+    return to_records(reconcile(read_snapshot(directory)).exceptions)
+
+
+def matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
+    """A finding is the expected one when every key field the truth names is equal."""
+    return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
 
 
 def sale_and_refund(

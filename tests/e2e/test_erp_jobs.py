@@ -9,8 +9,7 @@ import pytest
 
 from cli.jobs import collect_job, reconcile_job, sync_job
 from reconcile import to_records
-from tests.e2e.harness import world
-from tests.e2e.test_whole_path import _matches
+from tests.e2e.harness import matches, world
 
 
 @pytest.mark.parametrize("erp", ["netsuite", "sapb1"])
@@ -29,5 +28,5 @@ def test_jobs_reach_each_erp_through_recon_erp(erp: str, tmp_path: Path) -> None
 
         assert not first.problems
         assert len(found) == len(truth), (found, truth)
-        assert [t for t in truth if not any(_matches(f, t) for f in found)] == []
+        assert [t for t in truth if not any(matches(f, t) for f in found)] == []
         assert sync_job(w.settings).counts["posted"] == 0

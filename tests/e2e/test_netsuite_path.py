@@ -8,135 +8,20 @@ to exactly the planted breaks, and a second sync must post nothing.
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-import snapshot
-from clients import SitooClient
-from clients.netsuite import NetSuiteClient
-from collectors.netsuite import collect_netsuite
-from collectors.sitoo import collect_sitoo
-from config import Settings, load_settings
-from config.mappings import parse_mappings
-from reconcile import merge_history, reconcile, to_records
-from simulators import netsuite, sitoo
+from simulators import netsuite
 from simulators.faults import Faults
-from simulators.scenario import Scenario, build_scenario
-from simulators.serve import serve_in_thread
 from simulators.sitoo import SitooLine
-from sync.netsuite import NetSuitePoster
-from sync.run import run_sync
-from tests.e2e.harness import sale_and_refund
-from warehouse.db import open_warehouse
-from warehouse.export import export_snapshot
-from warehouse.mappings import import_mappings, load_mappings
+from tests.e2e.harness import Waits, World, collect, findings, matches, sale_and_refund, sync, world
 from warehouse.models import SyncPost
-from warehouse.runs import RunLog, record_run
 
-END_DAY = date(2026, 3, 14)
-KEY_FIELDS = (
-    "kind",
-    "cause",
-    "pos_ref",
-    "erp_ref",
-    "store",
-    "sku",
-    "tender",
-    "account",
-    "business_day",
-    "pos_value",
-    "erp_value",
-)
 TRANSACTIONS = ("invoice", "creditMemo", "customerPayment", "customerRefund", "journalEntry")
-
-
-@dataclass
-class NetSuiteWorld:
-    scenario: Scenario
-    state: netsuite.NetSuiteState
-    settings: Settings
-    engine: Engine
-
-
-@contextmanager
-def netsuite_world(
-    warehouse_url: str,
-    data_dir: Path,
-    faults: Faults | None = None,
-    seed: int = 7,
-    *,
-    name: str = "small",
-    mode: str = "per_order",
-    settings: str = "",
-) -> Iterator[NetSuiteWorld]:
-    """`settings`: TOML lines added to the mappings' `[settings]` (their last table)."""
-    built = build_scenario(name, seed, END_DAY)
-    state = netsuite.seed_from_scenario(built)
-    sitoo_creds, ns_creds = sitoo.SitooCredentials(), netsuite.NetSuiteCredentials()
-    with ExitStack() as stack:
-        sitoo_root = stack.enter_context(
-            serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds))
-        )
-        ns_root = stack.enter_context(serve_in_thread(netsuite.create_app(state, ns_creds, faults)))
-        env = sitoo_creds.env(sitoo_root) | ns_creds.env(ns_root + netsuite.BASE_PATH)
-        overrides: dict[str, object] = {k.lower(): v for k, v in env.items()}
-        overrides |= {
-            "recon_warehouse_url": warehouse_url,
-            "recon_data_dir": str(data_dir),
-            "recon_erp": "netsuite",
-        }
-        engine = open_warehouse(warehouse_url)
-        toml = netsuite.mappings_toml(built, state).replace('"per_order"', f'"{mode}"') + settings
-        mappings = parse_mappings(tomllib.loads(toml))
-        import_mappings(engine, mappings)
-        yield NetSuiteWorld(built, state, load_settings(**overrides), engine)
-        engine.dispose()
-
-
-def sync(w: NetSuiteWorld, *, fast: bool = False) -> RunLog:
-    """`fast`: retries without waiting (for runs with injected faults)."""
-    mappings = load_mappings(w.engine)
-    waits: dict[str, Any] = {"max_attempts": 2, "min_wait": 0.01, "max_wait": 0.02} if fast else {}
-    with (
-        SitooClient.from_settings(w.settings) as pos,
-        NetSuiteClient.from_settings(w.settings, **waits) as erp,
-        record_run(w.engine, "sync") as run,
-    ):
-        poster = NetSuitePoster(erp, mappings, wait=0.01 if fast else 1.0)
-        run_sync(w.engine, pos, poster, mappings, w.settings.recon_timezone, run)
-    return run
-
-
-def collect(w: NetSuiteWorld) -> RunLog:
-    mappings = load_mappings(w.engine)
-    with (
-        SitooClient.from_settings(w.settings) as pos,
-        NetSuiteClient.from_settings(w.settings) as erp,
-        record_run(w.engine, "collect") as run,
-    ):
-        collect_sitoo(w.engine, pos, mappings, w.settings.recon_timezone, run)
-        collect_netsuite(w.engine, erp, mappings, run)
-    return run
-
-
-def findings(w: NetSuiteWorld, directory: Path) -> list[dict[str, object]]:
-    export_snapshot(w.engine, directory)
-    found = reconcile(snapshot.read_snapshot(directory))
-    empty = pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
-    return to_records(merge_history(found.exceptions, empty, datetime.now(UTC)))
-
-
-def _matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
-    return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
+# retries without waiting, for runs with injected faults
+FAST = Waits({"max_attempts": 2, "min_wait": 0.01, "max_wait": 0.02}, poster=0.01)
 
 
 def _documents(state: netsuite.NetSuiteState) -> dict[str, int]:
@@ -146,7 +31,7 @@ def _documents(state: netsuite.NetSuiteState) -> dict[str, int]:
 def test_small_scenario_through_netsuite_yields_exactly_its_planted_breaks(
     warehouse_url: str, tmp_path: Path
 ) -> None:
-    with netsuite_world(warehouse_url, tmp_path) as w:
+    with world("small", warehouse_url, tmp_path, erp="netsuite") as w:
         first = sync(w)
         collected = collect(w)
         found = findings(w, tmp_path / "snapshot")
@@ -154,18 +39,18 @@ def test_small_scenario_through_netsuite_yields_exactly_its_planted_breaks(
 
         assert first.problems == [] and first.counts["posted"] > 0
         assert collected.problems == []
-        unmatched = [t for t in truth if not any(_matches(f, t) for f in found)]
-        unexpected = [f for f in found if not any(_matches(f, t) for t in truth)]
+        unmatched = [t for t in truth if not any(matches(f, t) for f in found)]
+        unexpected = [f for f in found if not any(matches(f, t) for t in truth)]
         assert (unmatched, unexpected) == ([], [])
         assert len(found) == len(truth)
 
-        documents = _documents(w.state)
+        documents = _documents(w.erp_state)
         second = sync(w)
         assert second.counts["posted"] == 0 and second.problems == []
-        assert _documents(w.state) == documents
+        assert _documents(w.erp_state) == documents
 
 
-def _posts(w: NetSuiteWorld, oid: str) -> list[tuple[str, str]]:
+def _posts(w: World, oid: str) -> list[tuple[str, str]]:
     with w.engine.connect() as conn:
         found = conn.execute(
             select(SyncPost.post_key, SyncPost.status).where(SyncPost.pos_order_id == oid)
@@ -176,7 +61,7 @@ def _posts(w: NetSuiteWorld, oid: str) -> list[tuple[str, str]]:
 def test_answers_lost_after_netsuite_stored_them_are_found_by_the_look_up(
     tmp_path: Path,
 ) -> None:
-    with netsuite_world(f"sqlite:///{tmp_path}/a.db", tmp_path) as first:
+    with world("small", f"sqlite:///{tmp_path}/a.db", tmp_path, erp="netsuite") as first:
         sync(first)
         with first.engine.connect() as conn:
             oid = conn.execute(
@@ -190,18 +75,19 @@ def test_answers_lost_after_netsuite_stored_them_are_found_by_the_look_up(
     # NetSuite stores each write, then the connection drops; the client's retry drops too
     faults.queue("PUT", f"/invoice/eid:{oid}", "drop_after_commit", times=2)
     faults.queue("PUT", f"/customerPayment/eid:{oid}-1", "drop_after_commit", times=2)
-    with netsuite_world(f"sqlite:///{tmp_path}/b.db", tmp_path, faults) as w:
-        run = sync(w, fast=True)
+    url = f"sqlite:///{tmp_path}/b.db"
+    with world("small", url, tmp_path, erp="netsuite", faults=faults) as w:
+        run = sync(w, FAST)
         assert faults.pending() == 0 and run.problems == []
         posts = dict(_posts(w, oid))
         #      written, answer lost, found by the look-up      the order's other payments
         assert posts == {f"sale:{oid}": "exists", f"receipt:{oid}:1": "exists"} | {
             k: "posted" for k in posts if k.startswith(f"receipt:{oid}:") and k[-2:] != ":1"
         }
-        invoices = [r for r in w.state.table("invoice").values() if r.get("otherRefNum") == oid]
+        invoices = [r for r in w.erp_state.table("invoice").values() if r.get("otherRefNum") == oid]
         assert [r["externalId"] for r in invoices] == [oid]  # stored once, as the POS id
         pos = w.scenario.sitoo.orders[int(oid)]
-        skus = {i["id"]: i["itemId"] for i in w.state.table("inventoryItem").values()}
+        skus = {i["id"]: i["itemId"] for i in w.erp_state.table("inventoryItem").values()}
         sent = sorted(
             (skus[ln["item"]["id"]], ln["amount"], ln["tax1Amt"])
             for ln in invoices[0]["item"]["items"]
@@ -211,7 +97,7 @@ def test_answers_lost_after_netsuite_stored_them_are_found_by_the_look_up(
             for i in pos["orderitems"]
         )  # the POS net and VAT per line, not NetSuite's own VAT
         store = str(pos["warehouseid"] - 100)  # scenario: Sitoo store N has warehouse 100 + N
-        location = load_mappings(w.engine).stores[store].location
+        location = w.mappings.stores[store].location
         assert invoices[0]["location"] == {"id": location}
 
 
@@ -220,13 +106,13 @@ def test_daily_journal_mode_posts_one_journal_entry_per_store_day_once(tmp_path:
     # NetSuite stores the 13th's journal of store 1, then the answer is lost, twice
     faults.queue("PUT", "/journalEntry/eid:1-2026-03-13", "drop_after_commit", times=2)
     url = f"sqlite:///{tmp_path}/w.db"
-    with netsuite_world(url, tmp_path, faults, name="clean", mode="daily_journal") as w:
-        run = sync(w, fast=True)
+    with world("clean", url, tmp_path, erp="netsuite", faults=faults, mode="daily_journal") as w:
+        run = sync(w, FAST)
         assert faults.pending() == 0 and run.problems == []
-        entries = list(w.state.table("journalEntry").values())
+        entries = list(w.erp_state.table("journalEntry").values())
         store_days = {r["externalId"] for r in entries}
         assert len(store_days) == len(entries) > 1  # one entry per store-day, none twice
-        assert {t: n for t, n in _documents(w.state).items() if n} == {
+        assert {t: n for t, n in _documents(w.erp_state).items() if n} == {
             "journalEntry": len(entries)
         }  # no invoices or payments in this mode
         assert run.counts["exists"] >= 1  # the lost answer, found by the look-up
@@ -235,7 +121,7 @@ def test_daily_journal_mode_posts_one_journal_entry_per_store_day_once(tmp_path:
             lines = r["line"]["items"]
             assert sum(ln["debit"] or 0 for ln in lines) == sum(ln["credit"] or 0 for ln in lines)
             store = r["externalId"].rsplit("-", 3)[0]
-            location = load_mappings(w.engine).stores[store].location
+            location = w.mappings.stores[store].location
             assert {ln["location"]["id"] for ln in lines} == {location}
 
         collect(w)
@@ -246,18 +132,18 @@ def test_daily_journal_mode_posts_one_journal_entry_per_store_day_once(tmp_path:
         # The last store-day's young orders count in the takings: its journal covers them.
         assert found == []
 
-        documents = _documents(w.state)
+        documents = _documents(w.erp_state)
         again = sync(w)
         assert (again.counts["posted"], again.problems) == (0, [])
-        assert _documents(w.state) == documents
+        assert _documents(w.erp_state) == documents
 
 
 def test_a_written_off_refund_line_goes_back_to_the_write_off_location(tmp_path: Path) -> None:
     settings = 'writeoff_reasons = "DAMAGED"\nwriteoff_location = "9901"\n'
     url = f"sqlite:///{tmp_path}/w.db"
-    with netsuite_world(url, tmp_path, name="clean", settings=settings) as w:
-        w.state.add_location("9901", "Damaged returns")
-        skus = {i["itemId"]: i["id"] for i in w.state.table("inventoryItem").values()}
+    with world("clean", url, tmp_path, erp="netsuite", settings=settings) as w:
+        w.erp_state.add_location("9901", "Damaged returns")
+        skus = {i["itemId"]: i["id"] for i in w.erp_state.table("inventoryItem").values()}
         tee, mug = sorted(skus)[:2]
         vat = Decimal("20")
         sold = [SitooLine(tee, tee, 3, Decimal("10.00"), vat),
@@ -269,16 +155,16 @@ def test_a_written_off_refund_line_goes_back_to_the_write_off_location(tmp_path:
         assert run.problems == []
 
         memo = next(
-            r for r in w.state.table("creditMemo").values() if r["externalId"] == str(refund_id)
+            r for r in w.erp_state.table("creditMemo").values() if r["externalId"] == str(refund_id)
         )
-        store = load_mappings(w.engine).stores["1"].location
+        store = w.mappings.stores["1"].location
         #          item       quantity  location: the store's, or the write-off one
         assert [
             (ln["item"]["id"], ln["quantity"], ln["location"]["id"]) for ln in memo["item"]["items"]
         ] == [(skus[tee], Decimal("1"), store), (skus[mug], Decimal("2"), "9901")]
         assert memo["location"] == {"id": store}  # the refund is still the store's
         invoice = next(
-            r for r in w.state.table("invoice").values() if r["externalId"] == str(sale_id)
+            r for r in w.erp_state.table("invoice").values() if r["externalId"] == str(sale_id)
         )
         assert memo["createdFrom"]["id"] == invoice["id"]  # posted after its sale, linked
 
@@ -286,14 +172,14 @@ def test_a_written_off_refund_line_goes_back_to_the_write_off_location(tmp_path:
 def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
     tmp_path: Path,
 ) -> None:
-    with netsuite_world(f"sqlite:///{tmp_path}/w.db", tmp_path, name="clean") as w:
-        w.state.add_customer("9001", "ANN", "Ann", email="ann@example.com")
-        w.state.add_customer("9002", "BOB1", "Bob", email="bob@example.com")
-        w.state.add_customer("9003", "BOB2", "Bob", email="bob@example.com")
+    with world("clean", f"sqlite:///{tmp_path}/w.db", tmp_path, erp="netsuite") as w:
+        w.erp_state.add_customer("9001", "ANN", "Ann", email="ann@example.com")
+        w.erp_state.add_customer("9002", "BOB1", "Bob", email="bob@example.com")
+        w.erp_state.add_customer("9003", "BOB2", "Bob", email="bob@example.com")
         guest = next(
-            c["id"] for c in w.state.table("customer").values() if c["entityId"] == "CASH01"
+            c["id"] for c in w.erp_state.table("customer").values() if c["entityId"] == "CASH01"
         )
-        sku = sorted(i["itemId"] for i in w.state.table("inventoryItem").values())[0]
+        sku = sorted(i["itemId"] for i in w.erp_state.table("inventoryItem").values())[0]
         line = SitooLine(sku, sku, 1, Decimal("9.99"), Decimal("20"))
         back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
         #        the sale's e-mail      customer of sale, its payment, refund, its payment
@@ -307,7 +193,7 @@ def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
         assert sync(w).problems == []
 
         def customer(record_type: str, field: str, eid: str) -> str:
-            rows = w.state.table(record_type).values()
+            rows = w.erp_state.table(record_type).values()
             return str(next(r[field]["id"] for r in rows if r["externalId"] == eid))
 
         got = [

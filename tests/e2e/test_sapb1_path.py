@@ -13,128 +13,18 @@ snapshot holds and the stock findings are compared with the truth as they are.
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
-from clients import SitooClient
-from clients.sapb1 import SapB1Client
-from collectors.sapb1 import collect_sapb1
-from collectors.sitoo import collect_sitoo
-from config import Settings, load_settings
-from config.mappings import Mappings, parse_mappings
-from reconcile import EngineConfig, reconcile, to_records
-from simulators import sapb1, sitoo
+from simulators import sapb1
 from simulators.faults import Faults
-from simulators.scenario import Scenario, build_scenario
-from simulators.serve import serve_in_thread
 from simulators.sitoo import SitooLine
-from snapshot import read_snapshot
-from sync.run import run_sync
-from sync.sapb1 import SapB1Poster
-from tests.e2e.harness import sale_and_refund
-from warehouse.db import open_warehouse
-from warehouse.export import export_snapshot
-from warehouse.mappings import import_mappings, load_mappings
-from warehouse.runs import RunLog, record_run
+from tests.e2e.harness import Waits, collect, findings, matches, sale_and_refund, sync, world
 
-END_DAY = date(2026, 3, 14)
 ZERO = Decimal("0.00")
-KEY_FIELDS = (
-    "kind",
-    "cause",
-    "pos_ref",
-    "erp_ref",
-    "store",
-    "sku",
-    "tender",
-    "account",
-    "business_day",
-    "pos_value",
-    "erp_value",
-)
-
-
-@dataclass
-class B1World:
-    scenario: Scenario
-    b1: sapb1.SapB1State
-    settings: Settings
-    engine: Engine
-    mappings: Mappings
-    faults: Faults
-
-
-@contextmanager
-def b1_world(
-    name: str, tmp_path: Path, seed: int = 7, mode: str = "per_order", settings: str = ""
-) -> Iterator[B1World]:
-    """`settings`: TOML lines added to the scenario's mappings `[settings]` (its last table)."""
-    built = build_scenario(name, seed, END_DAY)
-    mappings_toml = built.mappings_toml.replace('"per_order"', f'"{mode}"') + settings
-    b1 = sapb1.seed_from_scenario(built, posting_mode=mode)
-    faults = Faults()
-    sitoo_creds, b1_creds = sitoo.SitooCredentials(), sapb1.SapB1Credentials()
-    url = f"sqlite:///{tmp_path}/recon.db"
-    with ExitStack() as stack:
-        sitoo_root = stack.enter_context(
-            serve_in_thread(sitoo.create_app(built.sitoo, sitoo_creds))
-        )
-        b1_root = stack.enter_context(serve_in_thread(sapb1.create_app(b1, b1_creds, faults)))
-        env = sitoo_creds.env(sitoo_root) | b1_creds.env(b1_root + sapb1.BASE_PATH)
-        overrides: dict[str, object] = {k.lower(): v for k, v in env.items()}
-        overrides |= {
-            "recon_warehouse_url": url,
-            "recon_data_dir": str(tmp_path),
-            "recon_erp": "sapb1",
-        }
-        engine = open_warehouse(url)
-        import_mappings(engine, parse_mappings(tomllib.loads(mappings_toml)))
-        yield B1World(built, b1, load_settings(**overrides), engine, load_mappings(engine), faults)
-
-
-def b1_client(w: B1World) -> SapB1Client:
-    return SapB1Client.from_settings(w.settings, min_wait=0.01, max_wait=0.05)
-
-
-def sync(w: B1World) -> RunLog:
-    with (
-        SitooClient.from_settings(w.settings) as sitoo_client,
-        b1_client(w) as client,
-        record_run(w.engine, "sync") as run,
-    ):
-        poster = SapB1Poster(client, w.mappings, wait=0.01)
-        run_sync(w.engine, sitoo_client, poster, w.mappings, w.settings.recon_timezone, run)
-    return run
-
-
-def collect(w: B1World) -> RunLog:
-    with (
-        SitooClient.from_settings(w.settings) as sitoo_client,
-        b1_client(w) as client,
-        record_run(w.engine, "collect") as run,
-    ):
-        collect_sitoo(w.engine, sitoo_client, w.mappings, w.settings.recon_timezone, run)
-        collect_sapb1(w.engine, client, w.mappings, run)
-    return run
-
-
-def findings(w: B1World, tmp_path: Path) -> list[dict[str, object]]:
-    export_snapshot(w.engine, tmp_path / "snapshot")
-    found = reconcile(read_snapshot(tmp_path / "snapshot"), EngineConfig())
-    return to_records(found.exceptions)
-
-
-def _matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
-    return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
+SHORT = Waits({"min_wait": 0.01, "max_wait": 0.05}, poster=0.01)
 
 
 def _b1_documents(b1: sapb1.SapB1State) -> tuple[int, int, int, int]:
@@ -147,35 +37,37 @@ def _b1_documents(b1: sapb1.SapB1State) -> tuple[int, int, int, int]:
 
 
 def test_small_scenario_through_sap_b1_yields_exactly_its_truth(tmp_path: Path) -> None:
-    with b1_world("small", tmp_path) as w:
-        first = sync(w)
-        collected = collect(w)
-        found = findings(w, tmp_path)
+    with world("small", f"sqlite:///{tmp_path}/recon.db", tmp_path, erp="sapb1") as w:
+        first = sync(w, SHORT)
+        collected = collect(w, SHORT)
+        found = findings(w, tmp_path / "snapshot")
         truth = sapb1.truth_for_sapb1(w.scenario)
 
         assert first.problems == [] and first.counts["posted"] > 0
         assert collected.problems == []
-        unmatched_truth = [t for t in truth if not any(_matches(f, t) for f in found)]
-        unexpected = [f for f in found if not any(_matches(f, t) for t in truth)]
+        unmatched_truth = [t for t in truth if not any(matches(f, t) for f in found)]
+        unexpected = [f for f in found if not any(matches(f, t) for t in truth)]
         assert (unmatched_truth, unexpected) == ([], [])
         assert len(found) == len(truth)
 
-        documents = _b1_documents(w.b1)
-        second = sync(w)
+        documents = _b1_documents(w.erp_state)
+        second = sync(w, SHORT)
         assert (second.counts["posted"], second.problems) == (0, [])
-        assert _b1_documents(w.b1) == documents
+        assert _b1_documents(w.erp_state) == documents
 
 
 def test_clean_scenario_through_sap_b1_reconciles_to_nothing(tmp_path: Path) -> None:
-    with b1_world("clean", tmp_path) as w:
-        run = sync(w)
-        collect(w)
+    with world("clean", f"sqlite:///{tmp_path}/recon.db", tmp_path, erp="sapb1") as w:
+        run = sync(w, SHORT)
+        collect(w, SHORT)
         assert run.counts["posted"] > 0 and run.problems == []
-        assert findings(w, tmp_path) == []
+        assert findings(w, tmp_path / "snapshot") == []
 
 
 def test_answers_dropped_after_b1_committed_still_post_each_order_once(tmp_path: Path) -> None:
-    with b1_world("clean", tmp_path) as w:
+    faults = Faults()
+    url = f"sqlite:///{tmp_path}/recon.db"
+    with world("clean", url, tmp_path, erp="sapb1", faults=faults) as w:
         #  where the answer is lost        how often
         for path, times in (
             ("/Invoices", 3),
@@ -183,60 +75,68 @@ def test_answers_dropped_after_b1_committed_still_post_each_order_once(tmp_path:
             ("/CreditNotes", 1),
             ("/VendorPayments", 1),
         ):
-            w.faults.queue("POST", path, "drop_after_commit", times=times)
-        run = sync(w)
-        assert w.faults.pending() == 0  # every drop happened
+            faults.queue("POST", path, "drop_after_commit", times=times)
+        run = sync(w, SHORT)
+        assert faults.pending() == 0  # every drop happened
         assert run.problems == []
         assert run.counts["exists"] >= 8  # found by the look-up the retry starts with
 
         def repeated(rows: list[dict[str, object]], field: str) -> dict[object, int]:
             return {k: n for k, n in Counter(r[field] for r in rows).items() if n > 1}
 
-        assert repeated(w.b1.invoices, "NumAtCard") == {}
-        assert repeated(w.b1.credit_notes, "NumAtCard") == {}
-        assert repeated(w.b1.incoming_payments, "CounterReference") == {}
-        assert repeated(w.b1.vendor_payments, "CounterReference") == {}
-        collect(w)
-        assert findings(w, tmp_path) == []
+        assert repeated(w.erp_state.invoices, "NumAtCard") == {}
+        assert repeated(w.erp_state.credit_notes, "NumAtCard") == {}
+        assert repeated(w.erp_state.incoming_payments, "CounterReference") == {}
+        assert repeated(w.erp_state.vendor_payments, "CounterReference") == {}
+        collect(w, SHORT)
+        assert findings(w, tmp_path / "snapshot") == []
 
 
 def test_daily_journal_mode_posts_one_journal_entry_per_store_day_tender(tmp_path: Path) -> None:
-    with b1_world("clean", tmp_path, mode="daily_journal") as w:
+    url = f"sqlite:///{tmp_path}/recon.db"
+    with world("clean", url, tmp_path, erp="sapb1", mode="daily_journal") as w:
         assert w.mappings.posting_mode == "daily_journal"
-        run = sync(w)
+        run = sync(w, SHORT)
         assert run.problems == [] and run.counts["posted"] > 0
-        assert _b1_documents(w.b1) == (0, 0, 0, 0)  # no invoices or payments in this mode
-        references = {(j["Reference"], j["Reference2"]) for j in w.b1.journal_entries}
-        assert len(references) == len(w.b1.journal_entries) == run.counts["posted"]
-        collect(w)
+        assert _b1_documents(w.erp_state) == (0, 0, 0, 0)  # no invoices or payments in this mode
+        references = {(j["Reference"], j["Reference2"]) for j in w.erp_state.journal_entries}
+        assert len(references) == len(w.erp_state.journal_entries) == run.counts["posted"]
+        collect(w, SHORT)
         found = [
-            (f["kind"], f["cause"], f["store"], f["business_day"]) for f in findings(w, tmp_path)
+            (f["kind"], f["cause"], f["store"], f["business_day"])
+            for f in findings(w, tmp_path / "snapshot")
         ]
         # The last store-day's young orders count in the takings: its journal covers them.
         assert found == []
 
-        again = sync(w)
+        again = sync(w, SHORT)
         assert (again.counts["posted"], again.problems) == (0, [])
 
 
 def test_the_pos_vat_is_posted_not_recomputed_and_the_refund_is_based_on_the_invoice(
     tmp_path: Path,
 ) -> None:
-    with b1_world("clean", tmp_path) as w:
+    with world("clean", f"sqlite:///{tmp_path}/recon.db", tmp_path, erp="sapb1") as w:
         sku = next(
-            i["ItemCode"] for i in w.b1.items if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
+            i["ItemCode"]
+            for i in w.erp_state.items
+            if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
         )
         #  gross 9.99 at 20 %: POS VAT 1.67 (from the gross); B1 on the net 8.32 makes 1.66
         line = SitooLine(sku, sku, 3, Decimal("9.99"), Decimal("20"))
         back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
         sale_id, refund_id = sale_and_refund(w.scenario.sitoo, [line], [back])
-        run = sync(w)
+        run = sync(w, SHORT)
         assert run.problems == []
 
-        invoice = next(d for d in w.b1.invoices if d["NumAtCard"] == str(sale_id))
-        note = next(d for d in w.b1.credit_notes if d["NumAtCard"] == str(refund_id))
-        paid = next(p for p in w.b1.incoming_payments if p["CounterReference"] == str(sale_id))
-        back_paid = next(p for p in w.b1.vendor_payments if p["CounterReference"] == str(refund_id))
+        invoice = next(d for d in w.erp_state.invoices if d["NumAtCard"] == str(sale_id))
+        note = next(d for d in w.erp_state.credit_notes if d["NumAtCard"] == str(refund_id))
+        paid = next(
+            p for p in w.erp_state.incoming_payments if p["CounterReference"] == str(sale_id)
+        )
+        back_paid = next(
+            p for p in w.erp_state.vendor_payments if p["CounterReference"] == str(refund_id)
+        )
         #              B1 field                          expected (the POS figures)
         assert (invoice["DocTotal"], invoice["VatSum"]) == (Decimal("29.97"), Decimal("5.00"))
         assert line.row_vat == Decimal("5.00")  # 3 x 9.99 = 29.97, VAT 4.995 -> 5.00
@@ -256,13 +156,17 @@ def test_the_pos_vat_is_posted_not_recomputed_and_the_refund_is_based_on_the_inv
 
 
 def test_a_written_off_refund_line_credits_without_returning_stock(tmp_path: Path) -> None:
-    with b1_world("clean", tmp_path, settings='writeoff_reasons = "Damaged, FAULTY"\n') as w:
+    settings = 'writeoff_reasons = "Damaged, FAULTY"\n'
+    url = f"sqlite:///{tmp_path}/recon.db"
+    with world("clean", url, tmp_path, erp="sapb1", settings=settings) as w:
         tee, mug = sorted(
-            i["ItemCode"] for i in w.b1.items if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
+            i["ItemCode"]
+            for i in w.erp_state.items
+            if i["SalesVATGroup"] == "1" and i["Valid"] == "tYES"
         )[:2]
 
         def in_stock(sku: str) -> Decimal:
-            item = next(i for i in w.b1.items if i["ItemCode"] == sku)
+            item = next(i for i in w.erp_state.items if i["ItemCode"] == sku)
             infos = item["ItemWarehouseInfoCollection"]
             return next((i["InStock"] for i in infos if i["WarehouseCode"] == "WH-LON"), ZERO)
 
@@ -271,13 +175,13 @@ def test_a_written_off_refund_line_credits_without_returning_stock(tmp_path: Pat
                 SitooLine(mug, mug, 2, Decimal("6.00"), vat)]  # fmt: skip
         back = [SitooLine(tee, tee, -1, Decimal("10.00"), vat, original_orderitemid=0),
                 SitooLine(mug, mug, -2, Decimal("6.00"), vat, original_orderitemid=1)]  # fmt: skip
-        assert sync(w).problems == []  # the scenario's own orders first
+        assert sync(w, SHORT).problems == []  # the scenario's own orders first
         before = {tee: in_stock(tee), mug: in_stock(mug)}
         _, refund_id = sale_and_refund(w.scenario.sitoo, sold, back, reasons=("SIZE", "damaged"))
-        run = sync(w)
+        run = sync(w, SHORT)
         assert run.problems == []
 
-        note = next(d for d in w.b1.credit_notes if d["NumAtCard"] == str(refund_id))
+        note = next(d for d in w.erp_state.credit_notes if d["NumAtCard"] == str(refund_id))
         #   item  quantity         Without Qty Posting   stock moved by sale + refund
         expected = [
             (tee, Decimal("1"), "tNO", Decimal("-3") + 1),  # SIZE: back to sellable stock
@@ -294,17 +198,17 @@ def test_a_written_off_refund_line_credits_without_returning_stock(tmp_path: Pat
 def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
     tmp_path: Path,
 ) -> None:
-    with b1_world("clean", tmp_path) as w:
-        w.b1.create_business_partner(
+    with world("clean", f"sqlite:///{tmp_path}/recon.db", tmp_path, erp="sapb1") as w:
+        w.erp_state.create_business_partner(
             {"CardCode": "C-ANN", "CardName": "Ann", "CardType": "cCustomer",
              "EmailAddress": "ann@example.com"}
         )  # fmt: skip
         for code in ("C-BOB1", "C-BOB2"):  # one e-mail, two customers: which is a guess
-            w.b1.create_business_partner(
+            w.erp_state.create_business_partner(
                 {"CardCode": code, "CardName": "Bob", "CardType": "cCustomer",
                  "EmailAddress": "bob@example.com"}
             )  # fmt: skip
-        sku = next(i["ItemCode"] for i in w.b1.items if i["Valid"] == "tYES")
+        sku = next(i["ItemCode"] for i in w.erp_state.items if i["Valid"] == "tYES")
         line = SitooLine(sku, sku, 1, Decimal("9.99"), Decimal("20"))
         back = SitooLine(sku, sku, -1, Decimal("9.99"), Decimal("20"), original_orderitemid=0)
         #        the sale's e-mail        customer of sale, its payment, refund, its payment
@@ -315,17 +219,17 @@ def test_a_sale_posts_to_the_customer_its_email_names_and_its_refund_follows(
             ("", "CASH01"),  # anonymous sale: the guest
         ]
         orders = [(sale_and_refund(w.scenario.sitoo, [line], [back], email=e), c) for e, c in cases]
-        assert sync(w).problems == []
+        assert sync(w, SHORT).problems == []
 
         def card(rows: list[dict[str, Any]], field: str, oid: int) -> str:
             return str(next(r["CardCode"] for r in rows if r[field] == str(oid)))
 
         got = [
             (
-                card(w.b1.invoices, "NumAtCard", sale),
-                card(w.b1.incoming_payments, "CounterReference", sale),
-                card(w.b1.credit_notes, "NumAtCard", refund),
-                card(w.b1.vendor_payments, "CounterReference", refund),
+                card(w.erp_state.invoices, "NumAtCard", sale),
+                card(w.erp_state.incoming_payments, "CounterReference", sale),
+                card(w.erp_state.credit_notes, "NumAtCard", refund),
+                card(w.erp_state.vendor_payments, "CounterReference", refund),
             )
             for (sale, refund), _ in orders
         ]

@@ -16,27 +16,9 @@ from sqlalchemy import select
 
 from cli.jobs import collect_job, reconcile_job, sync_job
 from reconcile import KIND_TEXT, to_records
-from tests.e2e.harness import world
+from tests.e2e.harness import matches, world
 from warehouse.db import open_warehouse
 from warehouse.models import Run
-
-KEY_FIELDS = (
-    "kind",
-    "cause",
-    "pos_ref",
-    "erp_ref",
-    "store",
-    "sku",
-    "tender",
-    "account",
-    "business_day",
-    "pos_value",
-    "erp_value",
-)
-
-
-def _matches(found: dict[str, object], expected: dict[str, str | None]) -> bool:
-    return all(found.get(f) == v for f, v in expected.items() if f in KEY_FIELDS and v is not None)
 
 
 def _last_run_start(url: str, job: str) -> datetime:
@@ -62,7 +44,7 @@ def test_small_scenario_yields_exactly_its_planted_breaks_and_rerun_changes_noth
 
         assert not first_sync.problems
         assert len(found) == len(truth), (found, truth)
-        unmatched = [t for t in truth if not any(_matches(f, t) for f in found)]
+        unmatched = [t for t in truth if not any(matches(f, t) for f in found)]
         assert unmatched == []
         assert {f["kind"] for f in found} == set(KIND_TEXT)  # every CONTRACT kind
         assert {f["status"] for f in found} == {"new"}
