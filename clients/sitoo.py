@@ -43,29 +43,22 @@ PAYMENT_STATE_SUCCESSFUL = 20
 
 
 class SitooOrderItem(VendorModel):
-    """One order line (`orderitems[]`); money is net unless the name says otherwise."""
+    """One order line (`orderitems[]`); money is net unless the name says otherwise.
 
-    orderitemid: int | None = None
+    The Sitoo order models name only what recon reads (validating a money field costs
+    time on every one of a million orders, and a bad value in a field nobody reads must
+    not quarantine the order); the raw payload keeps every field Sitoo sent."""
+
     orderitemtype: int | None = 10
     productid: int | None = None
     productname: str | None = None
     sku: str | None = None
-    productattributes: str | None = None
     quantity: int
-    decimalunitquantity: OptDecimal = None
     decimalquantitytotal: OptDecimal = None
-    moneynetpriceperunit: OptDecimal = None
-    moneynetpriceperquantity: OptDecimal = None
-    moneypriceorg: OptDecimal = None
-    moneyoriginalprice: OptDecimal = None
-    moneydiscountedprice: OptDecimal = None
     moneydiscount: OptDecimal = None
     vatvalue: OptDecimal = Decimal(0)
     moneyitemtotal_net: OptDecimal = None
     moneyitemtotal_vat: OptDecimal = None
-    vouchercode: str | None = None
-    vouchername: str | None = None
-    vouchervalue: OptDecimal = None
     additionaldata: StrMap = Field(default_factory=dict)
 
 
@@ -75,10 +68,6 @@ class SitooPayment(VendorModel):
     name: str
     moneyamount: Decimal
     externalid: str | None = None
-    reftype: str | None = None
-    refid: str | None = None
-    cardissuer: str | None = None
-    reservedpaymentid: str | None = None
     additionaldata: StrMap = Field(default_factory=dict)
 
 
@@ -86,29 +75,18 @@ class SitooOrder(VendorModel):
     """A Sitoo order (a sale, or a refund when totals are negative / `creditorderid` set)."""
 
     orderid: int
-    eshopid: int | None = None
     externalid: str | None = None
     creditorderid: int | None = None
     ordertypeid: int | None = None
     orderstateid: int | None = None
     paymentstateid: int | None = None
     orderdate: EpochSeconds = None
-    registerid: str | None = None
     warehouseid: int | None = None
-    userid_staff: str | None = None
     currencycode: str | None = None
-    moneytotal_net: OptDecimal = None
     moneytotal_vat: OptDecimal = None
-    moneycheckout_net: OptDecimal = None
-    moneycheckout_vat: OptDecimal = None
-    moneydelivery_net: OptDecimal = None
-    moneydelivery_vat: OptDecimal = None
     moneyfinal_net: OptDecimal = None
     moneyfinal_vat: OptDecimal = None
-    moneyfinal_salestax: OptDecimal = None
-    moneytotal_gross_roundoff: OptDecimal = None
     moneytotal_gross_all: OptDecimal = None
-    customerref: str | None = None
     email: str | None = None
     additionaldata: StrMap = Field(default_factory=dict)
     orderitems: list[SitooOrderItem] = Field(default_factory=list)

@@ -24,7 +24,7 @@ from simulators import sitoo as sim
 from simulators.faults import Faults
 from simulators.scenario import build_scenario
 from simulators.serve import serve_in_thread
-from warehouse.db import open_warehouse
+from warehouse.db import open_warehouse, unpack
 from warehouse.models import PosOrder, PosOrderLine, Quarantine, RawPayload
 from warehouse.runs import RunLog, record_run
 
@@ -152,6 +152,25 @@ def test_a_bad_record_is_quarantined_and_the_rest_lands(
         ).scalar_one()
     assert "moneytotal_gross_all" in reason
     assert len(run.problems) == 1 and str(bad_id) in run.problems[0]
+
+
+def test_a_bad_value_in_a_field_recon_does_not_read_lands_the_order_and_keeps_it_raw(
+    engine: Engine, state: sim.SitooState
+) -> None:
+    odd_id = sorted(state.orders)[3]
+    state.orders[odd_id]["moneytotal_gross_roundoff"] = "n/a"  # sent, never read
+    with client_for(state) as client:
+        run = collect(engine, client)
+    assert (count(engine, PosOrder), count(engine, Quarantine), run.problems) == (
+        len(state.orders),
+        0,
+        [],
+    )
+    with engine.connect() as conn:
+        blob = conn.execute(
+            select(RawPayload.payload).where(RawPayload.vendor_id == str(odd_id))
+        ).scalar_one()
+    assert unpack(blob)["moneytotal_gross_roundoff"] == "n/a"
 
 
 def test_an_outage_mid_run_keeps_the_last_good_batch_and_resumes(
