@@ -247,10 +247,11 @@ class OrderBook(dict[int, dict[str, Any]]):
     def site_ids(self, eshopid: int | None) -> list[int]:
         """The ids of `eshopid`'s orders (all orders for None), ascending."""
         if self._by_site is None:
+            ids = sorted(self)
             by_site: dict[Any, list[int]] = {}
-            for oid in sorted(self):
+            for oid in ids:
                 by_site.setdefault(self[oid]["eshopid"], []).append(oid)
-            by_site[None] = sorted(self)
+            by_site[None] = ids  # no site asked: every order
             self._by_site = by_site
         return self._by_site.get(eshopid, [])
 
