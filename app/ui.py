@@ -472,6 +472,12 @@ def downloads(frame: pl.DataFrame, name: str, *, exceptions: bool = False) -> No
     )
 
 
+def table(frame: pl.DataFrame, name: str) -> None:
+    """A table and its CSV / Excel buttons, `name` keying the table and naming the files."""
+    show_frame(frame, key=name)
+    downloads(frame, name)
+
+
 def window(url: str, filters: Filters, days: int = 31) -> Filters:
     """The filters, or (when they name no days) the latest `days` business days with orders.
 

@@ -96,5 +96,4 @@ changes = ui.mapping_changes(url)
 if changes.is_empty():
     st.write("No mapping has changed yet.")
 else:
-    ui.show_frame(changes, key="mapping_changes")
-    ui.downloads(changes, "mapping_changes")
+    ui.table(changes, "mapping_changes")

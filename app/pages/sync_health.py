@@ -19,8 +19,7 @@ fresh = ui.freshness(url)
 st.subheader("Jobs")
 for row in fresh.filter(pl.col("stale")).iter_rows(named=True):
     st.warning(f"`{row['job']}` is stale (no finished run recently).")
-ui.show_frame(fresh, key="jobs")
-ui.downloads(fresh, "jobs")
+ui.table(fresh, "jobs")
 
 st.subheader("Mapping health: what holds orders back, biggest money first")
 health = ui.mapping_health(url)
@@ -31,22 +30,18 @@ else:
         "Each row is one problem the sync names; fix it in the mappings (Admin, or "
         "`recon mappings import`) or the ERP master data, and the next sync posts its orders."
     )
-    ui.show_frame(health, key="mapping_health")
-    ui.downloads(health, "mapping_health")
+    ui.table(health, "mapping_health")
 
 st.subheader("Sync posts by status and reason")
 summary = ui.sync_post_summary(url)
 if summary.is_empty():
     st.info("No sync posts yet.")
 else:
-    ui.show_frame(summary, key="post_summary")
-    ui.downloads(summary, "post_summary")
+    ui.table(summary, "post_summary")
     stuck = ui.sync_posts(url)
     st.subheader(f"Not in the ERP: {stuck.height} held, failed or retrying")
-    ui.show_frame(stuck, key="stuck_posts")
-    ui.downloads(stuck, "stuck_posts")
+    ui.table(stuck, "stuck_posts")
 
 st.subheader("Recent runs")
 recent = ui.runs(url)
-ui.show_frame(recent, key="runs")
-ui.downloads(recent, "runs")
+ui.table(recent, "runs")

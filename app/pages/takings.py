@@ -71,8 +71,7 @@ with tab_takings:
             day_scope = filters.store_day(pick["store"], pick["business_day"])
             st.markdown(f"**Store {pick['store']}, {pick['business_day']:%Y-%m-%d}** by account")
             accounts = ui.takings(url, day_scope)
-            ui.show_frame(accounts, key="takings_accounts")
-            ui.downloads(accounts, "takings_accounts")
+            ui.table(accounts, "takings_accounts")
             st.page_link(
                 ui.EXCEPTIONS_PAGE,
                 label="Exceptions of this store-day",
