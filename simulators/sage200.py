@@ -169,7 +169,6 @@ class Sage200State:
                 "account_status_type": "AccountStatusActive" if active else "AccountStatusHidden",
                 "customer_type": "EnumCustomerTypeCash" if cash else "EnumCustomerTypeCredit",
                 "currency_id": 1,
-                "default_tax_code_id": None,
                 "balance": Decimal("0.00"),
                 "credit_limit": Decimal("0.00"),
                 "vat_number": "",
@@ -213,7 +212,7 @@ class Sage200State:
                 "code": code,
                 "name": name,
                 "tax_rate": rate,
-                "terms": [],
+                "terms": "",
                 "terms_description": "",
             },
         )
@@ -292,10 +291,11 @@ class Sage200State:
                 "product_status_type": "EnumStockItemStatusTypeActive"
                 if active
                 else "EnumStockItemStatusTypeInactive",
-                "inactivation_date": None,
                 "stock_unit_id": 1,
             },
         )
+        if not active:  # a date-time in Sage's schema, never null: an active product has none
+            product["inactivation_date"] = product["date_time_created"]
         self._add(
             self.price_views,
             {
@@ -736,7 +736,7 @@ def _posted(
         "trader_transaction_type": kind,
         "reference": ref,
         "second_reference": ref2,
-        "queried": False,
+        "queried": "",  # a one-character string in Sage's schema; "" = not queried
         "transaction_date": sage_date(tx_date),
         "posted_date": sage_date(tx_date),
         "due_date": sage_date(tx_date),

@@ -153,11 +153,10 @@ def build_order(
                 "vatvalue": _vat_number(rate),
                 "moneyitemtotal_net": fmt2(line.row_net),
                 "moneyitemtotal_vat": fmt2(line.row_vat),
-                "vouchercode": None,
-                "vouchername": None,
-                "vouchervalue": None,
+                "voucherid": 0,
+                "vouchercode": "",
+                "vouchername": "",
                 "salestaxes": [],
-                "decimalunitquantity": None,
                 "decimalquantitytotal": fmt3(Decimal(qty)),
                 "moneynetpriceperquantity": fmt2(unit_net),
                 "additionaldata": additional,
@@ -181,57 +180,62 @@ def build_order(
         if creditorderid is not None:
             extra["pos-originalsales-payment-index"] = "0"
         pays.append(
-            {
-                "name": pay.name,
-                "moneyamount": fmt2(pay.amount),
-                "externalid": None,
-                "reftype": pay.reftype,
-                "refid": pay.refid or (f"PSP-{orderid}-{i}" if pay.reftype else None),
-                "cardissuer": None,
-                "reservedpaymentid": None,
-                "additionaldata": extra,
-            }
+            _present(
+                {
+                    "name": pay.name,
+                    "moneyamount": fmt2(pay.amount),
+                    "reftype": pay.reftype,
+                    "refid": pay.refid or (f"PSP-{orderid}-{i}" if pay.reftype else None),
+                    "additionaldata": extra,
+                }
+            )
         )
-    return {
-        "orderid": orderid,
-        "eshopid": eshopid,
-        "externalid": None,
-        "creditorderid": creditorderid,
-        "ordertypeid": ordertypeid,
-        "orderstateid": orderstateid,
-        "paymentstateid": paymentstateid,
-        "orderdate": int(orderdate.timestamp()),
-        "registerid": registerid,
-        "warehouseid": warehouseid,
-        "userid_staff": None,
-        "currencycode": currency,
-        "moneytotal_net": fmt2(net),
-        "moneytotal_vat": fmt2(vat),
-        "moneycheckout_net": "0.00",
-        "moneycheckout_vat": "0.00",
-        "moneydelivery_net": "0.00",
-        "moneydelivery_vat": "0.00",
-        "moneyfinal_net": fmt2(net),
-        "moneyfinal_vat": fmt2(vat),
-        "moneyfinal_salestax": "0.00",
-        "moneytotal_gross_roundoff": "0.00",
-        "moneytotal_gross_all": fmt2(net + vat),
-        "customerref": "",
-        "checkoutref": "",
-        "comment": "",
-        "commentinternal": "",
-        "email": "",
-        "namefirst": "",
-        "namelast": "",
-        "company": "",
-        "personalid": "",
-        "phone": "",
-        "orderitems": items,
-        "payments": pays,
-        "orderlogitems": [],
-        "reservedpayments": [],
-        "additionaldata": additionaldata,
-    }
+    return _present(
+        {
+            "orderid": orderid,
+            "eshopid": eshopid,
+            "creditorderid": creditorderid,
+            "ordertypeid": ordertypeid,
+            "orderstateid": orderstateid,
+            "paymentstateid": paymentstateid,
+            "orderdate": int(orderdate.timestamp()),
+            "registerid": registerid,
+            "warehouseid": warehouseid,
+            "currencycode": currency,
+            "moneytotal_net": fmt2(net),
+            "moneytotal_vat": fmt2(vat),
+            "moneycheckout_net": "0.00",
+            "moneycheckout_vat": "0.00",
+            "moneydelivery_net": "0.00",
+            "moneydelivery_vat": "0.00",
+            "moneyfinal_net": fmt2(net),
+            "moneyfinal_vat": fmt2(vat),
+            "moneyfinal_salestax": "0.00",
+            "moneytotal_gross_roundoff": "0.00",
+            "moneytotal_gross_all": fmt2(net + vat),
+            "customerref": "",
+            "checkoutref": "",
+            "comment": "",
+            "commentinternal": "",
+            "email": "",
+            "namefirst": "",
+            "namelast": "",
+            "company": "",
+            "personalid": "",
+            "phone": "",
+            "orderitems": items,
+            "payments": pays,
+            "orderlogitems": [],
+            "reservedpayments": [],
+            "additionaldata": additionaldata,
+        }
+    )
+
+
+def _present(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` without its None values: Sitoo's schemas have no null, a field that has no
+    value is left out (a refund's `creditorderid` is there, a sale has none)."""
+    return {k: v for k, v in record.items() if v is not None}
 
 
 class OrderBook(dict[int, dict[str, Any]]):
@@ -346,25 +350,27 @@ class SitooState:
     def add_store(
         self, storeid: int, name: str, externalid: str, countryid: str = "GB", **extra: Any
     ) -> dict[str, Any]:
-        store = {
-            "storeid": storeid,
-            "eshopid": self.eshopid,
-            "storetype": 10,
-            "name": name,
-            "externalid": externalid,
-            "externalgroupid": None,
-            "address": "",
-            "address2": "",
-            "zip": "",
-            "city": name,
-            "state": "",
-            "countryid": countryid,
-            "phone": "",
-            "email": "",
-            "nearby_stores": [],
-            "tags": [],
-            **extra,
-        }
+        store = _present(
+            {
+                "storeid": storeid,
+                "eshopid": self.eshopid,
+                "storetype": 10,
+                "name": name,
+                "externalid": externalid,
+                "externalgroupid": None,
+                "address": "",
+                "address2": "",
+                "zip": "",
+                "city": name,
+                "state": "",
+                "countryid": countryid,
+                "phone": "",
+                "email": "",
+                "nearby_stores": [],
+                "tags": [],
+                **extra,
+            }
+        )
         self.stores.append(store)
         return store
 
@@ -376,16 +382,18 @@ class SitooState:
         currency: str,
         warehousetype: int = 20,
     ) -> dict[str, Any]:
-        wh = {
-            "warehouseid": warehouseid,
-            "warehousetype": warehousetype,
-            "usetype": 10,
-            "storeid": storeid,
-            "sellable": True,
-            "currencycode": currency,
-            "name": name,
-            "externalid": f"WH{warehouseid}",
-        }
+        wh = _present(
+            {
+                "warehouseid": warehouseid,
+                "warehousetype": warehousetype,
+                "usetype": 10,
+                "storeid": storeid,
+                "sellable": True,
+                "currencycode": currency,
+                "name": name,
+                "externalid": f"WH{warehouseid}",
+            }
+        )
         self.warehouses.append(wh)
         self.warehouse_items.setdefault(warehouseid, {})
         return wh
@@ -412,7 +420,6 @@ class SitooState:
             "productgrouptype": 10,
             "activepos": active,
             "active": active,
-            "variantparentid": None,
             "barcode": f"73{productid:011d}",
             "barcodealiases": [],
             "datecreated": created,
@@ -739,11 +746,11 @@ def create_app(
                                "decimaltotal": fmt3(level)})  # fmt: skip
             txid = len(state.warehouse_transactions) + 1
             state.warehouse_transactions.append(
-                {"warehousetransactionid": txid, "warehouseid": wh["warehouseid"],
-                 "datecreated": now, "transactiontype": tx["transactiontype"],
-                 "description": tx.get("description") or "", "orderdeliveryid": None,
-                 "shipmentid": None, "externalid": tx.get("externalid"),
-                 "reasoncode": tx.get("reasoncode"), "items": logged}
+                _present({"warehousetransactionid": txid, "warehouseid": wh["warehouseid"],
+                          "datecreated": now, "transactiontype": tx["transactiontype"],
+                          "description": tx.get("description") or "",
+                          "externalid": tx.get("externalid"),
+                          "reasoncode": tx.get("reasoncode"), "items": logged})
             )  # fmt: skip
         return 200, txid
 
