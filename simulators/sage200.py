@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulators import _requests as spec
 from simulators._odata import ODataError, apply_query, parse_query, select_fields
 from simulators._wire import Clock, json_response, round2, sage_date, sage_instant
 from simulators.faults import FaultMiddleware, Faults
@@ -925,13 +926,21 @@ def create_app(
             raise Sage200Error("The request body must be a JSON object.")
         return body
 
-    def poster(action: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Any]:
+    def poster(
+        action: Callable[[dict[str, Any]], Any], fields: spec.Body
+    ) -> Callable[[Request], Any]:
+        """POST `action`, for a body whose fields have the types Sage's schema gives them
+        (`fields`): a body the schema refuses is a 400 naming the first bad field."""
+
         async def endpoint(request: Request) -> Response:
             denied = check(request)
             if denied:
                 return denied
             try:
                 body = await body_of(request)
+                problem = spec.first_problem(body, fields)
+                if problem:
+                    raise Sage200Error(problem)
                 result = action(body)
             except Sage200Error as exc:
                 return _bad(str(exc))
@@ -950,28 +959,36 @@ def create_app(
     b = BASE_PATH
     routes = [
         Route(b + "/sites", sites, methods=["GET"]),
-        Route(b + "/sop_orders", poster(state.create_sop_order), methods=["POST"]),
+        Route(
+            b + "/sop_orders", poster(state.create_sop_order, spec.SAGE_SOP_ORDER), methods=["POST"]
+        ),
         Route(
             b + "/sales_invoices",
-            poster(lambda d: state.post_sales_document(d, TT_INVOICE)),
+            poster(lambda d: state.post_sales_document(d, TT_INVOICE), spec.SAGE_SALES_INVOICE),
             methods=["POST"],
         ),
         Route(
             b + "/sales_credit_notes",
-            poster(lambda d: state.post_sales_document(d, TT_CREDIT_NOTE)),
+            poster(
+                lambda d: state.post_sales_document(d, TT_CREDIT_NOTE), spec.SAGE_SALES_CREDIT_NOTE
+            ),
             methods=["POST"],
         ),
         Route(
             b + "/sales_receipts",
-            poster(lambda d: state.post_sales_cash(d, TT_RECEIPT)),
+            poster(lambda d: state.post_sales_cash(d, TT_RECEIPT), spec.SAGE_SALES_RECEIPT),
             methods=["POST"],
         ),
         Route(
             b + "/sales_payments",
-            poster(lambda d: state.post_sales_cash(d, TT_PAYMENT)),
+            poster(lambda d: state.post_sales_cash(d, TT_PAYMENT), spec.SAGE_SALES_PAYMENT),
             methods=["POST"],
         ),
-        Route(b + "/bank_receipt", poster(state.post_bank_receipt), methods=["POST"]),
+        Route(
+            b + "/bank_receipt",
+            poster(state.post_bank_receipt, spec.SAGE_BANK_RECEIPT),
+            methods=["POST"],
+        ),
         Route(b + "/{name}", listing, methods=["GET"]),
         Route(b + "/{name}/{id}", single, methods=["GET"]),
         Route(b + "/{parent}/{id}/{name}", child_listing, methods=["GET"]),

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulators import _requests as spec
 from simulators._wire import fmt2, fmt3, json_response, round2
 from simulators.faults import FaultMiddleware, Faults
 
@@ -664,6 +665,9 @@ def create_app(
             if not isinstance(element, dict) or not isinstance(element.get("sku"), str):
                 results.append({"statuscode": 400, "return": False})
                 continue
+            if spec.first_problem(element, spec.SITOO_WAREHOUSE_ITEM):
+                results.append({"statuscode": 400, "return": False})
+                continue
             sku = element["sku"]
             if sku not in known:
                 results.append({"statuscode": 404, "return": False})
@@ -718,6 +722,9 @@ def create_app(
     def _transaction(tx: Any) -> tuple[int, Any]:
         if not isinstance(tx, dict) or not isinstance(tx.get("items"), list):
             return 400, "A warehouse transaction needs warehouseid, transactiontype and items"
+        problem = spec.first_problem(tx, spec.SITOO_WAREHOUSE_TRANSACTION)
+        if problem:
+            return 400, f"Invalid value for field: {problem}"
         wh = next((w for w in state.warehouses if w["warehouseid"] == tx.get("warehouseid")), None)
         if wh is None:
             return 404, "Warehouse not found"
@@ -795,6 +802,9 @@ def create_app(
         product = by_id.get(productid)
         if product is None:
             return 404, f"Product {productid} not found"
+        problem = spec.first_problem(element, spec.SITOO_PRODUCT)
+        if problem:
+            return 400, f"Invalid value for field: {problem}"
         unknown = sorted(set(element) - _PRODUCT_WRITABLE)
         if unknown:
             return 400, f"Invalid field: {unknown[0]}"
