@@ -147,6 +147,8 @@ def _sage_answers(scenario: Scenario) -> Iterator[Answer]:
     # invented shape is one object with a message
     yield get("/products?$skip=5", "/products")
     yield get("/products/999999999", "/products/{Id}")
+    client.headers["ocp-apim-subscription-key"] = "wrong"  # the gateway's own 401
+    yield get("/products", "/products")
 
 
 def _check(spec: Any, answers: Iterator[Answer], error_schema: Any) -> list[str]:
