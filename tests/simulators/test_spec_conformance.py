@@ -30,9 +30,26 @@ Answer = tuple[str, str, Any, int, Any]  # method, url, spec path, status, body
 
 
 def _sitoo_answers(scenario: Scenario) -> Iterator[Answer]:
+    scenario.sitoo.add_warehouse(999, None, "Central FIFO", "GBP", warehousetype=10)
     client = TestClient(sitoo.create_app(scenario.sitoo, SITOO))
     client.auth = (SITOO.api_id, SITOO.password)
     site = f"{ROOT}/sites/{scenario.sitoo.eshopid}"
+    product = scenario.sitoo.products[0]
+
+    def write(method: str, url: str, path: str, body: Any) -> Answer:
+        r = client.request(method, site + url, json=body)
+        assert r.status_code == 200, f"{method} {url}: {r.text}"  # a write that lands
+        return method, url, "/sites/{siteid}" + path, r.status_code, r.json()
+
+    # the write answers first, so the reads after them show what they wrote
+    items = "/warehouses/{warehouseid}/warehouseitems.json"
+    yield write("PUT", "/warehouses/999/warehouseitems.json", items, [{"sku": product["sku"]}])
+    move = {"warehouseid": 999, "transactiontype": 10,
+            "items": [{"sku": product["sku"], "decimalquantity": "2.000"}]}  # fmt: skip
+    for batch in ([move], [move, move]):  # one transaction: its id; several: an envelope
+        yield write("POST", "/warehousetransactions.json", "/warehousetransactions.json", batch)
+    title = [{"productid": product["productid"], "title": "Tee"}]
+    yield write("PUT", "/products.json", "/products.json", title)
 
     def get(url: str, path: str) -> Answer:
         r = client.get(url)
@@ -151,10 +168,24 @@ def _sage_answers(scenario: Scenario) -> Iterator[Answer]:
     yield get("/products", "/products")
 
 
+BATCH = {"type": "array", "items": SITOO_SPEC.schema("batchResponse")}
+# Sitoo's write answers have no schema in the spec, only words; these say the same.
+SITOO_DESCRIBED = {
+    # "Returns a batch envelope with warehouseitemid for the warehouseitems set."
+    ("PUT", "/sites/{siteid}/warehouses/{warehouseid}/warehouseitems.json"): BATCH,
+    # "Returns warehousetransactionid or a batch envelope if multiple transactions were added"
+    ("POST", "/sites/{siteid}/warehousetransactions.json"): {"anyOf": [{"type": "integer"}, BATCH]},
+    # "Returns true or a batch envelope if multiple products were updated"
+    ("PUT", "/sites/{siteid}/products.json"): {"enum": [True]},
+}
+
+
 def _check(spec: Any, answers: Iterator[Answer], error_schema: Any) -> list[str]:
     failures: list[str] = []
     for method, url, path, status, body in answers:
         schema = spec.response(method, path, status) if status < 400 else error_schema
+        if schema is None and spec is SITOO_SPEC:
+            schema = SITOO_DESCRIBED.get((method, path))
         if schema is None:
             failures.append(f"{method} {url}: the spec has no schema for status {status}")
             continue
