@@ -138,30 +138,32 @@ def build_order(
         if line.original_orderitemid is not None:
             additional["pos-originalsales-orderitemid"] = str(line.original_orderitemid)
         items.append(
-            {
-                "orderitemid": i,
-                "orderitemtype": 10,
-                "productid": line.productid,
-                "productname": line.name,
-                "sku": line.sku,
-                "productattributes": "",
-                "quantity": qty,
-                "moneynetpriceperunit": fmt2(unit_net),
-                "moneyoriginalprice": fmt2(unit_net_orig),
-                "moneydiscountedprice": fmt2(unit_net),
-                "moneydiscount": fmt2(unit_disc),
-                "moneypriceorg": fmt2(unit_net_orig),
-                "vatvalue": _vat_number(rate),
-                "moneyitemtotal_net": fmt2(line.row_net),
-                "moneyitemtotal_vat": fmt2(line.row_vat),
-                "voucherid": 0,
-                "vouchercode": "",
-                "vouchername": "",
-                "salestaxes": [],
-                "decimalquantitytotal": fmt3(Decimal(qty)),
-                "moneynetpriceperquantity": fmt2(unit_net),
-                "additionaldata": additional,
-            }
+            _present(
+                {
+                    "orderitemid": i,
+                    "orderitemtype": 10,
+                    "productid": line.productid,
+                    "productname": line.name,
+                    "sku": line.sku,
+                    "productattributes": "",
+                    "quantity": qty,
+                    "moneynetpriceperunit": fmt2(unit_net),
+                    "moneyoriginalprice": fmt2(unit_net_orig),
+                    "moneydiscountedprice": fmt2(unit_net),
+                    "moneydiscount": fmt2(unit_disc),
+                    "moneypriceorg": fmt2(unit_net_orig),
+                    "vatvalue": _vat_number(rate),
+                    "moneyitemtotal_net": fmt2(line.row_net),
+                    "moneyitemtotal_vat": fmt2(line.row_vat),
+                    "voucherid": 0,
+                    "vouchercode": "",
+                    "vouchername": "",
+                    "salestaxes": [],
+                    "decimalquantitytotal": fmt3(Decimal(qty)),
+                    "moneynetpriceperquantity": fmt2(unit_net),
+                    "additionaldata": additional,
+                }
+            )
         )
     net = sum((line.row_net for line in lines), Decimal("0.00"))
     vat = sum((line.row_vat for line in lines), Decimal("0.00"))

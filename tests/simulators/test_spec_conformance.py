@@ -5,15 +5,20 @@ what the vendor publishes, not against a lenient simulator."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from simulators import sage200, sitoo
+from simulators._wire import dumps
 from simulators.scenario import Scenario, build_scenario
 from tests.simulators.conftest import SAGE_HEADERS, SITOO, B
 from tests.simulators.spec import SAGE200_SPEC, SITOO_SPEC
@@ -209,3 +214,45 @@ SAGE_ERROR = {"type": "object", "required": ["message"],
 def test_every_sage200_answer_validates_against_sages_spec(scenario: Scenario) -> None:
     failures = _check(SAGE200_SPEC, _sage_answers(scenario), SAGE_ERROR)
     assert not failures, "\n".join(failures[:40])
+
+
+money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999.99"), places=2)
+lines = st.builds(
+    sitoo.SitooLine,
+    sku=st.from_regex(r"[A-Z0-9-]{1,12}", fullmatch=True),
+    name=st.text(max_size=20),
+    quantity=st.integers(min_value=1, max_value=50),
+    unit_price_gross=money,
+    vat_rate=st.sampled_from([Decimal(0), Decimal(5), Decimal("12.5"), Decimal(20)]),
+    productid=st.none() | st.integers(min_value=1, max_value=10**6),
+)
+payments = st.builds(
+    sitoo.SitooPayment,
+    name=st.sampled_from(["Card", "Cash", "Gift Card"]),
+    amount=money,
+    reftype=st.none() | st.just("adyen"),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sold=st.lists(lines, min_size=1, max_size=4),
+    paid=st.lists(payments, min_size=1, max_size=2),
+    refund=st.booleans(),
+    register=st.none() | st.just("{3CCB9848-155A-49E1-7CA8-5F7F78FC3067}"),
+)
+def test_every_order_the_simulator_builds_is_a_sitoo_order(
+    sold: list[sitoo.SitooLine], paid: list[sitoo.SitooPayment], refund: bool, register: str | None
+) -> None:
+    """Whatever the lines, payments and refund link, `build_order` gives Sitoo's order shape."""
+    if refund:  # a refund: negative quantities and money, linked to the sale it returns
+        sold = [replace(ln, quantity=-ln.quantity, original_orderitemid=0) for ln in sold]
+        paid = [replace(p, amount=-p.amount) for p in paid]
+    order = sitoo.build_order(
+        orderid=5120, eshopid=1, warehouseid=3, orderdate=datetime(2024, 6, 1, tzinfo=UTC),
+        currency="GBP", lines=sold, payments=paid, timezone="Europe/London",
+        store_externalid="LON1", store_name="London", creditorderid=5119 if refund else None,
+        registerid=register,
+    )  # fmt: skip
+    assert SITOO_SPEC.problems(SITOO_SPEC.schema("order-read"), json.loads(dumps(order))) == []
+    assert ("creditorderid" in order) is refund
