@@ -415,14 +415,22 @@ class Sage200State:
             "line_type": line_type,
         }
         if line_type != "EnumLineTypeStandard":
+            # a free-text, charge or comment line: no stock moves, but Sage's line schema
+            # still requires product, warehouse and code (0 / "" when none was sent)
             line.update(
-                {"description": str(raw.get("description", "")), "line_quantity": Decimal(0)}
+                {
+                    "product_id": raw.get("product_id") or 0,
+                    "warehouse_id": raw.get("warehouse_id") or 0,
+                    "code": str(raw.get("code") or ""),
+                    "description": str(raw.get("description", "")),
+                    "selling_unit_price": Decimal(str(raw.get("selling_unit_price", 0))),
+                }
             )
-            line.update({"selling_unit_price": Decimal(str(raw.get("selling_unit_price", 0)))})
             line["line_quantity"] = _dec(
                 raw.get("line_quantity", 0), f"lines[{index}].line_quantity"
             )
-            line["tax_code_id"] = raw.get("tax_code_id")
+            if raw.get("tax_code_id") is not None:  # Sage's schema has no null
+                line["tax_code_id"] = raw["tax_code_id"]
             return line
         product = self._need(self.products, raw.get("product_id"), "Product")
         warehouse = self._need(self.warehouses, raw.get("warehouse_id"), "Warehouse")
