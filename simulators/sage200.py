@@ -4,8 +4,9 @@ Serves `/uk/sage200extra/accounts/v1/...` from an in-memory `Sage200State`: the 
 auth/tenant headers, bare JSON arrays with OData `$top/$skip/$orderby/$filter/$select/
 $expand`, master data, SOP orders (GET/POST with per-line VAT), and the ledger / cash
 book postings that answer only a URN and show up as posted transactions. Money is a
-JSON number, parsed as Decimal. This module must not know recon's mappings or
-scenarios.
+JSON number, parsed as Decimal. Answers follow Sage's OpenAPI schemas (no nulls) and a POST
+body that breaks them is a 400 naming the first bad field (`_requests`). This module must
+not know recon's mappings or scenarios.
 
 Invented (documented in docs/simulators.md): the 400 body `{"message": ...}`, the 401
 gateway bodies, the `bank_transaction_type` spellings and the signs of posted values.

@@ -4,8 +4,10 @@ Serves `/v2/accounts/{accountid}/...` from an in-memory `SitooState`: Basic auth
 `{totalcount, items}` envelopes, `start`/`num` paging, `fields=`, the order filters,
 stores, warehouses, warehouse items (GET and batch PUT), products (GET and batch PUT by
 `productid`) and sites. Money is
-written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. This module
-must not know recon's mappings or scenarios; `build_order` only shapes one order.
+written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. Answers and write
+bodies follow Sitoo's OpenAPI schemas: no field is ever null (a field without a value is
+left out) and a write field of the wrong type is a 400 (`_requests`). This module must not
+know recon's mappings or scenarios; `build_order` only shapes one order.
 """
 
 from __future__ import annotations
