@@ -40,7 +40,7 @@ SALES = 1_000  # distinct orders copied by `fill_warehouse`
 
 
 def store_directory(state: sim.SitooState) -> StoreDirectory:
-    stores = {w["warehouseid"]: str(w["storeid"]) for w in state.warehouses if w["storeid"]}
+    stores = {w["warehouseid"]: str(w.get("storeid")) for w in state.warehouses if w.get("storeid")}
     return StoreDirectory(stores, {}, "Europe/London")
 
 

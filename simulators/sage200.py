@@ -4,8 +4,9 @@ Serves `/uk/sage200extra/accounts/v1/...` from an in-memory `Sage200State`: the 
 auth/tenant headers, bare JSON arrays with OData `$top/$skip/$orderby/$filter/$select/
 $expand`, master data, SOP orders (GET/POST with per-line VAT), and the ledger / cash
 book postings that answer only a URN and show up as posted transactions. Money is a
-JSON number, parsed as Decimal. This module must not know recon's mappings or
-scenarios.
+JSON number, parsed as Decimal. Answers follow Sage's OpenAPI schemas (no nulls) and a POST
+body that breaks them is a 400 naming the first bad field (`_requests`). This module must
+not know recon's mappings or scenarios.
 
 Invented (documented in docs/simulators.md): the 400 body `{"message": ...}`, the 401
 gateway bodies, the `bank_transaction_type` spellings and the signs of posted values.
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulators import _requests as spec
 from simulators._odata import ODataError, apply_query, parse_query, select_fields
 from simulators._wire import Clock, json_response, round2, sage_date, sage_instant
 from simulators.faults import FaultMiddleware, Faults
@@ -169,7 +171,6 @@ class Sage200State:
                 "account_status_type": "AccountStatusActive" if active else "AccountStatusHidden",
                 "customer_type": "EnumCustomerTypeCash" if cash else "EnumCustomerTypeCredit",
                 "currency_id": 1,
-                "default_tax_code_id": None,
                 "balance": Decimal("0.00"),
                 "credit_limit": Decimal("0.00"),
                 "vat_number": "",
@@ -213,7 +214,7 @@ class Sage200State:
                 "code": code,
                 "name": name,
                 "tax_rate": rate,
-                "terms": [],
+                "terms": "",
                 "terms_description": "",
             },
         )
@@ -292,10 +293,11 @@ class Sage200State:
                 "product_status_type": "EnumStockItemStatusTypeActive"
                 if active
                 else "EnumStockItemStatusTypeInactive",
-                "inactivation_date": None,
                 "stock_unit_id": 1,
             },
         )
+        if not active:  # a date-time in Sage's schema, never null: an active product has none
+            product["inactivation_date"] = product["date_time_created"]
         self._add(
             self.price_views,
             {
@@ -414,14 +416,22 @@ class Sage200State:
             "line_type": line_type,
         }
         if line_type != "EnumLineTypeStandard":
+            # a free-text, charge or comment line: no stock moves, but Sage's line schema
+            # still requires product, warehouse and code (0 / "" when none was sent)
             line.update(
-                {"description": str(raw.get("description", "")), "line_quantity": Decimal(0)}
+                {
+                    "product_id": raw.get("product_id") or 0,
+                    "warehouse_id": raw.get("warehouse_id") or 0,
+                    "code": str(raw.get("code") or ""),
+                    "description": str(raw.get("description", "")),
+                    "selling_unit_price": Decimal(str(raw.get("selling_unit_price", 0))),
+                }
             )
-            line.update({"selling_unit_price": Decimal(str(raw.get("selling_unit_price", 0)))})
             line["line_quantity"] = _dec(
                 raw.get("line_quantity", 0), f"lines[{index}].line_quantity"
             )
-            line["tax_code_id"] = raw.get("tax_code_id")
+            if raw.get("tax_code_id") is not None:  # Sage's schema has no null
+                line["tax_code_id"] = raw["tax_code_id"]
             return line
         product = self._need(self.products, raw.get("product_id"), "Product")
         warehouse = self._need(self.warehouses, raw.get("warehouse_id"), "Warehouse")
@@ -736,7 +746,7 @@ def _posted(
         "trader_transaction_type": kind,
         "reference": ref,
         "second_reference": ref2,
-        "queried": False,
+        "queried": "",  # a one-character string in Sage's schema; "" = not queried
         "transaction_date": sage_date(tx_date),
         "posted_date": sage_date(tx_date),
         "due_date": sage_date(tx_date),
@@ -925,13 +935,21 @@ def create_app(
             raise Sage200Error("The request body must be a JSON object.")
         return body
 
-    def poster(action: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Any]:
+    def poster(
+        action: Callable[[dict[str, Any]], Any], fields: spec.Body
+    ) -> Callable[[Request], Any]:
+        """POST `action`, for a body whose fields have the types Sage's schema gives them
+        (`fields`): a body the schema refuses is a 400 naming the first bad field."""
+
         async def endpoint(request: Request) -> Response:
             denied = check(request)
             if denied:
                 return denied
             try:
                 body = await body_of(request)
+                problem = spec.first_problem(body, fields)
+                if problem:
+                    raise Sage200Error(problem)
                 result = action(body)
             except Sage200Error as exc:
                 return _bad(str(exc))
@@ -950,28 +968,36 @@ def create_app(
     b = BASE_PATH
     routes = [
         Route(b + "/sites", sites, methods=["GET"]),
-        Route(b + "/sop_orders", poster(state.create_sop_order), methods=["POST"]),
+        Route(
+            b + "/sop_orders", poster(state.create_sop_order, spec.SAGE_SOP_ORDER), methods=["POST"]
+        ),
         Route(
             b + "/sales_invoices",
-            poster(lambda d: state.post_sales_document(d, TT_INVOICE)),
+            poster(lambda d: state.post_sales_document(d, TT_INVOICE), spec.SAGE_SALES_INVOICE),
             methods=["POST"],
         ),
         Route(
             b + "/sales_credit_notes",
-            poster(lambda d: state.post_sales_document(d, TT_CREDIT_NOTE)),
+            poster(
+                lambda d: state.post_sales_document(d, TT_CREDIT_NOTE), spec.SAGE_SALES_CREDIT_NOTE
+            ),
             methods=["POST"],
         ),
         Route(
             b + "/sales_receipts",
-            poster(lambda d: state.post_sales_cash(d, TT_RECEIPT)),
+            poster(lambda d: state.post_sales_cash(d, TT_RECEIPT), spec.SAGE_SALES_RECEIPT),
             methods=["POST"],
         ),
         Route(
             b + "/sales_payments",
-            poster(lambda d: state.post_sales_cash(d, TT_PAYMENT)),
+            poster(lambda d: state.post_sales_cash(d, TT_PAYMENT), spec.SAGE_SALES_PAYMENT),
             methods=["POST"],
         ),
-        Route(b + "/bank_receipt", poster(state.post_bank_receipt), methods=["POST"]),
+        Route(
+            b + "/bank_receipt",
+            poster(state.post_bank_receipt, spec.SAGE_BANK_RECEIPT),
+            methods=["POST"],
+        ),
         Route(b + "/{name}", listing, methods=["GET"]),
         Route(b + "/{name}/{id}", single, methods=["GET"]),
         Route(b + "/{parent}/{id}/{name}", child_listing, methods=["GET"]),

@@ -4,8 +4,10 @@ Serves `/v2/accounts/{accountid}/...` from an in-memory `SitooState`: Basic auth
 `{totalcount, items}` envelopes, `start`/`num` paging, `fields=`, the order filters,
 stores, warehouses, warehouse items (GET and batch PUT), products (GET and batch PUT by
 `productid`) and sites. Money is
-written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. This module
-must not know recon's mappings or scenarios; `build_order` only shapes one order.
+written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. Answers and write
+bodies follow Sitoo's OpenAPI schemas: no field is ever null (a field without a value is
+left out) and a write field of the wrong type is a 400 (`_requests`). This module must not
+know recon's mappings or scenarios; `build_order` only shapes one order.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulators import _requests as spec
 from simulators._wire import fmt2, fmt3, json_response, round2
 from simulators.faults import FaultMiddleware, Faults
 
@@ -137,31 +140,32 @@ def build_order(
         if line.original_orderitemid is not None:
             additional["pos-originalsales-orderitemid"] = str(line.original_orderitemid)
         items.append(
-            {
-                "orderitemid": i,
-                "orderitemtype": 10,
-                "productid": line.productid,
-                "productname": line.name,
-                "sku": line.sku,
-                "productattributes": "",
-                "quantity": qty,
-                "moneynetpriceperunit": fmt2(unit_net),
-                "moneyoriginalprice": fmt2(unit_net_orig),
-                "moneydiscountedprice": fmt2(unit_net),
-                "moneydiscount": fmt2(unit_disc),
-                "moneypriceorg": fmt2(unit_net_orig),
-                "vatvalue": _vat_number(rate),
-                "moneyitemtotal_net": fmt2(line.row_net),
-                "moneyitemtotal_vat": fmt2(line.row_vat),
-                "vouchercode": None,
-                "vouchername": None,
-                "vouchervalue": None,
-                "salestaxes": [],
-                "decimalunitquantity": None,
-                "decimalquantitytotal": fmt3(Decimal(qty)),
-                "moneynetpriceperquantity": fmt2(unit_net),
-                "additionaldata": additional,
-            }
+            _present(
+                {
+                    "orderitemid": i,
+                    "orderitemtype": 10,
+                    "productid": line.productid,
+                    "productname": line.name,
+                    "sku": line.sku,
+                    "productattributes": "",
+                    "quantity": qty,
+                    "moneynetpriceperunit": fmt2(unit_net),
+                    "moneyoriginalprice": fmt2(unit_net_orig),
+                    "moneydiscountedprice": fmt2(unit_net),
+                    "moneydiscount": fmt2(unit_disc),
+                    "moneypriceorg": fmt2(unit_net_orig),
+                    "vatvalue": _vat_number(rate),
+                    "moneyitemtotal_net": fmt2(line.row_net),
+                    "moneyitemtotal_vat": fmt2(line.row_vat),
+                    "voucherid": 0,
+                    "vouchercode": "",
+                    "vouchername": "",
+                    "salestaxes": [],
+                    "decimalquantitytotal": fmt3(Decimal(qty)),
+                    "moneynetpriceperquantity": fmt2(unit_net),
+                    "additionaldata": additional,
+                }
+            )
         )
     net = sum((line.row_net for line in lines), Decimal("0.00"))
     vat = sum((line.row_vat for line in lines), Decimal("0.00"))
@@ -181,57 +185,62 @@ def build_order(
         if creditorderid is not None:
             extra["pos-originalsales-payment-index"] = "0"
         pays.append(
-            {
-                "name": pay.name,
-                "moneyamount": fmt2(pay.amount),
-                "externalid": None,
-                "reftype": pay.reftype,
-                "refid": pay.refid or (f"PSP-{orderid}-{i}" if pay.reftype else None),
-                "cardissuer": None,
-                "reservedpaymentid": None,
-                "additionaldata": extra,
-            }
+            _present(
+                {
+                    "name": pay.name,
+                    "moneyamount": fmt2(pay.amount),
+                    "reftype": pay.reftype,
+                    "refid": pay.refid or (f"PSP-{orderid}-{i}" if pay.reftype else None),
+                    "additionaldata": extra,
+                }
+            )
         )
-    return {
-        "orderid": orderid,
-        "eshopid": eshopid,
-        "externalid": None,
-        "creditorderid": creditorderid,
-        "ordertypeid": ordertypeid,
-        "orderstateid": orderstateid,
-        "paymentstateid": paymentstateid,
-        "orderdate": int(orderdate.timestamp()),
-        "registerid": registerid,
-        "warehouseid": warehouseid,
-        "userid_staff": None,
-        "currencycode": currency,
-        "moneytotal_net": fmt2(net),
-        "moneytotal_vat": fmt2(vat),
-        "moneycheckout_net": "0.00",
-        "moneycheckout_vat": "0.00",
-        "moneydelivery_net": "0.00",
-        "moneydelivery_vat": "0.00",
-        "moneyfinal_net": fmt2(net),
-        "moneyfinal_vat": fmt2(vat),
-        "moneyfinal_salestax": "0.00",
-        "moneytotal_gross_roundoff": "0.00",
-        "moneytotal_gross_all": fmt2(net + vat),
-        "customerref": "",
-        "checkoutref": "",
-        "comment": "",
-        "commentinternal": "",
-        "email": "",
-        "namefirst": "",
-        "namelast": "",
-        "company": "",
-        "personalid": "",
-        "phone": "",
-        "orderitems": items,
-        "payments": pays,
-        "orderlogitems": [],
-        "reservedpayments": [],
-        "additionaldata": additionaldata,
-    }
+    return _present(
+        {
+            "orderid": orderid,
+            "eshopid": eshopid,
+            "creditorderid": creditorderid,
+            "ordertypeid": ordertypeid,
+            "orderstateid": orderstateid,
+            "paymentstateid": paymentstateid,
+            "orderdate": int(orderdate.timestamp()),
+            "registerid": registerid,
+            "warehouseid": warehouseid,
+            "currencycode": currency,
+            "moneytotal_net": fmt2(net),
+            "moneytotal_vat": fmt2(vat),
+            "moneycheckout_net": "0.00",
+            "moneycheckout_vat": "0.00",
+            "moneydelivery_net": "0.00",
+            "moneydelivery_vat": "0.00",
+            "moneyfinal_net": fmt2(net),
+            "moneyfinal_vat": fmt2(vat),
+            "moneyfinal_salestax": "0.00",
+            "moneytotal_gross_roundoff": "0.00",
+            "moneytotal_gross_all": fmt2(net + vat),
+            "customerref": "",
+            "checkoutref": "",
+            "comment": "",
+            "commentinternal": "",
+            "email": "",
+            "namefirst": "",
+            "namelast": "",
+            "company": "",
+            "personalid": "",
+            "phone": "",
+            "orderitems": items,
+            "payments": pays,
+            "orderlogitems": [],
+            "reservedpayments": [],
+            "additionaldata": additionaldata,
+        }
+    )
+
+
+def _present(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` without its None values: Sitoo's schemas have no null, a field that has no
+    value is left out (a refund's `creditorderid` is there, a sale has none)."""
+    return {k: v for k, v in record.items() if v is not None}
 
 
 class OrderBook(dict[int, dict[str, Any]]):
@@ -346,25 +355,27 @@ class SitooState:
     def add_store(
         self, storeid: int, name: str, externalid: str, countryid: str = "GB", **extra: Any
     ) -> dict[str, Any]:
-        store = {
-            "storeid": storeid,
-            "eshopid": self.eshopid,
-            "storetype": 10,
-            "name": name,
-            "externalid": externalid,
-            "externalgroupid": None,
-            "address": "",
-            "address2": "",
-            "zip": "",
-            "city": name,
-            "state": "",
-            "countryid": countryid,
-            "phone": "",
-            "email": "",
-            "nearby_stores": [],
-            "tags": [],
-            **extra,
-        }
+        store = _present(
+            {
+                "storeid": storeid,
+                "eshopid": self.eshopid,
+                "storetype": 10,
+                "name": name,
+                "externalid": externalid,
+                "externalgroupid": None,
+                "address": "",
+                "address2": "",
+                "zip": "",
+                "city": name,
+                "state": "",
+                "countryid": countryid,
+                "phone": "",
+                "email": "",
+                "nearby_stores": [],
+                "tags": [],
+                **extra,
+            }
+        )
         self.stores.append(store)
         return store
 
@@ -376,16 +387,18 @@ class SitooState:
         currency: str,
         warehousetype: int = 20,
     ) -> dict[str, Any]:
-        wh = {
-            "warehouseid": warehouseid,
-            "warehousetype": warehousetype,
-            "usetype": 10,
-            "storeid": storeid,
-            "sellable": True,
-            "currencycode": currency,
-            "name": name,
-            "externalid": f"WH{warehouseid}",
-        }
+        wh = _present(
+            {
+                "warehouseid": warehouseid,
+                "warehousetype": warehousetype,
+                "usetype": 10,
+                "storeid": storeid,
+                "sellable": True,
+                "currencycode": currency,
+                "name": name,
+                "externalid": f"WH{warehouseid}",
+            }
+        )
         self.warehouses.append(wh)
         self.warehouse_items.setdefault(warehouseid, {})
         return wh
@@ -412,7 +425,6 @@ class SitooState:
             "productgrouptype": 10,
             "activepos": active,
             "active": active,
-            "variantparentid": None,
             "barcode": f"73{productid:011d}",
             "barcodealiases": [],
             "datecreated": created,
@@ -657,6 +669,9 @@ def create_app(
             if not isinstance(element, dict) or not isinstance(element.get("sku"), str):
                 results.append({"statuscode": 400, "return": False})
                 continue
+            if spec.first_problem(element, spec.SITOO_WAREHOUSE_ITEM):
+                results.append({"statuscode": 400, "return": False})
+                continue
             sku = element["sku"]
             if sku not in known:
                 results.append({"statuscode": 404, "return": False})
@@ -711,6 +726,9 @@ def create_app(
     def _transaction(tx: Any) -> tuple[int, Any]:
         if not isinstance(tx, dict) or not isinstance(tx.get("items"), list):
             return 400, "A warehouse transaction needs warehouseid, transactiontype and items"
+        problem = spec.first_problem(tx, spec.SITOO_WAREHOUSE_TRANSACTION)
+        if problem:
+            return 400, f"Invalid value for field: {problem}"
         wh = next((w for w in state.warehouses if w["warehouseid"] == tx.get("warehouseid")), None)
         if wh is None:
             return 404, "Warehouse not found"
@@ -739,11 +757,11 @@ def create_app(
                                "decimaltotal": fmt3(level)})  # fmt: skip
             txid = len(state.warehouse_transactions) + 1
             state.warehouse_transactions.append(
-                {"warehousetransactionid": txid, "warehouseid": wh["warehouseid"],
-                 "datecreated": now, "transactiontype": tx["transactiontype"],
-                 "description": tx.get("description") or "", "orderdeliveryid": None,
-                 "shipmentid": None, "externalid": tx.get("externalid"),
-                 "reasoncode": tx.get("reasoncode"), "items": logged}
+                _present({"warehousetransactionid": txid, "warehouseid": wh["warehouseid"],
+                          "datecreated": now, "transactiontype": tx["transactiontype"],
+                          "description": tx.get("description") or "",
+                          "externalid": tx.get("externalid"),
+                          "reasoncode": tx.get("reasoncode"), "items": logged})
             )  # fmt: skip
         return 200, txid
 
@@ -788,6 +806,9 @@ def create_app(
         product = by_id.get(productid)
         if product is None:
             return 404, f"Product {productid} not found"
+        problem = spec.first_problem(element, spec.SITOO_PRODUCT)
+        if problem:
+            return 400, f"Invalid value for field: {problem}"
         unknown = sorted(set(element) - _PRODUCT_WRITABLE)
         if unknown:
             return 400, f"Invalid field: {unknown[0]}"

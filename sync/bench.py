@@ -145,7 +145,7 @@ def _wait_up(url: str) -> None:
 
 def bench(orders: int, workers: int, faults: bool, profile: bool) -> float:
     st, sg = seeded(orders)
-    sales = sum(1 for o in st.orders.values() if o["creditorderid"] is None)
+    sales = sum(1 for o in st.orders.values() if o.get("creditorderid") is None)
     sitoo_faults = Faults(seed=1, rate_limit=0.05, server_error=0.05) if faults else None
     sage_faults = Faults(seed=2, rate_limit=0.05, server_error=0.05) if faults else None
     sc, gc = sitoo_sim.SitooCredentials(), sage_sim.Sage200Credentials()

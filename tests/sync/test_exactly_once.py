@@ -139,7 +139,7 @@ def test_kill_9_mid_run_then_rerun_posts_each_order_once(tmp_path: Path) -> None
         proc.wait()
         killed_at = len(w.sage.sop_orders)
         assert proc.returncode == -signal.SIGKILL
-        assert 40 <= killed_at < len([o for o in orders if o["creditorderid"] is None])
+        assert 40 <= killed_at < len([o for o in orders if o.get("creditorderid") is None])
 
         w.sage_faults.slow = 0.0
         rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -142,7 +142,7 @@ def many_orders(n: int, first: int = 5001, day: date = date(2026, 3, 12)) -> lis
         when = at(day, 9) + timedelta(minutes=i % 600)
         store = 1 + i % 2
         lines = patterns[i % len(patterns)]
-        if i % 7 == 6 and out and out[-1]["creditorderid"] is None:
+        if i % 7 == 6 and out and out[-1].get("creditorderid") is None:
             sale = out[-1]
             back = [(item["sku"], -item["quantity"]) for item in sale["orderitems"]]
             store = 1 if sale["warehouseid"] == 101 else 2
@@ -232,10 +232,10 @@ def expected_in_sage(orders: list[dict[str, Any]]) -> dict[str, list[tuple[str, 
     for o in filter(_is_eligible, orders):
         oid = str(o["orderid"])
         gross, vat = D(o["moneytotal_gross_all"]), D(o["moneyfinal_vat"])
-        if o["creditorderid"] is None:
+        if o.get("creditorderid") is None:
             sop.append((oid, str(gross), str(vat)))
         else:
-            credit.append((oid, str(o["creditorderid"]), str(gross), str(vat)))
+            credit.append((oid, str(o.get("creditorderid")), str(gross), str(vat)))
         for p in o["payments"]:
             cash.append((oid, p["name"], str(D(p["moneyamount"]))))
     return {"sop_orders": sorted(sop), "credit_notes": sorted(credit), "tenders": sorted(cash)}
