@@ -417,7 +417,9 @@ class _B1Session(httpx.Auth):
     A failed login ends the flow with the login's own answer, which `HttpCore` turns into
     `AuthError` (401) or a transient error (5xx)."""
 
-    requires_response_body = True
+    # Only the login's body is read (in `_accept`): every other answer reaches `HttpCore`
+    # unread, which reads it under RECON_MAX_RESPONSE_MB.
+    requires_response_body = False
 
     def __init__(self, login_url: str, company_db: str, user: str, password: str) -> None:
         self._login_url = login_url
@@ -459,6 +461,7 @@ class _B1Session(httpx.Auth):
         )
         if response.status_code != 200:
             return False
+        response.read()
         cookies = {c.name: c.value for c in response.cookies.jar}
         try:
             body = loads_json(response.text)
