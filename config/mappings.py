@@ -201,6 +201,7 @@ def check_document(doc: dict[str, Any], path: Path | str) -> None:
                 if key not in TAX_KEYS:
                     raise _unknown(path, f'[tax] "{rate}"', key, TAX_KEYS)
     stores = {str(s) for s in _table(doc, path, "stores")}
+    check: Callable[[str], str | None]
     for key, value in _table(doc, path, "settings").items():
         if isinstance(value, dict | list):
             raise _err(path, "settings", f'"{key}" must be one value (quote a dotted key)')
@@ -218,8 +219,8 @@ def check_document(doc: dict[str, Any], path: Path | str) -> None:
         elif key in SETTINGS:
             check = SETTINGS[key]
         else:
-            valid = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
-            raise _unknown(path, "[settings]", key, sorted(valid))
+            keys = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
+            raise _unknown(path, "[settings]", key, sorted(keys))
         text = str(value).lower() if isinstance(value, bool) else str(value)
         problem = check(text)
         if problem:
