@@ -37,7 +37,7 @@ from warehouse.db import exists, open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
 from warehouse.mappings import load_mappings
-from warehouse.runs import RunLog, record_run
+from warehouse.runs import RunLog, exclusive, record_run
 from warehouse.takings import save_takings
 
 
@@ -174,6 +174,7 @@ def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
     engine = warehouse(settings, create=True)
     mappings = load_mappings(engine)
     with _both_sides(settings, engine, "collect") as (sitoo, erp, run):
+        exclusive(engine, run, "reconcile")
         collect_sitoo(engine, sitoo, mappings, settings.recon_timezone, run, full=full)
         adapter.collect(engine, erp, mappings, run, full)
     return run
@@ -223,6 +224,7 @@ def reconcile_job(
         return merged, findings
     engine = warehouse(settings)
     with record_run(engine, "reconcile") as run:
+        exclusive(engine, run, "collect")
         now = datetime.now(UTC)  # inside the run: what it finds is "new since the run began"
         snap = settings.recon_data_dir / "snapshot"
         staging = settings.recon_data_dir / "snapshot.tmp"

@@ -19,6 +19,7 @@ from pathlib import Path
 from clients import AuthError, BaseUrlNotFound, Unreachable, VendorError
 from config import ConfigError, load_settings
 from snapshot import EXCEPTION_FIELDS, SnapshotError
+from warehouse.runs import Busy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("recon")
@@ -344,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except VendorError as exc:
         print(f"recon {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_PARTIAL
+    except Busy as exc:
+        print(f"recon {args.command}: {exc}", file=sys.stderr)
         return EXIT_PARTIAL
     except KeyboardInterrupt:
         return 130

@@ -112,6 +112,19 @@ def running(engine: Engine, job: str) -> list[int]:
         )
 
 
+class Busy(Exception):
+    """A job that must not run beside another one under way (one line: which run)."""
+
+
+def exclusive(engine: Engine, run: RunLog, other: str) -> None:
+    """Refuse `run` while a run of `other` is under way (checked once `run` is recorded, so
+    of two that start together at least one sees the other): a reconcile never reads a
+    collect that is half landed (POS orders in, ERP documents not yet)."""
+    busy = [i for i in running(engine, other) if i != run.id]
+    if busy:
+        raise Busy(f"a {other} is under way (run {busy[0]}): {run.job} once it has finished")
+
+
 @contextmanager
 def record_run(engine: Engine, job: str) -> Iterator[RunLog]:
     """Record a run of `job`; a raised exception marks it failed and propagates. Runs whose

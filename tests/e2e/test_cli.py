@@ -20,6 +20,7 @@ from snapshot import EXCEPTION_FIELDS
 from tests.e2e.harness import world
 from warehouse.db import open_warehouse
 from warehouse.exceptions import read_exceptions
+from warehouse.runs import record_run
 
 VENDOR_VARS = (
     "SITOO_BASE_URL",
@@ -294,3 +295,17 @@ def test_an_unexpected_error_is_one_line_exit_1(
         "recon exceptions: stopped by RuntimeError: disk on fire second line "
         "(run with -v for details)\n"
     )
+
+
+def test_reconcile_beside_a_running_collect_is_refused_in_one_line(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    with record_run(engine, "collect") as collect:  # this process, alive: under way
+        code, _, err = _run(capsys, "reconcile")
+    _one_line(code, err, 1)
+    assert err == (
+        f"recon reconcile: a collect is under way (run {collect.id}): reconcile once it has "
+        "finished\n"
+    )
+    assert not (tmp_path / "snapshot").exists()  # it read nothing

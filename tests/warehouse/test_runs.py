@@ -11,10 +11,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from warehouse.models import Run
-from warehouse.runs import HOST, record_run, running
+from warehouse.runs import HOST, Busy, exclusive, record_run, running
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD_A_RUN = """
@@ -95,3 +96,23 @@ def test_live_runs_and_other_hosts_runs_stay_running(warehouse: Engine) -> None:
         "abandoned",
         "ok",
     ]
+
+
+def test_a_reconcile_is_refused_while_a_collect_is_under_way_and_the_other_way_round(
+    warehouse: Engine,
+) -> None:
+    with record_run(warehouse, "collect") as collect:
+        with (
+            pytest.raises(Busy, match=rf"a collect is under way \(run {collect.id}\)"),
+            record_run(warehouse, "reconcile") as run,
+        ):
+            exclusive(warehouse, run, "collect")
+        exclusive(warehouse, collect, "reconcile")  # that refused reconcile has ended
+
+    with record_run(warehouse, "reconcile") as run:  # the collect has finished
+        exclusive(warehouse, run, "collect")
+        with (
+            record_run(warehouse, "collect") as collect,
+            pytest.raises(Busy, match="a reconcile is under way"),
+        ):
+            exclusive(warehouse, collect, "reconcile")
