@@ -33,7 +33,14 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clients import AuthError, TerminalError, TransientError, Unreachable, VendorError
+from clients import (
+    AuthError,
+    BaseUrlNotFound,
+    TerminalError,
+    TransientError,
+    Unreachable,
+    VendorError,
+)
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
 from collectors.sitoo import (
@@ -258,7 +265,7 @@ class SyncRun:
         try:
             with holding(Lease(self.engine, erp, [doc_key], self.worker)):
                 outcomes = post(order, day, location)
-        except (AuthError, Unreachable):
+        except (AuthError, Unreachable, BaseUrlNotFound):
             raise
         except TransientError as exc:
             self._failed(doc_key, oid, kind, "retrying", "vendor_unavailable", str(exc))
@@ -298,7 +305,7 @@ class SyncRun:
         if prefetch is not None and claimed:
             try:
                 prefetch([c.oid for c in claimed])
-            except (AuthError, Unreachable):
+            except (AuthError, Unreachable, BaseUrlNotFound):
                 raise
             except VendorError:
                 pass

@@ -16,6 +16,7 @@ import pytest
 
 import cli.main as cli_main
 from cli.main import main
+from config.settings import REQUIRED
 from snapshot import EXCEPTION_FIELDS
 from tests.e2e.harness import world
 from warehouse.db import open_warehouse
@@ -195,19 +196,31 @@ def test_an_unreachable_postgres_warehouse_is_one_line(
 
 
 @pytest.mark.parametrize(
-    ("variable", "argv"), [("SAGE200_BASE_URL", "sync"), ("SITOO_BASE_URL", "collect")]
+    ("erp", "variable", "argv"),
+    [
+        ("sage200", "SAGE200_BASE_URL", "sync"),
+        ("sage200", "SITOO_BASE_URL", "collect"),
+        ("netsuite", "NETSUITE_BASE_URL", "sync"),
+        ("sapb1", "SAPB1_BASE_URL", "collect"),  # .../b1s/v2: no such service root
+    ],
 )
 def test_a_base_url_that_answers_404_is_configuration(
     env: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
+    erp: str,
     variable: str,
     argv: str,
 ) -> None:
-    with world("small", f"sqlite:///{tmp_path}/w.db", tmp_path) as w:
-        _settings_env(env, w.settings)
-        right = getattr(w.settings, variable.lower())
-        env.setenv(variable, right.rstrip("/") + "/wrong")  # one path segment too many
+    with world("small", f"sqlite:///{tmp_path}/w.db", tmp_path, erp=erp) as w:
+        env.setenv("RECON_ERP", erp)
+        for name in (*REQUIRED["sitoo"], *REQUIRED[erp]):
+            value = getattr(w.settings, name)
+            secret = getattr(value, "get_secret_value", None)
+            env.setenv(name.upper(), str(secret() if secret else value))
+        right = getattr(w.settings, variable.lower()).rstrip("/")
+        wrong = right[:-1] + "2" if erp == "sapb1" else right + "/wrong"  # a path segment off
+        env.setenv(variable, wrong)
         code, _, err = _run(capsys, argv)
     _one_line(code, err, 2)
     assert "(404 on the first call)" in err and f"check {variable} is the root" in err
