@@ -32,7 +32,11 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            where = f"RECON_WAREHOUSE_URL: cannot create {path.parent}"
+            raise ConfigError(f"{where}: {exc.strerror}") from None
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     except Exception as exc:  # bad URL form, missing driver

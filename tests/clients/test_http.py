@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clients import (
     AuthError,
@@ -377,3 +379,35 @@ def test_a_404_before_any_answer_is_the_base_url_after_one_it_is_the_id() -> Non
     with pytest.raises(NotFoundError) as caught:
         http.request("GET", "/v2/accounts/1/orders/99.json")
     assert type(caught.value) is NotFoundError
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.binary(max_size=4000).map(lambda b: b * 8),
+    cap=st.integers(min_value=1, max_value=40000),
+    chunk=st.integers(min_value=1, max_value=5000),
+    encoding=st.sampled_from(["identity", "gzip", "deflate"]),
+)
+def test_a_body_comes_back_whole_exactly_when_it_fits_the_cap(
+    body: bytes, cap: int, chunk: int, encoding: str
+) -> None:
+    packed = {"identity": body, "gzip": _gzip(body), "deflate": zlib.compress(body)}[encoding]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        pieces = (packed[i : i + chunk] for i in range(0, len(packed), chunk))
+        return httpx.Response(200, content=pieces, headers={"content-encoding": encoding})
+
+    http = HttpCore(
+        "sitoo",
+        "https://api.example.test",
+        auth_hint="SITOO_API_ID",
+        transport=httpx.MockTransport(handler),
+        max_response_bytes=cap,
+    )
+    request = httpx.Request("GET", "https://api.example.test/v2/x.json")
+    streamed = http._client.send(request, stream=True)
+    if len(packed) > cap or len(body) > cap:
+        with pytest.raises(ResponseTooLarge):
+            http._read(streamed)
+    else:
+        assert http._read(streamed).content == body
