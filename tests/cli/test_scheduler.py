@@ -232,8 +232,8 @@ def test_the_scheduler_pipeline_reads_its_settings(
 ) -> None:
     monkeypatch.setenv("RECON_FULL_SWEEP_HOUR", "off")
     monkeypatch.setenv("RECON_COLLECT_MINUTES", "20")
-    pipeline = build_pipeline(settings, AlertSettings(_env_file=None))  # type: ignore[call-arg]
+    pipeline = build_pipeline(settings, AlertSettings(_env_file=None))
     assert (pipeline.sweep_hour, pipeline.collect_every) == (None, timedelta(minutes=20))
     monkeypatch.setenv("RECON_FULL_SWEEP_HOUR", "25")
     with pytest.raises(ConfigError, match="RECON_FULL_SWEEP_HOUR='25': give an hour 0-23, or off"):
-        build_pipeline(settings, AlertSettings(_env_file=None))  # type: ignore[call-arg]
+        build_pipeline(settings, AlertSettings(_env_file=None))
