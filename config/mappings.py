@@ -183,10 +183,11 @@ def check_document(doc: dict[str, Any], path: Path | str) -> None:
     """Refuse a mappings file with a section or key nothing reads (a misspelt `[tender]`
     would otherwise import cleanly and hold every sale), or a value its reader would
     refuse: one ConfigError line naming the file, section, key and what is valid."""
-    for section in doc:
+    for section, value in doc.items():
         if section not in SECTIONS:
             valid = ", ".join(f"[{s}]" for s in SECTIONS)
-            raise ConfigError(f"{path}: unknown section [{section}]: use {valid}")
+            what = f"section [{section}]" if isinstance(value, dict) else f'key "{section}"'
+            raise ConfigError(f"{path}: unknown {what}: use {valid}")
     for store, value in _table(doc, path, "stores").items():
         if isinstance(value, dict):
             for key in value:

@@ -66,3 +66,11 @@ def test_any_other_section_is_refused_by_name(section: str) -> None:
     assert str(caught.value) == (
         f"m.toml: unknown section [{section}]: use [stores], [tenders], [tax], [settings]"
     )
+
+
+def test_a_key_outside_any_section_is_named_as_a_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_document({"posting_mode": "daily_journal", "settings": {}}, "m.toml")
+    assert str(caught.value) == (
+        'm.toml: unknown key "posting_mode": use [stores], [tenders], [tax], [settings]'
+    )
