@@ -48,6 +48,12 @@ def _order_id(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a POS order id (e.g. 5120)") from None
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="recon", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
@@ -56,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulators + sync + collect + reconcile + dashboard")
     demo.add_argument("--scenario", default="demo")
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--port", type=int, default=8501, help="dashboard port")
+    demo.add_argument("--port", type=_port, default=8501, help="dashboard port")
     demo.add_argument("--erp", choices=["sage200", "netsuite", "sapb1"], default="sage200")
     demo.add_argument("--no-dashboard", action="store_true", help="stop after reconciling")
 
@@ -102,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="serve one local vendor simulator")
     sim.add_argument("vendor", choices=["sitoo", "sage200", "netsuite", "sapb1"])
-    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument("--port", type=_port, default=0)
     sim.add_argument("--scenario", default="demo")
     sim.add_argument("--seed", type=int, default=1)
 

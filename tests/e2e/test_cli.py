@@ -76,6 +76,7 @@ def test_usage_errors_are_one_line_exit_2(
         (["exceptions", "--format", "xml"], "invalid choice: 'xml'"),
         (["mappings", "import"], "name the mappings file"),
         (["sync"], "no mappings in the warehouse"),
+        (["simulate", "sitoo", "--port", "70000"], "'70000' is not a TCP port (0-65535)"),
     ]
     for argv, names in cases:
         code, _, err = _run(capsys, *argv)
