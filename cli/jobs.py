@@ -37,7 +37,7 @@ from warehouse.db import exists, open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
 from warehouse.mappings import load_mappings
-from warehouse.runs import RunLog, exclusive, record_run
+from warehouse.runs import RunLog, completed, exclusive, record_run
 from warehouse.takings import save_takings
 
 
@@ -225,6 +225,7 @@ def reconcile_job(
     engine = warehouse(settings)
     with record_run(engine, "reconcile") as run:
         exclusive(engine, run, "collect")
+        completed(engine, "collect", run)
         now = datetime.now(UTC)  # inside the run: what it finds is "new since the run began"
         snap = settings.recon_data_dir / "snapshot"
         staging = settings.recon_data_dir / "snapshot.tmp"

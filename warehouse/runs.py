@@ -113,7 +113,8 @@ def running(engine: Engine, job: str) -> list[int]:
 
 
 class Busy(Exception):
-    """A job that must not run beside another one under way (one line: which run)."""
+    """A job that must not run now: another is under way, or did not complete (one line:
+    which run)."""
 
 
 def exclusive(engine: Engine, run: RunLog, other: str) -> None:
@@ -123,6 +124,24 @@ def exclusive(engine: Engine, run: RunLog, other: str) -> None:
     busy = [i for i in running(engine, other) if i != run.id]
     if busy:
         raise Busy(f"a {other} is under way (run {busy[0]}): {run.job} once it has finished")
+
+
+def completed(engine: Engine, other: str, run: RunLog) -> None:
+    """Refuse `run` when the latest run of `other` ended without completing (failed or
+    abandoned): a collect that stopped part-way may have landed the POS side only, and a
+    reconcile of that would report breaks that are not there."""
+    with engine.connect() as conn:
+        last = conn.execute(
+            select(Run.id, Run.status)
+            .where(Run.job == other, Run.status != "running")
+            .order_by(Run.id.desc())
+            .limit(1)
+        ).first()
+    if last is not None and last.status in ("failed", ABANDONED):
+        raise Busy(
+            f"the last {other} (run {last.id}) did not complete ({last.status}): "
+            f"{other} again, then {run.job}"
+        )
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from warehouse.models import Run
-from warehouse.runs import HOST, Busy, exclusive, record_run, running
+from warehouse.runs import HOST, Busy, completed, exclusive, record_run, running
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD_A_RUN = """
@@ -116,3 +116,19 @@ def test_a_reconcile_is_refused_while_a_collect_is_under_way_and_the_other_way_r
             pytest.raises(Busy, match="a reconcile is under way"),
         ):
             exclusive(warehouse, collect, "reconcile")
+
+
+def test_a_reconcile_is_refused_after_a_collect_that_did_not_complete(warehouse: Engine) -> None:
+    with pytest.raises(RuntimeError), record_run(warehouse, "collect"):
+        raise RuntimeError("ERP down after the POS side landed")
+    with (
+        pytest.raises(Busy, match=r"the last collect \(run 1\) did not complete \(failed\)"),
+        record_run(warehouse, "reconcile") as run,
+    ):
+        completed(warehouse, "collect", run)
+
+    with record_run(warehouse, "collect") as collect:
+        collect.problem("sitoo order 7: a bad record, quarantined")  # partial is complete
+    with record_run(warehouse, "reconcile") as run:
+        completed(warehouse, "collect", run)
+    assert [status for _, status, _ in runs(warehouse)] == ["failed", "failed", "partial", "ok"]
