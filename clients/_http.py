@@ -351,6 +351,7 @@ class HttpCore:
             decoder = zlib.decompressobj(_ZLIB_WBITS[coding])
         parts: list[bytes] = []
         read = size = 0
+        raw_deflate = False
         for raw in response.iter_raw():
             read += len(raw)
             if read > cap:
@@ -364,10 +365,11 @@ class HttpCore:
                 try:
                     out = decoder.decompress(data, cap + 1 - size)
                 except zlib.error:
-                    if coding != "deflate" or size:
+                    if coding != "deflate" or size or raw_deflate:
                         bad = "a compressed body that does not inflate"
                         raise self._malformed(response, bad) from None
                     decoder = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
+                    raw_deflate = True
                     continue
                 size += len(out)
                 if size > cap:

@@ -359,6 +359,13 @@ def test_bodies_under_the_cap_parse_in_each_encoding(encoding: str, packed: byte
     assert http.request("GET", "/v2/orders.json") == {"n": Decimal("1.10"), "s": "x" * 50000}
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_body_that_does_not_inflate_is_malformed(encoding: str) -> None:
+    http = capped(Dribble(b"not compressed at all " * 10), {"content-encoding": encoding})
+    with pytest.raises(MalformedResponse, match="a compressed body that does not inflate"):
+        http.request("GET", "/v2/orders.json")
+
+
 def test_an_encoding_not_asked_for_is_malformed() -> None:
     http = capped(Dribble(b"\x28\xb5\x2f\xfd..."), {"content-encoding": "zstd"})
     with pytest.raises(MalformedResponse, match="'zstd' encoding"):
