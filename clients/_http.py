@@ -394,7 +394,7 @@ class HttpCore:
 
     def _too_large(self, response: httpx.Response, how: str) -> ResponseTooLarge:
         cap = f"{self.max_response_bytes / 2**20:g} MB"
-        url = self._scrub(str(response.request.url))
+        url = self._scrub(str(response.request.url.copy_with(query=None)))  # the query: long
         return ResponseTooLarge(
             self.vendor,
             response.status_code,
