@@ -310,7 +310,11 @@ class RunChanges:
 def _last_reconcile_start(engine: Engine) -> datetime | None:
     stmt = (
         select(Run.started_at)
-        .where(Run.job == "reconcile", Run.finished_at.is_not(None), Run.status != "failed")
+        .where(
+            Run.job == "reconcile",
+            Run.finished_at.is_not(None),
+            Run.status.not_in(("failed", "abandoned")),
+        )
         .order_by(Run.started_at.desc())
         .limit(1)
     )

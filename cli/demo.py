@@ -48,7 +48,8 @@ def run_demo(
         settings = demo_settings(served.env)
         erp_url = served.env[f"{erp.upper()}_BASE_URL"]
         print(f"simulators up: Sitoo {settings.sitoo_base_url}, {erp} {erp_url}")
-        import_mappings(warehouse(settings), load_mappings(DEMO_DIR / "mappings.toml"))
+        engine = warehouse(settings, create=True)
+        import_mappings(engine, load_mappings(DEMO_DIR / "mappings.toml"))
         for name, job in (("sync", sync_job), ("collect", collect_job)):
             run = job(settings)
             shown = ", ".join(f"{k}={v}" for k, v in sorted(run.counts.items()) if v)

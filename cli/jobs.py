@@ -33,16 +33,18 @@ from sync.run import Poster, resync_order, run_sync
 from sync.sage200 import Sage200Poster
 from sync.sapb1 import SapB1Poster
 from sync.stock import Levels, netsuite_levels, push_stock, sage200_levels, sapb1_levels
-from warehouse.db import open_warehouse
+from warehouse.db import exists, open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
 from warehouse.mappings import load_mappings
-from warehouse.runs import RunLog, record_run
+from warehouse.runs import RunLog, completed, exclusive, record_run
 from warehouse.takings import save_takings
 
 
-def warehouse(settings: Settings) -> Engine:
-    return open_warehouse(settings.warehouse_url)
+def warehouse(settings: Settings, *, create: bool = False) -> Engine:
+    """The warehouse; only `recon mappings import`, `recon collect` and the demo may create
+    it, so a command run without configuration leaves no file or directory behind."""
+    return open_warehouse(settings.warehouse_url, create=create)
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,24 @@ ADAPTERS: dict[str, ErpAdapter] = {
 }
 
 
+NO_MAPPINGS = (
+    "no mappings in the warehouse: run `recon mappings import FILE` (or set RECON_MAPPINGS)"
+)
+
+
+def mapped_warehouse(settings: Settings) -> tuple[Engine, Mappings]:
+    """The warehouse and its mappings, for the jobs that cannot run without them; a
+    warehouse not created yet has none (and is not created here)."""
+    if not exists(settings.warehouse_url):
+        raise ConfigError(NO_MAPPINGS)
+    engine = warehouse(settings)
+    return engine, required_mappings(engine)
+
+
 def required_mappings(engine: Engine) -> Mappings:
     mappings = load_mappings(engine)
     if not mappings.stores:
-        raise ConfigError(
-            "no mappings in the warehouse: run `recon mappings import FILE` (or set RECON_MAPPINGS)"
-        )
+        raise ConfigError(NO_MAPPINGS)
     return mappings
 
 
@@ -108,8 +122,7 @@ def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True
     """Post completed, paid POS orders to the ERP named by RECON_ERP, then push ERP stock to
     the POS (CONTRACT: `recon sync`); the push is its own run, its figures are added here."""
     adapter = ADAPTERS[settings.recon_erp]
-    engine = warehouse(settings)
-    mappings = required_mappings(engine)
+    engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
         run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
@@ -123,8 +136,7 @@ def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True
 def resync_job(settings: Settings, order_id: str) -> RunLog:
     """Post one POS order now (the dashboard's and `recon sync --order`'s re-sync)."""
     adapter = ADAPTERS[settings.recon_erp]
-    engine = warehouse(settings)
-    mappings = required_mappings(engine)
+    engine, mappings = mapped_warehouse(settings)
     if mappings.posting_mode == "daily_journal":
         raise ConfigError(
             "re-sync posts one order; in daily_journal mode an order posts with its store-day"
@@ -138,8 +150,7 @@ def resync_job(settings: Settings, order_id: str) -> RunLog:
 def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP available-to-sell stock to the POS; the run and the skipped-warehouse lines."""
     adapter = ADAPTERS[settings.recon_erp]
-    engine = warehouse(settings)
-    mappings = required_mappings(engine)
+    engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "stock_push") as (sitoo, erp, run):
         levels = adapter.stock(erp, run)
         plan = push_stock(settings.recon_erp, levels, sitoo, mappings, run)
@@ -149,8 +160,7 @@ def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
 def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP master prices (gross) to the POS catalogue; the run and the skipped lines."""
     adapter = ADAPTERS[settings.recon_erp]
-    engine = warehouse(settings)
-    mappings = required_mappings(engine)
+    engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "price_push") as (sitoo, erp, run):
         plan = push_prices(adapter.prices(erp, mappings, run), sitoo, run)
     return run, plan.skipped
@@ -159,9 +169,12 @@ def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
 def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
     """Snapshot both sides into the warehouse, incrementally unless `full`."""
     adapter = ADAPTERS[settings.recon_erp]
-    engine = warehouse(settings)
+    settings.require("sitoo")
+    settings.require(settings.recon_erp)
+    engine = warehouse(settings, create=True)
     mappings = load_mappings(engine)
     with _both_sides(settings, engine, "collect") as (sitoo, erp, run):
+        exclusive(engine, run, "reconcile")
         collect_sitoo(engine, sitoo, mappings, settings.recon_timezone, run, full=full)
         adapter.collect(engine, erp, mappings, run, full)
     return run
@@ -211,6 +224,8 @@ def reconcile_job(
         return merged, findings
     engine = warehouse(settings)
     with record_run(engine, "reconcile") as run:
+        exclusive(engine, run, "collect")
+        completed(engine, "collect", run)
         now = datetime.now(UTC)  # inside the run: what it finds is "new since the run began"
         snap = settings.recon_data_dir / "snapshot"
         staging = settings.recon_data_dir / "snapshot.tmp"

@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from clients import AuthError, Unreachable, VendorError
+from clients import AuthError, BaseUrlNotFound, Unreachable, VendorError
 from config import ConfigError, load_settings
 from snapshot import EXCEPTION_FIELDS, SnapshotError
+from warehouse.runs import Busy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("recon")
@@ -47,6 +48,12 @@ def _order_id(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a POS order id (e.g. 5120)") from None
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="recon", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
@@ -55,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulators + sync + collect + reconcile + dashboard")
     demo.add_argument("--scenario", default="demo")
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--port", type=int, default=8501, help="dashboard port")
+    demo.add_argument("--port", type=_port, default=8501, help="dashboard port")
     demo.add_argument("--erp", choices=["sage200", "netsuite", "sapb1"], default="sage200")
     demo.add_argument("--no-dashboard", action="store_true", help="stop after reconciling")
 
@@ -101,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="serve one local vendor simulator")
     sim.add_argument("vendor", choices=["sitoo", "sage200", "netsuite", "sapb1"])
-    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument("--port", type=_port, default=0)
     sim.add_argument("--scenario", default="demo")
     sim.add_argument("--seed", type=int, default=1)
 
@@ -138,8 +145,9 @@ def cmd_mappings(args: argparse.Namespace) -> int:
     path = args.file or settings.recon_mappings
     if path is None:
         raise ConfigError("name the mappings file: recon mappings import FILE (or RECON_MAPPINGS)")
+    mappings = load_mappings(Path(path))  # checked whole before the warehouse is created
     engine = open_warehouse(settings.warehouse_url)
-    counts = import_mappings(engine, load_mappings(Path(path)), source=str(path))
+    counts = import_mappings(engine, mappings, source=str(path))
     print(f"mappings imported from {path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return EXIT_OK
 
@@ -211,7 +219,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     from warehouse.exceptions import read_exceptions
 
     frame = read_exceptions(
-        open_warehouse(load_settings().warehouse_url), day=args.day, store=args.store
+        open_warehouse(load_settings().warehouse_url, create=False), day=args.day, store=args.store
     )
     if args.kind:
         frame = frame.filter(pl.col("kind") == args.kind)
@@ -238,10 +246,24 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    from simulators.serve import run_simulator
+def _scenario(name: str) -> str:
+    """`name` if it is a scenario, else a UsageError (before anything is started or deleted)."""
+    from simulators.scenario import SCENARIOS
 
-    run_simulator(args.vendor, args.port, args.scenario, args.seed, sys.stdout)
+    if name not in SCENARIOS:
+        raise UsageError(
+            f"--scenario {name!r} is not a scenario: use one of {', '.join(SCENARIOS)}"
+        )
+    return name
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulators.serve import SimulatorError, run_simulator
+
+    try:
+        run_simulator(args.vendor, args.port, _scenario(args.scenario), args.seed, sys.stdout)
+    except SimulatorError as exc:  # e.g. the port is taken
+        raise ConfigError(str(exc)) from None
     return EXIT_OK
 
 
@@ -279,8 +301,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
+    scenario = _scenario(args.scenario)
     return int(
-        run_demo(args.scenario, args.seed, args.port, erp=args.erp, dashboard=not args.no_dashboard)
+        run_demo(scenario, args.seed, args.port, erp=args.erp, dashboard=not args.no_dashboard)
     )
 
 
@@ -320,14 +343,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, SnapshotError, AuthError, Unreachable) as exc:
+    except UsageError as exc:
         print(f"recon {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (ConfigError, SnapshotError, AuthError, Unreachable, BaseUrlNotFound) as exc:
+        print(f"recon {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except VendorError as exc:
+        print(f"recon {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_PARTIAL
+    except Busy as exc:
         print(f"recon {args.command}: {exc}", file=sys.stderr)
         return EXIT_PARTIAL
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # never a traceback: one line, the detail under --verbose
+        if args.verbose:
+            log.exception("recon %s failed", args.command)
+        print(
+            f"recon {args.command}: stopped by {type(exc).__name__}: {_one_line(exc)} "
+            "(run with -v for details)",
+            file=sys.stderr,
+        )
+        return EXIT_PARTIAL
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -28,9 +28,12 @@ class VendorClient:
     def from_settings(
         cls, settings: Settings, transport: httpx.BaseTransport | None = None, **kwargs: Any
     ) -> Self:
-        """Build from the vendor's settings; a missing variable raises `config.ConfigError`."""
+        """Build from the vendor's settings; a missing variable raises `config.ConfigError`.
+        Its responses are capped at RECON_MAX_RESPONSE_MB."""
         build: Callable[..., Self] = cls  # each vendor's own constructor
-        return build(*settings.credentials(cls.vendor), transport=transport, **kwargs)
+        client = build(*settings.credentials(cls.vendor), transport=transport, **kwargs)
+        client._http.max_response_bytes = settings.recon_max_response_mb * 2**20
+        return client
 
     def close(self) -> None:
         self._http.close()

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,15 +34,18 @@ from tenacity import (
 
 from clients.errors import (
     AuthError,
+    BaseUrlNotFound,
     MalformedResponse,
     NotFoundError,
     RateLimited,
     RecordLocked,
     RejectedError,
+    ResponseTooLarge,
     ServerError,
     TransientError,
     Unreachable,
 )
+from config.settings import DEFAULT_MAX_RESPONSE_MB
 
 __all__ = [
     "Fetched",
@@ -60,6 +64,13 @@ log = logging.getLogger("recon.http")
 # A 400 whose text says the record is held open by someone: worth retrying later.
 _LOCK_TEXT = re.compile(r"\bin use\b|\blocked\b|\block(ed)? by\b|being edited|is open by", re.I)
 _DETAIL_MAX = 300
+
+# Decoded here, in bounded steps; an encoding we did not ask for is refused.
+_ZLIB_WBITS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
+}
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,7 @@ class HttpCore:
         min_wait: float = 0.5,
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * 2**20,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -201,11 +213,19 @@ class HttpCore:
         self.min_wait = min_wait
         self.sleep = sleep
         self._secrets = [s for s in secrets if s]
+        # The cap on a body's bytes, as read and as decompressed (RECON_MAX_RESPONSE_MB).
+        self.max_response_bytes = max_response_bytes
+        # No 2xx yet on this session: a 404 now means the base URL is wrong, not the id.
+        self._answered = False
         url = httpx.URL(base_url)
         self.host = (f"{url.host}:{url.port}" if url.port else url.host) or base_url
         self._client = httpx.Client(
             base_url=base_url,
-            headers={"Accept": "application/json", **(headers or {})},
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                **(headers or {}),
+            },
             auth=auth,
             transport=transport,
             timeout=timeout,
@@ -281,10 +301,15 @@ class HttpCore:
         headers = {"Content-Type": "application/json"} if content is not None else None
         status: int | None = None
         try:
+            request = self._client.build_request(
+                method, path, params=params, content=content, headers=headers
+            )
             try:
-                response = self._client.request(
-                    method, path, params=params, content=content, headers=headers
-                )
+                streamed = self._client.send(request, stream=True)
+                try:
+                    response = self._read(streamed)
+                finally:
+                    streamed.close()
             except httpx.TransportError as exc:
                 raise self._unreachable(exc) from None
             status = response.status_code
@@ -309,6 +334,75 @@ class HttpCore:
                 },
             )
 
+    def _read(self, response: httpx.Response) -> httpx.Response:
+        """The streamed `response` read whole, decompressed here in bounded steps: reading
+        stops (`ResponseTooLarge`) as soon as the bytes read or the bytes they decompress
+        to pass `max_response_bytes`, so a small gzip bomb never inflates in memory."""
+        cap = self.max_response_bytes
+        if response.is_stream_consumed:  # read already by an auth flow that needed it
+            if len(response.content) > cap:
+                raise self._too_large(response, "decompressed")
+            return response
+        coding = response.headers.get("content-encoding", "").strip().lower()
+        decoder = None
+        if coding not in ("", "identity"):
+            if coding not in _ZLIB_WBITS:
+                raise self._malformed(response, f"a body in the {coding!r} encoding (not asked)")
+            decoder = zlib.decompressobj(_ZLIB_WBITS[coding])
+        parts: list[bytes] = []
+        read = size = 0
+        raw_deflate = False
+        for raw in response.iter_raw():
+            read += len(raw)
+            if read > cap:
+                raise self._too_large(response, "as sent")
+            if decoder is None:
+                parts.append(raw)
+                size = read
+                continue
+            data = raw
+            while data:
+                try:
+                    out = decoder.decompress(data, cap + 1 - size)
+                except zlib.error:
+                    if coding != "deflate" or size or raw_deflate:
+                        bad = "a compressed body that does not inflate"
+                        raise self._malformed(response, bad) from None
+                    decoder = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
+                    raw_deflate = True
+                    continue
+                size += len(out)
+                if size > cap:
+                    raise self._too_large(response, "decompressed")
+                parts.append(out)
+                data = decoder.unconsumed_tail
+        if decoder is not None:
+            parts.append(decoder.flush())
+            if size + len(parts[-1]) > cap:
+                raise self._too_large(response, "decompressed")
+        kept = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=kept,
+            content=b"".join(parts),
+            request=response.request,
+        )
+
+    def _too_large(self, response: httpx.Response, how: str) -> ResponseTooLarge:
+        cap = f"{self.max_response_bytes / 2**20:g} MB"
+        url = self._scrub(str(response.request.url.copy_with(query=None)))  # the query: long
+        return ResponseTooLarge(
+            self.vendor,
+            response.status_code,
+            f"body over {cap} {how}",
+            f"{self._name} answered {url} with a body over {cap} ({how}); stopped reading it: "
+            f"ask for smaller pages, or raise RECON_MAX_RESPONSE_MB if it is genuine",
+        )
+
     # ----------------------------------------------------------------- classification
     def _unreachable(self, exc: httpx.TransportError) -> Unreachable:
         sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
@@ -330,6 +424,7 @@ class HttpCore:
     def _classify(self, response: httpx.Response, check: Callable[[Any], str | None] | None) -> Any:
         status = response.status_code
         if 200 <= status < 300:
+            self._answered = True
             return self._parse_ok(response, check)
         detail = self._detail(response)
         name = self._name
@@ -340,6 +435,14 @@ class HttpCore:
                 status,
                 detail,
                 f"{name} rejected the credentials ({status}): check {self.auth_hint}",
+            )
+        if status == 404 and not self._answered:
+            raise BaseUrlNotFound(
+                self.vendor,
+                status,
+                detail,
+                f"{name} has no {response.request.url.path} (404 on the first call){said}: "
+                f"check {self.vendor.upper()}_BASE_URL is the root the API's paths hang from",
             )
         if status == 404:
             raise NotFoundError(

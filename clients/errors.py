@@ -9,7 +9,9 @@ fix, and never carries a secret. This module holds no I/O and classifies nothing
     ├── TerminalError
     │   ├── AuthError          401/403: credentials or IP allow-list
     │   ├── NotFoundError      404: unknown URL, entity or id
-    │   └── RejectedError      400/409/422 and other 4xx: the vendor refused the data
+    │   │   └── BaseUrlNotFound    404 before the vendor answered anything: wrong base URL
+    │   ├── RejectedError      400/409/422 and other 4xx: the vendor refused the data
+    │   └── ResponseTooLarge   a body over RECON_MAX_RESPONSE_MB (as sent or decompressed)
     └── TransientError
         ├── RateLimited        429 (retry_after seconds when the vendor sent Retry-After)
         ├── ServerError        5xx (and 408)
@@ -22,11 +24,13 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "BaseUrlNotFound",
     "MalformedResponse",
     "NotFoundError",
     "RateLimited",
     "RecordLocked",
     "RejectedError",
+    "ResponseTooLarge",
     "ServerError",
     "TerminalError",
     "TransientError",
@@ -65,8 +69,16 @@ class NotFoundError(TerminalError):
     """404: the URL, the entity name or the id does not exist."""
 
 
+class BaseUrlNotFound(NotFoundError):
+    """A 404 before the session had any answer: the base URL (a configuration) is wrong."""
+
+
 class RejectedError(TerminalError):
     """The vendor refused the request (validation); `detail` is its message."""
+
+
+class ResponseTooLarge(TerminalError):
+    """A body over the cap (RECON_MAX_RESPONSE_MB), as sent or once decompressed."""
 
 
 class TransientError(VendorError):

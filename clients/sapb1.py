@@ -417,7 +417,9 @@ class _B1Session(httpx.Auth):
     A failed login ends the flow with the login's own answer, which `HttpCore` turns into
     `AuthError` (401) or a transient error (5xx)."""
 
-    requires_response_body = True
+    # Only the login's body is read (in `_accept`): every other answer reaches `HttpCore`
+    # unread, which reads it under RECON_MAX_RESPONSE_MB.
+    requires_response_body = False
 
     def __init__(self, login_url: str, company_db: str, user: str, password: str) -> None:
         self._login_url = login_url
@@ -433,9 +435,12 @@ class _B1Session(httpx.Auth):
     def cookie(self) -> str | None:
         return self._cookie
 
-    def forget(self) -> None:
+    def forget(self, stale: str | None = None) -> None:
+        """Drop the session; given `stale`, only while it is still that one (a worker whose
+        request met the expiry must not drop the session another worker just opened)."""
         with self._lock:
-            self._cookie = None
+            if stale is None or self._cookie == stale:
+                self._cookie = None
 
     def _login_request(self) -> httpx.Request:
         return httpx.Request(
@@ -445,7 +450,8 @@ class _B1Session(httpx.Auth):
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
 
-    def _accept(self, response: httpx.Response) -> bool:
+    def _accept(self, response: httpx.Response) -> str | None:
+        """The session cookie a login answer opened (kept for every request), or None."""
         log.info(
             "vendor=%s method=POST path=/Login status=%s",
             VENDOR,
@@ -458,7 +464,8 @@ class _B1Session(httpx.Auth):
             },
         )
         if response.status_code != 200:
-            return False
+            return None
+        response.read()
         cookies = {c.name: c.value for c in response.cookies.jar}
         try:
             body = loads_json(response.text)
@@ -470,29 +477,35 @@ class _B1Session(httpx.Auth):
             if isinstance(body.get("SessionTimeout"), int):
                 self.timeout_minutes = body["SessionTimeout"]
         if "B1SESSION" not in cookies:
-            return False
+            return None
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
         with self._lock:
-            self._cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+            self._cookie = cookie
             self.logins += 1
-        return True
+        return cookie
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if request.url.path.endswith("/Login"):
             yield request
             return
-        if self._cookie is None:
-            login = yield self._login_request()
-            if not self._accept(login):
+        # Each request keeps the cookie it was sent with: workers share the session, and one
+        # that met the expiry logs in again without wiping what another just logged in with.
+        cookie = self._cookie
+        if cookie is None:
+            cookie = self._accept((yield self._login_request()))
+            if cookie is None:
                 return
-        request.headers["Cookie"] = self._cookie or ""
+        request.headers["Cookie"] = cookie
         response = yield request
         if response.status_code != 401 or request.url.path.endswith("/Logout"):
             return
-        self.forget()
-        login = yield self._login_request()
-        if not self._accept(login):
-            return
-        request.headers["Cookie"] = self._cookie or ""
+        self.forget(cookie)
+        fresh = self._cookie  # another worker may have logged in meanwhile
+        if fresh is None:
+            fresh = self._accept((yield self._login_request()))
+            if fresh is None:
+                return
+        request.headers["Cookie"] = fresh
         yield request
 
 

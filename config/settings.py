@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,9 @@ from pydantic_settings import (
 from config.errors import ConfigError
 
 ErpName = Literal["sage200", "netsuite", "sapb1"]
+
+# The most one vendor response may be, as sent and once decompressed (RECON_MAX_RESPONSE_MB).
+DEFAULT_MAX_RESPONSE_MB = 256
 
 # Which variables each vendor needs before a client can be built.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -54,6 +57,7 @@ class Settings(BaseSettings):
     recon_timezone: str = "Europe/London"
     recon_mappings: Path | None = None
     recon_session_secret: SecretStr | None = None  # signs dashboard sign-in cookies
+    recon_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1)
 
     sitoo_base_url: str | None = None
     sitoo_account_id: str | None = None

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clients import AuthError, TerminalError, TransientError, Unreachable
+from clients import AuthError, BaseUrlNotFound, TerminalError, TransientError, Unreachable
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
 from collectors.sitoo import StoreDirectory, is_postable, is_refund, order_state
@@ -218,7 +218,7 @@ class JournalRun:
         except LostClaim as exc:
             self.run.problem(f"store-day {reference}: {exc}")
             return False
-        except (AuthError, Unreachable) as exc:
+        except (AuthError, Unreachable, BaseUrlNotFound) as exc:
             self._release(journals, "retrying", "vendor_unavailable", str(exc))
             raise
         except TransientError as exc:

@@ -33,7 +33,14 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clients import AuthError, TerminalError, TransientError, Unreachable, VendorError
+from clients import (
+    AuthError,
+    BaseUrlNotFound,
+    TerminalError,
+    TransientError,
+    Unreachable,
+    VendorError,
+)
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
 from collectors.sitoo import (
@@ -258,7 +265,7 @@ class SyncRun:
         try:
             with holding(Lease(self.engine, erp, [doc_key], self.worker)):
                 outcomes = post(order, day, location)
-        except (AuthError, Unreachable):
+        except (AuthError, Unreachable, BaseUrlNotFound):
             raise
         except TransientError as exc:
             self._failed(doc_key, oid, kind, "retrying", "vendor_unavailable", str(exc))
@@ -298,7 +305,7 @@ class SyncRun:
         if prefetch is not None and claimed:
             try:
                 prefetch([c.oid for c in claimed])
-            except (AuthError, Unreachable):
+            except (AuthError, Unreachable, BaseUrlNotFound):
                 raise
             except VendorError:
                 pass
@@ -306,29 +313,47 @@ class SyncRun:
 
     def post_batch(self, claimed: list[Claim]) -> None:
         """Post claimed orders in the pool, refunds of a sale in the same batch after it
-        (their credit note links to its document); the first outage cancels the rest and
-        is raised."""
+        (their credit note links to its document). The first outage (credentials refused,
+        vendor unreachable) stops the orders not yet started, each recorded `retrying` with
+        the reason; the ones under way finish; then the outage is raised."""
         sales = {c.oid for c in claimed if c.kind == "sale"}
         later = [c for c in claimed if c.kind == "refund" and original_order_id(c.order) in sales]
         if later:
             ids = {id(c) for c in later}
-            self.post_batch([c for c in claimed if id(c) not in ids])
+            try:
+                self.post_batch([c for c in claimed if id(c) not in ids])
+            except BaseException as exc:
+                self._not_started(later, exc)
+                raise
             self.post_batch(later)  # none of these is a sale: one more wave at most
             return
         if self.workers <= 1 or len(claimed) <= 1:
-            for c in claimed:
-                self.post_claimed(c)
+            for i, c in enumerate(claimed):
+                try:
+                    self.post_claimed(c)
+                except BaseException as exc:
+                    self._not_started(claimed[i + 1 :], exc)
+                    raise
             return
-        futures = [self._pool.submit(self.post_claimed, c) for c in claimed]
+        futures = [(self._pool.submit(self.post_claimed, c), c) for c in claimed]
         error: BaseException | None = None
-        for f in futures:
-            exc = f.exception()
-            if exc is not None and error is None:
-                error = exc
-                for rest in futures:
+        for f, c in futures:
+            if f.cancelled():  # never started (the outage below): say so, retry next run
+                self._not_started([c], error)
+                continue
+            raised = f.exception()  # waits for an order already under way to finish
+            if raised is not None and error is None:
+                error = raised
+                for rest, _ in futures:
                     rest.cancel()
         if error is not None:
             raise error
+
+    def _not_started(self, claims: list[Claim], error: BaseException | None) -> None:
+        """Record claimed orders an outage kept from posting as `retrying`, with why."""
+        for c in claims:
+            why = f"not posted: the run stopped at {error}"
+            self._failed(c.doc_key, c.oid, c.kind, "retrying", "vendor_unavailable", why)
 
     def process_all(self, orders: list[SitooOrder]) -> None:
         """Claim, look up and post `orders`; claims left unfinished by an outage are given

@@ -30,8 +30,13 @@ CHUNK = 500
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            where = f"RECON_WAREHOUSE_URL: cannot create {path.parent}"
+            raise ConfigError(f"{where}: {exc.strerror}") from None
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     except Exception as exc:  # bad URL form, missing driver
@@ -73,12 +78,33 @@ def migrate(engine: Engine) -> None:
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         host = engine.url.host or engine.url.database
+        said = " ".join(str(exc.orig).split())  # the driver's text spans several lines
         raise ConfigError(
-            f"cannot open the warehouse at {host} (check RECON_WAREHOUSE_URL): {exc.orig}"
+            f"cannot open the warehouse at {host} (check RECON_WAREHOUSE_URL): {said}"
         ) from None
 
 
-def open_warehouse(url: str) -> Engine:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite warehouse URL (None for an in-memory one or another database)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    return None
+
+
+def exists(url: str) -> bool:
+    """False only for a SQLite warehouse whose file is not there yet."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
+
+
+def open_warehouse(url: str, *, create: bool = True) -> Engine:
+    """The migrated warehouse at `url`. With `create=False` a SQLite file that does not
+    exist yet is a ConfigError, and nothing (no file, no directory) is made."""
+    if not create and not exists(url):
+        raise ConfigError(
+            f"no warehouse at {sqlite_path(url)}: run `recon mappings import FILE` first "
+            "(or check RECON_WAREHOUSE_URL)"
+        )
     engine = make_engine(url)
     migrate(engine)
     return engine

@@ -250,9 +250,11 @@ class Run(Base):
     job: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    status: Mapped[str] = mapped_column(String(12))  # running, ok, partial, failed
+    status: Mapped[str] = mapped_column(String(12))  # running, ok, partial, failed, abandoned
     counts: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the process running it
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)  # ... on this host
 
 
 class Watermark(Base):

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import logging
 import socket
+import tracemalloc
+import zlib
+from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clients import (
     AuthError,
+    BaseUrlNotFound,
     MalformedResponse,
     NotFoundError,
     RateLimited,
     RecordLocked,
     RejectedError,
+    ResponseTooLarge,
     ServerError,
     TerminalError,
     TransientError,
@@ -264,3 +271,151 @@ def test_dumps_json_writes_decimals_exactly(value: object, expected: str) -> Non
 def test_dumps_json_refuses_float_money() -> None:
     with pytest.raises(TypeError, match="Decimal"):
         dumps_json({"a": 0.1})
+
+
+# ----------------------------------------------------------------- bounded bodies
+MB = 2**20
+
+
+def _gzip(data: bytes, *, blocks: int = 1) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([packer.compress(data) for _ in range(blocks)] + [packer.flush()])
+
+
+BOMB = _gzip(b"\0" * MB, blocks=64)  # about 64 KB that inflate to 64 MB
+
+
+class Dribble:
+    """A body the transport hands over 16 KB at a time, counting what was pulled."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.pulled = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.body), 16384):
+            chunk = self.body[start : start + 16384]
+            self.pulled += len(chunk)
+            yield chunk
+
+
+def capped(body: Dribble, headers: dict[str, str], cap: int = MB) -> HttpCore:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=iter(body), headers=headers)
+
+    return HttpCore(
+        "sitoo",
+        "https://api.example.test",
+        auth_hint="SITOO_API_ID",
+        transport=httpx.MockTransport(handler),
+        secrets=(SECRET,),
+        sleep=lambda _: None,
+        max_response_bytes=cap,
+    )
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it() -> None:
+    body = Dribble(BOMB)
+    http = capped(body, {"content-encoding": "gzip", "content-type": "application/json"})
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge) as caught:
+            http.request("GET", "/v2/orders.json", params={"key": SECRET})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(caught.value) == (
+        "Sitoo answered https://api.example.test/v2/orders.json with a body over 1 MB "
+        "(decompressed); stopped reading it: ask for smaller pages, or raise "
+        "RECON_MAX_RESPONSE_MB if it is genuine"
+    )
+    assert isinstance(caught.value, TerminalError)
+    assert body.pulled <= 16384  # one chunk of the 64 KB read, not the whole body
+    assert peak < 4 * MB  # never the 64 MB it inflates to
+
+
+def test_a_plain_body_over_the_cap_is_refused_after_reading_the_cap() -> None:
+    body = Dribble(b" " * (3 * MB))
+    http = capped(body, {"content-type": "application/json"})
+    with pytest.raises(ResponseTooLarge, match=r"with a body over 1 MB \(as sent\)"):
+        http.request("GET", "/v2/orders.json")
+    assert MB < body.pulled <= MB + 16384
+
+
+JSON_50K = b'{"n": 1.10, "s": "' + b"x" * 50000 + b'"}'
+RAW_DEFLATE = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "packed"),
+    [
+        ("gzip", _gzip(JSON_50K)),
+        ("deflate", zlib.compress(JSON_50K)),
+        ("deflate", RAW_DEFLATE.compress(JSON_50K) + RAW_DEFLATE.flush()),  # no zlib header
+        ("identity", JSON_50K),
+    ],
+)
+def test_bodies_under_the_cap_parse_in_each_encoding(encoding: str, packed: bytes) -> None:
+    http = capped(Dribble(packed), {"content-encoding": encoding})
+    assert http.request("GET", "/v2/orders.json") == {"n": Decimal("1.10"), "s": "x" * 50000}
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_body_that_does_not_inflate_is_malformed(encoding: str) -> None:
+    http = capped(Dribble(b"not compressed at all " * 10), {"content-encoding": encoding})
+    with pytest.raises(MalformedResponse, match="a compressed body that does not inflate"):
+        http.request("GET", "/v2/orders.json")
+
+
+def test_an_encoding_not_asked_for_is_malformed() -> None:
+    http = capped(Dribble(b"\x28\xb5\x2f\xfd..."), {"content-encoding": "zstd"})
+    with pytest.raises(MalformedResponse, match="'zstd' encoding"):
+        http.request("GET", "/v2/orders.json")
+    assert http._client.headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_a_404_before_any_answer_is_the_base_url_after_one_it_is_the_id() -> None:
+    recorder = scripted(
+        json_response(404, {"message": "Resource not found"}),
+        json_response(200, {"ok": True}),
+        json_response(404, {"message": "Resource not found"}),
+    )
+    http = core(recorder)
+    with pytest.raises(BaseUrlNotFound, match="check SITOO_BASE_URL is the root"):
+        http.request("GET", "/v2/accounts/1/sites/1/warehouses.json")
+    assert http.request("GET", "/v2/accounts/1/sites/1/warehouses.json") == {"ok": True}
+    with pytest.raises(NotFoundError) as caught:
+        http.request("GET", "/v2/accounts/1/orders/99.json")
+    assert type(caught.value) is NotFoundError
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.binary(max_size=4000).map(lambda b: b * 8),
+    cap=st.integers(min_value=1, max_value=40000),
+    chunk=st.integers(min_value=1, max_value=5000),
+    encoding=st.sampled_from(["identity", "gzip", "deflate"]),
+)
+def test_a_body_comes_back_whole_exactly_when_it_fits_the_cap(
+    body: bytes, cap: int, chunk: int, encoding: str
+) -> None:
+    packed = {"identity": body, "gzip": _gzip(body), "deflate": zlib.compress(body)}[encoding]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        pieces = (packed[i : i + chunk] for i in range(0, len(packed), chunk))
+        return httpx.Response(200, content=pieces, headers={"content-encoding": encoding})
+
+    http = HttpCore(
+        "sitoo",
+        "https://api.example.test",
+        auth_hint="SITOO_API_ID",
+        transport=httpx.MockTransport(handler),
+        max_response_bytes=cap,
+    )
+    request = httpx.Request("GET", "https://api.example.test/v2/x.json")
+    streamed = http._client.send(request, stream=True)
+    if len(packed) > cap or len(body) > cap:
+        with pytest.raises(ResponseTooLarge):
+            http._read(streamed)
+    else:
+        assert http._read(streamed).content == body

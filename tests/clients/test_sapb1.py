@@ -13,7 +13,16 @@ import httpx
 import pytest
 
 from clients import AuthError, MalformedResponse, RecordLocked, RejectedError, ServerError
-from clients.sapb1 import Document, Item, SapB1Client, VatGroup, b1_date, b1_key, b1_string
+from clients.sapb1 import (
+    Document,
+    Item,
+    SapB1Client,
+    VatGroup,
+    _B1Session,
+    b1_date,
+    b1_key,
+    b1_string,
+)
 from config import ConfigError, Settings
 from tests.clients.fakes import Recorder, json_response
 
@@ -130,6 +139,36 @@ def test_expired_session_logs_in_again_and_replays_once() -> None:
     posts = [r for r in rec.requests if r.url.path.endswith("/Invoices") and r.method == "POST"]
     assert len(posts) == 2  # the first got 401, the replay went through
     assert posts[1].headers["cookie"] == "B1SESSION=sess-2; ROUTEID=.node2"
+
+
+def test_a_worker_meeting_the_expiry_keeps_the_session_another_just_opened() -> None:
+    """Sync workers share one session. When it expires, each of them meets a 401; the one
+    that comes second must replay on the session the first one just opened, not drop it
+    (dropping it sent another worker's request with no session: a second 401, AuthError,
+    and the sync's other orders cancelled)."""
+    login_url = "https://b1.test/b1s/v1/Login"
+    session = _B1Session(login_url, "SBODEMOGB", "manager", PASSWORD)
+
+    def answer(request: httpx.Request, status: int, body: dict[str, Any]) -> httpx.Response:
+        return httpx.Response(status, json=body, request=request)
+
+    def logged_in(request: httpx.Request, sid: str) -> httpx.Response:
+        return answer(request, 200, {"SessionId": sid, "SessionTimeout": 30})
+
+    expired = {"error": {"code": 301, "message": {"value": "Invalid session"}}}
+    a = session.auth_flow(httpx.Request("POST", "https://b1.test/b1s/v1/Invoices"))
+    b = session.auth_flow(httpx.Request("GET", "https://b1.test/b1s/v1/Items"))
+    sent_a = a.send(logged_in(next(a), "s1"))  # worker A opens the session
+    sent_b = next(b)  # worker B uses it
+    assert sent_a.headers["cookie"] == sent_b.headers["cookie"] == "B1SESSION=s1"
+
+    login_a = a.send(answer(sent_a, 401, expired))  # the session expired: A logs in again
+    replay_a = a.send(logged_in(login_a, "s2"))
+    replay_b = b.send(answer(sent_b, 401, expired))  # B met the expiry too, a moment later
+
+    assert str(login_a.url) == login_url
+    assert replay_a.headers["cookie"] == replay_b.headers["cookie"] == "B1SESSION=s2"
+    assert (session.cookie, session.logins) == ("B1SESSION=s2", 2)
 
 
 def test_second_401_after_a_fresh_login_is_an_auth_error() -> None:
