@@ -32,7 +32,7 @@ class VendorClient:
         Its responses are capped at RECON_MAX_RESPONSE_MB."""
         build: Callable[..., Self] = cls  # each vendor's own constructor
         client = build(*settings.credentials(cls.vendor), transport=transport, **kwargs)
-        client._http.max_response_bytes = settings.recon_max_response_mb * 2**20
+        client._http.max_response_bytes = int(settings.recon_max_response_mb * 2**20)
         return client
 
     def close(self) -> None:

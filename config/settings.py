@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     recon_timezone: str = "Europe/London"
     recon_mappings: Path | None = None
     recon_session_secret: SecretStr | None = None  # signs dashboard sign-in cookies
-    recon_max_response_mb: int = Field(default=DEFAULT_MAX_RESPONSE_MB, ge=1)
+    recon_max_response_mb: float = Field(default=DEFAULT_MAX_RESPONSE_MB, gt=0)
 
     sitoo_base_url: str | None = None
     sitoo_account_id: str | None = None

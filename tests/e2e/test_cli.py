@@ -330,8 +330,8 @@ def test_a_vendor_page_over_the_cap_stops_the_collect_in_one_line(
 ) -> None:
     with world("demo", f"sqlite:///{tmp_path}/w.db", tmp_path) as w:
         _settings_env(env, w.settings)
-        env.setenv("RECON_MAX_RESPONSE_MB", "1")  # a page of the demo's orders is over 1 MB
+        env.setenv("RECON_MAX_RESPONSE_MB", "0.25")  # a page of the demo's orders is over 256 KB
         code, _, err = _run(capsys, "collect")
     _one_line(code, err, 1)
     assert err.startswith(f"recon collect: Sitoo answered {w.settings.sitoo_base_url}/v2/")
-    assert "with a body over 1 MB (as sent); stopped reading it" in err
+    assert "with a body over 0.25 MB (as sent); stopped reading it" in err
