@@ -4,7 +4,8 @@ Serves the record service `/services/rest/record/v1/{recordType}` (bearer auth, 
 references, `{"items": [...]}` sublists, `expandSubResources`, `fields`, collection paging
 with `limit`/`offset`/`links`/`hasMore`, `q` filters, POST -> 204 + `Location`, upsert and
 read by `eid:{externalId}`, PATCH, DELETE), SuiteQL `POST /services/rest/query/v1/suiteql`
-over an in-memory SQLite copy of the state, and `GET /services/rest/system/v1/serverTime`,
+as Oracle SQL (ROWNUM, TOP, SYSDATE arithmetic, TO_DATE/TO_CHAR, NVL; SQLite's own syntax
+refused) translated onto an in-memory SQLite copy of the state, and `GET /services/rest/system/v1/serverTime`,
 from an in-memory `NetSuiteState`. Errors use NetSuite's `type/title/status/o:errorDetails`
 body; an optional account concurrency limit answers 429. `seed_from_scenario` builds the
 state from a scenario's Sage 200 state. This module must not know recon's posting rules or
@@ -17,6 +18,7 @@ Invented or inferred (documented in docs/simulators.md): error codes and wording
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 import sqlite3
@@ -1130,10 +1132,45 @@ def _register_functions(db: sqlite3.Connection, state: NetSuiteState) -> None:
             return when.strftime(_strftime_format(str(fmt)))
         return _out(value)
 
-    def trunc(value: Any) -> Any:
+    def trunc(value: Any, fmt: Any = "DD") -> Any:
         if isinstance(value, str) and value.startswith(_DATE_MARK):
-            return value[:11] + " 00:00:00"
+            unit = str(fmt).upper()
+            day = _when(value).date()
+            if unit in ("MM", "MON", "MONTH"):
+                day = day.replace(day=1)
+            elif unit in ("YYYY", "YEAR", "YY"):
+                day = day.replace(month=1, day=1)
+            elif unit not in ("DD", "DDD", "J"):
+                raise ValueError(f"TRUNC format {fmt!r} is not supported")
+            return _DATE_MARK + f"{day.isoformat()} 00:00:00"
         return int(value) if isinstance(value, float) else value
+
+    def add_days(value: Any, days: Any) -> str | None:
+        if value is None or days is None:
+            return None
+        return _mark(_when(value) + timedelta(days=float(days)))
+
+    def days_between(later: Any, earlier: Any) -> float | None:
+        if later is None or earlier is None:
+            return None
+        return (_when(later) - _when(earlier)).total_seconds() / 86400
+
+    def add_months(value: Any, months: Any) -> str | None:
+        if value is None or months is None:
+            return None
+        when = _when(value)
+        total = when.year * 12 + when.month - 1 + int(months)
+        year, month = divmod(total, 12)
+        day = min(when.day, calendar.monthrange(year, month + 1)[1])
+        return _mark(when.replace(year=year, month=month + 1, day=day))
+
+    def decode(*args: Any) -> Any:
+        value, rest = args[0], list(args[1:])
+        while len(rest) >= 2:
+            if rest[0] == value:
+                return rest[1]
+            rest = rest[2:]
+        return rest[0] if rest else None
 
     def display(column: str, value: Any) -> str | None:
         if value is None:
@@ -1160,11 +1197,27 @@ def _register_functions(db: sqlite3.Connection, state: NetSuiteState) -> None:
     db.create_function("TO_CHAR", -1, to_char, deterministic=True)
     db.create_function("TO_NUMBER", 1, lambda v: None if v is None else float(v))
     db.create_function("NVL", 2, lambda a, b: b if a is None else a)
-    db.create_function("TRUNC", 1, trunc)
+    db.create_function("NVL2", 3, lambda a, b, c: c if a is None else b)
+    db.create_function("DECODE", -1, decode, deterministic=True)
+    db.create_function("TRUNC", -1, trunc)
+    db.create_function("NS_ADD_DAYS", 2, add_days, deterministic=True)
+    db.create_function("NS_DAYS_BETWEEN", 2, days_between, deterministic=True)
+    db.create_function("ADD_MONTHS", 2, add_months, deterministic=True)
     db.create_function("BUILTIN_DF", 2, display)
     db.create_function(
         "NS_SYSDATE", 0, lambda: _DATE_MARK + state.now().strftime("%Y-%m-%d %H:%M:%S")
     )
+
+
+def _when(value: Any) -> datetime:
+    """A date inside the SuiteQL copy (marked text) as a datetime."""
+    if not (isinstance(value, str) and value.startswith(_DATE_MARK)):
+        raise ValueError(f"{value!r} is not a date: use TO_DATE")
+    return datetime.strptime(value[1:], "%Y-%m-%d %H:%M:%S")
+
+
+def _mark(when: datetime) -> str:
+    return _DATE_MARK + when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _out(value: Any) -> str:
@@ -1185,28 +1238,181 @@ def _out(value: Any) -> str:
 
 _DF = re.compile(r"BUILTIN\.DF\s*\(\s*((?:\w+\.)?(\w+))\s*\)", re.I)
 _SYSDATE = re.compile(r"\b(SYSDATE|CURRENT_DATE)\b", re.I)
-_UNSUPPORTED = re.compile(r"\b(ROWNUM|FETCH\s+FIRST|CONNECT\s+BY|PRAGMA|ATTACH)\b", re.I)
+_UNSUPPORTED = re.compile(r"\b(FETCH\s+FIRST|FETCH\s+NEXT|CONNECT\s+BY|PRAGMA|ATTACH)\b", re.I)
+# SQLite's own syntax, which SuiteQL (Oracle SQL) refuses: word -> what Oracle says instead
+_SQLITE_ONLY: dict[str, str] = {
+    "LIMIT": "use ROWNUM <= n (or TOP n, or the limit/offset query parameters)",
+    "OFFSET": "use the offset query parameter",
+    "IFNULL": "use NVL or COALESCE",
+    "IIF": "use CASE WHEN",
+    "GROUP_CONCAT": "use LISTAGG",
+    "TOTAL": "use SUM",
+    "TYPEOF": "SuiteQL has no TYPEOF",
+    "PRINTF": "use TO_CHAR",
+    "GLOB": "use LIKE",
+    "DATE": "use TO_DATE, TRUNC or SYSDATE",
+    "DATETIME": "use TO_DATE or SYSDATE",
+    "TIME": "use TO_CHAR",
+    "JULIANDAY": "subtract dates: d1 - d2 is a number of days",
+    "STRFTIME": "use TO_CHAR",
+    "UNIXEPOCH": "subtract dates: d1 - d2 is a number of days",
+}
+_SQLITE_WORD = re.compile(
+    r"\b(LIMIT|OFFSET)\b|\b(IFNULL|IIF|GROUP_CONCAT|TOTAL|TYPEOF|PRINTF|GLOB|DATE|DATETIME|"
+    r"TIME|JULIANDAY|STRFTIME|UNIXEPOCH)\s*\(|(==)",
+    re.I,
+)
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_HOLE = re.compile("\x02(\\d+)\x02")
+# date-valued expressions once literals are masked and SYSDATE translated
+_DATE_EXPR = (
+    r"(?:TRUNC\s*\(\s*NS_SYSDATE\(\)\s*\)|NS_SYSDATE\(\)|TO_DATE\s*\([^()]*\)|"
+    r"ADD_MONTHS\s*\([^()]*\)|(?:\w+\.)?(?:\w*date|lastquantityavailablechange)\b)"
+)
+_DATE_MINUS_DATE = re.compile(rf"({_DATE_EXPR})\s*-\s*({_DATE_EXPR})", re.I)
+_DATE_PLUS_DAYS = re.compile(rf"({_DATE_EXPR})\s*([+-])\s*(\d+(?:\.\d+)?)(?![\w.])", re.I)
+_TOP = re.compile(r"^(\s*SELECT\s+(?:DISTINCT\s+)?)TOP\s+(\d+)\s+", re.I)
+_WHERE = re.compile(r"\bWHERE\b", re.I)
+_WHERE_END = re.compile(r"\b(GROUP\s+BY|ORDER\s+BY|HAVING)\b", re.I)
+_SET_OP = re.compile(r"\b(UNION|INTERSECT|MINUS|EXCEPT)\b", re.I)
+_ROWNUM = re.compile(r"\bROWNUM\b", re.I)
+_ROWNUM_LEFT = re.compile(r"^\s*ROWNUM\s*(<=|<|=|>=|>)\s*(\d+)\s*$", re.I)
+_ROWNUM_RIGHT = re.compile(r"^\s*(\d+)\s*(>=|>|=|<=|<)\s*ROWNUM\s*$", re.I)
+_FLIP = {"<=": ">=", "<": ">", "=": "=", ">=": "<=", ">": "<"}
 
 
-def _outside_literals(text: str, change: Callable[[str], str]) -> str:
-    """Apply `change` to the parts of `text` that are not inside '...' literals."""
-    parts = re.split(r"('(?:[^']|'')*')", text)
-    return "".join(p if i % 2 else change(p) for i, p in enumerate(parts))
+def _mask(sql: str) -> tuple[str, list[str]]:
+    """`sql` with each '...' literal replaced by a numbered hole, and the literals."""
+    literals: list[str] = []
+
+    def hole(m: re.Match[str]) -> str:
+        literals.append(m[0])
+        return f"\x02{len(literals) - 1}\x02"
+
+    return _LITERAL.sub(hole, sql), literals
+
+
+def _unmask(sql: str, literals: list[str]) -> str:
+    return _HOLE.sub(lambda m: literals[int(m[1])], sql)
+
+
+def _refuse_sqlite(masked: str) -> None:
+    m = _SQLITE_WORD.search(masked)
+    if m is None:
+        return
+    word = (m[1] or m[2] or m[3]).upper()
+    hint = _SQLITE_ONLY.get(word, "use =")
+    raise _sql_error(f"{word} is not SuiteQL (Oracle SQL): {hint}")
 
 
 def _translate(sql: str) -> str:
-    """Oracle-isms SQLite lacks: BUILTIN.DF, SYSDATE, and `transaction` (an SQLite keyword)."""
+    """Oracle forms SQLite lacks, on masked SQL: BUILTIN.DF, SYSDATE, date arithmetic (date -
+    date in days, date +/- days), and `transaction` (an SQLite keyword)."""
     sql = _DF.sub(lambda m: f"BUILTIN_DF('{m[2]}', {m[1]})", sql)
     sql = _SYSDATE.sub("NS_SYSDATE()", sql)
+    sql = _DATE_MINUS_DATE.sub(lambda m: f"NS_DAYS_BETWEEN({m[1]}, {m[2]})", sql)
+    sql = _DATE_PLUS_DAYS.sub(
+        lambda m: f"NS_ADD_DAYS({m[1]}, {'-' if m[2] == '-' else ''}{m[3]})", sql
+    )
     return re.sub(r'(?<!["\w])transaction\b(?!")', '"transaction"', sql, flags=re.I)
+
+
+def _rownum_limit(op: str, n: int) -> int | None:
+    """The row count Oracle's `ROWNUM op n` keeps (None: every row)."""
+    if op == "<=":
+        return max(n, 0)
+    if op == "<":
+        return max(n - 1, 0)
+    if op == "=":
+        return 1 if n == 1 else 0
+    if op == ">":
+        return None if n < 1 else 0
+    return None if n <= 1 else 0  # >=
+
+
+def _oracle_rows(sql: str) -> str:
+    """ROWNUM and TOP n as SQLite can run them, block by block (each parenthesised SELECT
+    and the statement itself): `ROWNUM <= n` (or `< n`, `= 1`, `n >= ROWNUM`) joined by
+    AND to a block's WHERE becomes that block's LIMIT, as does `SELECT TOP n`; ROWNUM
+    elsewhere (the select list) numbers the block's rows. `sql` is masked (no literals)."""
+    out: list[str] = []
+    holes: list[str] = []
+    depth = start = 0
+    for i, ch in enumerate(sql):
+        if ch == "(":
+            if depth == 0:
+                out.append(sql[start : i + 1])
+                start = i + 1
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise _sql_error("unbalanced parentheses")
+            if depth == 0:
+                inner = sql[start:i]
+                holes.append(_oracle_rows(inner))  # a query, or a call / list / condition
+                out.append(f"\x03{len(holes) - 1}\x03")
+                start = i
+    if depth:
+        raise _sql_error("unbalanced parentheses")
+    out.append(sql[start:])
+    flat = "".join(out)
+    limit: int | None = None
+    top = _TOP.match(flat)
+    if top:
+        flat = top[1] + flat[top.end() :]
+        limit = int(top[2])
+    where = _WHERE.search(flat)
+    if where and _ROWNUM.search(flat, where.end()):
+        if _SET_OP.search(flat):
+            raise _sql_error("ROWNUM with UNION/INTERSECT/MINUS: put each part in a subquery")
+        end_m = _WHERE_END.search(flat, where.end())
+        end = end_m.start() if end_m else len(flat)
+        kept: list[str] = []
+        for part in re.split(r"\bAND\b", flat[where.end() : end], flags=re.I):
+            m = _ROWNUM_LEFT.match(part)
+            op, n = (m[1], m[2]) if m else (None, None)
+            if m is None and (m2 := _ROWNUM_RIGHT.match(part)):
+                op, n = _FLIP[m2[2]], m2[1]
+            if op is None or n is None:
+                kept.append(part)
+                continue
+            keep = _rownum_limit(op, int(n))
+            if keep is not None:
+                limit = keep if limit is None else min(limit, keep)
+        if any(_ROWNUM.search(p) for p in kept):
+            raise _sql_error(
+                "ROWNUM in a WHERE clause is supported as ROWNUM <= n, ROWNUM < n or "
+                "ROWNUM = 1 joined with AND"
+            )
+        body = " AND ".join(kept).strip()
+        tail = flat[end:]
+        flat = flat[: where.start()] + (f"WHERE {body} " if body else "") + tail.lstrip()
+    flat = _ROWNUM.sub("ROW_NUMBER() OVER ()", flat)
+    if limit is not None:
+        flat = f"{flat.rstrip()} LIMIT {limit}"
+    return _HOLE3.sub(lambda m: holes[int(m[1])], flat)
+
+
+_HOLE3 = re.compile("\x03(\\d+)\x03")
+
+
+def to_sqlite(query: str) -> str:
+    """A SuiteQL (Oracle SQL) query as the SQLite copy runs it; refuses what SuiteQL does:
+    anything but one SELECT, and SQLite's own syntax (LIMIT, IFNULL, date('now'), ...)."""
+    text = query.strip().rstrip(";").strip()
+    masked, literals = _mask(text)
+    if not re.match(r"(?is)^(SELECT|WITH)\b", masked) or ";" in masked:
+        raise _sql_error("only a single SELECT statement is supported")
+    if m := _UNSUPPORTED.search(masked):
+        raise _sql_error(f"{' '.join(m[1].upper().split())} is not supported")
+    _refuse_sqlite(masked)
+    return _unmask(_oracle_rows(_translate(masked)), literals)
 
 
 def run_suiteql(state: NetSuiteState, query: str) -> list[dict[str, str]]:
     """Every row of `query` (all values strings, null columns left out)."""
-    text = query.strip().rstrip(";").strip()
-    if not re.match(r"(?is)^(SELECT|WITH)\b", text) or ";" in text or _UNSUPPORTED.search(text):
-        raise _sql_error("only a single SELECT statement is supported")
-    text = _outside_literals(text, _translate)
+    text = to_sqlite(query)
     with state.lock:
         db = state.sql()
         try:
