@@ -5,11 +5,13 @@ references, `{"items": [...]}` sublists, `expandSubResources`, `fields`, collect
 with `limit`/`offset`/`links`/`hasMore`, `q` filters, POST -> 204 + `Location`, upsert and
 read by `eid:{externalId}`, PATCH, DELETE), SuiteQL `POST /services/rest/query/v1/suiteql`
 as Oracle SQL (ROWNUM, TOP, SYSDATE arithmetic, TO_DATE/TO_CHAR, NVL; SQLite's own syntax
-refused) translated onto an in-memory SQLite copy of the state, and `GET /services/rest/system/v1/serverTime`,
-from an in-memory `NetSuiteState`. Errors use NetSuite's `type/title/status/o:errorDetails`
-body; an optional account concurrency limit answers 429. `seed_from_scenario` builds the
-state from a scenario's Sage 200 state. This module must not know recon's posting rules or
-talk to a real NetSuite; the base URL is the root before `/services/...`.
+refused) translated onto an in-memory SQLite copy of the state, and
+`GET /services/rest/system/v1/serverTime`, from an in-memory `NetSuiteState`. Fields a record
+type does not have are refused in bodies, `q` and `fields` (400). Errors use NetSuite's
+`type/title/status/o:errorDetails` body; an optional account concurrency limit answers
+429. `seed_from_scenario` builds the state from a scenario's Sage 200 state. This module
+must not know recon's posting rules or talk to a real NetSuite; the base URL is the root
+before `/services/...`.
 
 Invented or inferred (documented in docs/simulators.md): error codes and wording beyond
 `INVALID_LOGIN` / `INVALID_CONTENT`, the 429 body, SuiteQL value formatting (strings,
@@ -105,6 +107,103 @@ STATUS_NAMES = {
     "customerRefund": {"A": "Voided", "B": "Issued"},
     "journalEntry": {"B": "Approved for Posting"},
 }
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# The fields each record type has (reference section 5; computed fields included, so `q`,
+# `fields` and bodies that name them are accepted). Custom fields (custbody_*, custcol_*,
+# custentity_*, custitem_*, custrecord_*) are always accepted.
+_HEADER = _words(
+    "links id externalId tranId tranDate entity subsidiary location currency exchangeRate "
+    "postingPeriod department class memo otherRefNum createdFrom subtotal discountItem "
+    "discountRate discountTotal total status createdDate lastModifiedDate taxTotal taxRate "
+    "taxItem taxDetailsOverride customForm approvalStatus salesRep terms email"
+)
+_ITEM_LINE = _words(
+    "links item quantity rate amount description location line price taxCode department "
+    "class isClosed quantityOnHand quantityAvailable grossAmt tax1Amt taxRate1 units"
+)
+_APPLY_LINE = _words("links doc apply amount line total due refNum applyDate type currency")
+_JOURNAL_LINE = _words(
+    "links account debit credit memo entity location department class taxCode line"
+)
+_MONEY = _words("customer account undepFunds paymentMethod paymentOption apply applied unapplied")
+FIELDS: dict[str, frozenset[str]] = {
+    "invoice": _HEADER | _words("item account dueDate amountPaid amountRemaining"),
+    "cashSale": _HEADER | _words("item account undepFunds paymentMethod paymentOption"),
+    "salesOrder": _HEADER | _words("item orderStatus shipDate"),
+    "creditMemo": _HEADER | _words("item account apply applied unapplied"),
+    "cashRefund": _HEADER | _words("item account paymentMethod paymentOption"),
+    "customerPayment": _HEADER | _MONEY | _words("payment"),
+    "customerRefund": _HEADER | _MONEY,
+    "journalEntry": _HEADER | _words("line approved"),
+    "customer": _words(
+        "links id externalId entityId companyName firstName lastName email phone isPerson "
+        "isInactive currency subsidiary createdDate lastModifiedDate"
+    ),
+    "inventoryItem": _words(
+        "links id externalId itemId displayName upcCode itemType isInactive basePrice "
+        "salesTaxCode taxSchedule locations incomeAccount createdDate lastModifiedDate"
+    ),
+    "location": _words(
+        "links id externalId name isInactive parent subsidiary createdDate lastModifiedDate"
+    ),
+    "account": _words(
+        "links id externalId acctNumber acctName acctType isInactive subsidiary createdDate "
+        "lastModifiedDate"
+    ),
+    "salesTaxItem": _words(
+        "links id externalId itemId description rate taxAccount isInactive createdDate "
+        "lastModifiedDate"
+    ),
+    "currency": _words("links id symbol name isInactive createdDate lastModifiedDate"),
+}
+SUBLIST_FIELDS: dict[str, frozenset[str]] = {
+    "item": _ITEM_LINE,
+    "apply": _APPLY_LINE,
+    "line": _JOURNAL_LINE,
+    "locations": _words(
+        "links location quantityOnHand quantityCommitted quantityAvailable "
+        "lastQuantityAvailableChange"
+    ),
+}
+_CUSTOM = re.compile(r"^cust(body|col|entity|item|record)_\w+$")
+
+
+def _known(name: str, fields: frozenset[str]) -> bool:
+    return name in fields or _CUSTOM.match(name) is not None
+
+
+def unknown_fields(record_type: str, body: dict[str, Any]) -> list[str]:
+    """The JSON paths of the body's fields `record_type` does not have (sublist lines too)."""
+    out = [name for name in body if not _known(name, FIELDS[record_type])]
+    for name, value in body.items():
+        lines = value.get("items") if isinstance(value, dict) else None
+        if name in SUBLIST_FIELDS and isinstance(lines, list):
+            for i, line in enumerate(lines):
+                if isinstance(line, dict):
+                    out += [
+                        f"{name}.items[{i}].{k}"
+                        for k in line
+                        if not _known(k, SUBLIST_FIELDS[name])
+                    ]
+    return out
+
+
+def _field_error(path: str, record_type: str, query_param: str | None = None) -> NetSuiteError:
+    """Refusal of a field the record type does not have (wording invented)."""
+    return NetSuiteError(
+        f"Invalid field {path}: the record type {record_type} has no field "
+        f"{path.rsplit('.', 1)[-1]}.",
+        "INVALID_CONTENT" if query_param is None else "INVALID_PARAMETER",
+        path=None if query_param else path,
+        query_param=query_param,
+    )
+
+
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -1483,8 +1582,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 Predicate = Callable[[dict[str, Any]], bool]
 
 
-def parse_q(text: str) -> Predicate:
-    """`field OP value` joined with AND / OR and brackets (AND binds tighter)."""
+def parse_q(text: str, record_type: str | None = None) -> Predicate:
+    """`field OP value` joined with AND / OR and brackets (AND binds tighter); with
+    `record_type`, a field that record type does not have is refused."""
+    known = {f.lower() for f in FIELDS[record_type]} if record_type else None
     toks = _tokens(text)
     pos = 0
 
@@ -1528,6 +1629,9 @@ def parse_q(text: str) -> Predicate:
         if kind != "word":
             raise _q_error(f"expected a field name, got {text_!r}")
         fld = text_
+        if known is not None and fld.lower() not in known and not _CUSTOM.match(fld):
+            assert record_type is not None
+            raise _field_error(fld, record_type, query_param="q")
         op = take()[1].upper()
         negate = op.endswith("_NOT")
         base = op[:-4] if negate else op
@@ -1899,6 +2003,9 @@ def create_app(
         fields = request.query_params.get("fields")
         if fields:
             keep = {f.strip() for f in fields.split(",")} | {"links", "id"}
+            for name in sorted(keep):
+                if not _known(name, FIELDS[record_type]):
+                    raise _field_error(name, record_type, query_param="fields")
             out = {k: v for k, v in out.items() if k in keep}
         return out
 
@@ -1916,6 +2023,22 @@ def create_app(
         if rec is None:
             raise NetSuiteError(NOT_FOUND, "NONEXISTENT_ID", 404)
         return rec
+
+    async def record_body(request: Request, record_type: str) -> dict[str, Any]:
+        """The body, its unknown fields refused (or, as the request's
+        X-NetSuite-PropertyNameValidation asks, dropped: Ignore, or Warning)."""
+        body = await body_of(request)
+        unknown = unknown_fields(record_type, body)
+        mode = request.headers.get("x-netsuite-propertynamevalidation", "Error").lower()
+        if unknown and mode not in ("warning", "ignore"):
+            raise _field_error(unknown[0], record_type)
+        for path in unknown:
+            parts = re.fullmatch(r"(\w+)\.items\[(\d+)\]\.(\w+)", path)
+            if parts is None:
+                body.pop(path, None)
+            else:
+                body[parts[1]]["items"][int(parts[2])].pop(parts[3], None)
+        return body
 
     async def body_of(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -1941,7 +2064,7 @@ def create_app(
     async def collection(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
         q = request.query_params.get("q")
-        pred = parse_q(q) if q else None
+        pred = parse_q(q, record_type) if q else None
         with state.lock:
             recs = sorted(state.table(record_type).values(), key=lambda r: int(r["id"]))
             ids = [r["id"] for r in recs if pred is None or pred(r)]
@@ -1978,7 +2101,7 @@ def create_app(
 
     async def create(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
-        body = await body_of(request)
+        body = await record_body(request, record_type)
         return written(request, record_type, state.create(record_type, body))
 
     async def put(request: Request) -> Response:
@@ -1990,12 +2113,12 @@ def create_app(
                 "INVALID_REQUEST",
                 405,
             )
-        body = await body_of(request)
+        body = await record_body(request, record_type)
         return written(request, record_type, state.upsert(record_type, key[4:], body))
 
     async def patch(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
-        body = await body_of(request)
+        body = await record_body(request, record_type)
         with state.lock:
             rec = locate(record_type, request.path_params["key"])
             state.update(record_type, rec["id"], body)
