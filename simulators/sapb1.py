@@ -46,7 +46,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulators._b1odata import B1QueryError, apply_b1_query, b1_day, parse_b1_query, select_b1
+from simulators._b1odata import (
+    B1Query,
+    B1QueryError,
+    apply_b1_query,
+    b1_day,
+    parse_b1_query,
+    select_b1,
+)
 from simulators._wire import Clock, dumps, json_response, round2
 from simulators.faults import RECORD_LOCK_MESSAGE, FaultMiddleware, Faults
 from simulators.sitoo import ORDERTYPE_ORDER, PAY_SUCCESSFUL, STATE_CLOSED
@@ -142,6 +149,67 @@ _CARD_FIELDS = _names(
     "CreditType SplitPayments"
 )
 
+_APPLIED_FIELDS = _names("LineNum DocEntry SumApplied InvoiceType InstallmentId DocLine")
+_JOURNAL_FIELDS = _names(
+    "JdtNum Number ReferenceDate TaxDate DueDate Memo Reference Reference2 Reference3 "
+    "TransactionCode ProjectCode AutoVAT StornoDate OriginalJournal JournalEntryLines Series "
+    "Indicator"
+)
+_JOURNAL_LINE_FIELDS = _names(
+    "Line_ID AccountCode ShortName Debit Credit FCDebit FCCredit FCCurrency LineMemo "
+    "Reference1 Reference2 CostingCode CostingCode2 CostingCode3 CostingCode4 CostingCode5 "
+    "ProjectCode TaxGroup VatLine BaseSum VatAmount DueDate TaxDate ReferenceDate1"
+)
+_PARTNER_FIELDS = _names(
+    "CardCode CardName CardType GroupCode Currency EmailAddress Phone1 Phone2 Cellular "
+    "FederalTaxID Valid Frozen CurrentAccountBalance CreateDate UpdateDate UpdateTime Address "
+    "City Country ZipCode"
+)
+# Every property of an entity set's type (what $filter, $select and $orderby may name),
+# and the type's name in B1's "Property 'X' of 'Type' is invalid" answer (code -1000).
+PROPERTIES: dict[str, tuple[str, frozenset[str]]] = {
+    "Items": (
+        "Item",
+        _names(
+            "ItemCode ItemName ForeignName BarCode ItemsGroupCode ItemType SalesItem "
+            "InventoryItem PurchaseItem Valid Frozen SalesVATGroup ArTaxCode "
+            "ManageStockByWarehouse DefaultWarehouse InventoryUOM QuantityOnStock "
+            "QuantityOrderedByCustomers QuantityOrderedFromVendors ItemPrices "
+            "ItemWarehouseInfoCollection CreateDate UpdateDate UpdateTime"
+        ),
+    ),
+    "Warehouses": (
+        "Warehouse",
+        _names("WarehouseCode WarehouseName BusinessPlaceID City Country Inactive Street"),
+    ),
+    "BusinessPartners": ("BusinessPartner", _PARTNER_FIELDS),
+    **{
+        name: (
+            "Document",
+            _DOC_FIELDS
+            | _names(
+                "DocObjectCode DocTotal VatSum PaidToDate CancelStatus TransNum CreationDate "
+                "UpdateDate UpdateTime"
+            ),
+        )
+        for name in ("Invoices", "CreditNotes")
+    },
+    **{
+        name: ("Payment", _PAYMENT_FIELDS | _names("DocObjectCode Cancelled"))
+        for name in ("IncomingPayments", "VendorPayments")
+    },
+    "JournalEntries": ("JournalEntry", _JOURNAL_FIELDS),
+    "ChartOfAccounts": (
+        "ChartOfAccount",
+        _names(
+            "Code Name AccountType AcctCurrency ActiveAccount Balance CashAccount "
+            "ExternalCode FrozenFor"
+        ),
+    ),
+    "VatGroups": ("VatGroups", _names("Code Name Category Inactive TaxAccount VatGroups_Lines")),
+    "CreditCards": ("CreditCard", _names("CreditCardCode CreditCardName GLAccount")),
+}
+
 
 class B1Error(Exception):
     """A request the Service Layer refuses: HTTP status, B1 code and message."""
@@ -216,6 +284,16 @@ def _check_props(body: dict[str, Any], allowed: frozenset[str], type_name: str) 
     for name in body:
         if name not in allowed and not name.startswith("U_"):
             raise B1Error(f"Property '{name}' of '{type_name}' is invalid", CODE_BAD_PROPERTY)
+
+
+def check_query(entity_set: str, query: B1Query) -> None:
+    """Refuse a $filter / $select / $orderby naming a property the entity set's type lacks
+    (a path such as `DocumentLines/ItemCode` is checked by its first step)."""
+    type_name, allowed = PROPERTIES[entity_set]
+    for _, name in query.properties():
+        first = name.split("/", 1)[0]
+        if first not in allowed and not first.startswith("U_"):
+            raise B1Error(f"Property '{first}' of '{type_name}' is invalid", CODE_BAD_PROPERTY)
 
 
 @dataclass
@@ -414,6 +492,7 @@ class SapB1State:
 
     def create_business_partner(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
+            _check_props(body, _PARTNER_FIELDS, "BusinessPartner")
             code = body.get("CardCode")
             if not isinstance(code, str) or not code.strip() or len(code) > 15:
                 raise B1Error("Enter a business partner code of at most 15 characters")
@@ -974,6 +1053,7 @@ class SapB1State:
         where = f"{head[1:]}2"
         if not isinstance(raw, dict):
             raise B1Error(f"Invalid payment line  [{where}.DocEntry]{at}")
+        _check_props(raw, _APPLIED_FIELDS, "PaymentInvoice")
         kind = str(raw.get("InvoiceType", "it_Invoice"))
         entity_set = {"it_Invoice": "Invoices", "it_CredItnote": "CreditNotes"}.get(kind)
         if entity_set is None:
@@ -1009,6 +1089,7 @@ class SapB1State:
     # -- journal entries ----------------------------------------------------------------------
     def create_journal_entry(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
+            _check_props(body, _JOURNAL_FIELDS, "JournalEntry")
             day = _day_in(body.get("ReferenceDate"), "ReferenceDate") or self._now().date()
             raw_lines = body.get("JournalEntryLines")
             if not isinstance(raw_lines, list) or len(raw_lines) < 2:
@@ -1019,6 +1100,7 @@ class SapB1State:
                 at = f"[line: {i + 1}]"
                 if not isinstance(raw, dict):
                     raise B1Error(f"Invalid journal line  [JDT1.Account]{at}")
+                _check_props(raw, _JOURNAL_LINE_FIELDS, "JournalEntryLine")
                 acct = raw.get("AccountCode")
                 self._account(acct, "JDT1.Account", at)
                 d = _num(raw.get("Debit", 0), "Debit")
@@ -1310,6 +1392,7 @@ def create_app(
         key = ENTITY_SETS[name][1]
         fold = request.headers.get("b1s-caseinsensitive", "").lower() == "true"
         query = parse_b1_query(request.query_params, fold)
+        check_query(name, query)
         with state.lock:
             rows, total = apply_b1_query(state.table(name), query, key)
             if count_only:
@@ -1384,6 +1467,7 @@ def create_app(
             query = parse_b1_query(
                 {k: v for k, v in request.query_params.items() if k == "$select"}
             )
+            check_query(name, query)
             with state.lock:
                 row = state.find(name, key)
                 if row is None:
