@@ -35,6 +35,7 @@ ENUM_ALIASES: dict[str, dict[str, str]] = {
     "CardType": {"C": "cCustomer", "S": "cSupplier", "L": "cLid"},
     "DocumentStatus": {"O": "bost_Open", "C": "bost_Close"},
     "DocType": {"I": "dDocument_Items", "S": "dDocument_Service"},
+    "CancelStatus": {"Y": "csYes", "N": "csNo", "C": "csCancellation"},
     "_yes_no": {"Y": "tYES", "N": "tNO"},
 }
 _YES_NO_VALUES = {"tYES", "tNO"}

@@ -20,7 +20,7 @@ sync rules; it must never talk to a real vendor.
 Inferred (not read in a source; documented in docs/simulators.md): the login-failure code
 (100000027), the 404 body (-2028), the desktop record-lock answer (400 / -2039), the
 `Property 'X' of 'Document' is invalid` check (-1000), the -10 message texts, and the
-`csCancelled` cancel status.
+cancellation document's date (the cancelled document's) and `Cancelled` (tNO).
 """
 
 from __future__ import annotations
@@ -736,6 +736,42 @@ class SapB1State:
                 self._close_credited({ln["BaseEntry"] for ln in lines if ln.get("BaseEntry")})
             return doc
 
+    def _cancellation(self, entity_set: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The cancellation document B1 adds when a document is cancelled: a new document of
+        the same type and amounts (`CancelStatus` csCancellation, closed, a new `DocNum`,
+        the cancelled document's date, customer and references), each line based on the
+        cancelled line (`BaseType` its object type, `BaseEntry`, `BaseLine`); it moves the
+        stock back."""
+        obj_type = DOCUMENT_SETS[entity_set][2]
+        doc: dict[str, Any] = {
+            **row,
+            "DocEntry": self._entry(entity_set),
+            "DocNum": self._docnum(entity_set, None),
+            "DocTime": self._now().strftime("%H:%M:%S"),
+            "PaidToDate": ZERO,
+            "DocumentStatus": "bost_Close",
+            "Cancelled": "tNO",
+            "CancelStatus": "csCancellation",
+            "TransNum": None,
+            "DocumentLines": [
+                {
+                    **ln,
+                    "BaseType": obj_type,
+                    "BaseEntry": row["DocEntry"],
+                    "BaseLine": ln["LineNum"],
+                    "LineStatus": "bost_Close",
+                }
+                for ln in row["DocumentLines"]
+            ],
+        }
+        doc["Reference1"] = str(doc["DocNum"])
+        self._stamp(doc, True, "CreationDate")
+        sign = Decimal(1) if obj_type == OBJ_INVOICE else Decimal(-1)
+        for ln in doc["DocumentLines"]:
+            self._move_line(ln, sign)
+        self.table(entity_set).append(doc)
+        return doc
+
     def _move_line(self, line: dict[str, Any], sign: Decimal) -> None:
         """A document line's stock movement; none for a service line or one posted
         "Without Qty Posting" (`WithoutInventoryMovement` = tYES)."""
@@ -1191,10 +1227,8 @@ class SapB1State:
                 if row["Cancelled"] == "tYES" or row["DocumentStatus"] == "bost_Close":
                     raise B1Error("Document is already closed or cancelled")
                 if name == "Cancel":
-                    sign = Decimal(1) if entity_set == "Invoices" else Decimal(-1)
-                    for ln in row["DocumentLines"]:
-                        self._move_line(ln, sign)
-                    row.update({"Cancelled": "tYES", "CancelStatus": "csCancelled"})
+                    self._cancellation(entity_set, row)
+                    row.update({"Cancelled": "tYES", "CancelStatus": "csYes"})
                 row["DocumentStatus"] = "bost_Close"
                 self._stamp(row, False, "CreationDate")
                 self.bump(entity_set, key)
