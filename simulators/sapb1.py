@@ -6,9 +6,11 @@ Serves `/b1s/v1/...` (OData v3) from an in-memory `SapB1State`: `POST /Login` wi
 server-side paging (20 rows by default, `Prefer: odata.maxpagesize=N` or `B1S-PageSize`,
 `odata.nextLink`); single entities by key (`Invoices(1201)`, `Items('TEE-BLK-M')`); POST
 creates answering 201 with the entity; PATCH with ETag / `If-Match` (412 / -2039);
-`Cancel` / `Close` actions; documents cannot be deleted (400 / -5006). Entities: Items (with
-`ItemWarehouseInfoCollection`), Warehouses, BusinessPartners, Invoices, CreditNotes,
-IncomingPayments, VendorPayments, JournalEntries, ChartOfAccounts, VatGroups, CreditCards.
+`Cancel` (adding the cancellation document) / `Close` actions; `$batch` (OData v3
+multipart/mixed, change sets atomic); documents cannot be deleted (400 / -5006).
+Entities: Items (with `ItemWarehouseInfoCollection`), Warehouses, BusinessPartners,
+Invoices, CreditNotes, IncomingPayments, VendorPayments, JournalEntries, ChartOfAccounts,
+VatGroups, CreditCards.
 B1 computes each line's `LineTotal` and VAT (`TaxTotal`) from net prices; invoices take
 stock out of the line's warehouse and credit notes put it back. Money is a JSON number,
 parsed as Decimal.
@@ -25,6 +27,7 @@ cancellation document's date (the cancelled document's) and `Cancelled` (tNO).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -1365,6 +1368,98 @@ def _reshape(body: bytes, status: int) -> bytes:
     return dumps(error_body(-1 if status >= 500 else -10, text)).encode()
 
 
+# --------------------------------------------------------------------- $batch (OData v3)
+@dataclass
+class _BatchRequest:
+    """One `application/http` part of a `$batch`: its request line, headers and body."""
+
+    method: str
+    path: str  # relative to the service root, e.g. "Invoices(1201)" or "$1"
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    content_id: str | None
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
+_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+                401: "Unauthorized", 404: "Not Found", 412: "Precondition Failed",
+                500: "Internal Server Error"}  # fmt: skip
+
+
+def _split_head(text: str) -> tuple[dict[str, str], str]:
+    """MIME-style `Name: value` lines up to the first blank line, and the rest."""
+    head, _, rest = text.partition("\n\n")
+    headers: dict[str, str] = {}
+    for line in head.split("\n"):
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return headers, rest
+
+
+def _multipart(text: str, content_type: str) -> list[tuple[dict[str, str], str]]:
+    """The parts of a multipart/mixed body (LF line ends): (part headers, part content)."""
+    m = _BOUNDARY.search(content_type)
+    if "multipart/mixed" not in content_type.lower() or m is None:
+        raise B1Error("Batch request must be multipart/mixed with a boundary", -1000)
+    delimiter = "--" + m[1]
+    if delimiter + "--" not in text:
+        raise B1Error(f"Batch request does not end with {delimiter}--", -1000)
+    body = text.split(delimiter + "--", 1)[0]
+    chunks = body.split(delimiter)[1:]  # the preamble goes
+    parts = []
+    for chunk in chunks:
+        headers, content = _split_head(chunk.lstrip("\n").removesuffix("\n"))
+        parts.append((headers, content))
+    return parts
+
+
+def _http_part(headers: dict[str, str], content: str) -> _BatchRequest:
+    if "application/http" not in headers.get("content-type", "").lower():
+        raise B1Error("Each batch part must be application/http", -1000)
+    request_line, _, rest = content.lstrip("\n").partition("\n")
+    bits = request_line.split()
+    if len(bits) < 2:
+        raise B1Error(f"Cannot read the batch request line {request_line!r}", -1000)
+    inner_headers: dict[str, str] = {}
+    body = rest
+    if rest.strip() and not rest.startswith("\n"):  # headers, a blank line, the body
+        inner_headers, body = _split_head(rest)
+    url = bits[1]
+    url = re.sub(r"^https?://[^/]+", "", url)
+    url = url.removeprefix(BASE_PATH).lstrip("/")
+    path, _, query = url.partition("?")
+    return _BatchRequest(
+        bits[0].upper(),
+        path,
+        query,
+        inner_headers,
+        body.strip().encode(),
+        headers.get("content-id"),
+    )
+
+
+def _http_answer(response: Response, content_id: str | None) -> str:
+    status = response.status_code
+    lines = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"]
+    if content_id is not None:
+        lines.append(f"Content-ID: {content_id}")
+    lines += ["", f"HTTP/1.1 {status} {_STATUS_TEXT.get(status, 'Error')}"]
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-length",):
+            lines.append(f"{name.title()}: {value}")
+    body = bytes(response.body).decode() if response.body else ""
+    return "\r\n".join([*lines, "", body])
+
+
+_TABLES = _names(  # what a failed change set restores
+    "items warehouses business_partners invoices credit_notes incoming_payments "
+    "vendor_payments journal_entries accounts vat_groups credit_cards versions next_entry "
+    "next_num"
+)
+
+
 def create_app(
     state: SapB1State, creds: SapB1Credentials, faults: Faults | None = None
 ) -> Starlette:
@@ -1465,12 +1560,97 @@ def create_app(
             return denied()
         if rest == "Logout" and method == "POST":
             return await logout(request)
+        if rest == "$batch" and method == "POST":
+            try:
+                return await batch(request)
+            except B1Error as exc:
+                return _b1_error(exc)
+        return await answer(request, rest, method)
+
+    async def answer(request: Request, rest: str, method: str) -> Response:
         try:
             return await route(request, rest, method)
         except B1QueryError as exc:
             return json_response(error_body(-1000, str(exc)), 400)
         except B1Error as exc:
             return _b1_error(exc)
+
+    async def run_part(outer: Request, part: _BatchRequest, created: dict[str, str]) -> Response:
+        """One batch part, answered as if it came alone (`$n` names what Content-ID n
+        created earlier in the same change set)."""
+        path = part.path
+        ref = re.match(r"^\$(\w+)", path)
+        if ref is not None:
+            if ref[1] not in created:
+                return _b1_error(B1Error(f"Content-ID reference ${ref[1]} is not defined", -1000))
+            path = created[ref[1]] + path[ref.end() :]
+        headers = [(k.encode(), v.encode()) for k, v in part.headers.items()]
+        scope = {
+            **outer.scope,
+            "method": part.method,
+            "path": f"{BASE_PATH}/{path}",
+            "raw_path": f"{BASE_PATH}/{path}".encode(),
+            "query_string": part.query.encode(),
+            "headers": [*headers, *[(k, v) for k, v in outer.scope["headers"]
+                                    if k == b"cookie"]],
+        }  # fmt: skip
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": part.body, "more_body": False}
+
+        response = await answer(Request(scope, receive), path, part.method)
+        location = response.headers.get("location")
+        if part.content_id is not None and location:
+            created[part.content_id] = location.rsplit("/", 1)[-1]
+        return response
+
+    async def change_set(outer: Request, parts: list[_BatchRequest]) -> tuple[bool, list[str]]:
+        """All of a change set or none of it: any failure restores the company as it was
+        and the change set answers with that one failure (False)."""
+        created: dict[str, str] = {}
+        with state.lock:
+            saved = {name: copy.deepcopy(getattr(state, name)) for name in _TABLES}
+            answers: list[str] = []
+            for part in parts:
+                response = await run_part(outer, part, created)
+                if response.status_code >= 400:
+                    for name, value in saved.items():
+                        setattr(state, name, value)
+                    return False, [_http_answer(response, part.content_id)]
+                answers.append(_http_answer(response, part.content_id))
+            return True, answers
+
+    async def batch(request: Request) -> Response:
+        """`POST /$batch`: multipart/mixed, each part a request or a change set (atomic).
+        Answers 202 with one response part per request / change set, in order."""
+        text = (await request.body()).decode("utf-8", "replace").replace("\r\n", "\n")
+        outer_parts = _multipart(text, request.headers.get("content-type", ""))
+        mark = uuid.uuid4().hex
+        out: list[str] = []
+        for headers, content in outer_parts:
+            kind = headers.get("content-type", "")
+            if kind.lower().startswith("multipart/mixed"):
+                inner = [_http_part(h, c) for h, c in _multipart(content, kind)]
+                ok, answers = await change_set(request, inner)
+                if not ok:
+                    out.append(answers[0])
+                    continue
+                sub = f"changesetresponse_{mark}"
+                body = "".join(f"--{sub}\r\n{a}\r\n" for a in answers) + f"--{sub}--"
+                out.append(f"Content-Type: multipart/mixed; boundary={sub}\r\n\r\n{body}")
+            else:
+                part = _http_part(headers, content)
+                with state.lock:
+                    response = await run_part(request, part, {})
+                out.append(_http_answer(response, part.content_id))
+        top = f"batchresponse_{mark}"
+        body = "".join(f"--{top}\r\n{p}\r\n" for p in out) + f"--{top}--\r\n"
+        return Response(body, status_code=202, media_type=f"multipart/mixed; boundary={top}")
 
     async def route(request: Request, rest: str, method: str) -> Response:
         parts = rest.split("/")
