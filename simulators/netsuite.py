@@ -1509,18 +1509,17 @@ def to_sqlite(query: str) -> str:
     return _unmask(_oracle_rows(_translate(masked)), literals)
 
 
-def run_suiteql(state: NetSuiteState, query: str) -> list[dict[str, str]]:
-    """Every row of `query` (all values strings, null columns left out)."""
+def run_suiteql(state: NetSuiteState, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and every row of `query` (format a row with `suiteql_row`). A query
+    may match any number of rows; only its first MAX_QUERY_ROWS can be paged (`_page`)."""
     text = to_sqlite(query)
     with state.lock:
         db = state.sql()
         try:
             cursor = db.execute(text)
-            rows = cursor.fetchmany(MAX_QUERY_ROWS + 1)
+            rows = cursor.fetchall()
         except (sqlite3.Error, ValueError, OverflowError) as exc:
             raise _sql_error(str(exc)) from None
-        if len(rows) > MAX_QUERY_ROWS:
-            raise _sql_error(f"the query returns more than {MAX_QUERY_ROWS} rows")
         names: list[str] = []
         n_expr = 0
         for col in cursor.description:
@@ -1529,7 +1528,12 @@ def run_suiteql(state: NetSuiteState, query: str) -> list[dict[str, str]]:
                 n_expr += 1
                 name = f"expr{n_expr}"
             names.append(name)
-    return [{n: _out(v) for n, v in zip(names, row, strict=True) if v is not None} for row in rows]
+    return names, rows
+
+
+def suiteql_row(names: list[str], row: tuple[Any, ...]) -> dict[str, str]:
+    """A SuiteQL row as NetSuite sends it: every value a string, null columns left out."""
+    return {n: _out(v) for n, v in zip(names, row, strict=True) if v is not None}
 
 
 def _sql_error(message: str) -> NetSuiteError:
@@ -1882,6 +1886,13 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 def _page(request: Request, rows: list[Any], path: str) -> tuple[dict[str, Any], list[Any]]:
     limit = _int_param(request, "limit", MAX_LIMIT, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, MAX_QUERY_ROWS)
+    if offset + limit > MAX_QUERY_ROWS:
+        raise NetSuiteError(
+            f"Invalid value for query parameter offset: at most the first {MAX_QUERY_ROWS} "
+            "results of a query can be paged (offset + limit); narrow the query.",
+            "INVALID_PARAMETER",
+            query_param="offset",
+        )
     if offset % limit:
         raise NetSuiteError(
             "Invalid value for query parameter offset: the offset must be a multiple of the limit.",
@@ -2142,9 +2153,9 @@ def create_app(
         query = body.get("q")
         if not isinstance(query, str) or not query.strip():
             raise NetSuiteError('The body must be {"q": "<SuiteQL query>"}.', "INVALID_CONTENT")
-        rows = run_suiteql(state, query)
+        names, rows = run_suiteql(state, query)
         envelope, page = _page(request, rows, QUERY_PATH)
-        envelope["items"] = [{"links": [], **row} for row in page]
+        envelope["items"] = [{"links": [], **suiteql_row(names, row)} for row in page]
         return json_response(envelope)
 
     async def server_time(request: Request) -> Response:

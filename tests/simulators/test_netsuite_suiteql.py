@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from starlette.testclient import TestClient
 
+from simulators import netsuite
 from simulators.netsuite import NetSuiteState, create_app
 from tests.simulators.test_netsuite import CREDS, R, invoice, ql, seeded
 
@@ -121,3 +122,19 @@ def test_unknown_columns_are_refused(client: TestClient) -> None:
     response = ql(client, "SELECT t.nosuchcolumn FROM transaction t")
     assert response.status_code == 400
     assert response.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
+
+
+def test_only_the_first_rows_of_a_query_can_be_paged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(netsuite, "MAX_QUERY_ROWS", 2)  # NetSuite: 100,000
+    q = "SELECT id, externalid FROM transaction WHERE type = 'CustInvc' ORDER BY id"
+    first = ql(client, q, limit=1).json()
+    assert (first["totalResults"], first["hasMore"]) == (3, True)  # the query is not refused
+    assert ql(client, q, limit=1, offset=1).status_code == 200
+    past = ql(client, q, limit=1, offset=2)
+    assert past.status_code == 400
+    assert past.json()["o:errorDetails"][0]["o:errorQueryParam"] == "offset"
+    # paging by key (a new query per page) reads every row
+    after = ql(client, f"{INVOICES} AND id > {first['items'][0]['id']} ORDER BY id", limit=2)
+    assert [row["externalid"] for row in after.json()["items"]] == ["5121", "5122"]
