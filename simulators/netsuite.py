@@ -929,6 +929,12 @@ _TABLES: dict[str, str] = {
 }
 
 
+# names a double-quoted identifier may take (SQLite reads any other as a string literal)
+_IDENTIFIERS = frozenset(_TABLES) | {
+    column.split()[0] for columns in _TABLES.values() for column in columns.split(",")
+}
+
+
 def _tf(value: Any) -> str:
     return "T" if value else "F"
 
@@ -1506,6 +1512,12 @@ def to_sqlite(query: str) -> str:
     if m := _UNSUPPORTED.search(masked):
         raise _sql_error(f"{' '.join(m[1].upper().split())} is not supported")
     _refuse_sqlite(masked)
+    for quoted in re.findall(r'"([^"]*)"', masked):
+        if quoted.lower() not in _IDENTIFIERS:
+            raise _sql_error(
+                f'"{quoted}" is an identifier in SuiteQL (Oracle SQL), and no table or column '
+                "has that name: quote strings with single quotes"
+            )
     return _unmask(_oracle_rows(_translate(masked)), literals)
 
 

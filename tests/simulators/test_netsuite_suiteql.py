@@ -118,6 +118,14 @@ def test_sqlite_words_inside_string_literals_are_data(client: TestClient) -> Non
     assert column(client, q) == ["5120", "5121", "5122"]
 
 
+def test_double_quotes_name_identifiers_not_strings(client: TestClient) -> None:
+    response = ql(client, f'{INVOICES} AND externalid = "5120"')
+    detail = response.json()["o:errorDetails"][0]
+    assert (response.status_code, detail["o:errorCode"]) == (400, "INVALID_PARAMETER")
+    assert '"5120" is an identifier' in detail["detail"]
+    assert column(client, f"{INVOICES} AND \"externalid\" = '5120'") == ["5120"]
+
+
 def test_unknown_columns_are_refused(client: TestClient) -> None:
     response = ql(client, "SELECT t.nosuchcolumn FROM transaction t")
     assert response.status_code == 400
