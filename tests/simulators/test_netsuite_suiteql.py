@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from simulators import netsuite
@@ -146,3 +148,24 @@ def test_only_the_first_rows_of_a_query_can_be_paged(
     # paging by key (a new query per page) reads every row
     after = ql(client, f"{INVOICES} AND id > {first['items'][0]['id']} ORDER BY id", limit=2)
     assert [row["externalid"] for row in after.json()["items"]] == ["5121", "5122"]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(op=st.sampled_from(["<=", "<", "=", ">", ">="]), n=st.integers(0, 5), flip=st.booleans())
+def test_rownum_keeps_what_oracle_keeps_for_any_bound(
+    client: TestClient, op: str, n: int, flip: bool
+) -> None:
+    every = column(client, f"{INVOICES} ORDER BY id")  # ["5120", "5121", "5122"]
+    # Oracle numbers the rows that pass the other conditions 1, 2, ...; a row is kept when
+    # its number passes the test, and numbering stops at the first row that fails it
+    kept: list[str] = []
+    for number, row in enumerate(every, start=1):
+        if not {"<=": number <= n, "<": number < n, "=": number == n, ">": number > n,
+                ">=": number >= n}[op]:  # fmt: skip
+            break
+        kept.append(row)
+    mirrored = {"<=": ">=", "<": ">", "=": "=", ">": "<", ">=": "<="}[op]
+    condition = f"{n} {mirrored} ROWNUM" if flip else f"ROWNUM {op} {n}"
+    assert column(client, f"{INVOICES} AND {condition} ORDER BY id") == kept
