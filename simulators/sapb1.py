@@ -1210,10 +1210,11 @@ class SapB1State:
                 if name in fixed or isinstance(value, list | dict):
                     raise B1Error(f"Property '{name}' cannot be updated", CODE_INVALID)
                 if name not in row and not name.startswith("U_"):
+                    type_name = PROPERTIES[entity_set][0]
                     raise B1Error(
-                        f"Property '{name}' of '{entity_set}' is invalid", CODE_BAD_PROPERTY
+                        f"Property '{name}' of '{type_name}' is invalid", CODE_BAD_PROPERTY
                     )
-                row[name] = value
+            row.update(patch)  # all checked first: a refused PATCH changes nothing
             if "UpdateDate" in row:
                 self._stamp(row, False, "CreationDate")
             self.bump(entity_set, key)

@@ -87,3 +87,10 @@ def test_unknown_properties_in_bodies_are_400_and_nothing_is_created(
     before = len(state.table(path))
     refused(client.post(f"{B}/{path}", json=body), prop, type_name)
     assert len(state.table(path)) == before
+
+
+def test_unknown_properties_in_a_patch_are_400_and_nothing_changes(client: TestClient) -> None:
+    doc = client.post(f"{B}/Invoices", json=invoice()).json()
+    url = f"{B}/Invoices({doc['DocEntry']})"
+    refused(client.patch(url, json={"Comments": "x", "Coments": "typo"}), "Coments", "Document")
+    assert client.get(f"{url}?$select=Comments").json()["Comments"] is None
