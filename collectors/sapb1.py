@@ -86,7 +86,10 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 STORE_DAY = re.compile(r"^.+-\d{4}-\d{2}-\d{2}$")
 RETURN_OF = re.compile(r"\bPOS order (\S+)")
-CANCELLED_STATUSES = ("csCancelled", "csCancellation")
+CANCELLED_STATUSES = (
+    "csYes",
+    "csCancellation",
+)  # SAP's CancelStatus: csYes / csNo / csCancellation
 
 
 def is_cancelled(record: Document | Payment) -> bool:

@@ -35,6 +35,7 @@ ENUM_ALIASES: dict[str, dict[str, str]] = {
     "CardType": {"C": "cCustomer", "S": "cSupplier", "L": "cLid"},
     "DocumentStatus": {"O": "bost_Open", "C": "bost_Close"},
     "DocType": {"I": "dDocument_Items", "S": "dDocument_Service"},
+    "CancelStatus": {"Y": "csYes", "N": "csNo", "C": "csCancellation"},
     "_yes_no": {"Y": "tYES", "N": "tNO"},
 }
 _YES_NO_VALUES = {"tYES", "tNO"}
@@ -52,6 +53,13 @@ class B1Query:
     where: Predicate | None
     select: tuple[str, ...] | None
     inlinecount: bool
+    filter_names: tuple[str, ...] = ()  # the properties $filter names
+
+    def properties(self) -> list[tuple[str, str]]:
+        """(option, property) for every property the query names, in option order."""
+        out = [("$filter", n) for n in self.filter_names]
+        out += [("$select", n) for n in self.select or ()]
+        return out + [("$orderby", n) for n, _ in self.orderby]
 
 
 _TOKEN = re.compile(
@@ -167,6 +175,7 @@ class _Parser:
         self.toks = _tokens(text)
         self.i = 0
         self.fold = fold
+        self.names: list[str] = []
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -240,6 +249,7 @@ class _Parser:
             raise B1QueryError(f"$filter: expected a property name near {name!r}")
         if name in _FUNCS:
             return self.function(name)
+        self.names.append(name)
         op_tok = self.take()
         if op_tok[0] != "name" or op_tok[1] not in _COMPARE:
             if op_tok[1] in ("add", "sub", "mul", "div", "mod"):
@@ -262,6 +272,7 @@ class _Parser:
         self.expect("rp")
         if fkind != "name" or not isinstance(needle, str):
             raise B1QueryError(f"$filter: {func}() needs a property and a quoted string")
+        self.names.append(fname)
         fold = self.fold
 
         def pred(row: Row) -> bool:
@@ -280,6 +291,11 @@ class _Parser:
 
 def parse_b1_filter(text: str, case_insensitive: bool = False) -> Predicate:
     return _Parser(text, case_insensitive).parse()
+
+
+def _parse_filter(text: str, case_insensitive: bool) -> tuple[Predicate, tuple[str, ...]]:
+    parser = _Parser(text, case_insensitive)
+    return parser.parse(), tuple(parser.names)
 
 
 def _int_option(params: Mapping[str, str], name: str) -> int | None:
@@ -311,13 +327,13 @@ def parse_b1_query(params: Mapping[str, str], case_insensitive: bool = False) ->
                 raise B1QueryError(f"$orderby: cannot read {part.strip()!r}")
             orderby.append((bits[0], len(bits) == 2 and bits[1].lower() == "desc"))
     raw_filter = params.get("$filter", "").strip()
-    where = parse_b1_filter(raw_filter, case_insensitive) if raw_filter else None
+    where, names = _parse_filter(raw_filter, case_insensitive) if raw_filter else (None, ())
     raw_select = params.get("$select", "").strip()
     select = tuple(s.strip() for s in raw_select.split(",") if s.strip()) or None
     inline = params.get("$inlinecount", "none").strip()
     if inline not in ("none", "allpages"):
         raise B1QueryError(f"$inlinecount must be allpages or none, got {inline!r}")
-    return B1Query(top, skip, tuple(orderby), where, select, inline == "allpages")
+    return B1Query(top, skip, tuple(orderby), where, select, inline == "allpages", names)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -4,11 +4,14 @@ Serves the record service `/services/rest/record/v1/{recordType}` (bearer auth, 
 references, `{"items": [...]}` sublists, `expandSubResources`, `fields`, collection paging
 with `limit`/`offset`/`links`/`hasMore`, `q` filters, POST -> 204 + `Location`, upsert and
 read by `eid:{externalId}`, PATCH, DELETE), SuiteQL `POST /services/rest/query/v1/suiteql`
-over an in-memory SQLite copy of the state, and `GET /services/rest/system/v1/serverTime`,
-from an in-memory `NetSuiteState`. Errors use NetSuite's `type/title/status/o:errorDetails`
-body; an optional account concurrency limit answers 429. `seed_from_scenario` builds the
-state from a scenario's Sage 200 state. This module must not know recon's posting rules or
-talk to a real NetSuite; the base URL is the root before `/services/...`.
+as Oracle SQL (ROWNUM, TOP, SYSDATE arithmetic, TO_DATE/TO_CHAR, NVL; SQLite's own syntax
+refused) translated onto an in-memory SQLite copy of the state, and
+`GET /services/rest/system/v1/serverTime`, from an in-memory `NetSuiteState`. Fields a record
+type does not have are refused in bodies, `q` and `fields` (400). Errors use NetSuite's
+`type/title/status/o:errorDetails` body; an optional account concurrency limit answers
+429. `seed_from_scenario` builds the state from a scenario's Sage 200 state. This module
+must not know recon's posting rules or talk to a real NetSuite; the base URL is the root
+before `/services/...`.
 
 Invented or inferred (documented in docs/simulators.md): error codes and wording beyond
 `INVALID_LOGIN` / `INVALID_CONTENT`, the 429 body, SuiteQL value formatting (strings,
@@ -17,6 +20,7 @@ Invented or inferred (documented in docs/simulators.md): error codes and wording
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 import sqlite3
@@ -103,6 +107,103 @@ STATUS_NAMES = {
     "customerRefund": {"A": "Voided", "B": "Issued"},
     "journalEntry": {"B": "Approved for Posting"},
 }
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# The fields each record type has (reference section 5; computed fields included, so `q`,
+# `fields` and bodies that name them are accepted). Custom fields (custbody_*, custcol_*,
+# custentity_*, custitem_*, custrecord_*) are always accepted.
+_HEADER = _words(
+    "links id externalId tranId tranDate entity subsidiary location currency exchangeRate "
+    "postingPeriod department class memo otherRefNum createdFrom subtotal discountItem "
+    "discountRate discountTotal total status createdDate lastModifiedDate taxTotal taxRate "
+    "taxItem taxDetailsOverride customForm approvalStatus salesRep terms email"
+)
+_ITEM_LINE = _words(
+    "links item quantity rate amount description location line price taxCode department "
+    "class isClosed quantityOnHand quantityAvailable grossAmt tax1Amt taxRate1 units"
+)
+_APPLY_LINE = _words("links doc apply amount line total due refNum applyDate type currency")
+_JOURNAL_LINE = _words(
+    "links account debit credit memo entity location department class taxCode line"
+)
+_MONEY = _words("customer account undepFunds paymentMethod paymentOption apply applied unapplied")
+FIELDS: dict[str, frozenset[str]] = {
+    "invoice": _HEADER | _words("item account dueDate amountPaid amountRemaining"),
+    "cashSale": _HEADER | _words("item account undepFunds paymentMethod paymentOption"),
+    "salesOrder": _HEADER | _words("item orderStatus shipDate"),
+    "creditMemo": _HEADER | _words("item account apply applied unapplied"),
+    "cashRefund": _HEADER | _words("item account paymentMethod paymentOption"),
+    "customerPayment": _HEADER | _MONEY | _words("payment"),
+    "customerRefund": _HEADER | _MONEY,
+    "journalEntry": _HEADER | _words("line approved"),
+    "customer": _words(
+        "links id externalId entityId companyName firstName lastName email phone isPerson "
+        "isInactive currency subsidiary createdDate lastModifiedDate"
+    ),
+    "inventoryItem": _words(
+        "links id externalId itemId displayName upcCode itemType isInactive basePrice "
+        "salesTaxCode taxSchedule locations incomeAccount createdDate lastModifiedDate"
+    ),
+    "location": _words(
+        "links id externalId name isInactive parent subsidiary createdDate lastModifiedDate"
+    ),
+    "account": _words(
+        "links id externalId acctNumber acctName acctType isInactive subsidiary createdDate "
+        "lastModifiedDate"
+    ),
+    "salesTaxItem": _words(
+        "links id externalId itemId description rate taxAccount isInactive createdDate "
+        "lastModifiedDate"
+    ),
+    "currency": _words("links id symbol name isInactive createdDate lastModifiedDate"),
+}
+SUBLIST_FIELDS: dict[str, frozenset[str]] = {
+    "item": _ITEM_LINE,
+    "apply": _APPLY_LINE,
+    "line": _JOURNAL_LINE,
+    "locations": _words(
+        "links location quantityOnHand quantityCommitted quantityAvailable "
+        "lastQuantityAvailableChange"
+    ),
+}
+_CUSTOM = re.compile(r"^cust(body|col|entity|item|record)_\w+$")
+
+
+def _known(name: str, fields: frozenset[str]) -> bool:
+    return name in fields or _CUSTOM.match(name) is not None
+
+
+def unknown_fields(record_type: str, body: dict[str, Any]) -> list[str]:
+    """The JSON paths of the body's fields `record_type` does not have (sublist lines too)."""
+    out = [name for name in body if not _known(name, FIELDS[record_type])]
+    for name, value in body.items():
+        lines = value.get("items") if isinstance(value, dict) else None
+        if name in SUBLIST_FIELDS and isinstance(lines, list):
+            for i, line in enumerate(lines):
+                if isinstance(line, dict):
+                    out += [
+                        f"{name}.items[{i}].{k}"
+                        for k in line
+                        if not _known(k, SUBLIST_FIELDS[name])
+                    ]
+    return out
+
+
+def _field_error(path: str, record_type: str, query_param: str | None = None) -> NetSuiteError:
+    """Refusal of a field the record type does not have (wording invented)."""
+    return NetSuiteError(
+        f"Invalid field {path}: the record type {record_type} has no field "
+        f"{path.rsplit('.', 1)[-1]}.",
+        "INVALID_CONTENT" if query_param is None else "INVALID_PARAMETER",
+        path=None if query_param else path,
+        query_param=query_param,
+    )
+
+
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -828,6 +929,12 @@ _TABLES: dict[str, str] = {
 }
 
 
+# names a double-quoted identifier may take (SQLite reads any other as a string literal)
+_IDENTIFIERS = frozenset(_TABLES) | {
+    column.split()[0] for columns in _TABLES.values() for column in columns.split(",")
+}
+
+
 def _tf(value: Any) -> str:
     return "T" if value else "F"
 
@@ -1130,10 +1237,45 @@ def _register_functions(db: sqlite3.Connection, state: NetSuiteState) -> None:
             return when.strftime(_strftime_format(str(fmt)))
         return _out(value)
 
-    def trunc(value: Any) -> Any:
+    def trunc(value: Any, fmt: Any = "DD") -> Any:
         if isinstance(value, str) and value.startswith(_DATE_MARK):
-            return value[:11] + " 00:00:00"
+            unit = str(fmt).upper()
+            day = _when(value).date()
+            if unit in ("MM", "MON", "MONTH"):
+                day = day.replace(day=1)
+            elif unit in ("YYYY", "YEAR", "YY"):
+                day = day.replace(month=1, day=1)
+            elif unit not in ("DD", "DDD", "J"):
+                raise ValueError(f"TRUNC format {fmt!r} is not supported")
+            return _DATE_MARK + f"{day.isoformat()} 00:00:00"
         return int(value) if isinstance(value, float) else value
+
+    def add_days(value: Any, days: Any) -> str | None:
+        if value is None or days is None:
+            return None
+        return _mark(_when(value) + timedelta(days=float(days)))
+
+    def days_between(later: Any, earlier: Any) -> float | None:
+        if later is None or earlier is None:
+            return None
+        return (_when(later) - _when(earlier)).total_seconds() / 86400
+
+    def add_months(value: Any, months: Any) -> str | None:
+        if value is None or months is None:
+            return None
+        when = _when(value)
+        total = when.year * 12 + when.month - 1 + int(months)
+        year, month = divmod(total, 12)
+        day = min(when.day, calendar.monthrange(year, month + 1)[1])
+        return _mark(when.replace(year=year, month=month + 1, day=day))
+
+    def decode(*args: Any) -> Any:
+        value, rest = args[0], list(args[1:])
+        while len(rest) >= 2:
+            if rest[0] == value:
+                return rest[1]
+            rest = rest[2:]
+        return rest[0] if rest else None
 
     def display(column: str, value: Any) -> str | None:
         if value is None:
@@ -1160,11 +1302,27 @@ def _register_functions(db: sqlite3.Connection, state: NetSuiteState) -> None:
     db.create_function("TO_CHAR", -1, to_char, deterministic=True)
     db.create_function("TO_NUMBER", 1, lambda v: None if v is None else float(v))
     db.create_function("NVL", 2, lambda a, b: b if a is None else a)
-    db.create_function("TRUNC", 1, trunc)
+    db.create_function("NVL2", 3, lambda a, b, c: c if a is None else b)
+    db.create_function("DECODE", -1, decode, deterministic=True)
+    db.create_function("TRUNC", -1, trunc)
+    db.create_function("NS_ADD_DAYS", 2, add_days, deterministic=True)
+    db.create_function("NS_DAYS_BETWEEN", 2, days_between, deterministic=True)
+    db.create_function("ADD_MONTHS", 2, add_months, deterministic=True)
     db.create_function("BUILTIN_DF", 2, display)
     db.create_function(
         "NS_SYSDATE", 0, lambda: _DATE_MARK + state.now().strftime("%Y-%m-%d %H:%M:%S")
     )
+
+
+def _when(value: Any) -> datetime:
+    """A date inside the SuiteQL copy (marked text) as a datetime."""
+    if not (isinstance(value, str) and value.startswith(_DATE_MARK)):
+        raise ValueError(f"{value!r} is not a date: use TO_DATE")
+    return datetime.strptime(value[1:], "%Y-%m-%d %H:%M:%S")
+
+
+def _mark(when: datetime) -> str:
+    return _DATE_MARK + when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _out(value: Any) -> str:
@@ -1185,37 +1343,195 @@ def _out(value: Any) -> str:
 
 _DF = re.compile(r"BUILTIN\.DF\s*\(\s*((?:\w+\.)?(\w+))\s*\)", re.I)
 _SYSDATE = re.compile(r"\b(SYSDATE|CURRENT_DATE)\b", re.I)
-_UNSUPPORTED = re.compile(r"\b(ROWNUM|FETCH\s+FIRST|CONNECT\s+BY|PRAGMA|ATTACH)\b", re.I)
+_UNSUPPORTED = re.compile(r"\b(FETCH\s+FIRST|FETCH\s+NEXT|CONNECT\s+BY|PRAGMA|ATTACH)\b", re.I)
+# SQLite's own syntax, which SuiteQL (Oracle SQL) refuses: word -> what Oracle says instead
+_SQLITE_ONLY: dict[str, str] = {
+    "LIMIT": "use ROWNUM <= n (or TOP n, or the limit/offset query parameters)",
+    "OFFSET": "use the offset query parameter",
+    "IFNULL": "use NVL or COALESCE",
+    "IIF": "use CASE WHEN",
+    "GROUP_CONCAT": "use LISTAGG",
+    "TOTAL": "use SUM",
+    "TYPEOF": "SuiteQL has no TYPEOF",
+    "PRINTF": "use TO_CHAR",
+    "GLOB": "use LIKE",
+    "DATE": "use TO_DATE, TRUNC or SYSDATE",
+    "DATETIME": "use TO_DATE or SYSDATE",
+    "TIME": "use TO_CHAR",
+    "JULIANDAY": "subtract dates: d1 - d2 is a number of days",
+    "STRFTIME": "use TO_CHAR",
+    "UNIXEPOCH": "subtract dates: d1 - d2 is a number of days",
+}
+_SQLITE_WORD = re.compile(
+    r"\b(LIMIT|OFFSET)\b|\b(IFNULL|IIF|GROUP_CONCAT|TOTAL|TYPEOF|PRINTF|GLOB|DATE|DATETIME|"
+    r"TIME|JULIANDAY|STRFTIME|UNIXEPOCH)\s*\(|(==)",
+    re.I,
+)
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_HOLE = re.compile("\x02(\\d+)\x02")
+# date-valued expressions once literals are masked and SYSDATE translated
+_DATE_EXPR = (
+    r"(?:TRUNC\s*\(\s*NS_SYSDATE\(\)\s*\)|NS_SYSDATE\(\)|TO_DATE\s*\([^()]*\)|"
+    r"ADD_MONTHS\s*\([^()]*\)|(?:\w+\.)?(?:\w*date|lastquantityavailablechange)\b)"
+)
+_DATE_MINUS_DATE = re.compile(rf"({_DATE_EXPR})\s*-\s*({_DATE_EXPR})", re.I)
+_DATE_PLUS_DAYS = re.compile(rf"({_DATE_EXPR})\s*([+-])\s*(\d+(?:\.\d+)?)(?![\w.])", re.I)
+_TOP = re.compile(r"^(\s*SELECT\s+(?:DISTINCT\s+)?)TOP\s+(\d+)\s+", re.I)
+_WHERE = re.compile(r"\bWHERE\b", re.I)
+_WHERE_END = re.compile(r"\b(GROUP\s+BY|ORDER\s+BY|HAVING)\b", re.I)
+_SET_OP = re.compile(r"\b(UNION|INTERSECT|MINUS|EXCEPT)\b", re.I)
+_ROWNUM = re.compile(r"\bROWNUM\b", re.I)
+_ROWNUM_LEFT = re.compile(r"^\s*ROWNUM\s*(<=|<|=|>=|>)\s*(\d+)\s*$", re.I)
+_ROWNUM_RIGHT = re.compile(r"^\s*(\d+)\s*(>=|>|=|<=|<)\s*ROWNUM\s*$", re.I)
+_FLIP = {"<=": ">=", "<": ">", "=": "=", ">=": "<=", ">": "<"}
 
 
-def _outside_literals(text: str, change: Callable[[str], str]) -> str:
-    """Apply `change` to the parts of `text` that are not inside '...' literals."""
-    parts = re.split(r"('(?:[^']|'')*')", text)
-    return "".join(p if i % 2 else change(p) for i, p in enumerate(parts))
+def _mask(sql: str) -> tuple[str, list[str]]:
+    """`sql` with each '...' literal replaced by a numbered hole, and the literals."""
+    literals: list[str] = []
+
+    def hole(m: re.Match[str]) -> str:
+        literals.append(m[0])
+        return f"\x02{len(literals) - 1}\x02"
+
+    return _LITERAL.sub(hole, sql), literals
+
+
+def _unmask(sql: str, literals: list[str]) -> str:
+    return _HOLE.sub(lambda m: literals[int(m[1])], sql)
+
+
+def _refuse_sqlite(masked: str) -> None:
+    m = _SQLITE_WORD.search(masked)
+    if m is None:
+        return
+    word = (m[1] or m[2] or m[3]).upper()
+    hint = _SQLITE_ONLY.get(word, "use =")
+    raise _sql_error(f"{word} is not SuiteQL (Oracle SQL): {hint}")
 
 
 def _translate(sql: str) -> str:
-    """Oracle-isms SQLite lacks: BUILTIN.DF, SYSDATE, and `transaction` (an SQLite keyword)."""
+    """Oracle forms SQLite lacks, on masked SQL: BUILTIN.DF, SYSDATE, date arithmetic (date -
+    date in days, date +/- days), and `transaction` (an SQLite keyword)."""
     sql = _DF.sub(lambda m: f"BUILTIN_DF('{m[2]}', {m[1]})", sql)
     sql = _SYSDATE.sub("NS_SYSDATE()", sql)
+    sql = _DATE_MINUS_DATE.sub(lambda m: f"NS_DAYS_BETWEEN({m[1]}, {m[2]})", sql)
+    sql = _DATE_PLUS_DAYS.sub(
+        lambda m: f"NS_ADD_DAYS({m[1]}, {'-' if m[2] == '-' else ''}{m[3]})", sql
+    )
     return re.sub(r'(?<!["\w])transaction\b(?!")', '"transaction"', sql, flags=re.I)
 
 
-def run_suiteql(state: NetSuiteState, query: str) -> list[dict[str, str]]:
-    """Every row of `query` (all values strings, null columns left out)."""
+def _rownum_limit(op: str, n: int) -> int | None:
+    """The row count Oracle's `ROWNUM op n` keeps (None: every row)."""
+    if op == "<=":
+        return max(n, 0)
+    if op == "<":
+        return max(n - 1, 0)
+    if op == "=":
+        return 1 if n == 1 else 0
+    if op == ">":
+        return None if n < 1 else 0
+    return None if n <= 1 else 0  # >=
+
+
+def _oracle_rows(sql: str) -> str:
+    """ROWNUM and TOP n as SQLite can run them, block by block (each parenthesised SELECT
+    and the statement itself): `ROWNUM <= n` (or `< n`, `= 1`, `n >= ROWNUM`) joined by
+    AND to a block's WHERE becomes that block's LIMIT, as does `SELECT TOP n`; ROWNUM
+    elsewhere (the select list) numbers the block's rows. `sql` is masked (no literals)."""
+    out: list[str] = []
+    holes: list[str] = []
+    depth = start = 0
+    for i, ch in enumerate(sql):
+        if ch == "(":
+            if depth == 0:
+                out.append(sql[start : i + 1])
+                start = i + 1
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise _sql_error("unbalanced parentheses")
+            if depth == 0:
+                inner = sql[start:i]
+                holes.append(_oracle_rows(inner))  # a query, or a call / list / condition
+                out.append(f"\x03{len(holes) - 1}\x03")
+                start = i
+    if depth:
+        raise _sql_error("unbalanced parentheses")
+    out.append(sql[start:])
+    flat = "".join(out)
+    limit: int | None = None
+    top = _TOP.match(flat)
+    if top:
+        flat = top[1] + flat[top.end() :]
+        limit = int(top[2])
+    where = _WHERE.search(flat)
+    if where and _ROWNUM.search(flat, where.end()):
+        if _SET_OP.search(flat):
+            raise _sql_error("ROWNUM with UNION/INTERSECT/MINUS: put each part in a subquery")
+        end_m = _WHERE_END.search(flat, where.end())
+        end = end_m.start() if end_m else len(flat)
+        kept: list[str] = []
+        for part in re.split(r"\bAND\b", flat[where.end() : end], flags=re.I):
+            m = _ROWNUM_LEFT.match(part)
+            op, n = (m[1], m[2]) if m else (None, None)
+            if m is None and (m2 := _ROWNUM_RIGHT.match(part)):
+                op, n = _FLIP[m2[2]], m2[1]
+            if op is None or n is None:
+                kept.append(part)
+                continue
+            keep = _rownum_limit(op, int(n))
+            if keep is not None:
+                limit = keep if limit is None else min(limit, keep)
+        if any(_ROWNUM.search(p) for p in kept):
+            raise _sql_error(
+                "ROWNUM in a WHERE clause is supported as ROWNUM <= n, ROWNUM < n or "
+                "ROWNUM = 1 joined with AND"
+            )
+        body = " AND ".join(kept).strip()
+        tail = flat[end:]
+        flat = flat[: where.start()] + (f"WHERE {body} " if body else "") + tail.lstrip()
+    flat = _ROWNUM.sub("ROW_NUMBER() OVER ()", flat)
+    if limit is not None:
+        flat = f"{flat.rstrip()} LIMIT {limit}"
+    return _HOLE3.sub(lambda m: holes[int(m[1])], flat)
+
+
+_HOLE3 = re.compile("\x03(\\d+)\x03")
+
+
+def to_sqlite(query: str) -> str:
+    """A SuiteQL (Oracle SQL) query as the SQLite copy runs it; refuses what SuiteQL does:
+    anything but one SELECT, and SQLite's own syntax (LIMIT, IFNULL, date('now'), ...)."""
     text = query.strip().rstrip(";").strip()
-    if not re.match(r"(?is)^(SELECT|WITH)\b", text) or ";" in text or _UNSUPPORTED.search(text):
+    masked, literals = _mask(text)
+    if not re.match(r"(?is)^(SELECT|WITH)\b", masked) or ";" in masked:
         raise _sql_error("only a single SELECT statement is supported")
-    text = _outside_literals(text, _translate)
+    if m := _UNSUPPORTED.search(masked):
+        raise _sql_error(f"{' '.join(m[1].upper().split())} is not supported")
+    _refuse_sqlite(masked)
+    for quoted in re.findall(r'"([^"]*)"', masked):
+        if quoted.lower() not in _IDENTIFIERS:
+            raise _sql_error(
+                f'"{quoted}" is an identifier in SuiteQL (Oracle SQL), and no table or column '
+                "has that name: quote strings with single quotes"
+            )
+    return _unmask(_oracle_rows(_translate(masked)), literals)
+
+
+def run_suiteql(state: NetSuiteState, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and every row of `query` (format a row with `suiteql_row`). A query
+    may match any number of rows; only its first MAX_QUERY_ROWS can be paged (`_page`)."""
+    text = to_sqlite(query)
     with state.lock:
         db = state.sql()
         try:
             cursor = db.execute(text)
-            rows = cursor.fetchmany(MAX_QUERY_ROWS + 1)
+            rows = cursor.fetchall()
         except (sqlite3.Error, ValueError, OverflowError) as exc:
             raise _sql_error(str(exc)) from None
-        if len(rows) > MAX_QUERY_ROWS:
-            raise _sql_error(f"the query returns more than {MAX_QUERY_ROWS} rows")
         names: list[str] = []
         n_expr = 0
         for col in cursor.description:
@@ -1224,7 +1540,12 @@ def run_suiteql(state: NetSuiteState, query: str) -> list[dict[str, str]]:
                 n_expr += 1
                 name = f"expr{n_expr}"
             names.append(name)
-    return [{n: _out(v) for n, v in zip(names, row, strict=True) if v is not None} for row in rows]
+    return names, rows
+
+
+def suiteql_row(names: list[str], row: tuple[Any, ...]) -> dict[str, str]:
+    """A SuiteQL row as NetSuite sends it: every value a string, null columns left out."""
+    return {n: _out(v) for n, v in zip(names, row, strict=True) if v is not None}
 
 
 def _sql_error(message: str) -> NetSuiteError:
@@ -1277,8 +1598,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 Predicate = Callable[[dict[str, Any]], bool]
 
 
-def parse_q(text: str) -> Predicate:
-    """`field OP value` joined with AND / OR and brackets (AND binds tighter)."""
+def parse_q(text: str, record_type: str | None = None) -> Predicate:
+    """`field OP value` joined with AND / OR and brackets (AND binds tighter); with
+    `record_type`, a field that record type does not have is refused."""
+    known = {f.lower() for f in FIELDS[record_type]} if record_type else None
     toks = _tokens(text)
     pos = 0
 
@@ -1322,6 +1645,9 @@ def parse_q(text: str) -> Predicate:
         if kind != "word":
             raise _q_error(f"expected a field name, got {text_!r}")
         fld = text_
+        if known is not None and fld.lower() not in known and not _CUSTOM.match(fld):
+            assert record_type is not None
+            raise _field_error(fld, record_type, query_param="q")
         op = take()[1].upper()
         negate = op.endswith("_NOT")
         base = op[:-4] if negate else op
@@ -1572,6 +1898,13 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 def _page(request: Request, rows: list[Any], path: str) -> tuple[dict[str, Any], list[Any]]:
     limit = _int_param(request, "limit", MAX_LIMIT, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, MAX_QUERY_ROWS)
+    if offset + limit > MAX_QUERY_ROWS:
+        raise NetSuiteError(
+            f"Invalid value for query parameter offset: at most the first {MAX_QUERY_ROWS} "
+            "results of a query can be paged (offset + limit); narrow the query.",
+            "INVALID_PARAMETER",
+            query_param="offset",
+        )
     if offset % limit:
         raise NetSuiteError(
             "Invalid value for query parameter offset: the offset must be a multiple of the limit.",
@@ -1693,6 +2026,9 @@ def create_app(
         fields = request.query_params.get("fields")
         if fields:
             keep = {f.strip() for f in fields.split(",")} | {"links", "id"}
+            for name in sorted(keep):
+                if not _known(name, FIELDS[record_type]):
+                    raise _field_error(name, record_type, query_param="fields")
             out = {k: v for k, v in out.items() if k in keep}
         return out
 
@@ -1710,6 +2046,22 @@ def create_app(
         if rec is None:
             raise NetSuiteError(NOT_FOUND, "NONEXISTENT_ID", 404)
         return rec
+
+    async def record_body(request: Request, record_type: str) -> dict[str, Any]:
+        """The body, its unknown fields refused (or, as the request's
+        X-NetSuite-PropertyNameValidation asks, dropped: Ignore, or Warning)."""
+        body = await body_of(request)
+        unknown = unknown_fields(record_type, body)
+        mode = request.headers.get("x-netsuite-propertynamevalidation", "Error").lower()
+        if unknown and mode not in ("warning", "ignore"):
+            raise _field_error(unknown[0], record_type)
+        for path in unknown:
+            parts = re.fullmatch(r"(\w+)\.items\[(\d+)\]\.(\w+)", path)
+            if parts is None:
+                body.pop(path, None)
+            else:
+                body[parts[1]]["items"][int(parts[2])].pop(parts[3], None)
+        return body
 
     async def body_of(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -1735,7 +2087,7 @@ def create_app(
     async def collection(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
         q = request.query_params.get("q")
-        pred = parse_q(q) if q else None
+        pred = parse_q(q, record_type) if q else None
         with state.lock:
             recs = sorted(state.table(record_type).values(), key=lambda r: int(r["id"]))
             ids = [r["id"] for r in recs if pred is None or pred(r)]
@@ -1772,7 +2124,7 @@ def create_app(
 
     async def create(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
-        body = await body_of(request)
+        body = await record_body(request, record_type)
         return written(request, record_type, state.create(record_type, body))
 
     async def put(request: Request) -> Response:
@@ -1784,12 +2136,12 @@ def create_app(
                 "INVALID_REQUEST",
                 405,
             )
-        body = await body_of(request)
+        body = await record_body(request, record_type)
         return written(request, record_type, state.upsert(record_type, key[4:], body))
 
     async def patch(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
-        body = await body_of(request)
+        body = await record_body(request, record_type)
         with state.lock:
             rec = locate(record_type, request.path_params["key"])
             state.update(record_type, rec["id"], body)
@@ -1813,9 +2165,9 @@ def create_app(
         query = body.get("q")
         if not isinstance(query, str) or not query.strip():
             raise NetSuiteError('The body must be {"q": "<SuiteQL query>"}.', "INVALID_CONTENT")
-        rows = run_suiteql(state, query)
+        names, rows = run_suiteql(state, query)
         envelope, page = _page(request, rows, QUERY_PATH)
-        envelope["items"] = [{"links": [], **row} for row in page]
+        envelope["items"] = [{"links": [], **suiteql_row(names, row)} for row in page]
         return json_response(envelope)
 
     async def server_time(request: Request) -> Response:

@@ -6,9 +6,11 @@ Serves `/b1s/v1/...` (OData v3) from an in-memory `SapB1State`: `POST /Login` wi
 server-side paging (20 rows by default, `Prefer: odata.maxpagesize=N` or `B1S-PageSize`,
 `odata.nextLink`); single entities by key (`Invoices(1201)`, `Items('TEE-BLK-M')`); POST
 creates answering 201 with the entity; PATCH with ETag / `If-Match` (412 / -2039);
-`Cancel` / `Close` actions; documents cannot be deleted (400 / -5006). Entities: Items (with
-`ItemWarehouseInfoCollection`), Warehouses, BusinessPartners, Invoices, CreditNotes,
-IncomingPayments, VendorPayments, JournalEntries, ChartOfAccounts, VatGroups, CreditCards.
+`Cancel` (adding the cancellation document) / `Close` actions; `$batch` (OData v3
+multipart/mixed, change sets atomic); documents cannot be deleted (400 / -5006).
+Entities: Items (with `ItemWarehouseInfoCollection`), Warehouses, BusinessPartners,
+Invoices, CreditNotes, IncomingPayments, VendorPayments, JournalEntries, ChartOfAccounts,
+VatGroups, CreditCards.
 B1 computes each line's `LineTotal` and VAT (`TaxTotal`) from net prices; invoices take
 stock out of the line's warehouse and credit notes put it back. Money is a JSON number,
 parsed as Decimal.
@@ -20,11 +22,12 @@ sync rules; it must never talk to a real vendor.
 Inferred (not read in a source; documented in docs/simulators.md): the login-failure code
 (100000027), the 404 body (-2028), the desktop record-lock answer (400 / -2039), the
 `Property 'X' of 'Document' is invalid` check (-1000), the -10 message texts, and the
-`csCancelled` cancel status.
+cancellation document's date (the cancelled document's) and `Cancelled` (tNO).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -46,7 +49,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulators._b1odata import B1QueryError, apply_b1_query, b1_day, parse_b1_query, select_b1
+from simulators._b1odata import (
+    B1Query,
+    B1QueryError,
+    apply_b1_query,
+    b1_day,
+    parse_b1_query,
+    select_b1,
+)
 from simulators._wire import Clock, dumps, json_response, round2
 from simulators.faults import RECORD_LOCK_MESSAGE, FaultMiddleware, Faults
 from simulators.sitoo import ORDERTYPE_ORDER, PAY_SUCCESSFUL, STATE_CLOSED
@@ -142,6 +152,67 @@ _CARD_FIELDS = _names(
     "CreditType SplitPayments"
 )
 
+_APPLIED_FIELDS = _names("LineNum DocEntry SumApplied InvoiceType InstallmentId DocLine")
+_JOURNAL_FIELDS = _names(
+    "JdtNum Number ReferenceDate TaxDate DueDate Memo Reference Reference2 Reference3 "
+    "TransactionCode ProjectCode AutoVAT StornoDate OriginalJournal JournalEntryLines Series "
+    "Indicator"
+)
+_JOURNAL_LINE_FIELDS = _names(
+    "Line_ID AccountCode ShortName Debit Credit FCDebit FCCredit FCCurrency LineMemo "
+    "Reference1 Reference2 CostingCode CostingCode2 CostingCode3 CostingCode4 CostingCode5 "
+    "ProjectCode TaxGroup VatLine BaseSum VatAmount DueDate TaxDate ReferenceDate1"
+)
+_PARTNER_FIELDS = _names(
+    "CardCode CardName CardType GroupCode Currency EmailAddress Phone1 Phone2 Cellular "
+    "FederalTaxID Valid Frozen CurrentAccountBalance CreateDate UpdateDate UpdateTime Address "
+    "City Country ZipCode"
+)
+# Every property of an entity set's type (what $filter, $select and $orderby may name),
+# and the type's name in B1's "Property 'X' of 'Type' is invalid" answer (code -1000).
+PROPERTIES: dict[str, tuple[str, frozenset[str]]] = {
+    "Items": (
+        "Item",
+        _names(
+            "ItemCode ItemName ForeignName BarCode ItemsGroupCode ItemType SalesItem "
+            "InventoryItem PurchaseItem Valid Frozen SalesVATGroup ArTaxCode "
+            "ManageStockByWarehouse DefaultWarehouse InventoryUOM QuantityOnStock "
+            "QuantityOrderedByCustomers QuantityOrderedFromVendors ItemPrices "
+            "ItemWarehouseInfoCollection CreateDate UpdateDate UpdateTime"
+        ),
+    ),
+    "Warehouses": (
+        "Warehouse",
+        _names("WarehouseCode WarehouseName BusinessPlaceID City Country Inactive Street"),
+    ),
+    "BusinessPartners": ("BusinessPartner", _PARTNER_FIELDS),
+    **{
+        name: (
+            "Document",
+            _DOC_FIELDS
+            | _names(
+                "DocObjectCode DocTotal VatSum PaidToDate CancelStatus TransNum CreationDate "
+                "UpdateDate UpdateTime"
+            ),
+        )
+        for name in ("Invoices", "CreditNotes")
+    },
+    **{
+        name: ("Payment", _PAYMENT_FIELDS | _names("DocObjectCode Cancelled"))
+        for name in ("IncomingPayments", "VendorPayments")
+    },
+    "JournalEntries": ("JournalEntry", _JOURNAL_FIELDS),
+    "ChartOfAccounts": (
+        "ChartOfAccount",
+        _names(
+            "Code Name AccountType AcctCurrency ActiveAccount Balance CashAccount "
+            "ExternalCode FrozenFor"
+        ),
+    ),
+    "VatGroups": ("VatGroups", _names("Code Name Category Inactive TaxAccount VatGroups_Lines")),
+    "CreditCards": ("CreditCard", _names("CreditCardCode CreditCardName GLAccount")),
+}
+
 
 class B1Error(Exception):
     """A request the Service Layer refuses: HTTP status, B1 code and message."""
@@ -216,6 +287,16 @@ def _check_props(body: dict[str, Any], allowed: frozenset[str], type_name: str) 
     for name in body:
         if name not in allowed and not name.startswith("U_"):
             raise B1Error(f"Property '{name}' of '{type_name}' is invalid", CODE_BAD_PROPERTY)
+
+
+def check_query(entity_set: str, query: B1Query) -> None:
+    """Refuse a $filter / $select / $orderby naming a property the entity set's type lacks
+    (a path such as `DocumentLines/ItemCode` is checked by its first step)."""
+    type_name, allowed = PROPERTIES[entity_set]
+    for _, name in query.properties():
+        first = name.split("/", 1)[0]
+        if first not in allowed and not first.startswith("U_"):
+            raise B1Error(f"Property '{first}' of '{type_name}' is invalid", CODE_BAD_PROPERTY)
 
 
 @dataclass
@@ -414,6 +495,7 @@ class SapB1State:
 
     def create_business_partner(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
+            _check_props(body, _PARTNER_FIELDS, "BusinessPartner")
             code = body.get("CardCode")
             if not isinstance(code, str) or not code.strip() or len(code) > 15:
                 raise B1Error("Enter a business partner code of at most 15 characters")
@@ -656,6 +738,42 @@ class SapB1State:
             if obj_type == OBJ_CREDIT_NOTE:
                 self._close_credited({ln["BaseEntry"] for ln in lines if ln.get("BaseEntry")})
             return doc
+
+    def _cancellation(self, entity_set: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The cancellation document B1 adds when a document is cancelled: a new document of
+        the same type and amounts (`CancelStatus` csCancellation, closed, a new `DocNum`,
+        the cancelled document's date, customer and references), each line based on the
+        cancelled line (`BaseType` its object type, `BaseEntry`, `BaseLine`); it moves the
+        stock back."""
+        obj_type = DOCUMENT_SETS[entity_set][2]
+        doc: dict[str, Any] = {
+            **row,
+            "DocEntry": self._entry(entity_set),
+            "DocNum": self._docnum(entity_set, None),
+            "DocTime": self._now().strftime("%H:%M:%S"),
+            "PaidToDate": ZERO,
+            "DocumentStatus": "bost_Close",
+            "Cancelled": "tNO",
+            "CancelStatus": "csCancellation",
+            "TransNum": None,
+            "DocumentLines": [
+                {
+                    **ln,
+                    "BaseType": obj_type,
+                    "BaseEntry": row["DocEntry"],
+                    "BaseLine": ln["LineNum"],
+                    "LineStatus": "bost_Close",
+                }
+                for ln in row["DocumentLines"]
+            ],
+        }
+        doc["Reference1"] = str(doc["DocNum"])
+        self._stamp(doc, True, "CreationDate")
+        sign = Decimal(1) if obj_type == OBJ_INVOICE else Decimal(-1)
+        for ln in doc["DocumentLines"]:
+            self._move_line(ln, sign)
+        self.table(entity_set).append(doc)
+        return doc
 
     def _move_line(self, line: dict[str, Any], sign: Decimal) -> None:
         """A document line's stock movement; none for a service line or one posted
@@ -974,6 +1092,7 @@ class SapB1State:
         where = f"{head[1:]}2"
         if not isinstance(raw, dict):
             raise B1Error(f"Invalid payment line  [{where}.DocEntry]{at}")
+        _check_props(raw, _APPLIED_FIELDS, "PaymentInvoice")
         kind = str(raw.get("InvoiceType", "it_Invoice"))
         entity_set = {"it_Invoice": "Invoices", "it_CredItnote": "CreditNotes"}.get(kind)
         if entity_set is None:
@@ -1009,6 +1128,7 @@ class SapB1State:
     # -- journal entries ----------------------------------------------------------------------
     def create_journal_entry(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
+            _check_props(body, _JOURNAL_FIELDS, "JournalEntry")
             day = _day_in(body.get("ReferenceDate"), "ReferenceDate") or self._now().date()
             raw_lines = body.get("JournalEntryLines")
             if not isinstance(raw_lines, list) or len(raw_lines) < 2:
@@ -1019,6 +1139,7 @@ class SapB1State:
                 at = f"[line: {i + 1}]"
                 if not isinstance(raw, dict):
                     raise B1Error(f"Invalid journal line  [JDT1.Account]{at}")
+                _check_props(raw, _JOURNAL_LINE_FIELDS, "JournalEntryLine")
                 acct = raw.get("AccountCode")
                 self._account(acct, "JDT1.Account", at)
                 d = _num(raw.get("Debit", 0), "Debit")
@@ -1089,10 +1210,11 @@ class SapB1State:
                 if name in fixed or isinstance(value, list | dict):
                     raise B1Error(f"Property '{name}' cannot be updated", CODE_INVALID)
                 if name not in row and not name.startswith("U_"):
+                    type_name = PROPERTIES[entity_set][0]
                     raise B1Error(
-                        f"Property '{name}' of '{entity_set}' is invalid", CODE_BAD_PROPERTY
+                        f"Property '{name}' of '{type_name}' is invalid", CODE_BAD_PROPERTY
                     )
-                row[name] = value
+            row.update(patch)  # all checked first: a refused PATCH changes nothing
             if "UpdateDate" in row:
                 self._stamp(row, False, "CreationDate")
             self.bump(entity_set, key)
@@ -1109,10 +1231,8 @@ class SapB1State:
                 if row["Cancelled"] == "tYES" or row["DocumentStatus"] == "bost_Close":
                     raise B1Error("Document is already closed or cancelled")
                 if name == "Cancel":
-                    sign = Decimal(1) if entity_set == "Invoices" else Decimal(-1)
-                    for ln in row["DocumentLines"]:
-                        self._move_line(ln, sign)
-                    row.update({"Cancelled": "tYES", "CancelStatus": "csCancelled"})
+                    self._cancellation(entity_set, row)
+                    row.update({"Cancelled": "tYES", "CancelStatus": "csYes"})
                 row["DocumentStatus"] = "bost_Close"
                 self._stamp(row, False, "CreationDate")
                 self.bump(entity_set, key)
@@ -1249,6 +1369,98 @@ def _reshape(body: bytes, status: int) -> bytes:
     return dumps(error_body(-1 if status >= 500 else -10, text)).encode()
 
 
+# --------------------------------------------------------------------- $batch (OData v3)
+@dataclass
+class _BatchRequest:
+    """One `application/http` part of a `$batch`: its request line, headers and body."""
+
+    method: str
+    path: str  # relative to the service root, e.g. "Invoices(1201)" or "$1"
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    content_id: str | None
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
+_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+                401: "Unauthorized", 404: "Not Found", 412: "Precondition Failed",
+                500: "Internal Server Error"}  # fmt: skip
+
+
+def _split_head(text: str) -> tuple[dict[str, str], str]:
+    """MIME-style `Name: value` lines up to the first blank line, and the rest."""
+    head, _, rest = text.partition("\n\n")
+    headers: dict[str, str] = {}
+    for line in head.split("\n"):
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return headers, rest
+
+
+def _multipart(text: str, content_type: str) -> list[tuple[dict[str, str], str]]:
+    """The parts of a multipart/mixed body (LF line ends): (part headers, part content)."""
+    m = _BOUNDARY.search(content_type)
+    if "multipart/mixed" not in content_type.lower() or m is None:
+        raise B1Error("Batch request must be multipart/mixed with a boundary", -1000)
+    delimiter = "--" + m[1]
+    if delimiter + "--" not in text:
+        raise B1Error(f"Batch request does not end with {delimiter}--", -1000)
+    body = text.split(delimiter + "--", 1)[0]
+    chunks = body.split(delimiter)[1:]  # the preamble goes
+    parts = []
+    for chunk in chunks:
+        headers, content = _split_head(chunk.lstrip("\n").removesuffix("\n"))
+        parts.append((headers, content))
+    return parts
+
+
+def _http_part(headers: dict[str, str], content: str) -> _BatchRequest:
+    if "application/http" not in headers.get("content-type", "").lower():
+        raise B1Error("Each batch part must be application/http", -1000)
+    request_line, _, rest = content.lstrip("\n").partition("\n")
+    bits = request_line.split()
+    if len(bits) < 2:
+        raise B1Error(f"Cannot read the batch request line {request_line!r}", -1000)
+    inner_headers: dict[str, str] = {}
+    body = rest
+    if rest.strip() and not rest.startswith("\n"):  # headers, a blank line, the body
+        inner_headers, body = _split_head(rest)
+    url = bits[1]
+    url = re.sub(r"^https?://[^/]+", "", url)
+    url = url.removeprefix(BASE_PATH).lstrip("/")
+    path, _, query = url.partition("?")
+    return _BatchRequest(
+        bits[0].upper(),
+        path,
+        query,
+        inner_headers,
+        body.strip().encode(),
+        headers.get("content-id"),
+    )
+
+
+def _http_answer(response: Response, content_id: str | None) -> str:
+    status = response.status_code
+    lines = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"]
+    if content_id is not None:
+        lines.append(f"Content-ID: {content_id}")
+    lines += ["", f"HTTP/1.1 {status} {_STATUS_TEXT.get(status, 'Error')}"]
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-length",):
+            lines.append(f"{name.title()}: {value}")
+    body = bytes(response.body).decode() if response.body else ""
+    return "\r\n".join([*lines, "", body])
+
+
+_TABLES = _names(  # what a failed change set restores
+    "items warehouses business_partners invoices credit_notes incoming_payments "
+    "vendor_payments journal_entries accounts vat_groups credit_cards versions next_entry "
+    "next_num"
+)
+
+
 def create_app(
     state: SapB1State, creds: SapB1Credentials, faults: Faults | None = None
 ) -> Starlette:
@@ -1310,6 +1522,7 @@ def create_app(
         key = ENTITY_SETS[name][1]
         fold = request.headers.get("b1s-caseinsensitive", "").lower() == "true"
         query = parse_b1_query(request.query_params, fold)
+        check_query(name, query)
         with state.lock:
             rows, total = apply_b1_query(state.table(name), query, key)
             if count_only:
@@ -1348,12 +1561,97 @@ def create_app(
             return denied()
         if rest == "Logout" and method == "POST":
             return await logout(request)
+        if rest == "$batch" and method == "POST":
+            try:
+                return await batch(request)
+            except B1Error as exc:
+                return _b1_error(exc)
+        return await answer(request, rest, method)
+
+    async def answer(request: Request, rest: str, method: str) -> Response:
         try:
             return await route(request, rest, method)
         except B1QueryError as exc:
             return json_response(error_body(-1000, str(exc)), 400)
         except B1Error as exc:
             return _b1_error(exc)
+
+    async def run_part(outer: Request, part: _BatchRequest, created: dict[str, str]) -> Response:
+        """One batch part, answered as if it came alone (`$n` names what Content-ID n
+        created earlier in the same change set)."""
+        path = part.path
+        ref = re.match(r"^\$(\w+)", path)
+        if ref is not None:
+            if ref[1] not in created:
+                return _b1_error(B1Error(f"Content-ID reference ${ref[1]} is not defined", -1000))
+            path = created[ref[1]] + path[ref.end() :]
+        headers = [(k.encode(), v.encode()) for k, v in part.headers.items()]
+        scope = {
+            **outer.scope,
+            "method": part.method,
+            "path": f"{BASE_PATH}/{path}",
+            "raw_path": f"{BASE_PATH}/{path}".encode(),
+            "query_string": part.query.encode(),
+            "headers": [*headers, *[(k, v) for k, v in outer.scope["headers"]
+                                    if k == b"cookie"]],
+        }  # fmt: skip
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": part.body, "more_body": False}
+
+        response = await answer(Request(scope, receive), path, part.method)
+        location = response.headers.get("location")
+        if part.content_id is not None and location:
+            created[part.content_id] = location.rsplit("/", 1)[-1]
+        return response
+
+    async def change_set(outer: Request, parts: list[_BatchRequest]) -> tuple[bool, list[str]]:
+        """All of a change set or none of it: any failure restores the company as it was
+        and the change set answers with that one failure (False)."""
+        created: dict[str, str] = {}
+        with state.lock:
+            saved = {name: copy.deepcopy(getattr(state, name)) for name in _TABLES}
+            answers: list[str] = []
+            for part in parts:
+                response = await run_part(outer, part, created)
+                if response.status_code >= 400:
+                    for name, value in saved.items():
+                        setattr(state, name, value)
+                    return False, [_http_answer(response, part.content_id)]
+                answers.append(_http_answer(response, part.content_id))
+            return True, answers
+
+    async def batch(request: Request) -> Response:
+        """`POST /$batch`: multipart/mixed, each part a request or a change set (atomic).
+        Answers 202 with one response part per request / change set, in order."""
+        text = (await request.body()).decode("utf-8", "replace").replace("\r\n", "\n")
+        outer_parts = _multipart(text, request.headers.get("content-type", ""))
+        mark = uuid.uuid4().hex
+        out: list[str] = []
+        for headers, content in outer_parts:
+            kind = headers.get("content-type", "")
+            if kind.lower().startswith("multipart/mixed"):
+                inner = [_http_part(h, c) for h, c in _multipart(content, kind)]
+                ok, answers = await change_set(request, inner)
+                if not ok:
+                    out.append(answers[0])
+                    continue
+                sub = f"changesetresponse_{mark}"
+                body = "".join(f"--{sub}\r\n{a}\r\n" for a in answers) + f"--{sub}--"
+                out.append(f"Content-Type: multipart/mixed; boundary={sub}\r\n\r\n{body}")
+            else:
+                part = _http_part(headers, content)
+                with state.lock:
+                    response = await run_part(request, part, {})
+                out.append(_http_answer(response, part.content_id))
+        top = f"batchresponse_{mark}"
+        body = "".join(f"--{top}\r\n{p}\r\n" for p in out) + f"--{top}--\r\n"
+        return Response(body, status_code=202, media_type=f"multipart/mixed; boundary={top}")
 
     async def route(request: Request, rest: str, method: str) -> Response:
         parts = rest.split("/")
@@ -1384,6 +1682,7 @@ def create_app(
             query = parse_b1_query(
                 {k: v for k, v in request.query_params.items() if k == "$select"}
             )
+            check_query(name, query)
             with state.lock:
                 row = state.find(name, key)
                 if row is None:

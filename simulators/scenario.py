@@ -268,6 +268,8 @@ class _Builder:
         self.held: list[_Sale] = []  # planted sales the sync holds, paid with a mapped tender
         self.planned_refunds: list[tuple[_Sale, datetime, str]] = []
         self.truth: list[dict[str, str | None]] = []
+        # (Sitoo warehouse id, sku) of the planted stock variance: never sold there
+        self.unstocked: tuple[int, str] | None = None
         self.master_time = datetime.combine(self.days[0], time(6), UTC) - timedelta(days=30)
 
     # -- money -------------------------------------------------------------------
@@ -327,7 +329,8 @@ class _Builder:
         orderid = self.next_orderid
         self.next_orderid += 1
         if lines is None:
-            chosen = items or self.rng.sample(self.sellable, self.rng.randint(1, 4))
+            stocked = [i for i in self.sellable if (store.warehouseid, i.sku) != self.unstocked]
+            chosen = items or self.rng.sample(stocked, self.rng.randint(1, 4))
             lines = [self._line(item) for item in chosen]
             if planted:
                 lines = [
@@ -564,7 +567,13 @@ class _Builder:
             doc = self._hand_keyed(sale, at + timedelta(hours=1))
             self.truth.append(self._keyed("incomplete_order_posted", "order_open", sale, doc))
         elif tag == "l":  # a discount whose line VAT Sage recomputes a penny off
-            line = self.rng.choice(self._drifting_lines())
+            line = self.rng.choice(
+                [
+                    ln
+                    for ln in self._drifting_lines()
+                    if (store.warehouseid, ln.sku) != self.unstocked
+                ]
+            )
             sale = self._make(store, at, tender=tender, planted="l", lines=[line])
             doc = self._hand_keyed(sale, at + timedelta(hours=1))
             vat = sum((ln.row_vat for ln in sale.lines), Decimal("0.00"))
@@ -905,9 +914,13 @@ class _Builder:
                 erp_value=str(gross),
             )
         )
-        # The SKU was never linked to the store's Sage warehouse: no holding there, while the
-        # POS holds stock (the stock push leaves SKUs without a Sage holding alone).
-        counted = self.rng.choice(self.sellable)
+        # The SKU was never linked to the store's ERP warehouse: no holding there, while the
+        # POS holds stock (the stock push leaves SKUs without an ERP level alone). It is
+        # never sold or keyed there either (not 20% VAT: the planted documents and the orphan
+        # are), so an ERP that moves stock with its documents (SAP B1) has no level for it
+        # either, and its stock push cannot erase the variance.
+        counted = self.rng.choice([i for i in self.sellable if i.rate != 20])
+        self.unstocked = (store.warehouseid, counted.sku)
         holding = next(
             h
             for h in self.sage.holdings

@@ -167,10 +167,18 @@ def test_a_cancellation_after_the_watermark_removes_what_was_landed(
         state.frozen_now = None
         collect(engine, client)
     doc_id = f"invoice:{invoice['DocEntry']}"
+    cancellation = state.invoices[-1]  # B1 added it for the cancelled invoice
+    assert (cancellation["CancelStatus"], cancellation["NumAtCard"]) == (
+        "csCancellation",
+        invoice["NumAtCard"],
+    )
     with engine.connect() as conn:
         docs = conn.execute(select(func.count()).where(ErpDocument.doc_id == doc_id)).scalar()
         lines = conn.execute(select(func.count()).where(ErpDocumentLine.doc_id == doc_id)).scalar()
-    assert (docs, lines) == (0, 0)
+        same_ref = conn.execute(
+            select(func.count()).where(ErpDocument.pos_ref == invoice["NumAtCard"])
+        ).scalar()
+    assert (docs, lines, same_ref) == (0, 0, 0)  # neither the invoice nor its cancellation
     assert journal(engine, f"incoming_payment:{payment['DocEntry']}") == []
 
 

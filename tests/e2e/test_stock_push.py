@@ -32,9 +32,9 @@ def set_erp_stock(w: World, erp: str, sku: str, on_hand: str, committed: str) ->
     ("erp", "pushed"),
     [
         ("netsuite", 1),
-        # B1 lists PAD-SANI at store 1's warehouse (the sales moved it there) at 0, so the
-        # push also sets the POS to 0: the planted stock variance is fixed, the ERP is master
-        ("sapb1", 2),
+        # B1 has no level for the planted stock variance's SKU at store 1 (never sold there),
+        # so the push leaves it alone, as it does for NetSuite
+        ("sapb1", 1),
     ],
 )
 def test_the_erps_available_stock_reaches_the_pos_once(
