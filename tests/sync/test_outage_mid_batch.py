@@ -61,7 +61,7 @@ def test_an_outage_mid_batch_stops_the_rest_with_a_reason_and_no_cancelled_error
             run_sync(world.engine, sitoo, poster, mappings, "Europe/London", run, workers=3)
 
         documents = [
-            f"{'sale' if o['creditorderid'] is None else 'credit_note'}:{o['orderid']}"
+            f"{'sale' if o.get('creditorderid') is None else 'credit_note'}:{o['orderid']}"
             for o in orders
         ]
         with world.engine.connect() as conn:
