@@ -256,10 +256,16 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
     )
 
 
-def _residual() -> pl.Expr:
-    return pl.col("difference") - pl.when(pl.col("_rounding")).then(pl.col("_vat_diff")).otherwise(
-        pl.lit(_ZERO)
+def _gross_differs(cfg: EngineConfig) -> pl.Expr:
+    """The gross totals disagree beyond the tolerance, and not only by a VAT rounding (an
+    ERP that recomputed the VAT per line and added it on top of the same net)."""
+    base = pl.col("gross_total")
+    differs = beyond(pl.col("difference"), base, cfg.amount)
+    by_rounding = (
+        pl.col("_rounding")
+        & beyond(pl.col("difference") - pl.col("_vat_diff"), base, cfg.amount).not_()
     )
+    return differs & by_rounding.not_()
 
 
 def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> DocumentFindings:
@@ -299,12 +305,16 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
     )
     parts.append(emit(dup, "duplicate_in_erp", key, "posted_twice"))
 
-    checked = ok
-    rounding = checked.filter(pl.col("_rounding")).with_columns(
+    # One kind per problem: a gross that differs is amount_mismatch (amount_differs); with
+    # the gross agreeing, a VAT difference up to the limit is vat_rounding, above it
+    # amount_mismatch (vat_differs); never two of these for one order.
+    gross_differs = _gross_differs(cfg)
+    vat_only = ok.filter(gross_differs.not_() & (pl.col("_vat_diff") != _ZERO)).with_columns(
         pl.col("vat_total").alias("pos_value"),
         pl.col("erp_vat").alias("erp_value"),
         pl.col("_vat_diff").alias("difference"),
     )
+    rounding = vat_only.filter(pl.col("_rounding"))
     parts.append(
         emit(
             rounding,
@@ -314,8 +324,10 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
             severity="info",
         )
     )
-    mismatch = checked.filter(beyond(_residual(), pl.col("gross_total"), cfg.amount))
+    mismatch = ok.filter(gross_differs)
     parts.append(emit(mismatch, "amount_mismatch", key, "amount_differs"))
+    vat_differs = vat_only.filter(pl.col("_rounding").not_())
+    parts.append(emit(vat_differs, "amount_mismatch", key, "vat_differs"))
     effects = pl.concat(
         [
             effects,

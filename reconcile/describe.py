@@ -19,6 +19,9 @@ CAUSE_TEXT: dict[str, str] = {
     "no_pos_ref": "The ERP document at a store's location carries no POS order id at all.",
     "posted_twice": "The same POS order was posted to the ERP more than once.",
     "amount_differs": "The ERP document total differs from the POS order total.",
+    "vat_differs": (
+        "The totals agree but the ERP VAT differs from the POS VAT by more than the rounding limit."
+    ),
     "posted_next_day": "The ERP document is dated the day after the POS business day.",
     "posted_other_day": "The ERP document is dated a different day than the POS business day.",
     "wrong_location": "The ERP document is at a different location than the store maps to.",

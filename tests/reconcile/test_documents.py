@@ -125,10 +125,12 @@ def test_relative_tolerance_edge_is_inclusive() -> None:
         ("2.00", "2.01", "12.01", {("vat_rounding", "rounding_0.01", "info")}),
         ("2.00", "1.98", "11.98", {("vat_rounding", "rounding_0.02", "info")}),
         ("2.00", "2.03", "12.03", {("amount_mismatch", "amount_differs", "error")}),
-        ("2.00", "2.01", "12.00", {("vat_rounding", "rounding_0.01", "info"),
-                                   ("amount_mismatch", "amount_differs", "error")}),
-        ("2.00", "2.01", "12.51", {("vat_rounding", "rounding_0.01", "info"),
-                                   ("amount_mismatch", "amount_differs", "error")}),
+        # the same gross: one kind, by the size of the VAT difference (never both)
+        ("2.00", "2.01", "12.00", {("vat_rounding", "rounding_0.01", "info")}),
+        ("2.00", "1.98", "12.00", {("vat_rounding", "rounding_0.02", "info")}),
+        ("2.00", "2.05", "12.00", {("amount_mismatch", "vat_differs", "error")}),
+        # the gross differs beyond the VAT: the amount mismatch alone
+        ("2.00", "2.01", "12.51", {("amount_mismatch", "amount_differs", "error")}),
     ],
 )  # fmt: skip
 def test_vat_rounding_replaces_amount_mismatch_for_the_same_penny(
@@ -137,6 +139,23 @@ def test_vat_rounding_replaces_amount_mismatch_for_the_same_penny(
     snap = Snap().order("1", vat=pos_vat).pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
     snap.doc("D1", "1", erp_gross, vat=erp_vat)
     assert found(snap.run(), "severity") == expected
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        #  vat_rounding_max   ERP VAT 0.05 above the POS's, the same gross   pos   erp   diff
+        ("0.02", {("amount_mismatch", "vat_differs", d("2.000"), d("2.050"), d("0.050"))}),
+        ("0.05", {("vat_rounding", "rounding_0.05", d("2.000"), d("2.050"), d("0.050"))}),
+    ],
+)
+def test_vat_difference_above_the_limit_is_an_amount_mismatch_of_the_vat(
+    limit: str, expected: object
+) -> None:
+    snap = Snap().order("1", vat="2.00").pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
+    snap.doc("D1", "1", "12.00", vat="2.05")
+    cfg = EngineConfig(vat_rounding_max=Decimal(limit))
+    assert found(snap.run(cfg), "pos_value", "erp_value", "difference") == expected
 
 
 def test_day_and_store_mismatch() -> None:
