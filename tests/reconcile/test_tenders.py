@@ -141,3 +141,30 @@ def test_orphan_without_a_store_keeps_its_money_in_a_storeless_row() -> None:
         ("tender_variance", "explained_by_missing_in_pos", None, None),
     }
     assert _waterfall(snap) == {(None, "explained_by_missing_in_pos"): Decimal("5.00")}
+
+
+def test_storeless_erp_money_is_unattributed_and_explained_by_its_document() -> None:
+    # NetSuite-like: no document or payment carries a location; their pos_refs name no order.
+    snap = Snap().sale("1")
+    snap.receipt("555", "1220", "4.00")  # an orphan payment: no document at all
+    snap.doc("X1", "777", "5.00", location=None).receipt("777", "1220", "5.00")  # orphan invoice
+    snap.doc("X2", "888", "-3.00", doc_type="credit_note", location=None)  # no refund, no sale
+    snap.receipt("888", "1210", "-3.00")
+    findings = snap.run()
+    #                   kind                          cause                store  account
+    assert found(findings, "store", "account") == {
+        ("missing_in_pos", "no_pos_order", None, None),
+        ("credit_note_without_refund", "no_pos_refund", None, None),
+        ("tender_variance", "unexplained", None, "1220"),  # 5.00 explained, 4.00 not
+        ("tender_variance", "explained_by_credit_note_without_refund", None, "1210"),
+    }
+    assert _waterfall(snap) == {
+        (None, "explained_by_missing_in_pos"): Decimal("5.00"),
+        (None, "explained_by_credit_note_without_refund"): Decimal("-3.00"),
+        (None, "unexplained"): Decimal("4.00"),
+    }
+    unattributed = findings.takings.filter(pl.col("store").is_null())
+    assert unattributed.select("account", "erp_amount").rows() == [
+        ("1210", Decimal("-3.00")),
+        ("1220", Decimal("9.00")),
+    ]
