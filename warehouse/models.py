@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -337,9 +336,7 @@ class Takings(Base):
     __tablename__ = "takings"
     __table_args__ = (Index("ix_takings_store_day", "store", "business_day", "account"),)
     # No primary key in the table: `store` is null for unattributed ERP money (CONTRACT).
-    __mapper_args__: ClassVar[dict[str, Any]] = {
-        "primary_key": ["store", "business_day", "account"]
-    }
+    __mapper_args__ = {"primary_key": ["store", "business_day", "account"]}  # noqa: RUF012
     store: Mapped[str | None] = mapped_column(String(40), nullable=True)
     business_day: Mapped[date] = mapped_column(Date)
     account: Mapped[str] = mapped_column(String(40))
@@ -355,7 +352,7 @@ class WaterfallPart(Base):
 
     __tablename__ = "variance_waterfall"
     __table_args__ = (Index("ix_variance_waterfall_store_day", "store", "business_day", "cause"),)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"primary_key": ["store", "business_day", "cause"]}
+    __mapper_args__ = {"primary_key": ["store", "business_day", "cause"]}  # noqa: RUF012
     store: Mapped[str | None] = mapped_column(String(40), nullable=True)
     business_day: Mapped[date] = mapped_column(Date)
     cause: Mapped[str] = mapped_column(String(60))
