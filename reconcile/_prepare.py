@@ -23,7 +23,7 @@ from reconcile._frames import (
     split_repeated,
 )
 
-__all__ = ["HELD_CAUSES", "Prepared", "prepare"]
+__all__ = ["HELD_CAUSES", "Prepared", "daily_journal", "prepare"]
 
 # Most specific first: an order held for several reasons names the first that applies.
 HELD_CAUSES = (
@@ -132,6 +132,7 @@ def prepare(
         "account_tender": account_tender,
         "erp_skus": t["erp_items"].select(pl.col("sku").unique()),
         "n_accounts": t["erp_accounts"].select(pl.len()),
+        "settings": t["map_settings"],
     }
     if as_of is None:
         small["latest"] = t["pos_orders"].select(pl.col("created_at").max())
@@ -229,13 +230,16 @@ def prepare(
     )
 
     raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
+    # Only a daily_journal store's journal covers its store-days (a per_order store's
+    # journals count in its takings alone).
+    daily = daily_journal(got["settings"])
     journal_days = got["journal_days"]
+    journal_days = journal_days.head(0) if daily is None else journal_days.filter(daily)
     covered = (
         journal_days.lazy().with_columns(pl.lit(True).alias("covered"))
         if journal_days.height
         else None
     )
-    journal_stores = journal_days.get_column("store_id")
 
     # One row per order_id (the earliest created_at); only repeated ids need the sort.
     once, more = split_repeated(raw, "order_id", _hashes(got, "order_repeats"))
@@ -245,7 +249,7 @@ def prepare(
             more.sort("order_id", "created_at", nulls_last=True).unique("order_id", keep="first")
         )
     orders = pl.concat(parts, how="vertical")
-    pending = _pending(when, grace, journal_stores)
+    pending = _pending(when, grace, daily)
     rank = pl.col("r")
     orders = orders.join(got["map_store"].lazy(), on="store_id", how="left")
     if held is None:
@@ -314,7 +318,24 @@ def prepare(
     )
 
 
-def _pending(when: datetime | None, grace: timedelta, journal_stores: pl.Series) -> pl.Expr:
+def daily_journal(settings: pl.DataFrame) -> pl.Expr | None:
+    """True for the rows whose `store_id` posts in daily_journal mode, as declared in the
+    settings (`posting_mode`, overridden per store by `posting_mode.STORE_ID`); a store
+    with no declaration, or any other value, is per_order. Never guessed from the data.
+    None: no store is."""
+    declared: dict[str, str] = {}
+    for key, value in settings.drop_nulls("key").sort("key", "value").iter_rows():
+        declared.setdefault(key, value)
+    prefix = "posting_mode."
+    modes = {k.removeprefix(prefix): v for k, v in declared.items() if k.startswith(prefix)}
+    if declared.get("posting_mode") == "daily_journal":
+        per_order = [store for store, mode in modes.items() if mode != "daily_journal"]
+        return pl.col("store_id").is_in(per_order).not_().fill_null(True)
+    daily = [store for store, mode in modes.items() if mode == "daily_journal"]
+    return pl.col("store_id").is_in(daily).fill_null(False) if daily else None
+
+
+def _pending(when: datetime | None, grace: timedelta, daily: pl.Expr | None) -> pl.Expr:
     """An unposted sale may still post: it is younger than `grace`, or its store posts daily
     journals and its business day has not closed `grace` ago (the day closes at midnight UTC
     after it: the snapshot holds no store time zone). A covered order is never pending."""
@@ -322,13 +343,10 @@ def _pending(when: datetime | None, grace: timedelta, journal_stores: pl.Series)
         return pl.lit(False)
     instant = pl.Datetime("us", "UTC")
     young = pl.col("created_at") > pl.lit(when - grace, dtype=instant)
-    if journal_stores.is_empty():
+    if daily is None:
         return young
     closes = pl.col("business_day").cast(instant) + pl.duration(days=1) + pl.lit(grace)
-    unclosed = pl.col("store_id").is_in(journal_stores.implode()) & (
-        pl.lit(when, dtype=instant) < closes
-    )
-    return young | unclosed
+    return young | (daily & (pl.lit(when, dtype=instant) < closes))
 
 
 def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:

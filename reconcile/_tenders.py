@@ -141,7 +141,7 @@ def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
     """Pick the explaining kinds whose money equals the variance; the rest is unexplained.
 
     Tried in order: all kinds, the certain ones, each kind alone; when none fits exactly,
-    the certain money is explained and the rest left unexplained.
+    the certain money is explained and the rest left unexplained. A zero variance has no parts.
     """
     money = {k: pl.col(k).fill_null(_ZERO) for k in _EXPLAINERS}
     v = pl.col("variance")
@@ -150,6 +150,9 @@ def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
     for i, kinds in reversed(list(enumerate(sets))):
         total = pl.sum_horizontal([money[k] for k in kinds])
         choice = pl.when((total == v) & (total != _ZERO)).then(pl.lit(i)).otherwise(choice)
+    # Takings that agree need no explaining (e.g. a missing invoice whose money a per_order
+    # store's daily bank journal holds): no parts, rather than a part and its opposite.
+    choice = pl.when(v == _ZERO).then(pl.lit(-1)).otherwise(choice)
     lf = takings.with_columns(choice.alias("_set"))
     lf = lf.with_columns(
         pl.when(pl.col("_set").is_in([i for i, kinds in enumerate(sets) if k in kinds]))

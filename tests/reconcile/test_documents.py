@@ -51,6 +51,7 @@ def test_young_unposted_sale_is_pending_not_missing() -> None:
 def test_daily_journal_store_day_covers_its_orders_but_not_held_ones() -> None:
     snap = Snap().order("1").pay("1", "Card", "12.00").order("2").pay("2", "Voucher", "3.00")
     snap.receipt("1-2024-05-01", "1220", "12.00", location="WH1")
+    snap.setting("posting_mode", "daily_journal")
     assert found(snap.run(), "pos_ref") == {
         ("missing_in_erp", "held_unmapped_tender", "2"),
         ("unmapped_tender", "tender_not_mapped", None),
@@ -215,10 +216,36 @@ def test_documents_without_lines_are_not_line_checked() -> None:
     assert found(Snap().sale("1").run()) == set()
 
 
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        #  declared [settings]                          findings
+        ({}, {("missing_in_erp", "not_posted", "2")}),  # per_order: the default
+        ({"posting_mode": "per_order"}, {("missing_in_erp", "not_posted", "2")}),
+        ({"posting_mode": "daily_journal"}, set()),  # the journal covers the store-day
+        ({"posting_mode.1": "daily_journal"}, set()),
+        ({"posting_mode": "daily_journal", "posting_mode.1": "per_order"},
+         {("missing_in_erp", "not_posted", "2")}),
+    ],
+)  # fmt: skip
+def test_posting_mode_is_declared_not_guessed_from_a_journal(
+    settings: dict[str, str], expected: set[object]
+) -> None:
+    # Invoices per order, takings banked by one journal per store-day: order 2 has no invoice.
+    snap = Snap().order("1").pay("1", "Card", "12.00").doc("D1", "1")
+    snap.order("2").pay("2", "Card", "12.00")
+    snap.receipt("1-2024-05-01", "1220", "24.00", journal_id="J1")  # balances the takings
+    for key, value in settings.items():
+        snap.setting(key, value)
+    findings = snap.run()
+    assert found(findings, "pos_ref") == expected
+    assert findings.waterfall.is_empty()  # the takings agree: nothing to explain
+
+
 def _journal_store_snap() -> Snap:
     """Store 1 posts daily journals (DAY is journaled); store 2 posts per order. Day 1 has an
     unposted sale in each, sold at 10:00."""
-    snap = Snap().order("1").pay("1", "Card", "12.00")
+    snap = Snap().order("1").pay("1", "Card", "12.00").setting("posting_mode.1", "daily_journal")
     snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")
     snap.order("2", day=later(1)).pay("2", "Card", "5.00")
     snap.order("3", store="2", day=later(1)).pay("3", "Card", "7.00")
@@ -253,6 +280,7 @@ def test_young_order_of_a_journaled_day_counts_in_the_takings() -> None:
     snap.order("2", created_at=t0 - timedelta(hours=1)).pay("2", "Cash", "8.00")
     snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")
     snap.receipt("1-2024-05-01", "1210", "8.00", journal_id="J1")
+    snap.setting("posting_mode", "daily_journal")
     findings = snap.run(as_of=None)
     assert found(findings) == set()
     assert findings.takings.get_column("pos_amount").to_list() == [d("8.00"), d("12.00")]

@@ -89,6 +89,7 @@ def test_daily_journal_lines_match_store_day_takings() -> None:
     snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")  # store from the reference
     snap.receipt("1-2024-05-01", "1210", "8.00", journal_id="J1")
     snap.receipt("1-2024-05-01", "4000", "-20.00", journal_id="J1")  # sales: not a tender
+    snap.setting("posting_mode", "daily_journal")
     findings = snap.run()
     assert found(findings) == set()
     assert findings.takings.get_column("variance").to_list() == [Decimal("0.00")] * 2
