@@ -360,11 +360,19 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
         unknown_refs = None
     orphans = _orphans(p, side, unknown_refs)
     erp_only = orphans.filter(pl.col("pos_ref").is_not_null() & pl.col("_ref_store").is_null())
-    parts.append(emit(orphans, side.orphan_kind, [pl.col("erp_ref")], pl.col("cause")))
+    # A document naming a quarantined POS order: missing_in_pos (that order's one finding).
+    held = pl.col("_quarantined")
+    parts.append(
+        emit(orphans.filter(held.not_()), side.orphan_kind, [pl.col("erp_ref")], pl.col("cause"))
+    )
+    parts.append(
+        emit(orphans.filter(held), "missing_in_pos", [pl.col("erp_ref")], "pos_order_quarantined")
+    )
+    kind = pl.when(held).then(pl.lit("missing_in_pos")).otherwise(pl.lit(side.orphan_kind))
     return DocumentFindings(
         parts=parts,
         effects=effects,
-        erp_only=erp_only.select("pos_ref", pl.lit(side.orphan_kind).alias("kind"), "store"),
+        erp_only=erp_only.select("pos_ref", kind.alias("kind"), "store"),
         lined=hits.filter(pl.col("_lines")).select(
             "order_id", "doc_id", "erp_ref", "store", "business_day", "currency"
         ),
@@ -403,7 +411,13 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
             how="left",
         )
     )
-    stores = [pl.col("loc_store"), pl.col("_ref_store")]
+    quarantined = p.quarantined.select(
+        pl.col("order_id").alias("pos_ref"),
+        pl.col("store_id").alias("_q_store"),
+        pl.lit(True).alias("_quarantined"),
+    )
+    lf = lf.join(quarantined, on="pos_ref", how="left")
+    stores = [pl.col("loc_store"), pl.col("_ref_store"), pl.col("_q_store")]
     if side.use_original_ref:
         lf = lf.join(
             named.rename({"store_id": "_orig_store"}),
@@ -418,6 +432,7 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
         .otherwise(pl.lit(side.orphan_cause_ref))
     )
     return lf.with_columns(
+        pl.col("_quarantined").fill_null(False),
         pl.coalesce(stores).alias("store"),
         pl.col("doc_no").alias("erp_ref"),
         pl.col("posting_date").alias("business_day"),
@@ -425,6 +440,25 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
         pl.col("gross_total").alias("difference"),
         cause.alias("cause"),
     )
+
+
+def _held_bad_data(p: Prepared) -> pl.LazyFrame:
+    """missing_in_erp (held_bad_data): a POS order the collector quarantined, which no ERP
+    document names (one that does is that document's missing_in_pos instead)."""
+    ids = p.quarantined.select("order_id").collect().get_column("order_id")
+    if ids.is_empty():  # as usual: nothing to read
+        return emit(p.quarantined.rename({"order_id": "pos_ref"}), "missing_in_erp", [], "")
+    named = (
+        p.t["erp_documents"]
+        .select(pl.col("pos_ref").alias("order_id"))
+        .filter(among("order_id", ids))
+    )
+    lf = p.quarantined.join(named, on="order_id", how="anti").select(
+        pl.col("order_id").alias("pos_ref"),
+        pl.col("store_id").alias("store"),
+        "business_day",
+    )
+    return emit(lf, "missing_in_erp", [pl.col("pos_ref")], "held_bad_data")
 
 
 def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
@@ -482,7 +516,7 @@ def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
     refunds = _link(p, cfg, _REFUNDS, hits.lazy().filter(pl.col("_s")))
     lined = pl.concat([sales.lined, refunds.lined], how="vertical")
     return DocumentFindings(
-        parts=[*sales.parts, *refunds.parts, _lines(p, lined)],
+        parts=[*sales.parts, *refunds.parts, _lines(p, lined), _held_bad_data(p)],
         effects=pl.concat([sales.effects, refunds.effects], how="vertical"),
         # A pos_ref that both an orphan invoice and credit note carry counts once (the sale).
         erp_only=pl.concat([sales.erp_only, refunds.erp_only], how="vertical").unique(

@@ -65,6 +65,7 @@ class Prepared:
     unmapped_payments: pl.LazyFrame  # pos_payments whose tender has no mapping (all orders)
     unmapped_lines: pl.LazyFrame  # pos_order_lines whose VAT rate has no mapping (all orders)
     doc_ref_repeats: pl.Series | None  # hashes of pos_refs seen twice (None: not computed)
+    quarantined: pl.LazyFrame  # order_id, store_id, business_day: quarantined, not in pos_orders
     has_erp_items: bool
     as_of: datetime | None
     day: date | None = None
@@ -133,6 +134,11 @@ def prepare(
         "erp_skus": t["erp_items"].select(pl.col("sku").unique()),
         "n_accounts": t["erp_accounts"].select(pl.len()),
         "settings": t["map_settings"],
+        "quarantined": t["pos_quarantine"]
+        .drop_nulls("order_id")
+        .sort("order_id", "business_day", "store_id", nulls_last=True)
+        .unique("order_id", keep="first")
+        .select("order_id", "store_id", "business_day"),
     }
     if as_of is None:
         small["latest"] = t["pos_orders"].select(pl.col("created_at").max())
@@ -195,6 +201,12 @@ def prepare(
     else:
         latest: Any = got["latest"].item()
         when = latest if isinstance(latest, datetime) else None
+
+    quarantined = got["quarantined"]
+    if quarantined.height:  # an order the POS side has after all is judged as any other
+        held_ids = quarantined.get_column("order_id")
+        have = t["pos_orders"].select("order_id").filter(among("order_id", held_ids)).collect()
+        quarantined = quarantined.filter(_not_in("order_id", have.get_column("order_id")))
 
     closed = got["closed_accounts"].get_column("account")
     closed_tenders = got["map_tender"].filter(_in("account", closed)).get_column("tender")
@@ -311,6 +323,7 @@ def prepare(
         unmapped_payments=unmapped_payments.lazy(),
         unmapped_lines=unmapped_lines.lazy(),
         doc_ref_repeats=_hashes(got, "doc_ref_repeats"),
+        quarantined=quarantined.lazy(),
         has_erp_items=has_erp_items,
         as_of=when,
         day=day,

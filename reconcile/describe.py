@@ -29,6 +29,14 @@ CAUSE_TEXT: dict[str, str] = {
     "order_cancelled": "An ERP document exists for a POS order that was cancelled.",
     "order_unpaid": "An ERP document exists for a POS order that is not paid.",
     "no_pos_refund": "The ERP credit note matches no refund in the POS.",
+    "held_bad_data": (
+        "Held back: the POS order's data failed validation when it was collected, so it is "
+        "quarantined and was not posted; fix the order in the POS (or its quarantine reason)."
+    ),
+    "pos_order_quarantined": (
+        "The ERP document names a POS order whose data failed validation when it was "
+        "collected (quarantined): the sale exists, recon could not read it."
+    ),
     "explained_by_missing_in_erp": "The takings gap is the money of sales missing in the ERP.",
     "explained_by_refund_without_credit_note": (
         "The takings gap is the money of refunds that have no credit note in the ERP."

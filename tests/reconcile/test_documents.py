@@ -309,3 +309,31 @@ def test_lines_compare_quantity_per_sku(
     for no, (sku, qty) in enumerate(erp_lines, start=1):
         snap.doc_line("D1", sku, qty, no=no)
     assert {(cause, sku) for _, cause, sku in found(snap.run(), "sku")} == expected
+
+
+def test_a_quarantined_pos_order_is_reported_once() -> None:
+    snap = Snap().sale("1")
+    #                         the collector quarantined orders 7, 8 and 9 (bad data)
+    for order_id, store in (("7", "1"), ("8", None), ("9", "2")):
+        snap.add("pos_quarantine", order_id=order_id, store_id=store, business_day=DAY,
+                 reason="orderitems[0].sku: missing")  # fmt: skip
+    snap.doc("D8", "8", "5.00", location=None).receipt("8", "1220", "5.00")  # 8 was posted
+    snap.doc("C9", "9", "-2.00", doc_type="credit_note", location="WH2")  # 9: a refund, posted
+    findings = snap.run()
+    #                kind             cause                   pos_ref  erp_ref  store
+    assert found(findings, "pos_ref", "erp_ref", "store") == {
+        ("missing_in_erp", "held_bad_data", "7", None, "1"),
+        ("missing_in_pos", "pos_order_quarantined", "8", "D8", None),
+        ("missing_in_pos", "pos_order_quarantined", "9", "C9", "2"),
+        ("tender_variance", "explained_by_missing_in_pos", None, None, None),
+    }
+
+
+def test_a_quarantined_order_the_pos_side_also_has_is_judged_as_any_other() -> None:
+    snap = Snap().sale("1").sale("2", posted=False)
+    snap.add("pos_quarantine", order_id="1", reason="a later version failed validation")
+    snap.add("pos_quarantine", order_id="2", reason="a later version failed validation")
+    assert found(snap.run(), "pos_ref") == {
+        ("missing_in_erp", "not_posted", "2"),
+        ("tender_variance", "explained_by_missing_in_erp", None),
+    }
