@@ -26,7 +26,7 @@ _SEED = 6  # of the line fingerprints' hashes
 @dataclass(frozen=True)
 class DocumentFindings:
     parts: list[pl.LazyFrame]  # exception rows
-    effects: pl.LazyFrame  # order_id, kind, diff: orders whose money another kind explains
+    effects: pl.LazyFrame  # order_id, kind, difference: orders whose money a kind explains
     erp_only: pl.LazyFrame  # pos_ref, kind, store: orphan documents naming no POS order at all
     lined: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency: eligible
     # linked orders whose lines may differ from their document's (line fingerprints differ)
@@ -350,6 +350,18 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
             pl.when(next_day).then(pl.lit("posted_next_day")).otherwise(pl.lit("posted_other_day")),
             severity="warning",
         )
+    )
+    # Its receipts dated on other days than the sale move money between store-days.
+    effects = pl.concat(
+        [
+            effects,
+            day.select(
+                "order_id",
+                pl.lit("day_mismatch").alias("kind"),
+                pl.lit(None, dtype=MONEY).alias("difference"),
+            ),
+        ],
+        how="vertical",
     )
     wrong_loc = ok.filter(pl.col("doc_location") != pl.col("location"))
     parts.append(emit(wrong_loc, "store_mismatch", key, "wrong_location", severity="warning"))

@@ -54,7 +54,8 @@ class Prepared:
     known: pl.LazyFrame  # same columns: every order the run may look up (orders in a full run)
     exact: bool  # two known orders share a first id hash: `join_orders` joins on the strings
     scope_ids: pl.Series | None  # order_id of `orders` in a scoped run (None: a full run)
-    named: pl.LazyFrame  # order_id, store_id, order_type, id hashes: orders ERP rows may name
+    named: pl.LazyFrame  # order_id, store_id, order_type, business_day, id hashes: orders ERP
+    # rows may name
     map_store: pl.LazyFrame  # store_id, location (one per store)
     loc_store: pl.LazyFrame  # location, loc_store (one store per location)
     map_tender: pl.LazyFrame  # tender, account (one per tender)
@@ -366,7 +367,7 @@ def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:
     return got[name].get_column("_h") if name in got else None
 
 
-_NAMED = ("order_id", "store_id", "order_type", "_h1", "_h2")
+_NAMED = ("order_id", "store_id", "order_type", "business_day", "_h1", "_h2")
 
 
 def _named(t: dict[str, pl.LazyFrame], day: date | None, store: str | None) -> pl.DataFrame:

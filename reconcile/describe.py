@@ -50,6 +50,10 @@ CAUSE_TEXT: dict[str, str] = {
     "explained_by_credit_note_without_refund": (
         "The takings gap is money the ERP paid back for credit notes with no POS refund."
     ),
+    "explained_by_day_mismatch": (
+        "The takings gap is money of documents dated another day than the sale: their "
+        "receipts moved it from the sale's day to theirs."
+    ),
     "unexplained": "The takings differ and no other exception accounts for the difference.",
     "tender_not_mapped": "POS payments use a tender that has no ERP account mapped.",
     "store_not_mapped": "POS sales come from a store with no ERP warehouse/location mapped.",

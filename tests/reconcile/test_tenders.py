@@ -169,3 +169,31 @@ def test_storeless_erp_money_is_unattributed_and_explained_by_its_document() -> 
         ("1210", Decimal("-3.00")),
         ("1220", Decimal("9.00")),
     ]
+
+
+def test_a_late_document_and_its_receipt_are_explained_by_day_mismatch_on_both_days() -> None:
+    snap = Snap().sale("2").order("1").pay("1", "Card", "12.00")
+    snap.doc("D1", "1", posting_date=later(1)).receipt("1", "1220", "12.00", posting_date=later(1))
+    findings = snap.run()
+    #                   kind             cause                    day        difference
+    assert found(findings, "business_day", "difference") == {
+        ("day_mismatch", "posted_next_day", DAY, Decimal("0.000")),
+        ("tender_variance", "explained_by_day_mismatch", DAY, Decimal("-12.000")),
+        ("tender_variance", "explained_by_day_mismatch", later(1), Decimal("12.000")),
+    }
+    parts = {(r["business_day"], r["cause"]): r["amount"] for r in findings.waterfall.to_dicts()}
+    assert parts == {
+        (DAY, "explained_by_day_mismatch"): Decimal("-12.00"),
+        (later(1), "explained_by_day_mismatch"): Decimal("12.00"),
+    }
+    for day in (DAY, later(1)):  # a run of one day sees its half the same way
+        scoped = snap.run(day=day, store="1")
+        assert scoped.waterfall.equals(findings.waterfall.filter(pl.col("business_day") == day))
+
+
+def test_a_late_document_whose_receipt_is_on_time_moves_no_money() -> None:
+    snap = Snap().order("1").pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
+    snap.doc("D1", "1", posting_date=later(1))
+    findings = snap.run()
+    assert found(findings) == {("day_mismatch", "posted_next_day")}
+    assert findings.waterfall.is_empty()
