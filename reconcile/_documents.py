@@ -234,7 +234,11 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
     kept = narrow.filter(keep).select("_k").collect().get_column("_k")
     among_kept = pl.col("_k").is_in(kept.implode())
     vat_diff = pl.col("erp_vat") - pl.col("vat_total")
-    is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= pl.lit(cfg.vat_rounding_max))
+    limit = (
+        pl.lit(cfg.vat_rounding_max)
+        + pl.lit(cfg.vat_rounding_relative) * pl.col("vat_total").fill_null(_ZERO).abs()
+    )
+    is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= limit)
     return (
         link(orders.filter(among_kept), summary.filter(among_kept))
         .filter(keep)

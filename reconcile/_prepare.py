@@ -9,6 +9,7 @@ only the orders that run can see: those in scope, and those that ERP rows of its
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -88,7 +89,9 @@ def prepare(
     as_of: datetime | None,
     day: date | None = None,
     store: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Prepared:
+    """`settings`: the snapshot's map_settings as a dict (`reconcile._frames.declared`)."""
     map_store = t["map_store"].sort("store_id", "location").unique("store_id", keep="first")
     loc_store = (
         map_store.sort("location", "store_id")
@@ -134,7 +137,6 @@ def prepare(
         "account_tender": account_tender,
         "erp_skus": t["erp_items"].select(pl.col("sku").unique()),
         "n_accounts": t["erp_accounts"].select(pl.len()),
-        "settings": t["map_settings"],
         "quarantined": t["pos_quarantine"]
         .drop_nulls("order_id")
         .sort("order_id", "business_day", "store_id", nulls_last=True)
@@ -245,7 +247,7 @@ def prepare(
     raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
     # Only a daily_journal store's journal covers its store-days (a per_order store's
     # journals count in its takings alone).
-    daily = daily_journal(got["settings"])
+    daily = daily_journal(settings or {})
     journal_days = got["journal_days"]
     journal_days = journal_days.head(0) if daily is None else journal_days.filter(daily)
     covered = (
@@ -332,17 +334,14 @@ def prepare(
     )
 
 
-def daily_journal(settings: pl.DataFrame) -> pl.Expr | None:
+def daily_journal(settings: Mapping[str, str]) -> pl.Expr | None:
     """True for the rows whose `store_id` posts in daily_journal mode, as declared in the
     settings (`posting_mode`, overridden per store by `posting_mode.STORE_ID`); a store
     with no declaration, or any other value, is per_order. Never guessed from the data.
     None: no store is."""
-    declared: dict[str, str] = {}
-    for key, value in settings.drop_nulls("key").sort("key", "value").iter_rows():
-        declared.setdefault(key, value)
     prefix = "posting_mode."
-    modes = {k.removeprefix(prefix): v for k, v in declared.items() if k.startswith(prefix)}
-    if declared.get("posting_mode") == "daily_journal":
+    modes = {k.removeprefix(prefix): v for k, v in settings.items() if k.startswith(prefix)}
+    if settings.get("posting_mode") == "daily_journal":
         per_order = [store for store, mode in modes.items() if mode != "daily_journal"]
         return pl.col("store_id").is_in(per_order).not_().fill_null(True)
     daily = [store for store, mode in modes.items() if mode == "daily_journal"]
