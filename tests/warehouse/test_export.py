@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 import snapshot
 from warehouse import export
@@ -131,3 +131,39 @@ def test_export_leaves_out_a_row_the_engine_could_not_read_with_one_warning(
     assert lines[1].startswith("export: pos_orders order_id='big': vat_total '9999")
     assert lines[2].startswith("export: pos_orders order_id='plain': paid 'yes' ")
     engine.dispose()
+
+
+def test_an_orphan_payment_with_no_location_reconciles_and_saves_as_unattributed(
+    warehouse: Engine, tmp_path: Path
+) -> None:
+    from config.mappings import parse_mappings
+    from reconcile import reconcile
+    from warehouse.mappings import import_mappings
+    from warehouse.models import Takings, WaterfallPart
+    from warehouse.takings import save_takings
+
+    mappings = parse_mappings({"stores": {"1": "WH1"}, "tenders": {"Card": "1220"}})
+    import_mappings(warehouse, mappings, actor="test")
+    payment = {
+        "journal_id": "PAY-1",
+        "line_no": 1,
+        "posting_date": date(2024, 6, 1),
+        "location": None,
+        "account": "1220",
+        "tender": None,
+        "amount": Decimal("4.00"),
+        "currency": "GBP",
+        "pos_ref": "999",
+    }  # NetSuite: a payment names no location
+    with warehouse.begin() as conn:
+        upsert(conn, table("erp_journal_lines"), [payment])
+    export_snapshot(warehouse, tmp_path / "snap")
+    findings = reconcile(snapshot.read_snapshot(tmp_path / "snap"))
+    save_takings(warehouse, findings.takings, findings.waterfall)
+    with warehouse.connect() as conn:
+        takings = conn.execute(select(Takings.store, Takings.account, Takings.erp_amount)).all()
+        w = WaterfallPart
+        parts = conn.execute(select(w.store, w.cause, w.amount)).all()
+    #                  store  account  ERP money
+    assert takings == [(None, "1220", Decimal("4.00"))]
+    assert parts == [(None, "unexplained", Decimal("4.00"))]
