@@ -1,13 +1,15 @@
 """Engine settings: tolerances per comparison, VAT rounding limit and the grace period.
 
-Plain frozen values only; this module must not read the environment or any file.
+Plain frozen values, built in code or from the mappings' [settings] (`map_settings` in the
+snapshot); this module must not read the environment or any file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 __all__ = ["EngineConfig", "Tolerance"]
 
@@ -19,6 +21,18 @@ class Tolerance:
     absolute: Decimal = Decimal("0.00")
     relative: Decimal = Decimal("0")
 
+    @classmethod
+    def parse(cls, text: str) -> Tolerance:
+        """`"0.05"` (in the currency) or `"0.5%"` (of the POS value); ValueError otherwise."""
+        percent = text.strip().endswith("%")
+        try:
+            value = Decimal(text.strip().removesuffix("%"))
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite() or value < 0:
+            raise ValueError(f"{text!r} is not an amount or a percentage such as 0.05 or 0.5%")
+        return cls(relative=value / 100) if percent else cls(absolute=value)
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -29,3 +43,29 @@ class EngineConfig:
     vat_rounding_max: Decimal = Decimal("0.02")  # 0 < |VAT diff| <= this is vat_rounding
     stock: Tolerance = field(default_factory=Tolerance)
     grace: timedelta = timedelta(hours=2)  # a sale younger than this at `as_of` is pending
+    vat_rounding_relative: Decimal = Decimal("0")  # ... plus this share of the POS VAT total
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> EngineConfig:
+        """The tolerances the mappings' [settings] set (CONTRACT: `amount_tolerance`,
+        `vat_rounding_max`, `tender_tolerance`, `stock_tolerance`), defaults for the rest.
+        ValueError naming the setting when a value is not an amount or a percentage."""
+
+        def given(key: str) -> Tolerance | None:
+            text = settings.get(key)
+            if text is None:
+                return None
+            try:
+                return Tolerance.parse(text)
+            except ValueError as exc:
+                raise ValueError(f"setting {key}: {exc}") from None
+
+        default = cls()
+        rounding = given("vat_rounding_max")
+        return cls(
+            amount=given("amount_tolerance") or default.amount,
+            tender=given("tender_tolerance") or default.tender,
+            stock=given("stock_tolerance") or default.stock,
+            vat_rounding_max=default.vat_rounding_max if rounding is None else rounding.absolute,
+            vat_rounding_relative=Decimal(0) if rounding is None else rounding.relative,
+        )

@@ -26,7 +26,7 @@ _SEED = 6  # of the line fingerprints' hashes
 @dataclass(frozen=True)
 class DocumentFindings:
     parts: list[pl.LazyFrame]  # exception rows
-    effects: pl.LazyFrame  # order_id, kind, diff: orders whose money another kind explains
+    effects: pl.LazyFrame  # order_id, kind, difference: orders whose money a kind explains
     erp_only: pl.LazyFrame  # pos_ref, kind, store: orphan documents naming no POS order at all
     lined: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency: eligible
     # linked orders whose lines may differ from their document's (line fingerprints differ)
@@ -234,7 +234,11 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
     kept = narrow.filter(keep).select("_k").collect().get_column("_k")
     among_kept = pl.col("_k").is_in(kept.implode())
     vat_diff = pl.col("erp_vat") - pl.col("vat_total")
-    is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= pl.lit(cfg.vat_rounding_max))
+    limit = (
+        pl.lit(cfg.vat_rounding_max)
+        + pl.lit(cfg.vat_rounding_relative) * pl.col("vat_total").fill_null(_ZERO).abs()
+    )
+    is_rounding = (vat_diff != _ZERO) & (vat_diff.abs() <= limit)
     return (
         link(orders.filter(among_kept), summary.filter(among_kept))
         .filter(keep)
@@ -256,10 +260,16 @@ def _candidates(p: Prepared, cfg: EngineConfig, suspects: pl.Series, exact: bool
     )
 
 
-def _residual() -> pl.Expr:
-    return pl.col("difference") - pl.when(pl.col("_rounding")).then(pl.col("_vat_diff")).otherwise(
-        pl.lit(_ZERO)
+def _gross_differs(cfg: EngineConfig) -> pl.Expr:
+    """The gross totals disagree beyond the tolerance, and not only by a VAT rounding (an
+    ERP that recomputed the VAT per line and added it on top of the same net)."""
+    base = pl.col("gross_total")
+    differs = beyond(pl.col("difference"), base, cfg.amount)
+    by_rounding = (
+        pl.col("_rounding")
+        & beyond(pl.col("difference") - pl.col("_vat_diff"), base, cfg.amount).not_()
     )
+    return differs & by_rounding.not_()
 
 
 def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> DocumentFindings:
@@ -299,12 +309,16 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
     )
     parts.append(emit(dup, "duplicate_in_erp", key, "posted_twice"))
 
-    checked = ok
-    rounding = checked.filter(pl.col("_rounding")).with_columns(
+    # One kind per problem: a gross that differs is amount_mismatch (amount_differs); with
+    # the gross agreeing, a VAT difference up to the limit is vat_rounding, above it
+    # amount_mismatch (vat_differs); never two of these for one order.
+    gross_differs = _gross_differs(cfg)
+    vat_only = ok.filter(gross_differs.not_() & (pl.col("_vat_diff") != _ZERO)).with_columns(
         pl.col("vat_total").alias("pos_value"),
         pl.col("erp_vat").alias("erp_value"),
         pl.col("_vat_diff").alias("difference"),
     )
+    rounding = vat_only.filter(pl.col("_rounding"))
     parts.append(
         emit(
             rounding,
@@ -314,8 +328,10 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
             severity="info",
         )
     )
-    mismatch = checked.filter(beyond(_residual(), pl.col("gross_total"), cfg.amount))
+    mismatch = ok.filter(gross_differs)
     parts.append(emit(mismatch, "amount_mismatch", key, "amount_differs"))
+    vat_differs = vat_only.filter(pl.col("_rounding").not_())
+    parts.append(emit(vat_differs, "amount_mismatch", key, "vat_differs"))
     effects = pl.concat(
         [
             effects,
@@ -339,6 +355,18 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
             severity="warning",
         )
     )
+    # Its receipts dated on other days than the sale move money between store-days.
+    effects = pl.concat(
+        [
+            effects,
+            day.select(
+                "order_id",
+                pl.lit("day_mismatch").alias("kind"),
+                pl.lit(None, dtype=MONEY).alias("difference"),
+            ),
+        ],
+        how="vertical",
+    )
     wrong_loc = ok.filter(pl.col("doc_location") != pl.col("location"))
     parts.append(emit(wrong_loc, "store_mismatch", key, "wrong_location", severity="warning"))
 
@@ -348,11 +376,19 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
         unknown_refs = None
     orphans = _orphans(p, side, unknown_refs)
     erp_only = orphans.filter(pl.col("pos_ref").is_not_null() & pl.col("_ref_store").is_null())
-    parts.append(emit(orphans, side.orphan_kind, [pl.col("erp_ref")], pl.col("cause")))
+    # A document naming a quarantined POS order: missing_in_pos (that order's one finding).
+    held = pl.col("_quarantined")
+    parts.append(
+        emit(orphans.filter(held.not_()), side.orphan_kind, [pl.col("erp_ref")], pl.col("cause"))
+    )
+    parts.append(
+        emit(orphans.filter(held), "missing_in_pos", [pl.col("erp_ref")], "pos_order_quarantined")
+    )
+    kind = pl.when(held).then(pl.lit("missing_in_pos")).otherwise(pl.lit(side.orphan_kind))
     return DocumentFindings(
         parts=parts,
         effects=effects,
-        erp_only=erp_only.select("pos_ref", pl.lit(side.orphan_kind).alias("kind"), "store"),
+        erp_only=erp_only.select("pos_ref", kind.alias("kind"), "store"),
         lined=hits.filter(pl.col("_lines")).select(
             "order_id", "doc_id", "erp_ref", "store", "business_day", "currency"
         ),
@@ -391,7 +427,13 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
             how="left",
         )
     )
-    stores = [pl.col("loc_store"), pl.col("_ref_store")]
+    quarantined = p.quarantined.select(
+        pl.col("order_id").alias("pos_ref"),
+        pl.col("store_id").alias("_q_store"),
+        pl.lit(True).alias("_quarantined"),
+    )
+    lf = lf.join(quarantined, on="pos_ref", how="left")
+    stores = [pl.col("loc_store"), pl.col("_ref_store"), pl.col("_q_store")]
     if side.use_original_ref:
         lf = lf.join(
             named.rename({"store_id": "_orig_store"}),
@@ -406,6 +448,7 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
         .otherwise(pl.lit(side.orphan_cause_ref))
     )
     return lf.with_columns(
+        pl.col("_quarantined").fill_null(False),
         pl.coalesce(stores).alias("store"),
         pl.col("doc_no").alias("erp_ref"),
         pl.col("posting_date").alias("business_day"),
@@ -413,6 +456,25 @@ def _orphans(p: Prepared, side: _Side, unknown_refs: pl.LazyFrame | None) -> pl.
         pl.col("gross_total").alias("difference"),
         cause.alias("cause"),
     )
+
+
+def _held_bad_data(p: Prepared) -> pl.LazyFrame:
+    """missing_in_erp (held_bad_data): a POS order the collector quarantined, which no ERP
+    document names (one that does is that document's missing_in_pos instead)."""
+    ids = p.quarantined.select("order_id").collect().get_column("order_id")
+    if ids.is_empty():  # as usual: nothing to read
+        return emit(p.quarantined.rename({"order_id": "pos_ref"}), "missing_in_erp", [], "")
+    named = (
+        p.t["erp_documents"]
+        .select(pl.col("pos_ref").alias("order_id"))
+        .filter(among("order_id", ids))
+    )
+    lf = p.quarantined.join(named, on="order_id", how="anti").select(
+        pl.col("order_id").alias("pos_ref"),
+        pl.col("store_id").alias("store"),
+        "business_day",
+    )
+    return emit(lf, "missing_in_erp", [pl.col("pos_ref")], "held_bad_data")
 
 
 def _lines(p: Prepared, pairs: pl.LazyFrame) -> pl.LazyFrame:
@@ -470,7 +532,7 @@ def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
     refunds = _link(p, cfg, _REFUNDS, hits.lazy().filter(pl.col("_s")))
     lined = pl.concat([sales.lined, refunds.lined], how="vertical")
     return DocumentFindings(
-        parts=[*sales.parts, *refunds.parts, _lines(p, lined)],
+        parts=[*sales.parts, *refunds.parts, _lines(p, lined), _held_bad_data(p)],
         effects=pl.concat([sales.effects, refunds.effects], how="vertical"),
         # A pos_ref that both an orphan invoice and credit note carry counts once (the sale).
         erp_only=pl.concat([sales.erp_only, refunds.erp_only], how="vertical").unique(

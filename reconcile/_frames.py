@@ -23,6 +23,7 @@ __all__ = [
     "among",
     "beyond",
     "conform_tables",
+    "declared",
     "emit",
     "exception_id",
     "finish",
@@ -82,6 +83,14 @@ def conform_tables(tables: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame
                 expr = expr.dt.replace_time_zone("UTC")
             exprs.append(expr.cast(dtype).alias(col))
         out[name] = lf.select(exprs)
+    return out
+
+
+def declared(settings: pl.DataFrame) -> dict[str, str]:
+    """The map_settings rows as a dict (a repeated key keeps its first value by sort)."""
+    out: dict[str, str] = {}
+    for key, value in settings.drop_nulls().sort("key", "value").iter_rows():
+        out.setdefault(key, value)
     return out
 
 

@@ -9,6 +9,7 @@ only the orders that run can see: those in scope, and those that ERP rows of its
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from reconcile._frames import (
     split_repeated,
 )
 
-__all__ = ["HELD_CAUSES", "Prepared", "prepare"]
+__all__ = ["HELD_CAUSES", "Prepared", "daily_journal", "prepare"]
 
 # Most specific first: an order held for several reasons names the first that applies.
 HELD_CAUSES = (
@@ -54,7 +55,8 @@ class Prepared:
     known: pl.LazyFrame  # same columns: every order the run may look up (orders in a full run)
     exact: bool  # two known orders share a first id hash: `join_orders` joins on the strings
     scope_ids: pl.Series | None  # order_id of `orders` in a scoped run (None: a full run)
-    named: pl.LazyFrame  # order_id, store_id, order_type, id hashes: orders ERP rows may name
+    named: pl.LazyFrame  # order_id, store_id, order_type, business_day, id hashes: orders ERP
+    # rows may name
     map_store: pl.LazyFrame  # store_id, location (one per store)
     loc_store: pl.LazyFrame  # location, loc_store (one store per location)
     map_tender: pl.LazyFrame  # tender, account (one per tender)
@@ -65,6 +67,7 @@ class Prepared:
     unmapped_payments: pl.LazyFrame  # pos_payments whose tender has no mapping (all orders)
     unmapped_lines: pl.LazyFrame  # pos_order_lines whose VAT rate has no mapping (all orders)
     doc_ref_repeats: pl.Series | None  # hashes of pos_refs seen twice (None: not computed)
+    quarantined: pl.LazyFrame  # order_id, store_id, business_day: quarantined, not in pos_orders
     has_erp_items: bool
     as_of: datetime | None
     day: date | None = None
@@ -86,7 +89,9 @@ def prepare(
     as_of: datetime | None,
     day: date | None = None,
     store: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Prepared:
+    """`settings`: the snapshot's map_settings as a dict (`reconcile._frames.declared`)."""
     map_store = t["map_store"].sort("store_id", "location").unique("store_id", keep="first")
     loc_store = (
         map_store.sort("location", "store_id")
@@ -132,6 +137,11 @@ def prepare(
         "account_tender": account_tender,
         "erp_skus": t["erp_items"].select(pl.col("sku").unique()),
         "n_accounts": t["erp_accounts"].select(pl.len()),
+        "quarantined": t["pos_quarantine"]
+        .drop_nulls("order_id")
+        .sort("order_id", "business_day", "store_id", nulls_last=True)
+        .unique("order_id", keep="first")
+        .select("order_id", "store_id", "business_day"),
     }
     if as_of is None:
         small["latest"] = t["pos_orders"].select(pl.col("created_at").max())
@@ -195,6 +205,12 @@ def prepare(
         latest: Any = got["latest"].item()
         when = latest if isinstance(latest, datetime) else None
 
+    quarantined = got["quarantined"]
+    if quarantined.height:  # an order the POS side has after all is judged as any other
+        held_ids = quarantined.get_column("order_id")
+        have = t["pos_orders"].select("order_id").filter(among("order_id", held_ids)).collect()
+        quarantined = quarantined.filter(_not_in("order_id", have.get_column("order_id")))
+
     closed = got["closed_accounts"].get_column("account")
     closed_tenders = got["map_tender"].filter(_in("account", closed)).get_column("tender")
     closed_rates = got["map_tax"].filter(_in("account", closed)).get_column("vat_rate")
@@ -229,13 +245,16 @@ def prepare(
     )
 
     raw = some(t["pos_orders"]).select(*_ORDER_COLUMNS, "created_at", "paid")
+    # Only a daily_journal store's journal covers its store-days (a per_order store's
+    # journals count in its takings alone).
+    daily = daily_journal(settings or {})
     journal_days = got["journal_days"]
+    journal_days = journal_days.head(0) if daily is None else journal_days.filter(daily)
     covered = (
         journal_days.lazy().with_columns(pl.lit(True).alias("covered"))
         if journal_days.height
         else None
     )
-    journal_stores = journal_days.get_column("store_id")
 
     # One row per order_id (the earliest created_at); only repeated ids need the sort.
     once, more = split_repeated(raw, "order_id", _hashes(got, "order_repeats"))
@@ -245,7 +264,7 @@ def prepare(
             more.sort("order_id", "created_at", nulls_last=True).unique("order_id", keep="first")
         )
     orders = pl.concat(parts, how="vertical")
-    pending = _pending(when, grace, journal_stores)
+    pending = _pending(when, grace, daily)
     rank = pl.col("r")
     orders = orders.join(got["map_store"].lazy(), on="store_id", how="left")
     if held is None:
@@ -307,6 +326,7 @@ def prepare(
         unmapped_payments=unmapped_payments.lazy(),
         unmapped_lines=unmapped_lines.lazy(),
         doc_ref_repeats=_hashes(got, "doc_ref_repeats"),
+        quarantined=quarantined.lazy(),
         has_erp_items=has_erp_items,
         as_of=when,
         day=day,
@@ -314,7 +334,21 @@ def prepare(
     )
 
 
-def _pending(when: datetime | None, grace: timedelta, journal_stores: pl.Series) -> pl.Expr:
+def daily_journal(settings: Mapping[str, str]) -> pl.Expr | None:
+    """True for the rows whose `store_id` posts in daily_journal mode, as declared in the
+    settings (`posting_mode`, overridden per store by `posting_mode.STORE_ID`); a store
+    with no declaration, or any other value, is per_order. Never guessed from the data.
+    None: no store is."""
+    prefix = "posting_mode."
+    modes = {k.removeprefix(prefix): v for k, v in settings.items() if k.startswith(prefix)}
+    if settings.get("posting_mode") == "daily_journal":
+        per_order = [store for store, mode in modes.items() if mode != "daily_journal"]
+        return pl.col("store_id").is_in(per_order).not_().fill_null(True)
+    daily = [store for store, mode in modes.items() if mode == "daily_journal"]
+    return pl.col("store_id").is_in(daily).fill_null(False) if daily else None
+
+
+def _pending(when: datetime | None, grace: timedelta, daily: pl.Expr | None) -> pl.Expr:
     """An unposted sale may still post: it is younger than `grace`, or its store posts daily
     journals and its business day has not closed `grace` ago (the day closes at midnight UTC
     after it: the snapshot holds no store time zone). A covered order is never pending."""
@@ -322,20 +356,17 @@ def _pending(when: datetime | None, grace: timedelta, journal_stores: pl.Series)
         return pl.lit(False)
     instant = pl.Datetime("us", "UTC")
     young = pl.col("created_at") > pl.lit(when - grace, dtype=instant)
-    if journal_stores.is_empty():
+    if daily is None:
         return young
     closes = pl.col("business_day").cast(instant) + pl.duration(days=1) + pl.lit(grace)
-    unclosed = pl.col("store_id").is_in(journal_stores.implode()) & (
-        pl.lit(when, dtype=instant) < closes
-    )
-    return young | unclosed
+    return young | (daily & (pl.lit(when, dtype=instant) < closes))
 
 
 def _hashes(got: dict[str, pl.DataFrame], name: str) -> pl.Series | None:
     return got[name].get_column("_h") if name in got else None
 
 
-_NAMED = ("order_id", "store_id", "order_type", "_h1", "_h2")
+_NAMED = ("order_id", "store_id", "order_type", "business_day", "_h1", "_h2")
 
 
 def _named(t: dict[str, pl.LazyFrame], day: date | None, store: str | None) -> pl.DataFrame:

@@ -12,7 +12,7 @@ from decimal import Decimal
 import polars as pl
 
 from reconcile._config import EngineConfig
-from reconcile._frames import STORE_DAY, among, beyond, emit, join_orders
+from reconcile._frames import DOC_KINDS, STORE_DAY, among, beyond, emit, join_orders
 from reconcile._prepare import Prepared
 from snapshot import MONEY
 
@@ -24,7 +24,9 @@ _KEYS = ["store", "business_day", "account"]
 # documents' effects), then ERP money with no POS order (receipts of orphan documents).
 _POS_KINDS = ("missing_in_erp", "refund_without_credit_note", "amount_mismatch")
 _ERP_KINDS = ("missing_in_pos", "credit_note_without_refund")
-_EXPLAINERS = (*_POS_KINDS, *_ERP_KINDS)
+# ... and money a late document's receipts moved from the sale's day to theirs.
+_MOVED = "day_mismatch"
+_EXPLAINERS = (*_POS_KINDS, *_ERP_KINDS, _MOVED)
 _PART = {k: f"explained_by_{k}" for k in _EXPLAINERS}
 WATERFALL_CAUSES = (*_PART.values(), "unexplained")
 # The money certainly in the variance: all but an amount mismatch (its receipt may be right).
@@ -113,8 +115,9 @@ def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
     effects = effects.collect().lazy()
     explained = effects.select("order_id").collect().get_column("order_id")
     pays = p.t["pos_payments"].filter(among("order_id", explained)).join(p.map_tender, on="tender")
+    kind = pl.col("kind")
     missing = (
-        effects.filter(pl.col("kind") != "amount_mismatch")
+        effects.filter(kind.is_in(["missing_in_erp", "refund_without_credit_note"]))
         .join(pays, on="order_id")
         .select("order_id", "kind", "account", (-pl.col("amount")).alias("money"))
     )
@@ -122,26 +125,107 @@ def _contributions(p: Prepared, effects: pl.LazyFrame) -> pl.LazyFrame:
         pays.sort("order_id", "payment_no").group_by("order_id").agg(pl.col("account").first())
     )
     amount = (
-        effects.filter(pl.col("kind") == "amount_mismatch")
+        effects.filter(kind == "amount_mismatch")
         .join(first_account, on="order_id")
         .select("order_id", "kind", "account", pl.col("difference").alias("money"))
     )
-    return (
-        pl.concat([missing, amount], how="vertical")
+    per_order = pl.concat([missing, amount], how="vertical").join(orders, on="order_id")
+    late = (
+        effects.filter(kind == _MOVED)
         .join(orders, on="order_id")
+        .select(orders.collect_schema().names())
+    )
+    if p.scope_ids is not None:
+        late = pl.concat([late, _late_elsewhere(p)], how="vertical")
+    moved = _moved(p, late)
+    return (
+        pl.concat([per_order.select(*_KEYS, "kind", "money"), moved], how="vertical")
         .group_by(_KEYS)
         .agg(
-            pl.col("money").filter(pl.col("kind") == k).sum().cast(MONEY).alias(k)
-            for k in _POS_KINDS
+            pl.col("money").filter(kind == k).sum().cast(MONEY).alias(k)
+            for k in (*_POS_KINDS, _MOVED)
         )
     )
+
+
+def _late_elsewhere(p: Prepared) -> pl.LazyFrame:
+    """For a scoped run: the orders outside its scope that its receipts name, dated another
+    day than the sale, and whose (first) document is dated another day too (their
+    day_mismatch belongs to another scope; the money it moved arrives in this one)."""
+    journal = p.t["erp_journal_lines"]
+    if p.day is not None:
+        journal = journal.filter(pl.col("posting_date") == p.day)
+    assert p.scope_ids is not None
+    named = p.named.filter(_outside(p.scope_ids)).select("order_id", "order_type", "business_day")
+    ids = (
+        journal.select("pos_ref", "posting_date")
+        .join(named, left_on="pos_ref", right_on="order_id")
+        .filter(pl.col("posting_date") != pl.col("business_day"))
+        .select("pos_ref")
+        .unique()
+        .collect()
+        .get_column("pos_ref")
+    )
+    orders = (
+        p.t["pos_orders"]
+        .filter(among("order_id", ids))
+        .sort("created_at", nulls_last=True)
+        .unique("order_id", keep="first")
+        .filter((pl.col("state") == "completed") & pl.col("paid").fill_null(False))
+        .select("order_id", pl.col("store_id").alias("store"), "business_day", "order_type")
+    )
+    is_credit = pl.col("doc_type") == "credit_note"
+    first_docs = (
+        p.t["erp_documents"]
+        .filter(among("pos_ref", ids) & pl.col("doc_type").is_in([*DOC_KINDS, "credit_note"]))
+        .sort("pos_ref", "posting_date", "doc_no", "doc_id", nulls_last=True)
+        .group_by("pos_ref", is_credit.alias("_credit"))
+        .agg(pl.col("posting_date").first())
+    )
+    return (
+        orders.with_columns((pl.col("order_type") == "refund").alias("_credit"))
+        .join(first_docs, left_on=["order_id", "_credit"], right_on=["pos_ref", "_credit"])
+        .filter(pl.col("posting_date") != pl.col("business_day"))
+        .select("order_id", "store", "business_day")
+    )
+
+
+def _outside(ids: pl.Series) -> pl.Expr:
+    return pl.col("order_id").is_in(ids.implode()).not_()
+
+
+def _moved(p: Prepared, late: pl.LazyFrame) -> pl.LazyFrame:
+    """The receipts of orders whose document is dated another day (day_mismatch) that are
+    dated on another day than the sale too: their money leaves the sale's store-day and
+    arrives on the receipt's (in the store its location maps to, else the sale's)."""
+    late = late.collect().lazy()
+    ids = late.select("order_id").collect().get_column("order_id")
+    receipts = (
+        p.t["erp_journal_lines"]
+        .filter(among("pos_ref", ids))
+        .join(p.map_tender.select("account").unique(), on="account", how="semi")
+        .join(late, left_on="pos_ref", right_on="order_id")
+        .filter(pl.col("posting_date") != pl.col("business_day"))
+        .join(p.loc_store, on="location", how="left")
+    )
+    kind = pl.lit(_MOVED).alias("kind")
+    money = pl.col("amount").cast(MONEY)
+    leaves = receipts.select("store", "business_day", "account", kind, (-money).alias("money"))
+    arrives = receipts.select(
+        pl.coalesce("loc_store", "store").alias("store"),
+        pl.col("posting_date").alias("business_day"),
+        "account",
+        kind,
+        money.alias("money"),
+    )
+    return pl.concat([leaves, arrives], how="vertical")
 
 
 def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
     """Pick the explaining kinds whose money equals the variance; the rest is unexplained.
 
     Tried in order: all kinds, the certain ones, each kind alone; when none fits exactly,
-    the certain money is explained and the rest left unexplained.
+    the certain money is explained and the rest left unexplained. A zero variance has no parts.
     """
     money = {k: pl.col(k).fill_null(_ZERO) for k in _EXPLAINERS}
     v = pl.col("variance")
@@ -150,6 +234,9 @@ def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
     for i, kinds in reversed(list(enumerate(sets))):
         total = pl.sum_horizontal([money[k] for k in kinds])
         choice = pl.when((total == v) & (total != _ZERO)).then(pl.lit(i)).otherwise(choice)
+    # Takings that agree need no explaining (e.g. a missing invoice whose money a per_order
+    # store's daily bank journal holds): no parts, rather than a part and its opposite.
+    choice = pl.when(v == _ZERO).then(pl.lit(-1)).otherwise(choice)
     lf = takings.with_columns(choice.alias("_set"))
     lf = lf.with_columns(
         pl.when(pl.col("_set").is_in([i for i, kinds in enumerate(sets) if k in kinds]))

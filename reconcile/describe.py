@@ -19,6 +19,9 @@ CAUSE_TEXT: dict[str, str] = {
     "no_pos_ref": "The ERP document at a store's location carries no POS order id at all.",
     "posted_twice": "The same POS order was posted to the ERP more than once.",
     "amount_differs": "The ERP document total differs from the POS order total.",
+    "vat_differs": (
+        "The totals agree but the ERP VAT differs from the POS VAT by more than the rounding limit."
+    ),
     "posted_next_day": "The ERP document is dated the day after the POS business day.",
     "posted_other_day": "The ERP document is dated a different day than the POS business day.",
     "wrong_location": "The ERP document is at a different location than the store maps to.",
@@ -26,6 +29,14 @@ CAUSE_TEXT: dict[str, str] = {
     "order_cancelled": "An ERP document exists for a POS order that was cancelled.",
     "order_unpaid": "An ERP document exists for a POS order that is not paid.",
     "no_pos_refund": "The ERP credit note matches no refund in the POS.",
+    "held_bad_data": (
+        "Held back: the POS order's data failed validation when it was collected, so it is "
+        "quarantined and was not posted; fix the order in the POS (or its quarantine reason)."
+    ),
+    "pos_order_quarantined": (
+        "The ERP document names a POS order whose data failed validation when it was "
+        "collected (quarantined): the sale exists, recon could not read it."
+    ),
     "explained_by_missing_in_erp": "The takings gap is the money of sales missing in the ERP.",
     "explained_by_refund_without_credit_note": (
         "The takings gap is the money of refunds that have no credit note in the ERP."
@@ -38,6 +49,10 @@ CAUSE_TEXT: dict[str, str] = {
     ),
     "explained_by_credit_note_without_refund": (
         "The takings gap is money the ERP paid back for credit notes with no POS refund."
+    ),
+    "explained_by_day_mismatch": (
+        "The takings gap is money of documents dated another day than the sale: their "
+        "receipts moved it from the sale's day to theirs."
     ),
     "unexplained": "The takings differ and no other exception accounts for the difference.",
     "tender_not_mapped": "POS payments use a tender that has no ERP account mapped.",

@@ -14,7 +14,7 @@ import polars as pl
 
 from reconcile._config import EngineConfig
 from reconcile._documents import compare_documents
-from reconcile._frames import conform_tables, finish, gather
+from reconcile._frames import conform_tables, declared, finish, gather
 from reconcile._master import compare_master
 from reconcile._prepare import prepare
 from reconcile._tenders import compare_tenders
@@ -49,6 +49,14 @@ def _scope(lf: pl.LazyFrame, day: date | None, store: str | None) -> pl.LazyFram
     return lf
 
 
+def _configured(settings: Mapping[str, str]) -> EngineConfig:
+    """The tolerances the snapshot's settings set."""
+    try:
+        return EngineConfig.from_settings(settings)
+    except ValueError as exc:
+        raise SnapshotError(f"table map_settings: {exc}") from None
+
+
 def reconcile(
     tables: Mapping[str, pl.LazyFrame],
     config: EngineConfig | None = None,
@@ -59,16 +67,18 @@ def reconcile(
 ) -> Findings:
     """Reconcile one snapshot.
 
+    `config` (default: the tolerances of the snapshot's `map_settings`, else the defaults).
     `as_of` (default: the latest `created_at` in pos_orders, so a snapshot always reconciles
     the same way) decides which unposted sales are still pending (younger than
     `config.grace`); a naive `as_of` is taken as UTC. `day` / `store` keep only findings of
     that business day / store (plus global ones that carry no day / store).
     Raises `snapshot.SnapshotError` with one line naming the table and column on bad input.
     """
-    cfg = config if config is not None else EngineConfig()
     t = conform_tables(tables)
     try:
-        p = prepare(t, cfg.grace, as_of, day, store)
+        settings = declared(t["map_settings"].collect())
+        cfg = config if config is not None else _configured(settings)
+        p = prepare(t, cfg.grace, as_of, day, store, settings)
         docs = compare_documents(p, cfg)
         tenders = compare_tenders(p, cfg, docs.effects, docs.erp_only)
         parts = [*docs.parts, *tenders.parts, *compare_master(p, cfg)]

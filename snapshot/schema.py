@@ -84,6 +84,11 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "pos_items": {"sku": S, "price_gross": MONEY, "vat_rate": RATE, "active": pl.Boolean()},
     "erp_items": {"sku": S, "price_gross": MONEY, "tax_code": S, "active": pl.Boolean()},
     "erp_accounts": {"account": S, "active": pl.Boolean()},
+    # Optional files (an absent one reads as empty, like every table):
+    # the mappings' [settings] (posting_mode, posting_mode.STORE_ID, tolerances, ...)
+    "map_settings": {"key": S, "value": S},
+    # POS orders the collector quarantined (their store and day when the payload gave them)
+    "pos_quarantine": {"order_id": S, "store_id": S, "business_day": DAY, "reason": S},
 }
 
 EXCEPTION_FIELDS: tuple[str, ...] = (

@@ -336,9 +336,12 @@ class Takings(Base):
     """
 
     __tablename__ = "takings"
-    store: Mapped[str] = mapped_column(String(40), primary_key=True)
-    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
-    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    __table_args__ = (Index("ix_takings_store_day", "store", "business_day", "account"),)
+    # No primary key in the table: `store` is null for unattributed ERP money (CONTRACT).
+    __mapper_args__ = {"primary_key": ["store", "business_day", "account"]}  # noqa: RUF012
+    store: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    business_day: Mapped[date] = mapped_column(Date)
+    account: Mapped[str] = mapped_column(String(40))
     tender: Mapped[str | None] = mapped_column(String(60), nullable=True)
     pos_amount: Mapped[Decimal] = mapped_column(Money())
     erp_amount: Mapped[Decimal] = mapped_column(Money())
@@ -350,9 +353,11 @@ class WaterfallPart(Base):
     """One cause's share of a store-day's takings variance; the parts sum to the variance."""
 
     __tablename__ = "variance_waterfall"
-    store: Mapped[str] = mapped_column(String(40), primary_key=True)
-    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
-    cause: Mapped[str] = mapped_column(String(60), primary_key=True)
+    __table_args__ = (Index("ix_variance_waterfall_store_day", "store", "business_day", "cause"),)
+    __mapper_args__ = {"primary_key": ["store", "business_day", "cause"]}  # noqa: RUF012
+    store: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    business_day: Mapped[date] = mapped_column(Date)
+    cause: Mapped[str] = mapped_column(String(60))
     amount: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
 

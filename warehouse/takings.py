@@ -1,7 +1,8 @@
 """Store-day takings and their variance waterfall, as the last reconcile run computed them.
 
 A run replaces the rows of the store-days it reconciled (all of them, or one day / store),
-so the dashboard always shows one consistent run per store-day.
+so the dashboard always shows one consistent run per store-day. ERP money no store could be
+given is kept with `store` null (unattributed); a store's run replaces those rows too.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, or_
 
 from warehouse.db import table
 from warehouse.models import Takings, WaterfallPart
@@ -28,8 +29,8 @@ def save_takings(
             stmt = delete(model)
             if day is not None:
                 stmt = stmt.where(model.business_day == day)
-            if store is not None:
-                stmt = stmt.where(model.store == store)
+            if store is not None:  # the run also recomputed the unattributed (null) store
+                stmt = stmt.where(or_(model.store == store, model.store.is_(None)))
             conn.execute(stmt)
         for name, frame in (("takings", takings), ("variance_waterfall", waterfall)):
             columns = [c.name for c in table(name).columns]

@@ -48,6 +48,10 @@ class Snap:
         self.rows[table].append({c: row.get(c) for c in want})
         return self
 
+    def setting(self, key: str, value: str) -> Snap:
+        """A mappings [settings] entry, e.g. ("posting_mode.1", "daily_journal")."""
+        return self.add("map_settings", key=key, value=value)
+
     def clear(self, table: str) -> Snap:
         self.rows[table] = []
         return self

@@ -51,6 +51,7 @@ def test_young_unposted_sale_is_pending_not_missing() -> None:
 def test_daily_journal_store_day_covers_its_orders_but_not_held_ones() -> None:
     snap = Snap().order("1").pay("1", "Card", "12.00").order("2").pay("2", "Voucher", "3.00")
     snap.receipt("1-2024-05-01", "1220", "12.00", location="WH1")
+    snap.setting("posting_mode", "daily_journal")
     assert found(snap.run(), "pos_ref") == {
         ("missing_in_erp", "held_unmapped_tender", "2"),
         ("unmapped_tender", "tender_not_mapped", None),
@@ -125,10 +126,12 @@ def test_relative_tolerance_edge_is_inclusive() -> None:
         ("2.00", "2.01", "12.01", {("vat_rounding", "rounding_0.01", "info")}),
         ("2.00", "1.98", "11.98", {("vat_rounding", "rounding_0.02", "info")}),
         ("2.00", "2.03", "12.03", {("amount_mismatch", "amount_differs", "error")}),
-        ("2.00", "2.01", "12.00", {("vat_rounding", "rounding_0.01", "info"),
-                                   ("amount_mismatch", "amount_differs", "error")}),
-        ("2.00", "2.01", "12.51", {("vat_rounding", "rounding_0.01", "info"),
-                                   ("amount_mismatch", "amount_differs", "error")}),
+        # the same gross: one kind, by the size of the VAT difference (never both)
+        ("2.00", "2.01", "12.00", {("vat_rounding", "rounding_0.01", "info")}),
+        ("2.00", "1.98", "12.00", {("vat_rounding", "rounding_0.02", "info")}),
+        ("2.00", "2.05", "12.00", {("amount_mismatch", "vat_differs", "error")}),
+        # the gross differs beyond the VAT: the amount mismatch alone
+        ("2.00", "2.01", "12.51", {("amount_mismatch", "amount_differs", "error")}),
     ],
 )  # fmt: skip
 def test_vat_rounding_replaces_amount_mismatch_for_the_same_penny(
@@ -137,6 +140,23 @@ def test_vat_rounding_replaces_amount_mismatch_for_the_same_penny(
     snap = Snap().order("1", vat=pos_vat).pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
     snap.doc("D1", "1", erp_gross, vat=erp_vat)
     assert found(snap.run(), "severity") == expected
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        #  vat_rounding_max   ERP VAT 0.05 above the POS's, the same gross   pos   erp   diff
+        ("0.02", {("amount_mismatch", "vat_differs", d("2.000"), d("2.050"), d("0.050"))}),
+        ("0.05", {("vat_rounding", "rounding_0.05", d("2.000"), d("2.050"), d("0.050"))}),
+    ],
+)
+def test_vat_difference_above_the_limit_is_an_amount_mismatch_of_the_vat(
+    limit: str, expected: object
+) -> None:
+    snap = Snap().order("1", vat="2.00").pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
+    snap.doc("D1", "1", "12.00", vat="2.05")
+    cfg = EngineConfig(vat_rounding_max=Decimal(limit))
+    assert found(snap.run(cfg), "pos_value", "erp_value", "difference") == expected
 
 
 def test_day_and_store_mismatch() -> None:
@@ -196,10 +216,36 @@ def test_documents_without_lines_are_not_line_checked() -> None:
     assert found(Snap().sale("1").run()) == set()
 
 
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        #  declared [settings]                          findings
+        ({}, {("missing_in_erp", "not_posted", "2")}),  # per_order: the default
+        ({"posting_mode": "per_order"}, {("missing_in_erp", "not_posted", "2")}),
+        ({"posting_mode": "daily_journal"}, set()),  # the journal covers the store-day
+        ({"posting_mode.1": "daily_journal"}, set()),
+        ({"posting_mode": "daily_journal", "posting_mode.1": "per_order"},
+         {("missing_in_erp", "not_posted", "2")}),
+    ],
+)  # fmt: skip
+def test_posting_mode_is_declared_not_guessed_from_a_journal(
+    settings: dict[str, str], expected: set[object]
+) -> None:
+    # Invoices per order, takings banked by one journal per store-day: order 2 has no invoice.
+    snap = Snap().order("1").pay("1", "Card", "12.00").doc("D1", "1")
+    snap.order("2").pay("2", "Card", "12.00")
+    snap.receipt("1-2024-05-01", "1220", "24.00", journal_id="J1")  # balances the takings
+    for key, value in settings.items():
+        snap.setting(key, value)
+    findings = snap.run()
+    assert found(findings, "pos_ref") == expected
+    assert findings.waterfall.is_empty()  # the takings agree: nothing to explain
+
+
 def _journal_store_snap() -> Snap:
     """Store 1 posts daily journals (DAY is journaled); store 2 posts per order. Day 1 has an
     unposted sale in each, sold at 10:00."""
-    snap = Snap().order("1").pay("1", "Card", "12.00")
+    snap = Snap().order("1").pay("1", "Card", "12.00").setting("posting_mode.1", "daily_journal")
     snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")
     snap.order("2", day=later(1)).pay("2", "Card", "5.00")
     snap.order("3", store="2", day=later(1)).pay("3", "Card", "7.00")
@@ -234,6 +280,7 @@ def test_young_order_of_a_journaled_day_counts_in_the_takings() -> None:
     snap.order("2", created_at=t0 - timedelta(hours=1)).pay("2", "Cash", "8.00")
     snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")
     snap.receipt("1-2024-05-01", "1210", "8.00", journal_id="J1")
+    snap.setting("posting_mode", "daily_journal")
     findings = snap.run(as_of=None)
     assert found(findings) == set()
     assert findings.takings.get_column("pos_amount").to_list() == [d("8.00"), d("12.00")]
@@ -262,3 +309,31 @@ def test_lines_compare_quantity_per_sku(
     for no, (sku, qty) in enumerate(erp_lines, start=1):
         snap.doc_line("D1", sku, qty, no=no)
     assert {(cause, sku) for _, cause, sku in found(snap.run(), "sku")} == expected
+
+
+def test_a_quarantined_pos_order_is_reported_once() -> None:
+    snap = Snap().sale("1")
+    #                         the collector quarantined orders 7, 8 and 9 (bad data)
+    for order_id, store in (("7", "1"), ("8", None), ("9", "2")):
+        snap.add("pos_quarantine", order_id=order_id, store_id=store, business_day=DAY,
+                 reason="orderitems[0].sku: missing")  # fmt: skip
+    snap.doc("D8", "8", "5.00", location=None).receipt("8", "1220", "5.00")  # 8 was posted
+    snap.doc("C9", "9", "-2.00", doc_type="credit_note", location="WH2")  # 9: a refund, posted
+    findings = snap.run()
+    #                kind             cause                   pos_ref  erp_ref  store
+    assert found(findings, "pos_ref", "erp_ref", "store") == {
+        ("missing_in_erp", "held_bad_data", "7", None, "1"),
+        ("missing_in_pos", "pos_order_quarantined", "8", "D8", None),
+        ("missing_in_pos", "pos_order_quarantined", "9", "C9", "2"),
+        ("tender_variance", "explained_by_missing_in_pos", None, None, None),
+    }
+
+
+def test_a_quarantined_order_the_pos_side_also_has_is_judged_as_any_other() -> None:
+    snap = Snap().sale("1").sale("2", posted=False)
+    snap.add("pos_quarantine", order_id="1", reason="a later version failed validation")
+    snap.add("pos_quarantine", order_id="2", reason="a later version failed validation")
+    assert found(snap.run(), "pos_ref") == {
+        ("missing_in_erp", "not_posted", "2"),
+        ("tender_variance", "explained_by_missing_in_erp", None),
+    }

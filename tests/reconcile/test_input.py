@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from reconcile import reconcile
+from reconcile import EngineConfig, reconcile
 from snapshot import EXCEPTIONS_SCHEMA, SnapshotError
 from tests.reconcile._build import DAY, Snap, found, later
 
@@ -51,3 +51,38 @@ def test_day_and_store_scope_keep_global_findings() -> None:
         ("unmapped_tender", "tender_not_mapped", None),
     }
     assert set(scoped.takings.get_column("store")) == {"1"}
+
+
+A, V = "amount_tolerance", "vat_rounding_max"
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        # [settings] of the snapshot  ERP VAT 2.05 (POS 2.00), gross 12.06 (POS 12.00)
+        ({}, {("amount_mismatch", "amount_differs")}),
+        ({A: "0.06"}, {("amount_mismatch", "vat_differs")}),
+        ({A: "0.5%", V: "0.05"}, {("vat_rounding", "rounding_0.05")}),  # 0.5% of 12.00
+        ({A: "0.06", V: "2.5%"}, {("vat_rounding", "rounding_0.05")}),  # 2.5% of 2.00
+        ({A: "0.06", V: "2%"}, {("amount_mismatch", "vat_differs")}),
+    ],
+)  # fmt: skip
+def test_tolerances_come_from_the_snapshot_settings(
+    settings: dict[str, str], expected: set[object]
+) -> None:
+    snap = Snap().order("1", vat="2.00").pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
+    snap.doc("D1", "1", "12.06", vat="2.05")
+    for key, value in settings.items():
+        snap.setting(key, value)
+    assert found(snap.run()) == expected
+    assert found(snap.run(EngineConfig())) == {("amount_mismatch", "amount_differs")}  # given
+
+
+def test_a_bad_tolerance_setting_is_one_clear_line() -> None:
+    snap = Snap().sale("1").setting("amount_tolerance", "a penny")
+    with pytest.raises(SnapshotError) as err:
+        snap.run()
+    assert str(err.value) == (
+        "table map_settings: setting amount_tolerance: 'a penny' is not an amount or a "
+        "percentage such as 0.05 or 0.5%"
+    )

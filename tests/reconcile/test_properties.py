@@ -73,6 +73,8 @@ def build(
             for tender, c in parts:
                 key = (o.store, o.day, ACCOUNT[tender])
                 daily[key] = daily.get(key, 0) + sign * c
+    for store in sorted(journal):
+        snap.setting(f"posting_mode.{store}", "daily_journal")
     for (store, day, account), cents in sorted(daily.items()):
         ref = f"{store}-{later(day):%Y-%m-%d}"
         snap.receipt(ref, account, _money(cents), posting_date=later(day), journal_id=ref)

@@ -89,6 +89,7 @@ def test_daily_journal_lines_match_store_day_takings() -> None:
     snap.receipt("1-2024-05-01", "1220", "12.00", journal_id="J1")  # store from the reference
     snap.receipt("1-2024-05-01", "1210", "8.00", journal_id="J1")
     snap.receipt("1-2024-05-01", "4000", "-20.00", journal_id="J1")  # sales: not a tender
+    snap.setting("posting_mode", "daily_journal")
     findings = snap.run()
     assert found(findings) == set()
     assert findings.takings.get_column("variance").to_list() == [Decimal("0.00")] * 2
@@ -141,3 +142,58 @@ def test_orphan_without_a_store_keeps_its_money_in_a_storeless_row() -> None:
         ("tender_variance", "explained_by_missing_in_pos", None, None),
     }
     assert _waterfall(snap) == {(None, "explained_by_missing_in_pos"): Decimal("5.00")}
+
+
+def test_storeless_erp_money_is_unattributed_and_explained_by_its_document() -> None:
+    # NetSuite-like: no document or payment carries a location; their pos_refs name no order.
+    snap = Snap().sale("1")
+    snap.receipt("555", "1220", "4.00")  # an orphan payment: no document at all
+    snap.doc("X1", "777", "5.00", location=None).receipt("777", "1220", "5.00")  # orphan invoice
+    snap.doc("X2", "888", "-3.00", doc_type="credit_note", location=None)  # no refund, no sale
+    snap.receipt("888", "1210", "-3.00")
+    findings = snap.run()
+    #                   kind                          cause                store  account
+    assert found(findings, "store", "account") == {
+        ("missing_in_pos", "no_pos_order", None, None),
+        ("credit_note_without_refund", "no_pos_refund", None, None),
+        ("tender_variance", "unexplained", None, "1220"),  # 5.00 explained, 4.00 not
+        ("tender_variance", "explained_by_credit_note_without_refund", None, "1210"),
+    }
+    assert _waterfall(snap) == {
+        (None, "explained_by_missing_in_pos"): Decimal("5.00"),
+        (None, "explained_by_credit_note_without_refund"): Decimal("-3.00"),
+        (None, "unexplained"): Decimal("4.00"),
+    }
+    unattributed = findings.takings.filter(pl.col("store").is_null())
+    assert unattributed.select("account", "erp_amount").rows() == [
+        ("1210", Decimal("-3.00")),
+        ("1220", Decimal("9.00")),
+    ]
+
+
+def test_a_late_document_and_its_receipt_are_explained_by_day_mismatch_on_both_days() -> None:
+    snap = Snap().sale("2").order("1").pay("1", "Card", "12.00")
+    snap.doc("D1", "1", posting_date=later(1)).receipt("1", "1220", "12.00", posting_date=later(1))
+    findings = snap.run()
+    #                   kind             cause                    day        difference
+    assert found(findings, "business_day", "difference") == {
+        ("day_mismatch", "posted_next_day", DAY, Decimal("0.000")),
+        ("tender_variance", "explained_by_day_mismatch", DAY, Decimal("-12.000")),
+        ("tender_variance", "explained_by_day_mismatch", later(1), Decimal("12.000")),
+    }
+    parts = {(r["business_day"], r["cause"]): r["amount"] for r in findings.waterfall.to_dicts()}
+    assert parts == {
+        (DAY, "explained_by_day_mismatch"): Decimal("-12.00"),
+        (later(1), "explained_by_day_mismatch"): Decimal("12.00"),
+    }
+    for day in (DAY, later(1)):  # a run of one day sees its half the same way
+        scoped = snap.run(day=day, store="1")
+        assert scoped.waterfall.equals(findings.waterfall.filter(pl.col("business_day") == day))
+
+
+def test_a_late_document_whose_receipt_is_on_time_moves_no_money() -> None:
+    snap = Snap().order("1").pay("1", "Card", "12.00").receipt("1", "1220", "12.00")
+    snap.doc("D1", "1", posting_date=later(1))
+    findings = snap.run()
+    assert found(findings) == {("day_mismatch", "posted_next_day")}
+    assert findings.waterfall.is_empty()

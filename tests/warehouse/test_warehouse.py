@@ -206,7 +206,7 @@ def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Eng
 
     d1, d2 = date(2024, 6, 1), date(2024, 6, 2)
 
-    def frames(rows: list[tuple[str, date, str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def frames(rows: list[tuple[str | None, date, str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
         takings = pl.DataFrame(
             [
                 (s, d, "1220", "Card", Decimal(p), Decimal(p), Decimal(0), "GBP")
@@ -247,3 +247,40 @@ def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Eng
         ).all()
     #        day  pos takings
     assert got == [(d1, Decimal("10.00")), (d2, Decimal("25.00"))]
+
+
+def test_unattributed_takings_have_a_null_store_and_a_store_run_replaces_them(
+    warehouse: Engine,
+) -> None:
+    from warehouse.models import Takings, WaterfallPart
+    from warehouse.takings import save_takings
+
+    day = date(2024, 6, 1)
+
+    def frames(rows: list[tuple[str | None, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        money = snapshot.MONEY
+        takings = pl.DataFrame(
+            [(s, day, "1220", None, Decimal(0), Decimal(e), Decimal(e), "GBP") for s, e in rows],
+            schema={"store": pl.String, "business_day": pl.Date, "account": pl.String,
+                    "tender": pl.String, "pos_amount": money, "erp_amount": money,
+                    "variance": money, "currency": pl.String},
+            orient="row",
+        )  # fmt: skip
+        waterfall = pl.DataFrame(
+            [(s, day, "unexplained", Decimal(e), "GBP") for s, e in rows],
+            schema={"store": pl.String, "business_day": pl.Date, "cause": pl.String,
+                    "amount": money, "currency": pl.String},
+            orient="row",
+        )  # fmt: skip
+        return takings, waterfall
+
+    #                         store  ERP money
+    save_takings(warehouse, *frames([("1", "1.00"), (None, "5.00")]))
+    save_takings(warehouse, *frames([("1", "2.00"), (None, "5.00")]), day=day, store="1")
+    with warehouse.connect() as conn:
+        takings = conn.execute(
+            select(Takings.store, Takings.erp_amount).order_by(Takings.store.nulls_first())
+        ).all()
+        parts = conn.execute(select(func.count()).select_from(WaterfallPart)).scalar()
+    assert takings == [(None, Decimal("5.00")), ("1", Decimal("2.00"))]  # not twice
+    assert parts == 2
