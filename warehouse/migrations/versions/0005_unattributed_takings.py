@@ -5,8 +5,8 @@ no location) is kept with `store = null` (CONTRACT "Snapshot directory"). A prim
 cannot hold a null, so both tables lose theirs for an index on the same columns; each
 reconcile run replaces its rows, so no key is needed to update them.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-05 17:10:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import warehouse.types
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
