@@ -26,7 +26,7 @@ from collectors.sage200 import collect_sage200
 from collectors.sapb1 import collect_sapb1
 from collectors.sitoo import collect_sitoo
 from config import ConfigError, Mappings, Settings
-from reconcile import EngineConfig, Findings, merge_history, reconcile
+from reconcile import Findings, merge_history, reconcile
 from sync.netsuite import NetSuitePoster
 from sync.prices import ErpPrices, netsuite_prices, push_prices, sage200_prices, sapb1_prices
 from sync.run import Poster, resync_order, run_sync
@@ -211,7 +211,7 @@ def reconcile_job(
     now = datetime.now(UTC)
     if snapshot_dir is not None:
         findings = reconcile(
-            snapshot.read_snapshot(snapshot_dir), EngineConfig(), day=day, store=store
+            snapshot.read_snapshot(snapshot_dir), day=day, store=store
         )
         out = snapshot_dir / "exceptions.parquet"
         previous = (
@@ -233,7 +233,7 @@ def reconcile_job(
         run.counts.update(export_snapshot(engine, staging))
         shutil.rmtree(snap, ignore_errors=True)
         staging.rename(snap)
-        findings = reconcile(snapshot.read_snapshot(snap), EngineConfig(), day=day, store=store)
+        findings = reconcile(snapshot.read_snapshot(snap), day=day, store=store)
         merged = _merge(findings, read_exceptions(engine), now, day, store)
         save_takings(engine, findings.takings, findings.waterfall, day=day, store=store)
         for status, n in save_exceptions(engine, merged, now).items():

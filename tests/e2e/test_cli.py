@@ -335,3 +335,34 @@ def test_a_vendor_page_over_the_cap_stops_the_collect_in_one_line(
     _one_line(code, err, 1)
     assert err.startswith(f"recon collect: Sitoo answered {w.settings.sitoo_base_url}/v2/")
     assert "with a body over 0.25 MB (as sent); stopped reading it" in err
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "kinds"),
+    [
+        (None, ["amount_mismatch"]),  # default amount_tolerance 0: 0.03 apart is a finding
+        ("0.05", []),  # the snapshot's [settings] tolerance is read by the run
+    ],
+)
+def test_reconcile_reads_the_tolerances_of_the_snapshots_settings(
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    tolerance: str | None,
+    kinds: list[str],
+) -> None:
+    from snapshot import write_table
+    from tests.reconcile._build import Snap
+
+    snap = (
+        Snap().sale("1", "12.00").sale("2", "12.00").order("3", "12.00").pay("3", "Card", "12.00")
+    )
+    snap.line("3", "SKU-3", "1", "12.00").doc("D3", "3", "12.03").receipt("3", "1220", "12.00")
+    if tolerance is not None:
+        snap.setting("amount_tolerance", tolerance)
+    for name, frame in snap.tables().items():
+        write_table(tmp_path, name, frame.collect())
+    code, _, _ = _run(capsys, "reconcile", "--snapshot", str(tmp_path))
+    assert code == 0
+    found = pl.read_parquet(tmp_path / "exceptions.parquet")
+    assert found.filter(pl.col("pos_ref") == "3")["kind"].to_list() == kinds
