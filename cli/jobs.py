@@ -210,9 +210,7 @@ def reconcile_job(
     """Run the engine; from a snapshot directory (warehouse untouched) or from the warehouse."""
     now = datetime.now(UTC)
     if snapshot_dir is not None:
-        findings = reconcile(
-            snapshot.read_snapshot(snapshot_dir), day=day, store=store
-        )
+        findings = reconcile(snapshot.read_snapshot(snapshot_dir), day=day, store=store)
         out = snapshot_dir / "exceptions.parquet"
         previous = (
             pl.read_parquet(out)
