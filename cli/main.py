@@ -229,10 +229,13 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     if args.format == "json":
         json.dump(records, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
-    else:
+    else:  # a spreadsheet opens it: vendor text that starts like a formula is made inert
+        from app.export import spreadsheet_safe
+
+        text = pl.DataFrame(records, schema=dict.fromkeys(EXCEPTION_FIELDS, pl.String))
         writer = csv.DictWriter(sys.stdout, fieldnames=list(EXCEPTION_FIELDS))
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
     return EXIT_OK
 
 
