@@ -358,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # httpx logs every request's full URL at INFO, and some URLs are secrets (an alert
+    # webhook's token, a key in a query): recon.http logs each attempt without them.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
