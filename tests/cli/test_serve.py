@@ -105,3 +105,24 @@ def test_a_visitor_sees_no_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     (shown,) = at.exception
     assert shown.stack_trace == []
     assert str(tmp_path) not in shown.message and "OSError" not in shown.message
+
+
+def test_demo_on_a_busy_port_stops_before_it_deletes_anything(
+    started: list[list[str]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    kept = tmp_path / "var" / "demo" / "ground_truth.json"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("{}")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["demo", "--scenario", "small", "--port", str(port)])
+    err = capsys.readouterr().err
+    assert (code, err.count("\n"), started) == (2, 1, [])
+    assert err.startswith(f"recon demo: the dashboard cannot listen on http://127.0.0.1:{port}")
+    assert kept.read_text() == "{}"
