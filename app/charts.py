@@ -7,6 +7,7 @@ and the chart; the exact Decimal sums stay in the frames (and their downloads).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -101,7 +102,7 @@ def waterfall_chart(steps: pl.DataFrame, currency: str) -> Any:
         )
     )
     fig.update_layout(
-        yaxis={"title": currency},
+        yaxis={"title": html.escape(currency)},  # plotly renders tags (<a href>) in titles
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
         height=360,
         showlegend=False,

@@ -3,6 +3,10 @@
 Exceptions: money as strings with two decimals (quantities keep three), days as
 YYYY-MM-DD, instants as ISO 8601 UTC, absent values empty. Other tables keep their
 decimals exactly in CSV and as formatted numbers in Excel. Formatting only: no queries.
+
+Vendor and user text reaches these files (SKUs, tender names, comments, messages), and a
+spreadsheet runs a cell that starts like a formula: every export goes through
+`spreadsheet_safe`, and Excel is written with no formulas and no auto-links.
 """
 
 from __future__ import annotations
@@ -18,10 +22,33 @@ import xlsxwriter  # type: ignore[import-untyped]
 from app.filters import MONEY_KINDS
 from app.queries import EXCEPTION_COLUMNS
 
-__all__ = ["exceptions_csv", "frame_csv", "frame_xlsx"]
+__all__ = ["exceptions_csv", "frame_csv", "frame_xlsx", "spreadsheet_safe"]
 
 VALUE_COLUMNS = ("pos_value", "erp_value", "difference")
 CENT = Decimal("0.01")
+
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection"), and the
+# numbers that may start with a sign all the same: those stay numbers.
+_FORMULA_START = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with every text cell that a spreadsheet would run as a formula made inert.
+
+    Text starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`
+    (shown, never run); text that is a number (`-0.51`, `+3`) stays as it is, so a negative
+    amount is still a number. Only String columns change. The one rule for every export a
+    person opens in a spreadsheet (dashboard CSV and Excel, `recon exceptions --format csv`).
+    """
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(_FORMULA_START) & ~pl.col(name).str.contains(_NUMBER))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
+    )
 
 
 def _money(value: Decimal) -> str:
@@ -42,11 +69,8 @@ def exceptions_csv(frame: pl.DataFrame) -> str:
         pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(name)
         for name in ("first_seen", "last_seen", "resolved_at")
     ]
-    return (
-        frame.select(EXCEPTION_COLUMNS)
-        .with_columns(*values, *instants)
-        .write_csv(null_value="", date_format="%Y-%m-%d")
-    )
+    out = frame.select(EXCEPTION_COLUMNS).with_columns(*values, *instants)
+    return spreadsheet_safe(out).write_csv(null_value="", date_format="%Y-%m-%d")
 
 
 def frame_csv(frame: pl.DataFrame) -> str:
@@ -63,7 +87,7 @@ def frame_csv(frame: pl.DataFrame) -> str:
             if isinstance(dtype, pl.Duration | pl.List | pl.Struct | pl.Object)
         ]
     )
-    return out.write_csv(null_value="", date_format="%Y-%m-%d")
+    return spreadsheet_safe(out).write_csv(null_value="", date_format="%Y-%m-%d")
 
 
 def _xlsx_cell(value: Any) -> Any:
@@ -80,10 +104,13 @@ def frame_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     """Any dashboard table as an Excel workbook (one sheet, a header row, typed cells).
 
     Decimal columns are numbers formatted with their scale (0.00 for money); instants are
-    UTC (named in the header); days are Excel dates.
+    UTC (named in the header); days are Excel dates. Text is text: never a formula or a
+    link, whatever it starts with (`spreadsheet_safe`).
     """
+    frame = spreadsheet_safe(frame)
     buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    with xlsxwriter.Workbook(buffer, options) as book:
         ws = book.add_worksheet(sheet[:31])
         bold = book.add_format({"bold": True})
         formats: dict[str, Any] = {}

@@ -45,7 +45,7 @@ def main() -> None:
         if user.role in PAGE_ROLES.get(name, (user.role,))
     ]
     page = st.navigation(allowed)
-    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    st.sidebar.caption(f"Signed in as **{ui.literal(user.name)}** ({user.role})")
     left, right = st.sidebar.columns(2)
     left.button(
         "Refresh data",

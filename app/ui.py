@@ -7,6 +7,7 @@ and no business rules here: those live in `app.queries` and `app.workflow`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
@@ -31,6 +32,21 @@ USER_KEY = "user"
 COOKIE = "recon_session"
 _SIGNED_OUT = "_signed_out"
 _TOKEN = "_session_token"  # this session's token, as the cookie should carry it
+
+# --- text from outside: shown as written -----------------------------------------------
+
+_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def literal(text: object) -> str:
+    """Vendor- or user-written text for an element that renders Markdown (st.markdown,
+    caption, error / warning / info / toast, subheader, metric values, button and radio
+    labels): every ASCII punctuation character backslash-escaped, so a tender name like
+    `[sign in](http://evil/)` or `![](http://evil/x.png)` shows as those characters, never
+    as a link, an image, HTML, colour or maths. Plain tables (st.dataframe, st.json,
+    st.text, selectbox options) show text as it is and need none of this."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
 
 # --- who is signed in ------------------------------------------------------------------
 
@@ -193,7 +209,7 @@ def warehouse_url() -> str:
     try:
         return load_settings().warehouse_url
     except ConfigError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         st.stop()
 
 
@@ -201,7 +217,7 @@ def engine(url: str) -> Engine:
     try:
         return _engine(url)
     except ConfigError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         st.stop()
 
 
@@ -315,10 +331,10 @@ def run_action(action: Callable[[], None], done: str) -> bool:
     try:
         action()
     except (WorkflowError, ConfigError, VendorError) as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return False
     st.cache_data.clear()
-    st.toast(done)
+    st.toast(literal(done))
     return True
 
 
@@ -412,8 +428,8 @@ def sidebar_filters(stores: list[str]) -> Filters:
         _seed(target)
     with st.sidebar:
         st.header("Filters")
-        for problem in problems:
-            st.warning(problem)
+        for problem in problems:  # they quote the URL, which anyone can write
+            st.warning(literal(problem))
         st.date_input("From business day", key=_W["from"], format="YYYY-MM-DD")
         st.date_input("To business day", key=_W["to"], format="YYYY-MM-DD")
         store_choices = sorted(set(stores) | set(st.session_state[_W["store"]]))

@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,12 +21,13 @@ from pathlib import Path
 import app as app_package
 from app.auth import add_user
 from cli.jobs import collect_job, reconcile_job, sync_job, warehouse
-from config import Settings, load_settings
+from config import ConfigError, Settings, load_settings
 from config.mappings import load_mappings
 from simulators.serve import serve_scenario
 from warehouse.mappings import import_mappings
 
 DEMO_DIR = Path("var/demo")
+LOCALHOST = "127.0.0.1"  # the dashboard's default address: this machine only
 
 
 def demo_settings(env: dict[str, str]) -> Settings:
@@ -36,8 +38,16 @@ def demo_settings(env: dict[str, str]) -> Settings:
 
 
 def run_demo(
-    scenario: str, seed: int, port: int, *, erp: str = "sage200", dashboard: bool = True
+    scenario: str,
+    seed: int,
+    port: int,
+    *,
+    erp: str = "sage200",
+    dashboard: bool = True,
+    address: str = LOCALHOST,
 ) -> int:
+    if dashboard:
+        check_listen(address, port)  # before anything is deleted or started
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True)
     with ExitStack() as stack:
@@ -66,30 +76,65 @@ def run_demo(
         print(f"dashboard login: user demo, password {password} (admin; in {demo_users})")
         if not dashboard:
             return 0
-        return serve_dashboard(settings, port=port)
+        return serve_dashboard(settings, port=port, address=address)
 
 
-def serve_dashboard(settings: Settings, *, port: int) -> int:
-    """Run the Streamlit app against `settings`' warehouse until interrupted."""
-    entry = Path(app_package.__file__).parent / "main.py"
-    env = os.environ | {
-        "RECON_WAREHOUSE_URL": settings.warehouse_url,
-        "RECON_DATA_DIR": str(settings.recon_data_dir),
-    }
-    cmd = [
+def check_listen(address: str, port: int) -> None:
+    """Refuse, in one line, an address or port the dashboard could not listen on (Streamlit
+    would only exit, its reason unseen)."""
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)[
+            0
+        ]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Streamlit does
+            sock.bind(where)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"the dashboard cannot listen on {dashboard_url(address, port)}: {reason}; "
+            "choose another --address or --port"
+        ) from None
+
+
+def dashboard_command(entry: Path, *, port: int, address: str = LOCALHOST) -> list[str]:
+    """The `streamlit run` command line: listens on `address`:`port` only (127.0.0.1 unless
+    told otherwise) and shows visitors no error details (they go to the server's log)."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         str(entry),
+        "--server.address",
+        address,
         "--server.port",
         str(port),
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.showErrorDetails",
+        "none",
     ]
-    print(f"dashboard: http://127.0.0.1:{port}  (Ctrl-C to stop)", flush=True)
+
+
+def dashboard_url(address: str, port: int) -> str:
+    host = f"[{address}]" if ":" in address else address  # an IPv6 address
+    return f"http://{host}:{port}"
+
+
+def serve_dashboard(settings: Settings, *, port: int, address: str = LOCALHOST) -> int:
+    """Run the Streamlit app against `settings`' warehouse on `address`:`port` until
+    interrupted."""
+    entry = Path(app_package.__file__).parent / "main.py"
+    env = os.environ | {
+        "RECON_WAREHOUSE_URL": settings.warehouse_url,
+        "RECON_DATA_DIR": str(settings.recon_data_dir),
+    }
+    check_listen(address, port)
+    cmd = dashboard_command(entry, port=port, address=address)
+    print(f"dashboard: {dashboard_url(address, port)}  (Ctrl-C to stop)", flush=True)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=entry.parent.parent)
     try:
         while proc.poll() is None:

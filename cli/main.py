@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default="demo")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=_port, default=8501, help="dashboard port")
+    demo.add_argument("--address", default="127.0.0.1", help="dashboard address")
     demo.add_argument("--erp", choices=["sage200", "netsuite", "sapb1"], default="sage200")
     demo.add_argument("--no-dashboard", action="store_true", help="stop after reconciling")
 
@@ -121,7 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--oidc", action="store_true", help="no password: signs in through OIDC")
     users_sub.add_parser("list", help="accounts and their roles")
 
-    sub.add_parser("serve", help="the Streamlit dashboard")
+    serve = sub.add_parser("serve", help="the Streamlit dashboard")
+    serve.add_argument("--port", type=_port, default=8501)
+    serve.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="where to listen (default 127.0.0.1; 0.0.0.0 only behind a TLS proxy)",
+    )
     sub.add_parser("scheduler", help="run sync, collect and reconcile on their schedules")
     return p
 
@@ -229,10 +236,13 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     if args.format == "json":
         json.dump(records, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
-    else:
+    else:  # a spreadsheet opens it: vendor text that starts like a formula is made inert
+        from app.export import spreadsheet_safe
+
+        text = pl.DataFrame(records, schema=dict.fromkeys(EXCEPTION_FIELDS, pl.String))
         writer = csv.DictWriter(sys.stdout, fieldnames=list(EXCEPTION_FIELDS))
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
     return EXIT_OK
 
 
@@ -295,7 +305,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from cli.demo import serve_dashboard
 
-    return int(serve_dashboard(load_settings(), port=8501))
+    return int(serve_dashboard(load_settings(), port=args.port, address=args.address))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -303,7 +313,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     scenario = _scenario(args.scenario)
     return int(
-        run_demo(scenario, args.seed, args.port, erp=args.erp, dashboard=not args.no_dashboard)
+        run_demo(
+            scenario,
+            args.seed,
+            args.port,
+            erp=args.erp,
+            dashboard=not args.no_dashboard,
+            address=args.address,
+        )
     )
 
 
@@ -341,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # httpx logs every request's full URL at INFO, and some URLs are secrets (an alert
+    # webhook's token, a key in a query): recon.http logs each attempt without them.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote, quote_plus
 
 import httpx
 import jiter
@@ -53,6 +54,8 @@ __all__ = [
     "Params",
     "dumps_json",
     "loads_json",
+    "scrub",
+    "secret_forms",
     "validate_record",
 ]
 
@@ -71,6 +74,26 @@ _ZLIB_WBITS = {
     "x-gzip": 16 + zlib.MAX_WBITS,
     "deflate": zlib.MAX_WBITS,
 }
+
+
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every way a vendor (or a log line) may repeat each secret, longest first: as it is,
+    JSON-escaped (with and without `\\u` escapes, with `\\/`) and URL-encoded (path or form
+    style, upper or lower case hex)."""
+    forms: set[str] = set()
+    for secret in filter(None, secrets):
+        escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+        forms |= {secret, *escaped, *(e.replace("/", "\\/") for e in escaped), *encoded}
+        forms |= {re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), e) for e in encoded}
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub(text: str, forms: Iterable[str]) -> str:
+    """`text` with every form of every secret (`secret_forms`) replaced by `***`."""
+    for form in forms:
+        text = text.replace(form, "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -212,7 +235,7 @@ class HttpCore:
         self.max_wait = max_wait
         self.min_wait = min_wait
         self.sleep = sleep
-        self._secrets = [s for s in secrets if s]
+        self._secrets = secret_forms(secrets)
         # The cap on a body's bytes, as read and as decompressed (RECON_MAX_RESPONSE_MB).
         self.max_response_bytes = max_response_bytes
         # No 2xx yet on this session: a 404 now means the base URL is wrong, not the id.
@@ -538,9 +561,7 @@ class HttpCore:
         return self._scrub(detail)
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        text = " ".join(text.split())
+        text = " ".join(scrub(text, self._secrets).split())
         if len(text) > _DETAIL_MAX:
             text = text[: _DETAIL_MAX - 3] + "..."
         return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ def make_engine(url: str) -> Engine:
         except OSError as exc:
             where = f"RECON_WAREHOUSE_URL: cannot create {path.parent}"
             raise ConfigError(f"{where}: {exc.strerror}") from None
+        _create_private(path)
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     except Exception as exc:  # bad URL form, missing driver
@@ -53,6 +55,18 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite warehouse file readable by its owner only (0600): it holds raw
+    payloads with customers' e-mails. SQLite gives its -wal and -shm files the database
+    file's mode. An existing file keeps the mode it has."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"RECON_WAREHOUSE_URL: cannot create {path}: {exc.strerror}") from None
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -76,19 +76,19 @@ st.session_state["_url_id"] = selected
 
 
 def _money(value: Any, currency: str | None) -> str:
-    return "-" if value is None else f"{value:,} {currency or ''}".strip()
+    return "-" if value is None else f"{value:,} {ui.literal(currency or '')}".strip()
 
 
 def _detail(detail: ExceptionDetail) -> None:
     exc = detail.exception
-    st.subheader(f"{exc['kind'].replace('_', ' ')}: {cause_text(exc['cause'])}")
+    st.subheader(f"{exc['kind'].replace('_', ' ')}: {ui.literal(cause_text(exc['cause']))}")
     fix = OWNER_FIX.get(exc["kind"])
     if fix:
         st.info(fix, icon=":material/build:")
     info = st.columns(4)
     info[0].metric("Status", exc["status"])
     info[1].metric("Owner", exc["owner"])
-    info[2].metric("Assignee", exc["assignee"] or "-")
+    info[2].metric("Assignee", ui.literal(exc["assignee"] or "-"))
     info[3].metric("Severity", exc["severity"])
     values = st.columns(3)
     values[0].metric("POS", _money(exc["pos_value"], exc["currency"]))
@@ -96,9 +96,9 @@ def _detail(detail: ExceptionDetail) -> None:
     values[2].metric("Difference (ERP - POS)", _money(exc["difference"], exc["currency"]))
     refs = {k: exc[k] for k in ("store", "business_day", "pos_ref", "erp_ref", "sku", "tender")}
     st.caption(
-        " · ".join(f"{k} **{v}**" for k, v in refs.items() if v is not None)
+        " · ".join(f"{k} **{ui.literal(v)}**" for k, v in refs.items() if v is not None)
         + f" · first seen {exc['first_seen']:%Y-%m-%d %H:%M} · last seen"
-        f" {exc['last_seen']:%Y-%m-%d %H:%M} UTC · cause code `{exc['cause']}`"
+        f" {exc['last_seen']:%Y-%m-%d %H:%M} UTC · cause code {ui.literal(exc['cause'])}"
     )
 
     chain = detail.chain
@@ -106,7 +106,7 @@ def _detail(detail: ExceptionDetail) -> None:
     with tab_chain:
         pos, erp = st.columns(2)
         with pos:
-            st.markdown(f"**POS order {chain.order_id or '-'}**")
+            st.markdown(f"**POS order {ui.literal(chain.order_id or '-')}**")
             for title, part in (
                 ("order", chain.pos_order),
                 ("lines", chain.pos_lines),
@@ -127,14 +127,14 @@ def _detail(detail: ExceptionDetail) -> None:
         with pos:
             st.markdown("**POS (as received)**")
             for record in chain.pos_raw() or []:
-                st.caption(record.label)
+                st.caption(ui.literal(record.label))
                 st.json(record.payload, expanded=2)
             if not chain.pos_raw():
                 st.write("No POS payload.")
         with erp:
             st.markdown("**ERP (as received)**")
             for record in chain.erp_raw():
-                st.caption(record.label)
+                st.caption(ui.literal(record.label))
                 st.json(record.payload, expanded=2)
             if not chain.erp_raw():
                 st.write("No ERP payload.")
@@ -173,7 +173,7 @@ def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> 
     st.markdown("**Workflow**")
     if status in OPEN_STATUSES and kind in workflow.RESYNC_KINDS and pos_ref:
         st.caption("Fixed the cause (mapping, item, account)? Post the order now:")
-        if st.button(f"Re-sync POS order {pos_ref}", key="resync_btn"):
+        if st.button(f"Re-sync POS order {ui.literal(pos_ref)}", key="resync_btn"):
             _act(lambda: workflow.resync(engine, exception_id, actor, _post_order), "re-synced")
     left, right = st.columns(2)
     with left.form("assign_form", clear_on_submit=True):
@@ -199,6 +199,6 @@ def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> 
 if selected is not None:
     found = ui.detail(url, selected)
     if found is None:
-        st.warning(f"No exception with id {selected}.")
+        st.warning(f"No exception with id {ui.literal(selected)}.")
     else:
         _detail(found)

@@ -33,7 +33,8 @@ for row in fresh.filter(pl.col("stale")).iter_rows(named=True):
         hours = row["age"].total_seconds() / 3600
         st.warning(f"Stale: `{row['job']}` last finished {hours:.1f} h ago; data may be behind.")
 for row in fresh.filter(pl.col("last_status") == "failed").iter_rows(named=True):
-    st.error(f"`{row['job']}` failed on its last run: {row['last_message'] or 'no message'}")
+    said = ui.literal(row["last_message"] or "no message")  # vendors' words among them
+    st.error(f"`{row['job']}` failed on its last run: {said}")
 
 # --- totals and changes --------------------------------------------------------------
 totals = ui.totals(url, filters)
@@ -47,7 +48,9 @@ cols[4].metric("Resolved since last run", changes.resolved.height)
 if totals.money_by_currency:
     st.markdown(
         "**Money at stake:** "
-        + " · ".join(f"{cur} {amount:,.2f}" for cur, amount in totals.money_by_currency.items())
+        + " · ".join(
+            f"{ui.literal(cur)} {amount:,.2f}" for cur, amount in totals.money_by_currency.items()
+        )
     )
 if totals.without_store_day:
     st.caption(f"{totals.without_store_day} exceptions have no store or day (not in the grid).")
@@ -140,7 +143,7 @@ if store != NONE or day != NONE:
             drilled, date_from=date.fromisoformat(day), date_to=date.fromisoformat(day)
         )
     frame = ui.exceptions(url, drilled)
-    st.markdown(f"**{frame.height} exceptions** for store {store}, {day}")
+    st.markdown(f"**{frame.height} exceptions** for store {ui.literal(store)}, {day}")
     ui.exception_list(frame, "drill_table", drilled)
     st.caption("Choose a row to open it.")
     st.page_link(

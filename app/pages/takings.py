@@ -35,13 +35,16 @@ with tab_takings:
             by_day.group_by("currency").len().sort(["len", "currency"], descending=[True, False])
         )
         currencies: list[str] = counts.get_column("currency").to_list()  # most store-days first
-        currency: str = st.radio("Currency", currencies, key="tk_currency", horizontal=True)
+        currency: str = st.radio(
+            "Currency", currencies, key="tk_currency", horizontal=True, format_func=ui.literal
+        )
+        shown_currency = ui.literal(currency)
         mine = by_day.filter(pl.col("currency") == currency)
         off = mine.filter(pl.col("variance") != 0)
         cols = st.columns(4)
-        cols[0].metric("POS takings", f"{mine['pos_amount'].sum():,.2f} {currency}")
-        cols[1].metric("ERP takings", f"{mine['erp_amount'].sum():,.2f} {currency}")
-        cols[2].metric("Variance (ERP - POS)", f"{mine['variance'].sum():,.2f} {currency}")
+        cols[0].metric("POS takings", f"{mine['pos_amount'].sum():,.2f} {shown_currency}")
+        cols[1].metric("ERP takings", f"{mine['erp_amount'].sum():,.2f} {shown_currency}")
+        cols[2].metric("Variance (ERP - POS)", f"{mine['variance'].sum():,.2f} {shown_currency}")
         cols[3].metric("Store-days off", f"{off.height} of {mine.height}")
 
         st.subheader("Variance by cause")
@@ -69,7 +72,9 @@ with tab_takings:
         if rows:
             pick = shown.row(rows[0], named=True)
             day_scope = filters.store_day(pick["store"], pick["business_day"])
-            st.markdown(f"**Store {pick['store']}, {pick['business_day']:%Y-%m-%d}** by account")
+            st.markdown(
+                f"**Store {ui.literal(pick['store'])}, {pick['business_day']:%Y-%m-%d}** by account"
+            )
             accounts = ui.takings(url, day_scope)
             ui.table(accounts, "takings_accounts")
             st.page_link(

@@ -9,6 +9,7 @@ and states beside it what each receiver must get.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -395,3 +396,24 @@ def test_recon_alerts_send_posts_the_digest(
     assert main(["alerts", "send"]) == 0
     assert capsys.readouterr().out == "alerts: finance_webhook_new=1\n"
     assert finance_hook.items() == [[("x5120", "new")]]
+
+
+def test_recon_v_alerts_send_never_logs_the_webhook_url(
+    engine: Engine,
+    finance_hook: Webhook,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli.main import main
+
+    exceptions(engine, [("x5120", "missing_in_erp", "new", 1)])
+    monkeypatch.setenv("RECON_WAREHOUSE_URL", f"sqlite:///{tmp_path}/w.db")
+    monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RECON_ALERT_WEBHOOK_FINANCE", finance_hook.url)
+    with caplog.at_level(logging.DEBUG):
+        code = main(["-v", "alerts", "send"])
+
+    assert (code, len(finance_hook.bodies)) == (0, 1)  # sent (aged by now: NOW is past)
+    assert TOKEN not in caplog.text + "".join(map(str, capsys.readouterr()))

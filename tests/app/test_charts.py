@@ -6,7 +6,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from app.charts import CLEAN_COLOUR, Mode, heatmap_grid, rank_stores
+from app.charts import CLEAN_COLOUR, Mode, heatmap_grid, rank_stores, waterfall_chart
 
 CELLS = pl.DataFrame(
     [
@@ -63,3 +63,12 @@ def test_heatmap_grid_shades_drift_red_and_clean_days_green() -> None:
     assert css[(1, 1)]["color"] == "white"  # 2 of 3
     assert css[(2, 0)] == {"background-color": CLEAN_COLOUR}  # orders, no exception
     assert (0, 1) not in css  # neither orders nor exceptions: blank
+
+
+def test_waterfall_axis_shows_a_vendor_currency_as_text() -> None:
+    steps = pl.DataFrame(
+        {"step": ["POS takings", "ERP takings"], "amount": [Decimal("10"), Decimal("10")],
+         "measure": ["absolute", "total"]}
+    )  # fmt: skip
+    fig = waterfall_chart(steps, '<a href="http://evil/">GBP</a>')
+    assert fig.layout.yaxis.title.text == "&lt;a href=&quot;http://evil/&quot;&gt;GBP&lt;/a&gt;"

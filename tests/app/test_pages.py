@@ -54,8 +54,13 @@ def _app(page: str | None = None, role: str | None = "admin", **params: str) -> 
     return at.run()
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown text: backslash escapes (`ui.literal`) undone."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return {m.label: shown(m.value) for m in at.metric}
 
 
 def _table_with(at: AppTest, column: str) -> Any:

@@ -91,6 +91,36 @@ def test_auth_error_names_the_variables_and_hides_the_password() -> None:
     assert "***" in info.value.detail
 
 
+ODD_SECRET = 'p/ss"w+rd é&x'
+
+
+@pytest.mark.parametrize(
+    ("echoed", "as_what"),
+    [
+        ('p/ss"w+rd é&x', "as it is"),
+        ('p/ss\\"w+rd \\u00e9&x', "JSON-escaped"),
+        ('p/ss\\"w+rd é&x', "JSON-escaped, non-ASCII kept"),
+        ('p\\/ss\\"w+rd \\u00e9&x', "JSON-escaped with \\/ (PHP)"),
+        ("p%2Fss%22w%2Brd%20%C3%A9%26x", "URL-encoded"),
+        ("p/ss%22w%2Brd%20%C3%A9%26x", "URL-encoded path"),
+        ("p%2Fss%22w%2Brd+%C3%A9%26x", "form-encoded"),
+        ("p%2fss%22w%2brd%20%c3%a9%26x", "URL-encoded, lower-case hex"),
+    ],
+)
+def test_a_secret_echoed_in_any_encoding_is_scrubbed(echoed: str, as_what: str) -> None:
+    http = HttpCore(
+        "sitoo",
+        "https://api.example.test",
+        auth_hint="SITOO_API_PASSWORD",
+        secrets=(ODD_SECRET,),
+        transport=scripted(json_response(400, {"message": f"bad login {echoed}!"})).transport(),
+        sleep=lambda _: None,
+    )
+    with pytest.raises(RejectedError) as info:
+        http.request("GET", "/v2/x.json")
+    assert info.value.detail == "bad login ***!", as_what
+
+
 def test_rejected_keeps_the_vendor_message() -> None:
     rec = scripted(json_response(400, {"statuscode": 400, "errortext": "Invalid field: sku"}))
     with pytest.raises(RejectedError) as info:

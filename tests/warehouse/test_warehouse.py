@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,20 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_new_sqlite_warehouse_and_its_wal_are_private(tmp_path: Path) -> None:
+    from warehouse.db import open_warehouse
+
+    old = os.umask(0o022)  # a usual umask: files 0644 unless recon asks otherwise
+    try:
+        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+        with engine.connect():  # the -wal and -shm files exist while a connection is open
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("w.db*")}
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert modes == {"w.db": 0o600, "w.db-wal": 0o600, "w.db-shm": 0o600}
 
 
 def test_money_round_trips_exactly_and_upsert_replaces(warehouse: Engine) -> None:
