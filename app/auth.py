@@ -37,6 +37,7 @@ import fcntl
 import getpass
 import hashlib
 import hmac
+import math
 import os
 import re
 import secrets
@@ -160,7 +161,8 @@ def oidc_identity(claims: Mapping[str, Any]) -> str | None:
     says it is verified, else `oidc:` + the subject (`sub`); never a display name."""
     email, sub = claims.get("email"), claims.get("sub")
     try:
-        if isinstance(email, str) and claims.get("email_verified") is True:
+        verified = claims.get("email_verified") in (True, "true")  # some send it as text
+        if isinstance(email, str) and verified:
             return account_name(email, oidc=True)
         if isinstance(sub, str):
             return account_name(sub, oidc=True)
@@ -387,8 +389,9 @@ def end_sessions(path: Path, name: str) -> None:
 
 
 class Throttle:
-    """Failures per key (a name, a client): after `free` in a row, each further attempt
-    must wait `base` seconds, doubling per failure, at most `cap`. In memory, per process."""
+    """Failures per key (a name, a client): from the `free`-th in a row, the next attempt
+    must wait `base` seconds, doubling per further failure, at most `cap`. In memory, per
+    process; a success clears the key."""
 
     def __init__(self, free: int, base: float = 30.0, cap: float = 900.0) -> None:
         self.free, self.base, self.cap = free, base, cap
@@ -405,8 +408,8 @@ class Throttle:
             if len(self._state) > 100_000:  # a flood of names: forget the unlocked ones
                 self._state = {k: v for k, v in self._state.items() if v[1] > now}
             count = self._state.get(key, (0, 0.0))[0] + 1
-            over = count - self.free
-            delay = 0.0 if over <= 0 else min(self.cap, self.base * 2 ** (over - 1))
+            over = count - self.free  # the `free`-th failure in a row starts the wait
+            delay = 0.0 if over < 0 else min(self.cap, self.base * 2**over)
             self._state[key] = (count, now + delay)
 
     def succeeded(self, key: str) -> None:
@@ -436,7 +439,7 @@ def authenticate(
         throttled.append((CLIENT_THROTTLE, f"client:{client}"))
     wait = max(throttle.wait(k, clock) for throttle, k in throttled)
     if wait > 0:
-        raise TooManyAttempts(f"Too many failed sign-ins; try again in {int(wait) + 1} s.")
+        raise TooManyAttempts(f"Too many failed sign-ins; try again in {math.ceil(wait)} s.")
     account = load_users(path).get(key) if not key.startswith(OIDC_PREFIX) else None
     stored = account.password if account is not None else None
     ok = verify_password(password, stored or _DUMMY)
