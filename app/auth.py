@@ -46,7 +46,7 @@ import time
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,9 +249,10 @@ def load_users(path: Path) -> dict[str, _Account]:
     return out
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def _write_private(path: Path, data: bytes, *, keep_existing: bool = False) -> None:
     """Write `path` whole: a temporary file, owner-only (0600) from its creation, renamed
-    over it, so nobody ever reads a half-written or world-readable copy."""
+    over it, so nobody ever reads a half-written or world-readable copy. With
+    `keep_existing`, a file another process made first stays (and this data is dropped)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -260,10 +261,13 @@ def _write_private(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if keep_existing:
+            with suppress(FileExistsError):
+                os.link(tmp, path)  # fails when the file exists
+        else:
+            os.replace(tmp, path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
 
 
 @contextmanager
@@ -481,8 +485,8 @@ def session_secret(configured: str | None, data_dir: Path | str) -> bytes:
     if configured:
         return configured.encode("utf-8")
     path = Path(data_dir) / "session.key"
-    if not path.exists():
-        _write_private(path, secrets.token_hex(32).encode("ascii"))
+    if not path.exists():  # two servers starting at once end up with the same key
+        _write_private(path, secrets.token_hex(32).encode("ascii"), keep_existing=True)
     return path.read_bytes().strip()
 
 

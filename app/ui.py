@@ -103,6 +103,8 @@ def current_user() -> User | None:
     if user is None:
         st.session_state.pop(USER_KEY, None)
         st.session_state.pop(_TOKEN, None)
+        if token:  # ended or expired: sync_cookie clears the browser's copy
+            st.session_state[_SIGNED_OUT] = True
         return None
     st.session_state[USER_KEY] = user
     st.session_state[_TOKEN] = token

@@ -320,3 +320,12 @@ def test_a_failed_write_records_no_change(
 def test_removing_an_unknown_account_says_so(tmp_path: Path) -> None:
     with pytest.raises(AuthError, match="no account named 'zed'"):
         auth.remove_user(tmp_path / "users.toml", "zed")
+
+
+def test_a_session_key_made_meanwhile_by_another_server_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "session.key").write_text("the other server's key\n", encoding="utf-8")
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked before the other made it
+    assert auth.session_secret(None, tmp_path) == b"the other server's key"
+    assert [p.name for p in tmp_path.iterdir()] == ["session.key"]

@@ -497,6 +497,7 @@ def test_after_sign_out_the_old_cookie_signs_nobody_in(
     assert _titles(_reload_with(monkeypatch, {"recon_session": token})) == ["recon"]
     other_tab.run()  # the tab opened before the sign-out ends at its next rerun
     assert _signed_out(other_tab)
+    assert other_tab.session_state["_signed_out"]  # sync_cookie clears the browser's copy
 
 
 def _signed_out(at: AppTest) -> bool:
