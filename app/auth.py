@@ -235,6 +235,8 @@ def load_users(path: Path) -> dict[str, _Account]:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise AuthError(f"{path} is not a valid users file ({exc}); fix or remove it") from None
+    except OSError as exc:  # unreadable: permissions, a directory, ...
+        raise AuthError(f"cannot read the users file {path}: {exc.strerror}") from None
     out: dict[str, _Account] = {}
     for name, entry in (data.get("users") or {}).items():
         if not (isinstance(entry, dict) and entry.get("role") in ROLES):

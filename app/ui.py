@@ -159,8 +159,8 @@ def sign_out() -> None:
     if isinstance(user, User) and not user.name.startswith(auth.OIDC_PREFIX):
         try:
             auth.end_sessions(users_file(), user.name)
-        except auth.AuthError as exc:
-            st.error(str(exc))
+        except (auth.AuthError, OSError) as exc:  # this tab still signs out
+            st.error(f"could not end your other sessions: {exc}")
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(_LAST, None)
     st.session_state.pop(_TOKEN, None)

@@ -41,6 +41,8 @@ def _account_change(change: Callable[[], object], done: str) -> None:
         change()
     except auth.AuthError as exc:
         st.error(str(exc))
+    except OSError as exc:  # the users file could not be written: nothing changed
+        st.error(f"could not save {path}: {exc.strerror}")
     else:
         st.cache_data.clear()
         st.toast(done)

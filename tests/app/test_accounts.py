@@ -329,3 +329,10 @@ def test_a_session_key_made_meanwhile_by_another_server_is_kept(
     monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked before the other made it
     assert auth.session_secret(None, tmp_path) == b"the other server's key"
     assert [p.name for p in tmp_path.iterdir()] == ["session.key"]
+
+
+def test_an_unreadable_users_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.toml"
+    path.mkdir()  # not a file at all
+    with pytest.raises(AuthError, match=r"cannot read the users file .*users.toml: Is a dir"):
+        auth.load_users(path)
