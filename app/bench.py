@@ -38,7 +38,7 @@ END = date(2026, 3, 14)
 KINDS = ("missing_in_erp", "amount_mismatch", "tender_variance", "vat_rounding", "line_mismatch")
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).parents[1]
-USER, PASSWORD = "bench", "bench-pw"
+USER, PASSWORD = "bench", "bench-password"
 TYPING_MS = 3000  # on the sign-in page before the click, as a person typing
 
 

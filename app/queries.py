@@ -38,6 +38,7 @@ from app.filters import MONEY_KINDS, OWNERS, Filters
 from snapshot.schema import EXCEPTION_FIELDS, INSTANT
 from warehouse.db import unpack
 from warehouse.models import (
+    AccountChange,
     ErpDocument,
     ErpDocumentLine,
     ErpItem,
@@ -66,6 +67,7 @@ __all__ = [
     "RawRecord",
     "RunChanges",
     "Totals",
+    "account_changes",
     "ageing",
     "changes_since_last_run",
     "drift_by_store_day",
@@ -904,6 +906,14 @@ def mapping_changes(engine: Engine, limit: int = 500) -> pl.DataFrame:
     """The audit of mapping edits and imports, newest first: who, when, where from, and
     each mapping's value before -> after (null: not mapped)."""
     t = MappingChange
+    frame = _table(engine, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
+    return frame.head(limit)
+
+
+def account_changes(engine: Engine, limit: int = 500) -> pl.DataFrame:
+    """The audit of dashboard account changes, newest first: who, when, where from, which
+    account and what changed (never a password)."""
+    t = AccountChange
     frame = _table(engine, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
     return frame.head(limit)
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 import streamlit as st
@@ -83,34 +83,47 @@ def request_cookies() -> Mapping[str, str]:
     return st.context.cookies
 
 
-def _from_cookie() -> User | None:
-    """The user a valid session cookie names, if they still have an account and a role."""
-    if st.session_state.get(_SIGNED_OUT):  # the cookie of this connection is stale now
-        return None
-    token = request_cookies().get(COOKIE)
-    name = auth.verify_token(token, _secret()) if token else None
-    role = auth.role_of(users_file(), name) if name else None
-    if not (token and name and role):
-        return None
-    st.session_state[_TOKEN] = token
-    return User(name, role)
+def client_address() -> str | None:
+    """The address the browser connects from (the proxy's, behind one): sign-in throttling
+    counts failures per client by it."""
+    return st.context.ip_address
+
+
+def oidc_claims() -> Mapping[str, Any]:
+    return st.user.to_dict()
+
+
+def _accounts_error(exc: auth.AuthError) -> NoReturn:
+    st.error(str(exc))
+    st.stop()
 
 
 def current_user() -> User | None:
-    """The signed-in user: from the OIDC provider (role from the accounts file), else local:
-    this session's sign-in, or a reload's valid session cookie."""
-    if oidc_configured():
-        if not st.user.is_logged_in:
-            return None
-        name = str(st.user.get("email") or st.user.get("name") or "")
-        role = auth.role_of(users_file(), name)
-        return User(name, role) if role else None
-    user = st.session_state.get(USER_KEY)
-    if isinstance(user, User):
-        return user
-    user = _from_cookie()
-    if user is not None:
-        st.session_state[USER_KEY] = user
+    """The signed-in user, checked on every run: from the OIDC provider (the account of
+    their `sub` or verified e-mail), else this session's token or a reload's session cookie,
+    valid only while unexpired and no sign-out, removal, password or role change has ended
+    it. The role is the account's role now."""
+    try:
+        if oidc_configured():
+            if not st.user.is_logged_in:
+                return None
+            name = auth.oidc_identity(oidc_claims())
+            role = auth.role_of(users_file(), name) if name else None
+            return User(name, role) if name and role else None
+        token = st.session_state.get(_TOKEN)
+        if token is None and not st.session_state.get(_SIGNED_OUT):
+            token = request_cookies().get(COOKIE)  # a reload: the browser's cookie
+        user = auth.session_user(users_file(), token, _secret()) if token else None
+    except auth.AuthError as exc:  # the users file is broken: say so, show nothing
+        _accounts_error(exc)
+    if user is None:
+        st.session_state.pop(USER_KEY, None)
+        st.session_state.pop(_TOKEN, None)
+        if token:  # ended or expired: sync_cookie clears the browser's copy
+            st.session_state[_SIGNED_OUT] = True
+        return None
+    st.session_state[USER_KEY] = user
+    st.session_state[_TOKEN] = token
     return user
 
 
@@ -118,7 +131,7 @@ def sign_in(user: User) -> None:
     """Sign `user` in for this session, and (through `sync_cookie`) for reloads."""
     st.session_state[USER_KEY] = user
     st.session_state.pop(_SIGNED_OUT, None)
-    st.session_state[_TOKEN] = auth.sign_token(user.name, _secret())
+    st.session_state[_TOKEN] = auth.sign_token(user.name, user.session, _secret())
 
 
 def sync_cookie() -> None:
@@ -157,6 +170,13 @@ def require_role(*roles: str) -> User:
 
 
 def sign_out() -> None:
+    """End this person's sessions (this tab, their other tabs, a copied cookie)."""
+    user = st.session_state.get(USER_KEY)
+    if isinstance(user, User) and not user.name.startswith(auth.OIDC_PREFIX):
+        try:
+            auth.end_sessions(users_file(), user.name)
+        except (auth.AuthError, OSError) as exc:  # this tab still signs out
+            st.error(f"could not end your other sessions: {exc}")
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(_LAST, None)
     st.session_state.pop(_TOKEN, None)
@@ -279,6 +299,11 @@ def mapping_health(url: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def mapping_changes(url: str) -> pl.DataFrame:
     return queries.mapping_changes(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def account_changes(url: str) -> pl.DataFrame:
+    return queries.account_changes(_engine(url))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -1,8 +1,13 @@
-"""Workflow actions on an exception: assign, comment, close with a reason, reopen.
+"""Workflow actions on an exception: assign, comment, close with a reason, reopen, re-sync.
 
 Each action changes the exception (where it changes anything) and writes one
 `ExceptionEvent` in the same transaction, so the audit trail never misses a change.
 It must not touch the engine's fields (kind, values, first/last seen) nor delete events.
+
+Who may act is decided here, whatever the page shows: admin acts on every exception,
+finance and ops on the exceptions their role owns (every action, re-sync included: it
+posts to the ledger, and only finance-owned kinds have an order to re-sync). Mapping edits
+are admin only. A refusal is `NotAllowed` and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,10 +17,22 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from app.auth import User
 from app.filters import OPEN_STATUSES
 from warehouse.models import ExceptionEvent, ExceptionRow
 
-__all__ = ["WorkflowError", "assign", "close", "comment", "map_store", "map_tender", "reopen"]
+__all__ = [
+    "NotAllowed",
+    "WorkflowError",
+    "allowed",
+    "assign",
+    "close",
+    "comment",
+    "map_store",
+    "map_tender",
+    "reopen",
+    "resync",
+]
 
 REOPENABLE = ("resolved", "closed")
 DASHBOARD = "dashboard"  # the source of mapping edits made here, in their audit
@@ -24,6 +41,22 @@ REOPEN_STATUS = "persisting"
 
 class WorkflowError(ValueError):
     """An action that cannot be done as asked; the message says why."""
+
+
+class NotAllowed(WorkflowError):
+    """The signed-in person's role may not do this."""
+
+
+def allowed(role: str, owner: str | None) -> bool:
+    """Whether `role` may act on an exception owned by `owner`: admin on all, finance and
+    ops on their own."""
+    return role == "admin" or (owner is not None and role == owner)
+
+
+def _admin(actor: User, what: str) -> str:
+    if actor.role != "admin":
+        raise NotAllowed(f"only an admin may {what} ({actor.name} is {actor.role})")
+    return _clean(actor.name, "actor")
 
 
 def _now() -> datetime:
@@ -37,13 +70,19 @@ def _clean(value: str, what: str) -> str:
     return text
 
 
-def _status(conn: Connection, exception_id: str) -> str:
-    status = conn.execute(
-        select(ExceptionRow.status).where(ExceptionRow.id == exception_id)
-    ).scalar_one_or_none()
-    if status is None:
+def _status(conn: Connection, exception_id: str, actor: User, action: str) -> str:
+    """The exception's status, once `actor` may `action` it (else NotAllowed)."""
+    row = conn.execute(
+        select(ExceptionRow.status, ExceptionRow.owner).where(ExceptionRow.id == exception_id)
+    ).one_or_none()
+    if row is None:
         raise WorkflowError(f"no exception with id {exception_id!r}")
-    return status
+    status, owner = row
+    if not allowed(actor.role, owner):
+        raise NotAllowed(
+            f"{actor.name} ({actor.role}) may not {action} a {owner or 'unowned'} exception"
+        )
+    return str(status)
 
 
 def _event(conn: Connection, exception_id: str, actor: str, action: str, note: str | None) -> None:
@@ -54,37 +93,37 @@ def _event(conn: Connection, exception_id: str, actor: str, action: str, note: s
     )
 
 
-def assign(engine: Engine, exception_id: str, who: str, actor: str) -> None:
+def assign(engine: Engine, exception_id: str, who: str, actor: User) -> None:
     """Make `who` the assignee (an empty `who` unassigns); event `assigned`."""
-    actor = _clean(actor, "actor")
+    name = _clean(actor.name, "actor")
     assignee = who.strip() or None
     with engine.begin() as conn:
-        _status(conn, exception_id)
+        _status(conn, exception_id, actor, "assign")
         conn.execute(
             update(ExceptionRow).where(ExceptionRow.id == exception_id).values(assignee=assignee)
         )
-        _event(conn, exception_id, actor, "assigned", assignee)
+        _event(conn, exception_id, name, "assigned", assignee)
 
 
-def comment(engine: Engine, exception_id: str, text: str, actor: str) -> None:
+def comment(engine: Engine, exception_id: str, text: str, actor: User) -> None:
     """Add a comment to the audit trail; event `commented`."""
-    actor, note = _clean(actor, "actor"), _clean(text, "comment")
+    name, note = _clean(actor.name, "actor"), _clean(text, "comment")
     with engine.begin() as conn:
-        _status(conn, exception_id)
-        _event(conn, exception_id, actor, "commented", note)
+        _status(conn, exception_id, actor, "comment on")
+        _event(conn, exception_id, name, "commented", note)
 
 
-def close(engine: Engine, exception_id: str, reason: str, actor: str) -> None:
+def close(engine: Engine, exception_id: str, reason: str, actor: User) -> None:
     """Close an open exception by hand, with the reason; event `closed`."""
-    actor, note = _clean(actor, "actor"), _clean(reason, "reason")
+    name, note = _clean(actor.name, "actor"), _clean(reason, "reason")
     with engine.begin() as conn:
-        status = _status(conn, exception_id)
+        status = _status(conn, exception_id, actor, "close")
         if status not in OPEN_STATUSES:
             raise WorkflowError(f"exception {exception_id} is {status}, not open")
         conn.execute(
             update(ExceptionRow).where(ExceptionRow.id == exception_id).values(status="closed")
         )
-        _event(conn, exception_id, actor, "closed", note)
+        _event(conn, exception_id, name, "closed", note)
 
 
 RESYNC_KINDS = ("missing_in_erp", "refund_without_credit_note")
@@ -93,34 +132,32 @@ RESYNC_KINDS = ("missing_in_erp", "refund_without_credit_note")
 def resync(
     engine: Engine,
     exception_id: str,
-    actor: str,
+    actor: User,
     post_order: Callable[[str], tuple[dict[str, int], list[str]]],
 ) -> str:
     """Post the exception's POS order again now (`post_order(order_id)` returns the run's
     counts and problems); event `resynced` with the outcome. Returns the outcome line."""
-    actor = _clean(actor, "actor")
+    name = _clean(actor.name, "actor")
     with engine.connect() as conn:
-        row = conn.execute(
+        _status(conn, exception_id, actor, "re-sync")
+        kind, order_id = conn.execute(
             select(ExceptionRow.kind, ExceptionRow.pos_ref).where(ExceptionRow.id == exception_id)
-        ).one_or_none()
-    if row is None:
-        raise WorkflowError(f"no exception {exception_id}")
-    kind, order_id = row
+        ).one()
     if kind not in RESYNC_KINDS or not order_id:
         raise WorkflowError(f"a {kind} exception has no POS order to re-sync")
     counts, problems = post_order(order_id)
     shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing posted"
     outcome = f"order {order_id}: {shown}" + (f"; {problems[0]}" if problems else "")
     with engine.begin() as conn:
-        _event(conn, exception_id, actor, "resynced", outcome)
+        _event(conn, exception_id, name, "resynced", outcome)
     return outcome
 
 
-def reopen(engine: Engine, exception_id: str, actor: str, reason: str = "") -> None:
+def reopen(engine: Engine, exception_id: str, actor: User, reason: str = "") -> None:
     """Reopen a closed or resolved exception (status persisting); event `reopened`."""
-    actor = _clean(actor, "actor")
+    name = _clean(actor.name, "actor")
     with engine.begin() as conn:
-        status = _status(conn, exception_id)
+        status = _status(conn, exception_id, actor, "reopen")
         if status not in REOPENABLE:
             raise WorkflowError(f"exception {exception_id} is {status}, already open")
         conn.execute(
@@ -128,23 +165,24 @@ def reopen(engine: Engine, exception_id: str, actor: str, reason: str = "") -> N
             .where(ExceptionRow.id == exception_id)
             .values(status=REOPEN_STATUS, resolved_at=None)
         )
-        _event(conn, exception_id, actor, "reopened", reason.strip() or None)
+        _event(conn, exception_id, name, "reopened", reason.strip() or None)
 
 
-def map_tender(engine: Engine, tender: str, account: str, actor: str) -> None:
+def map_tender(engine: Engine, tender: str, account: str, actor: User) -> None:
     """Map a POS tender to an ERP account (admin); the next sync and reconcile use it.
     Recorded in the mappings' audit (`mapping_changes`) under `actor`."""
     from dataclasses import replace
 
     from warehouse.mappings import import_mappings, load_mappings
 
+    name = _admin(actor, "edit mappings")
     tender, account = _clean(tender, "tender"), _clean(account, "account")
     current = load_mappings(engine)
     mapped = replace(current, tenders={**current.tenders, tender: account})
-    import_mappings(engine, mapped, _clean(actor, "actor"), DASHBOARD)
+    import_mappings(engine, mapped, name, DASHBOARD)
 
 
-def map_store(engine: Engine, store: str, location: str, actor: str) -> None:
+def map_store(engine: Engine, store: str, location: str, actor: User) -> None:
     """Map a POS store to an ERP warehouse/location (admin), keeping its time zone;
     recorded in the mappings' audit under `actor`."""
     from dataclasses import replace
@@ -152,9 +190,10 @@ def map_store(engine: Engine, store: str, location: str, actor: str) -> None:
     from config.mappings import StoreMapping
     from warehouse.mappings import import_mappings, load_mappings
 
+    name = _admin(actor, "edit mappings")
     store, location = _clean(store, "store"), _clean(location, "location")
     current = load_mappings(engine)
     old = current.stores.get(store)
     mapped = StoreMapping(store, location, old.timezone if old else None)
     stores = {**current.stores, store: mapped}
-    import_mappings(engine, replace(current, stores=stores), _clean(actor, "actor"), DASHBOARD)
+    import_mappings(engine, replace(current, stores=stores), name, DASHBOARD)

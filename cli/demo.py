@@ -70,8 +70,8 @@ def run_demo(
         for kind, n in open_rows.group_by("kind").len().sort("kind").rows():
             print(f"  {kind}: {n}")
         demo_users = DEMO_DIR / "users.toml"  # never the real RECON_USERS file
-        password = secrets.token_urlsafe(9)
-        add_user(demo_users, "demo", "admin", password)
+        password = secrets.token_urlsafe(12)  # 16 characters
+        add_user(demo_users, "demo", "admin", password, engine=engine, source="recon demo")
         os.environ["RECON_USERS"] = str(demo_users)  # serve_dashboard passes it on
         print(f"dashboard login: user demo, password {password} (admin; in {demo_users})")
         if not dashboard:

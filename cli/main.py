@@ -119,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["finance", "ops", "admin"])
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.add_argument("--oidc", action="store_true", help="no password: signs in through OIDC")
+    add.add_argument(
+        "--oidc", action="store_true", help="no password: NAME is the OIDC e-mail or sub"
+    )
+    remove = users_sub.add_parser("remove", help="remove an account; its sessions end")
+    remove.add_argument("name")
     users_sub.add_parser("list", help="accounts and their roles")
 
     serve = sub.add_parser("serve", help="the Streamlit dashboard")
@@ -278,27 +282,40 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
+    """Accounts: list, add or replace, remove. Every change ends the person's open sessions
+    and is recorded in the warehouse's account audit (shown on the Admin page)."""
     from app import auth
+    from warehouse.db import open_warehouse
 
-    path = auth.users_path(load_settings().recon_data_dir)
-    if args.action == "list":
-        for name, account in sorted(auth.load_users(path).items()):
-            print(f"{name}\t{account.role}\t{'password' if account.password else 'oidc'}")
-        return EXIT_OK
-    password: str | None = None
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif not args.oidc:
-        import getpass
-
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
-            raise ConfigError("the passwords differ; nothing changed")
+    settings = load_settings()
+    path = auth.users_path(settings.recon_data_dir)
     try:
-        replaced = auth.add_user(path, args.name, args.role, password)
+        if args.action == "list":
+            for name, account in sorted(auth.load_users(path).items()):
+                kind = "password" if account.password else "oidc"
+                print(f"{name}\t{account.role}\t{kind}")
+            return EXIT_OK
+        engine = open_warehouse(settings.warehouse_url)  # the audit's home
+        if args.action == "remove":
+            auth.remove_user(path, args.name, engine=engine)
+            print(f"removed {args.name} from {path}; their sessions have ended")
+            return EXIT_OK
+        name = auth.account_name(args.name, oidc=args.oidc)  # checked before any prompt
+        password: str | None = None
+        if args.oidc:
+            pass
+        elif args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            import getpass
+
+            password = getpass.getpass(f"password for {name}: ")
+            if getpass.getpass("again: ") != password:
+                raise ConfigError("the passwords differ; nothing changed")
+        change = auth.add_user(path, args.name, args.role, password, engine=engine)
     except auth.AuthError as exc:
         raise ConfigError(str(exc)) from None
-    print(f"{'replaced' if replaced else 'added'} {args.name} ({args.role}) in {path}")
+    print(f"{name} ({args.role}): {change}, in {path}")
     return EXIT_OK
 
 

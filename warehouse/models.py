@@ -239,6 +239,20 @@ class MappingChange(Base):
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class AccountChange(Base):
+    """One dashboard account changed (`recon users add|remove`, the Admin page): who,
+    when, from where, which account and what (`added, role ops`, `role ops -> admin`,
+    `password changed`, `removed (was ops)`). Never a password or its hash."""
+
+    __tablename__ = "account_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str] = mapped_column(String(300))
+    change: Mapped[str] = mapped_column(Text)
+
+
 # --- bookkeeping -----------------------------------------------------------------
 
 

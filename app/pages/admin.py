@@ -1,5 +1,5 @@
-"""Admin page: accounts and their roles, the integration's mappings (view and edit) and
-the audit of mapping changes.
+"""Admin page: accounts and their roles (add, replace, remove) with the audit of account
+changes, the integration's mappings (view and edit) and the audit of mapping changes.
 
 Only admins reach it (main.py routes by role; the check below repeats it). Writes go
 through `app.auth` (accounts) and `app.workflow` (mappings); passwords are never shown.
@@ -7,39 +7,84 @@ through `app.auth` (accounts) and `app.workflow` (mappings); passwords are never
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import streamlit as st
 
 from app import auth, ui, workflow
 from warehouse.mappings import load_mappings
 
-admin = ui.require_role("admin").name  # main.py routes by role too
+admin = ui.require_role("admin")  # main.py routes by role too; the role is read each run
 url = ui.warehouse_url()
 engine = ui.engine(url)
 
 st.title("Admin")
 path = ui.users_file()
 st.subheader("Accounts")
-st.caption(f"Kept in `{path}` (RECON_USERS); `recon users add NAME --role R` does the same.")
+st.caption(
+    f"Kept in `{path}` (RECON_USERS); `recon users add|remove` does the same. A password or "
+    f"role change, or a removal, ends that person's open sessions. Names: letters, digits, "
+    f"`. _ - @`; passwords: at least {auth.MIN_PASSWORD} characters; an OIDC person (no "
+    "password) by their verified e-mail or `sub`."
+)
 accounts = pl.DataFrame(
     [(n, a.role, a.password is not None) for n, a in sorted(auth.load_users(path).items())],
     schema={"name": pl.String(), "role": pl.String(), "local_password": pl.Boolean()},
     orient="row",
 )
 ui.show_frame(accounts, key="accounts")
+
+
+def _account_change(change: Callable[[], object], done: str) -> None:
+    try:
+        change()
+    except auth.AuthError as exc:
+        st.error(str(exc))
+    except OSError as exc:  # the users file could not be written: nothing changed
+        st.error(f"could not save {path}: {exc.strerror}")
+    else:
+        st.cache_data.clear()
+        st.toast(done)
+        st.rerun()
+
+
 with st.form("add_user_form", clear_on_submit=True):
     cols = st.columns(3)
     name = cols[0].text_input("Name", key="new_user")
     role = cols[1].selectbox("Role", auth.ROLES, key="new_role")
     password = cols[2].text_input("Password (empty: OIDC only)", type="password", key="new_pw")
     if st.form_submit_button("Add or replace account", key="add_user_btn"):
-        try:
-            auth.add_user(path, name, role, password or None)
-        except auth.AuthError as exc:
-            st.error(str(exc))
-        else:
-            st.toast(f"account {name.strip()} saved")
-            st.rerun()
+        _account_change(
+            lambda: auth.add_user(
+                path,
+                name,
+                role,
+                password or None,
+                engine=engine,
+                actor=admin.name,
+                source=workflow.DASHBOARD,
+            ),
+            f"account {name.strip()} saved",
+        )
+with st.form("remove_user_form", clear_on_submit=True):
+    gone = st.selectbox("Account", sorted(auth.load_users(path)), key="rm_user", index=None)
+    if st.form_submit_button("Remove account", key="rm_user_btn") and gone is not None:
+        who = gone
+        _account_change(
+            lambda: auth.remove_user(
+                path, who, engine=engine, actor=admin.name, source=workflow.DASHBOARD
+            ),
+            f"account {who} removed",
+        )
+
+st.subheader("Account changes")
+st.caption("Every edit here and every `recon users add|remove`: who, when, what.")
+account_changes = ui.account_changes(url)
+if account_changes.is_empty():
+    st.write("No account has changed yet.")
+else:
+    ui.table(account_changes, "account_changes")
 
 st.subheader("Mappings")
 mappings = load_mappings(engine)

@@ -17,7 +17,7 @@ from app.filters import OPEN_STATUSES
 from app.queries import AGE_BUCKETS, ExceptionDetail
 from reconcile.describe import OWNER_FIX
 
-actor = ui.require_user().name  # the audit trail's actor is whoever signed in
+actor = ui.require_user()  # the audit trail's actor is whoever signed in; role checked now
 url = ui.warehouse_url()
 engine = ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
@@ -145,7 +145,10 @@ def _detail(detail: ExceptionDetail) -> None:
             events = detail.events.drop("exception_id")
             ui.show_frame(events, key="events")
             ui.downloads(events, f"audit_{exc['id']}")
-    _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"])
+    if workflow.allowed(actor.role, exc["owner"]):
+        _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"])
+    else:  # workflow refuses it too: hiding the buttons is only the courtesy
+        st.caption(f"Workflow: {exc['owner']} exceptions are worked by {exc['owner']} and admin.")
 
 
 def _part(title: str, part: pl.DataFrame) -> None:

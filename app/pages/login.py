@@ -13,27 +13,40 @@ from app import auth, ui
 st.title("recon")
 if ui.oidc_configured():
     if st.user.is_logged_in:  # signed in at the provider, but no role here
-        st.error(
-            f"{st.user.get('email') or st.user.get('name')} has no recon role: ask an admin to "
-            "run `recon users add EMAIL --role finance|ops|admin --oidc`."
-        )
+        identity = auth.oidc_identity(ui.oidc_claims())
+        if identity is None:
+            st.error("The provider gave neither a verified e-mail nor a subject (sub) claim.")
+        else:
+            st.error(
+                f"`{identity}` has no recon role: ask an admin to run `recon users add "
+                f"{identity.removeprefix(auth.OIDC_PREFIX)} --role finance|ops|admin --oidc`."
+            )
         st.button("Sign out", key="oidc_logout", on_click=st.logout)
     else:
         st.button("Sign in", key="oidc_login", on_click=st.login, type="primary")
     st.stop()
 
 path = ui.users_file()
-if not auth.load_users(path):
+try:
+    no_accounts = not auth.load_users(path)
+except auth.AuthError as exc:  # a broken users file: say which, sign nobody in
+    st.error(str(exc))
+    st.stop()
+if no_accounts:
     st.warning(f"No accounts yet in `{path}`: run `recon users add NAME --role admin`.")
 with st.form("login_form"):
     name = st.text_input("User name", key="login_name")
     password = st.text_input("Password", type="password", key="login_password")
     submitted = st.form_submit_button("Sign in", key="login_btn", type="primary")
 if submitted:
-    user = auth.authenticate(path, name, password)
-    if user is None:
-        st.error("Unknown user name or wrong password.")
+    try:
+        user = auth.authenticate(path, name, password, client=ui.client_address())
+    except auth.AuthError as exc:  # too many failures just now: not even checked
+        st.error(str(exc))
     else:
-        ui.sign_in(user)
-        st.rerun()
+        if user is None:
+            st.error("Unknown user name or wrong password.")
+        else:
+            ui.sign_in(user)
+            st.rerun()
 ui.warm_up()  # while they type: the server reads the first page, the browser loads its parts

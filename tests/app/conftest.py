@@ -13,3 +13,15 @@ def wh(tmp_path: Path) -> Iterator[Warehouse]:
     warehouse = make_warehouse(tmp_path)
     yield warehouse
     warehouse.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Iterator[None]:
+    """Sign-in failures are counted per process: every test starts with none."""
+    from app import auth
+
+    auth.ACCOUNT_THROTTLE.clear()
+    auth.CLIENT_THROTTLE.clear()
+    yield
+    auth.ACCOUNT_THROTTLE.clear()
+    auth.CLIENT_THROTTLE.clear()

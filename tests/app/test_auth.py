@@ -15,11 +15,11 @@ NOW = 1_780_000_000.0
 
 
 def test_a_token_names_its_user_until_it_expires() -> None:
-    token = sign_token("ann", SECRET, now=NOW)
-    #       seconds after signing            name it carries
+    token = sign_token("ann", 3, SECRET, now=NOW)
+    #       seconds after signing            name and session version it carries
     for later, expected in [
-        (0, "ann"),
-        (SESSION_SECONDS - 1, "ann"),
+        (0, ("ann", 3)),
+        (SESSION_SECONDS - 1, ("ann", 3)),
         (SESSION_SECONDS, None),  # expired
         (SESSION_SECONDS * 10, None),
     ]:
@@ -27,25 +27,29 @@ def test_a_token_names_its_user_until_it_expires() -> None:
 
 
 def test_an_altered_token_names_nobody() -> None:
-    token = sign_token("ann", SECRET, now=NOW)
-    name, expires, signature = token.split(".")
-    bob = sign_token("bob", SECRET, now=NOW).split(".")[0]
+    token = sign_token("ann", 0, SECRET, now=NOW)
+    name, session, expires, signature = token.split(".")
+    bob = sign_token("bob", 0, SECRET, now=NOW).split(".")[0]
     for bad in [
-        f"{bob}.{expires}.{signature}",  # another name under ann's signature
-        f"{name}.{int(expires) + 86400}.{signature}",  # a later expiry
-        f"{name}.{expires}.{signature[:-2]}AA",  # another signature
-        f"{name}.{expires}.é{signature[1:]}",  # a signature that is not even ASCII
-        f"{name}.{expires}",  # no signature
+        f"{bob}.{session}.{expires}.{signature}",  # another name under ann's signature
+        f"{name}.{session}.{int(expires) + 86400}.{signature}",  # a later expiry
+        f"{name}.1.{expires}.{signature}",  # a later session version
+        f"{name}.{session}.{expires}.{signature[:-2]}AA",  # another signature
+        f"{name}.{session}.{expires}.é{signature[1:]}",  # a signature that is not even ASCII
+        f"{name}.{session}.{expires}",  # no signature
         "",
-        "...",
+        "....",
     ]:
         assert verify_token(bad, SECRET, now=NOW) is None, bad
     assert verify_token(token, b"another secret" * 3, now=NOW) is None
 
 
-@given(st.text(min_size=1, max_size=40))
-def test_any_name_round_trips(name: str) -> None:
-    assert verify_token(sign_token(name, SECRET, now=NOW), SECRET, now=NOW) == name
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=0, max_value=10**6))
+def test_any_name_round_trips(name: str, session: int) -> None:
+    assert verify_token(sign_token(name, session, SECRET, now=NOW), SECRET, now=NOW) == (
+        name,
+        session,
+    )
 
 
 @given(st.text(max_size=80))
@@ -61,6 +65,6 @@ def test_the_secret_is_the_setting_else_one_kept_in_the_data_dir(tmp_path: Path)
     assert (tmp_path / "data" / "session.key").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("token", ["a.b.c.d", "x" * 4000])
+@pytest.mark.parametrize("token", ["a.b.c.d", "a.b.c.d.e", "x" * 4000])
 def test_malformed_tokens_are_refused_without_an_error(token: str) -> None:
     assert verify_token(token, SECRET) is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from app import queries, ui
 from app.auth import User, add_user, sign_token, verify_token
 from app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
+from tests.app.users import cheap_hash, write_users
 
 MAIN = Path(__file__).parents[2] / "app" / "main.py"
 SECRET = b"page-test-secret"
@@ -42,11 +45,19 @@ def _seed(wh: Warehouse) -> None:
     wh.run("reconcile", T0 - timedelta(minutes=5), T0)
 
 
+def _sign_in(at: AppTest, role: str, name: str = "ann") -> None:
+    """`name` as an account with `role` in RECON_USERS, and `at` signed in as them (the
+    session token a sign-in keeps; the role is read from the file on every run)."""
+    users = Path(os.environ["RECON_USERS"])
+    write_users(users, {name: {"role": role, "password": cheap_hash("pw" * 6)}}, merge=True)
+    at.session_state["_session_token"] = sign_token(name, 0, SECRET)
+
+
 def _app(page: str | None = None, role: str | None = "admin", **params: str) -> AppTest:
     """The app signed in as `ann` with `role` (None: anonymous), on `page` with `params`."""
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
     if role is not None:
-        at.session_state["user"] = User("ann", role)
+        _sign_in(at, role)
     if page:  # through st.navigation: a first run registers the pages
         at.run().switch_page(page)
     for key, value in params.items():
@@ -382,7 +393,7 @@ def test_a_local_sign_in_survives_a_reload(
     script = _cookie_script(at)
     token = re.search(r"recon_session=([^;]+);", script)
     assert token is not None and "max-age=43200" in script
-    assert verify_token(token.group(1), SECRET) == "ann"
+    assert verify_token(token.group(1), SECRET) == ("ann", 0)
 
     at = _reload_with(monkeypatch, {"recon_session": token.group(1)})
     assert _titles(at) == ["Overview"]
@@ -397,12 +408,13 @@ def test_a_local_sign_in_survives_a_reload(
 @pytest.mark.parametrize(
     ("token", "why"),
     [
-        (sign_token("ann", b"another secret"), "signed under another secret"),
-        (sign_token("ann", SECRET, now=time.time() - 13 * 3600), "expired"),
-        (sign_token("zed", SECRET), "no account"),
+        (sign_token("ann", 0, b"another secret"), "signed under another secret"),
+        (sign_token("ann", 0, SECRET, now=time.time() - 13 * 3600), "expired"),
+        (sign_token("zed", 0, SECRET), "no account"),
+        (sign_token("ann", 1, SECRET), "a later session version than the account's"),
         ("ann", "not a token"),
     ],
-    ids=["other-secret", "expired", "no-account", "garbage"],
+    ids=["other-secret", "expired", "no-account", "other-session", "garbage"],
 )
 def test_a_reload_with_a_bad_cookie_gets_the_sign_in_page(
     data: Warehouse,
@@ -457,7 +469,7 @@ def test_each_role_starts_on_its_own_exceptions(
 )
 def test_pages_by_role(data: Warehouse, role: str, page: str, title: str | None) -> None:
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
-    at.session_state["user"] = User("ann", role)
+    _sign_in(at, role)
     at.run()
     if title is None:
         with pytest.raises(Exception, match="Could not find a navigation page"):
@@ -466,6 +478,157 @@ def test_pages_by_role(data: Warehouse, role: str, page: str, title: str | None)
         at.switch_page(page).run()
         assert not at.exception
         assert title in _titles(at)
+
+
+def _token_from(at: AppTest) -> str:
+    found = re.search(r"recon_session=([^;]+);", _cookie_script(at))
+    assert found is not None
+    return found.group(1)
+
+
+def test_after_sign_out_the_old_cookie_signs_nobody_in(
+    data: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_users(tmp_path / "users.toml", {"ann": {"role": "finance", "password": cheap_hash(PW)}})
+    at = _app(role=None)
+    at.text_input(key="login_name").input("ann")
+    at.text_input(key="login_password").input(PW)
+    at.button(key="login_btn").click().run()
+    token = _token_from(at)
+    other_tab = _reload_with(monkeypatch, {"recon_session": token})
+    assert _titles(other_tab) == ["Overview"]
+
+    at.button(key="sign_out").click().run()
+    assert _titles(_reload_with(monkeypatch, {"recon_session": token})) == ["recon"]
+    other_tab.run()  # the tab opened before the sign-out ends at its next rerun
+    assert _signed_out(other_tab)
+    assert other_tab.session_state["_signed_out"]  # sync_cookie clears the browser's copy
+
+
+def _signed_out(at: AppTest) -> bool:
+    """Nobody signed in, and nothing of the data page the session was on is drawn."""
+    state = at.session_state
+    return "user" not in state and "_session_token" not in state and not at.dataframe
+
+
+def test_a_demoted_admins_open_tab_ends_and_a_hand_edited_role_applies_at_once(
+    data: Warehouse, tmp_path: Path
+) -> None:
+    users = tmp_path / "users.toml"
+    at = _app("pages/admin.py", role="admin")
+    assert "Admin" in _titles(at)
+    add_user(users, "ann", "ops", "a new password")  # the CLI's role and password change
+    at.run()
+    assert _signed_out(at) and "Admin" not in _titles(at)  # its next click does nothing
+
+    at = _app("pages/admin.py", role="admin")
+    write_users(users, {"ann": {"role": "ops", "password": cheap_hash(PW)}})  # no bump
+    at.session_state["user"] = User("ann", "admin")  # what the session remembers is not trusted
+    at.run()
+    assert [e.value for e in at.error] == ["This page is for admin."]  # the open tab stops
+    assert "add_user_btn" not in _button_keys(at)
+    assert at.session_state["user"] == User("ann", "ops")
+
+
+WORKFLOW_BUTTONS = ("resync_btn", "assign_btn", "comment_btn", "close_btn")
+
+
+def _button_keys(at: AppTest) -> set[str]:
+    """The keys of the buttons drawn, form buttons among them."""
+    return {b.key for b in at.button if b.key is not None}
+
+
+def _buttons(at: AppTest) -> list[str]:
+    keys = _button_keys(at)
+    return [k for k in WORKFLOW_BUTTONS if k in keys]
+
+
+@pytest.mark.parametrize(
+    ("role", "exception", "buttons"),
+    [
+        ("ops", "a", []),  # a finance exception: not ops' to work
+        ("finance", "a", ["resync_btn", "assign_btn", "comment_btn", "close_btn"]),
+        ("finance", "c", []),  # an ops exception
+        ("ops", "c", ["assign_btn", "comment_btn", "close_btn"]),
+        ("admin", "a", ["resync_btn", "assign_btn", "comment_btn", "close_btn"]),
+    ],
+)
+def test_workflow_buttons_by_role_and_owner(
+    data: Warehouse, role: str, exception: str, buttons: list[str]
+) -> None:
+    _seed(data)
+    at = _app("pages/exceptions.py", role=role, id=exception, owner="any")
+    assert not at.exception
+    assert _buttons(at) == buttons
+    if not buttons:
+        assert any("are worked by" in c.value for c in at.caption)
+
+
+def test_a_forged_action_is_refused_by_the_workflow(
+    data: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(data)
+    from app import workflow
+
+    real = workflow.allowed
+
+    def page_says_yes(role: str, owner: str | None) -> bool:
+        """A page that wrongly shows ops the buttons; the workflow's own check as shipped."""
+        caller = sys._getframe(1).f_code.co_filename
+        return caller.endswith(f"pages{os.sep}exceptions.py") or real(role, owner)
+
+    monkeypatch.setattr(workflow, "allowed", page_says_yes)
+    at = _app("pages/exceptions.py", role="ops", id="a", owner="any")
+    assert "close_btn" in _button_keys(at)
+    at.text_input(key="close_reason").input("not mine to close")
+    at.button(key="close_btn").click().run()
+    assert [e.value for e in at.error] == ["ann (ops) may not close a finance exception"]
+    detail = queries.exception_detail(data.engine, "a")
+    assert detail is not None and detail.exception["status"] == "new" and detail.events.is_empty()
+
+
+PW = "correct horse"
+
+
+def test_sign_in_is_throttled_after_five_failures(data: Warehouse, tmp_path: Path) -> None:
+    write_users(tmp_path / "users.toml", {"ann": {"role": "finance", "password": cheap_hash(PW)}})
+    at = _app(role=None)
+    at.text_input(key="login_name").input("ann")
+    for n in range(5):
+        at.text_input(key="login_password").input(f"guess {n}")
+        at.button(key="login_btn").click().run()
+    assert [e.value for e in at.error] == ["Unknown user name or wrong password."]
+    at.text_input(key="login_password").input(PW)
+    at.button(key="login_btn").click().run()  # the right password, too soon
+    assert [e.value for e in at.error] == ["Too many failed sign-ins; try again in 30 s."]
+    assert _titles(at) == ["recon"]
+
+
+def test_a_broken_users_file_is_one_line_not_a_traceback(data: Warehouse, tmp_path: Path) -> None:
+    (tmp_path / "users.toml").write_text('[users."ann"\n', encoding="utf-8")
+    at = _app(role=None)
+    assert not at.exception
+    assert len(at.error) == 1 and "is not a valid users file" in at.error[0].value
+
+
+def test_the_admin_page_lists_account_changes(data: Warehouse) -> None:
+    at = _app("pages/admin.py")
+    at.text_input(key="new_user").input("olga")
+    at.selectbox(key="new_role").select("ops")
+    at.text_input(key="new_pw").input("pw")  # too short: refused, nothing recorded
+    at.button(key="add_user_btn").click().run()
+    assert [e.value for e in at.error] == ["the password must have at least 12 characters"]
+    at.text_input(key="new_user").input("olga")
+    at.text_input(key="new_pw").input("olga's password")
+    at.button(key="add_user_btn").click().run()
+    at.selectbox(key="rm_user").select("olga")
+    at.button(key="rm_user_btn").click().run()
+    assert not at.exception
+    audit = _table_with(at, "change")
+    assert audit[["actor", "source", "account", "change"]].values.tolist() == [
+        ["ann", "dashboard", "olga", "removed (was finance)"],
+        ["ann", "dashboard", "olga", "added, role finance"],
+    ]
 
 
 # --- takings and VAT --------------------------------------------------------------------
@@ -560,10 +723,10 @@ def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path
     at = _app("pages/admin.py")
     at.text_input(key="new_user").input("olga")
     at.selectbox(key="new_role").select("ops")
-    at.text_input(key="new_pw").input("pw")
+    at.text_input(key="new_pw").input("olga's password")
     at.button(key="add_user_btn").click().run()
     assert not at.exception
-    assert list(_table_with(at, "local_password")["name"]) == ["olga"]
+    assert list(_table_with(at, "local_password")["name"]) == ["ann", "olga"]
 
     at.text_input(key="mt_tender").input("Swish")
     at.text_input(key="mt_account").input("1230")

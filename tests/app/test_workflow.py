@@ -3,8 +3,13 @@ from __future__ import annotations
 import pytest
 
 from app import queries, workflow
+from app.auth import User
 from app.filters import Filters
 from tests.app.demo_warehouse import Warehouse
+
+ANN = User("ann", "finance")
+BOB = User("bob", "admin")
+NOBODY = User("", "admin")
 
 
 def _state(wh: Warehouse, exception_id: str) -> tuple[str, str | None]:
@@ -22,12 +27,12 @@ def _events(wh: Warehouse, exception_id: str) -> list[tuple[str, str, str | None
 def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) -> None:
     wh.exception("x", status="persisting")
 
-    workflow.assign(wh.engine, "x", "ann", actor="bob")
+    workflow.assign(wh.engine, "x", "ann", actor=BOB)
     assert _state(wh, "x") == ("persisting", "ann")
-    workflow.comment(wh.engine, "x", "asked the store", actor="ann")
-    workflow.close(wh.engine, "x", "posted by hand in Sage", actor="ann")
+    workflow.comment(wh.engine, "x", "asked the store", actor=ANN)
+    workflow.close(wh.engine, "x", "posted by hand in Sage", actor=ANN)
     assert _state(wh, "x") == ("closed", "ann")
-    workflow.reopen(wh.engine, "x", actor="bob", reason="still missing")
+    workflow.reopen(wh.engine, "x", actor=BOB, reason="still missing")
     assert _state(wh, "x") == ("persisting", "ann")
 
     assert _events(wh, "x") == [
@@ -41,12 +46,12 @@ def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) 
 @pytest.mark.parametrize(
     ("status", "action", "message"),
     [
-        ("closed", lambda e: workflow.close(e, "x", "dup", "ann"), "is closed, not open"),
-        ("resolved", lambda e: workflow.close(e, "x", "dup", "ann"), "is resolved, not open"),
-        ("new", lambda e: workflow.reopen(e, "x", "ann"), "already open"),
-        ("new", lambda e: workflow.close(e, "x", "  ", "ann"), "reason must not be empty"),
-        ("new", lambda e: workflow.comment(e, "x", "hi", ""), "actor must not be empty"),
-        ("new", lambda e: workflow.assign(e, "nope", "ann", "bob"), "no exception with id"),
+        ("closed", lambda e: workflow.close(e, "x", "dup", ANN), "is closed, not open"),
+        ("resolved", lambda e: workflow.close(e, "x", "dup", ANN), "is resolved, not open"),
+        ("new", lambda e: workflow.reopen(e, "x", ANN), "already open"),
+        ("new", lambda e: workflow.close(e, "x", "  ", ANN), "reason must not be empty"),
+        ("new", lambda e: workflow.comment(e, "x", "hi", NOBODY), "actor must not be empty"),
+        ("new", lambda e: workflow.assign(e, "nope", "ann", BOB), "no exception with id"),
     ],
 )
 def test_refused_actions_change_nothing(
@@ -63,7 +68,7 @@ def test_reopen_of_a_resolved_exception_clears_resolved_at(wh: Warehouse) -> Non
     from tests.app.demo_warehouse import T0
 
     wh.exception("x", status="resolved", resolved_at=T0)
-    workflow.reopen(wh.engine, "x", actor="ann")
+    workflow.reopen(wh.engine, "x", actor=ANN)
     row = queries.exceptions(wh.engine, Filters()).row(0, named=True)
     assert (row["id"], row["status"], row["resolved_at"]) == ("x", "persisting", None)
 
@@ -77,11 +82,84 @@ def test_resync_posts_the_exceptions_order_and_audits_the_outcome(wh: Warehouse)
         asked.append(order_id)
         return {"posted": 2, "held": 0}, []
 
-    outcome = workflow.resync(wh.engine, "m", "ann", post_order)
+    outcome = workflow.resync(wh.engine, "m", ANN, post_order)
     #  what was posted         audit trail
     assert asked == ["5016"]
     assert outcome == "order 5016: posted=2"
     assert _events(wh, "m") == [("resynced", "ann", "order 5016: posted=2")]
     with pytest.raises(workflow.WorkflowError, match="no POS order to re-sync"):
-        workflow.resync(wh.engine, "p", "ann", post_order)
+        workflow.resync(wh.engine, "p", BOB, post_order)  # admin: may, but nothing to post
     assert asked == ["5016"]
+
+
+# --- who may do what -------------------------------------------------------------------
+
+ACTIONS = {
+    "assign": lambda e, who: workflow.assign(e, "x", "someone", who),
+    "comment": lambda e, who: workflow.comment(e, "x", "looked at it", who),
+    "close": lambda e, who: workflow.close(e, "x", "posted by hand", who),
+    "reopen": lambda e, who: workflow.reopen(e, "x", who, "not fixed"),
+    "resync": lambda e, who: workflow.resync(e, "x", who, lambda _: ({"posted": 1}, [])),
+}
+#                 exception owner: finance               ops
+#  role          action             allowed                allowed
+MATRIX = [
+    ("finance", "assign", True, False),
+    ("finance", "comment", True, False),
+    ("finance", "close", True, False),
+    ("finance", "reopen", True, False),
+    ("finance", "resync", True, False),
+    ("ops", "assign", False, True),
+    ("ops", "comment", False, True),
+    ("ops", "close", False, True),
+    ("ops", "reopen", False, True),
+    ("ops", "resync", False, False),  # ops-owned kinds have no order to post
+    ("admin", "assign", True, True),
+    ("admin", "comment", True, True),
+    ("admin", "close", True, True),
+    ("admin", "reopen", True, True),
+    ("admin", "resync", True, False),
+]
+CASES = [
+    (role, action, owner, ok)
+    for role, action, on_finance, on_ops in MATRIX
+    for owner, ok in (("finance", on_finance), ("ops", on_ops))
+]
+
+
+@pytest.mark.parametrize(("role", "action", "owner", "ok"), CASES)
+def test_who_may_act_on_which_exception(
+    wh: Warehouse, role: str, action: str, owner: str, ok: bool
+) -> None:
+    kind = "missing_in_erp" if owner == "finance" else "stock_variance"
+    status = "closed" if action == "reopen" else "new"
+    wh.exception("x", kind=kind, status=status, pos_ref="5016", owner=owner)
+    who = User("ann", role)
+    if ok:
+        ACTIONS[action](wh.engine, who)
+        assert [e[0] for e in _events(wh, "x")] != []
+        return
+    with pytest.raises(workflow.WorkflowError) as refused:
+        ACTIONS[action](wh.engine, who)
+    if owner != role and role != "admin":  # refused for the role, before anything else
+        assert isinstance(refused.value, workflow.NotAllowed)
+        assert str(refused.value) == f"ann ({role}) may not {_verb(action)} a {owner} exception"
+    assert _events(wh, "x") == []
+    assert _state(wh, "x") == (status, None)
+
+
+def _verb(action: str) -> str:
+    return {"comment": "comment on", "resync": "re-sync"}.get(action, action)
+
+
+@pytest.mark.parametrize("role", ["finance", "ops"])
+def test_only_an_admin_edits_mappings(wh: Warehouse, role: str) -> None:
+    from warehouse.mappings import load_mappings
+
+    with pytest.raises(workflow.NotAllowed, match="only an admin may edit mappings"):
+        workflow.map_tender(wh.engine, "Swish", "1230", User("ann", role))
+    with pytest.raises(workflow.NotAllowed, match="only an admin"):
+        workflow.map_store(wh.engine, "9", "WH-9", User("ann", role))
+    assert load_mappings(wh.engine).tenders == {}
+    workflow.map_tender(wh.engine, "Swish", "1230", User("root", "admin"))
+    assert load_mappings(wh.engine).tenders == {"Swish": "1230"}
