@@ -40,12 +40,12 @@ def _account_change(change: Callable[[], object], done: str) -> None:
     try:
         change()
     except auth.AuthError as exc:
-        st.error(str(exc))
+        st.error(ui.literal(str(exc)))
     except OSError as exc:  # the users file could not be written: nothing changed
-        st.error(f"could not save {path}: {exc.strerror}")
+        st.error(ui.literal(f"could not save {path}: {exc.strerror}"))
     else:
         st.cache_data.clear()
-        st.toast(done)
+        st.toast(ui.literal(done))
         st.rerun()
 
 

@@ -17,9 +17,11 @@ if ui.oidc_configured():
         if identity is None:
             st.error("The provider gave neither a verified e-mail nor a subject (sub) claim.")
         else:
-            st.error(
-                f"`{identity}` has no recon role: ask an admin to run `recon users add "
-                f"{identity.removeprefix(auth.OIDC_PREFIX)} --role finance|ops|admin --oidc`."
+            st.error(  # the identity is the provider's text: shown as text
+                ui.literal(
+                    f"{identity} has no recon role: ask an admin to run recon users add "
+                    f"{identity.removeprefix(auth.OIDC_PREFIX)} --role finance|ops|admin --oidc"
+                )
             )
         st.button("Sign out", key="oidc_logout", on_click=st.logout)
     else:
@@ -30,10 +32,10 @@ path = ui.users_file()
 try:
     no_accounts = not auth.load_users(path)
 except auth.AuthError as exc:  # a broken users file: say which, sign nobody in
-    st.error(str(exc))
+    st.error(ui.literal(str(exc)))
     st.stop()
 if no_accounts:
-    st.warning(f"No accounts yet in `{path}`: run `recon users add NAME --role admin`.")
+    st.warning(ui.literal(f"No accounts yet in {path}: run recon users add NAME --role admin"))
 with st.form("login_form"):
     name = st.text_input("User name", key="login_name")
     password = st.text_input("Password", type="password", key="login_password")
@@ -42,7 +44,7 @@ if submitted:
     try:
         user = auth.authenticate(path, name, password, client=ui.client_address())
     except auth.AuthError as exc:  # too many failures just now: not even checked
-        st.error(str(exc))
+        st.error(ui.literal(str(exc)))
     else:
         if user is None:
             st.error("Unknown user name or wrong password.")

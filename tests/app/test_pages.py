@@ -582,7 +582,7 @@ def test_a_forged_action_is_refused_by_the_workflow(
     assert "close_btn" in _button_keys(at)
     at.text_input(key="close_reason").input("not mine to close")
     at.button(key="close_btn").click().run()
-    assert [e.value for e in at.error] == ["ann (ops) may not close a finance exception"]
+    assert [shown(e.value) for e in at.error] == ["ann (ops) may not close a finance exception"]
     detail = queries.exception_detail(data.engine, "a")
     assert detail is not None and detail.exception["status"] == "new" and detail.events.is_empty()
 
@@ -629,6 +629,16 @@ def test_the_admin_page_lists_account_changes(data: Warehouse) -> None:
         ["ann", "dashboard", "olga", "removed (was finance)"],
         ["ann", "dashboard", "olga", "added, role finance"],
     ]
+
+
+def test_a_refused_account_name_is_shown_as_text_not_markdown(data: Warehouse) -> None:
+    at = _app("pages/admin.py")
+    at.text_input(key="new_user").input("[sign in again](http://evil/)")
+    at.text_input(key="new_pw").input("a long enough password")
+    at.button(key="add_user_btn").click().run()
+    assert len(at.error) == 1
+    assert "\\[sign in again\\]\\(http" in at.error[0].value  # escaped: no link
+    assert "[sign in again](http://evil/)" in shown(at.error[0].value)
 
 
 # --- takings and VAT --------------------------------------------------------------------
