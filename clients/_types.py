@@ -1,24 +1,52 @@
 """Field types shared by the vendor models: exact money, UTC instants, string maps.
 
-Only parsing of single wire values lives here; no I/O and no knowledge of any endpoint.
+Every value a vendor sends is checked here for range as well as type, so that what passes
+fits the warehouse and the engine: money within NUMERIC(18,2), quantities within (18,3),
+VAT rates 0-100, instants and days between 1970 and 2100, text without NUL characters.
+A value outside is a validation error naming the field, so its record is quarantined and
+the rest of its page lands. Only parsing of single wire values lives here; no I/O and no
+knowledge of any endpoint.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, GetPydanticSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+)
 from pydantic_core import core_schema
 
 __all__ = [
+    "Amount",
+    "Day",
     "EpochSeconds",
+    "Id",
+    "IntQuantity",
+    "Money",
     "OptDecimal",
+    "Quantity",
     "StrMap",
+    "Text",
     "UtcDateTime",
+    "VatRate",
     "VendorModel",
 ]
+
+MONEY_LIMIT = Decimal(10) ** 16  # NUMERIC(18,2): 16 digits before the point
+QUANTITY_LIMIT = Decimal(10) ** 15  # NUMERIC(18,3)
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 1, 1)  # instants and days: [1970, 2100)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+ID_LIMIT = 2**63  # vendor integer ids: a signed 64-bit integer
 
 
 class VendorModel(BaseModel):
@@ -29,22 +57,59 @@ class VendorModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _decimal_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-    """Money / quantity from a string or JSON number, never through float; blank is None.
-
-    Built from pydantic's own validators (no Python call per field: a page of orders holds
-    tens of thousands of money fields). A boolean, text that is not a number, NaN and
-    infinities are refused with one error."""
+def _number() -> core_schema.CoreSchema:
+    """A decimal from a string or JSON number, never through float; blank is None. A
+    boolean, text that is not a number, NaN and infinities are refused with one error."""
     blank = core_schema.no_info_after_validator_function(
         lambda _: None, core_schema.str_schema(pattern=r"^\s*$")
     )
-    number = core_schema.union_schema(
+    return core_schema.union_schema(
         [core_schema.decimal_schema(allow_inf_nan=False), blank],
         mode="left_to_right",
         custom_error_type="decimal",
         custom_error_message="expected a finite decimal number",
     )
-    return core_schema.nullable_schema(number)
+
+
+def _decimal_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    """Any finite decimal (ratios such as exchange rates); see `_bounded`.
+
+    Built from pydantic's own validators (no Python call per field: a page of orders holds
+    tens of thousands of money fields)."""
+    return core_schema.nullable_schema(_number())
+
+
+def _bounded(
+    lowest: Decimal, highest: Decimal, what: str, *, inclusive: bool = False, optional: bool = True
+) -> Any:
+    """A decimal within (lowest, highest) ([lowest, highest] when `inclusive`), checked by
+    pydantic-core itself after the parse, with one error that says the range. `optional`:
+    null and blank text are None, else they are refused."""
+
+    def schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        bounds: dict[str, Decimal] = (
+            {"ge": lowest, "le": highest} if inclusive else {"gt": lowest, "lt": highest}
+        )
+        ranged = core_schema.custom_error_schema(
+            core_schema.decimal_schema(**bounds),  # type: ignore[arg-type]
+            custom_error_type="out_of_range",
+            custom_error_message=what,
+        )
+        if not optional:
+            number = core_schema.custom_error_schema(
+                core_schema.decimal_schema(allow_inf_nan=False),
+                custom_error_type="decimal",
+                custom_error_message="expected a finite decimal number",
+            )
+            return core_schema.chain_schema([number, ranged])
+        return core_schema.nullable_schema(
+            core_schema.chain_schema([_number(), core_schema.nullable_schema(ranged)])
+        )
+
+    return GetPydanticSchema(schema)
+
+
+_EPOCH_MAX = int(LATEST.timestamp())
 
 
 def _epoch(value: Any) -> Any:
@@ -60,8 +125,24 @@ def _epoch(value: Any) -> Any:
             value = Decimal(value.strip())
         except InvalidOperation:
             raise ValueError(f"not epoch seconds: {value!r}") from None
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError("expected epoch seconds, got a value that is not finite")
     if isinstance(value, int | Decimal):
+        if not 0 <= value < _EPOCH_MAX:
+            raise ValueError("epoch seconds outside 1970-2100")
         return datetime.fromtimestamp(int(value), tz=UTC)
+    return value
+
+
+def _instant_range(value: datetime | None) -> datetime | None:
+    if value is not None and not EARLIEST <= value < LATEST:
+        raise ValueError("instant outside 1970-2100")
+    return value
+
+
+def _day_range(value: date | None) -> date | None:
+    if value is not None and not FIRST_DAY <= value < LAST_DAY:
+        raise ValueError("day outside 1970-2100")
     return value
 
 
@@ -110,6 +191,35 @@ def _str_map_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.C
 
 
 OptDecimal = Annotated[Decimal | None, GetPydanticSchema(_decimal_schema)]
-EpochSeconds = Annotated[datetime | None, BeforeValidator(_epoch)]
-UtcDateTime = Annotated[datetime | None, BeforeValidator(_iso_utc)]
+_MONEY_RANGE = "money out of range (NUMERIC(18,2): under 10^16)"
+Money = Annotated[Decimal | None, _bounded(-MONEY_LIMIT, MONEY_LIMIT, _MONEY_RANGE)]
+Amount = Annotated[Decimal, _bounded(-MONEY_LIMIT, MONEY_LIMIT, _MONEY_RANGE, optional=False)]
+"""Money that must be there (null or blank refused)."""
+Quantity = Annotated[
+    Decimal | None,
+    _bounded(-QUANTITY_LIMIT, QUANTITY_LIMIT, "quantity out of range (under 10^15)"),
+]
+VatRate = Annotated[
+    Decimal | None,
+    _bounded(Decimal(0), Decimal(100), "VAT rate outside 0-100", inclusive=True),
+]
+IntQuantity = Annotated[int, Field(gt=-QUANTITY_LIMIT, lt=QUANTITY_LIMIT)]
+Id = Annotated[int, Field(ge=0, lt=ID_LIMIT)]
+
+
+def _text_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    no_nul = core_schema.custom_error_schema(
+        core_schema.str_schema(pattern=r"^[^\x00]*$"),
+        custom_error_type="nul_character",
+        custom_error_message="text with a NUL character",
+    )
+    return core_schema.chain_schema([core_schema.str_schema(), no_nul])
+
+
+Text = Annotated[str, GetPydanticSchema(_text_schema)]
+"""Text without NUL characters (PostgreSQL cannot store them)."""
+EpochSeconds = Annotated[datetime | None, BeforeValidator(_epoch), AfterValidator(_instant_range)]
+UtcDateTime = Annotated[datetime | None, BeforeValidator(_iso_utc), AfterValidator(_instant_range)]
+Day = Annotated[date | None, AfterValidator(_day_range)]
+"""A calendar day between 1970 and 2100; vendor modules put their own parser before it."""
 StrMap = Annotated[dict[str, str], GetPydanticSchema(_str_map_schema)]

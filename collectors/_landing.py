@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from decimal import Decimal
+from functools import cache, partial
 from itertools import islice
 from types import TracebackType
 from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, String, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
@@ -459,16 +460,48 @@ def land(
     `build(item, raw_id)` returns canonical rows per table; tables named in `replace`
     (table -> parent key column) have their rows for the batch's parents deleted first.
     A record for which `void(item)` holds is stored marked deleted and its rows are removed
-    from `tables` (children follow) instead of being built.
+    from `tables` (children follow) instead of being built. A record that validated but
+    cannot be built, or whose rows do not fit their columns (`misfits`: a text longer than
+    its column, a computed amount beyond NUMERIC(18,2)), is quarantined like one that did
+    not validate: one record never stops its batch.
     """
     now = datetime.now(UTC)
     landed = Landed()
     problems: list[str] = []
-    bad = [f for f in batch if f.item is None]
+    bad = [(f, f.error or "invalid record") for f in batch if f.item is None]
     good = {f.key: f for f in batch if f.item is not None}
-    for f in bad:
-        blob, _ = pack(f.raw)
-        reason = f.error or "invalid record"
+    existing: dict[str, tuple[int, str, bool]] = {}
+    if good:
+        existing = {
+            vid: (rid, h, deleted is not None)
+            for vid, rid, h, deleted in _where_in(
+                conn,
+                _of_batch(conn, "SELECT vendor_id, id, payload_hash, deleted_at", "raw_payloads"),
+                "vendor_id",
+                list(good),
+                source,
+                entity,
+            )
+        }
+    voided = {k for k, f in good.items() if void is not None and void(f.item)}
+    packed = {key: canonical(f.raw) for key, f in good.items()}
+    todo = [  # new, changed, or void state flipped (voided, or back after a deletion)
+        k
+        for k in good
+        if k not in existing or existing[k][1] != packed[k][1] or existing[k][2] != (k in voided)
+    ]
+    built: dict[str, Rows] = {}
+    for key in todo:
+        if key not in voided:
+            try:
+                built[key] = build(good[key].item, 0)  # raw_id set below, once known
+            except Exception as exc:  # a rule that cannot map this record: quarantine it
+                bad.append((good.pop(key), f"cannot be mapped ({type(exc).__name__}: {exc})"))
+    for key, reason in misfits(built).items():
+        bad.append((good.pop(key), reason))
+        del built[key]
+    todo = [k for k in todo if k in good]
+    for f, reason in bad:
         problems.append(f"{source} {entity} {f.key}: {reason}")
         upsert(
             conn,
@@ -479,33 +512,13 @@ def land(
                     "entity": entity,
                     "vendor_id": f.key,
                     "reason": reason,
-                    "payload": blob,
+                    "payload": pack(f.raw)[0],
                     "seen_at": now,
                 }
             ],
             keys=["source", "entity", "vendor_id"],
         )
     landed.quarantined = len(bad)
-    if not good:
-        return landed, problems
-    existing = {
-        vid: (rid, h, deleted is not None)
-        for vid, rid, h, deleted in _where_in(
-            conn,
-            _of_batch(conn, "SELECT vendor_id, id, payload_hash, deleted_at", "raw_payloads"),
-            "vendor_id",
-            list(good),
-            source,
-            entity,
-        )
-    }
-    voided = {k for k, f in good.items() if void is not None and void(f.item)}
-    packed = {key: canonical(f.raw) for key, f in good.items()}
-    todo = [  # new, changed, or void state flipped (voided, or back after a deletion)
-        k
-        for k in good
-        if k not in existing or existing[k][1] != packed[k][1] or existing[k][2] != (k in voided)
-    ]
     landed.unchanged = len(good) - len(todo)
     landed.deleted = sum(1 for k in todo if k in voided)
     landed.new = sum(1 for k in todo if k not in existing and k not in voided)
@@ -549,16 +562,77 @@ def land(
     if gone:
         remove_rows(conn, gone, tables)
     rows: Rows = {}
-    for key in todo:
-        if key not in voided:
-            for name, values in build(good[key].item, raw_ids[key]).items():
-                rows.setdefault(name, []).extend(values)
+    for key, record_rows in built.items():
+        raw_id = raw_ids[key]
+        for name, values in record_rows.items():
+            for row in values:
+                if "raw_id" in row:
+                    row["raw_id"] = raw_id
+            rows.setdefault(name, []).extend(values)
     for name, key_col in (replace or {}).items():
         parents = {r[key_col] for rs in rows.values() for r in rs if key_col in r}
         _where_in(conn, f"DELETE FROM {name} WHERE", key_col, list(parents))
     for name, values in rows.items():
         write_rows(conn, table(name), values)
     return landed, problems
+
+
+Check = tuple[str, str, Any]  # column, "text" or "number", its limit
+
+
+@cache
+def _checks(name: str) -> tuple[Check, ...]:
+    """What a table's columns hold: texts up to their length, decimals below 10^(p-s)."""
+    out: list[Check] = []
+    for col in table(name).columns:
+        kind = col.type
+        if isinstance(kind, ExactDecimal):
+            out.append((col.name, "number", Decimal(10) ** (kind.precision - kind.scale)))
+        elif isinstance(kind, String) and kind.length:
+            out.append((col.name, "text", kind.length))
+    return tuple(out)
+
+
+def _misfit(name: str, values: Sequence[Any], check: Check) -> str | None:
+    """Why a column's `values` do not fit it, or None; whole columns at C speed."""
+    col, kind, limit = check
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if kind == "text":
+        if not all(isinstance(v, str) for v in present):
+            return f"{name}.{col}: not text"
+        if max(map(len, present)) > limit:
+            return f"{name}.{col}: longer than {limit} characters"
+        if "\x00" in "".join(present):
+            return f"{name}.{col}: text with a NUL character"
+        return None
+    try:
+        if not all(map(Decimal.is_finite, map(Decimal, present))):
+            return f"{name}.{col}: not a finite number"
+        if max(map(abs, present)) >= limit:
+            return f"{name}.{col}: {max(present, key=abs)} is beyond NUMERIC's {limit} limit"
+    except (TypeError, ValueError, ArithmeticError):
+        return f"{name}.{col}: not a number"
+    return None
+
+
+def misfits(built: Mapping[str, Rows]) -> dict[str, str]:
+    """Records (key -> reason) whose rows do not fit the warehouse's columns: each column
+    of the batch is checked whole, and only a column that fails is looked at per record."""
+    out: dict[str, str] = {}
+    names = {n for rows in built.values() for n in rows}
+    for name in names:
+        for check in _checks(name):
+            col = check[0]
+            column = [r.get(col) for rows in built.values() for r in rows.get(name, ())]
+            if _misfit(name, column, check) is None:
+                continue
+            for key, rows in built.items():
+                why = _misfit(name, [r.get(col) for r in rows.get(name, ())], check)
+                if why is not None and key not in out:
+                    out[key] = why
+    return out
 
 
 def get_watermark(engine: Engine, source: str, entity: str) -> str | None:
