@@ -28,7 +28,7 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Engine, String, Table, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Integer, String, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
@@ -582,7 +582,8 @@ Check = tuple[str, str, Any]  # column, "text" or "number", its limit
 
 @cache
 def _checks(name: str) -> tuple[Check, ...]:
-    """What a table's columns hold: texts up to their length, decimals below 10^(p-s)."""
+    """What a table's columns hold: texts up to their length, decimals below 10^(p-s),
+    integers within 32 or 64 bits."""
     out: list[Check] = []
     for col in table(name).columns:
         kind = col.type
@@ -590,6 +591,8 @@ def _checks(name: str) -> tuple[Check, ...]:
             out.append((col.name, "number", Decimal(10) ** (kind.precision - kind.scale)))
         elif isinstance(kind, String) and kind.length:
             out.append((col.name, "text", kind.length))
+        elif isinstance(kind, Integer):  # BIGINT is an Integer too
+            out.append((col.name, "number", 2**63 if isinstance(kind, BigInteger) else 2**31))
     return tuple(out)
 
 
