@@ -2,9 +2,11 @@
 
 Only completed, paid orders post. An order held by a mapping or master-data problem, or
 refused by the ERP, is recorded in `sync_posts` with its reason and tried again on every
-later run, so it posts once the cause is fixed. New orders are read from a watermark that
-never passes a recent unsettled order. Credentials or an unreachable vendor stop the run;
-a single order's failure does not.
+later run, so it posts once the cause is fixed. An order whose Sitoo data does not validate,
+or that no rule can turn into a document (an amount past what the ERP takes), is held the
+same way with `held_bad_data` and the one-line reason; the others of its batch post. New
+orders are read from a watermark that never passes a recent unsettled order. Credentials or
+an unreachable vendor stop the run; a single order's failure does not.
 
 Exactly once: before its look-up and writes an order is claimed in `sync_posts`
 (`sync.claims`), so two workers, or a re-run after a crash, never post one order twice;
@@ -27,16 +29,18 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clients import AuthError, TerminalError, TransientError, Unreachable, VendorError
+from clients import AuthError, Fetched, TerminalError, TransientError, Unreachable, VendorError
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
 from collectors.sitoo import (
+    NOT_A_SALE_TYPES,
     UNSETTLED_HORIZON,
     StoreDirectory,
     is_postable,
@@ -65,6 +69,30 @@ from warehouse.runs import RunLog
 RETRY_STATUSES = ("held", "failed", "retrying", POSTING)
 BATCH = 200
 DEFAULT_WORKERS = 4
+BAD_DATA = "held_bad_data"
+# What a rule raises on data it cannot post (Decimal overflow, a price it refuses): the
+# order is held as bad data; anything else (the warehouse gone, a bug) still stops the run.
+DATA_ERRORS = (ArithmeticError, ValueError, TypeError, LookupError)
+
+
+def may_post(raw: dict[str, Any]) -> bool:
+    """Whether an order that did not validate may be one to post: its state fields do not
+    say otherwise (closed, paid, not a booking or parked order), or are unreadable."""
+
+    def number(name: str) -> int | None:
+        value = raw.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    state, paid, kind = number("orderstateid"), number("paymentstateid"), number("ordertypeid")
+    return state in (None, 10) and paid in (None, 20) and kind not in NOT_A_SALE_TYPES
+
+
+def looks_like_refund(raw: dict[str, Any]) -> bool:
+    data = raw.get("additionaldata")
+    original = data.get("pos-originalsales-orderid") if isinstance(data, dict) else None
+    gross = raw.get("moneytotal_gross_all")
+    negative = isinstance(gross, str | int | Decimal) and str(gross).strip().startswith("-")
+    return bool(raw.get("creditorderid") or original or negative)
 
 
 class Poster(Protocol):
@@ -227,6 +255,9 @@ class SyncRun:
         except LostClaim as exc:
             self.count("lost_claim")
             self.run.problem(f"order {c.oid}: {exc}")
+        except DATA_ERRORS as exc:
+            why = f"cannot be posted ({type(exc).__name__}: {exc})"
+            self._failed(c.doc_key, c.oid, c.kind, "held", BAD_DATA, why)
         except BaseException as exc:  # outage, Ctrl-C: give the claim back before leaving
             self._failed(c.doc_key, c.oid, c.kind, "retrying", "vendor_unavailable", str(exc))
             raise
@@ -290,6 +321,38 @@ class SyncRun:
         self.count(status)
         self.run.problem(f"order {oid}: {message}")
 
+    def hold_bad(self, bad: Sequence[Fetched[SitooOrder]]) -> None:
+        """Orders Sitoo sent that do not validate: each one that may be one to post is held
+        (`held_bad_data`, the reason as its message) and named in one problem line, so it
+        is retried on every run and posts once Sitoo's data is put right."""
+        wanted: list[tuple[str, str, str, str]] = []
+        for f in bad:
+            error = f.error or "invalid record"
+            if not (f.key.isascii() and f.key.isdigit()):
+                self.run.problem(f"sitoo order without a usable orderid: {error}")
+            elif may_post(f.raw):
+                kind = "refund" if looks_like_refund(f.raw) else "sale"
+                doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{f.key}"
+                wanted.append((doc_key, f.key, kind, error))
+            else:
+                self.count("not_eligible")
+        if not wanted:
+            return
+        erp = self.poster.erp
+        got = claim_many(self.engine, erp, [(k, o, kind) for k, o, kind, _ in wanted], self.worker)
+        rows = []
+        for doc_key, oid, kind, error in wanted:
+            if got[doc_key] == "claimed":
+                rows.append(post_row(erp, doc_key, oid, kind, "held", None, BAD_DATA, error))
+                self.run.problem(f"order {oid}: held, its Sitoo data does not validate: {error}")
+                self.count("held")
+            elif got[doc_key] == "done":
+                self.run.problem(
+                    f"order {oid}: posted before, its Sitoo data no longer validates: {error}"
+                )
+        with self.engine.begin() as conn:
+            record_rows(conn, rows, self.worker)
+
     def prepare(self, orders: list[SitooOrder]) -> list[Claim]:
         """Claim the postable `orders`, then look them up together (`poster.prefetch`, when
         the ERP has it; a failed prefetch only means each order looks itself up)."""
@@ -352,11 +415,14 @@ class SyncRun:
                 .scalars()
                 .all()
             )
-        orders = []
-        for oid in sorted({i for i in ids if i}, key=int):
+        orders, bad = [], []
+        for oid in sorted({i for i in ids if i and i.isdigit()}, key=int):
             fetched = self.sitoo.get_order(oid)
             if fetched.item is not None:
                 orders.append(fetched.item)
+            else:
+                bad.append(fetched)
+        self.hold_bad(bad)
         self.process_all(orders)
 
     def new_orders(self, since: int | None) -> None:
@@ -378,10 +444,12 @@ class SyncRun:
         with ThreadPoolExecutor(1, thread_name_prefix="sync-batch") as ahead:
             try:
                 for batch in batched(self.sitoo.iter_orders(orderid_from=start), BATCH):
-                    orders = []
+                    orders, bad = [], []
                     for f in batch:
                         if f.item is None:
-                            self.run.problem(f"sitoo order {f.key}: {f.error}")
+                            bad.append(f)
+                            if f.key.isascii() and f.key.isdigit():
+                                high = max(high, int(f.key) + 1)
                             continue
                         order = f.item
                         high = max(high, order.orderid + 1)
@@ -391,7 +459,9 @@ class SyncRun:
                         if unsettled and (order.orderdate is None or order.orderdate >= horizon):
                             pinned = order.orderid if pinned is None else min(pinned, order.orderid)
                         orders.append(order)
+                    self.hold_bad(bad)
                     claimed = self.prepare(orders)
+                    self.stores.take_notes()  # a zone fallback is the collect's to report
                     finish(posting)
                     mark_after = str(high if pinned is None else min(high, pinned))
                     posting = (ahead.submit(self.post_batch, claimed), mark_after)
@@ -441,7 +511,7 @@ def resync_order(
     try:
         fetched = sitoo.get_order(order_id)
         if fetched.item is None:
-            run.problem(f"sitoo order {order_id}: {fetched.error}")
+            sync.hold_bad([fetched])
             return
         sync.process(fetched.item)
     finally:
