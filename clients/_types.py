@@ -1,7 +1,9 @@
 """Field types shared by the vendor models: exact money, UTC instants, string maps.
 
 Every value a vendor sends is checked here for range as well as type, so that what passes
-fits the warehouse and the engine: money within NUMERIC(18,2), quantities within (18,3),
+fits the warehouse and the engine: money under 10^12 (the warehouse keeps NUMERIC(18,2), but
+the engine adds a store-day's money into findings of Decimal(18,3): under 10^15, so one value
+leaves room for a thousand), quantities within (18,3),
 VAT rates 0-100, instants and days between 1970 and 2100, text without NUL characters.
 A value outside is a validation error naming the field, so its record is quarantined and
 the rest of its page lands. Only parsing of single wire values lives here; no I/O and no
@@ -41,8 +43,8 @@ __all__ = [
     "VendorModel",
 ]
 
-MONEY_LIMIT = Decimal(10) ** 16  # NUMERIC(18,2): 16 digits before the point
-QUANTITY_LIMIT = Decimal(10) ** 15  # NUMERIC(18,3)
+QUANTITY_LIMIT = Decimal(10) ** 15  # NUMERIC(18,3): 15 digits before the point
+MONEY_LIMIT = Decimal(10) ** 12  # see above: sums of it must fit a finding's Decimal(18,3)
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 1, 1)  # instants and days: [1970, 2100)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -191,7 +193,7 @@ def _str_map_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.C
 
 
 OptDecimal = Annotated[Decimal | None, GetPydanticSchema(_decimal_schema)]
-_MONEY_RANGE = "money out of range (NUMERIC(18,2): under 10^16)"
+_MONEY_RANGE = "money out of range (under 10^12)"
 Money = Annotated[Decimal | None, _bounded(-MONEY_LIMIT, MONEY_LIMIT, _MONEY_RANGE)]
 Amount = Annotated[Decimal, _bounded(-MONEY_LIMIT, MONEY_LIMIT, _MONEY_RANGE, optional=False)]
 """Money that must be there (null or blank refused)."""

@@ -463,7 +463,7 @@ def land(
     A record for which `void(item)` holds is stored marked deleted and its rows are removed
     from `tables` (children follow) instead of being built. A record that validated but
     cannot be built, or whose rows do not fit their columns (`misfits`: a text longer than
-    its column, a computed amount beyond NUMERIC(18,2)), is quarantined like one that did
+    its column, a computed amount of 10^15 or more), is quarantined like one that did
     not validate: one record never stops its batch.
     """
     now = datetime.now(UTC)
@@ -579,17 +579,20 @@ def land(
 
 
 Check = tuple[str, str, Any]  # column, "text" or "number", its limit
+FINDING_DIGITS = 15  # exceptions' pos_value / erp_value / difference are Decimal(18,3)
 
 
 @cache
 def _checks(name: str) -> tuple[Check, ...]:
-    """What a table's columns hold: texts up to their length, decimals below 10^(p-s),
-    integers within 32 or 64 bits."""
+    """What a table's columns hold: texts up to their length, integers within 32 or 64
+    bits, decimals below 10^(p-s) and below 10^15 (the engine carries every money and
+    quantity value of a finding as Decimal(18,3))."""
     out: list[Check] = []
     for col in table(name).columns:
         kind = col.type
         if isinstance(kind, ExactDecimal):
-            out.append((col.name, "number", Decimal(10) ** (kind.precision - kind.scale)))
+            digits = min(kind.precision - kind.scale, FINDING_DIGITS)
+            out.append((col.name, "number", Decimal(10) ** digits))
         elif isinstance(kind, String) and kind.length:
             out.append((col.name, "text", kind.length))
         elif isinstance(kind, Integer):  # BIGINT is an Integer too

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from clients import SitooClient
 from clients._http import loads_json, validate_record
-from clients._types import EARLIEST, LATEST, MONEY_LIMIT
+from clients._types import EARLIEST, LATEST, QUANTITY_LIMIT
 from clients.netsuite import TransactionRow
 from clients.sage200 import SopOrder
 from clients.sapb1 import Document
@@ -120,10 +120,10 @@ def _values(value: Any) -> list[Any]:
 
 
 def assert_in_range(item: BaseModel) -> None:
-    """What passed fits the warehouse: money-sized decimals, no NUL, instants 1970-2100."""
+    """What passed fits the warehouse: decimals under 10^15, no NUL, instants 1970-2100."""
     for value in _values(item):
         if isinstance(value, Decimal):
-            assert value.is_finite() and abs(value) < MONEY_LIMIT, value
+            assert value.is_finite() and abs(value) < QUANTITY_LIMIT, value
         elif isinstance(value, str):
             assert "\x00" not in value
         elif isinstance(value, datetime):

@@ -4,6 +4,7 @@ snapshot export and reconcile still run. Orders are the documented example (sito
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from datetime import date
@@ -13,19 +14,30 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from clients import SitooClient
-from collectors.sitoo import collect_sitoo
+from clients._http import dumps_json, loads_json, validate_record
+from clients.sitoo import SitooOrder
+from collectors._landing import land
+from collectors.sitoo import StoreDirectory, collect_sitoo, order_rows
 from config.mappings import Mappings
 from reconcile.engine import reconcile
 from snapshot.schema import read_snapshot
-from tests.clients.payloads import sitoo_order
+from tests.clients.payloads import Path as FieldPath
+from tests.clients.payloads import delete_in, leaf_paths, set_in, shown, sitoo_order
+from tests.clients.test_poison import ODD_VALUES, ROW_DISCOUNT
+from warehouse.db import open_warehouse
 from warehouse.export import export_snapshot
 from warehouse.models import PosOrder, PosOrderLine, Quarantine
 from warehouse.runs import RunLog, record_run
 
 DEEP = "[" * 300 + "]" * 300
+DEEP_LIST: list[Any] = []
+for _ in range(300):
+    DEEP_LIST = [DEEP_LIST]
 
 
 def page_answer(orders: list[str]) -> Callable[[httpx.Request], httpx.Response]:
@@ -131,3 +143,64 @@ def test_a_quarantined_order_that_is_put_right_lands_and_leaves_quarantine(
         assert conn.execute(select(Quarantine.vendor_id)).all() == []
         assert conn.execute(select(PosOrderLine.vat_rate)).scalars().all() == [Decimal(20)]
     assert run.problems == []
+
+
+# ------------------------------------------------------------------ one field mutated
+WIRE_ODD: list[Any] = [*ODD_VALUES, "\ud800", "a\udfffb", DEEP_LIST]
+POISON_ON_THE_WIRE = st.one_of(
+    st.sampled_from(WIRE_ODD), st.integers(), st.text(max_size=70),
+    st.decimals(allow_nan=False, allow_infinity=False),
+)  # fmt: skip
+STORES = StoreDirectory({3: "1"}, {}, "Europe/London")
+EXAMPLES = itertools.count()
+CANONICAL = ("pos_orders.", "pos_order_lines.", "pos_payments.", "cannot be mapped")
+
+
+@st.composite
+def one_field_mutated(draw: st.DrawFn) -> tuple[FieldPath, dict[str, Any]]:
+    paths = [*leaf_paths(SALE), ROW_DISCOUNT]
+    path = draw(st.sampled_from(paths))
+    if path != ROW_DISCOUNT and path[0] != "orderid" and draw(st.booleans()):
+        return path, delete_in(SALE, path)
+    return path, set_in(SALE, path, draw(POISON_ON_THE_WIRE))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=one_field_mutated())
+def test_one_mutated_field_quarantines_at_most_its_order(
+    tmp_path: Path, case: tuple[FieldPath, dict[str, Any]]
+) -> None:
+    path, mutated = case
+    n = next(EXAMPLES)  # a fresh warehouse per example
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w{n}.db")
+    first = 10 * n + 1
+    middle = dict(mutated) | ({} if path[0] == "orderid" else {"orderid": first + 1})
+    page = loads_json(
+        f'{{"items": [{text(first)}, {dumps_json(middle)}, {text(first + 2)}]}}'.encode(
+            "utf-8", "surrogatepass"
+        )
+    )
+    batch = [validate_record(SitooOrder, r, "orderid") for r in page["items"]]
+    with engine.begin() as conn:
+        landed, problems = land(
+            conn, "sitoo", "orders", batch, lambda o, rid: order_rows(o, STORES, rid)
+        )
+    with engine.connect() as conn:
+        orders = set(conn.execute(select(PosOrder.order_id)).scalars())
+        reasons = conn.execute(select(Quarantine.reason)).scalars().all()
+    assert {str(first), str(first + 2)} <= orders  # the others always land
+    assert landed.quarantined == len(reasons) == len(problems) <= 1
+    for reason in reasons:  # the bad one says which field
+        named = reason.split(":", 1)[0]
+        assert (
+            shown(path).startswith(named)
+            or named.startswith(shown(path))
+            or reason.startswith(CANONICAL)
+        ), (reason, path)
+    export_snapshot(engine, tmp_path / f"snap{n}")
+    reconcile(read_snapshot(tmp_path / f"snap{n}"))
+    engine.dispose()
