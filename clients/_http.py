@@ -50,6 +50,7 @@ __all__ = [
     "Unparsed",
     "dumps_json",
     "loads_json",
+    "safe_key",
     "validate_record",
 ]
 
@@ -305,7 +306,7 @@ def validate_record(model: type[T], raw: Any, key_field: str) -> Fetched[T]:
         return Fetched(key="", raw={"value": raw}, item=None, error="record is not an object")
     key_value = raw.get(key_field)
     key = "" if key_value is None else str(key_value)
-    safe = _safe_key(key)
+    safe = safe_key(key)
     if isinstance(raw, Unparsed):
         return Fetched(key=safe, raw=raw, item=None, error=raw.problem)
     if safe != key:
@@ -318,7 +319,9 @@ def validate_record(model: type[T], raw: Any, key_field: str) -> Fetched[T]:
     return Fetched(key=key, raw=raw, item=item, error=None)
 
 
-def _safe_key(key: str) -> str:
+def safe_key(key: str) -> str:
+    """`key` as the warehouse can keep it: NUL and lone surrogates escaped, at most KEY_MAX
+    characters (unchanged for a short plain id)."""
     if len(key) <= KEY_MAX and key.isprintable():  # the usual case: a short plain id
         return key
     safe = key.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode()

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from clients import Fetched
+from clients._http import KEY_MAX, safe_key
 from warehouse.db import CHUNK, canonical, compress, delete_where_in, pack, table, upsert
 from warehouse.models import Quarantine, RawPayload, Watermark
 from warehouse.runs import RunLog
@@ -469,6 +470,7 @@ def land(
     now = datetime.now(UTC)
     landed = Landed()
     problems: list[str] = []
+    batch = [f if safe_key(f.key) == f.key else _unsafe(f) for f in batch]
     bad = [(f, f.error or "invalid record") for f in batch if f.item is None]
     good = {f.key: f for f in batch if f.item is not None}
     existing: dict[str, tuple[int, str, bool]] = {}
@@ -576,6 +578,13 @@ def land(
     for name, values in rows.items():
         write_rows(conn, table(name), values)
     return landed, problems
+
+
+def _unsafe(f: Fetched[Any]) -> Fetched[Any]:
+    """A record whose key (a collector's compound key) the warehouse cannot keep as it is:
+    quarantined under the key made safe."""
+    why = f.error or f"vendor id longer than {KEY_MAX} characters or with a NUL / surrogate"
+    return Fetched(key=safe_key(f.key), raw=f.raw, item=None, error=why)
 
 
 Check = tuple[str, str, Any]  # column, "text" or "number", its limit

@@ -292,7 +292,7 @@ def collect_catalogue_and_stock(
 
 def _rekey(fetched: Fetched[SitooWarehouseItem], warehouseid: int) -> Fetched[SitooWarehouseItem]:
     """Warehouse items are keyed by warehouse and SKU (one SKU lives in many warehouses)."""
-    return replace(fetched, key=f"{warehouseid}:{fetched.raw.get('sku', fetched.key)}")
+    return replace(fetched, key=f"{warehouseid}:{fetched.key}")
 
 
 def collect_sitoo(

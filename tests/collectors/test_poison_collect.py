@@ -31,7 +31,7 @@ from tests.clients.payloads import delete_in, leaf_paths, set_in, shown, sitoo_o
 from tests.clients.test_poison import ODD_VALUES, ROW_DISCOUNT
 from warehouse.db import open_warehouse
 from warehouse.export import export_snapshot
-from warehouse.models import PosOrder, PosOrderLine, Quarantine
+from warehouse.models import PosOrder, PosOrderLine, PosStock, Quarantine
 from warehouse.runs import RunLog, record_run
 
 DEEP = "[" * 300 + "]" * 300
@@ -40,14 +40,20 @@ for _ in range(300):
     DEEP_LIST = [DEEP_LIST]
 
 
-def page_answer(orders: list[str]) -> Callable[[httpx.Request], httpx.Response]:
-    """Sitoo with one warehouse (3, store 1) and `orders` as record texts, verbatim."""
+def page_answer(
+    orders: list[str], stock: list[str] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    """Sitoo with one warehouse (3, store 1), `orders` and its `stock` as record texts,
+    verbatim."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         path = request.url.path
         items: list[str] = []
-        if path.endswith("/orders.json") and request.url.params.get("start", "0") == "0":
+        first = request.url.params.get("start", "0") == "0"
+        if path.endswith("/orders.json") and first:
             items = orders
+        elif path.endswith("/warehouseitems.json") and first:
+            items = stock or []
         elif path.endswith("/warehouses.json"):
             items = [json.dumps({"warehouseid": 3, "storeid": 1, "currencycode": "GBP"})]
         body = f'{{"totalcount": {len(items)}, "items": [{", ".join(items)}]}}'
@@ -92,8 +98,8 @@ CASES: list[tuple[str, str, str | None, str | None]] = [
 ]  # fmt: skip
 
 
-def collect(engine: Engine, orders: list[str]) -> RunLog:
-    transport = httpx.MockTransport(page_answer(orders))
+def collect(engine: Engine, orders: list[str], stock: list[str] | None = None) -> RunLog:
+    transport = httpx.MockTransport(page_answer(orders, stock))
     client = SitooClient("https://sitoo.test", 90210, 1, "90210-7", "pw", transport=transport)
     with client, record_run(engine, "collect") as run:
         collect_sitoo(engine, client, Mappings(), "Europe/London", run)
@@ -123,6 +129,26 @@ def test_one_poison_order_leaves_the_page_landed_and_the_engine_running(
     tables = read_snapshot(tmp_path / "snap")
     assert set(tables["pos_orders"].collect()["order_id"]) == landed
     reconcile(tables)  # runs on what landed: no cast error, no traceback
+
+
+def test_stock_rows_that_cannot_be_kept_are_quarantined_and_the_rest_lands(
+    warehouse: Engine,
+) -> None:
+    stock = [  # a warehouse item is keyed "warehouse:sku" in the warehouse
+        ("TEE", '{"sku": "TEE", "decimaltotal": "5.000"}', None),
+        ("3:T\\0E", '{"sku": "T\\u0000E", "decimaltotal": "1.000"}', "sku: a key with a NUL"),
+        ("3:" + "S" * 70, json.dumps({"sku": "S" * 70, "decimaltotal": "1.000"}), "pos_stock.sku: longer than 60"),  # noqa: E501
+        ("3:" + "L" * 78, json.dumps({"sku": "L" * 79, "decimaltotal": "1.000"}), "vendor id longer than 80"),  # noqa: E501
+        ("3:MUG", '{"sku": "MUG", "decimaltotal": "1e30"}', "decimaltotal: quantity out of range"),
+    ]  # fmt: skip
+    run = collect(warehouse, [], [record for _, record, _ in stock])
+    with warehouse.connect() as conn:
+        skus = conn.execute(select(PosStock.sku)).scalars().all()
+        reasons = dict(conn.execute(select(Quarantine.vendor_id, Quarantine.reason)).all())
+    assert skus == ["TEE"]
+    for key, _, reason in stock[1:]:
+        assert reasons[key].startswith(reason), (key, reasons)
+    assert len(run.problems) == 4
 
 
 def test_a_fallback_zone_gives_the_stores_day(warehouse: Engine) -> None:
