@@ -333,7 +333,8 @@ def _one_line(exc: ValidationError) -> str:
     first = errors[0]
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
     where = where.removeprefix(".") or "record"
-    shown = repr(first.get("input"))
+    value = first.get("input")
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -69,20 +69,23 @@ class StoreDirectory:
             return "unknown"
         return self.store_of_warehouse.get(warehouseid, f"warehouse-{warehouseid}")
 
-    def business_day(self, order: SitooOrder, store_id: str) -> date:
+    def zone(self, order: SitooOrder, store_id: str, *, note: bool = True) -> ZoneInfo:
+        """The zone of the sale's business day (a fallback is noted when `note`)."""
         fallback = self.timezone_of_store.get(store_id) or self.default_timezone
         sent = order.pos_timezone
         zone = known_zone(sent) if sent else None
-        if sent and zone is None:
-            note = (
+        if sent and zone is None and note:
+            text = (
                 f"sitoo order {order.orderid}: additionaldata.pos-timezone {sent!r} is not a"
                 f" known time zone; its business day is taken in {fallback} (store {store_id})"
             )
-            log.warning(note)
-            self.notes.append(note)
-        zone = zone or known_zone(fallback) or ZoneInfo("UTC")
+            log.warning(text)
+            self.notes.append(text)
+        return zone or known_zone(fallback) or ZoneInfo("UTC")
+
+    def business_day(self, order: SitooOrder, store_id: str) -> date:
         when = order.orderdate or datetime.now(UTC)
-        return when.astimezone(zone).date()
+        return when.astimezone(self.zone(order, store_id)).date()
 
     def take_notes(self) -> list[str]:
         """The fallback notes since the last call."""

@@ -25,7 +25,7 @@ outage leaves unfinished are given back (`retrying`) before the run stops.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -188,6 +188,43 @@ def sync_workers(mappings: Mappings) -> int:
         return DEFAULT_WORKERS
 
 
+def hold_bad_orders(
+    engine: Engine,
+    erp: str,
+    worker: Worker,
+    run: RunLog,
+    bad: Sequence[Fetched[SitooOrder]],
+    count: Callable[[str], None],
+) -> None:
+    """Orders Sitoo sent that do not validate: each one that may be one to post is held
+    (`held_bad_data`, the reason as its message) and named in one problem line, so it is
+    retried on every run and posts once Sitoo's data is put right. `count` counts a status."""
+    wanted: list[tuple[str, str, str, str]] = []
+    for f in bad:
+        error = f.error or "invalid record"
+        if not (f.key.isascii() and f.key.isdigit()):
+            run.problem(f"sitoo order without a usable orderid: {error}")
+        elif may_post(f.raw):
+            kind = "refund" if looks_like_refund(f.raw) else "sale"
+            doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{f.key}"
+            wanted.append((doc_key, f.key, kind, error))
+        else:
+            count("not_eligible")
+    if not wanted:
+        return
+    got = claim_many(engine, erp, [(k, oid, kind) for k, oid, kind, _ in wanted], worker)
+    rows = []
+    for doc_key, oid, kind, error in wanted:
+        if got[doc_key] == "claimed":
+            rows.append(post_row(erp, doc_key, oid, kind, "held", None, BAD_DATA, error))
+            run.problem(f"order {oid}: held, its Sitoo data does not validate: {error}")
+            count("held")
+        elif got[doc_key] == "done":
+            run.problem(f"order {oid}: posted before, its Sitoo data no longer validates: {error}")
+    with engine.begin() as conn:
+        record_rows(conn, rows, worker)
+
+
 @dataclass(frozen=True)
 class Claim:
     order: SitooOrder
@@ -322,36 +359,8 @@ class SyncRun:
         self.run.problem(f"order {oid}: {message}")
 
     def hold_bad(self, bad: Sequence[Fetched[SitooOrder]]) -> None:
-        """Orders Sitoo sent that do not validate: each one that may be one to post is held
-        (`held_bad_data`, the reason as its message) and named in one problem line, so it
-        is retried on every run and posts once Sitoo's data is put right."""
-        wanted: list[tuple[str, str, str, str]] = []
-        for f in bad:
-            error = f.error or "invalid record"
-            if not (f.key.isascii() and f.key.isdigit()):
-                self.run.problem(f"sitoo order without a usable orderid: {error}")
-            elif may_post(f.raw):
-                kind = "refund" if looks_like_refund(f.raw) else "sale"
-                doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{f.key}"
-                wanted.append((doc_key, f.key, kind, error))
-            else:
-                self.count("not_eligible")
-        if not wanted:
-            return
-        erp = self.poster.erp
-        got = claim_many(self.engine, erp, [(k, o, kind) for k, o, kind, _ in wanted], self.worker)
-        rows = []
-        for doc_key, oid, kind, error in wanted:
-            if got[doc_key] == "claimed":
-                rows.append(post_row(erp, doc_key, oid, kind, "held", None, BAD_DATA, error))
-                self.run.problem(f"order {oid}: held, its Sitoo data does not validate: {error}")
-                self.count("held")
-            elif got[doc_key] == "done":
-                self.run.problem(
-                    f"order {oid}: posted before, its Sitoo data no longer validates: {error}"
-                )
-        with self.engine.begin() as conn:
-            record_rows(conn, rows, self.worker)
+        """See `hold_bad_orders`."""
+        hold_bad_orders(self.engine, self.poster.erp, self.worker, self.run, bad, self.count)
 
     def prepare(self, orders: list[SitooOrder]) -> list[Claim]:
         """Claim the postable `orders`, then look them up together (`poster.prefetch`, when

@@ -77,9 +77,9 @@ class Sitoo:
 
 
 @contextmanager
-def erp(engine: Engine) -> Iterator[Sage200Poster]:
+def erp(engine: Engine, mode: str = "per_order") -> Iterator[Sage200Poster]:
     creds = sage200.Sage200Credentials()
-    mappings = parse_mappings(tomllib.loads(mappings_toml()))
+    mappings = parse_mappings(tomllib.loads(mappings_toml(mode)))
     import_mappings(engine, mappings)
     with serve_in_thread(sage200.create_app(sage_state(), creds, Faults())) as root:
         env = creds.env(root + sage200.BASE_PATH)
@@ -91,10 +91,10 @@ def erp(engine: Engine) -> Iterator[Sage200Poster]:
             yield Sage200Poster(client, mappings, wait=0.01)
 
 
-def sync(engine: Engine, poster: Sage200Poster, sitoo: Sitoo) -> RunLog:
+def sync(engine: Engine, poster: Sage200Poster, sitoo: Sitoo, mode: str = "per_order") -> RunLog:
     client = SitooClient("https://sitoo.test", 90210, 1, "90210-7", "pw",
                          transport=httpx.MockTransport(sitoo))  # fmt: skip
-    mappings = parse_mappings(tomllib.loads(mappings_toml()))
+    mappings = parse_mappings(tomllib.loads(mappings_toml(mode)))
     with client, record_run(engine, "sync") as run:
         run_sync(engine, client, poster, mappings, "Europe/London", run)
     return run
@@ -163,3 +163,21 @@ def test_a_bad_order_that_is_not_a_sale_is_not_held(warehouse: Engine) -> None:
         run = sync(warehouse, poster, Sitoo({5001: cancelled}))
     assert "sale:5001" not in posts(warehouse)
     assert run.counts["not_eligible"] == 1 and run.problems == []
+
+
+def test_daily_journal_mode_holds_the_bad_order_and_journals_the_rest(warehouse: Engine) -> None:
+    sitoo = Sitoo({
+        5001: text(5001),
+        5002: text(5002, orderitems=item(vatvalue=1000)),
+        5003: text(5003, additionaldata={"pos-timezone": "Mars/Olympus_Mons"}),
+    })  # fmt: skip
+    with erp(warehouse, "daily_journal") as poster:
+        run = sync(warehouse, poster, sitoo, "daily_journal")
+    got = posts(warehouse)
+    assert got["sale:5002"][:2] == ("held", "held_bad_data")
+    assert got["sale:5001"][0] == got["sale:5003"][0] == "journaled"
+    assert got["journal:1-2024-06-01:Card"][0] == "posted"
+    assert run.problems == [
+        "order 5002: held, its Sitoo data does not validate: orderitems[0].vatvalue: VAT rate"
+        " outside 0-100 (got 1000)"
+    ]
