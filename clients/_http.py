@@ -145,11 +145,11 @@ def _value_end(data: bytes, i: int) -> int:
         if c in _OPEN:
             depth += 1
         elif c in _CLOSE:
+            if depth == 0:  # a scalar's end: the bracket closes its parent
+                return i
             depth -= 1
             if depth == 0:
                 return i + 1
-            if depth < 0:
-                raise ValueError("unbalanced brackets")
         elif depth == 0 and c in _WS + b",:":
             return i
         i += 1

@@ -208,8 +208,13 @@ def test_a_truncated_page_is_still_an_error_not_a_short_page() -> None:
 
 
 def test_an_unparsed_record_keeps_its_text_and_its_id() -> None:
-    page = loads_json(f'[{{"DocEntry": 7, "Memo": {DEEP}}}, {{"DocEntry": 8}}]')
-    got = [validate_record(Document, r, "DocEntry") for r in page]
+    # B1's envelope, a member after the record list, scalars last in their objects
+    page = loads_json(
+        f'{{"value": [{{"DocEntry": 7, "Memo": {DEEP}, "DocNum": 1}}, {{"DocEntry": 8}}],'
+        ' "odata.count": 2}'
+    )
+    got = [validate_record(Document, r, "DocEntry") for r in page["value"]]
     assert [(f.key, f.item is not None) for f in got] == [("7", False), ("8", True)]
     assert got[0].error == "Memo: nested deeper than the JSON parser's 200 levels"
     assert got[0].raw["unparsed"].startswith('{"DocEntry": 7, "Memo": [[[')
+    assert (got[0].raw["DocNum"], page["odata.count"]) == (1, 2)
