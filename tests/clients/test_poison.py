@@ -218,3 +218,30 @@ def test_an_unparsed_record_keeps_its_text_and_its_id() -> None:
     assert got[0].error == "Memo: nested deeper than the JSON parser's 200 levels"
     assert got[0].raw["unparsed"].startswith('{"DocEntry": 7, "Memo": [[[')
     assert (got[0].raw["DocNum"], page["odata.count"]) == (1, 2)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    records=st.lists(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=4), max_size=5),
+    at=st.integers(0, 5),
+    spaced=st.booleans(),
+)
+def test_parsing_record_by_record_gives_the_others_as_a_whole_parse_would(
+    records: list[dict[str, Any]], at: int, spaced: bool
+) -> None:
+    texts = [json.dumps(r, indent=1 if spaced else None) for r in records]
+    at = min(at, len(texts))
+    texts.insert(at, f'{{"orderid": 1, "deep": {DEEP}, "n": null}}')
+    got = loads_json(f'{{"items": [{", ".join(texts)}], "totalcount": {len(texts)}}}')
+    others = got["items"][:at] + got["items"][at + 1 :]
+    assert others == records and got["totalcount"] == len(texts)
+    assert got["items"][at].problem == "deep: nested deeper than the JSON parser's 200 levels"
