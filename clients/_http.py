@@ -316,6 +316,10 @@ def validate_record(model: type[T], raw: Any, key_field: str) -> Fetched[T]:
         item = model.model_validate(raw)
     except ValidationError as exc:
         return Fetched(key=key, raw=raw, item=None, error=_one_line(exc))
+    except (ArithmeticError, ValueError, TypeError, LookupError, OSError) as exc:
+        # a parser that raised what pydantic does not catch: still this record's problem
+        why = f"record: cannot be read ({type(exc).__name__}: {exc})"
+        return Fetched(key=key, raw=raw, item=None, error=why)
     return Fetched(key=key, raw=raw, item=item, error=None)
 
 

@@ -3,8 +3,8 @@
 Every value a vendor sends is checked here for range as well as type, so that what passes
 fits the warehouse and the engine: money under 10^12 (the warehouse keeps NUMERIC(18,2), but
 the engine adds a store-day's money into findings of Decimal(18,3): under 10^15, so one value
-leaves room for a thousand), quantities within (18,3),
-VAT rates 0-100, instants and days between 1970 and 2100, text without NUL characters.
+leaves room for a thousand), quantities within (18,3), VAT rates 0-100, instants and days
+between 1970 and 2100, text without NUL characters.
 A value outside is a validation error naming the field, so its record is quarantined and
 the rest of its page lands. Only parsing of single wire values lives here; no I/O and no
 knowledge of any endpoint.
@@ -163,7 +163,10 @@ def _iso_utc(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 with an offset
+            raise ValueError("instant outside 1970-2100") from None
     return value
 
 

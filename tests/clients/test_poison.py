@@ -90,7 +90,8 @@ ODD_VALUES: list[Any] = [
     None, True, "", "abc", "NaN", "Infinity", "-1e400", "1e400", Decimal("1E+400"),
     Decimal("99999999999999999999.99"), Decimal("-1E+16"), Decimal("1E+20"), 10**30,
     -(10**30), 2**63, -1, 1000, "1000", "\x00", "TEE\x00M", "Mars/Olympus_Mons",
-    "x" * 81, [], {}, [[[1]]], {"a": {"b": [1]}},
+    "x" * 81, [], {}, [[[1]]], {"a": {"b": [1]}}, "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59-05:00", "2024-13-01", "6/31/2024", "20241301",
 ]  # fmt: skip
 POISON = st.one_of(
     st.sampled_from(ODD_VALUES),
@@ -245,3 +246,23 @@ def test_parsing_record_by_record_gives_the_others_as_a_whole_parse_would(
     others = got["items"][:at] + got["items"][at + 1 :]
     assert others == records and got["totalcount"] == len(texts)
     assert got["items"][at].problem == "deep: nested deeper than the JSON parser's 200 levels"
+
+
+# The ERPs' dates and instants: wire text -> the reason (a year-1 instant with an offset used
+# to raise OverflowError out of validation and stop the page).
+ERP_DATES: list[tuple[type[BaseModel], dict[str, Any], str, str, str, str]] = [
+    (SopOrder, SAGE_SOP_ORDER, "id", "document_date", "0001-01-01T00:00:00+05:00", "document_date: Value error, instant outside 1970-2100"),  # noqa: E501
+    (SopOrder, SAGE_SOP_ORDER, "id", "document_date", "9999-12-31T23:59:59-05:00", "document_date: Value error, instant outside 1970-2100"),  # noqa: E501
+    (TransactionRow, NETSUITE_TRANSACTION, "id", "lastmodifieddate", "0001-01-01T00:00:00+05:00", "lastmodifieddate: Value error, instant outside 1970-2100"),  # noqa: E501
+    (TransactionRow, NETSUITE_TRANSACTION, "id", "trandate", "6/1/2124", "trandate: Value error, day outside 1970-2100"),  # noqa: E501
+    (Document, SAPB1_INVOICE, "DocEntry", "DocDate", "20241301", "DocDate: Value error, not a B1 date"),  # noqa: E501
+    (Document, SAPB1_INVOICE, "DocEntry", "DocDate", "1899-12-30", "DocDate: Value error, day outside 1970-2100"),  # noqa: E501
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "payload", "key", "field", "wire", "reason"), ERP_DATES)
+def test_erp_dates_out_of_range_are_reasons_not_crashes(
+    model: type[BaseModel], payload: dict[str, Any], key: str, field: str, wire: str, reason: str
+) -> None:
+    got = validate_record(model, set_in(payload, (field,), wire), key)
+    assert got.item is None and got.error is not None and got.error.startswith(reason), got.error
