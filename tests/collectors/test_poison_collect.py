@@ -22,16 +22,19 @@ from clients import SitooClient
 from clients._http import dumps_json, loads_json, validate_record
 from clients.sitoo import SitooOrder
 from collectors._landing import land
+from collectors.sage200 import collect_sage200
 from collectors.sitoo import StoreDirectory, collect_sitoo, order_rows
 from config.mappings import Mappings
 from reconcile.engine import reconcile
+from simulators.scenario import build_scenario
 from snapshot.schema import read_snapshot
 from tests.clients.payloads import Path as FieldPath
 from tests.clients.payloads import delete_in, leaf_paths, set_in, shown, sitoo_order
 from tests.clients.test_poison import ODD_VALUES, ROW_DISCOUNT
+from tests.collectors.test_sage200_collector import client_for as sage_client
 from warehouse.db import open_warehouse
 from warehouse.export import export_snapshot
-from warehouse.models import PosOrder, PosOrderLine, PosStock, Quarantine
+from warehouse.models import ErpDocument, PosOrder, PosOrderLine, PosStock, Quarantine
 from warehouse.runs import RunLog, record_run
 
 DEEP = "[" * 300 + "]" * 300
@@ -147,7 +150,7 @@ def test_stock_rows_that_cannot_be_kept_are_quarantined_and_the_rest_lands(
         reasons = dict(conn.execute(select(Quarantine.vendor_id, Quarantine.reason)).all())
     assert skus == ["TEE"]
     for key, _, reason in stock[1:]:
-        assert reasons[key].startswith(reason), (key, reasons)
+        assert reason is not None and reasons[key].startswith(reason), (key, reasons)
     assert len(run.problems) == 4
 
 
@@ -230,3 +233,33 @@ def test_one_mutated_field_quarantines_at_most_its_order(
     export_snapshot(engine, tmp_path / f"snap{n}")
     reconcile(read_snapshot(tmp_path / f"snap{n}"))
     engine.dispose()
+
+
+# ------------------------------------------------------------------ an ERP: Sage 200
+# One field of one SOP order (the Sage 200 simulator serves the page) -> the reason it is
+# quarantined with, on SQLite and PostgreSQL; the other orders land.
+SAGE_CASES: list[tuple[str, Any, str]] = [
+    ("customer_document_no", "51\x0020",                   "customer_document_no: text with a NUL"),
+    ("total_gross_value",    Decimal("1E+400"),            "total_gross_value: money out of range"),
+    ("total_tax_value",      "99999999999999999999.99",    "total_tax_value: money out of range"),
+    ("document_date",        "0001-01-01T00:00:00+05:00",  "document_date: Value error, instant outside 1970-2100"),  # noqa: E501
+    ("document_no",          "D" * 41,                     "erp_documents.doc_no: longer than 40 characters"),  # noqa: E501
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), SAGE_CASES, ids=[c[0] for c in SAGE_CASES])
+def test_a_poison_sage_order_is_quarantined_and_the_rest_lands(
+    warehouse: Engine, field: str, value: Any, reason: str
+) -> None:
+    state = build_scenario("small", 3, date(2026, 3, 14)).sage200
+    bad = state.sop_orders[1]
+    bad[field] = value
+    with sage_client(state) as client, record_run(warehouse, "collect") as run:
+        collect_sage200(warehouse, client, Mappings(), run)
+    doc_id = f"sop_order:{bad['id']}"
+    with warehouse.connect() as conn:
+        docs = set(conn.execute(select(ErpDocument.doc_id)).scalars())
+        reasons = dict(conn.execute(select(Quarantine.vendor_id, Quarantine.reason)).all())
+    assert doc_id not in docs and f"sop_order:{state.sop_orders[0]['id']}" in docs
+    assert reasons[str(bad["id"])].startswith(reason), reasons
+    assert run.problems == [f"sage200 sop_orders {bad['id']}: {reasons[str(bad['id'])]}"]
