@@ -293,7 +293,8 @@ class SyncRun:
             self.count("lost_claim")
             self.run.problem(f"order {c.oid}: {exc}")
         except DATA_ERRORS as exc:
-            why = f"cannot be posted ({type(exc).__name__}: {exc})"
+            detail = "a value past exact arithmetic" if isinstance(exc, ArithmeticError) else exc
+            why = f"cannot be posted ({type(exc).__name__}: {detail})"
             self._failed(c.doc_key, c.oid, c.kind, "held", BAD_DATA, why)
         except BaseException as exc:  # outage, Ctrl-C: give the claim back before leaving
             self._failed(c.doc_key, c.oid, c.kind, "retrying", "vendor_unavailable", str(exc))
