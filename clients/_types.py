@@ -213,12 +213,12 @@ Id = Annotated[int, Field(ge=0, lt=ID_LIMIT)]
 
 
 def _text_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-    no_nul = core_schema.custom_error_schema(
+    """One check in pydantic-core: a string (a number is not text) without NUL."""
+    return core_schema.custom_error_schema(
         core_schema.str_schema(pattern=r"^[^\x00]*$"),
-        custom_error_type="nul_character",
-        custom_error_message="text with a NUL character",
+        custom_error_type="text",
+        custom_error_message="expected text without NUL characters",
     )
-    return core_schema.chain_schema([core_schema.str_schema(), no_nul])
 
 
 Text = Annotated[str, GetPydanticSchema(_text_schema)]

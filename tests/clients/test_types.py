@@ -99,7 +99,7 @@ RANGED: list[tuple[Any, Any, Any]] = [
     (VatRate,      1000,                           Refused("VAT rate outside 0-100")),
     (VatRate,      "-5",                           Refused("VAT rate outside 0-100")),
     (Text,         "TEE-BLK-M",                    "TEE-BLK-M"),
-    (Text,         "TEE\x00M",                     Refused("text with a NUL character")),
+    (Text,         "TEE\x00M",                     Refused("expected text without NUL characters")),
     (EpochSeconds, 0,                              datetime(1970, 1, 1, tzinfo=UTC)),
     (EpochSeconds, 1717229850,                     datetime(2024, 6, 1, 8, 17, 30, tzinfo=UTC)),
     (EpochSeconds, Decimal("1E+20"),               EPOCH_OUT),

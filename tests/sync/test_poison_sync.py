@@ -112,7 +112,7 @@ def posts(engine: Engine) -> dict[str, tuple[str, str | None, str | None]]:
 CASES: list[tuple[str, str, str | None]] = [
     ("orderdate",   text(5002).replace("1717229850", "1e20"),                 "orderdate: Value error, epoch seconds outside 1970-2100"),  # noqa: E501
     ("rowdiscount", text(5002, orderitems=item(additionaldata={"orderitem-moneyrowdiscount": "abc"})), "orderitems[0].additionaldata.orderitem-moneyrowdiscount: expected a finite decimal"),  # noqa: E501
-    ("nul_sku",     text(5002, orderitems=item(sku="TEE\x00")),                "orderitems[0].sku: text with a NUL character"),  # noqa: E501
+    ("nul_sku",     text(5002, orderitems=item(sku="TEE\x00")),                "orderitems[0].sku: expected text without NUL characters"),  # noqa: E501
     ("money_20",    text(5002, moneytotal_gross_all="99999999999999999999.99"), "moneytotal_gross_all: money out of range"),  # noqa: E501
     ("money_1e400", text(5002).replace('"moneyamount": "24.00"', '"moneyamount": 1e400'), "payments[0].moneyamount: money out of range"),  # noqa: E501
     ("qty_1e30",    text(5002, orderitems=item(quantity=10**30)),              "orderitems[0].quantity: Input should be less than"),  # noqa: E501
