@@ -12,6 +12,7 @@ knowledge of any endpoint.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -59,17 +60,33 @@ class VendorModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _number() -> core_schema.CoreSchema:
-    """A decimal from a string or JSON number, never through float; blank is None. A
-    boolean, text that is not a number, NaN and infinities are refused with one error."""
+@dataclass(frozen=True)
+class _Bounds:
+    lowest: Decimal
+    highest: Decimal
+    inclusive: bool
+
+
+def _decimal(bounds: _Bounds | None) -> core_schema.CoreSchema:
+    if bounds is None:
+        return core_schema.decimal_schema(allow_inf_nan=False)
+    if bounds.inclusive:
+        return core_schema.decimal_schema(allow_inf_nan=False, ge=bounds.lowest, le=bounds.highest)
+    return core_schema.decimal_schema(allow_inf_nan=False, gt=bounds.lowest, lt=bounds.highest)
+
+
+def _number(what: str = "expected a finite decimal number", bounds: _Bounds | None = None) -> Any:
+    """A decimal from a string or JSON number, never through float, within `bounds`; blank
+    text is None. A boolean, text that is not a number, NaN, infinities and a value out of
+    bounds are refused with one error, `what`."""
     blank = core_schema.no_info_after_validator_function(
         lambda _: None, core_schema.str_schema(pattern=r"^\s*$")
     )
     return core_schema.union_schema(
-        [core_schema.decimal_schema(allow_inf_nan=False), blank],
+        [_decimal(bounds), blank],
         mode="left_to_right",
         custom_error_type="decimal",
-        custom_error_message="expected a finite decimal number",
+        custom_error_message=what,
     )
 
 
@@ -84,29 +101,19 @@ def _decimal_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.C
 def _bounded(
     lowest: Decimal, highest: Decimal, what: str, *, inclusive: bool = False, optional: bool = True
 ) -> Any:
-    """A decimal within (lowest, highest) ([lowest, highest] when `inclusive`), checked by
-    pydantic-core itself after the parse, with one error that says the range. `optional`:
-    null and blank text are None, else they are refused."""
+    """A decimal within (lowest, highest) ([lowest, highest] when `inclusive`), parsed and
+    checked by pydantic-core in one step, refused with one error, `what`. `optional`: null
+    and blank text are None, else they are refused."""
+    bounds = _Bounds(lowest, highest, inclusive)
 
     def schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        bounds: dict[str, Decimal] = (
-            {"ge": lowest, "le": highest} if inclusive else {"gt": lowest, "lt": highest}
-        )
-        ranged = core_schema.custom_error_schema(
-            core_schema.decimal_schema(**bounds),  # type: ignore[arg-type]
-            custom_error_type="out_of_range",
-            custom_error_message=what,
-        )
         if not optional:
-            number = core_schema.custom_error_schema(
-                core_schema.decimal_schema(allow_inf_nan=False),
+            return core_schema.custom_error_schema(
+                _decimal(bounds),
                 custom_error_type="decimal",
-                custom_error_message="expected a finite decimal number",
+                custom_error_message=what,
             )
-            return core_schema.chain_schema([number, ranged])
-        return core_schema.nullable_schema(
-            core_schema.chain_schema([_number(), core_schema.nullable_schema(ranged)])
-        )
+        return core_schema.nullable_schema(_number(what, bounds))
 
     return GetPydanticSchema(schema)
 
@@ -196,17 +203,19 @@ def _str_map_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.C
 
 
 OptDecimal = Annotated[Decimal | None, GetPydanticSchema(_decimal_schema)]
-_MONEY_RANGE = "money out of range (under 10^12)"
+_MONEY_RANGE = "expected money: a decimal number under 10^12"
 Money = Annotated[Decimal | None, _bounded(-MONEY_LIMIT, MONEY_LIMIT, _MONEY_RANGE)]
 Amount = Annotated[Decimal, _bounded(-MONEY_LIMIT, MONEY_LIMIT, _MONEY_RANGE, optional=False)]
 """Money that must be there (null or blank refused)."""
 Quantity = Annotated[
     Decimal | None,
-    _bounded(-QUANTITY_LIMIT, QUANTITY_LIMIT, "quantity out of range (under 10^15)"),
+    _bounded(-QUANTITY_LIMIT, QUANTITY_LIMIT, "expected a quantity: a decimal number under 10^15"),
 ]
 VatRate = Annotated[
     Decimal | None,
-    _bounded(Decimal(0), Decimal(100), "VAT rate outside 0-100", inclusive=True),
+    _bounded(
+        Decimal(0), Decimal(100), "expected a VAT rate: a number from 0 to 100", inclusive=True
+    ),
 ]
 IntQuantity = Annotated[int, Field(gt=-QUANTITY_LIMIT, lt=QUANTITY_LIMIT)]
 Id = Annotated[int, Field(ge=0, lt=ID_LIMIT)]

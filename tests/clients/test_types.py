@@ -79,25 +79,28 @@ class Refused:
     message: str
 
 
+NOT_MONEY = Refused("expected money: a decimal number under 10^12")
+NOT_QUANTITY = Refused("expected a quantity: a decimal number under 10^15")
+NOT_VAT = Refused("expected a VAT rate: a number from 0 to 100")
 EPOCH_OUT = Refused("Value error, epoch seconds outside 1970-2100")
 RANGED: list[tuple[Any, Any, Any]] = [
     #  type          wire                          expected
     (Money,        "999999999999.99",              Decimal("999999999999.99")),
     (Money,        "-999999999999.99",             Decimal("-999999999999.99")),
-    (Money,        "1000000000000",                Refused("money out of range (under 10^12)")),
-    (Money,        "99999999999999999999.99",      Refused("money out of range (under 10^12)")),
-    (Money,        Decimal("1E+400"),              Refused("money out of range (under 10^12)")),
-    (Money,        "abc",                          Refused("expected a finite decimal number")),
+    (Money,        "1000000000000",                NOT_MONEY),
+    (Money,        "99999999999999999999.99",      NOT_MONEY),
+    (Money,        Decimal("1E+400"),              NOT_MONEY),
+    (Money,        "abc",                          NOT_MONEY),
     (Money,        "",                             None),
-    (Amount,       "",                             Refused("expected a finite decimal number")),
-    (Amount,       None,                           Refused("expected a finite decimal number")),
+    (Amount,       "",                             NOT_MONEY),
+    (Amount,       None,                           NOT_MONEY),
     (Quantity,     "-1.000",                       Decimal("-1.000")),  # a refund line
-    (Quantity,     "1e30",                         Refused("quantity out of range (under 10^15)")),
+    (Quantity,     "1e30",                         NOT_QUANTITY),
     (IntQuantity,  -(10**30),                      Refused("Input should be greater than -1000000000000000")),  # noqa: E501
     (VatRate,      "0",                            Decimal(0)),
     (VatRate,      100,                            Decimal(100)),
-    (VatRate,      1000,                           Refused("VAT rate outside 0-100")),
-    (VatRate,      "-5",                           Refused("VAT rate outside 0-100")),
+    (VatRate,      1000,                           NOT_VAT),
+    (VatRate,      "-5",                           NOT_VAT),
     (Text,         "TEE-BLK-M",                    "TEE-BLK-M"),
     (Text,         "TEE\x00M",                     Refused("expected text without NUL characters")),
     (EpochSeconds, 0,                              datetime(1970, 1, 1, tzinfo=UTC)),

@@ -84,13 +84,13 @@ CASES: list[tuple[str, str, str | None, str | None]] = [
     #  name                  the order's text                                       reason  / landed with note  # noqa: E501
     ("timezone",   text(5121, additionaldata={"pos-timezone": "Mars/Olympus_Mons"}), None, "'Mars/Olympus_Mons' is not a known time zone; its business day is taken in Europe/London"),  # noqa: E501
     ("orderdate",  text(5121).replace("1717229850", "1e20"),                       "orderdate: Value error, epoch seconds outside 1970-2100", None),  # noqa: E501
-    ("rowdiscount", text(5121, orderitems=line(additionaldata={"orderitem-moneyrowdiscount": "abc"})), "orderitems[0].additionaldata.orderitem-moneyrowdiscount: expected a finite decimal number", None),  # noqa: E501
+    ("rowdiscount", text(5121, orderitems=line(additionaldata={"orderitem-moneyrowdiscount": "abc"})), "orderitems[0].additionaldata.orderitem-moneyrowdiscount: expected money: a decimal number under 10^12", None),  # noqa: E501
     ("nul_sku",    text(5121, orderitems=line(sku="TEE\x00M")),                    "orderitems[0].sku: expected text without NUL characters", None),  # noqa: E501
-    ("money_20",   text(5121, moneytotal_gross_all="99999999999999999999.99"),     "moneytotal_gross_all: money out of range", None),  # noqa: E501
-    ("money_1e400", text(5121).replace('"moneyamount": "25.00"', '"moneyamount": 1e400'), "payments[0].moneyamount: money out of range", None),  # noqa: E501
+    ("money_20",   text(5121, moneytotal_gross_all="99999999999999999999.99"),     "moneytotal_gross_all: expected money: a decimal number under 10^12", None),  # noqa: E501
+    ("money_1e400", text(5121).replace('"moneyamount": "25.00"', '"moneyamount": 1e400'), "payments[0].moneyamount: expected money: a decimal number under 10^12", None),  # noqa: E501
     ("refund_qty", text(5121, orderitems=line(quantity=-1, moneyitemtotal_net="-20.83", moneyitemtotal_vat="-4.17", decimalquantitytotal="-1.000")), None, None),  # noqa: E501
     ("qty_1e30",   text(5121, orderitems=line(quantity=10**30)),                   "orderitems[0].quantity: Input should be less than 1000000000000000", None),  # noqa: E501
-    ("vat_1000",   text(5121, orderitems=line(vatvalue=1000)),                      "orderitems[0].vatvalue: VAT rate outside 0-100", None),  # noqa: E501
+    ("vat_1000",   text(5121, orderitems=line(vatvalue=1000)),                      "orderitems[0].vatvalue: expected a VAT rate: a number from 0 to 100", None),  # noqa: E501
     ("nesting",    text(5121).replace('"LON1"', f'{{"a": {DEEP}}}', 1),            "additionaldata: nested deeper than the JSON parser's 200 levels", None),  # noqa: E501
     # beyond the list
     ("surrogate",  text(5121).replace('"TEE-BLK-M"', '"TEE\\ud800"'),              "orderitems: does not parse as JSON", None),  # noqa: E501
@@ -142,7 +142,7 @@ def test_stock_rows_that_cannot_be_kept_are_quarantined_and_the_rest_lands(
         ("3:T\\0E", '{"sku": "T\\u0000E", "decimaltotal": "1.000"}', "sku: a key with a NUL"),
         ("3:" + "S" * 70, json.dumps({"sku": "S" * 70, "decimaltotal": "1.000"}), "pos_stock.sku: longer than 60"),  # noqa: E501
         ("3:" + "L" * 78, json.dumps({"sku": "L" * 79, "decimaltotal": "1.000"}), "vendor id longer than 80"),  # noqa: E501
-        ("3:MUG", '{"sku": "MUG", "decimaltotal": "1e30"}', "decimaltotal: quantity out of range"),
+        ("3:MUG", '{"sku": "MUG", "decimaltotal": "1e30"}', "decimaltotal: expected a quantity: a decimal number under 10^15"),  # noqa: E501
     ]  # fmt: skip
     run = collect(warehouse, [], [record for _, record, _ in stock])
     with warehouse.connect() as conn:
@@ -240,8 +240,8 @@ def test_one_mutated_field_quarantines_at_most_its_order(
 # quarantined with, on SQLite and PostgreSQL; the other orders land.
 SAGE_CASES: list[tuple[str, Any, str]] = [
     ("customer_document_no", "51\x0020",                   "customer_document_no: expected text without NUL"),  # noqa: E501
-    ("total_gross_value",    Decimal("1E+400"),            "total_gross_value: money out of range"),
-    ("total_tax_value",      "99999999999999999999.99",    "total_tax_value: money out of range"),
+    ("total_gross_value",    Decimal("1E+400"),            "total_gross_value: expected money: a decimal number under 10^12"),  # noqa: E501
+    ("total_tax_value",      "99999999999999999999.99",    "total_tax_value: expected money: a decimal number under 10^12"),  # noqa: E501
     ("document_date",        "0001-01-01T00:00:00+05:00",  "document_date: Value error, instant outside 1970-2100"),  # noqa: E501
     ("document_no",          "D" * 41,                     "erp_documents.doc_no: longer than 40 characters"),  # noqa: E501
 ]  # fmt: skip
