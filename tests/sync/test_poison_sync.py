@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cli.main import main
 from clients import Sage200Client, SitooClient
 from config.mappings import parse_mappings
 from simulators import sage200
@@ -27,6 +29,7 @@ from sync.run import run_sync
 from sync.sage200 import Sage200Poster
 from tests.clients.payloads import sitoo_order
 from tests.sync.world import mappings_toml, sage_state
+from warehouse.db import open_warehouse
 from warehouse.mappings import import_mappings
 from warehouse.models import SyncPost
 from warehouse.runs import RunLog, record_run
@@ -60,9 +63,15 @@ class Sitoo:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if path.endswith("/warehouses.json"):
-            body = '{"totalcount": 2, "items": [{"warehouseid": 101, "storeid": 1}, ' \
-                   '{"warehouseid": 102, "storeid": 2}]}'  # fmt: skip
+        if request.method == "PUT":  # stock levels: each one taken
+            taken = [{"statuscode": 200, "return": True} for _ in json.loads(request.content)]
+            body = json.dumps(taken)
+        elif path.endswith("/warehouseitems.json"):
+            body = '{"totalcount": 0, "items": []}'
+        elif path.endswith("/warehouses.json"):
+            body = '{"totalcount": 2, "items": [' \
+                   '{"warehouseid": 101, "storeid": 1, "warehousetype": 20}, ' \
+                   '{"warehouseid": 102, "storeid": 2, "warehousetype": 20}]}'  # fmt: skip
         elif path.endswith("/orders.json"):
             first = int(request.url.params.get("orderidfrom", "0"))
             start = int(request.url.params.get("start", "0"))
@@ -184,3 +193,62 @@ def test_daily_journal_mode_holds_the_bad_order_and_journals_the_rest(warehouse:
         "order 5002: held, its Sitoo data does not validate: orderitems[0].vatvalue: expected a"
         " VAT rate: a number from 0 to 100 (got 1000)"
     ]
+
+
+def asgi(handler: Sitoo) -> ASGIApp:
+    """`handler` served over real HTTP (the command line builds its own clients)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        url = f"http://sitoo{scope['path']}?{scope['query_string'].decode()}"
+        answer = handler(httpx.Request(scope["method"], url, content=body))
+        headers = [(b"content-type", b"application/json")]
+        await send(
+            {"type": "http.response.start", "status": answer.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": answer.content})
+
+    return app
+
+
+def test_recon_sync_exits_1_with_one_line_per_held_bad_order(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    url = f"sqlite:///{tmp_path}/w.db"
+    engine = open_warehouse(url)
+    sitoo = Sitoo({
+        5001: text(5001),
+        5002: text(5002).replace("1717229850", "1e20"),
+        5003: text(5003, orderitems=item(vatvalue=1000)),
+        5004: text(5004),
+    })  # fmt: skip
+    for name in ("RECON_MAPPINGS", "RECON_ERP", "RECON_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    creds = sage200.Sage200Credentials()
+    import_mappings(engine, parse_mappings(tomllib.loads(mappings_toml())))
+    with (
+        serve_in_thread(asgi(sitoo)) as root,
+        serve_in_thread(sage200.create_app(sage_state(), creds, Faults())) as sage_root,
+    ):
+        env = creds.env(sage_root + sage200.BASE_PATH)
+        env |= {"SITOO_BASE_URL": root, "SITOO_ACCOUNT_ID": "90210", "SITOO_SITE_ID": "1",
+                "SITOO_API_ID": "90210-7", "SITOO_API_PASSWORD": "pw",
+                "RECON_WAREHOUSE_URL": url, "RECON_DATA_DIR": str(tmp_path)}  # fmt: skip
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        code = main(["sync"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.splitlines() == [
+        "  order 5002: held, its Sitoo data does not validate: orderdate: Value error, epoch"
+        " seconds outside 1970-2100 (got 1E+20)",
+        "  order 5003: held, its Sitoo data does not validate: orderitems[0].vatvalue: expected"
+        " a VAT rate: a number from 0 to 100 (got 1000)",
+    ]
+    assert out.startswith("sync: ") and "held=2" in out and "posted=" in out
+    engine.dispose()
