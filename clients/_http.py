@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,8 +52,10 @@ __all__ = [
     "Fetched",
     "HttpCore",
     "Params",
+    "Unparsed",
     "dumps_json",
     "loads_json",
+    "safe_key",
     "scrub",
     "secret_forms",
     "validate_record",
@@ -112,9 +114,166 @@ class Fetched(Generic[T]):
 
 def loads_json(text: str | bytes) -> Any:
     """Parse JSON with every non-integer number as an exact `Decimal` (jiter, in Rust: a
-    page of 1,000 Sitoo orders is 2 MB of JSON)."""
-    data = text.encode() if isinstance(text, str) else text
+    page of 1,000 Sitoo orders is 2 MB of JSON).
+
+    A page that jiter refuses as a whole although its outline is sound (a record nested
+    deeper than jiter's 200 levels, a lone surrogate `\\ud800`, bytes that are not UTF-8)
+    is parsed again record by record (`_by_record`): each record that still fails becomes
+    an `Unparsed` in its place, and the others come through. A body whose outline is broken
+    (truncated) raises `ValueError` as before."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    try:
+        return jiter.from_json(data, float_mode="decimal")
+    except ValueError:
+        try:
+            return _by_record(data)
+        except ValueError:
+            pass
+        raise
+
+
+class Unparsed(dict[str, Any]):
+    """A record jiter could not parse, in place of the record: its top-level members that
+    do parse (so its id is known), the whole text under `"unparsed"` (nothing is lost),
+    and `problem`, one line naming the member and what is wrong with it."""
+
+    def __init__(self, members: dict[str, Any], problem: str) -> None:
+        super().__init__(members)
+        self.problem = problem
+
+
+_WS = b" \t\r\n"
+_OPEN, _CLOSE = b"[{", b"]}"
+_UNPARSED_MAX = 1_000_000  # characters of an unparsed record's text kept with it
+_RECORD_LISTS = ("items", "value")  # the record list of Sitoo / NetSuite and OData envelopes
+
+
+def _skip_ws(data: bytes, i: int) -> int:
+    while i < len(data) and data[i] in _WS:
+        i += 1
+    return i
+
+
+def _value_end(data: bytes, i: int) -> int:
+    """The index after the JSON value starting at `i` (its outline only: strings and
+    brackets, no recursion, so any depth); `ValueError` when the text ends first."""
+    depth = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c == 0x22:  # a string: skip to its closing quote
+            i += 1
+            while True:
+                j = data.find(b'"', i)
+                if j < 0:
+                    raise ValueError("unterminated string")
+                k = j - 1
+                while data[k] == 0x5C:  # count the backslashes before the quote
+                    k -= 1
+                i = j + 1
+                if (j - 1 - k) % 2 == 0:
+                    break
+            if depth == 0:
+                return i
+            continue
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            if depth == 0:  # a scalar's end: the bracket closes its parent
+                return i
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif depth == 0 and c in _WS + b",:":
+            return i
+        i += 1
+    if depth == 0:
+        return i
+    raise ValueError("the text ends inside a value")
+
+
+def _members(data: bytes, start: int, end: int) -> Iterator[tuple[str | None, int, int]]:
+    """(name, value start, value end) of each member of the object or array at
+    data[start:end] (name None for array elements)."""
+    is_object = data[start] == ord("{")
+    i = _skip_ws(data, start + 1)
+    if i < end - 1 and data[i] in b"]}":
+        return
+    while i < end - 1:
+        name: str | None = None
+        if is_object:
+            name_end = _value_end(data, i)
+            parsed = jiter.from_json(data[i:name_end])
+            name = parsed if isinstance(parsed, str) else str(parsed)
+            i = _skip_ws(data, name_end)
+            if data[i] != ord(":"):
+                raise ValueError("a member without ':'")
+            i = _skip_ws(data, i + 1)
+        value_end = _value_end(data, i)
+        yield name, i, value_end
+        i = _skip_ws(data, value_end)
+        if data[i] == ord(","):
+            i = _skip_ws(data, i + 1)
+        elif data[i] not in b"]}":
+            raise ValueError("members not separated by ','")
+
+
+def _parse(data: bytes) -> Any:
     return jiter.from_json(data, float_mode="decimal")
+
+
+def _reason(exc: ValueError) -> str:
+    text = str(exc)
+    if "recursion limit" in text:
+        return "nested deeper than the JSON parser's 200 levels"
+    return f"does not parse as JSON ({text.split(' at line ')[0]})"
+
+
+def _unparsed(data: bytes, start: int, end: int, exc: ValueError) -> Any:
+    """The record at data[start:end] that did not parse, as an `Unparsed`."""
+    members: dict[str, Any] = {}
+    problem = f"record: {_reason(exc)}"
+    found = data[start] != ord("{")
+    for name, i, j in [] if found else _members(data, start, end):
+        try:
+            members[name or ""] = _parse(data[i:j])
+        except ValueError as err:
+            if not found:
+                problem, found = f"{name}: {_reason(err)}", True
+    text = data[start:end].decode("utf-8", "backslashreplace")
+    members["unparsed"] = text[:_UNPARSED_MAX]
+    return Unparsed(members, problem)
+
+
+def _records(data: bytes, start: int, end: int) -> list[Any]:
+    out: list[Any] = []
+    for _, i, j in _members(data, start, end):
+        try:
+            out.append(_parse(data[i:j]))
+        except ValueError as exc:
+            out.append(_unparsed(data, i, j, exc))
+    return out
+
+
+def _by_record(data: bytes) -> Any:
+    """Parse a page jiter refused, one record at a time: the records of a top-level array,
+    of the record list of an envelope (`{"totalcount", "items": [...]}`, `{"value":
+    [...]}`), or else the top-level object as one record."""
+    start = _skip_ws(data, 0)
+    end = _value_end(data, start)
+    if _skip_ws(data, end) != len(data) or data[start] not in _OPEN:
+        raise ValueError("not a page of records")
+    if data[start] == ord("["):
+        return _records(data, start, end)
+    page: dict[str, Any] = {}
+    for name, i, j in _members(data, start, end):
+        try:
+            page[name or ""] = _parse(data[i:j])
+        except ValueError as exc:
+            if name not in _RECORD_LISTS or data[i] != ord("["):  # the object is a record
+                return _unparsed(data, start, end, exc)
+            page[name or ""] = _records(data, i, j)
+    return page
 
 
 def dumps_json(value: Any) -> str:
@@ -168,24 +327,52 @@ def _utf8(response: httpx.Response) -> bytes:
     return response.text.encode()
 
 
+KEY_MAX = 80  # characters of a vendor id the warehouse keeps (raw_payloads.vendor_id)
+
+
 def validate_record(model: type[T], raw: Any, key_field: str) -> Fetched[T]:
-    """Validate one vendor record; failures become `Fetched(item=None, error=...)`."""
+    """Validate one vendor record; failures become `Fetched(item=None, error=...)`.
+
+    The key is the record's `key_field` as text, made safe to store: NUL characters and
+    lone surrogates escaped, cut to KEY_MAX characters (a record whose key needed that is
+    refused: its key would not be its own)."""
     if not isinstance(raw, dict):
         return Fetched(key="", raw={"value": raw}, item=None, error="record is not an object")
     key_value = raw.get(key_field)
     key = "" if key_value is None else str(key_value)
+    safe = safe_key(key)
+    if isinstance(raw, Unparsed):
+        return Fetched(key=safe, raw=raw, item=None, error=raw.problem)
+    if safe != key:
+        why = "longer than 80 characters" if len(key) > KEY_MAX else "with a NUL or a surrogate"
+        return Fetched(key=safe, raw=raw, item=None, error=f"{key_field}: a key {why}")
     try:
         item = model.model_validate(raw)
     except ValidationError as exc:
         return Fetched(key=key, raw=raw, item=None, error=_one_line(exc))
+    except (ArithmeticError, ValueError, TypeError, LookupError, OSError) as exc:
+        # a parser that raised what pydantic does not catch: still this record's problem
+        why = f"record: cannot be read ({type(exc).__name__}: {exc})"
+        return Fetched(key=key, raw=raw, item=None, error=why)
     return Fetched(key=key, raw=raw, item=item, error=None)
+
+
+def safe_key(key: str) -> str:
+    """`key` as the warehouse can keep it: NUL and lone surrogates escaped, at most KEY_MAX
+    characters (unchanged for a short plain id)."""
+    if len(key) <= KEY_MAX and key.isprintable():  # the usual case: a short plain id
+        return key
+    safe = key.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode()
+    return safe[:KEY_MAX]
 
 
 def _one_line(exc: ValidationError) -> str:
     errors = exc.errors()
     first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "record"
-    shown = repr(first.get("input"))
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+    where = where.removeprefix(".") or "record"
+    value = first.get("input")
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -27,7 +27,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
-from clients._types import OptDecimal, UtcDateTime, VendorModel
+from clients._types import Day, Money, OptDecimal, Quantity, Text, UtcDateTime, VatRate, VendorModel
 from clients.errors import MalformedResponse, NotFoundError, RateLimited, RecordLocked
 
 __all__ = [
@@ -137,7 +137,7 @@ def _ns_instant(value: Any) -> Any:
     return value
 
 
-NsDate = Annotated[date | None, BeforeValidator(ns_date)]
+NsDate = Annotated[Day, BeforeValidator(ns_date)]
 NsInstant = Annotated[UtcDateTime, BeforeValidator(_ns_instant)]
 
 
@@ -167,8 +167,8 @@ def _to_date_sql(when: datetime) -> str:
 class Ref(VendorModel):
     """A reference to another record (`refName` is its display text, when sent)."""
 
-    id: str
-    refName: str | None = None
+    id: Text
+    refName: Text | None = None
 
 
 RefField = Annotated[Ref | None, BeforeValidator(_ref)]
@@ -179,44 +179,44 @@ class NetSuiteItemLine(VendorModel):
 
     line: int | None = None
     item: RefField = None
-    quantity: OptDecimal = None
-    rate: OptDecimal = None
-    amount: OptDecimal = None
-    tax1Amt: OptDecimal = None
-    grossAmt: OptDecimal = None
-    taxRate1: OptDecimal = None
+    quantity: Quantity = None
+    rate: Money = None
+    amount: Money = None
+    tax1Amt: Money = None
+    grossAmt: Money = None
+    taxRate1: VatRate = None
     taxCode: RefField = None
     location: RefField = None
-    description: str | None = None
+    description: Text | None = None
 
 
 class ApplyLine(VendorModel):
     doc: RefField = None
     apply: bool | None = None
-    amount: OptDecimal = None
+    amount: Money = None
 
 
 class JournalLine(VendorModel):
     line: int | None = None
     account: RefField = None
-    debit: OptDecimal = None
-    credit: OptDecimal = None
-    memo: str | None = None
+    debit: Money = None
+    credit: Money = None
+    memo: Text | None = None
     entity: RefField = None
     location: RefField = None
     taxCode: RefField = None
 
 
 class _Transaction(VendorModel):
-    id: str
-    externalId: str | None = None
-    tranId: str | None = None
+    id: Text
+    externalId: Text | None = None
+    tranId: Text | None = None
     tranDate: NsDate = None
-    memo: str | None = None
+    memo: Text | None = None
     currency: RefField = None
     exchangeRate: OptDecimal = None
     status: RefField = None
-    total: OptDecimal = None
+    total: Money = None
     createdDate: NsInstant = None
     lastModifiedDate: NsInstant = None
 
@@ -232,11 +232,11 @@ class NetSuiteInvoice(_Transaction):
 
     entity: RefField = None
     location: RefField = None
-    otherRefNum: str | None = None
-    subtotal: OptDecimal = None
-    taxTotal: OptDecimal = None
-    amountPaid: OptDecimal = None
-    amountRemaining: OptDecimal = None
+    otherRefNum: Text | None = None
+    subtotal: Money = None
+    taxTotal: Money = None
+    amountPaid: Money = None
+    amountRemaining: Money = None
     item: Annotated[list[NetSuiteItemLine], BeforeValidator(_sublist)] = Field(default_factory=list)
 
 
@@ -244,8 +244,8 @@ class NetSuiteCreditMemo(NetSuiteInvoice):
     """A refund: `createdFrom` = the original invoice's internal id."""
 
     createdFrom: RefField = None
-    applied: OptDecimal = None
-    unapplied: OptDecimal = None
+    applied: Money = None
+    unapplied: Money = None
 
 
 class NetSuiteCustomerPayment(_Transaction):
@@ -253,10 +253,10 @@ class NetSuiteCustomerPayment(_Transaction):
 
     customer: RefField = None
     account: RefField = None
-    payment: OptDecimal = None
+    payment: Money = None
     undepFunds: bool | None = None
-    applied: OptDecimal = None
-    unapplied: OptDecimal = None
+    applied: Money = None
+    unapplied: Money = None
     apply: Annotated[list[ApplyLine], BeforeValidator(_sublist)] = Field(default_factory=list)
 
 
@@ -277,33 +277,33 @@ class NetSuiteJournalEntry(_Transaction):
 
 
 class NetSuiteCustomer(VendorModel):
-    id: str
-    entityId: str | None = None
-    companyName: str | None = None
-    email: str | None = None
+    id: Text
+    entityId: Text | None = None
+    companyName: Text | None = None
+    email: Text | None = None
     isInactive: bool | None = None
-    externalId: str | None = None
+    externalId: Text | None = None
     currency: RefField = None
 
 
 class ItemLocation(VendorModel):
     location: RefField = None
-    quantityOnHand: OptDecimal = None
-    quantityAvailable: OptDecimal = None
-    quantityCommitted: OptDecimal = None
+    quantityOnHand: Quantity = None
+    quantityAvailable: Quantity = None
+    quantityCommitted: Quantity = None
 
 
 class NetSuiteInventoryItem(VendorModel):
     """`itemId` is the SKU; `basePrice` is the net master price (legacy tax)."""
 
-    id: str
-    itemId: str | None = None
-    displayName: str | None = None
-    upcCode: str | None = None
+    id: Text
+    itemId: Text | None = None
+    displayName: Text | None = None
+    upcCode: Text | None = None
     isInactive: bool | None = None
-    basePrice: OptDecimal = None
+    basePrice: Money = None
     salesTaxCode: RefField = None
-    externalId: str | None = None
+    externalId: Text | None = None
     lastModifiedDate: NsInstant = None
     locations: Annotated[list[ItemLocation], BeforeValidator(_sublist)] = Field(
         default_factory=list
@@ -311,19 +311,19 @@ class NetSuiteInventoryItem(VendorModel):
 
 
 class NetSuiteLocation(VendorModel):
-    id: str
-    name: str | None = None
+    id: Text
+    name: Text | None = None
     isInactive: bool | None = None
-    externalId: str | None = None
+    externalId: Text | None = None
 
 
 class NetSuiteAccount(VendorModel):
-    id: str
-    acctNumber: str | None = None
-    acctName: str | None = None
+    id: Text
+    acctNumber: Text | None = None
+    acctName: Text | None = None
     acctType: RefField = None
     isInactive: bool | None = None
-    externalId: str | None = None
+    externalId: Text | None = None
 
 
 def _percent(value: Any) -> Any:
@@ -336,10 +336,10 @@ def _percent(value: Any) -> Any:
 class NetSuiteTaxCode(VendorModel):
     """A legacy tax code (record `salesTaxItem`): the mapping names its internal id."""
 
-    id: str
-    itemId: str | None = None
-    description: str | None = None
-    rate: Annotated[OptDecimal, BeforeValidator(_percent)] = None
+    id: Text
+    itemId: Text | None = None
+    description: Text | None = None
+    rate: Annotated[VatRate, BeforeValidator(_percent)] = None
     isInactive: bool | None = None
     taxAccount: RefField = None
 
@@ -354,17 +354,17 @@ class SuiteQLRow(VendorModel):
 class TransactionRow(VendorModel):
     """`transaction` header as SuiteQL gives it; `foreigntotal` keeps NetSuite's sign."""
 
-    id: str
-    tranid: str | None = None
-    type: str | None = None
+    id: Text
+    tranid: Text | None = None
+    type: Text | None = None
     trandate: NsDate = None
-    entity: str | None = None
-    externalid: str | None = None
-    otherrefnum: str | None = None
-    memo: str | None = None
-    status: str | None = None
-    foreigntotal: OptDecimal = None
-    currency: str | None = None
+    entity: Text | None = None
+    externalid: Text | None = None
+    otherrefnum: Text | None = None
+    memo: Text | None = None
+    status: Text | None = None
+    foreigntotal: Money = None
+    currency: Text | None = None
     voided: TFBool = None
     lastmodifieddate: NsInstant = None
 
@@ -378,32 +378,32 @@ class TransactionLineRow(VendorModel):
     """`transactionline` as SuiteQL gives it: amounts with the opposite sign of the
     document (a sale's item lines are negative); `mainline`/`taxline` as booleans."""
 
-    transaction: str
-    id: str
+    transaction: Text
+    id: Text
     linesequencenumber: int | None = None
-    item: str | None = None
-    itemtype: str | None = None
-    quantity: OptDecimal = None
-    rate: OptDecimal = None
-    netamount: OptDecimal = None
-    foreignamount: OptDecimal = None
-    location: str | None = None
-    account: str | None = None
+    item: Text | None = None
+    itemtype: Text | None = None
+    quantity: Quantity = None
+    rate: Money = None
+    netamount: Money = None
+    foreignamount: Money = None
+    location: Text | None = None
+    account: Text | None = None
     mainline: TFBool = None
     taxline: TFBool = None
-    createdfrom: str | None = None
-    memo: str | None = None
+    createdfrom: Text | None = None
+    memo: Text | None = None
 
 
 class StockRow(VendorModel):
     """`AggregateItemLocation` joined to `item`: one row per item and location."""
 
-    item: str
-    itemid: str | None = None
-    location: str
-    quantityonhand: OptDecimal = None
-    quantityavailable: OptDecimal = None
-    quantitycommitted: OptDecimal = None
+    item: Text
+    itemid: Text | None = None
+    location: Text
+    quantityonhand: Quantity = None
+    quantityavailable: Quantity = None
+    quantitycommitted: Quantity = None
 
     @property
     def available(self) -> Decimal:

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, validate_record
-from clients._types import OptDecimal, UtcDateTime, VendorModel
+from clients._types import Money, OptDecimal, Quantity, Text, UtcDateTime, VatRate, VendorModel
 from clients.errors import MalformedResponse
 
 __all__ = [
@@ -48,16 +48,16 @@ _MAX_TOP = 5000
 # --------------------------------------------------------------------- models
 class Customer(VendorModel):
     id: int
-    reference: str | None = None
-    name: str | None = None
-    short_name: str | None = None
+    reference: Text | None = None
+    name: Text | None = None
+    short_name: Text | None = None
     on_hold: bool | None = None
-    account_status_type: str | int | None = None
+    account_status_type: Text | int | None = None
     currency_id: int | None = None
     default_tax_code_id: int | None = None
-    balance: OptDecimal = None
-    credit_limit: OptDecimal = None
-    vat_number: str | None = None
+    balance: Money = None
+    credit_limit: Money = None
+    vat_number: Text | None = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
 
@@ -65,8 +65,8 @@ class Customer(VendorModel):
 class CustomerContact(VendorModel):
     id: int
     customer_id: int | None = None
-    name: str | None = None
-    default_email: str | None = None
+    name: Text | None = None
+    default_email: Text | None = None
 
 
 class CustomerEmail(VendorModel):
@@ -74,7 +74,7 @@ class CustomerEmail(VendorModel):
     contact's (`$expand=customer_contact`)."""
 
     id: int
-    email: str | None = None
+    email: Text | None = None
     customer_contact_id: int | None = None
     is_default: bool | None = None
     customer_contact: CustomerContact | None = None
@@ -82,16 +82,16 @@ class CustomerEmail(VendorModel):
 
 class Product(VendorModel):
     id: int
-    code: str | None = None
-    name: str | None = None
-    description: str | None = None
-    barcode: str | None = None
+    code: Text | None = None
+    name: Text | None = None
+    description: Text | None = None
+    barcode: Text | None = None
     allow_sales_order: bool | None = None
     product_group_id: int | None = None
     tax_code_id: int | None = None
-    product_status_type: str | int | None = None
+    product_status_type: Text | int | None = None
     inactivation_date: UtcDateTime = None
-    free_stock_quantity: OptDecimal = None
+    free_stock_quantity: Quantity = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
 
@@ -101,21 +101,21 @@ class ProductPriceView(VendorModel):
 
     product_price_id: int | None = None
     product_id: int
-    product_code: str | None = None
-    product_name: str | None = None
+    product_code: Text | None = None
+    product_name: Text | None = None
     price_band_id: int | None = None
-    price_band_name: str | None = None
+    price_band_name: Text | None = None
     product_price_use_standard: bool | None = None
-    product_price_price: OptDecimal = None
+    product_price_price: Money = None
     currency_id: int | None = None
     date_time_updated: UtcDateTime = None
 
 
 class Warehouse(VendorModel):
     id: int
-    name: str | None = None
-    description: str | None = None
-    warehouse_type: str | int | None = None
+    name: Text | None = None
+    description: Text | None = None
+    warehouse_type: Text | int | None = None
     use_for_sales_trading: bool | None = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
@@ -125,17 +125,17 @@ class WarehouseHolding(VendorModel):
     id: int
     warehouse_id: int
     product_id: int
-    warehouse_name: str | None = None
-    confirmed_qty_in_stock: OptDecimal = None
-    unconfirmed_qty_in_stock: OptDecimal = None
-    quantity_in_stock: OptDecimal = None
-    quantity_allocated_stock: OptDecimal = None
-    quantity_allocated_sop: OptDecimal = None
-    quantity_allocated: OptDecimal = None
-    quantity_reserved: OptDecimal = None
-    free_stock_available: OptDecimal = None
-    free_stock_available_less_reserved: OptDecimal = None
-    quantity_on_order: OptDecimal = None
+    warehouse_name: Text | None = None
+    confirmed_qty_in_stock: Quantity = None
+    unconfirmed_qty_in_stock: Quantity = None
+    quantity_in_stock: Quantity = None
+    quantity_allocated_stock: Quantity = None
+    quantity_allocated_sop: Quantity = None
+    quantity_allocated: Quantity = None
+    quantity_reserved: Quantity = None
+    free_stock_available: Quantity = None
+    free_stock_available_less_reserved: Quantity = None
+    quantity_on_order: Quantity = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
 
@@ -143,22 +143,22 @@ class WarehouseHolding(VendorModel):
 class TaxCode(VendorModel):
     id: int
     code: int | None = None
-    name: str | None = None
-    tax_rate: OptDecimal = None
+    name: Text | None = None
+    tax_rate: VatRate = None
     terms: Any = None
-    terms_description: str | None = None
+    terms_description: Text | None = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
 
 
 class NominalCode(VendorModel):
     id: int
-    reference: str | None = None
-    name: str | None = None
-    cost_centre_code: str | None = None
-    department_code: str | None = None
+    reference: Text | None = None
+    name: Text | None = None
+    cost_centre_code: Text | None = None
+    department_code: Text | None = None
     report_category_id: int | None = None
-    account_status_type: str | int | None = None
+    account_status_type: Text | int | None = None
     allow_manual_journal_entries: bool | None = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
@@ -166,59 +166,59 @@ class NominalCode(VendorModel):
 
 class Bank(VendorModel):
     id: int
-    code: str | None = None
-    description: str | None = None
-    sort_code: str | None = None
-    account_type: str | int | None = None
-    account_status_type: str | int | None = None
-    balance: OptDecimal = None
+    code: Text | None = None
+    description: Text | None = None
+    sort_code: Text | None = None
+    account_type: Text | int | None = None
+    account_status_type: Text | int | None = None
+    balance: Money = None
     currency_id: int | None = None
-    bank_account_nominal_reference: str | None = None
-    bank_account_nominal_cost_centre: str | None = None
-    bank_account_nominal_department: str | None = None
+    bank_account_nominal_reference: Text | None = None
+    bank_account_nominal_cost_centre: Text | None = None
+    bank_account_nominal_department: Text | None = None
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
 
 
 class SopOrderLine(VendorModel):
     id: int | None = None
-    line_type: str | int | None = None
+    line_type: Text | int | None = None
     product_id: int | None = None
     warehouse_id: int | None = None
-    code: str | None = None
-    description: str | None = None
-    line_quantity: OptDecimal = None
-    selling_unit_price: OptDecimal = None
+    code: Text | None = None
+    description: Text | None = None
+    line_quantity: Quantity = None
+    selling_unit_price: Money = None
     unit_discount_percent: OptDecimal = None
-    unit_discount_value: OptDecimal = None
+    unit_discount_value: Money = None
     tax_code_id: int | None = None
-    nominal_reference: str | None = None
-    nominal_cost_centre: str | None = None
-    nominal_department: str | None = None
-    line_tax_value: OptDecimal = None
-    line_total_value: OptDecimal = None
-    invoice_credit_quantity: OptDecimal = None
-    despatch_receipt_quantity: OptDecimal = None
+    nominal_reference: Text | None = None
+    nominal_cost_centre: Text | None = None
+    nominal_department: Text | None = None
+    line_tax_value: Money = None
+    line_total_value: Money = None
+    invoice_credit_quantity: Quantity = None
+    despatch_receipt_quantity: Quantity = None
 
 
 class SopOrder(VendorModel):
     """A SOP sales order; `customer_document_no` carries the POS order id."""
 
     id: int
-    document_no: str | None = None
+    document_no: Text | None = None
     customer_id: int | None = None
-    customer_document_no: str | None = None
+    customer_document_no: Text | None = None
     document_date: UtcDateTime = None
-    document_status: str | int | None = None
-    invoice_credit_status: str | int | None = None
-    cancelled_status: str | int | None = None
-    customer_type: str | int | None = None
+    document_status: Text | int | None = None
+    invoice_credit_status: Text | int | None = None
+    cancelled_status: Text | int | None = None
+    customer_type: Text | int | None = None
     currency_id: int | None = None
-    analysis_code_1: str | None = None
-    subtotal_goods_value: OptDecimal = None
-    total_net_value: OptDecimal = None
-    total_tax_value: OptDecimal = None
-    total_gross_value: OptDecimal = None
+    analysis_code_1: Text | None = None
+    subtotal_goods_value: Money = None
+    total_net_value: Money = None
+    total_tax_value: Money = None
+    total_gross_value: Money = None
     lines: list[SopOrderLine] = Field(default_factory=list)
     date_time_created: UtcDateTime = None
     date_time_updated: UtcDateTime = None
@@ -229,20 +229,20 @@ class SalesPostedTransaction(VendorModel):
 
     id: int
     customer_id: int | None = None
-    trader_transaction_type: str | int | None = None
-    reference: str | None = None
-    second_reference: str | None = None
+    trader_transaction_type: Text | int | None = None
+    reference: Text | None = None
+    second_reference: Text | None = None
     transaction_date: UtcDateTime = None
     posted_date: UtcDateTime = None
     due_date: UtcDateTime = None
-    document_goods_value: OptDecimal = None
-    document_tax_value: OptDecimal = None
-    document_gross_value: OptDecimal = None
-    document_discount_value: OptDecimal = None
-    document_allocated_value: OptDecimal = None
-    document_outstanding_value: OptDecimal = None
+    document_goods_value: Money = None
+    document_tax_value: Money = None
+    document_gross_value: Money = None
+    document_discount_value: Money = None
+    document_allocated_value: Money = None
+    document_outstanding_value: Money = None
     urn: int | None = None
-    user_name: str | None = None
+    user_name: Text | None = None
     tax_analysis_items: list[dict[str, Any]] = Field(default_factory=list)
     nominal_analysis_items: list[dict[str, Any]] = Field(default_factory=list)
     bank_items: list[dict[str, Any]] = Field(default_factory=list)
@@ -255,18 +255,18 @@ class BankPostedTransaction(VendorModel):
 
     id: int
     bank_id: int | None = None
-    bank_transaction_type: str | int | None = None
-    entry_description: str | None = None
-    reference: str | None = None
-    second_reference: str | None = None
+    bank_transaction_type: Text | int | None = None
+    entry_description: Text | None = None
+    reference: Text | None = None
+    second_reference: Text | None = None
     transaction_date: UtcDateTime = None
     posted_date: UtcDateTime = None
-    cheque_value: OptDecimal = None
-    cheque_discount_value: OptDecimal = None
+    cheque_value: Money = None
+    cheque_discount_value: Money = None
     cheque_currency_id: int | None = None
-    source: str | None = None
+    source: Text | None = None
     urn: int | None = None
-    user_name: str | None = None
+    user_name: Text | None = None
     tax_analysis_items: list[dict[str, Any]] = Field(default_factory=list)
     nominal_analysis_items: list[dict[str, Any]] = Field(default_factory=list)
     trade_items: list[dict[str, Any]] = Field(default_factory=list)

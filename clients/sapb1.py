@@ -26,7 +26,8 @@ from pydantic import BeforeValidator, Field
 
 from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, dumps_json, loads_json, validate_record
-from clients._types import OptDecimal, VendorModel
+from clients._types import Day, Money, OptDecimal, Text, VatRate, VendorModel
+from clients._types import Quantity as Qty  # B1 has a field named Quantity
 from clients.errors import MalformedResponse, RecordLocked
 
 __all__ = [
@@ -92,24 +93,24 @@ def _b1_day(value: Any) -> Any:
     return value
 
 
-B1Date = Annotated[date | None, BeforeValidator(_b1_day)]
+B1Date = Annotated[Day, BeforeValidator(_b1_day)]
 
 
 # --------------------------------------------------------------------- models
 class ItemPrice(VendorModel):
     PriceList: int | None = None
-    Price: OptDecimal = None
-    Currency: str | None = None
+    Price: Money = None
+    Currency: Text | None = None
 
 
 class ItemWarehouseInfo(VendorModel):
-    WarehouseCode: str
-    InStock: OptDecimal = None
-    Committed: OptDecimal = None
-    Ordered: OptDecimal = None
-    MinimalStock: OptDecimal = None
-    MaximalStock: OptDecimal = None
-    Locked: str | None = None
+    WarehouseCode: Text
+    InStock: Qty = None
+    Committed: Qty = None
+    Ordered: Qty = None
+    MinimalStock: Qty = None
+    MaximalStock: Qty = None
+    Locked: Text | None = None
 
     @property
     def available(self) -> Decimal:
@@ -120,8 +121,8 @@ class ItemWarehouseInfo(VendorModel):
 class _Validity(VendorModel):
     """Master data with B1's `Valid` / `Frozen` flags."""
 
-    Valid: str | None = None
-    Frozen: str | None = None
+    Valid: Text | None = None
+    Frozen: Text | None = None
 
     @property
     def active(self) -> bool:
@@ -130,25 +131,25 @@ class _Validity(VendorModel):
 
 
 class Item(_Validity):
-    ItemCode: str
-    ItemName: str | None = None
-    ForeignName: str | None = None
-    BarCode: str | None = None
+    ItemCode: Text
+    ItemName: Text | None = None
+    ForeignName: Text | None = None
+    BarCode: Text | None = None
     ItemsGroupCode: int | None = None
-    SalesItem: str | None = None
-    InventoryItem: str | None = None
-    SalesVATGroup: str | None = None
-    ArTaxCode: str | None = None
-    QuantityOnStock: OptDecimal = None
-    QuantityOrderedByCustomers: OptDecimal = None
-    QuantityOrderedFromVendors: OptDecimal = None
-    ManageStockByWarehouse: str | None = None
-    DefaultWarehouse: str | None = None
+    SalesItem: Text | None = None
+    InventoryItem: Text | None = None
+    SalesVATGroup: Text | None = None
+    ArTaxCode: Text | None = None
+    QuantityOnStock: Qty = None
+    QuantityOrderedByCustomers: Qty = None
+    QuantityOrderedFromVendors: Qty = None
+    ManageStockByWarehouse: Text | None = None
+    DefaultWarehouse: Text | None = None
     ItemPrices: list[ItemPrice] = Field(default_factory=list)
     ItemWarehouseInfoCollection: list[ItemWarehouseInfo] = Field(default_factory=list)
     CreateDate: B1Date = None
     UpdateDate: B1Date = None
-    UpdateTime: str | None = None
+    UpdateTime: Text | None = None
 
     def price(self, price_list: int = 1) -> Decimal | None:
         """The item's (net) price in `price_list`, if it has one."""
@@ -157,44 +158,44 @@ class Item(_Validity):
 
 
 class Warehouse(VendorModel):
-    WarehouseCode: str
-    WarehouseName: str | None = None
-    Inactive: str | None = None
+    WarehouseCode: Text
+    WarehouseName: Text | None = None
+    Inactive: Text | None = None
 
 
 class BusinessPartner(_Validity):
-    CardCode: str
-    CardName: str | None = None
-    CardType: str | None = None
-    Currency: str | None = None
-    EmailAddress: str | None = None
-    Phone1: str | None = None
-    FederalTaxID: str | None = None
+    CardCode: Text
+    CardName: Text | None = None
+    CardType: Text | None = None
+    Currency: Text | None = None
+    EmailAddress: Text | None = None
+    Phone1: Text | None = None
+    FederalTaxID: Text | None = None
     UpdateDate: B1Date = None
 
 
 class DocumentLine(VendorModel):
     LineNum: int | None = None
-    ItemCode: str | None = None
-    ItemDescription: str | None = None
-    Quantity: OptDecimal = None
-    UnitPrice: OptDecimal = None
+    ItemCode: Text | None = None
+    ItemDescription: Text | None = None
+    Quantity: Qty = None
+    UnitPrice: Money = None
     DiscountPercent: OptDecimal = None
-    Price: OptDecimal = None
-    PriceAfterVAT: OptDecimal = None
-    LineTotal: OptDecimal = None
-    TaxTotal: OptDecimal = None
-    NetTaxAmount: OptDecimal = None
-    GrossTotal: OptDecimal = None
-    VatGroup: str | None = None
-    TaxCode: str | None = None
-    TaxPercentagePerRow: OptDecimal = None
-    WarehouseCode: str | None = None
-    AccountCode: str | None = None
+    Price: Money = None
+    PriceAfterVAT: Money = None
+    LineTotal: Money = None
+    TaxTotal: Money = None
+    NetTaxAmount: Money = None
+    GrossTotal: Money = None
+    VatGroup: Text | None = None
+    TaxCode: Text | None = None
+    TaxPercentagePerRow: VatRate = None
+    WarehouseCode: Text | None = None
+    AccountCode: Text | None = None
     BaseType: int | None = None
     BaseEntry: int | None = None
     BaseLine: int | None = None
-    LineStatus: str | None = None
+    LineStatus: Text | None = None
 
 
 class Document(VendorModel):
@@ -202,52 +203,52 @@ class Document(VendorModel):
 
     DocEntry: int
     DocNum: int | None = None
-    DocType: str | None = None
+    DocType: Text | None = None
     DocDate: B1Date = None
     DocDueDate: B1Date = None
     TaxDate: B1Date = None
-    DocTime: str | None = None
-    CardCode: str | None = None
-    CardName: str | None = None
-    NumAtCard: str | None = None
-    Comments: str | None = None
-    Reference1: str | None = None
-    Reference2: str | None = None
-    DocCurrency: str | None = None
+    DocTime: Text | None = None
+    CardCode: Text | None = None
+    CardName: Text | None = None
+    NumAtCard: Text | None = None
+    Comments: Text | None = None
+    Reference1: Text | None = None
+    Reference2: Text | None = None
+    DocCurrency: Text | None = None
     DocRate: OptDecimal = None
-    DocTotal: OptDecimal = None
-    VatSum: OptDecimal = None
-    PaidToDate: OptDecimal = None
+    DocTotal: Money = None
+    VatSum: Money = None
+    PaidToDate: Money = None
     DiscountPercent: OptDecimal = None
-    TotalDiscount: OptDecimal = None
-    RoundingDiffAmount: OptDecimal = None
-    DocumentStatus: str | None = None
-    Cancelled: str | None = None
-    CancelStatus: str | None = None
-    DocObjectCode: str | None = None
+    TotalDiscount: Money = None
+    RoundingDiffAmount: Money = None
+    DocumentStatus: Text | None = None
+    Cancelled: Text | None = None
+    CancelStatus: Text | None = None
+    DocObjectCode: Text | None = None
     TransNum: int | None = None
     CreationDate: B1Date = None
     UpdateDate: B1Date = None
-    UpdateTime: str | None = None
+    UpdateTime: Text | None = None
     DocumentLines: list[DocumentLine] = Field(default_factory=list)
 
 
 class PaymentCreditCard(VendorModel):
     LineNum: int | None = None
     CreditCard: int | None = None
-    CreditAcct: str | None = None
-    CreditCardNumber: str | None = None
+    CreditAcct: Text | None = None
+    CreditCardNumber: Text | None = None
     CardValidUntil: B1Date = None
-    VoucherNum: str | None = None
+    VoucherNum: Text | None = None
     PaymentMethodCode: int | None = None
-    CreditSum: OptDecimal = None
+    CreditSum: Money = None
 
 
 class PaymentInvoice(VendorModel):
     LineNum: int | None = None
     DocEntry: int | None = None
-    SumApplied: OptDecimal = None
-    InvoiceType: str | None = None
+    SumApplied: Money = None
+    InvoiceType: Text | None = None
     InstallmentId: int | None = None
 
 
@@ -257,21 +258,21 @@ class Payment(VendorModel):
 
     DocEntry: int
     DocNum: int | None = None
-    DocType: str | None = None
-    CardCode: str | None = None
-    CardName: str | None = None
+    DocType: Text | None = None
+    CardCode: Text | None = None
+    CardName: Text | None = None
     DocDate: B1Date = None
-    DocCurrency: str | None = None
-    CashAccount: str | None = None
-    CashSum: OptDecimal = None
-    TransferAccount: str | None = None
-    TransferSum: OptDecimal = None
+    DocCurrency: Text | None = None
+    CashAccount: Text | None = None
+    CashSum: Money = None
+    TransferAccount: Text | None = None
+    TransferSum: Money = None
     TransferDate: B1Date = None
-    TransferReference: str | None = None
-    CounterReference: str | None = None
-    Remarks: str | None = None
-    JournalRemarks: str | None = None
-    Cancelled: str | None = None
+    TransferReference: Text | None = None
+    CounterReference: Text | None = None
+    Remarks: Text | None = None
+    JournalRemarks: Text | None = None
+    Cancelled: Text | None = None
     BPLID: int | None = None
     PaymentCreditCards: list[PaymentCreditCard] = Field(default_factory=list)
     PaymentInvoices: list[PaymentInvoice] = Field(default_factory=list)
@@ -279,18 +280,18 @@ class Payment(VendorModel):
 
 class JournalEntryLine(VendorModel):
     Line_ID: int | None = None
-    AccountCode: str | None = None
-    ShortName: str | None = None
-    Debit: OptDecimal = None
-    Credit: OptDecimal = None
-    FCDebit: OptDecimal = None
-    FCCredit: OptDecimal = None
-    FCCurrency: str | None = None
-    LineMemo: str | None = None
-    Reference1: str | None = None
-    Reference2: str | None = None
-    CostingCode: str | None = None
-    TaxGroup: str | None = None
+    AccountCode: Text | None = None
+    ShortName: Text | None = None
+    Debit: Money = None
+    Credit: Money = None
+    FCDebit: Money = None
+    FCCredit: Money = None
+    FCCurrency: Text | None = None
+    LineMemo: Text | None = None
+    Reference1: Text | None = None
+    Reference2: Text | None = None
+    CostingCode: Text | None = None
+    TaxGroup: Text | None = None
 
 
 class JournalEntry(VendorModel):
@@ -301,24 +302,24 @@ class JournalEntry(VendorModel):
     ReferenceDate: B1Date = None
     TaxDate: B1Date = None
     DueDate: B1Date = None
-    Memo: str | None = None
-    Reference: str | None = None
-    Reference2: str | None = None
-    Reference3: str | None = None
-    TransactionCode: str | None = None
+    Memo: Text | None = None
+    Reference: Text | None = None
+    Reference2: Text | None = None
+    Reference3: Text | None = None
+    TransactionCode: Text | None = None
     JournalEntryLines: list[JournalEntryLine] = Field(default_factory=list)
 
 
 class Account(VendorModel):
     """A G/L account (`ChartOfAccounts`); `Code` is the AcctCode the mappings name."""
 
-    Code: str
-    Name: str | None = None
-    Balance: OptDecimal = None
-    CashAccount: str | None = None
-    ActiveAccount: str | None = None
-    FrozenFor: str | None = None
-    AccountType: str | None = None
+    Code: Text
+    Name: Text | None = None
+    Balance: Money = None
+    CashAccount: Text | None = None
+    ActiveAccount: Text | None = None
+    FrozenFor: Text | None = None
+    AccountType: Text | None = None
 
     @property
     def active(self) -> bool:
@@ -328,15 +329,15 @@ class Account(VendorModel):
 
 class VatGroupLine(VendorModel):
     Effectivefrom: B1Date = None
-    Rate: OptDecimal = None
+    Rate: VatRate = None
 
 
 class VatGroup(VendorModel):
-    Code: str
-    Name: str | None = None
-    Category: str | None = None
-    TaxAccount: str | None = None
-    Inactive: str | None = None
+    Code: Text
+    Name: Text | None = None
+    Category: Text | None = None
+    TaxAccount: Text | None = None
+    Inactive: Text | None = None
     VatGroups_Lines: list[VatGroupLine] = Field(default_factory=list)
 
     def rate(self, on: date | None = None) -> Decimal | None:
@@ -350,8 +351,8 @@ class VatGroup(VendorModel):
 
 class CreditCard(VendorModel):
     CreditCardCode: int
-    CreditCardName: str | None = None
-    GLAccount: str | None = None
+    CreditCardName: Text | None = None
+    GLAccount: Text | None = None
 
 
 # --------------------------------------------------------------------- OData helpers

@@ -13,14 +13,25 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import httpx
-from pydantic import Field
+from pydantic import AliasPath, BeforeValidator, Field
 
 from clients._base import VendorClient
 from clients._http import Fetched, HttpCore, Params, validate_record
-from clients._types import EpochSeconds, OptDecimal, StrMap, VendorModel
+from clients._types import (
+    Amount,
+    EpochSeconds,
+    Id,
+    IntQuantity,
+    Money,
+    Quantity,
+    StrMap,
+    Text,
+    VatRate,
+    VendorModel,
+)
 from clients.errors import MalformedResponse
 
 __all__ = [
@@ -42,114 +53,132 @@ ORDER_STATE_OPEN, ORDER_STATE_CLOSED, ORDER_STATE_CANCELLED = 0, 10, 20
 PAYMENT_STATE_SUCCESSFUL = 20
 
 
+def _as_text(value: Any) -> Any:
+    """An `additionaldata` value sent as a number is read as its text (as `StrMap` does)."""
+    return str(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else value
+
+
+DataText = Annotated[Text | None, BeforeValidator(_as_text)]
+
+
 class SitooOrderItem(VendorModel):
     """One order line (`orderitems[]`); money is net unless the name says otherwise.
 
     The Sitoo order models name only what recon reads (validating a money field costs
     time on every one of a million orders, and a bad value in a field nobody reads must
-    not quarantine the order); the raw payload keeps every field Sitoo sent."""
+    not quarantine the order); the raw payload keeps every field Sitoo sent. The
+    `additionaldata` entries recon reads are fields of their own, checked like the rest."""
 
     orderitemtype: int | None = 10
-    productid: int | None = None
-    productname: str | None = None
-    sku: str | None = None
-    quantity: int
-    decimalquantitytotal: OptDecimal = None
-    moneydiscount: OptDecimal = None
-    vatvalue: OptDecimal = Decimal(0)
-    moneyitemtotal_net: OptDecimal = None
-    moneyitemtotal_vat: OptDecimal = None
+    productid: Id | None = None
+    productname: Text | None = None
+    sku: Text | None = None
+    quantity: IntQuantity
+    decimalquantitytotal: Quantity = None
+    moneydiscount: Money = None
+    vatvalue: VatRate = Decimal(0)
+    moneyitemtotal_net: Money = None
+    moneyitemtotal_vat: Money = None
+    rowdiscount: Money = Field(
+        None, validation_alias=AliasPath("additionaldata", "orderitem-moneyrowdiscount")
+    )
+    """The gross row discount (`additionaldata["orderitem-moneyrowdiscount"]`), if sent."""
     additionaldata: StrMap = Field(default_factory=dict)
 
 
 class SitooPayment(VendorModel):
     """One tender on an order (`payments[]`), negative on refunds."""
 
-    name: str
-    moneyamount: Decimal
-    externalid: str | None = None
+    name: Text
+    moneyamount: Amount
+    externalid: Text | None = None
     additionaldata: StrMap = Field(default_factory=dict)
 
 
 class SitooOrder(VendorModel):
     """A Sitoo order (a sale, or a refund when totals are negative / `creditorderid` set)."""
 
-    orderid: int
-    externalid: str | None = None
-    creditorderid: int | None = None
+    orderid: Id
+    externalid: Text | None = None
+    creditorderid: Id | None = None
     ordertypeid: int | None = None
     orderstateid: int | None = None
     paymentstateid: int | None = None
     orderdate: EpochSeconds = None
-    warehouseid: int | None = None
-    currencycode: str | None = None
-    moneytotal_vat: OptDecimal = None
-    moneyfinal_net: OptDecimal = None
-    moneyfinal_vat: OptDecimal = None
-    moneytotal_gross_all: OptDecimal = None
-    email: str | None = None
+    warehouseid: Id | None = None
+    currencycode: Text | None = None
+    moneytotal_vat: Money = None
+    moneyfinal_net: Money = None
+    moneyfinal_vat: Money = None
+    moneytotal_gross_all: Money = None
+    email: Text | None = None
+    originalsales_orderid: DataText = Field(
+        None, validation_alias=AliasPath("additionaldata", "pos-originalsales-orderid")
+    )
+    """The refunded sale (`additionaldata["pos-originalsales-orderid"]`), if sent."""
     additionaldata: StrMap = Field(default_factory=dict)
     orderitems: list[SitooOrderItem] = Field(default_factory=list)
     payments: list[SitooPayment] = Field(default_factory=list)
 
     @property
     def pos_timezone(self) -> str | None:
-        """The POS time zone of the sale (`additionaldata["pos-timezone"]`), if sent."""
+        """The POS time zone of the sale (`additionaldata["pos-timezone"]`), if sent; it
+        may name no zone at all (see `collectors.sitoo.StoreDirectory`)."""
         return self.additionaldata.get("pos-timezone") or None
 
 
 class SitooStore(VendorModel):
-    storeid: int
-    eshopid: int | None = None
+    storeid: Id
+    eshopid: Id | None = None
     storetype: int | None = None
-    name: str | None = None
-    externalid: str | None = None
-    externalgroupid: str | None = None
-    city: str | None = None
-    countryid: str | None = None
-    tags: list[str] | None = None
+    name: Text | None = None
+    externalid: Text | None = None
+    externalgroupid: Text | None = None
+    city: Text | None = None
+    countryid: Text | None = None
+    tags: list[Text] | None = None
 
 
 class SitooWarehouse(VendorModel):
-    warehouseid: int
+    warehouseid: Id
     warehousetype: int | None = None
     usetype: int | None = None
-    storeid: int | None = None
+    storeid: Id | None = None
     sellable: bool | None = None
-    currencycode: str | None = None
-    name: str | None = None
-    externalid: str | None = None
+    currencycode: Text | None = None
+    name: Text | None = None
+    externalid: Text | None = None
 
 
 class SitooWarehouseItem(VendorModel):
     """Stock of one SKU in one warehouse; quantities are 3-decimal strings on the wire."""
 
-    warehouseitemid: int | None = None
-    warehouseid: int | None = None
-    sku: str
-    decimaltotal: OptDecimal = None
-    decimalreserved: OptDecimal = None
-    decimalavailable: OptDecimal = None
-    decimalthreshold: OptDecimal = None
-    moneytotal: OptDecimal = None
-    binlocation: str | None = None
+    warehouseitemid: Id | None = None
+    warehouseid: Id | None = None
+    sku: Text
+    decimaltotal: Quantity = None
+    decimalreserved: Quantity = None
+    decimalavailable: Quantity = None
+    decimalthreshold: Quantity = None
+    moneytotal: Money = None
+    binlocation: Text | None = None
     datelastmodified: EpochSeconds = None
     datelaststocktaking: EpochSeconds = None
 
 
 class SitooProduct(VendorModel):
-    productid: int | None = None
-    sku: str
-    title: str | None = None
-    moneyprice: OptDecimal = None
-    moneypriceorg: OptDecimal = None
-    moneypricein: OptDecimal = None
+    productid: Id | None = None
+    sku: Text
+    title: Text | None = None
+    moneyprice: Money = None
+    moneypriceorg: Money = None
+    moneypricein: Money = None
     vatid: int | None = None
-    vatvalue: OptDecimal = None
+    vatvalue: VatRate = None
     activepos: bool | None = None
     active: bool | None = None
-    variantparentid: int | None = None
-    barcode: str | None = None
+    variantparentid: Id | None = None
+    barcode: Text | None = None
     datecreated: EpochSeconds = None
     datemodified: EpochSeconds = None
 

@@ -22,17 +22,20 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from decimal import Decimal
+from functools import cache, partial
 from itertools import islice
+from operator import itemgetter
 from types import TracebackType
 from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Integer, String, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from clients import Fetched
+from clients._http import KEY_MAX, safe_key
 from warehouse.db import CHUNK, canonical, compress, delete_where_in, pack, table, upsert
 from warehouse.models import Quarantine, RawPayload, Watermark
 from warehouse.runs import RunLog
@@ -459,16 +462,49 @@ def land(
     `build(item, raw_id)` returns canonical rows per table; tables named in `replace`
     (table -> parent key column) have their rows for the batch's parents deleted first.
     A record for which `void(item)` holds is stored marked deleted and its rows are removed
-    from `tables` (children follow) instead of being built.
+    from `tables` (children follow) instead of being built. A record that validated but
+    cannot be built, or whose rows do not fit their columns (`misfits`: a text longer than
+    its column, a computed amount of 10^15 or more), is quarantined like one that did
+    not validate: one record never stops its batch.
     """
     now = datetime.now(UTC)
     landed = Landed()
     problems: list[str] = []
-    bad = [f for f in batch if f.item is None]
+    batch = [f if safe_key(f.key) == f.key else _unsafe(f) for f in batch]
+    bad = [(f, f.error or "invalid record") for f in batch if f.item is None]
     good = {f.key: f for f in batch if f.item is not None}
-    for f in bad:
-        blob, _ = pack(f.raw)
-        reason = f.error or "invalid record"
+    existing: dict[str, tuple[int, str, bool]] = {}
+    if good:
+        existing = {
+            vid: (rid, h, deleted is not None)
+            for vid, rid, h, deleted in _where_in(
+                conn,
+                _of_batch(conn, "SELECT vendor_id, id, payload_hash, deleted_at", "raw_payloads"),
+                "vendor_id",
+                list(good),
+                source,
+                entity,
+            )
+        }
+    voided = {k for k, f in good.items() if void is not None and void(f.item)}
+    packed = {key: canonical(f.raw) for key, f in good.items()}
+    todo = [  # new, changed, or void state flipped (voided, or back after a deletion)
+        k
+        for k in good
+        if k not in existing or existing[k][1] != packed[k][1] or existing[k][2] != (k in voided)
+    ]
+    built: dict[str, Rows] = {}
+    for key in todo:
+        if key not in voided:
+            try:
+                built[key] = build(good[key].item, 0)  # raw_id set below, once known
+            except Exception as exc:  # a rule that cannot map this record: quarantine it
+                bad.append((good.pop(key), f"cannot be mapped ({type(exc).__name__}: {exc})"))
+    for key, reason in misfits(built).items():
+        bad.append((good.pop(key), reason))
+        del built[key]
+    todo = [k for k in todo if k in good]
+    for f, reason in bad:
         problems.append(f"{source} {entity} {f.key}: {reason}")
         upsert(
             conn,
@@ -479,33 +515,13 @@ def land(
                     "entity": entity,
                     "vendor_id": f.key,
                     "reason": reason,
-                    "payload": blob,
+                    "payload": pack(f.raw)[0],
                     "seen_at": now,
                 }
             ],
             keys=["source", "entity", "vendor_id"],
         )
     landed.quarantined = len(bad)
-    if not good:
-        return landed, problems
-    existing = {
-        vid: (rid, h, deleted is not None)
-        for vid, rid, h, deleted in _where_in(
-            conn,
-            _of_batch(conn, "SELECT vendor_id, id, payload_hash, deleted_at", "raw_payloads"),
-            "vendor_id",
-            list(good),
-            source,
-            entity,
-        )
-    }
-    voided = {k for k, f in good.items() if void is not None and void(f.item)}
-    packed = {key: canonical(f.raw) for key, f in good.items()}
-    todo = [  # new, changed, or void state flipped (voided, or back after a deletion)
-        k
-        for k in good
-        if k not in existing or existing[k][1] != packed[k][1] or existing[k][2] != (k in voided)
-    ]
     landed.unchanged = len(good) - len(todo)
     landed.deleted = sum(1 for k in todo if k in voided)
     landed.new = sum(1 for k in todo if k not in existing and k not in voided)
@@ -549,16 +565,101 @@ def land(
     if gone:
         remove_rows(conn, gone, tables)
     rows: Rows = {}
-    for key in todo:
-        if key not in voided:
-            for name, values in build(good[key].item, raw_ids[key]).items():
-                rows.setdefault(name, []).extend(values)
+    for key, record_rows in built.items():
+        raw_id = raw_ids[key]
+        for name, values in record_rows.items():
+            for row in values:
+                if "raw_id" in row:
+                    row["raw_id"] = raw_id
+            rows.setdefault(name, []).extend(values)
     for name, key_col in (replace or {}).items():
         parents = {r[key_col] for rs in rows.values() for r in rs if key_col in r}
         _where_in(conn, f"DELETE FROM {name} WHERE", key_col, list(parents))
     for name, values in rows.items():
         write_rows(conn, table(name), values)
     return landed, problems
+
+
+def _unsafe(f: Fetched[Any]) -> Fetched[Any]:
+    """A record whose key (a collector's compound key) the warehouse cannot keep as it is:
+    quarantined under the key made safe."""
+    why = f.error or f"vendor id longer than {KEY_MAX} characters or with a NUL / surrogate"
+    return Fetched(key=safe_key(f.key), raw=f.raw, item=None, error=why)
+
+
+Check = tuple[str, str, Any]  # column, "text" or "number", its limit
+FINDING_DIGITS = 15  # exceptions' pos_value / erp_value / difference are Decimal(18,3)
+
+
+@cache
+def _checks(name: str) -> tuple[Check, ...]:
+    """What a table's columns hold: texts up to their length, integers within 32 or 64
+    bits, decimals below 10^(p-s) and below 10^15 (the engine carries every money and
+    quantity value of a finding as Decimal(18,3))."""
+    out: list[Check] = []
+    for col in table(name).columns:
+        kind = col.type
+        if isinstance(kind, ExactDecimal):
+            digits = min(kind.precision - kind.scale, FINDING_DIGITS)
+            out.append((col.name, "number", Decimal(10) ** digits))
+        elif isinstance(kind, String) and kind.length:
+            out.append((col.name, "text", kind.length))
+        elif isinstance(kind, Integer):  # BIGINT is an Integer too
+            out.append((col.name, "number", 2**63 if isinstance(kind, BigInteger) else 2**31))
+    return tuple(out)
+
+
+def _misfit(name: str, values: Sequence[Any], check: Check) -> str | None:
+    """Why a column's `values` do not fit it, or None: whole columns at C speed (`max`,
+    `map`, `join`); nulls are filtered out only when they are there."""
+    col, kind, limit = check
+    try:
+        try:
+            return _beyond(name, col, kind, limit, values)
+        except TypeError:
+            present = [v for v in values if v is not None]
+            return _beyond(name, col, kind, limit, present) if present else None
+    except TypeError:
+        return f"{name}.{col}: not {'text' if kind == 'text' else 'a number'}"
+    except ArithmeticError:  # NaN does not compare
+        return f"{name}.{col}: not a finite number"
+
+
+def _beyond(name: str, col: str, kind: str, limit: Any, values: Sequence[Any]) -> str | None:
+    if not values:
+        return None
+    if kind == "text":
+        if max(map(len, values)) > limit:
+            return f"{name}.{col}: longer than {limit} characters"
+        if "\x00" in "".join(values):
+            return f"{name}.{col}: text with a NUL character"
+        return None
+    biggest = max(values, key=abs)
+    if abs(biggest) >= limit:
+        return f"{name}.{col}: {biggest} is beyond the column's limit ({limit})"
+    return None
+
+
+def misfits(built: Mapping[str, Rows]) -> dict[str, str]:
+    """Records (key -> reason) whose rows do not fit the warehouse's columns: each column
+    of the batch is checked whole, and only a column that fails is looked at per record."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for rows in built.values():
+        for name, values in rows.items():
+            tables.setdefault(name, []).extend(values)
+    out: dict[str, str] = {}
+    for name, all_rows in tables.items():
+        for check in _checks(name):
+            col = check[0]
+            if not all_rows or col not in all_rows[0]:
+                continue
+            if _misfit(name, list(map(itemgetter(col), all_rows)), check) is None:
+                continue
+            for key, rows in built.items():
+                why = _misfit(name, [r.get(col) for r in rows.get(name, ())], check)
+                if why is not None and key not in out:
+                    out[key] = why
+    return out
 
 
 def get_watermark(engine: Engine, source: str, entity: str) -> str | None:

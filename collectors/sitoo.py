@@ -9,11 +9,13 @@ so an outage mid-run resumes where the last good batch ended.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
 
@@ -37,25 +39,59 @@ UNSETTLED_HORIZON = timedelta(days=7)
 CENT = Decimal("0.01")
 PRODUCT_LINE_TYPES = (None, 10)
 NOT_A_SALE_TYPES = (100, 110)  # booking, parked
+log = logging.getLogger("recon.collect")
+
+
+@lru_cache(maxsize=256)
+def known_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone `name`, or None when it names none (`Mars/Olympus_Mons`, a path)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
 class StoreDirectory:
-    """Which store a Sitoo warehouse belongs to, and each store's time zone."""
+    """Which store a Sitoo warehouse belongs to, and each store's time zone.
+
+    A sale's day is taken in the zone its register sent (`pos-timezone`); when that names
+    no known zone, in the store's zone from the mappings, else the default: the fallback
+    is logged as a warning and kept in `notes` (the collect reports them as problems)."""
 
     store_of_warehouse: Mapping[int, str]
     timezone_of_store: Mapping[str, str]
     default_timezone: str
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def store_id(self, warehouseid: int | None) -> str:
         if warehouseid is None:
             return "unknown"
         return self.store_of_warehouse.get(warehouseid, f"warehouse-{warehouseid}")
 
+    def zone(self, order: SitooOrder, store_id: str, *, note: bool = True) -> ZoneInfo:
+        """The zone of the sale's business day (a fallback is noted when `note`)."""
+        fallback = self.timezone_of_store.get(store_id) or self.default_timezone
+        sent = order.pos_timezone
+        zone = known_zone(sent) if sent else None
+        if sent and zone is None and note:
+            text = (
+                f"sitoo order {order.orderid}: additionaldata.pos-timezone {sent!r} is not a"
+                f" known time zone; its business day is taken in {fallback} (store {store_id})"
+            )
+            log.warning(text)
+            self.notes.append(text)
+        return zone or known_zone(fallback) or ZoneInfo("UTC")
+
     def business_day(self, order: SitooOrder, store_id: str) -> date:
-        tz = order.pos_timezone or self.timezone_of_store.get(store_id) or self.default_timezone
         when = order.orderdate or datetime.now(UTC)
-        return when.astimezone(ZoneInfo(tz)).date()
+        return when.astimezone(self.zone(order, store_id)).date()
+
+    def take_notes(self) -> list[str]:
+        """The fallback notes since the last call."""
+        taken = self.notes[:]
+        del self.notes[: len(taken)]
+        return taken
 
 
 def order_state(order: SitooOrder) -> str:
@@ -67,7 +103,7 @@ def order_state(order: SitooOrder) -> str:
 def original_order_id(order: SitooOrder) -> str | None:
     if order.creditorderid is not None:
         return str(order.creditorderid)
-    return order.additionaldata.get("pos-originalsales-orderid") or None
+    return order.originalsales_orderid or None
 
 
 def is_refund(order: SitooOrder) -> bool:
@@ -96,9 +132,8 @@ def line_values(item: SitooOrderItem) -> dict[str, Decimal]:
     gross = net + vat
     rate = item.vatvalue or Decimal(0)
     sign = Decimal(-1) if qty < 0 else Decimal(1)
-    row_discount = item.additionaldata.get("orderitem-moneyrowdiscount")
-    if row_discount is not None:
-        discount = abs(Decimal(row_discount)) * sign
+    if item.rowdiscount is not None:
+        discount = abs(item.rowdiscount) * sign
     elif not item.moneydiscount:
         discount = Decimal(0)
     else:
@@ -196,7 +231,7 @@ def collect_orders(
                     conn, SOURCE, "orders", str(high if pinned is None else min(high, pinned))
                 )
             p.record(batch, landed)
-            for problem in problems:
+            for problem in problems + stores.take_notes():
                 run.problem(problem)
     return p.total
 
@@ -260,7 +295,7 @@ def collect_catalogue_and_stock(
 
 def _rekey(fetched: Fetched[SitooWarehouseItem], warehouseid: int) -> Fetched[SitooWarehouseItem]:
     """Warehouse items are keyed by warehouse and SKU (one SKU lives in many warehouses)."""
-    return replace(fetched, key=f"{warehouseid}:{fetched.raw.get('sku', fetched.key)}")
+    return replace(fetched, key=f"{warehouseid}:{fetched.key}")
 
 
 def collect_sitoo(

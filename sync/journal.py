@@ -29,12 +29,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clients import AuthError, BaseUrlNotFound, TerminalError, TransientError, Unreachable
+from clients import (
+    AuthError,
+    BaseUrlNotFound,
+    Fetched,
+    TerminalError,
+    TransientError,
+    Unreachable,
+)
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
 from collectors.sitoo import StoreDirectory, is_postable, is_refund, order_state
@@ -43,7 +49,7 @@ from config.mappings import Mappings
 from sync._outcome import Outcome
 from sync.claims import Lease, LostClaim, Worker, claim, holding
 from sync.holds import hold_reason
-from sync.run import BATCH, Poster, record
+from sync.run import BATCH, Poster, hold_bad_orders, record
 from sync.takings import StoreDayJournal, store_day_journals
 from warehouse.db import table
 from warehouse.models import SyncPost
@@ -65,8 +71,8 @@ class JournalPoster(Poster, Protocol):
 
 def closes_at(order: SitooOrder, stores: StoreDirectory, store_id: str, day: date) -> datetime:
     """When the store-day of `order` may post: local midnight after `day`, plus GRACE."""
-    tz = order.pos_timezone or stores.timezone_of_store.get(store_id) or stores.default_timezone
-    midnight = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(tz))
+    zone = stores.zone(order, store_id, note=False)  # noted once, by its business day
+    midnight = datetime.combine(day + timedelta(days=1), time(0), zone)
     return midnight.astimezone(UTC) + GRACE
 
 
@@ -121,10 +127,23 @@ class JournalRun:
                 )
             ).scalars()
             wanted = sorted({i for i in ids if i}, key=int)
+        bad = []
         for oid in wanted:
             fetched = self.sitoo.get_order(oid)
             if fetched.item is not None:
                 self.add(fetched.item)
+            else:
+                bad.append(fetched)
+        self.hold_bad(bad)
+
+    def hold_bad(self, bad: Sequence[Fetched[SitooOrder]]) -> None:
+        """Orders that do not validate are held like any held order (`held_bad_data`):
+        their store-day posts without them, and the engine reports them."""
+
+        def count(status: str) -> None:
+            self.run.counts[status] += 1
+
+        hold_bad_orders(self.engine, self.poster.erp, self.worker, self.run, bad, count)
 
     def _done_keys(self, keys: Sequence[str]) -> set[str]:
         done: set[str] = set()
@@ -345,12 +364,14 @@ def run_journals(
     high = start or 0
     jr.retry_held()
     for batch in batched(sitoo.iter_orders(orderid_from=start), BATCH):
+        jr.hold_bad([f for f in batch if f.item is None])
         for f in batch:
-            if f.item is None:
-                run.problem(f"sitoo order {f.key}: {f.error}")
-                continue
-            high = max(high, f.item.orderid + 1)
-            jr.add(f.item)
+            if f.item is not None:
+                high = max(high, f.item.orderid + 1)
+                jr.add(f.item)
+            elif f.key.isascii() and f.key.isdigit():
+                high = max(high, int(f.key) + 1)  # held: retried by its id
+        stores.take_notes()  # a zone fallback is the collect's to report
     jr.post_closed_days()
     with engine.begin() as conn:
         set_watermark(conn, "sync", entity, str(jr.watermark(high)))

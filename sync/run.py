@@ -2,9 +2,11 @@
 
 Only completed, paid orders post. An order held by a mapping or master-data problem, or
 refused by the ERP, is recorded in `sync_posts` with its reason and tried again on every
-later run, so it posts once the cause is fixed. New orders are read from a watermark that
-never passes a recent unsettled order. Credentials or an unreachable vendor stop the run;
-a single order's failure does not.
+later run, so it posts once the cause is fixed. An order whose Sitoo data does not validate,
+or that no rule can turn into a document (an amount past what the ERP takes), is held the
+same way with `held_bad_data` and the one-line reason; the others of its batch post. New
+orders are read from a watermark that never passes a recent unsettled order. Credentials or
+an unreachable vendor stop the run; a single order's failure does not.
 
 Exactly once: before its look-up and writes an order is claimed in `sync_posts`
 (`sync.claims`), so two workers, or a re-run after a crash, never post one order twice;
@@ -23,10 +25,11 @@ outage leaves unfinished are given back (`retrying`) before the run stops.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
@@ -36,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from clients import (
     AuthError,
     BaseUrlNotFound,
+    Fetched,
     TerminalError,
     TransientError,
     Unreachable,
@@ -44,6 +48,7 @@ from clients import (
 from clients.sitoo import SitooClient, SitooOrder
 from collectors._landing import batched, get_watermark, set_watermark
 from collectors.sitoo import (
+    NOT_A_SALE_TYPES,
     UNSETTLED_HORIZON,
     StoreDirectory,
     is_postable,
@@ -72,6 +77,30 @@ from warehouse.runs import RunLog
 RETRY_STATUSES = ("held", "failed", "retrying", POSTING)
 BATCH = 200
 DEFAULT_WORKERS = 4
+BAD_DATA = "held_bad_data"
+# What a rule raises on data it cannot post (Decimal overflow, a price it refuses): the
+# order is held as bad data; anything else (the warehouse gone, a bug) still stops the run.
+DATA_ERRORS = (ArithmeticError, ValueError, TypeError, LookupError)
+
+
+def may_post(raw: dict[str, Any]) -> bool:
+    """Whether an order that did not validate may be one to post: its state fields do not
+    say otherwise (closed, paid, not a booking or parked order), or are unreadable."""
+
+    def number(name: str) -> int | None:
+        value = raw.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    state, paid, kind = number("orderstateid"), number("paymentstateid"), number("ordertypeid")
+    return state in (None, 10) and paid in (None, 20) and kind not in NOT_A_SALE_TYPES
+
+
+def looks_like_refund(raw: dict[str, Any]) -> bool:
+    data = raw.get("additionaldata")
+    original = data.get("pos-originalsales-orderid") if isinstance(data, dict) else None
+    gross = raw.get("moneytotal_gross_all")
+    negative = isinstance(gross, str | int | Decimal) and str(gross).strip().startswith("-")
+    return bool(raw.get("creditorderid") or original or negative)
 
 
 class Poster(Protocol):
@@ -167,6 +196,43 @@ def sync_workers(mappings: Mappings) -> int:
         return DEFAULT_WORKERS
 
 
+def hold_bad_orders(
+    engine: Engine,
+    erp: str,
+    worker: Worker,
+    run: RunLog,
+    bad: Sequence[Fetched[SitooOrder]],
+    count: Callable[[str], None],
+) -> None:
+    """Orders Sitoo sent that do not validate: each one that may be one to post is held
+    (`held_bad_data`, the reason as its message) and named in one problem line, so it is
+    retried on every run and posts once Sitoo's data is put right. `count` counts a status."""
+    wanted: list[tuple[str, str, str, str]] = []
+    for f in bad:
+        error = f.error or "invalid record"
+        if not (f.key.isascii() and f.key.isdigit()):
+            run.problem(f"sitoo order without a usable orderid: {error}")
+        elif may_post(f.raw):
+            kind = "refund" if looks_like_refund(f.raw) else "sale"
+            doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{f.key}"
+            wanted.append((doc_key, f.key, kind, error))
+        else:
+            count("not_eligible")
+    if not wanted:
+        return
+    got = claim_many(engine, erp, [(k, oid, kind) for k, oid, kind, _ in wanted], worker)
+    rows = []
+    for doc_key, oid, kind, error in wanted:
+        if got[doc_key] == "claimed":
+            rows.append(post_row(erp, doc_key, oid, kind, "held", None, BAD_DATA, error))
+            run.problem(f"order {oid}: held, its Sitoo data does not validate: {error}")
+            count("held")
+        elif got[doc_key] == "done":
+            run.problem(f"order {oid}: posted before, its Sitoo data no longer validates: {error}")
+    with engine.begin() as conn:
+        record_rows(conn, rows, worker)
+
+
 @dataclass(frozen=True)
 class Claim:
     order: SitooOrder
@@ -234,6 +300,10 @@ class SyncRun:
         except LostClaim as exc:
             self.count("lost_claim")
             self.run.problem(f"order {c.oid}: {exc}")
+        except DATA_ERRORS as exc:
+            detail = "a value past exact arithmetic" if isinstance(exc, ArithmeticError) else exc
+            why = f"cannot be posted ({type(exc).__name__}: {detail})"
+            self._failed(c.doc_key, c.oid, c.kind, "held", BAD_DATA, why)
         except BaseException as exc:  # outage, Ctrl-C: give the claim back before leaving
             self._failed(c.doc_key, c.oid, c.kind, "retrying", "vendor_unavailable", str(exc))
             raise
@@ -296,6 +366,10 @@ class SyncRun:
             )
         self.count(status)
         self.run.problem(f"order {oid}: {message}")
+
+    def hold_bad(self, bad: Sequence[Fetched[SitooOrder]]) -> None:
+        """See `hold_bad_orders`."""
+        hold_bad_orders(self.engine, self.poster.erp, self.worker, self.run, bad, self.count)
 
     def prepare(self, orders: list[SitooOrder]) -> list[Claim]:
         """Claim the postable `orders`, then look them up together (`poster.prefetch`, when
@@ -377,11 +451,14 @@ class SyncRun:
                 .scalars()
                 .all()
             )
-        orders = []
-        for oid in sorted({i for i in ids if i}, key=int):
+        orders, bad = [], []
+        for oid in sorted({i for i in ids if i and i.isdigit()}, key=int):
             fetched = self.sitoo.get_order(oid)
             if fetched.item is not None:
                 orders.append(fetched.item)
+            else:
+                bad.append(fetched)
+        self.hold_bad(bad)
         self.process_all(orders)
 
     def new_orders(self, since: int | None) -> None:
@@ -403,10 +480,12 @@ class SyncRun:
         with ThreadPoolExecutor(1, thread_name_prefix="sync-batch") as ahead:
             try:
                 for batch in batched(self.sitoo.iter_orders(orderid_from=start), BATCH):
-                    orders = []
+                    orders, bad = [], []
                     for f in batch:
                         if f.item is None:
-                            self.run.problem(f"sitoo order {f.key}: {f.error}")
+                            bad.append(f)
+                            if f.key.isascii() and f.key.isdigit():
+                                high = max(high, int(f.key) + 1)
                             continue
                         order = f.item
                         high = max(high, order.orderid + 1)
@@ -416,7 +495,9 @@ class SyncRun:
                         if unsettled and (order.orderdate is None or order.orderdate >= horizon):
                             pinned = order.orderid if pinned is None else min(pinned, order.orderid)
                         orders.append(order)
+                    self.hold_bad(bad)
                     claimed = self.prepare(orders)
+                    self.stores.take_notes()  # a zone fallback is the collect's to report
                     finish(posting)
                     mark_after = str(high if pinned is None else min(high, pinned))
                     posting = (ahead.submit(self.post_batch, claimed), mark_after)
@@ -466,7 +547,7 @@ def resync_order(
     try:
         fetched = sitoo.get_order(order_id)
         if fetched.item is None:
-            run.problem(f"sitoo order {order_id}: {fetched.error}")
+            sync.hold_bad([fetched])
             return
         sync.process(fetched.item)
     finally:

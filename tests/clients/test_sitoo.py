@@ -145,7 +145,7 @@ def test_a_bad_record_is_quarantined_and_the_page_still_lands() -> None:
         ("5122", False),
     ]
     assert got[1].error is not None
-    assert got[1].error.startswith("payments.0.moneyamount: ")
+    assert got[1].error.startswith("payments[0].moneyamount: ")
     assert "\n" not in got[1].error
     assert got[1].raw == bad
 
