@@ -431,7 +431,7 @@ def test_a_reload_with_a_bad_cookie_gets_the_sign_in_page(
 
 def test_login_page_says_when_there_are_no_accounts(data: Warehouse) -> None:
     at = _app(role=None)
-    assert any("recon users add NAME --role admin" in w.value for w in at.warning)
+    assert any("recon users add NAME --role admin" in shown(w.value) for w in at.warning)
 
 
 def test_sign_out_returns_to_the_login(data: Warehouse) -> None:
@@ -600,7 +600,7 @@ def test_sign_in_is_throttled_after_five_failures(data: Warehouse, tmp_path: Pat
     assert [e.value for e in at.error] == ["Unknown user name or wrong password."]
     at.text_input(key="login_password").input(PW)
     at.button(key="login_btn").click().run()  # the right password, too soon
-    assert [e.value for e in at.error] == ["Too many failed sign-ins; try again in 30 s."]
+    assert [shown(e.value) for e in at.error] == ["Too many failed sign-ins; try again in 30 s."]
     assert _titles(at) == ["recon"]
 
 
