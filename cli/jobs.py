@@ -137,7 +137,7 @@ def resync_job(settings: Settings, order_id: str) -> RunLog:
     """Post one POS order now (the dashboard's and `recon sync --order`'s re-sync)."""
     adapter = ADAPTERS[settings.recon_erp]
     engine, mappings = mapped_warehouse(settings)
-    if mappings.posting_mode == "daily_journal":
+    if "per_order" not in mappings.modes():
         raise ConfigError(
             "re-sync posts one order; in daily_journal mode an order posts with its store-day"
         )

@@ -42,6 +42,15 @@ class Mappings:
     guest_customer: str = "CASH01"
     settings: dict[str, str] = field(default_factory=dict)
 
+    def mode_of(self, store_id: str) -> PostingMode:
+        """The store's posting mode: `posting_mode.STORE_ID`, else `posting_mode`."""
+        mode = self.settings.get(f"posting_mode.{store_id}", self.posting_mode)
+        return "daily_journal" if mode == "daily_journal" else "per_order"
+
+    def modes(self) -> set[PostingMode]:
+        """Every posting mode in use: the default one and each mapped store's."""
+        return {self.posting_mode, *(self.mode_of(s) for s in self.stores)}
+
 
 def vat_key(rate: Decimal | str | int | float) -> Decimal:
     """VAT rates compare as Decimal with two places: '20', 20, '20.0' are one key."""

@@ -101,6 +101,9 @@ class JournalRun:
     # ------------------------------------------------------------ reading
     def add(self, order: SitooOrder) -> None:
         store_id = self.stores.store_id(order.warehouseid)
+        if self.mappings.mode_of(store_id) != "daily_journal":
+            self.run.counts["per_order"] += 1  # the per-order run posts it
+            return
         day = self.stores.business_day(order, store_id)
         key = (store_id, day)
         closes = closes_at(order, self.stores, store_id, day)

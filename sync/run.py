@@ -19,7 +19,9 @@ note can link to the sale's document); the watermark moves only once a whole bat
 posted. Claims an
 outage leaves unfinished are given back (`retrying`) before the run stops.
 
-`[settings] posting_mode = "daily_journal"` hands the run to `sync.journal` instead.
+The stores in `daily_journal` mode (`[settings] posting_mode`, or `posting_mode.STORE_ID`
+for one store) are `sync.journal`'s: this run leaves their orders alone, and a journal run
+leaves the per-order stores' orders alone.
 """
 
 from __future__ import annotations
@@ -276,6 +278,9 @@ class SyncRun:
             if not is_postable(order):
                 self.count("not_eligible")
                 continue
+            if self.mappings.mode_of(self.stores.store_id(order.warehouseid)) != "per_order":
+                self.count("daily_journal")  # its store-day posts as a journal
+                continue
             kind = "refund" if is_refund(order) else "sale"
             doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{oid}"
             wanted.append(Claim(order, oid, kind, doc_key))
@@ -518,10 +523,12 @@ def run_sync(
     workers: int | None = None,
 ) -> None:
     stores = store_directory(sitoo, mappings, default_tz)
-    if mappings.posting_mode == "daily_journal":
+    modes = mappings.modes()
+    if "daily_journal" in modes:
         from sync.journal import run_journals
 
         run_journals(engine, sitoo, poster, mappings, stores, run, since=since)
+    if "per_order" not in modes:
         return
     sync = SyncRun(engine, sitoo, poster, mappings, stores, run, workers=workers)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -21,6 +22,7 @@ from sync.journal import closes_at
 from sync.run import run_sync
 from sync.takings import order_splits, store_day_journals
 from tests.sync.world import World, at, mappings_toml, order, served
+from warehouse.mappings import import_mappings
 from warehouse.models import SyncPost
 from warehouse.runs import RunLog, record_run
 
@@ -186,3 +188,34 @@ def test_collect_and_reconcile_after_a_journal_sync_find_nothing(tmp_path: Path)
         merged, findings = reconcile_job(w.settings)
         assert to_records(merged) == []
         assert findings.takings.height == 4  # store-day-accounts compared, all equal
+
+
+def test_a_store_in_per_order_mode_beside_journal_stores_posts_its_own_documents(
+    tmp_path: Path,
+) -> None:
+    orders = [
+        order(5001, 1, at(D12, 9), [("TEE", 1)]),  # store 1: daily_journal (the default)
+        order(5004, 2, at(D12, 12), [("TEE", 3)], [("Cash", "72.00")]),  # store 2: per_order
+        order(5006, 2, datetime.now(UTC), [("MUG", 1)]),  # sets the engine's "now", as above
+    ]  # fmt: skip
+    with served(orders, f"sqlite:///{tmp_path}/w.db", tmp_path, mode="daily_journal") as w:
+        text = w.mappings_text + '"posting_mode.2" = "per_order"\n'
+        import_mappings(w.engine, parse_mappings(tomllib.loads(text)))
+        w = replace(w, mappings_text=text)
+        run = journal_sync(w)
+        #                 reference      tender  amount
+        assert [r[:3] for r in bank_receipts(w.sage)] == [("1-2026-03-12", "Card", "24.00")]
+        assert sorted(o["customer_document_no"] for o in w.sage.sop_orders) == ["5004", "5006"]
+        assert {k: v for k, v in statuses(w).items() if not k.startswith("journal:")} == {
+            "sale:5001": "journaled",
+            "sale:5004": "posted",
+            "receipt:5004:1": "posted",
+            "sale:5006": "posted",
+            "receipt:5006:1": "posted",
+        }
+        assert run.problems == []
+        again = journal_sync(w)  # each side leaves the other's orders alone, also on a re-run
+        assert (again.counts["posted"], len(w.sage.sop_orders)) == (0, 2)
+        collect_job(w.settings)
+        merged, _ = reconcile_job(w.settings)
+        assert to_records(merged) == []
