@@ -94,9 +94,10 @@ def _event(conn: Connection, exception_id: str, actor: str, action: str, note: s
 
 
 def assign(engine: Engine, exception_id: str, who: str, actor: User) -> None:
-    """Make `who` the assignee (an empty `who` unassigns); event `assigned`."""
+    """Make `who` the assignee; event `assigned`. An empty `who` is refused (a blank
+    "Assign" is a slip, not a way to unassign)."""
     name = _clean(actor.name, "actor")
-    assignee = who.strip() or None
+    assignee = _clean(who, "assignee")
     with engine.begin() as conn:
         _status(conn, exception_id, actor, "assign")
         conn.execute(

@@ -52,6 +52,7 @@ def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) 
         ("new", lambda e: workflow.close(e, "x", "  ", ANN), "reason must not be empty"),
         ("new", lambda e: workflow.comment(e, "x", "hi", NOBODY), "actor must not be empty"),
         ("new", lambda e: workflow.assign(e, "nope", "ann", BOB), "no exception with id"),
+        ("new", lambda e: workflow.assign(e, "x", "  ", BOB), "assignee must not be empty"),
     ],
 )
 def test_refused_actions_change_nothing(

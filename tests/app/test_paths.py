@@ -1,0 +1,29 @@
+"""The dashboard's paths through AppTest: what an action says it did, who can fix what,
+and every view as a URL (page, id, filters) that survives sign-in and page changes."""
+
+from __future__ import annotations
+
+from app import queries
+from tests.app.demo_warehouse import Warehouse
+from tests.app.test_pages import _app, _metrics, _seed, data, shown
+
+__all__ = ["data"]  # the fixture, used by name
+
+
+def test_an_empty_assignment_is_refused_and_changes_nothing(data: Warehouse) -> None:
+    _seed(data)
+    data.exception("c2", "stock_variance", "7", assignee="ops-team")
+    at = _app("pages/exceptions.py", id="c2")
+    at.text_input(key="assign_who").input("   ")
+    at.button(key="assign_btn").click().run()
+    assert [shown(e.value) for e in at.error] == ["assignee must not be empty"]
+    assert _metrics(at)["Assignee"] == "ops-team"
+    detail = queries.exception_detail(data.engine, "c2")
+    assert detail is not None and detail.events.is_empty()
+
+
+def test_an_unmapped_store_tells_ops_who_can_fix_it(data: Warehouse) -> None:
+    data.exception("u", "unmapped_location", "9", None, cause="no_location")
+    at = _app("pages/exceptions.py", role="ops", id="u")
+    (fix,) = [i.value for i in at.info]
+    assert "ask an admin" in fix and "Admin page" in fix
