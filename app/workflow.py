@@ -29,6 +29,7 @@ __all__ = [
     "close",
     "comment",
     "map_store",
+    "map_tax",
     "map_tender",
     "reopen",
     "resync",
@@ -198,3 +199,26 @@ def map_store(engine: Engine, store: str, location: str, actor: User) -> None:
     mapped = StoreMapping(store, location, old.timezone if old else None)
     stores = {**current.stores, store: mapped}
     import_mappings(engine, replace(current, stores=stores), name, DASHBOARD)
+
+
+def map_tax(engine: Engine, vat_rate: str, tax_code: str, account: str, actor: User) -> None:
+    """Map a POS VAT rate (e.g. `12.50`) to an ERP tax code and its account (admin);
+    recorded in the mappings' audit under `actor`."""
+    from dataclasses import replace
+    from decimal import InvalidOperation
+
+    from config.mappings import TaxMapping, vat_key
+    from warehouse.mappings import import_mappings, load_mappings
+
+    name = _admin(actor, "edit mappings")
+    rate_text = _clean(vat_rate, "VAT rate")
+    try:
+        rate = vat_key(rate_text.removesuffix("%").strip())
+    except InvalidOperation:
+        raise WorkflowError(f"VAT rate {rate_text!r} is not a number (e.g. 20.00)") from None
+    if not rate.is_finite() or not 0 <= rate < 100:
+        raise WorkflowError(f"VAT rate {rate_text!r} must be from 0 to under 100")
+    code, account = _clean(tax_code, "tax code"), _clean(account, "account")
+    current = load_mappings(engine)
+    taxes = {**current.tax, rate: TaxMapping(rate, code, account)}
+    import_mappings(engine, replace(current, tax=taxes), name, DASHBOARD)

@@ -27,3 +27,23 @@ def test_an_unmapped_store_tells_ops_who_can_fix_it(data: Warehouse) -> None:
     at = _app("pages/exceptions.py", role="ops", id="u")
     (fix,) = [i.value for i in at.info]
     assert "ask an admin" in fix and "Admin page" in fix
+
+
+def test_admin_maps_a_vat_rate(data: Warehouse) -> None:
+    from warehouse.mappings import load_mappings
+
+    at = _app("pages/admin.py")
+    at.text_input(key="mx_rate").input("12.5")
+    at.text_input(key="mx_code").input("T5")
+    at.text_input(key="mx_account").input("2201")
+    at.button(key="mx_btn").click().run()
+    assert not at.exception and not at.error
+    (mapped,) = load_mappings(data.engine).tax.values()
+    assert (str(mapped.vat_rate), mapped.tax_code, mapped.account) == ("12.50", "T5", "2201")
+    shown_rates = next(df.value for df in at.dataframe if "tax_code" in df.value.columns)
+    assert shown_rates.values.tolist() == [["12.50", "T5", "2201"]]
+    at.text_input(key="mx_rate").input("lots")
+    at.text_input(key="mx_code").input("T9")
+    at.text_input(key="mx_account").input("2201")
+    at.button(key="mx_btn").click().run()
+    assert [shown(e.value) for e in at.error] == ["VAT rate 'lots' is not a number (e.g. 20.00)"]

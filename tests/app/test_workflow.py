@@ -164,3 +164,41 @@ def test_only_an_admin_edits_mappings(wh: Warehouse, role: str) -> None:
     assert load_mappings(wh.engine).tenders == {}
     workflow.map_tender(wh.engine, "Swish", "1230", User("root", "admin"))
     assert load_mappings(wh.engine).tenders == {"Swish": "1230"}
+
+
+def test_an_admin_maps_a_vat_rate_and_it_is_audited(wh: Warehouse) -> None:
+    from decimal import Decimal
+
+    from config.mappings import TaxMapping
+    from warehouse.mappings import load_mappings
+
+    with pytest.raises(workflow.NotAllowed, match="only an admin may edit mappings"):
+        workflow.map_tax(wh.engine, "12.5", "T5", "2201", User("ann", "finance"))
+    workflow.map_tax(wh.engine, " 12.5 ", "T5", "2201", User("root", "admin"))
+    rate = Decimal("12.50")
+    assert load_mappings(wh.engine).tax == {rate: TaxMapping(rate, "T5", "2201")}
+    changes = queries.mapping_changes(wh.engine)
+    tax = changes.filter(changes["mapping"] == "tax")
+    assert tax.select("actor", "key", "before", "after").rows() == [
+        ("root", "12.50", None, "T5, account 2201")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rate", "code", "message"),
+    [
+        ("twelve", "T5", "is not a number"),
+        ("NaN", "T5", "from 0 to under 100"),
+        ("100", "T5", "from 0 to under 100"),
+        ("-1", "T5", "from 0 to under 100"),
+        ("12.5", " ", "tax code must not be empty"),
+    ],
+)
+def test_a_vat_rate_mapping_that_cannot_be_used_is_refused(
+    wh: Warehouse, rate: str, code: str, message: str
+) -> None:
+    from warehouse.mappings import load_mappings
+
+    with pytest.raises(workflow.WorkflowError, match=message):
+        workflow.map_tax(wh.engine, rate, code, "2201", BOB)
+    assert load_mappings(wh.engine).tax == {}
