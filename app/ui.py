@@ -348,7 +348,7 @@ def stock_variances(url: str, filters: Filters) -> pl.DataFrame:
 
 def run_action(action: Callable[[], None], done: str) -> bool:
     """Run a workflow action; show a refusal, a configuration problem or a vendor's answer as
-    one error line (never a traceback), else clear caches and say done."""
+    one error line (never a traceback), else clear caches and say `done` (when not empty)."""
     from app.workflow import WorkflowError
     from clients import VendorError
     from config import ConfigError
@@ -359,7 +359,8 @@ def run_action(action: Callable[[], None], done: str) -> bool:
         st.error(literal(exc))
         return False
     st.cache_data.clear()
-    st.toast(literal(done))
+    if done:  # an action that shows its own outcome passes ""
+        st.toast(literal(done))
     return True
 
 

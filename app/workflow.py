@@ -135,10 +135,11 @@ def resync(
     engine: Engine,
     exception_id: str,
     actor: User,
-    post_order: Callable[[str], tuple[dict[str, int], list[str]]],
-) -> str:
-    """Post the exception's POS order again now (`post_order(order_id)` returns the run's
-    counts and problems); event `resynced` with the outcome. Returns the outcome line."""
+    post_order: Callable[[str], tuple[bool, str]],
+) -> tuple[bool, str]:
+    """Post the exception's POS order again now. `post_order(order_id)` says whether the
+    order's document is in the ERP now and the outcome in words (posted, still held and
+    why); event `resynced` with that outcome, which is returned."""
     name = _clean(actor.name, "actor")
     with engine.connect() as conn:
         _status(conn, exception_id, actor, "re-sync")
@@ -147,12 +148,10 @@ def resync(
         ).one()
     if kind not in RESYNC_KINDS or not order_id:
         raise WorkflowError(f"a {kind} exception has no POS order to re-sync")
-    counts, problems = post_order(order_id)
-    shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing posted"
-    outcome = f"order {order_id}: {shown}" + (f"; {problems[0]}" if problems else "")
+    in_erp, outcome = post_order(order_id)
     with engine.begin() as conn:
         _event(conn, exception_id, name, "resynced", outcome)
-    return outcome
+    return in_erp, outcome
 
 
 def reopen(engine: Engine, exception_id: str, actor: User, reason: str = "") -> None:

@@ -47,3 +47,43 @@ def test_admin_maps_a_vat_rate(data: Warehouse) -> None:
     at.text_input(key="mx_account").input("2201")
     at.button(key="mx_btn").click().run()
     assert [shown(e.value) for e in at.error] == ["VAT rate 'lots' is not a number (e.g. 20.00)"]
+
+
+class _Reposted:
+    def __init__(self, posted: int, text: str) -> None:
+        self.posted, self._text = posted, text
+
+    def text(self) -> str:
+        return self._text
+
+
+def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: Any) -> None:
+    """Still held is a warning saying why (never "re-synced"); posted is a success that
+    says the store-day was reconciled; both are in the audit trail."""
+    import cli.jobs
+
+    _seed(data)
+    answers = iter(
+        [
+            _Reposted(0, "order 5120: still held: map tender 'Swish' in mappings"),
+            _Reposted(1, "order 5120: posted as SO-9; collected and reconciled store 1"),
+        ]
+    )
+    monkeypatch.setattr(cli.jobs, "repost_job", lambda settings, ids: next(answers))
+    monkeypatch.setattr("config.load_settings", lambda: None)
+    at = _app("pages/exceptions.py", role="finance", id="a")
+    at.button(key="resync_btn").click().run()
+    assert [shown(w.value) for w in at.warning] == [
+        "order 5120: still held: map tender 'Swish' in mappings"
+    ]
+    assert not at.success and not at.toast
+    at.button(key="resync_btn").click().run()
+    assert [shown(s.value) for s in at.success] == [
+        "order 5120: posted as SO-9; collected and reconciled store 1"
+    ]
+    detail = queries.exception_detail(data.engine, "a")
+    assert detail is not None
+    assert detail.events.select("action", "note").rows() == [
+        ("resynced", "order 5120: still held: map tender 'Swish' in mappings"),
+        ("resynced", "order 5120: posted as SO-9; collected and reconciled store 1"),
+    ]

@@ -79,15 +79,17 @@ def test_resync_posts_the_exceptions_order_and_audits_the_outcome(wh: Warehouse)
     wh.exception("p", kind="price_mismatch", pos_ref=None, status="new")
     asked: list[str] = []
 
-    def post_order(order_id: str) -> tuple[dict[str, int], list[str]]:
+    def post_order(order_id: str) -> tuple[bool, str]:
         asked.append(order_id)
-        return {"posted": 2, "held": 0}, []
+        return False, f"order {order_id}: still held: map tender 'Swish' in mappings"
 
     outcome = workflow.resync(wh.engine, "m", ANN, post_order)
-    #  what was posted         audit trail
+    #  what was posted         audit trail: the real outcome, never just "re-synced"
     assert asked == ["5016"]
-    assert outcome == "order 5016: posted=2"
-    assert _events(wh, "m") == [("resynced", "ann", "order 5016: posted=2")]
+    assert outcome == (False, "order 5016: still held: map tender 'Swish' in mappings")
+    assert _events(wh, "m") == [
+        ("resynced", "ann", "order 5016: still held: map tender 'Swish' in mappings")
+    ]
     with pytest.raises(workflow.WorkflowError, match="no POS order to re-sync"):
         workflow.resync(wh.engine, "p", BOB, post_order)  # admin: may, but nothing to post
     assert asked == ["5016"]
@@ -100,7 +102,7 @@ ACTIONS = {
     "comment": lambda e, who: workflow.comment(e, "x", "looked at it", who),
     "close": lambda e, who: workflow.close(e, "x", "posted by hand", who),
     "reopen": lambda e, who: workflow.reopen(e, "x", who, "not fixed"),
-    "resync": lambda e, who: workflow.resync(e, "x", who, lambda _: ({"posted": 1}, [])),
+    "resync": lambda e, who: workflow.resync(e, "x", who, lambda _: (True, "posted")),
 }
 #                 exception owner: finance               ops
 #  role          action             allowed                allowed
