@@ -3,6 +3,8 @@ and every view as a URL (page, id, filters) that survives sign-in and page chang
 
 from __future__ import annotations
 
+import pytest
+
 from app import queries
 from tests.app.demo_warehouse import Warehouse
 from tests.app.test_pages import _app, _metrics, _seed, data, shown
@@ -57,7 +59,7 @@ class _Reposted:
         return self._text
 
 
-def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: Any) -> None:
+def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
     """Still held is a warning saying why (never "re-synced"); posted is a success that
     says the store-day was reconciled; both are in the audit trail."""
     import cli.jobs
