@@ -89,6 +89,7 @@ def test_sync_order_posts_again_when_the_erp_lost_the_document(tmp_path: Path) -
         assert len(w.erp_state.sop_orders) == before
 
         w.erp_state.sop_orders.remove(first)  # deleted in the ERP
-        again = resync_job(w.settings, order_id)
-        assert again.counts["posted"] >= 1
+        again = repost_job(w.settings, [order_id], settle=False)  # as `recon sync --order`
+        assert again.run.counts["posted"] >= 1
+        assert again.text().startswith(f"order {order_id}: posted as ")
         assert [o["customer_document_no"] for o in w.erp_state.sop_orders].count(order_id) == 1
