@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from app.auth import User
 from app.filters import OPEN_STATUSES
-from warehouse.models import ExceptionEvent, ExceptionRow
+from warehouse.models import ExceptionEvent, ExceptionRow, SyncPost
 
 __all__ = [
     "NotAllowed",
@@ -28,6 +28,7 @@ __all__ = [
     "assign",
     "close",
     "comment",
+    "map_held",
     "map_store",
     "map_tax",
     "map_tender",
@@ -221,3 +222,60 @@ def map_tax(engine: Engine, vat_rate: str, tax_code: str, account: str, actor: U
     current = load_mappings(engine)
     taxes = {**current.tax, rate: TaxMapping(rate, code, account)}
     import_mappings(engine, replace(current, tax=taxes), name, DASHBOARD)
+
+
+MAPPED_BY = {  # the hold a mapping fixes -> what it is called
+    "held_unmapped_tender": "tender",
+    "held_unmapped_location": "store",
+    "held_unmapped_tax_code": "VAT rate",
+}
+
+
+def held_orders(engine: Engine, reason: str, message: str) -> list[str]:
+    """The POS orders the sync holds for this reason and message (one mapping health row)."""
+    s = SyncPost
+    stmt = (
+        select(s.pos_order_id)
+        .where(s.status == "held", s.reason == reason, s.message == message)
+        .where(s.pos_order_id.is_not(None))
+        .distinct()
+    )
+    with engine.connect() as conn:
+        return sorted(str(oid) for oid in conn.scalars(stmt))
+
+
+def map_held(
+    engine: Engine,
+    reason: str,
+    message: str,
+    code: str,
+    actor: User,
+    repost: Callable[[list[str]], tuple[int, str]],
+    *,
+    tax_account: str = "",
+) -> tuple[bool, str]:
+    """Map what an unmapped-* hold names (tender -> account, store -> location, VAT rate ->
+    tax code and `tax_account`) and re-post every order it held, in one action (admin).
+    `repost(order_ids)` returns how many are in the ERP now and the outcome in words.
+    Returns whether all of them are, and what was done."""
+    from sync.holds import unmapped_key
+
+    _admin(actor, "edit mappings")
+    what = MAPPED_BY.get(reason)
+    key = unmapped_key(reason, message)
+    if what is None or key is None:
+        raise WorkflowError(f"{message!r} is not fixed by a mapping")
+    orders = held_orders(engine, reason, message)  # before the mapping changes anything
+    if reason == "held_unmapped_tender":
+        map_tender(engine, key, code, actor)
+    elif reason == "held_unmapped_location":
+        map_store(engine, key, code, actor)
+    else:
+        map_tax(engine, key, code, tax_account, actor)
+    mapped = f"{what} {key} mapped to {code.strip()}"
+    if not orders:
+        return True, f"{mapped}; no order was held by it"
+    posted, outcome = repost(orders)
+    return posted == len(
+        orders
+    ), f"{mapped}; {posted} of {len(orders)} held orders posted: {outcome}"

@@ -167,7 +167,16 @@ class Reposted:
         return sum(o.in_erp for o in self.outcomes)
 
     def text(self) -> str:
-        return "; ".join([o.text for o in self.outcomes] + ([self.settled] if self.settled else []))
+        """Each order's outcome (of many, the first few not posted), then what followed."""
+        lines = [o.text for o in self.outcomes]
+        if len(lines) > SHOWN:
+            left = [o.text for o in self.outcomes if not o.in_erp]
+            more = [f"{len(left) - SHOWN} more not posted"] if len(left) > SHOWN else []
+            lines = left[:SHOWN] + more
+        return "; ".join(lines + ([self.settled] if self.settled else []))
+
+
+SHOWN = 3  # order outcomes spelt out in a re-post's summary
 
 
 def repost_job(settings: Settings, order_ids: Sequence[str], *, settle: bool = True) -> Reposted:

@@ -89,3 +89,48 @@ def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.Monk
         ("resynced", "order 5120: still held: map tender 'Swish' in mappings"),
         ("resynced", "order 5120: posted as SO-9; collected and reconciled store 1"),
     ]
+
+
+def test_map_a_held_vat_rate_and_repost_its_orders_in_one_step(
+    data: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mapping health names the hold; the admin maps it there, and every order it held is
+    re-posted at once, the count said."""
+    import cli.jobs
+    from warehouse.mappings import load_mappings
+
+    data.order("1", gross="20.00")
+    data.order("2", gross="5.00")
+    held = "map VAT rate 12.50 to a tax code in mappings"
+    data.sync_post("sale:1", "held", "1", "held_unmapped_tax_code", held)
+    data.sync_post("sale:2", "held", "2", "held_unmapped_tax_code", held)
+    data.sync_post("sale:3", "held", "3", "held_unknown_sku", "SKU 'X' is not in the ERP")
+    asked: list[list[str]] = []
+
+    def repost(settings: object, ids: list[str]) -> _Reposted:
+        asked.append(ids)
+        return _Reposted(1, "order 2: still held: SKU 'Y' is not in the ERP item master")
+
+    monkeypatch.setattr(cli.jobs, "repost_job", repost)
+    monkeypatch.setattr("config.load_settings", lambda: None)
+    at = _app("pages/sync_health.py")
+    assert at.selectbox(key="mh_what").options == [f"{held} (2 orders)"]  # not the SKU
+    at.text_input(key="mh_code").input("T5")
+    at.text_input(key="mh_account").input("2201")
+    at.button(key="mh_btn").click().run()
+    assert asked == [["1", "2"]]
+    (mapped,) = load_mappings(data.engine).tax.values()
+    assert (str(mapped.vat_rate), mapped.tax_code, mapped.account) == ("12.50", "T5", "2201")
+    outcome = [shown(w.value) for w in at.warning if "mapped" in w.value]
+    assert outcome == [
+        "VAT rate 12.50 mapped to T5; 1 of 2 held orders posted: "
+        "order 2: still held: SKU 'Y' is not in the ERP item master"
+    ]
+
+
+def test_only_an_admin_gets_map_and_repost(data: Warehouse) -> None:
+    data.sync_post("sale:1", "held", "1", "held_unmapped_tender", "map tender 'Gift' in mappings")
+    at = _app("pages/sync_health.py", role="finance")
+    assert not at.exception
+    assert not [s for s in at.selectbox if s.key == "mh_what"]
+    assert any("An admin can map these" in c.value for c in at.caption)
