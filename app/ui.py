@@ -438,6 +438,25 @@ def _from_widgets() -> Filters:
     )
 
 
+_PAGE = "_page"  # the url path of the page the last run showed
+
+
+def on_page(url_path: str) -> None:
+    """Called by main.py before a page runs. On a page change, Streamlit forgets the filter
+    widgets' values and the URL loses its query: the filters as last set (the role's
+    default owner among them) are written to the new page's URL and the widgets seeded
+    again from it, so the view survives the change and its URL is shareable."""
+    if st.session_state.get(_PAGE) == url_path:
+        return
+    st.session_state[_PAGE] = url_path
+    for key in _W.values():
+        st.session_state.pop(key, None)
+    last: Filters | None = st.session_state.get(_LAST)
+    if last is not None and not any(key in st.query_params for key in FILTER_KEYS):
+        wanted: dict[str, str | None] = {**last.to_query_params()}
+        set_url(wanted)
+
+
 def sidebar_filters(stores: list[str]) -> Filters:
     """The filters: from the URL when it names any, else as last set in this session.
 
