@@ -162,12 +162,13 @@ def dashboard_url(address: str, port: int) -> str:
 def serve_dashboard(settings: Settings, *, port: int, address: str = LOCALHOST) -> int:
     """Run the Streamlit app against `settings`' warehouse on `address`:`port` until
     interrupted."""
-    entry = Path(app_package.__file__).parent / "main.py"
+    entry = Path(app_package.__file__).parent / "entry" / "main.py"
     env = os.environ | dashboard_env(settings)
     check_listen(address, port)
     cmd = dashboard_command(entry, port=port, address=address)
     print(f"dashboard: {dashboard_url(address, port)}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=entry.parent.parent)
+    root = entry.parents[2]  # the repository: Streamlit reads .streamlit/config.toml there
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=root)
     try:
         while proc.poll() is None:
             time.sleep(0.5)
