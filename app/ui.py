@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 import polars as pl
@@ -596,7 +597,8 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
     ).select(READABLE_COLUMNS)
 
 
-EXCEPTIONS_PAGE = "pages/exceptions.py"
+# Absolute: Streamlit resolves a relative page path from its entry script (app/entry/).
+EXCEPTIONS_PAGE = str(Path(__file__).parent / "pages" / "exceptions.py")
 
 
 def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:
