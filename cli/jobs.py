@@ -195,7 +195,7 @@ def repost_job(settings: Settings, order_ids: Sequence[str], *, settle: bool = T
         days = _store_days(engine, [o.order_id for o in outcomes if o.in_erp])
         store, day = days[0] if len(days) == 1 else (None, None)
         reconcile_job(settings, day=day, store=store)
-    except (Busy, ConfigError, VendorError) as exc:
+    except (Busy, ConfigError, VendorError, OSError) as exc:
         return Reposted(run, outcomes, f"not reconciled now ({exc}); the next run will")
     where = f"store {store} on {day}" if day is not None else f"{len(days)} store-days"
     return Reposted(run, outcomes, f"collected and reconciled {where}")
