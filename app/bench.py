@@ -112,7 +112,7 @@ def serve(url: str, data_dir: Path, users: Path) -> Iterator[str]:
         "RECON_DATA_DIR": str(data_dir),
         "RECON_USERS": str(users),
     }
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "entry" / "main.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     proc = subprocess.Popen(

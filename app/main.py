@@ -23,28 +23,36 @@ PAGE_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+PAGES: tuple[tuple[str, str, str], ...] = (  # file, title, url path
+    ("overview", "Overview", "overview"),
+    ("exceptions", "Exceptions", "exceptions"),
+    ("takings", "Takings & VAT", "takings"),
+    ("stock", "Stock & items", "stock"),
+    ("sync_health", "Sync health", "sync"),
+    ("admin", "Admin", "admin"),
+)
+
+
 def main() -> None:
     st.set_page_config(page_title="recon", layout="wide")
     user = ui.current_user()
     ui.sync_cookie()
     if user is None:
-        login = st.Page(HERE / "pages/login.py", title="Sign in", url_path="signin", default=True)
-        st.navigation([login], position="hidden").run()
+        # Every page's address answers with the sign-in form, its query kept: a shared link
+        # opened signed out is the sign-in form at once, then (same address) the page.
+        login = HERE / "pages/login.py"
+        signin = st.Page(login, title="Sign in", url_path="signin", default=True)
+        named = [st.Page(login, title=title, url_path=path) for _, title, path in PAGES[1:]]
+        st.navigation([signin, *named], position="hidden").run()
         return
-    pages = [
-        ("overview", "Overview", "overview"),
-        ("exceptions", "Exceptions", "exceptions"),
-        ("takings", "Takings & VAT", "takings"),
-        ("stock", "Stock & items", "stock"),
-        ("sync_health", "Sync health", "sync"),
-        ("admin", "Admin", "admin"),
-    ]
+    pages = PAGES
     allowed = [
         st.Page(HERE / f"pages/{name}.py", title=title, url_path=path, default=name == "overview")
         for name, title, path in pages
         if user.role in PAGE_ROLES.get(name, (user.role,))
     ]
     page = st.navigation(allowed)
+    ui.on_page(page.url_path)
     st.sidebar.caption(f"Signed in as **{ui.literal(user.name)}** ({user.role})")
     left, right = st.sidebar.columns(2)
     left.button(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 import polars as pl
@@ -348,7 +349,7 @@ def stock_variances(url: str, filters: Filters) -> pl.DataFrame:
 
 def run_action(action: Callable[[], None], done: str) -> bool:
     """Run a workflow action; show a refusal, a configuration problem or a vendor's answer as
-    one error line (never a traceback), else clear caches and say done."""
+    one error line (never a traceback), else clear caches and say `done` (when not empty)."""
     from app.workflow import WorkflowError
     from clients import VendorError
     from config import ConfigError
@@ -359,7 +360,8 @@ def run_action(action: Callable[[], None], done: str) -> bool:
         st.error(literal(exc))
         return False
     st.cache_data.clear()
-    st.toast(literal(done))
+    if done:  # an action that shows its own outcome passes ""
+        st.toast(literal(done))
     return True
 
 
@@ -435,6 +437,25 @@ def _from_widgets() -> Filters:
         owner=None if owner == ANY_OWNER else owner,
         status=state[_W["status"]],
     )
+
+
+_PAGE = "_page"  # the url path of the page the last run showed
+
+
+def on_page(url_path: str) -> None:
+    """Called by main.py before a page runs. On a page change, Streamlit forgets the filter
+    widgets' values and the URL loses its query: the filters as last set (the role's
+    default owner among them) are written to the new page's URL and the widgets seeded
+    again from it, so the view survives the change and its URL is shareable."""
+    if st.session_state.get(_PAGE) == url_path:
+        return
+    st.session_state[_PAGE] = url_path
+    for key in _W.values():
+        st.session_state.pop(key, None)
+    last: Filters | None = st.session_state.get(_LAST)
+    if last is not None and not any(key in st.query_params for key in FILTER_KEYS):
+        wanted: dict[str, str | None] = {**last.to_query_params()}
+        set_url(wanted)
 
 
 def sidebar_filters(stores: list[str]) -> Filters:
@@ -576,7 +597,8 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
     ).select(READABLE_COLUMNS)
 
 
-EXCEPTIONS_PAGE = "pages/exceptions.py"
+# Absolute: Streamlit resolves a relative page path from its entry script (app/entry/).
+EXCEPTIONS_PAGE = str(Path(__file__).parent / "pages" / "exceptions.py")
 
 
 def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:

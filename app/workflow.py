@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from app.auth import User
 from app.filters import OPEN_STATUSES
-from warehouse.models import ExceptionEvent, ExceptionRow
+from warehouse.models import ExceptionEvent, ExceptionRow, SyncPost
 
 __all__ = [
     "NotAllowed",
@@ -28,7 +28,9 @@ __all__ = [
     "assign",
     "close",
     "comment",
+    "map_held",
     "map_store",
+    "map_tax",
     "map_tender",
     "reopen",
     "resync",
@@ -94,9 +96,10 @@ def _event(conn: Connection, exception_id: str, actor: str, action: str, note: s
 
 
 def assign(engine: Engine, exception_id: str, who: str, actor: User) -> None:
-    """Make `who` the assignee (an empty `who` unassigns); event `assigned`."""
+    """Make `who` the assignee; event `assigned`. An empty `who` is refused (a blank
+    "Assign" is a slip, not a way to unassign)."""
     name = _clean(actor.name, "actor")
-    assignee = who.strip() or None
+    assignee = _clean(who, "assignee")
     with engine.begin() as conn:
         _status(conn, exception_id, actor, "assign")
         conn.execute(
@@ -133,10 +136,11 @@ def resync(
     engine: Engine,
     exception_id: str,
     actor: User,
-    post_order: Callable[[str], tuple[dict[str, int], list[str]]],
-) -> str:
-    """Post the exception's POS order again now (`post_order(order_id)` returns the run's
-    counts and problems); event `resynced` with the outcome. Returns the outcome line."""
+    post_order: Callable[[str], tuple[bool, str]],
+) -> tuple[bool, str]:
+    """Post the exception's POS order again now. `post_order(order_id)` says whether the
+    order's document is in the ERP now and the outcome in words (posted, still held and
+    why); event `resynced` with that outcome, which is returned."""
     name = _clean(actor.name, "actor")
     with engine.connect() as conn:
         _status(conn, exception_id, actor, "re-sync")
@@ -145,12 +149,10 @@ def resync(
         ).one()
     if kind not in RESYNC_KINDS or not order_id:
         raise WorkflowError(f"a {kind} exception has no POS order to re-sync")
-    counts, problems = post_order(order_id)
-    shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing posted"
-    outcome = f"order {order_id}: {shown}" + (f"; {problems[0]}" if problems else "")
+    in_erp, outcome = post_order(order_id)
     with engine.begin() as conn:
         _event(conn, exception_id, name, "resynced", outcome)
-    return outcome
+    return in_erp, outcome
 
 
 def reopen(engine: Engine, exception_id: str, actor: User, reason: str = "") -> None:
@@ -197,3 +199,83 @@ def map_store(engine: Engine, store: str, location: str, actor: User) -> None:
     mapped = StoreMapping(store, location, old.timezone if old else None)
     stores = {**current.stores, store: mapped}
     import_mappings(engine, replace(current, stores=stores), name, DASHBOARD)
+
+
+def map_tax(engine: Engine, vat_rate: str, tax_code: str, account: str, actor: User) -> None:
+    """Map a POS VAT rate (e.g. `12.50`) to an ERP tax code and its account (admin);
+    recorded in the mappings' audit under `actor`."""
+    from dataclasses import replace
+    from decimal import InvalidOperation
+
+    from config.mappings import TaxMapping, vat_key
+    from warehouse.mappings import import_mappings, load_mappings
+
+    name = _admin(actor, "edit mappings")
+    rate_text = _clean(vat_rate, "VAT rate")
+    try:
+        rate = vat_key(rate_text.removesuffix("%").strip())
+    except InvalidOperation:
+        raise WorkflowError(f"VAT rate {rate_text!r} is not a number (e.g. 20.00)") from None
+    if not rate.is_finite() or not 0 <= rate < 100:
+        raise WorkflowError(f"VAT rate {rate_text!r} must be from 0 to under 100")
+    code, account = _clean(tax_code, "tax code"), _clean(account, "account")
+    current = load_mappings(engine)
+    taxes = {**current.tax, rate: TaxMapping(rate, code, account)}
+    import_mappings(engine, replace(current, tax=taxes), name, DASHBOARD)
+
+
+MAPPED_BY = {  # the hold a mapping fixes -> what it is called
+    "held_unmapped_tender": "tender",
+    "held_unmapped_location": "store",
+    "held_unmapped_tax_code": "VAT rate",
+}
+
+
+def held_orders(engine: Engine, reason: str, message: str) -> list[str]:
+    """The POS orders the sync holds for this reason and message (one mapping health row)."""
+    s = SyncPost
+    stmt = (
+        select(s.pos_order_id)
+        .where(s.status == "held", s.reason == reason, s.message == message)
+        .where(s.pos_order_id.is_not(None))
+        .distinct()
+    )
+    with engine.connect() as conn:
+        return sorted(str(oid) for oid in conn.scalars(stmt))
+
+
+def map_held(
+    engine: Engine,
+    reason: str,
+    message: str,
+    code: str,
+    actor: User,
+    repost: Callable[[list[str]], tuple[int, str]],
+    *,
+    tax_account: str = "",
+) -> tuple[bool, str]:
+    """Map what an unmapped-* hold names (tender -> account, store -> location, VAT rate ->
+    tax code and `tax_account`) and re-post every order it held, in one action (admin).
+    `repost(order_ids)` returns how many are in the ERP now and the outcome in words.
+    Returns whether all of them are, and what was done."""
+    from sync.holds import unmapped_key
+
+    _admin(actor, "edit mappings")
+    what = MAPPED_BY.get(reason)
+    key = unmapped_key(reason, message)
+    if what is None or key is None:
+        raise WorkflowError(f"{message!r} is not fixed by a mapping")
+    orders = held_orders(engine, reason, message)  # before the mapping changes anything
+    if reason == "held_unmapped_tender":
+        map_tender(engine, key, code, actor)
+    elif reason == "held_unmapped_location":
+        map_store(engine, key, code, actor)
+    else:
+        map_tax(engine, key, code, tax_account, actor)
+    mapped = f"{what} {key} mapped to {code.strip()}"
+    if not orders:
+        return True, f"{mapped}; no order was held by it"
+    posted, outcome = repost(orders)
+    return posted == len(
+        orders
+    ), f"{mapped}; {posted} of {len(orders)} held orders posted: {outcome}"

@@ -18,6 +18,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from pydantic import SecretStr
+from sqlalchemy import make_url
+
 import app as app_package
 from app.auth import add_user
 from cli.jobs import collect_job, reconcile_job, sync_job, warehouse
@@ -26,15 +29,47 @@ from config.mappings import load_mappings
 from simulators.serve import serve_scenario
 from warehouse.mappings import import_mappings
 
-DEMO_DIR = Path("var/demo")
+DEMO_DIR = Path("var/demo")  # under the directory `recon demo` is run from
 LOCALHOST = "127.0.0.1"  # the dashboard's default address: this machine only
 
 
 def demo_settings(env: dict[str, str]) -> Settings:
+    """The demo's settings: the simulators' URLs and credentials, and absolute paths, so the
+    dashboard (another process, another working directory) finds the same files."""
+    demo_dir = DEMO_DIR.resolve()
     overrides = {k.lower(): v for k, v in env.items()}
-    overrides["recon_data_dir"] = str(DEMO_DIR)
-    overrides["recon_warehouse_url"] = f"sqlite:///{DEMO_DIR / 'recon.db'}"
+    overrides["recon_data_dir"] = str(demo_dir)
+    overrides["recon_warehouse_url"] = f"sqlite:///{demo_dir / 'recon.db'}"
     return load_settings(**overrides)
+
+
+def dashboard_env(settings: Settings) -> dict[str, str]:
+    """Every setting the CLI runs with, as the dashboard's environment (secrets included:
+    re-sync posts with them), paths made absolute; unset ones are left out."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, Path):
+            value = value.resolve()
+        env[name.upper()] = str(value)
+    if settings.recon_warehouse_url:
+        env["RECON_WAREHOUSE_URL"] = _absolute_sqlite(settings.recon_warehouse_url)
+    return env
+
+
+def _absolute_sqlite(url: str) -> str:
+    """A SQLite URL with a relative path, made absolute (from here); other URLs as given."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return url
+    if parsed.database == ":memory:" or Path(parsed.database).is_absolute():
+        return url
+    return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(
+        hide_password=False
+    )
 
 
 def run_demo(
@@ -69,7 +104,7 @@ def run_demo(
         print(f"reconcile: {open_rows.height} open exceptions")
         for kind, n in open_rows.group_by("kind").len().sort("kind").rows():
             print(f"  {kind}: {n}")
-        demo_users = DEMO_DIR / "users.toml"  # never the real RECON_USERS file
+        demo_users = settings.recon_data_dir / "users.toml"  # never the real RECON_USERS file
         password = secrets.token_urlsafe(12)  # 16 characters
         add_user(demo_users, "demo", "admin", password, engine=engine, source="recon demo")
         os.environ["RECON_USERS"] = str(demo_users)  # serve_dashboard passes it on
@@ -127,15 +162,13 @@ def dashboard_url(address: str, port: int) -> str:
 def serve_dashboard(settings: Settings, *, port: int, address: str = LOCALHOST) -> int:
     """Run the Streamlit app against `settings`' warehouse on `address`:`port` until
     interrupted."""
-    entry = Path(app_package.__file__).parent / "main.py"
-    env = os.environ | {
-        "RECON_WAREHOUSE_URL": settings.warehouse_url,
-        "RECON_DATA_DIR": str(settings.recon_data_dir),
-    }
+    entry = Path(app_package.__file__).parent / "entry" / "main.py"
+    env = os.environ | dashboard_env(settings)
     check_listen(address, port)
     cmd = dashboard_command(entry, port=port, address=address)
     print(f"dashboard: {dashboard_url(address, port)}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=entry.parent.parent)
+    root = entry.parents[2]  # the repository: Streamlit reads .streamlit/config.toml there
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=root)
     try:
         while proc.poll() is None:
             time.sleep(0.5)

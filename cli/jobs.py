@@ -8,7 +8,7 @@ Each opens what it needs from `Settings`, records a run, and returns it. They ra
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 import snapshot
 from alerts import AgeThresholds, AlertSettings, load_alert_settings, send_alerts
-from clients import NetSuiteClient, Sage200Client, SapB1Client, SitooClient
+from clients import NetSuiteClient, Sage200Client, SapB1Client, SitooClient, VendorError
 from collectors.netsuite import collect_netsuite
 from collectors.sage200 import collect_sage200
 from collectors.sapb1 import collect_sapb1
@@ -29,7 +29,7 @@ from config import ConfigError, Mappings, Settings
 from reconcile import Findings, merge_history, reconcile
 from sync.netsuite import NetSuitePoster
 from sync.prices import ErpPrices, netsuite_prices, push_prices, sage200_prices, sapb1_prices
-from sync.run import Poster, resync_order, run_sync
+from sync.run import OrderOutcome, Poster, order_outcomes, resync_orders, run_sync
 from sync.sage200 import Sage200Poster
 from sync.sapb1 import SapB1Poster
 from sync.stock import Levels, netsuite_levels, push_stock, sage200_levels, sapb1_levels
@@ -37,7 +37,8 @@ from warehouse.db import exists, open_warehouse
 from warehouse.exceptions import read_exceptions, save_exceptions
 from warehouse.export import export_snapshot
 from warehouse.mappings import load_mappings
-from warehouse.runs import RunLog, completed, exclusive, record_run
+from warehouse.models import PosOrder
+from warehouse.runs import Busy, RunLog, completed, exclusive, record_run
 from warehouse.takings import save_takings
 
 
@@ -134,7 +135,12 @@ def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True
 
 
 def resync_job(settings: Settings, order_id: str) -> RunLog:
-    """Post one POS order now (the dashboard's and `recon sync --order`'s re-sync)."""
+    """Post one POS order now (`recon sync --order`): asked of the ERP even when recorded
+    as posted, and posted again when its document is gone there."""
+    return _resync(settings, [order_id])
+
+
+def _resync(settings: Settings, order_ids: Sequence[str]) -> RunLog:
     adapter = ADAPTERS[settings.recon_erp]
     engine, mappings = mapped_warehouse(settings)
     if "per_order" not in mappings.modes():
@@ -143,8 +149,66 @@ def resync_job(settings: Settings, order_id: str) -> RunLog:
         )
     with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
-        resync_order(engine, sitoo, poster, mappings, settings.recon_timezone, run, order_id)
+        resync_orders(engine, sitoo, poster, mappings, settings.recon_timezone, run, order_ids)
     return run
+
+
+@dataclass(frozen=True)
+class Reposted:
+    """What re-posting orders did: the sync run, each order's outcome, and what followed
+    (the collect and reconcile of the store-days that got a document, or why not)."""
+
+    run: RunLog
+    outcomes: list[OrderOutcome]
+    settled: str | None
+
+    @property
+    def posted(self) -> int:
+        return sum(o.in_erp for o in self.outcomes)
+
+    def text(self) -> str:
+        """Each order's outcome (of many, the first few not posted), then what followed."""
+        lines = [o.text for o in self.outcomes]
+        if len(lines) > SHOWN:
+            left = [o.text for o in self.outcomes if not o.in_erp]
+            more = [f"{len(left) - SHOWN} more not posted"] if len(left) > SHOWN else []
+            lines = left[:SHOWN] + more
+        return "; ".join(lines + ([self.settled] if self.settled else []))
+
+
+SHOWN = 3  # order outcomes spelt out in a re-post's summary
+
+
+def repost_job(settings: Settings, order_ids: Sequence[str], *, settle: bool = True) -> Reposted:
+    """Post these POS orders now (the dashboard's re-sync, one order or every order a
+    mapping held), then, when any got its document and `settle`, collect and reconcile at
+    once so their exceptions close without waiting for the schedule: the one store-day
+    when there is one, else everything. A collect or reconcile that cannot run now is
+    said, not raised: the orders are posted either way."""
+    run = _resync(settings, order_ids)
+    engine = warehouse(settings)
+    outcomes = order_outcomes(engine, settings.recon_erp, order_ids)
+    if not settle or not any(o.in_erp for o in outcomes):
+        return Reposted(run, outcomes, None)
+    try:
+        collect_job(settings)
+        days = _store_days(engine, [o.order_id for o in outcomes if o.in_erp])
+        store, day = days[0] if len(days) == 1 else (None, None)
+        reconcile_job(settings, day=day, store=store)
+    except (Busy, ConfigError, VendorError, OSError) as exc:
+        return Reposted(run, outcomes, f"not reconciled now ({exc}); the next run will")
+    where = f"store {store} on {day}" if day is not None else f"{len(days)} store-days"
+    return Reposted(run, outcomes, f"collected and reconciled {where}")
+
+
+def _store_days(engine: Engine, order_ids: Sequence[str]) -> list[tuple[str, date]]:
+    """The (store, business day) of these orders as the warehouse has them."""
+    o = PosOrder
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(o.store_id, o.business_day).where(o.order_id.in_(order_ids)).distinct()
+        )
+        return sorted((str(s), d) for s, d in found)
 
 
 def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:

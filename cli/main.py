@@ -167,10 +167,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from cli.jobs import sync_job
 
     if args.order is not None:
-        from cli.jobs import resync_job
+        from cli.jobs import repost_job
 
-        run = resync_job(load_settings(), str(args.order))
-        return _print_run(f"sync order {args.order}", dict(run.counts), run.problems)
+        done = repost_job(load_settings(), [str(args.order)], settle=False)
+        code = _print_run(f"sync order {args.order}", dict(done.run.counts), done.run.problems)
+        print(done.text())  # posted, already in the ERP, or still held and why
+        return code
     run = sync_job(load_settings(), since=args.since)
     return _print_run("sync", dict(run.counts), run.problems)
 

@@ -142,5 +142,8 @@ OWNER_FIX: dict[str, str] = {
     "unknown_sku": "Ops: create the item in the ERP item master (ERP is master for items).",
     "price_mismatch": "Ops: fix the price in the ERP item master and let it sync to the POS.",
     "stock_variance": "Ops: count the stock and adjust it in the ERP, then push to the POS.",
-    "unmapped_location": "Ops: map the POS store to an ERP warehouse/location in the mappings.",
+    "unmapped_location": (
+        "Ops: ask an admin to map the POS store to an ERP warehouse/location (Admin page, "
+        "Mappings, or `recon mappings import`); only admins edit mappings."
+    ),
 }

@@ -21,6 +21,31 @@ class Hold:
     message: str  # one line a person can act on
 
 
+# A hold a mapping fixes: its message, and how to read back what it names.
+UNMAPPED: dict[str, tuple[str, str]] = {
+    "held_unmapped_location": ("map store '", "' to an ERP warehouse in mappings"),
+    "held_unmapped_tender": ("map tender '", "' in mappings"),
+    "held_unmapped_tax_code": ("map VAT rate ", " to a tax code in mappings"),
+}
+
+
+def unmapped(reason: str, key: str) -> Hold:
+    """The hold of an order whose store, tender or VAT rate (`key`) has no mapping."""
+    before, after = UNMAPPED[reason]
+    return Hold(reason, f"{before}{key}{after}")
+
+
+def unmapped_key(reason: str, message: str) -> str | None:
+    """What an unmapped-* hold's message names (the store id, tender or VAT rate), or None
+    for any other hold."""
+    if reason not in UNMAPPED:
+        return None
+    before, after = UNMAPPED[reason]
+    if not (message.startswith(before) and message.endswith(after)):
+        return None
+    return message[len(before) : len(message) - len(after)] or None
+
+
 def hold_reason(
     order: SitooOrder,
     store_id: str,
@@ -30,16 +55,14 @@ def hold_reason(
 ) -> Hold | None:
     """The first problem that stops `order` from posting, or None when it may post."""
     if store_id not in mappings.stores:
-        return Hold(
-            "held_unmapped_location", f"map store '{store_id}' to an ERP warehouse in mappings"
-        )
+        return unmapped("held_unmapped_location", store_id)
     for payment in order.payments:
         if payment.name not in mappings.tenders:
-            return Hold("held_unmapped_tender", f"map tender '{payment.name}' in mappings")
+            return unmapped("held_unmapped_tender", payment.name)
     for item in product_lines(order):
         rate = vat_key(line_values(item)["vat_rate"])
         if rate not in mappings.tax:
-            return Hold("held_unmapped_tax_code", f"map VAT rate {rate} to a tax code in mappings")
+            return unmapped("held_unmapped_tax_code", str(rate))
         if (item.sku or "") not in known_skus:
             return Hold("held_unknown_sku", f"SKU '{item.sku}' is not in the ERP item master")
     named = [(mappings.tenders[p.name], f"tender '{p.name}'") for p in order.payments]

@@ -547,15 +547,102 @@ def resync_order(
     run: RunLog,
     order_id: str,
 ) -> None:
-    """Post one POS order now (after its cause was fixed): the same claim, hold checks,
-    look-up and bookkeeping as a full run, for this order only."""
+    """Post one POS order now (after its cause was fixed): `resync_orders` for one."""
+    resync_orders(engine, sitoo, poster, mappings, default_tz, run, [order_id])
+
+
+def resync_orders(
+    engine: Engine,
+    sitoo: SitooClient,
+    poster: Poster,
+    mappings: Mappings,
+    default_tz: str,
+    run: RunLog,
+    order_ids: Sequence[str],
+) -> None:
+    """Post these POS orders now: the same claim, hold checks, look-up and bookkeeping as a
+    full run. An order recorded as posted is asked of the ERP again rather than trusted
+    (its document may have been deleted there since): the poster's look-up finds it
+    (`exists`, nothing posted) or posts it anew."""
     stores = store_directory(sitoo, mappings, default_tz)
     sync = SyncRun(engine, sitoo, poster, mappings, stores, run, workers=1)
     try:
-        fetched = sitoo.get_order(order_id)
-        if fetched.item is None:
-            sync.hold_bad([fetched])
-            return
-        sync.process(fetched.item)
+        for order_id in order_ids:
+            fetched = sitoo.get_order(order_id)
+            if fetched.item is None:
+                sync.hold_bad([fetched])
+                continue
+            _ask_the_erp_again(engine, poster.erp, order_id)
+            sync.process(fetched.item)
     finally:
         sync.close()
+
+
+DONE_STATUSES = ("posted", "exists")
+
+
+def _ask_the_erp_again(engine: Engine, erp: str, order_id: str) -> None:
+    """Make the order's posted document claimable again (`retrying`), so the claim succeeds
+    and the poster looks it up in the ERP first. A crash before the post leaves it
+    `retrying`: the next run looks it up too, so nothing posts twice."""
+    tbl = table("sync_posts")
+    keys = (f"sale:{order_id}", f"credit_note:{order_id}")
+    with engine.begin() as conn:
+        conn.execute(
+            tbl.update()
+            .where(tbl.c.erp == erp, tbl.c.post_key.in_(keys), tbl.c.status.in_(DONE_STATUSES))
+            .values(status="retrying", reason="resync_lookup", message=None)
+        )
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """Where one POS order stands after a sync: `in_erp` when its document is there."""
+
+    order_id: str
+    in_erp: bool
+    text: str
+
+
+def order_outcomes(engine: Engine, erp: str, order_ids: Sequence[str]) -> list[OrderOutcome]:
+    """Each order's document post as recorded, in words: posted (with the ERP's number),
+    found already in the ERP, still held and why, refused or waiting for a retry; an order
+    with no record was not postable (not a completed, paid sale or refund) or not found."""
+    s = SyncPost
+    keys = [f"{k}:{o}" for o in order_ids for k in ("sale", "credit_note")]
+    with engine.connect() as conn:
+        rows = {
+            r.pos_order_id: r
+            for r in conn.execute(
+                select(s.pos_order_id, s.status, s.erp_ref, s.message).where(
+                    s.erp == erp, s.post_key.in_(keys)
+                )
+            )
+        }
+    out: list[OrderOutcome] = []
+    for oid in order_ids:
+        row = rows.get(oid)
+        if row is None:
+            out.append(
+                OrderOutcome(
+                    oid,
+                    False,
+                    f"order {oid}: not posted (not a completed, "
+                    "paid sale or refund, or not found in the POS)",
+                )
+            )
+        elif row.status == "posted":
+            out.append(OrderOutcome(oid, True, f"order {oid}: posted as {row.erp_ref}"))
+        elif row.status == "exists":
+            out.append(
+                OrderOutcome(
+                    oid, True, f"order {oid}: already in the ERP as {row.erp_ref}; nothing posted"
+                )
+            )
+        elif row.status == "held":
+            out.append(OrderOutcome(oid, False, f"order {oid}: still held: {row.message}"))
+        else:
+            out.append(
+                OrderOutcome(oid, False, f"order {oid}: not posted ({row.status}): {row.message}")
+            )
+    return out

@@ -133,6 +133,15 @@ with taxes:
         ),
         key="map_tax",
     )
+    with st.form("map_tax_form", clear_on_submit=True):
+        rate = st.text_input("POS VAT rate (e.g. 12.50)", key="mx_rate")
+        code = st.text_input("ERP tax code", key="mx_code")
+        tax_account = st.text_input("ERP tax account", key="mx_account")
+        if st.form_submit_button("Map VAT rate", key="mx_btn") and ui.run_action(
+            lambda: workflow.map_tax(engine, rate, code, tax_account, admin),
+            f"VAT rate {rate} mapped",
+        ):
+            st.rerun()
 st.caption("Mapping changes apply from the next sync and reconcile run.")
 
 st.subheader("Mapping changes")

@@ -164,20 +164,38 @@ def _act(action: Any, done: str) -> None:
         st.rerun()
 
 
-def _post_order(order_id: str) -> tuple[dict[str, int], list[str]]:
-    from cli.jobs import resync_job
+def _post_order(order_id: str) -> tuple[bool, str]:
+    from cli.jobs import repost_job
     from config import load_settings
 
-    run = resync_job(load_settings(), order_id)
-    return dict(run.counts), run.problems
+    done = repost_job(load_settings(), [order_id])
+    return done.posted > 0, done.text()
+
+
+_OUTCOME = "_resync_outcome"  # the last re-sync's outcome, shown after the rerun
+
+
+def _resync(exception_id: str) -> None:
+    result: list[tuple[bool, str]] = []
+    with st.spinner("Posting the order; once it is in the ERP, collecting and reconciling"):
+        ok = ui.run_action(
+            lambda: result.append(workflow.resync(engine, exception_id, actor, _post_order)),
+            "",
+        )
+    if ok:
+        st.session_state[_OUTCOME] = result[0]
+        st.rerun()
 
 
 def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> None:
     st.markdown("**Workflow**")
+    if _OUTCOME in st.session_state:
+        in_erp, outcome = st.session_state.pop(_OUTCOME)
+        (st.success if in_erp else st.warning)(ui.literal(outcome))
     if status in OPEN_STATUSES and kind in workflow.RESYNC_KINDS and pos_ref:
         st.caption("Fixed the cause (mapping, item, account)? Post the order now:")
         if st.button(f"Re-sync POS order {ui.literal(pos_ref)}", key="resync_btn"):
-            _act(lambda: workflow.resync(engine, exception_id, actor, _post_order), "re-synced")
+            _resync(exception_id)
     left, right = st.columns(2)
     with left.form("assign_form", clear_on_submit=True):
         who = st.text_input("Assign to", key="assign_who")

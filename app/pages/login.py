@@ -36,19 +36,33 @@ except auth.AuthError as exc:  # a broken users file: say which, sign nobody in
     st.stop()
 if no_accounts:
     st.warning(ui.literal(f"No accounts yet in {path}: run recon users add NAME --role admin"))
-with st.form("login_form"):
-    name = st.text_input("User name", key="login_name")
-    password = st.text_input("Password", type="password", key="login_password")
-    submitted = st.form_submit_button("Sign in", key="login_btn", type="primary")
-if submitted:
+
+
+def _sign_in() -> None:
+    """The form's callback: it runs before the next run draws anything, so that run already
+    shows the page the address names (and sets the cookie): no run in between that could
+    show the sign-in form again."""
     try:
-        user = auth.authenticate(path, name, password, client=ui.client_address())
+        user = auth.authenticate(
+            path,
+            st.session_state["login_name"],
+            st.session_state["login_password"],
+            client=ui.client_address(),
+        )
     except auth.AuthError as exc:  # too many failures just now: not even checked
-        st.error(ui.literal(str(exc)))
+        st.session_state[_FAILED] = ui.literal(str(exc))
+        return
+    if user is None:
+        st.session_state[_FAILED] = "Unknown user name or wrong password."
     else:
-        if user is None:
-            st.error("Unknown user name or wrong password.")
-        else:
-            ui.sign_in(user)
-            st.rerun()
+        ui.sign_in(user)
+
+
+_FAILED = "_sign_in_failed"
+with st.form("login_form"):
+    st.text_input("User name", key="login_name")
+    st.text_input("Password", type="password", key="login_password")
+    st.form_submit_button("Sign in", key="login_btn", type="primary", on_click=_sign_in)
+if _FAILED in st.session_state:
+    st.error(st.session_state.pop(_FAILED))  # Markdown made from text by ui.literal
 ui.warm_up()  # while they type: the server reads the first page, the browser loads its parts

@@ -52,6 +52,7 @@ def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) 
         ("new", lambda e: workflow.close(e, "x", "  ", ANN), "reason must not be empty"),
         ("new", lambda e: workflow.comment(e, "x", "hi", NOBODY), "actor must not be empty"),
         ("new", lambda e: workflow.assign(e, "nope", "ann", BOB), "no exception with id"),
+        ("new", lambda e: workflow.assign(e, "x", "  ", BOB), "assignee must not be empty"),
     ],
 )
 def test_refused_actions_change_nothing(
@@ -78,15 +79,17 @@ def test_resync_posts_the_exceptions_order_and_audits_the_outcome(wh: Warehouse)
     wh.exception("p", kind="price_mismatch", pos_ref=None, status="new")
     asked: list[str] = []
 
-    def post_order(order_id: str) -> tuple[dict[str, int], list[str]]:
+    def post_order(order_id: str) -> tuple[bool, str]:
         asked.append(order_id)
-        return {"posted": 2, "held": 0}, []
+        return False, f"order {order_id}: still held: map tender 'Swish' in mappings"
 
     outcome = workflow.resync(wh.engine, "m", ANN, post_order)
-    #  what was posted         audit trail
+    #  what was posted         audit trail: the real outcome, never just "re-synced"
     assert asked == ["5016"]
-    assert outcome == "order 5016: posted=2"
-    assert _events(wh, "m") == [("resynced", "ann", "order 5016: posted=2")]
+    assert outcome == (False, "order 5016: still held: map tender 'Swish' in mappings")
+    assert _events(wh, "m") == [
+        ("resynced", "ann", "order 5016: still held: map tender 'Swish' in mappings")
+    ]
     with pytest.raises(workflow.WorkflowError, match="no POS order to re-sync"):
         workflow.resync(wh.engine, "p", BOB, post_order)  # admin: may, but nothing to post
     assert asked == ["5016"]
@@ -99,7 +102,7 @@ ACTIONS = {
     "comment": lambda e, who: workflow.comment(e, "x", "looked at it", who),
     "close": lambda e, who: workflow.close(e, "x", "posted by hand", who),
     "reopen": lambda e, who: workflow.reopen(e, "x", who, "not fixed"),
-    "resync": lambda e, who: workflow.resync(e, "x", who, lambda _: ({"posted": 1}, [])),
+    "resync": lambda e, who: workflow.resync(e, "x", who, lambda _: (True, "posted")),
 }
 #                 exception owner: finance               ops
 #  role          action             allowed                allowed
@@ -163,3 +166,41 @@ def test_only_an_admin_edits_mappings(wh: Warehouse, role: str) -> None:
     assert load_mappings(wh.engine).tenders == {}
     workflow.map_tender(wh.engine, "Swish", "1230", User("root", "admin"))
     assert load_mappings(wh.engine).tenders == {"Swish": "1230"}
+
+
+def test_an_admin_maps_a_vat_rate_and_it_is_audited(wh: Warehouse) -> None:
+    from decimal import Decimal
+
+    from config.mappings import TaxMapping
+    from warehouse.mappings import load_mappings
+
+    with pytest.raises(workflow.NotAllowed, match="only an admin may edit mappings"):
+        workflow.map_tax(wh.engine, "12.5", "T5", "2201", User("ann", "finance"))
+    workflow.map_tax(wh.engine, " 12.5 ", "T5", "2201", User("root", "admin"))
+    rate = Decimal("12.50")
+    assert load_mappings(wh.engine).tax == {rate: TaxMapping(rate, "T5", "2201")}
+    changes = queries.mapping_changes(wh.engine)
+    tax = changes.filter(changes["mapping"] == "tax")
+    assert tax.select("actor", "key", "before", "after").rows() == [
+        ("root", "12.50", None, "T5, account 2201")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rate", "code", "message"),
+    [
+        ("twelve", "T5", "is not a number"),
+        ("NaN", "T5", "from 0 to under 100"),
+        ("100", "T5", "from 0 to under 100"),
+        ("-1", "T5", "from 0 to under 100"),
+        ("12.5", " ", "tax code must not be empty"),
+    ],
+)
+def test_a_vat_rate_mapping_that_cannot_be_used_is_refused(
+    wh: Warehouse, rate: str, code: str, message: str
+) -> None:
+    from warehouse.mappings import load_mappings
+
+    with pytest.raises(workflow.WorkflowError, match=message):
+        workflow.map_tax(wh.engine, rate, code, "2201", BOB)
+    assert load_mappings(wh.engine).tax == {}

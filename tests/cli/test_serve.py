@@ -126,3 +126,30 @@ def test_demo_on_a_busy_port_stops_before_it_deletes_anything(
     assert (code, err.count("\n"), started) == (2, 1, [])
     assert err.startswith(f"recon demo: the dashboard cannot listen on http://127.0.0.1:{port}")
     assert kept.read_text() == "{}"
+
+
+def test_the_dashboard_gets_every_setting_with_absolute_paths(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Started from another directory, the dashboard still finds the warehouse, the data
+    directory and every vendor setting the CLI has (re-sync needs Sitoo's)."""
+    monkeypatch.chdir(tmp_path)
+    settings = cli.demo.load_settings(
+        recon_data_dir="var/demo",
+        recon_warehouse_url="sqlite:///var/demo/recon.db",
+        sitoo_base_url="http://127.0.0.1:9/sitoo",
+        sitoo_api_password="s3cret",
+    )
+    env = cli.demo.dashboard_env(settings)
+    assert env["RECON_DATA_DIR"] == str(tmp_path / "var/demo")
+    assert env["RECON_WAREHOUSE_URL"] == f"sqlite:///{tmp_path}/var/demo/recon.db"
+    assert env["SITOO_BASE_URL"] == "http://127.0.0.1:9/sitoo"
+    assert env["SITOO_API_PASSWORD"] == "s3cret"
+    assert "NETSUITE_TOKEN" not in env  # unset stays unset
+
+
+def test_demo_settings_are_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = cli.demo.demo_settings({"SITOO_BASE_URL": "http://127.0.0.1:9"})
+    assert settings.recon_data_dir == tmp_path / "var/demo"
+    assert settings.warehouse_url == f"sqlite:///{tmp_path}/var/demo/recon.db"

@@ -1,0 +1,138 @@
+"""Two of the dashboard's users, in a real browser (Debian's chromium through playwright).
+
+The engineer chasing an orphaned transaction opens a colleague's link to the exception,
+signed out, on a freshly started server: the sign-in form shows at once, and after signing
+in the same address is that exception, its raw payloads one click away; a page change
+keeps the role's default owner filter in the URL. The ops lead signs in, reads the stock
+variances and learns who maps a store. Skips without /usr/bin/chromium, except under
+CI=true, where it fails instead.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import queries
+from app.auth import add_user
+from app.bench import CHROMIUM, serve
+from app.filters import Filters
+from cli.jobs import collect_job, reconcile_job, sync_job
+from tests.browser.test_dashboard import _require_chromium
+from tests.e2e.harness import world
+from warehouse.db import open_warehouse
+
+pytestmark = pytest.mark.browser
+
+ENGINEER, OPS, PASSWORD = "eli", "olly", "journey-test-pw"
+SIGN_IN_AT_ONCE_S = 10.0  # a cold server's first answer to a shared link (was 45 s and more)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, warehouse URL) of a dashboard just started over the small scenario."""
+    _require_chromium()
+    tmp = tmp_path_factory.mktemp("journeys")
+    url = f"sqlite:///{tmp / 'recon.db'}"
+    with world("small", url, tmp) as w:
+        sync_job(w.settings)
+        collect_job(w.settings)
+        reconcile_job(w.settings)
+    users = tmp / "users.toml"
+    add_user(users, ENGINEER, "finance", PASSWORD)
+    add_user(users, OPS, "ops", PASSWORD)
+    with serve(url, tmp, users) as base:
+        yield base, url
+
+
+def _browser(pw: Any) -> Any:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+    return pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+
+
+def _sign_in(page: Any, name: str) -> None:
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_the_engineer_opens_a_shared_link_signed_out_on_a_fresh_server(
+    fresh: tuple[str, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = fresh
+    engine = open_warehouse(url)
+    orphan = queries.exceptions(engine, Filters(kinds=("missing_in_pos",))).row(0, named=True)
+    link = f"{base}/exceptions?id={orphan['id']}"
+
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        started = time.monotonic()
+        page.goto(link)
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        first_answer = time.monotonic() - started
+        expect(page).to_have_url(re.compile(f"/exceptions\\?id={orphan['id']}$"))  # kept
+
+        _sign_in(page, ENGINEER)
+        # the page the link named, with its exception open: not the overview
+        expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
+        expect(page.get_by_role("heading", name="missing in pos:")).to_be_visible()
+        expect(page).to_have_url(re.compile(f"[?&]id={orphan['id']}"))
+        page.get_by_role("tab", name="Raw payloads").click()
+        expect(page.get_by_text("ERP (as received)")).to_be_visible()
+        expect(page.get_by_test_id("stJson").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "engineer.png"), full_page=True)
+
+        # a page change keeps the role's default owner filter, in the URL too; a reload
+        # keeps the page, the sign-in and the filter
+        page.get_by_role("link", name="Overview").click()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"[?&]owner=finance"))
+        page.get_by_role("link", name="Exceptions").click()
+        expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/exceptions\?.*owner=finance"))
+        page.reload()
+        expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"owner=finance"))
+        browser.close()
+    print(f"cold server, shared link: sign-in form after {first_answer:.1f} s")
+    assert first_answer < SIGN_IN_AT_ONCE_S
+
+
+def test_the_ops_lead_reads_stock_variances_and_who_maps_a_store(
+    fresh: tuple[str, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = fresh
+    engine = open_warehouse(url)
+    variances = queries.stock_variances(engine, Filters(owner="ops"))
+    assert not variances.is_empty()  # the small scenario plants stock breaks
+
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{base}/stock")
+        _sign_in(page, OPS)
+        expect(page.get_by_role("heading", name="Stock & items")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Stock variances, largest value first")
+        ).to_be_visible()
+        expect(page.locator(".st-key-stock_table")).to_be_visible()
+        # ops own unmapped stores but cannot map them: the page says who can
+        expect(page.get_by_text("ask an admin to map the POS store")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "ops.png"), full_page=True)
+        # ops never see Takings (finance) nor Admin
+        expect(page.get_by_role("link", name="Takings & VAT")).to_have_count(0)
+        expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+        browser.close()
