@@ -104,7 +104,7 @@ DEFAULT_STALE_AFTER: dict[str, timedelta] = {
     "reconcile": timedelta(hours=26),
 }
 EXCEPTION_COLUMNS: tuple[str, ...] = (*EXCEPTION_FIELDS, "assignee", "resolved_at")
-MONEY_AT_STAKE = pl.Decimal(38, 3)
+MONEY_AT_STAKE = pl.Decimal(38, 2)  # money: two decimals (pos_value etc. are 3: quantities too)
 
 
 # --- frames from models ------------------------------------------------------------
@@ -191,10 +191,18 @@ def exceptions(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 
 def money_at_stake() -> pl.Expr:
-    """abs(difference), else abs(pos_value), else abs(erp_value); null for non-money kinds."""
+    """abs(difference), else abs(pos_value), else abs(erp_value); null for non-money kinds.
+
+    Each problem counts once: a money difference that follows from another exception
+    (cause `explained_by_...`, e.g. the tender variance of a store-day whose sale is held)
+    is that exception's money again, so it counts 0 here.
+    """
     value = pl.coalesce(pl.col("difference"), pl.col("pos_value"), pl.col("erp_value")).abs()
+    explained = pl.col("cause").fill_null("").str.starts_with("explained_by_")
     return (
-        pl.when(pl.col("kind").is_in(sorted(MONEY_KINDS)))
+        pl.when(pl.col("kind").is_in(sorted(MONEY_KINDS)) & explained)
+        .then(pl.lit(0))
+        .when(pl.col("kind").is_in(sorted(MONEY_KINDS)))
         .then(value)
         .otherwise(None)
         .cast(MONEY_AT_STAKE)
