@@ -49,6 +49,7 @@ from warehouse.models import (
     PosOrder,
     PosOrderLine,
     PosPayment,
+    PosStore,
     RawPayload,
     Run,
     SyncPost,
@@ -76,6 +77,7 @@ __all__ = [
     "exceptions_by_id",
     "freshness",
     "heatmap_cells",
+    "latest_closed_day",
     "latest_day",
     "mapping_changes",
     "mapping_health",
@@ -83,9 +85,11 @@ __all__ = [
     "order_chain",
     "order_stores",
     "pos_activity",
+    "revenue_by_store_day",
     "runs",
     "schema_of",
     "stock_variances",
+    "store_names",
     "store_options",
     "sync_post_summary",
     "sync_posts",
@@ -292,6 +296,13 @@ def order_stores(engine: Engine) -> dict[str, date]:
     )
     with engine.connect() as conn:
         return {str(store): day for store, day in conn.execute(stmt)}
+
+
+def store_names(engine: Engine) -> dict[str, str]:
+    """Store id -> name as Sitoo names it (kept by the collector); stores it never named
+    are absent (show their id)."""
+    with engine.connect() as conn:
+        return {str(i): str(n) for i, n in conn.execute(select(PosStore.store_id, PosStore.name))}
 
 
 def store_options(engine: Engine) -> list[str]:
@@ -774,21 +785,22 @@ def waterfall_steps(
     )
 
 
-def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
-    """VAT per store-day: completed, paid POS orders against the ERP documents that carry them.
-
-    ERP VAT is summed over documents whose pos_ref is one of those orders, booked to the
-    order's store and business day (journal-mode VAT is not itemised, so not counted).
-    """
+def _orders_vs_documents(
+    engine: Engine, filters: Filters, pos_column: Any, erp_column: Any, name: str
+) -> pl.DataFrame:
+    """A money column of completed, paid POS orders against the same column of the ERP
+    documents whose pos_ref is one of them, per store-day of the order: `pos_{name}`,
+    `erp_{name}`, `difference` (ERP - POS). A duplicate document counts twice, an order
+    with no document not at all on the ERP side."""
     o, d = PosOrder, ErpDocument
     where = [_store_days(o, o.store_id, filters), o.state == "completed", o.paid.is_(True)]
     pos = (
-        select(o.store_id, o.business_day, o.currency, _units(engine, o.vat_total).label("v"))
+        select(o.store_id, o.business_day, o.currency, _units(engine, pos_column).label("v"))
         .where(*where)
         .group_by(o.store_id, o.business_day, o.currency)
     )
     erp = (
-        select(o.store_id, o.business_day, o.currency, _units(engine, d.vat_total).label("v"))
+        select(o.store_id, o.business_day, o.currency, _units(engine, erp_column).label("v"))
         .join(d, d.pos_ref == o.order_id)
         .where(*where)
         .group_by(o.store_id, o.business_day, o.currency)
@@ -804,13 +816,45 @@ def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
         "store": pl.String(),
         "business_day": pl.Date(),
         "currency": pl.String(),
-        "pos_vat": MONEY,
-        "erp_vat": MONEY,
+        f"pos_{name}": MONEY,
+        f"erp_{name}": MONEY,
     }
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return frame.with_columns(
-        (pl.col("erp_vat") - pl.col("pos_vat")).cast(MONEY).alias("difference")
+        (pl.col(f"erp_{name}") - pl.col(f"pos_{name}")).cast(MONEY).alias("difference")
     )
+
+
+def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """VAT per store-day: completed, paid POS orders against the ERP documents that carry them.
+
+    ERP VAT is summed over documents whose pos_ref is one of those orders, booked to the
+    order's store and business day (journal-mode VAT is not itemised, so not counted).
+    """
+    return _orders_vs_documents(engine, filters, PosOrder.vat_total, ErpDocument.vat_total, "vat")
+
+
+def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """Revenue per store-day: the gross of completed, paid POS orders against the gross of
+    the ERP documents that carry them (`pos_revenue`, `erp_revenue`, `difference`), so a
+    duplicate document or an amount mismatch shows even where the tenders agree. Journal
+    mode posts no per-order documents: its ERP column stays 0."""
+    return _orders_vs_documents(
+        engine, filters, PosOrder.gross_total, ErpDocument.gross_total, "revenue"
+    )
+
+
+def latest_closed_day(engine: Engine, today: date) -> date | None:
+    """The latest business day before `today` with takings (a closed day: its sales are all
+    in), else the latest with takings at all; None when no reconcile wrote takings."""
+    t = Takings
+    with engine.connect() as conn:
+        closed = conn.execute(
+            select(func.max(t.business_day)).where(t.business_day < today)
+        ).scalar_one_or_none()
+        if closed is not None:
+            return closed
+        return conn.execute(select(func.max(t.business_day))).scalar_one_or_none()
 
 
 # --- stock and items -------------------------------------------------------------------

@@ -272,6 +272,11 @@ def store_options(url: str) -> list[str]:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def store_names(url: str) -> dict[str, str]:
+    return queries.store_names(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def detail(url: str, exception_id: str) -> queries.ExceptionDetail | None:
     return queries.exception_detail(_engine(url), exception_id)
 
@@ -334,6 +339,16 @@ def takings_by_store_day(url: str, filters: Filters) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def variance_waterfall(url: str, filters: Filters) -> pl.DataFrame:
     return queries.variance_waterfall(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def revenue(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.revenue_by_store_day(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_closed_day(url: str, today: date) -> date | None:
+    return queries.latest_closed_day(_engine(url), today)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

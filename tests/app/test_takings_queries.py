@@ -180,3 +180,49 @@ def _sku(wh: Warehouse, skus: dict[str, str]) -> None:
     with wh.engine.begin() as conn:
         for id_, sku in skus.items():
             conn.execute(update(ExceptionRow).where(ExceptionRow.id == id_).values(sku=sku))
+
+
+def test_revenue_shows_a_duplicate_and_an_amount_mismatch_by_store_day(wh: Warehouse) -> None:
+    #        order store day          gross
+    wh.order("1", "1", "2024-06-01", "50.00")
+    wh.order("2", "1", "2024-06-01", "20.00")
+    wh.order("3", "2", "2024-06-01", "30.00")
+    wh.order("4", "2", "2024-06-01", "99.00", state="open")  # not a sale yet: left out
+    #           doc   no      pos_ref gross
+    wh.document("D1", "SO-1", "1", "50.00")
+    wh.document("D1b", "SO-9", "1", "50.00")  # posted twice
+    wh.document("D2", "SO-2", "2", "20.00")
+    wh.document("D3", "SO-3", "3", "29.00")  # amount mismatch
+
+    got = queries.revenue_by_store_day(wh.engine, Filters())
+
+    expected = pl.DataFrame(
+        [
+            # store day   cur    pos         erp          difference
+            ("1", JUN1, "GBP", D("70.00"), D("120.00"), D("50.00")),
+            ("2", JUN1, "GBP", D("30.00"), D("29.00"), D("-1.00")),
+        ],
+        schema=got.schema,
+        orient="row",
+    )
+    assert_frame_equal(got, expected)
+
+
+def test_latest_closed_day_is_the_last_with_takings_before_today(wh: Warehouse) -> None:
+    assert queries.latest_closed_day(wh.engine, JUN2) is None  # no reconcile yet
+    wh.takings("1", "2024-06-02", "1210", "5.00", "5.00")  # today: still trading
+    assert queries.latest_closed_day(wh.engine, JUN2) == JUN2  # nothing closed: the latest
+    wh.takings("1", "2024-05-31", "1210", "5.00", "5.00")
+    wh.takings("7", "2024-06-01", "1210", "5.00", "5.00")
+    assert queries.latest_closed_day(wh.engine, JUN2) == JUN1
+
+
+def test_store_names_as_sitoo_named_them(wh: Warehouse) -> None:
+    from sqlalchemy import insert
+
+    from warehouse.models import PosStore
+
+    assert queries.store_names(wh.engine) == {}
+    with wh.engine.begin() as conn:
+        conn.execute(insert(PosStore), [{"store_id": "1", "name": "London Oxford St"}])
+    assert queries.store_names(wh.engine) == {"1": "London Oxford St"}
