@@ -12,7 +12,7 @@ import polars as pl
 
 from app.filters import MONEY_KINDS
 
-__all__ = ["CENT", "UNATTRIBUTED", "money", "store_label", "value_text"]
+__all__ = ["CENT", "UNATTRIBUTED", "exception_value", "money", "store_label", "value_text"]
 
 CENT = Decimal("0.01")
 UNATTRIBUTED = "Unattributed"  # ERP money no order, location or mapping places in a store
@@ -27,24 +27,27 @@ def money(amount: Decimal | float | int | None, currency: str | None) -> str:
     return f"{exact:,.2f} {currency or ''}".strip()
 
 
+def exception_value(kind: str, value: Decimal | None, currency: str | None) -> str | None:
+    """One of an exception's `pos_value` / `erp_value` / `difference` as text: money kinds
+    as `money` (two decimals and the currency), a VAT rate (`unmapped_tax_code`) with two
+    decimals, quantities without trailing zeros; None stays None."""
+    if value is None:
+        return None
+    if kind in MONEY_KINDS:
+        return money(value, currency)
+    if kind == "unmapped_tax_code":
+        return money(value, None)
+    return format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
+
+
 def value_text(column: str) -> pl.Expr:
-    """An exception's `pos_value` / `erp_value` / `difference` as text: money kinds as
-    `money` (two decimals and the row's currency), quantities and VAT rates as written
-    (trailing zeros dropped), null stays null."""
-    raw = pl.col(column)
-    as_money = pl.struct(raw, pl.col("currency")).map_elements(
-        lambda r: money(r[column], r["currency"]), return_dtype=pl.String
-    )
-    plain = raw.map_elements(
-        lambda v: format(v.normalize(), "f") if v != v.to_integral() else str(int(v)),
-        return_dtype=pl.String,
-    )
+    """`exception_value` of `column` over an exceptions frame (needs kind and currency)."""
     return (
-        pl.when(raw.is_null())
-        .then(None)
-        .when(pl.col("kind").is_in(sorted(MONEY_KINDS)))
-        .then(as_money)
-        .otherwise(plain)
+        pl.struct("kind", column, "currency")
+        .map_elements(
+            lambda r: exception_value(r["kind"], r[column], r["currency"]),
+            return_dtype=pl.String,
+        )
         .alias(column)
     )
 

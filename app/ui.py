@@ -21,6 +21,7 @@ from app import auth, queries
 from app.auth import User
 from app.causes import cause_text
 from app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
+from app.money import store_label, value_text
 from config import ConfigError, load_settings
 from warehouse.db import open_warehouse
 
@@ -346,6 +347,15 @@ def revenue(url: str, filters: Filters) -> pl.DataFrame:
     return queries.revenue_by_store_day(_engine(url), filters)
 
 
+def today() -> date:
+    """Today in the default store time zone (RECON_TIMEZONE): days before it are closed."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    settings = _settings_or_none()
+    return datetime.now(ZoneInfo(settings.recon_timezone if settings else "Europe/London")).date()
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def latest_closed_day(url: str, today: date) -> date | None:
     return queries.latest_closed_day(_engine(url), today)
@@ -581,14 +591,40 @@ READABLE_COLUMNS = (
 )
 
 
-def readable(frame: pl.DataFrame) -> pl.DataFrame:
-    """An exceptions frame for people: the cause in words next to the kind."""
-    texts = {code: cause_text(code) for code in frame.get_column("cause").unique().to_list()}
+def names_of_stores() -> dict[str, str]:
+    """Sitoo's store names ({} when the warehouse cannot be read: ids are shown then)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return store_names(load_settings().warehouse_url)
+    except (ConfigError, SQLAlchemyError, OSError):
+        return {}
+
+
+def with_store_names(frame: pl.DataFrame, names: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """`store` as people read it: `Name (id)` where Sitoo named it, `Unattributed` for ERP
+    money no store can be given (null)."""
+    if "store" not in frame.columns:
+        return frame
+    known = dict(names_of_stores() if names is None else names)
     return frame.with_columns(
+        pl.col("store").map_elements(
+            lambda s: store_label(s, known), return_dtype=pl.String, skip_nulls=False
+        )
+    )
+
+
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """An exceptions frame for people: the cause in words next to the kind, store names,
+    money with two decimals and its currency (quantities as they are)."""
+    texts = {code: cause_text(code) for code in frame.get_column("cause").unique().to_list()}
+    shown = frame.with_columns(
         pl.col("cause")
         .replace_strict(texts, default="", return_dtype=pl.String)
-        .alias("cause_text")
-    ).select(READABLE_COLUMNS)
+        .alias("cause_text"),
+        *(value_text(c) for c in ("pos_value", "erp_value", "difference")),
+    )
+    return with_store_names(shown).select(READABLE_COLUMNS)
 
 
 EXCEPTIONS_PAGE = "pages/exceptions.py"

@@ -251,7 +251,7 @@ class Warehouse:
         )
 
     def takings(
-        self, store: str, day: str, account: str, pos: str, erp: str, currency: str = "GBP"
+        self, store: str | None, day: str, account: str, pos: str, erp: str, currency: str = "GBP"
     ) -> None:
         self._insert(
             Takings,
@@ -266,7 +266,7 @@ class Warehouse:
         )
 
     def waterfall(
-        self, store: str, day: str, cause: str, amount: str, currency: str = "GBP"
+        self, store: str | None, day: str, cause: str, amount: str, currency: str = "GBP"
     ) -> None:
         self._insert(
             WaterfallPart,
