@@ -46,6 +46,7 @@ from warehouse.models import (
     ExceptionEvent,
     ExceptionRow,
     MappingChange,
+    MapStore,
     PosOrder,
     PosOrderLine,
     PosPayment,
@@ -89,6 +90,7 @@ __all__ = [
     "runs",
     "schema_of",
     "stock_variances",
+    "store_day_money",
     "store_names",
     "store_options",
     "sync_post_summary",
@@ -836,11 +838,75 @@ def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
     """Revenue per store-day: the gross of completed, paid POS orders against the gross of
-    the ERP documents that carry them (`pos_revenue`, `erp_revenue`, `difference`), so a
-    duplicate document or an amount mismatch shows even where the tenders agree. Journal
-    mode posts no per-order documents: its ERP column stays 0."""
-    return _orders_vs_documents(
+    the ERP documents (`pos_revenue`, `erp_revenue`, `difference`), so a document posted
+    twice, for another amount, or with no POS order behind it shows even where the tenders
+    agree. A document carrying a POS order counts on that order's store-day; one without
+    (an orphan) on its posting date, in the store its location maps to, else the store of
+    the sale it refunds, else none (`store` null: unattributed). Journal mode posts no
+    per-order documents: its ERP column stays 0."""
+    carried = _orders_vs_documents(
         engine, filters, PosOrder.gross_total, ErpDocument.gross_total, "revenue"
+    )
+    d, o, sale, m = ErpDocument, PosOrder, PosOrder.__table__.alias("sale"), MapStore
+    store = func.coalesce(m.store_id, sale.c.store_id)
+    where = [o.order_id.is_(None), d.doc_type != "journal", *_days(d.posting_date, filters)]
+    if filters.stores:
+        where.append(store.in_(filters.stores))
+    stmt = (
+        select(store, d.posting_date, d.currency, _units(engine, d.gross_total))
+        .select_from(d)
+        .outerjoin(o, o.order_id == d.pos_ref)
+        .outerjoin(m, m.location == d.location)
+        .outerjoin(sale, sale.c.order_id == d.original_pos_ref)
+        .where(*where)
+        .group_by(store, d.posting_date, d.currency)
+    )
+    with engine.connect() as conn:
+        orphans = [(r[0], r[1], r[2], _from_units(r[3])) for r in conn.execute(stmt)]
+    keys = ["store", "business_day", "currency"]
+    extra = pl.DataFrame(
+        orphans, schema={**{k: carried.schema[k] for k in keys}, "orphan": MONEY}, orient="row"
+    )
+    zero = pl.lit(Decimal(0), dtype=MONEY)
+    return (
+        carried.join(extra, on=keys, how="full", coalesce=True, nulls_equal=True)
+        .with_columns(
+            pl.col("pos_revenue").fill_null(zero),
+            (pl.col("erp_revenue").fill_null(zero) + pl.col("orphan").fill_null(zero))
+            .cast(MONEY)
+            .alias("erp_revenue"),
+        )
+        .with_columns(
+            (pl.col("erp_revenue") - pl.col("pos_revenue")).cast(MONEY).alias("difference")
+        )
+        .select(carried.columns)
+        .sort("business_day", "store", "currency", nulls_last=True)
+    )
+
+
+def store_day_money(by_store_day: pl.DataFrame, revenue: pl.DataFrame) -> pl.DataFrame:
+    """Per store-day and currency, both comparisons side by side: takings by tender
+    (`pos_amount`, `erp_amount`, `variance`, from `takings_by_store_day`) and revenue by
+    documents (`pos_revenue`, `erp_revenue`, `revenue_difference`, from
+    `revenue_by_store_day`); a side with no row for that store-day reads 0. `off`: either
+    differs. Newest day first, then store (unattributed last)."""
+    keys = ["store", "business_day", "currency"]
+    zero = pl.lit(Decimal(0), dtype=MONEY)
+    money = ["pos_amount", "erp_amount", "variance", "pos_revenue", "erp_revenue"]
+    joined = by_store_day.drop("accounts").join(
+        revenue.rename({"difference": "revenue_difference"}),
+        on=keys,
+        how="full",
+        coalesce=True,
+        nulls_equal=True,
+    )
+    return (
+        joined.with_columns(*(pl.col(c).fill_null(zero) for c in [*money, "revenue_difference"]))
+        .with_columns(
+            ((pl.col("variance") != 0) | (pl.col("revenue_difference") != 0)).alias("off")
+        )
+        .select(*keys, *money, "revenue_difference", "off")
+        .sort(["business_day", "store"], descending=[True, False], nulls_last=True)
     )
 
 

@@ -215,6 +215,7 @@ def warm_up() -> None:
         _engine(url)
         latest_day(url)
         store_options(url)
+        store_names(url)
         freshness(url)
         for owner in (None, *OWNERS):  # whoever signs in, their first page is read already
             first = Filters(owner=owner)
@@ -483,7 +484,14 @@ def sidebar_filters(stores: list[str]) -> Filters:
         st.date_input("From business day", key=_W["from"], format="YYYY-MM-DD")
         st.date_input("To business day", key=_W["to"], format="YYYY-MM-DD")
         store_choices = sorted(set(stores) | set(st.session_state[_W["store"]]))
-        st.multiselect("Stores", store_choices, key=_W["store"], placeholder="all stores")
+        names = names_of_stores()
+        st.multiselect(
+            "Stores",
+            store_choices,
+            key=_W["store"],
+            placeholder="all stores",
+            format_func=lambda s: store_label(s, names),
+        )
         st.multiselect("Kinds", KINDS, key=_W["kind"], placeholder="all kinds")
         st.selectbox("Owner", (ANY_OWNER, *OWNERS), key=_W["owner"])
         st.selectbox("Status", STATUS_CHOICES, key=_W["status"], help="open = new or persisting")

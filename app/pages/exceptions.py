@@ -14,7 +14,7 @@ import streamlit as st
 from app import ui, workflow
 from app.causes import cause_text
 from app.filters import OPEN_STATUSES, Filters
-from app.money import exception_value
+from app.money import exception_value, store_label
 from app.queries import AGE_BUCKETS, ExceptionDetail
 from reconcile.describe import OWNER_FIX
 
@@ -51,9 +51,10 @@ with st.expander("Ageing: open exceptions by days since first seen"):
 
 # --- which exception: a table row, the box, or ?id= -----------------------------------
 ids: list[str] = frame["id"].to_list()
+names = ui.store_names(url)
 labels = {
     r["id"]: f"{r['kind']} · {r['pos_ref'] or r['erp_ref'] or r['sku'] or r['tender'] or ''}"
-    f" · store {r['store'] or '-'} {r['business_day'] or ''}"
+    f" · store {store_label(r['store'], names) if r['store'] else '-'} {r['business_day'] or ''}"
     for r in frame.iter_rows(named=True)
 }
 url_id = ui.url_value("id")
@@ -108,6 +109,8 @@ def _detail(detail: ExceptionDetail) -> None:
     values[1].metric("ERP", _money(exc, "erp_value"))
     values[2].metric("Difference (ERP - POS)", _money(exc, "difference"))
     refs = {k: exc[k] for k in ("store", "business_day", "pos_ref", "erp_ref", "sku", "tender")}
+    if refs["store"] is not None:
+        refs["store"] = store_label(refs["store"], names)
     st.caption(
         " · ".join(f"{k} **{ui.literal(v)}**" for k, v in refs.items() if v is not None)
         + f" · first seen {exc['first_seen']:%Y-%m-%d %H:%M} · last seen"

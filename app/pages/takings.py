@@ -16,7 +16,7 @@ from app import ui
 from app.causes import cause_text
 from app.charts import waterfall_chart
 from app.money import money, store_label
-from app.queries import waterfall_steps
+from app.queries import store_day_money, waterfall_steps
 
 ui.require_role("finance", "admin")  # main.py routes by role too
 url = ui.warehouse_url()
@@ -58,12 +58,14 @@ with tab_takings:
             "Currency", currencies, key="tk_currency", horizontal=True, format_func=ui.literal
         )
         mine = by_day.filter(pl.col("currency") == currency)
-        off = mine.filter(pl.col("variance") != 0)
         cols = st.columns(4)
         cols[0].metric("POS takings", ui.literal(money(mine["pos_amount"].sum(), currency)))
         cols[1].metric("ERP takings", ui.literal(money(mine["erp_amount"].sum(), currency)))
         cols[2].metric("Variance (ERP - POS)", ui.literal(money(mine["variance"].sum(), currency)))
-        cols[3].metric("Store-days off", f"{off.height} of {mine.height}")
+
+        revenue = ui.revenue(url, scope)
+        both = store_day_money(by_day, revenue).filter(pl.col("currency") == currency)
+        cols[3].metric("Store-days off", f"{both['off'].sum()} of {both.height}")
 
         st.subheader("Variance by cause")
         steps = waterfall_steps(by_day, parts, currency)
@@ -75,13 +77,15 @@ with tab_takings:
                 return_dtype=pl.String,
             )
         )
-        causes = labelled.filter(pl.col("measure") == "relative")
-        st.plotly_chart(waterfall_chart(steps, currency, causes["step"].to_list()), key="waterfall")
+        causes = steps.filter(pl.col("measure") == "relative")
+        if causes.is_empty():
+            st.success("POS and ERP takings agree by tender on these store-days.")
+        else:
+            words = labelled.filter(pl.col("measure") == "relative")["step"].to_list()
+            st.plotly_chart(waterfall_chart(steps, currency, words), key="waterfall")
         ui.show_frame(labelled, key="waterfall_table")
         ui.downloads(steps, "variance_waterfall")
-        for cause, amount in (
-            steps.filter(pl.col("measure") == "relative").select("step", "amount").rows()
-        ):
+        for cause, amount in causes.select("step", "amount").rows():
             if cause == "unaccounted":
                 continue
             kinds = explaining(cause)
@@ -93,18 +97,25 @@ with tab_takings:
                 icon=":material/link:",
             )
 
-        st.subheader("Per store: POS vs ERP by tender")
+        st.subheader("Per store: POS vs ERP by tender and by revenue (documents)")
+        st.caption(
+            "Tender: the takings per tender account. Revenue: the gross of completed, paid "
+            "POS orders against the ERP documents (a document posted twice, for another "
+            "amount or with no POS order shows here even when the tenders agree; "
+            "daily-journal stores post no per-order documents). Choose a row for its "
+            "accounts and the exceptions that explain it."
+        )
         only_off = st.toggle("Only store-days with a variance", value=True, key="tk_only_off")
-        shown = off if only_off else mine
+        shown = both.filter(pl.col("off")) if only_off else both
         event = ui.show_frame(
-            ui.with_store_names(shown, names),
+            ui.with_store_names(shown.drop("off"), names),
             key="takings_days",
             on_select="rerun",
             selection_mode="single-row",
         )
-        ui.downloads(shown, "takings_by_store_day")
+        ui.downloads(shown.drop("off"), "takings_by_store_day")
         rows = event.selection.rows if event is not None else []
-        if rows:
+        if rows and rows[0] < shown.height:
             pick = shown.row(rows[0], named=True)
             store, day = pick["store"], pick["business_day"]
             st.markdown(
@@ -126,18 +137,6 @@ with tab_takings:
                     query_params=filters.store_day(store, day).to_query_params()
                     | {"owner": "finance"},
                 )
-
-        st.subheader("Per store: POS orders vs ERP documents (revenue)")
-        st.caption(
-            "The gross of completed, paid POS orders against the ERP documents that carry "
-            "them: a sale posted twice or for another amount shows here even when the "
-            "tenders agree. Daily-journal stores post no per-order documents (ERP 0)."
-        )
-        revenue = ui.revenue(url, scope).filter(pl.col("currency") == currency)
-        rev_off = revenue.filter(pl.col("difference") != 0)
-        rev_shown = rev_off if only_off else revenue
-        ui.show_frame(ui.with_store_names(rev_shown, names), key="revenue_days")
-        ui.downloads(rev_shown, "revenue_by_store_day")
         with st.expander("Every account row (store, day, tender account)"):
             accounts_all = ui.takings(url, scope).filter(pl.col("currency") == currency)
             ui.show_frame(ui.with_store_names(accounts_all, names), key="takings_all")
