@@ -508,13 +508,19 @@ def sidebar_filters(stores: list[str]) -> Filters:
 
 def show_frame(frame: pl.DataFrame, **kwargs: Any) -> Any:
     """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats,
-    and days show as days (YYYY-MM-DD), not as midnight."""
+    money (Decimal with two places) shows its two decimals (the grid would drop trailing
+    zeros: -122.2), and days show as days (YYYY-MM-DD), not as midnight."""
     days = {
         name: st.column_config.DateColumn(format="YYYY-MM-DD")
         for name, dtype in frame.schema.items()
         if dtype == pl.Date
     }
-    config = {**days, **kwargs.pop("column_config", {})}
+    money = {
+        name: st.column_config.NumberColumn(format="%.2f")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Decimal) and dtype.scale == 2
+    }
+    config = {**days, **money, **kwargs.pop("column_config", {})}
     return st.dataframe(frame, hide_index=True, column_config=config or None, **kwargs)
 
 

@@ -83,7 +83,7 @@ with tab_takings:
         else:
             words = labelled.filter(pl.col("measure") == "relative")["step"].to_list()
             st.plotly_chart(waterfall_chart(steps, currency, words), key="waterfall")
-        ui.show_frame(labelled, key="waterfall_table")
+        ui.show_frame(labelled.drop("measure"), key="waterfall_table")
         ui.downloads(steps, "variance_waterfall")
         for cause, amount in causes.select("step", "amount").rows():
             if cause == "unaccounted":

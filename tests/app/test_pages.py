@@ -829,3 +829,13 @@ def test_an_explained_variance_links_to_the_exception_that_explains_it(data: War
     assert all(p in query for p in ("store=1", "from=2024-06-01", "kind=missing_in_erp"))
     stock = _app("pages/exceptions.py", role="admin", id="m")
     assert not [p for p in stock.get("page_link") if "explain it" in p.proto.label]
+
+
+def test_money_columns_show_two_decimals_in_the_grid(data: Warehouse) -> None:
+    import json
+
+    _seed_close(data)
+    at = _app("pages/takings.py", role="finance")
+    config = json.loads(at.dataframe(key="takings_days").proto.columns)
+    for column in ("pos_amount", "erp_amount", "variance", "pos_revenue", "revenue_difference"):
+        assert config[column]["type_config"]["format"] == "%.2f", column  # not -122.2
