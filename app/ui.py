@@ -615,15 +615,18 @@ def names_of_stores() -> dict[str, str]:
         return {}
 
 
-def with_store_names(frame: pl.DataFrame, names: Mapping[str, str] | None = None) -> pl.DataFrame:
-    """`store` as people read it: `Name (id)` where Sitoo named it, `Unattributed` for ERP
-    money no store can be given (null)."""
+def with_store_names(
+    frame: pl.DataFrame, names: Mapping[str, str] | None = None, *, money: bool = True
+) -> pl.DataFrame:
+    """`store` as people read it: `Name (id)` where Sitoo named it; a null store is
+    `Unattributed` in a frame of money (ERP money no store can be given), else stays blank
+    (an exception about no store, an unknown SKU say)."""
     if "store" not in frame.columns:
         return frame
     known = dict(names_of_stores() if names is None else names)
     return frame.with_columns(
         pl.col("store").map_elements(
-            lambda s: store_label(s, known), return_dtype=pl.String, skip_nulls=False
+            lambda s: store_label(s, known), return_dtype=pl.String, skip_nulls=not money
         )
     )
 
@@ -638,7 +641,7 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
         .alias("cause_text"),
         *(value_text(c) for c in ("pos_value", "erp_value", "difference")),
     )
-    return with_store_names(shown).select(READABLE_COLUMNS)
+    return with_store_names(shown, money=False).select(READABLE_COLUMNS)
 
 
 EXCEPTIONS_PAGE = "pages/exceptions.py"

@@ -839,3 +839,17 @@ def test_money_columns_show_two_decimals_in_the_grid(data: Warehouse) -> None:
     config = json.loads(at.dataframe(key="takings_days").proto.columns)
     for column in ("pos_amount", "erp_amount", "variance", "pos_revenue", "revenue_difference"):
         assert config[column]["type_config"]["format"] == "%.2f", column  # not -122.2
+
+
+def test_exception_tables_show_store_names_and_leave_a_storeless_one_blank(
+    data: Warehouse,
+) -> None:
+    import pandas as pd  # type: ignore[import-untyped]
+
+    _seed_close(data)
+    data.exception("u", "unknown_sku", None, None, cause="sku_not_in_erp", sku="GHOST")
+    at = _app("pages/exceptions.py", role="admin", status="all")
+    table: Any = at.dataframe(key="table").value
+    stores = dict(zip(table["id"], table["store"], strict=True))
+    assert stores["m"] == "London Oxford St (1)"
+    assert pd.isna(stores["u"])  # no store: blank, not "Unattributed" money
