@@ -671,6 +671,7 @@ def test_takings_page_totals_waterfall_and_store_days(data: Warehouse) -> None:
     assert m["Store-days off"] == "1 of 2"
     steps: Any = _table_with(at, "step")
     assert list(steps["amount"].astype(float)) == [172.0, -12.0, 160.0]
+    assert len(at.get("plotly_chart")) == 1  # the causes' waterfall
     off: Any = at.dataframe(key="takings_days").value
     assert list(off["store"]) == ["1"]  # only the store-day with a variance
     at.toggle(key="tk_only_off").set_value(False).run()
@@ -853,3 +854,13 @@ def test_exception_tables_show_store_names_and_leave_a_storeless_one_blank(
     stores = dict(zip(table["id"], table["store"], strict=True))
     assert stores["m"] == "London Oxford St (1)"
     assert pd.isna(stores["u"])  # no store: blank, not "Unattributed" money
+
+
+def test_a_day_whose_tenders_agree_says_so_instead_of_an_empty_chart(data: Warehouse) -> None:
+    data.takings("1", "2024-06-01", "1210", "80.00", "80.00")
+    at = _app("pages/takings.py", role="finance")
+    assert not at.exception
+    assert any("takings agree by tender" in s.value for s in at.success)
+    assert not at.get("plotly_chart")  # no chart of nothing
+    assert _metrics(at)["Store-days off"] == "0 of 1"
+    assert at.dataframe(key="takings_days").value.empty  # only the days off, by default
