@@ -121,7 +121,9 @@ with tab_takings:
             st.markdown(
                 f"**{ui.literal(store_label(store, names))}, {day:%Y-%m-%d}** by tender account"
             )
-            that_day = replace(filters, date_from=day, date_to=day, stores=(), owner="finance")
+            that_day = replace(
+                filters, date_from=day, date_to=day, stores=(), kinds=(), owner="finance"
+            )
             accounts = ui.takings(url, that_day).filter(pl.col("store").eq_missing(store))
             ui.table(ui.with_store_names(accounts, names), "takings_accounts")
             st.markdown("**The exceptions that explain it** (choose one to open it)")
