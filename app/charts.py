@@ -8,12 +8,15 @@ and the chart; the exact Decimal sums stay in the frames (and their downloads).
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd  # type: ignore[import-untyped]  # for the Styler st.dataframe shows
 import plotly.graph_objects as go
 import polars as pl
+
+from app.money import money, store_label
 
 __all__ = ["Mode", "heatmap_grid", "rank_stores", "waterfall_chart"]
 
@@ -43,13 +46,16 @@ def _shade(share: float) -> str:
     return f"background-color: rgb({r},{g},{b}); color: {ink}"
 
 
-def heatmap_grid(cells: pl.DataFrame, mode: Mode, stores: Sequence[str]) -> Any:
+def heatmap_grid(
+    cells: pl.DataFrame, mode: Mode, stores: Sequence[str], names: Mapping[str, str] | None = None
+) -> Any:
     """`stores` (rows, in that order) x business days (columns, ISO dates), as a pandas
     Styler for `st.dataframe`: a cheap canvas grid, fast to paint for thousands of cells.
 
     A cell shows (as text) the store-day's exception count or money at stake, shaded
     from pale to dark red by its share of the largest shown; a store-day with POS orders
-    and no exception shows 0 in pale green; a store-day with neither is blank.
+    and no exception shows 0 in pale green; a store-day with neither is blank. A row is
+    labelled with the store's name where `names` has one (`Name (id)`), else its id.
     """
     days = sorted(set(cells.get_column("business_day").to_list()))
     shown = cells.filter(pl.col("store").is_in(list(stores)))
@@ -82,18 +88,26 @@ def heatmap_grid(cells: pl.DataFrame, mode: Mode, stores: Sequence[str]) -> Any:
     shading = pd.DataFrame(css, index=grid.index, columns=grid.columns)
     fmt = "{:,.0f}" if mode == "count" else "{:,.2f}"
     text = grid.map(lambda v: "" if v != v else fmt.format(v))  # blank, not "None"
+    labels = [store_label(s, dict(names or {})) for s in grid.index]
+    text.index = shading.index = pd.Index(labels, name="store")
     return text.style.apply(lambda _: shading, axis=None)
 
 
-def waterfall_chart(steps: pl.DataFrame, currency: str) -> Any:
-    """POS takings -> each cause of the variance -> ERP takings, from `waterfall_steps`."""
-    amounts = [float(a) for a in steps.get_column("amount").to_list()]
+def waterfall_chart(steps: pl.DataFrame, currency: str, labels: Sequence[str] = ()) -> Any:
+    """The variance by cause, from `waterfall_steps`: each cause's share from 0, then the
+    variance itself (ERP - POS). The POS and ERP totals are left out of the chart (the page
+    shows them as figures) so the axis is scaled to the variance: a -121.60 gap stays
+    visible beside 157k of takings. `labels`: the causes in words, in the steps' order."""
+    causes = steps.filter(pl.col("measure") == "relative")
+    amounts: list[Any] = causes.get_column("amount").to_list()
+    total = sum(amounts, Decimal(0))
+    names = list(labels) if labels else [s.replace("_", " ") for s in causes["step"]]
     fig = go.Figure(
         go.Waterfall(
-            x=[s.replace("_", " ") for s in steps.get_column("step").to_list()],
-            y=amounts,
-            measure=steps.get_column("measure").to_list(),
-            text=[f"{a:,.2f}" for a in steps.get_column("amount").to_list()],
+            x=[*names, "Variance (ERP - POS)"],
+            y=[float(a) for a in amounts] + [float(total)],
+            measure=["relative"] * len(amounts) + ["total"],
+            text=[money(a, None) for a in [*amounts, total]],
             textposition="outside",
             connector={"line": {"color": "#888"}},
             increasing={"marker": {"color": "#2e7d32"}},

@@ -46,9 +46,11 @@ from warehouse.models import (
     ExceptionEvent,
     ExceptionRow,
     MappingChange,
+    MapStore,
     PosOrder,
     PosOrderLine,
     PosPayment,
+    PosStore,
     RawPayload,
     Run,
     SyncPost,
@@ -76,6 +78,7 @@ __all__ = [
     "exceptions_by_id",
     "freshness",
     "heatmap_cells",
+    "latest_closed_day",
     "latest_day",
     "mapping_changes",
     "mapping_health",
@@ -83,9 +86,12 @@ __all__ = [
     "order_chain",
     "order_stores",
     "pos_activity",
+    "revenue_by_store_day",
     "runs",
     "schema_of",
     "stock_variances",
+    "store_day_money",
+    "store_names",
     "store_options",
     "sync_post_summary",
     "sync_posts",
@@ -104,7 +110,7 @@ DEFAULT_STALE_AFTER: dict[str, timedelta] = {
     "reconcile": timedelta(hours=26),
 }
 EXCEPTION_COLUMNS: tuple[str, ...] = (*EXCEPTION_FIELDS, "assignee", "resolved_at")
-MONEY_AT_STAKE = pl.Decimal(38, 3)
+MONEY_AT_STAKE = pl.Decimal(38, 2)  # money: two decimals (pos_value etc. are 3: quantities too)
 
 
 # --- frames from models ------------------------------------------------------------
@@ -191,10 +197,18 @@ def exceptions(engine: Engine, filters: Filters) -> pl.DataFrame:
 
 
 def money_at_stake() -> pl.Expr:
-    """abs(difference), else abs(pos_value), else abs(erp_value); null for non-money kinds."""
+    """abs(difference), else abs(pos_value), else abs(erp_value); null for non-money kinds.
+
+    Each problem counts once: a money difference that follows from another exception
+    (cause `explained_by_...`, e.g. the tender variance of a store-day whose sale is held)
+    is that exception's money again, so it counts 0 here.
+    """
     value = pl.coalesce(pl.col("difference"), pl.col("pos_value"), pl.col("erp_value")).abs()
+    explained = pl.col("cause").fill_null("").str.starts_with("explained_by_")
     return (
-        pl.when(pl.col("kind").is_in(sorted(MONEY_KINDS)))
+        pl.when(pl.col("kind").is_in(sorted(MONEY_KINDS)) & explained)
+        .then(pl.lit(0))
+        .when(pl.col("kind").is_in(sorted(MONEY_KINDS)))
         .then(value)
         .otherwise(None)
         .cast(MONEY_AT_STAKE)
@@ -284,6 +298,13 @@ def order_stores(engine: Engine) -> dict[str, date]:
     )
     with engine.connect() as conn:
         return {str(store): day for store, day in conn.execute(stmt)}
+
+
+def store_names(engine: Engine) -> dict[str, str]:
+    """Store id -> name as Sitoo names it (kept by the collector); stores it never named
+    are absent (show their id)."""
+    with engine.connect() as conn:
+        return {str(i): str(n) for i, n in conn.execute(select(PosStore.store_id, PosStore.name))}
 
 
 def store_options(engine: Engine) -> list[str]:
@@ -766,21 +787,22 @@ def waterfall_steps(
     )
 
 
-def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
-    """VAT per store-day: completed, paid POS orders against the ERP documents that carry them.
-
-    ERP VAT is summed over documents whose pos_ref is one of those orders, booked to the
-    order's store and business day (journal-mode VAT is not itemised, so not counted).
-    """
+def _orders_vs_documents(
+    engine: Engine, filters: Filters, pos_column: Any, erp_column: Any, name: str
+) -> pl.DataFrame:
+    """A money column of completed, paid POS orders against the same column of the ERP
+    documents whose pos_ref is one of them, per store-day of the order: `pos_{name}`,
+    `erp_{name}`, `difference` (ERP - POS). A duplicate document counts twice, an order
+    with no document not at all on the ERP side."""
     o, d = PosOrder, ErpDocument
     where = [_store_days(o, o.store_id, filters), o.state == "completed", o.paid.is_(True)]
     pos = (
-        select(o.store_id, o.business_day, o.currency, _units(engine, o.vat_total).label("v"))
+        select(o.store_id, o.business_day, o.currency, _units(engine, pos_column).label("v"))
         .where(*where)
         .group_by(o.store_id, o.business_day, o.currency)
     )
     erp = (
-        select(o.store_id, o.business_day, o.currency, _units(engine, d.vat_total).label("v"))
+        select(o.store_id, o.business_day, o.currency, _units(engine, erp_column).label("v"))
         .join(d, d.pos_ref == o.order_id)
         .where(*where)
         .group_by(o.store_id, o.business_day, o.currency)
@@ -796,13 +818,109 @@ def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
         "store": pl.String(),
         "business_day": pl.Date(),
         "currency": pl.String(),
-        "pos_vat": MONEY,
-        "erp_vat": MONEY,
+        f"pos_{name}": MONEY,
+        f"erp_{name}": MONEY,
     }
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return frame.with_columns(
-        (pl.col("erp_vat") - pl.col("pos_vat")).cast(MONEY).alias("difference")
+        (pl.col(f"erp_{name}") - pl.col(f"pos_{name}")).cast(MONEY).alias("difference")
     )
+
+
+def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """VAT per store-day: completed, paid POS orders against the ERP documents that carry them.
+
+    ERP VAT is summed over documents whose pos_ref is one of those orders, booked to the
+    order's store and business day (journal-mode VAT is not itemised, so not counted).
+    """
+    return _orders_vs_documents(engine, filters, PosOrder.vat_total, ErpDocument.vat_total, "vat")
+
+
+def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+    """Revenue per store-day: the gross of completed, paid POS orders against the gross of
+    the ERP documents (`pos_revenue`, `erp_revenue`, `difference`), so a document posted
+    twice, for another amount, or with no POS order behind it shows even where the tenders
+    agree. A document carrying a POS order counts on that order's store-day; one without
+    (an orphan) on its posting date, in the store its location maps to, else the store of
+    the sale it refunds, else none (`store` null: unattributed). Journal mode posts no
+    per-order documents: its ERP column stays 0."""
+    carried = _orders_vs_documents(
+        engine, filters, PosOrder.gross_total, ErpDocument.gross_total, "revenue"
+    )
+    d, o, sale, m = ErpDocument, PosOrder, PosOrder.__table__.alias("sale"), MapStore
+    store = func.coalesce(m.store_id, sale.c.store_id)
+    where = [o.order_id.is_(None), d.doc_type != "journal", *_days(d.posting_date, filters)]
+    if filters.stores:
+        where.append(store.in_(filters.stores))
+    stmt = (
+        select(store, d.posting_date, d.currency, _units(engine, d.gross_total))
+        .select_from(d)
+        .outerjoin(o, o.order_id == d.pos_ref)
+        .outerjoin(m, m.location == d.location)
+        .outerjoin(sale, sale.c.order_id == d.original_pos_ref)
+        .where(*where)
+        .group_by(store, d.posting_date, d.currency)
+    )
+    with engine.connect() as conn:
+        orphans = [(r[0], r[1], r[2], _from_units(r[3])) for r in conn.execute(stmt)]
+    keys = ["store", "business_day", "currency"]
+    extra = pl.DataFrame(
+        orphans, schema={**{k: carried.schema[k] for k in keys}, "orphan": MONEY}, orient="row"
+    )
+    zero = pl.lit(Decimal(0), dtype=MONEY)
+    return (
+        carried.join(extra, on=keys, how="full", coalesce=True, nulls_equal=True)
+        .with_columns(
+            pl.col("pos_revenue").fill_null(zero),
+            (pl.col("erp_revenue").fill_null(zero) + pl.col("orphan").fill_null(zero))
+            .cast(MONEY)
+            .alias("erp_revenue"),
+        )
+        .with_columns(
+            (pl.col("erp_revenue") - pl.col("pos_revenue")).cast(MONEY).alias("difference")
+        )
+        .select(carried.columns)
+        .sort("business_day", "store", "currency", nulls_last=True)
+    )
+
+
+def store_day_money(by_store_day: pl.DataFrame, revenue: pl.DataFrame) -> pl.DataFrame:
+    """Per store-day and currency, both comparisons side by side: takings by tender
+    (`pos_amount`, `erp_amount`, `variance`, from `takings_by_store_day`) and revenue by
+    documents (`pos_revenue`, `erp_revenue`, `revenue_difference`, from
+    `revenue_by_store_day`); a side with no row for that store-day reads 0. `off`: either
+    differs. Newest day first, then store (unattributed last)."""
+    keys = ["store", "business_day", "currency"]
+    zero = pl.lit(Decimal(0), dtype=MONEY)
+    money = ["pos_amount", "erp_amount", "variance", "pos_revenue", "erp_revenue"]
+    joined = by_store_day.drop("accounts").join(
+        revenue.rename({"difference": "revenue_difference"}),
+        on=keys,
+        how="full",
+        coalesce=True,
+        nulls_equal=True,
+    )
+    return (
+        joined.with_columns(*(pl.col(c).fill_null(zero) for c in [*money, "revenue_difference"]))
+        .with_columns(
+            ((pl.col("variance") != 0) | (pl.col("revenue_difference") != 0)).alias("off")
+        )
+        .select(*keys, *money, "revenue_difference", "off")
+        .sort(["business_day", "store"], descending=[True, False], nulls_last=True)
+    )
+
+
+def latest_closed_day(engine: Engine, today: date) -> date | None:
+    """The latest business day before `today` with takings (a closed day: its sales are all
+    in), else the latest with takings at all; None when no reconcile wrote takings."""
+    t = Takings
+    with engine.connect() as conn:
+        closed = conn.execute(
+            select(func.max(t.business_day)).where(t.business_day < today)
+        ).scalar_one_or_none()
+        if closed is not None:
+            return closed
+        return conn.execute(select(func.max(t.business_day))).scalar_one_or_none()
 
 
 # --- stock and items -------------------------------------------------------------------

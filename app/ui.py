@@ -22,6 +22,7 @@ from app import auth, queries
 from app.auth import User
 from app.causes import cause_text
 from app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
+from app.money import store_label, value_text
 from config import ConfigError, load_settings
 from warehouse.db import open_warehouse
 
@@ -215,6 +216,7 @@ def warm_up() -> None:
         _engine(url)
         latest_day(url)
         store_options(url)
+        store_names(url)
         freshness(url)
         for owner in (None, *OWNERS):  # whoever signs in, their first page is read already
             first = Filters(owner=owner)
@@ -270,6 +272,11 @@ def freshness(url: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def store_options(url: str) -> list[str]:
     return queries.store_options(_engine(url))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def store_names(url: str) -> dict[str, str]:
+    return queries.store_names(_engine(url))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -335,6 +342,25 @@ def takings_by_store_day(url: str, filters: Filters) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def variance_waterfall(url: str, filters: Filters) -> pl.DataFrame:
     return queries.variance_waterfall(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def revenue(url: str, filters: Filters) -> pl.DataFrame:
+    return queries.revenue_by_store_day(_engine(url), filters)
+
+
+def today() -> date:
+    """Today in the default store time zone (RECON_TIMEZONE): days before it are closed."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    settings = _settings_or_none()
+    return datetime.now(ZoneInfo(settings.recon_timezone if settings else "Europe/London")).date()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_closed_day(url: str, today: date) -> date | None:
+    return queries.latest_closed_day(_engine(url), today)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -479,7 +505,14 @@ def sidebar_filters(stores: list[str]) -> Filters:
         st.date_input("From business day", key=_W["from"], format="YYYY-MM-DD")
         st.date_input("To business day", key=_W["to"], format="YYYY-MM-DD")
         store_choices = sorted(set(stores) | set(st.session_state[_W["store"]]))
-        st.multiselect("Stores", store_choices, key=_W["store"], placeholder="all stores")
+        names = names_of_stores()
+        st.multiselect(
+            "Stores",
+            store_choices,
+            key=_W["store"],
+            placeholder="all stores",
+            format_func=lambda s: store_label(s, names),
+        )
         st.multiselect("Kinds", KINDS, key=_W["kind"], placeholder="all kinds")
         st.selectbox("Owner", (ANY_OWNER, *OWNERS), key=_W["owner"])
         st.selectbox("Status", STATUS_CHOICES, key=_W["status"], help="open = new or persisting")
@@ -496,13 +529,19 @@ def sidebar_filters(stores: list[str]) -> Filters:
 
 def show_frame(frame: pl.DataFrame, **kwargs: Any) -> Any:
     """st.dataframe for a Polars frame; Decimal columns go as Arrow decimals, never floats,
-    and days show as days (YYYY-MM-DD), not as midnight."""
+    money (Decimal with two places) shows its two decimals (the grid would drop trailing
+    zeros: -122.2), and days show as days (YYYY-MM-DD), not as midnight."""
     days = {
         name: st.column_config.DateColumn(format="YYYY-MM-DD")
         for name, dtype in frame.schema.items()
         if dtype == pl.Date
     }
-    config = {**days, **kwargs.pop("column_config", {})}
+    money = {
+        name: st.column_config.NumberColumn(format="%.2f")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Decimal) and dtype.scale == 2
+    }
+    config = {**days, **money, **kwargs.pop("column_config", {})}
     return st.dataframe(frame, hide_index=True, column_config=config or None, **kwargs)
 
 
@@ -587,14 +626,43 @@ READABLE_COLUMNS = (
 )
 
 
-def readable(frame: pl.DataFrame) -> pl.DataFrame:
-    """An exceptions frame for people: the cause in words next to the kind."""
-    texts = {code: cause_text(code) for code in frame.get_column("cause").unique().to_list()}
+def names_of_stores() -> dict[str, str]:
+    """Sitoo's store names ({} when the warehouse cannot be read: ids are shown then)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return store_names(load_settings().warehouse_url)
+    except (ConfigError, SQLAlchemyError, OSError):
+        return {}
+
+
+def with_store_names(
+    frame: pl.DataFrame, names: Mapping[str, str] | None = None, *, money: bool = True
+) -> pl.DataFrame:
+    """`store` as people read it: `Name (id)` where Sitoo named it; a null store is
+    `Unattributed` in a frame of money (ERP money no store can be given), else stays blank
+    (an exception about no store, an unknown SKU say)."""
+    if "store" not in frame.columns:
+        return frame
+    known = dict(names_of_stores() if names is None else names)
     return frame.with_columns(
+        pl.col("store").map_elements(
+            lambda s: store_label(s, known), return_dtype=pl.String, skip_nulls=not money
+        )
+    )
+
+
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """An exceptions frame for people: the cause in words next to the kind, store names,
+    money with two decimals and its currency (quantities as they are)."""
+    texts = {code: cause_text(code) for code in frame.get_column("cause").unique().to_list()}
+    shown = frame.with_columns(
         pl.col("cause")
         .replace_strict(texts, default="", return_dtype=pl.String)
-        .alias("cause_text")
-    ).select(READABLE_COLUMNS)
+        .alias("cause_text"),
+        *(value_text(c) for c in ("pos_value", "erp_value", "difference")),
+    )
+    return with_store_names(shown, money=False).select(READABLE_COLUMNS)
 
 
 # Absolute: Streamlit resolves a relative page path from its entry script (app/entry/).

@@ -31,6 +31,7 @@ from collectors._landing import (
     set_watermark,
 )
 from config.mappings import Mappings
+from warehouse.db import table, upsert
 from warehouse.runs import RunLog
 
 SOURCE = "sitoo"
@@ -192,6 +193,19 @@ def store_directory(client: SitooClient, mappings: Mappings, default_tz: str) ->
     return StoreDirectory(warehouses, zones, default_tz)
 
 
+def keep_store_names(engine: Engine, client: SitooClient) -> int:
+    """Sitoo's stores (id and name) into `pos_stores`, for the dashboard to show names; a
+    store renamed in Sitoo is renamed here, one Sitoo no longer lists keeps its last name.
+    Returns how many stores Sitoo named."""
+    rows = [
+        {"store_id": str(f.item.storeid), "name": f.item.name}
+        for f in client.list_stores()
+        if f.item is not None and f.item.name
+    ]
+    with engine.begin() as conn:
+        return upsert(conn, table("pos_stores"), rows)
+
+
 def _next_watermark(
     orders: list[SitooOrder], current: int, pinned: int | None
 ) -> tuple[int, int | None]:
@@ -308,6 +322,7 @@ def collect_sitoo(
     full: bool = False,
 ) -> None:
     stores = store_directory(client, mappings, default_tz)
+    run.counts["sitoo_stores"] += keep_store_names(engine, client)
     orders = collect_orders(engine, client, stores, run, full=full)
     run.counts["sitoo_orders_new"] += orders.new
     run.counts["sitoo_orders_changed"] += orders.changed

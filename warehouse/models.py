@@ -195,6 +195,16 @@ class ErpAccount(Base):
 # --- mappings (loaded by `recon mappings import`) ----------------------------------
 
 
+class PosStore(Base):
+    """A POS store as Sitoo names it (kept from `GET stores.json` at each collect), so the
+    dashboard can show names where it shows stores. Not a snapshot table: the engine keys on
+    ids only."""
+
+    __tablename__ = "pos_stores"
+    store_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class MapStore(Base):
     __tablename__ = "map_store"
     store_id: Mapped[str] = mapped_column(String(40), primary_key=True)

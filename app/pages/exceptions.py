@@ -13,7 +13,8 @@ import streamlit as st
 
 from app import ui, workflow
 from app.causes import cause_text
-from app.filters import OPEN_STATUSES
+from app.filters import OPEN_STATUSES, Filters
+from app.money import exception_value, store_label
 from app.queries import AGE_BUCKETS, ExceptionDetail
 from reconcile.describe import OWNER_FIX
 
@@ -50,9 +51,10 @@ with st.expander("Ageing: open exceptions by days since first seen"):
 
 # --- which exception: a table row, the box, or ?id= -----------------------------------
 ids: list[str] = frame["id"].to_list()
+names = ui.store_names(url)
 labels = {
     r["id"]: f"{r['kind']} · {r['pos_ref'] or r['erp_ref'] or r['sku'] or r['tender'] or ''}"
-    f" · store {r['store'] or '-'} {r['business_day'] or ''}"
+    f" · store {store_label(r['store'], names) if r['store'] else '-'} {r['business_day'] or ''}"
     for r in frame.iter_rows(named=True)
 }
 url_id = ui.url_value("id")
@@ -75,8 +77,8 @@ ui.set_url({"id": selected})
 st.session_state["_url_id"] = selected
 
 
-def _money(value: Any, currency: str | None) -> str:
-    return "-" if value is None else f"{value:,} {ui.literal(currency or '')}".strip()
+def _money(exc: dict[str, Any], column: str) -> str:
+    return ui.literal(exception_value(exc["kind"], exc[column], exc["currency"]) or "-")
 
 
 def _detail(detail: ExceptionDetail) -> None:
@@ -85,16 +87,30 @@ def _detail(detail: ExceptionDetail) -> None:
     fix = OWNER_FIX.get(exc["kind"])
     if fix:
         st.info(fix, icon=":material/build:")
+    explainer = exc["cause"].removeprefix("explained_by_")
+    if explainer != exc["cause"] and exc["business_day"] is not None:  # a variance: its cause
+        day = exc["business_day"]
+        scope = Filters(date_from=day, date_to=day, kinds=(explainer,))
+        if exc["store"] is not None:
+            scope = scope.store_day(exc["store"], day)
+        st.page_link(
+            ui.EXCEPTIONS_PAGE,
+            label=f"The {explainer.replace('_', ' ')} exceptions that explain it",
+            query_params=scope.to_query_params(),
+            icon=":material/link:",
+        )
     info = st.columns(4)
     info[0].metric("Status", exc["status"])
     info[1].metric("Owner", exc["owner"])
     info[2].metric("Assignee", ui.literal(exc["assignee"] or "-"))
     info[3].metric("Severity", exc["severity"])
     values = st.columns(3)
-    values[0].metric("POS", _money(exc["pos_value"], exc["currency"]))
-    values[1].metric("ERP", _money(exc["erp_value"], exc["currency"]))
-    values[2].metric("Difference (ERP - POS)", _money(exc["difference"], exc["currency"]))
+    values[0].metric("POS", _money(exc, "pos_value"))
+    values[1].metric("ERP", _money(exc, "erp_value"))
+    values[2].metric("Difference (ERP - POS)", _money(exc, "difference"))
     refs = {k: exc[k] for k in ("store", "business_day", "pos_ref", "erp_ref", "sku", "tender")}
+    if refs["store"] is not None:
+        refs["store"] = store_label(refs["store"], names)
     st.caption(
         " · ".join(f"{k} **{ui.literal(v)}**" for k, v in refs.items() if v is not None)
         + f" · first seen {exc['first_seen']:%Y-%m-%d %H:%M} · last seen"

@@ -13,6 +13,7 @@ import streamlit as st
 
 from app import ui
 from app.charts import Mode, heatmap_grid, rank_stores
+from app.money import money, store_label
 
 NONE = "(all)"
 PAGE = 25  # stores per page of the heatmap
@@ -21,6 +22,7 @@ ui.require_user()
 url = ui.warehouse_url()
 ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
+names = ui.store_names(url)
 
 st.title("Overview")
 
@@ -49,7 +51,7 @@ if totals.money_by_currency:
     st.markdown(
         "**Money at stake:** "
         + " · ".join(
-            f"{ui.literal(cur)} {amount:,.2f}" for cur, amount in totals.money_by_currency.items()
+            ui.literal(money(amount, cur)) for cur, amount in totals.money_by_currency.items()
         )
     )
 if totals.without_store_day:
@@ -98,7 +100,7 @@ chosen = right.selectbox(
 first = 0 if chosen.startswith("all") else int(chosen.split("-")[0]) - 1
 shown = ranked if chosen.startswith("all") else ranked[first : first + PAGE]
 event = st.dataframe(
-    heatmap_grid(drift, mode, shown),
+    heatmap_grid(drift, mode, shown, names),
     key="heatmap",
     on_select="rerun",
     selection_mode="single-cell",
@@ -130,7 +132,12 @@ for key, options in (("drill_store", stores), ("drill_day", days)):
         st.session_state[key] = NONE
 
 left, right = st.columns(2)
-store = left.selectbox("Store", stores, key="drill_store")
+store = left.selectbox(
+    "Store",
+    stores,
+    key="drill_store",
+    format_func=lambda s: s if s == NONE else store_label(s, names),
+)
 day = right.selectbox("Business day", days, key="drill_day")
 ui.set_url({"at_store": None if store == NONE else store, "at_day": None if day == NONE else day})
 st.session_state["_at_url"] = (store, day)
@@ -143,7 +150,8 @@ if store != NONE or day != NONE:
             drilled, date_from=date.fromisoformat(day), date_to=date.fromisoformat(day)
         )
     frame = ui.exceptions(url, drilled)
-    st.markdown(f"**{frame.height} exceptions** for store {ui.literal(store)}, {day}")
+    where = "every store" if store == NONE else ui.literal(store_label(store, names))
+    st.markdown(f"**{frame.height} exceptions** for {where}, {day}")
     ui.exception_list(frame, "drill_table", drilled)
     st.caption("Choose a row to open it.")
     st.page_link(

@@ -27,7 +27,12 @@ stock = ui.stock_variances(url, filters)
 if stock.is_empty():
     st.success("POS and ERP stock agree for these stores.")
 else:
-    event = ui.show_frame(stock, key="stock_table", on_select="rerun", selection_mode="single-row")
+    event = ui.show_frame(
+        ui.with_store_names(stock),
+        key="stock_table",
+        on_select="rerun",
+        selection_mode="single-row",
+    )
     ui.downloads(stock, "stock_variances")
     rows = event.selection.rows if event is not None else []
     if rows:

@@ -1,5 +1,6 @@
-"""Takings & VAT page (finance): POS vs ERP takings per store-day and tender account, the
-variance waterfall by cause, and the VAT view.
+"""Takings & VAT page (finance): opens on the latest closed business day; per store, POS vs
+ERP by tender account and by revenue (orders vs documents); the variance by cause, each
+linked to the exceptions that explain it; and the VAT view.
 
 Thin: reads through `app.ui` (cached `app.queries`, sums done in SQL), draws, exports.
 """
@@ -14,17 +15,35 @@ import streamlit as st
 from app import ui
 from app.causes import cause_text
 from app.charts import waterfall_chart
-from app.queries import waterfall_steps
+from app.money import money, store_label
+from app.queries import store_day_money, waterfall_steps
 
 ui.require_role("finance", "admin")  # main.py routes by role too
 url = ui.warehouse_url()
 ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
+names = ui.store_names(url)
 
 st.title("Takings & VAT")
-scope = ui.window(url, filters)
+scope = filters
+if filters.date_from is None and filters.date_to is None:  # a close: the latest closed day
+    closed = ui.latest_closed_day(url, ui.today())
+    if closed is not None:
+        scope = replace(filters, date_from=closed, date_to=closed)
+        st.caption(
+            f"Business day {closed:%Y-%m-%d}, the latest closed day; set From / To in the "
+            "sidebar for others."
+        )
 by_day = ui.takings_by_store_day(url, scope)
 parts = ui.variance_waterfall(url, scope)
+
+
+def explaining(cause: str) -> tuple[str, ...]:
+    """The exception kinds a waterfall cause's money is explained by (the cause names one;
+    unexplained money is the tender variances themselves)."""
+    kind = cause.removeprefix("explained_by_")
+    return (kind,) if kind != cause else ("tender_variance",)
+
 
 tab_takings, tab_vat = st.tabs(["Takings", "VAT"])
 with tab_takings:
@@ -38,14 +57,15 @@ with tab_takings:
         currency: str = st.radio(
             "Currency", currencies, key="tk_currency", horizontal=True, format_func=ui.literal
         )
-        shown_currency = ui.literal(currency)
         mine = by_day.filter(pl.col("currency") == currency)
-        off = mine.filter(pl.col("variance") != 0)
         cols = st.columns(4)
-        cols[0].metric("POS takings", f"{mine['pos_amount'].sum():,.2f} {shown_currency}")
-        cols[1].metric("ERP takings", f"{mine['erp_amount'].sum():,.2f} {shown_currency}")
-        cols[2].metric("Variance (ERP - POS)", f"{mine['variance'].sum():,.2f} {shown_currency}")
-        cols[3].metric("Store-days off", f"{off.height} of {mine.height}")
+        cols[0].metric("POS takings", ui.literal(money(mine["pos_amount"].sum(), currency)))
+        cols[1].metric("ERP takings", ui.literal(money(mine["erp_amount"].sum(), currency)))
+        cols[2].metric("Variance (ERP - POS)", ui.literal(money(mine["variance"].sum(), currency)))
+
+        revenue = ui.revenue(url, scope)
+        both = store_day_money(by_day, revenue).filter(pl.col("currency") == currency)
+        cols[3].metric("Store-days off", f"{both['off'].sum()} of {both.height}")
 
         st.subheader("Variance by cause")
         steps = waterfall_steps(by_day, parts, currency)
@@ -57,34 +77,71 @@ with tab_takings:
                 return_dtype=pl.String,
             )
         )
-        st.plotly_chart(waterfall_chart(steps, currency), key="waterfall")
-        ui.show_frame(labelled, key="waterfall_table")
+        causes = steps.filter(pl.col("measure") == "relative")
+        if causes.is_empty():
+            st.success("POS and ERP takings agree by tender on these store-days.")
+        else:
+            words = labelled.filter(pl.col("measure") == "relative")["step"].to_list()
+            st.plotly_chart(waterfall_chart(steps, currency, words), key="waterfall")
+        ui.show_frame(labelled.drop("measure"), key="waterfall_table")
         ui.downloads(steps, "variance_waterfall")
-
-        st.subheader("Per store and business day")
-        only_off = st.toggle("Only store-days with a variance", value=True, key="tk_only_off")
-        shown = off if only_off else mine
-        event = ui.show_frame(
-            shown, key="takings_days", on_select="rerun", selection_mode="single-row"
-        )
-        ui.downloads(shown, "takings_by_store_day")
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            pick = shown.row(rows[0], named=True)
-            day_scope = filters.store_day(pick["store"], pick["business_day"])
-            st.markdown(
-                f"**Store {ui.literal(pick['store'])}, {pick['business_day']:%Y-%m-%d}** by account"
-            )
-            accounts = ui.takings(url, day_scope)
-            ui.table(accounts, "takings_accounts")
+        for cause, amount in causes.select("step", "amount").rows():
+            if cause == "unaccounted":
+                continue
+            kinds = explaining(cause)
             st.page_link(
                 ui.EXCEPTIONS_PAGE,
-                label="Exceptions of this store-day",
-                query_params=replace(day_scope, owner="finance").to_query_params(),
+                label=f"{cause_text(cause)} {money(amount, currency)}: the "
+                f"{kinds[0].replace('_', ' ')} exceptions that explain it",
+                query_params=replace(scope, kinds=kinds, owner=None).to_query_params(),
+                icon=":material/link:",
             )
+
+        st.subheader("Per store: POS vs ERP by tender and by revenue (documents)")
+        st.caption(
+            "Tender: the takings per tender account. Revenue: the gross of completed, paid "
+            "POS orders against the ERP documents (a document posted twice, for another "
+            "amount or with no POS order shows here even when the tenders agree; "
+            "daily-journal stores post no per-order documents). Choose a row for its "
+            "accounts and the exceptions that explain it."
+        )
+        only_off = st.toggle("Only store-days with a variance", value=True, key="tk_only_off")
+        shown = both.filter(pl.col("off")) if only_off else both
+        event = ui.show_frame(
+            ui.with_store_names(shown.drop("off"), names),
+            key="takings_days",
+            on_select="rerun",
+            selection_mode="single-row",
+        )
+        ui.downloads(shown.drop("off"), "takings_by_store_day")
+        rows = event.selection.rows if event is not None else []
+        if rows and rows[0] < shown.height:
+            pick = shown.row(rows[0], named=True)
+            store, day = pick["store"], pick["business_day"]
+            st.markdown(
+                f"**{ui.literal(store_label(store, names))}, {day:%Y-%m-%d}** by tender account"
+            )
+            that_day = replace(
+                filters, date_from=day, date_to=day, stores=(), kinds=(), owner="finance"
+            )
+            accounts = ui.takings(url, that_day).filter(pl.col("store").eq_missing(store))
+            ui.table(ui.with_store_names(accounts, names), "takings_accounts")
+            st.markdown("**The exceptions that explain it** (choose one to open it)")
+            found = ui.exceptions(url, that_day).filter(pl.col("store").eq_missing(store))
+            if found.is_empty():
+                st.write("No open finance exceptions on this store-day.")
+            else:
+                ui.exception_list(found, "takings_exceptions", that_day)
+            if store is not None:
+                st.page_link(
+                    ui.EXCEPTIONS_PAGE,
+                    label="Exceptions of this store-day",
+                    query_params=filters.store_day(store, day).to_query_params()
+                    | {"owner": "finance"},
+                )
         with st.expander("Every account row (store, day, tender account)"):
             accounts_all = ui.takings(url, scope).filter(pl.col("currency") == currency)
-            ui.show_frame(accounts_all, key="takings_all")
+            ui.show_frame(ui.with_store_names(accounts_all, names), key="takings_all")
             ui.downloads(accounts_all, "takings")
 
 with tab_vat:
@@ -104,5 +161,5 @@ with tab_vat:
     )
     vat_only_off = st.toggle("Only store-days with a difference", value=False, key="vat_only_off")
     vat_shown = off_vat if vat_only_off else vat
-    ui.show_frame(vat_shown, key="vat_totals")
+    ui.show_frame(ui.with_store_names(vat_shown, names), key="vat_totals")
     ui.downloads(vat_shown, "vat_by_store_day")

@@ -169,6 +169,8 @@ class Warehouse:
         lines: Sequence[tuple[str, str, str]] = (),
         doc_type: str = "sales_order",
         vat: str = "2.00",
+        location: str | None = "WH-LON",
+        original_pos_ref: str | None = None,
     ) -> None:
         raw_id = self.raw("sage200", "sop_order", doc_id, payload) if payload is not None else None
         self._insert(
@@ -177,7 +179,8 @@ class Warehouse:
             doc_no=doc_no,
             doc_type=doc_type,
             pos_ref=pos_ref,
-            location="WH-LON",
+            original_pos_ref=original_pos_ref,
+            location=location,
             posting_date=date(2024, 6, 1),
             gross_total=Decimal(gross),
             vat_total=Decimal(vat),
@@ -251,7 +254,7 @@ class Warehouse:
         )
 
     def takings(
-        self, store: str, day: str, account: str, pos: str, erp: str, currency: str = "GBP"
+        self, store: str | None, day: str, account: str, pos: str, erp: str, currency: str = "GBP"
     ) -> None:
         self._insert(
             Takings,
@@ -266,7 +269,7 @@ class Warehouse:
         )
 
     def waterfall(
-        self, store: str, day: str, cause: str, amount: str, currency: str = "GBP"
+        self, store: str | None, day: str, cause: str, amount: str, currency: str = "GBP"
     ) -> None:
         self._insert(
             WaterfallPart,

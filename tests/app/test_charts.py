@@ -72,3 +72,28 @@ def test_waterfall_axis_shows_a_vendor_currency_as_text() -> None:
     )  # fmt: skip
     fig = waterfall_chart(steps, '<a href="http://evil/">GBP</a>')
     assert fig.layout.yaxis.title.text == "&lt;a href=&quot;http://evil/&quot;&gt;GBP&lt;/a&gt;"
+
+
+def test_waterfall_is_scaled_to_the_variance_not_the_takings() -> None:
+    steps = pl.DataFrame(
+        [
+            # step                           measure     amount
+            ("POS takings", "absolute", Decimal("157000.00")),
+            ("explained_by_missing_in_erp", "relative", Decimal("-121.60")),
+            ("unexplained", "relative", Decimal("0.05")),
+            ("ERP takings", "absolute", Decimal("156878.45")),
+        ],
+        schema={"step": pl.String, "measure": pl.String, "amount": pl.Decimal(18, 2)},
+        orient="row",
+    )
+    bars = waterfall_chart(steps, "GBP", ["Sales missing in the ERP", "Unexplained"]).data[0]
+    assert list(bars.x) == ["Sales missing in the ERP", "Unexplained", "Variance (ERP - POS)"]
+    assert list(bars.y) == [-121.6, 0.05, -121.55]  # no 157k bar to dwarf them
+    assert list(bars.measure) == ["relative", "relative", "total"]
+    assert list(bars.text) == ["-121.60", "0.05", "-121.55"]
+
+
+def test_heatmap_rows_show_store_names_where_sitoo_named_them() -> None:
+    styler = heatmap_grid(CELLS, "money", ["1", "7"], {"7": "Leeds Briggate"})
+    assert list(styler.data.index) == ["1", "Leeds Briggate (7)"]
+    assert styler.data.values.tolist() == [["15.50", ""], ["", "44.25"]]  # two decimals

@@ -101,7 +101,7 @@ def test_overview_with_data_shows_totals_and_heatmap(data: Warehouse) -> None:
     assert not at.exception
     m = _metrics(at)
     assert (m["Exceptions"], m["Finance"], m["Ops"]) == ("3", "2", "1")
-    assert any("GBP 12.50" in md.value for md in at.markdown)
+    assert any("Money at stake:** 12.50 GBP" in shown(md.value) for md in at.markdown)
     grid: Any = at.dataframe(key="heatmap").value  # stores by drift x days
     assert grid.to_dict("index") == {
         "1": {"2024-06-01": "2", "2024-06-02": ""},
@@ -208,7 +208,7 @@ def test_exception_detail_shows_cause_chain_and_both_raw_payloads(data: Warehous
     payloads = [j.value for j in at.json]
     assert any('"moneytotal_gross_all"' in p for p in payloads)  # POS side
     assert any('"customer_document_no"' in p for p in payloads)  # ERP side
-    assert _metrics(at)["Difference (ERP - POS)"] == "-0.500 GBP"
+    assert _metrics(at)["Difference (ERP - POS)"] == "-0.50 GBP"  # two decimals, not three
 
 
 def test_closing_with_a_reason_writes_status_and_audit_event(data: Warehouse) -> None:
@@ -673,6 +673,7 @@ def test_takings_page_totals_waterfall_and_store_days(data: Warehouse) -> None:
     assert m["Store-days off"] == "1 of 2"
     steps: Any = _table_with(at, "step")
     assert list(steps["amount"].astype(float)) == [172.0, -12.0, 160.0]
+    assert len(at.get("plotly_chart")) == 1  # the causes' waterfall
     off: Any = at.dataframe(key="takings_days").value
     assert list(off["store"]) == ["1"]  # only the store-day with a variance
     at.toggle(key="tk_only_off").set_value(False).run()
@@ -762,3 +763,108 @@ def test_every_table_has_csv_and_excel_downloads(data: Warehouse) -> None:
     keys = {b.proto.id.split("-")[-1] for b in at.get("download_button")}
     assert any(k.endswith("csv_exceptions") for k in keys)
     assert any(k.endswith("xlsx_exceptions") for k in keys)
+
+
+def _seed_close(wh: Warehouse) -> None:
+    """Two closed days; on the later one store 1 is 59.00 short by a held sale, store 2 has
+    a sale posted twice (tenders agree), and 4.00 of ERP money has no store."""
+    from sqlalchemy import insert
+
+    from warehouse.models import PosStore
+
+    with wh.engine.begin() as conn:
+        conn.execute(insert(PosStore), [{"store_id": "1", "name": "London Oxford St"}])
+    wh.takings("1", "2024-05-31", "1210", "500.00", "400.00")  # an older day: not opened on
+    wh.takings("1", "2024-06-01", "1210", "159.00", "100.00")
+    wh.takings("2", "2024-06-01", "1220", "30.00", "30.00")
+    wh.takings(None, "2024-06-01", "1220", "0.00", "4.00")
+    wh.waterfall("1", "2024-06-01", "explained_by_missing_in_erp", "-59.00")
+    wh.waterfall(None, "2024-06-01", "unexplained", "4.00")
+    wh.exception("m", "missing_in_erp", "1", "2024-06-01", "59.00", None, "-59.00",
+                 pos_ref="5120", cause="held_unmapped_tender")  # fmt: skip
+    wh.exception("tv", "tender_variance", "1", "2024-06-01", "159.00", "100.00", "-59.00",
+                 cause="explained_by_missing_in_erp")  # fmt: skip
+    wh.order("5130", store="2", day="2024-06-01", gross="30.00")
+    wh.document("D1", "SO-1", "5130", gross="30.00")
+    wh.document("D2", "SO-2", "5130", gross="30.00")  # the duplicate
+
+
+def test_takings_opens_on_the_latest_closed_day_per_store_with_names(data: Warehouse) -> None:
+    _seed_close(data)
+    at = _app("pages/takings.py", role="finance")
+    assert not at.exception
+    assert any("Business day 2024-06-01, the latest closed day" in c.value for c in at.caption)
+    m = _metrics(at)
+    assert (m["POS takings"], m["ERP takings"], m["Variance (ERP - POS)"]) == (
+        "189.00 GBP",  # 159 + 30 + 0: not 31 May's 500
+        "134.00 GBP",
+        "-55.00 GBP",
+    )
+    assert m["Store-days off"] == "3 of 3"
+    days: Any = at.dataframe(key="takings_days").value
+    assert list(days["store"]) == ["London Oxford St (1)", "2", "Unattributed"]
+    assert [str(d) for d in days["variance"]] == ["-59.00", "0.00", "4.00"]
+    # store 2's sale was posted twice: its tenders agree, its documents do not
+    assert [str(d) for d in days["revenue_difference"]] == ["0.00", "30.00", "0.00"]
+
+
+def test_a_variance_links_to_the_exceptions_that_explain_it(data: Warehouse) -> None:
+    _seed_close(data)
+    at = _app("pages/takings.py", role="finance")
+    links = {p.proto.label: p.proto.query_string for p in at.get("page_link")}
+    held = next(k for k in links if "-59.00 GBP" in k)
+    assert "kind=missing_in_erp" in links[held] and "from=2024-06-01" in links[held]
+    days: Any = at.dataframe(key="takings_days").value
+    row = list(days["store"]).index("London Oxford St (1)")
+    at.session_state["takings_days"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert sorted(_ids(at, "takings_exceptions")) == ["m", "tv"]
+    at.multiselect(key="f_kinds").set_value(["tender_variance"]).run()  # the sidebar's kinds
+    assert sorted(_ids(at, "takings_exceptions")) == ["m", "tv"]  # still what explains it
+    table: Any = at.dataframe(key="takings_exceptions").value
+    assert set(table["difference"]) == {"-59.00 GBP"}  # two decimals and the currency
+
+
+def test_an_explained_variance_links_to_the_exception_that_explains_it(data: Warehouse) -> None:
+    _seed_close(data)
+    at = _app("pages/exceptions.py", role="finance", id="tv")
+    assert not at.exception
+    links = {p.proto.label: p.proto.query_string for p in at.get("page_link")}
+    query = links["The missing in erp exceptions that explain it"]
+    assert all(p in query for p in ("store=1", "from=2024-06-01", "kind=missing_in_erp"))
+    stock = _app("pages/exceptions.py", role="admin", id="m")
+    assert not [p for p in stock.get("page_link") if "explain it" in p.proto.label]
+
+
+def test_money_columns_show_two_decimals_in_the_grid(data: Warehouse) -> None:
+    import json
+
+    _seed_close(data)
+    at = _app("pages/takings.py", role="finance")
+    config = json.loads(at.dataframe(key="takings_days").proto.columns)
+    for column in ("pos_amount", "erp_amount", "variance", "pos_revenue", "revenue_difference"):
+        assert config[column]["type_config"]["format"] == "%.2f", column  # not -122.2
+
+
+def test_exception_tables_show_store_names_and_leave_a_storeless_one_blank(
+    data: Warehouse,
+) -> None:
+    import pandas as pd  # type: ignore[import-untyped]
+
+    _seed_close(data)
+    data.exception("u", "unknown_sku", None, None, cause="sku_not_in_erp", sku="GHOST")
+    at = _app("pages/exceptions.py", role="admin", status="all")
+    table: Any = at.dataframe(key="table").value
+    stores = dict(zip(table["id"], table["store"], strict=True))
+    assert stores["m"] == "London Oxford St (1)"
+    assert pd.isna(stores["u"])  # no store: blank, not "Unattributed" money
+
+
+def test_a_day_whose_tenders_agree_says_so_instead_of_an_empty_chart(data: Warehouse) -> None:
+    data.takings("1", "2024-06-01", "1210", "80.00", "80.00")
+    at = _app("pages/takings.py", role="finance")
+    assert not at.exception
+    assert any("takings agree by tender" in s.value for s in at.success)
+    assert not at.get("plotly_chart")  # no chart of nothing
+    assert _metrics(at)["Store-days off"] == "0 of 1"
+    assert at.dataframe(key="takings_days").value.empty  # only the days off, by default

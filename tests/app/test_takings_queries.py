@@ -180,3 +180,103 @@ def _sku(wh: Warehouse, skus: dict[str, str]) -> None:
     with wh.engine.begin() as conn:
         for id_, sku in skus.items():
             conn.execute(update(ExceptionRow).where(ExceptionRow.id == id_).values(sku=sku))
+
+
+def test_revenue_shows_a_duplicate_and_an_amount_mismatch_by_store_day(wh: Warehouse) -> None:
+    #        order store day          gross
+    wh.order("1", "1", "2024-06-01", "50.00")
+    wh.order("2", "1", "2024-06-01", "20.00")
+    wh.order("3", "2", "2024-06-01", "30.00")
+    wh.order("4", "2", "2024-06-01", "99.00", state="open")  # not a sale yet: left out
+    #           doc   no      pos_ref gross
+    wh.document("D1", "SO-1", "1", "50.00")
+    wh.document("D1b", "SO-9", "1", "50.00")  # posted twice
+    wh.document("D2", "SO-2", "2", "20.00")
+    wh.document("D3", "SO-3", "3", "29.00")  # amount mismatch
+    wh.document("D4", "CN-4", "9999", "-5.00", doc_type="credit_note")  # no POS order
+
+    got = queries.revenue_by_store_day(wh.engine, Filters())
+
+    expected = pl.DataFrame(
+        [
+            # store day   cur    pos         erp          difference
+            ("1", JUN1, "GBP", D("70.00"), D("120.00"), D("50.00")),
+            ("2", JUN1, "GBP", D("30.00"), D("29.00"), D("-1.00")),
+            (None, JUN1, "GBP", D("0.00"), D("-5.00"), D("-5.00")),  # unattributed
+        ],
+        schema=got.schema,
+        orient="row",
+    )
+    assert_frame_equal(got, expected)
+
+
+def test_an_orphan_document_counts_in_the_store_of_its_location_or_of_the_sale_it_refunds(
+    wh: Warehouse,
+) -> None:
+    from sqlalchemy import insert
+
+    from warehouse.models import MapStore
+
+    with wh.engine.begin() as conn:
+        conn.execute(insert(MapStore), [{"store_id": "7", "location": "WH-AMS"}])
+    wh.order("1", "1", "2024-06-01", "50.00")
+    wh.document("D1", "SO-1", "1", "50.00")
+    wh.document("D2", "SO-2", "8888", "12.00", location="WH-AMS")  # orphan, mapped location
+    wh.document("D3", "CN-3", "9999", "-50.00", doc_type="credit_note", original_pos_ref="1")
+
+    got = queries.revenue_by_store_day(wh.engine, Filters())
+
+    assert got.select("store", "erp_revenue", "difference").rows() == [
+        ("1", D("0.00"), D("-50.00")),  # 50 carried - 50 credited with no POS refund
+        ("7", D("12.00"), D("12.00")),
+    ]
+    assert queries.revenue_by_store_day(wh.engine, Filters(stores=("7",))).height == 1
+
+
+def test_latest_closed_day_is_the_last_with_takings_before_today(wh: Warehouse) -> None:
+    assert queries.latest_closed_day(wh.engine, JUN2) is None  # no reconcile yet
+    wh.takings("1", "2024-06-02", "1210", "5.00", "5.00")  # today: still trading
+    assert queries.latest_closed_day(wh.engine, JUN2) == JUN2  # nothing closed: the latest
+    wh.takings("1", "2024-05-31", "1210", "5.00", "5.00")
+    wh.takings("7", "2024-06-01", "1210", "5.00", "5.00")
+    assert queries.latest_closed_day(wh.engine, JUN2) == JUN1
+
+
+def test_store_names_as_sitoo_named_them(wh: Warehouse) -> None:
+    from sqlalchemy import insert
+
+    from warehouse.models import PosStore
+
+    assert queries.store_names(wh.engine) == {}
+    with wh.engine.begin() as conn:
+        conn.execute(insert(PosStore), [{"store_id": "1", "name": "London Oxford St"}])
+    assert queries.store_names(wh.engine) == {"1": "London Oxford St"}
+
+
+def test_store_day_money_puts_tenders_and_documents_side_by_side(wh: Warehouse) -> None:
+    wh.takings("1", "2024-06-01", "1210", "50.00", "50.00")  # tenders agree ...
+    wh.order("1", "1", "2024-06-01", "50.00")
+    wh.document("D1", "SO-1", "1", "50.00")
+    wh.document("D1b", "SO-9", "1", "50.00")  # ... but the sale was posted twice
+    wh.takings("2", "2024-06-01", "1210", "30.00", "20.00")  # 10.00 short, no orders kept
+    wh.takings(None, "2024-06-01", "1220", "0.00", "4.00")  # unattributed ERP money
+    wh.takings("3", "2024-06-01", "1210", "5.00", "5.00")  # clean
+
+    scope = Filters()
+    got = queries.store_day_money(
+        queries.takings_by_store_day(wh.engine, scope),
+        queries.revenue_by_store_day(wh.engine, scope),
+    ).drop("business_day", "currency")
+
+    expected = pl.DataFrame(
+        [
+            # store pos    erp     var      pos_rev  erp_rev   rev_diff  off
+            ("1", D("50.00"), D("50.00"), D("0.00"), D("50.00"), D("100.00"), D("50.00"), True),
+            ("2", D("30.00"), D("20.00"), D("-10.00"), D("0.00"), D("0.00"), D("0.00"), True),
+            ("3", D("5.00"), D("5.00"), D("0.00"), D("0.00"), D("0.00"), D("0.00"), False),
+            (None, D("0.00"), D("4.00"), D("4.00"), D("0.00"), D("0.00"), D("0.00"), True),
+        ],
+        schema=got.schema,
+        orient="row",
+    )
+    assert_frame_equal(got, expected)

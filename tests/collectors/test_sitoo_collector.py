@@ -25,7 +25,7 @@ from simulators.faults import Faults
 from simulators.scenario import build_scenario
 from simulators.serve import serve_in_thread
 from warehouse.db import open_warehouse, unpack
-from warehouse.models import PosOrder, PosOrderLine, Quarantine, RawPayload
+from warehouse.models import PosOrder, PosOrderLine, PosStore, Quarantine, RawPayload
 from warehouse.runs import RunLog, record_run
 
 END = date(2026, 3, 14)
@@ -101,6 +101,18 @@ def test_first_run_lands_every_order_and_a_rerun_writes_nothing(
             select(func.count()).select_from(PosOrder).where(PosOrder.raw_id.is_not(None))
         ).scalar_one()
     assert raw == linked == orders
+
+
+def test_store_names_are_kept_and_follow_a_rename(engine: Engine, state: sim.SitooState) -> None:
+    named = {str(s["storeid"]): s["name"] for s in state.stores}
+    with client_for(state) as client:
+        first = collect(engine, client)
+        state.stores[0]["name"] = "Renamed in Sitoo"
+        collect(engine, client)
+    with engine.connect() as conn:
+        kept = {s: n for s, n in conn.execute(select(PosStore.store_id, PosStore.name))}
+    assert first.counts["sitoo_stores"] == len(named) > 0
+    assert kept == {**named, str(state.stores[0]["storeid"]): "Renamed in Sitoo"}
 
 
 def test_an_open_order_closed_later_is_read_again(engine: Engine, state: sim.SitooState) -> None:
