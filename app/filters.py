@@ -169,3 +169,22 @@ class Filters:
             owner=owner,
             status=status,
         )
+
+
+PICK = "pick"  # the store-day chosen on a page (Takings), beside the filters in its URL
+
+
+def store_day_param(store: str | None, day: date) -> str:
+    """`STORE@YYYY-MM-DD` (an empty store for money no store could be given)."""
+    return f"{store or ''}@{day.isoformat()}"
+
+
+def parse_store_day(text: str | None) -> tuple[str | None, date | None]:
+    """The store and day of a `pick` value; (None, None) when it does not read as one."""
+    store, sep, day = (text or "").rpartition("@")
+    if not sep:
+        return None, None
+    try:
+        return store or None, date.fromisoformat(day)
+    except ValueError:
+        return None, None

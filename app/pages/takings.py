@@ -15,6 +15,7 @@ import streamlit as st
 from app import ui
 from app.causes import cause_text
 from app.charts import waterfall_chart
+from app.filters import PICK, parse_store_day, store_day_param
 from app.money import money, store_label
 from app.queries import store_day_money, waterfall_steps
 
@@ -115,9 +116,13 @@ with tab_takings:
         )
         ui.downloads(shown.drop("off"), "takings_by_store_day")
         rows = event.selection.rows if event is not None else []
-        if rows and rows[0] < shown.height:
+        if rows and rows[0] < shown.height:  # a choice is kept in the URL: `day=STORE@DAY`
             pick = shown.row(rows[0], named=True)
             store, day = pick["store"], pick["business_day"]
+            ui.set_url({PICK: store_day_param(store, day)})
+        else:
+            store, day = parse_store_day(ui.url_value(PICK))
+        if day is not None:
             st.markdown(
                 f"**{ui.literal(store_label(store, names))}, {day:%Y-%m-%d}** by tender account"
             )

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from app.filters import Filters
+from app.filters import Filters, parse_store_day, store_day_param
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,29 @@ def test_bad_status_or_owner_is_refused() -> None:
         Filters(status="open-ish")
     with pytest.raises(ValueError, match="owner"):
         Filters(owner="nobody")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1@2024-06-01", ("1", date(2024, 6, 1))),
+        ("@2024-06-01", (None, date(2024, 6, 1))),  # unattributed money: no store
+        ("a@b@2024-06-01", ("a@b", date(2024, 6, 1))),  # a store id may hold an @
+        ("1@yesterday", (None, None)),
+        ("1", (None, None)),
+        ("", (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_a_picked_store_day_reads_back_from_the_url(
+    text: str | None, expected: tuple[str | None, date | None]
+) -> None:
+    assert parse_store_day(text) == expected
+
+
+def test_a_picked_store_day_round_trips() -> None:
+    for store in ("1", None, "a@b"):
+        assert parse_store_day(store_day_param(store, date(2024, 6, 1))) == (
+            store,
+            date(2024, 6, 1),
+        )

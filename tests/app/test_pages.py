@@ -825,6 +825,19 @@ def test_a_variance_links_to_the_exceptions_that_explain_it(data: Warehouse) -> 
     assert set(table["difference"]) == {"-59.00 GBP"}  # two decimals and the currency
 
 
+def test_the_chosen_store_day_is_in_the_url_and_a_link_to_it_opens_it(data: Warehouse) -> None:
+    _seed_close(data)
+    at = _app("pages/takings.py", role="finance")
+    days: Any = at.dataframe(key="takings_days").value
+    row = list(days["store"]).index("London Oxford St (1)")
+    at.session_state["takings_days"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert at.query_params["pick"] == "1@2024-06-01"
+    shared = _app("pages/takings.py", role="finance", pick="1@2024-06-01")  # the link, opened
+    assert not shared.exception
+    assert sorted(_ids(shared, "takings_exceptions")) == ["m", "tv"]
+
+
 def test_an_explained_variance_links_to_the_exception_that_explains_it(data: Warehouse) -> None:
     _seed_close(data)
     at = _app("pages/exceptions.py", role="finance", id="tv")
