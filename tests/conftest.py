@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from warehouse.db import open_warehouse
+from recon.warehouse.db import open_warehouse
 
 PG_URL = os.environ.get(
     "RECON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

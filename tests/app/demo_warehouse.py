@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from warehouse.db import open_warehouse, pack
-from warehouse.models import (
+from recon.warehouse.db import open_warehouse, pack
+from recon.warehouse.models import (
     ErpDocument,
     ErpDocumentLine,
     ErpItem,
@@ -73,7 +73,7 @@ class Warehouse:
         assignee: str | None = None,
         resolved_at: datetime | None = None,
     ) -> None:
-        from app.filters import OPS_KINDS
+        from recon.app.filters import OPS_KINDS
 
         self._insert(
             ExceptionRow,

@@ -14,14 +14,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import cli.main as cli_main
-from cli.main import main
-from config.settings import REQUIRED
-from snapshot import EXCEPTION_FIELDS
+import recon.cli.main as cli_main
+from recon.cli.main import main
+from recon.config.settings import REQUIRED
+from recon.snapshot import EXCEPTION_FIELDS
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.exceptions import read_exceptions
+from recon.warehouse.runs import record_run
 from tests.e2e.harness import world
-from warehouse.db import open_warehouse
-from warehouse.exceptions import read_exceptions
-from warehouse.runs import record_run
 
 VENDOR_VARS = (
     "SITOO_BASE_URL",
@@ -282,9 +282,9 @@ def test_every_known_setting_imports(
 
 def test_sync_without_configuration_leaves_the_directory_untouched(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT}"
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "sync"],
+        [sys.executable, "-m", "recon.cli.main", "sync"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -351,7 +351,7 @@ def test_reconcile_reads_the_tolerances_of_the_snapshots_settings(
     tolerance: str | None,
     kinds: list[str],
 ) -> None:
-    from snapshot import write_table
+    from recon.snapshot import write_table
     from tests.reconcile._build import Snap
 
     snap = (

@@ -26,17 +26,18 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.jobs import ADAPTERS
-from clients import Sage200Client, SitooClient
-from collectors.sitoo import collect_sitoo
-from config import load_settings
-from config.mappings import parse_mappings
-from reconcile import reconcile, to_records
-from snapshot import read_snapshot
-from warehouse.db import open_warehouse
-from warehouse.export import export_snapshot
-from warehouse.mappings import import_mappings, load_mappings
-from warehouse.runs import record_run
+from recon.clients import SitooClient
+from recon.collectors.sitoo import collect_sitoo
+from recon.config import load_settings
+from recon.config.mappings import parse_mappings
+from recon.erp.sage200.client import Sage200Client
+from recon.jobs import ADAPTERS
+from recon.reconcile import reconcile, to_records
+from recon.snapshot import read_snapshot
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.export import export_snapshot
+from recon.warehouse.mappings import import_mappings, load_mappings
+from recon.warehouse.runs import record_run
 
 SITOO_ROOT = "https://api.mysitoo.com"
 SAGE_ROOT = "https://api.columbus.sage.com/uk/sage200extra/accounts/v1"

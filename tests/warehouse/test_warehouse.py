@@ -11,20 +11,20 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-import snapshot
-from config.mappings import parse_mappings
-from warehouse.db import table, upsert
-from warehouse.exceptions import read_exceptions, save_exceptions
-from warehouse.export import export_snapshot, read_table
-from warehouse.mappings import import_mappings, load_mappings
-from warehouse.models import ExceptionEvent, PosPayment, Run
-from warehouse.runs import record_run
+from recon import snapshot
+from recon.config.mappings import parse_mappings
+from recon.warehouse.db import table, upsert
+from recon.warehouse.exceptions import read_exceptions, save_exceptions
+from recon.warehouse.export import export_snapshot, read_table
+from recon.warehouse.mappings import import_mappings, load_mappings
+from recon.warehouse.models import ExceptionEvent, PosPayment, Run
+from recon.warehouse.runs import record_run
 
 T0 = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
     with engine.connect() as conn:
@@ -32,7 +32,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 
 def test_a_new_sqlite_warehouse_and_its_wal_are_private(tmp_path: Path) -> None:
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     old = os.umask(0o022)  # a usual umask: files 0644 unless recon asks otherwise
     try:
@@ -217,8 +217,8 @@ def test_runs_record_counts_and_failures(warehouse: Engine) -> None:
 
 
 def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Engine) -> None:
-    from warehouse.models import Takings
-    from warehouse.takings import save_takings
+    from recon.warehouse.models import Takings
+    from recon.warehouse.takings import save_takings
 
     d1, d2 = date(2024, 6, 1), date(2024, 6, 2)
 
@@ -268,8 +268,8 @@ def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Eng
 def test_unattributed_takings_have_a_null_store_and_a_store_run_replaces_them(
     warehouse: Engine,
 ) -> None:
-    from warehouse.models import Takings, WaterfallPart
-    from warehouse.takings import save_takings
+    from recon.warehouse.models import Takings, WaterfallPart
+    from recon.warehouse.takings import save_takings
 
     day = date(2024, 6, 1)
 
