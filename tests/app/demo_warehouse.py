@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from recon.warehouse.db import open_warehouse, pack
+from recon.warehouse.db import open_warehouse, pack, upgrade
 from recon.warehouse.models import (
     ErpDocument,
     ErpDocumentLine,
@@ -291,4 +291,5 @@ def make_warehouse(directory: Path) -> Warehouse:
     """An empty, migrated SQLite warehouse under `directory` (a unique name per call)."""
     name = hashlib.sha1(str(directory).encode()).hexdigest()[:8]
     url = f"sqlite:///{directory / f'wh-{name}.db'}"
-    return Warehouse(url=url, engine=open_warehouse(url))
+    upgrade(url)
+    return Warehouse(url=url, engine=open_warehouse(url, create=False))

@@ -36,7 +36,7 @@ from recon.simulators.serve import serve_scenario
 from recon.simulators.sitoo import SitooLine, SitooPayment, SitooState, build_order
 from recon.snapshot import read_snapshot
 from recon.sync.run import Poster, run_sync
-from recon.warehouse.db import open_warehouse
+from recon.warehouse.db import open_warehouse, upgrade
 from recon.warehouse.export import export_snapshot
 from recon.warehouse.mappings import import_mappings, load_mappings
 from recon.warehouse.runs import RunLog, record_run
@@ -92,7 +92,8 @@ def world(
         served = serve_scenario(stack, name, seed, erp, END_DAY, faults=faults, posting_mode=mode)
         overrides: dict[str, object] = {k.lower(): v for k, v in served.env.items()}
         overrides |= {"recon_warehouse_url": warehouse_url, "recon_data_dir": str(data_dir)}
-        engine = open_warehouse(warehouse_url)
+        upgrade(warehouse_url)
+        engine = open_warehouse(warehouse_url, create=False)
         stack.callback(engine.dispose)
         import_mappings(engine, parse_mappings(tomllib.loads(served.mappings_toml + settings)))
         yield World(

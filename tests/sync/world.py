@@ -29,7 +29,7 @@ from recon.simulators import sage200, sitoo
 from recon.simulators.faults import Faults
 from recon.simulators.serve import serve_in_thread
 from recon.simulators.sitoo import SitooLine, SitooPayment, build_order
-from recon.warehouse.db import open_warehouse
+from recon.warehouse.db import open_warehouse, upgrade
 from recon.warehouse.mappings import import_mappings
 
 D = Decimal
@@ -213,7 +213,8 @@ def served(
         env = sc.env(sroot) | gc.env(groot + sage200.BASE_PATH)
         env |= {"RECON_WAREHOUSE_URL": warehouse_url, "RECON_DATA_DIR": str(data_dir)}
         settings = load_settings(**{k.lower(): v for k, v in env.items()})
-        engine = open_warehouse(warehouse_url)
+        upgrade(warehouse_url)
+        engine = open_warehouse(warehouse_url, create=False)
         text = mappings_toml(mode, workers)
         import_mappings(engine, parse_mappings(tomllib.loads(text)))
         try:

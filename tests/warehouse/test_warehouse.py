@@ -9,11 +9,23 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
+from alembic import command
 from sqlalchemy import Engine, func, select
 
 from recon import snapshot
+from recon.config import ConfigError
 from recon.config.mappings import parse_mappings
-from recon.warehouse.db import table, upsert
+from recon.warehouse.db import (
+    alembic_config,
+    make_engine,
+    newest_revision,
+    open_warehouse,
+    revision,
+    table,
+    upgrade,
+    upsert,
+)
 from recon.warehouse.exceptions import read_exceptions, save_exceptions
 from recon.warehouse.export import export_snapshot, read_table
 from recon.warehouse.mappings import import_mappings, load_mappings
@@ -21,6 +33,50 @@ from recon.warehouse.models import ExceptionEvent, PosPayment, Run
 from recon.warehouse.runs import record_run
 
 T0 = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
+
+
+def at_revision(url: str, rev: str) -> None:
+    """A warehouse left at an older schema, as an earlier release of recon left it."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, rev)
+    engine.dispose()
+
+
+def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        return revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_opening_never_migrates_a_schema_behind_db_upgrade_does(warehouse_url: str) -> None:
+    at_revision(warehouse_url, "0005")
+    newest = newest_revision()
+    assert newest not in (None, "0005")
+    behind = rf"^the warehouse schema is behind \(revision 0005, this recon needs {newest}\): "
+    for create in (True, False):
+        with pytest.raises(ConfigError, match=behind + "run `recon db upgrade`$"):
+            open_warehouse(warehouse_url, create=create)
+    assert _revision(warehouse_url) == "0005"  # refused, untouched
+    assert upgrade(warehouse_url) == ("0005", newest)
+    assert upgrade(warehouse_url) == (newest, newest)  # again: nothing to do
+    open_warehouse(warehouse_url, create=False).dispose()
+
+
+def test_a_new_empty_warehouse_gets_its_schema_only_where_creating_is_allowed(
+    warehouse_url: str,
+) -> None:
+    #  create -> revision after opening (None: refused)
+    if not warehouse_url.startswith("sqlite"):  # an empty PostgreSQL schema exists already
+        with pytest.raises(ConfigError, match=r"revision none, .*run `recon db upgrade`$"):
+            open_warehouse(warehouse_url, create=False)
+        assert _revision(warehouse_url) is None
+    open_warehouse(warehouse_url, create=True).dispose()
+    assert _revision(warehouse_url) == newest_revision()
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from recon.config import ConfigError, Settings, load_settings
 from recon.config.mappings import load_mappings
 from recon.jobs import collect_job, reconcile_job, sync_job, warehouse
 from recon.simulators.serve import serve_scenario
+from recon.warehouse.db import exists, open_warehouse, upgrade
 from recon.warehouse.mappings import import_mappings
 
 DEMO_DIR = Path("var/demo")  # under the directory `recon demo` is run from
@@ -93,7 +94,8 @@ def run_demo(
         settings = demo_settings(served.env)
         erp_url = served.env[f"{erp.upper()}_BASE_URL"]
         print(f"simulators up: Sitoo {settings.sitoo_base_url}, {erp} {erp_url}")
-        engine = warehouse(settings, create=True)
+        upgrade(settings.warehouse_url)
+        engine = warehouse(settings)
         import_mappings(engine, load_mappings(DEMO_DIR / "mappings.toml"))
         for name, job in (("sync", sync_job), ("collect", collect_job)):
             run = job(settings)
@@ -164,6 +166,8 @@ def serve_dashboard(settings: Settings, *, port: int, address: str = LOCALHOST) 
     interrupted."""
     entry = Path(app_package.__file__).parent / "entry" / "main.py"
     env = os.environ | dashboard_env(settings)
+    if exists(settings.warehouse_url):  # a schema behind: one line, before anything starts
+        open_warehouse(settings.warehouse_url, create=False).dispose()
     check_listen(address, port)
     cmd = dashboard_command(entry, port=port, address=address)
     print(f"dashboard: {dashboard_url(address, port)}  (Ctrl-C to stop)", flush=True)

@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to listen (default 127.0.0.1; 0.0.0.0 only behind a TLS proxy)",
     )
     sub.add_parser("scheduler", help="run sync, collect and reconcile on their schedules")
+
+    db = sub.add_parser("db", help="the warehouse database")
+    db_sub = db.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="bring the warehouse schema up to date (Alembic)")
     return p
 
 
@@ -327,6 +331,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return int(serve_dashboard(load_settings(), port=args.port, address=args.address))
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """`recon db upgrade`: the one command that migrates the warehouse."""
+    from recon.warehouse.db import upgrade
+
+    url = load_settings().warehouse_url
+    before, after = upgrade(url)
+    shown = "up to date" if before == after else f"upgraded from {before or 'empty'}"
+    print(f"warehouse schema at revision {after}: {shown}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from recon.cli.demo import run_demo
 
@@ -364,6 +379,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "users": cmd_users,
     "serve": cmd_serve,
     "scheduler": cmd_scheduler,
+    "db": cmd_db,
 }
 
 

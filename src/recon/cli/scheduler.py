@@ -34,6 +34,7 @@ from sqlalchemy import insert, select
 from recon.alerts import AlertSettings, load_alert_settings
 from recon.config import ConfigError, Settings
 from recon.jobs import alerts_job, collect_job, reconcile_job, stock_push_job, sync_job, warehouse
+from recon.warehouse.db import upgrade
 from recon.warehouse.models import Run
 
 log = logging.getLogger("recon.scheduler")
@@ -208,7 +209,8 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
 
 
 def run_scheduler(settings: Settings) -> int:
-    scheduler = build_scheduler(settings)
+    scheduler = build_scheduler(settings)  # configuration checked before the warehouse
+    upgrade(settings.warehouse_url)  # a new release's migrations run here, on purpose
     print("scheduler: " + ", ".join(f"{j.id} every {j.trigger}" for j in scheduler.get_jobs()))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()

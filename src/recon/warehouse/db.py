@@ -1,5 +1,8 @@
 """Opening the warehouse: engine (SQLite in WAL mode, or PostgreSQL), migrations, upserts.
 
+Opening never migrates: `upgrade` (`recon db upgrade`) brings a schema up to date, on purpose;
+`open_warehouse` gives a new, empty database its schema (that is creating the warehouse) and
+refuses one whose schema is behind, in one line naming `recon db upgrade`.
 Every writer goes through `upsert`, keyed by natural ids, so any step can be re-run.
 """
 
@@ -10,13 +13,17 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import zstandard
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
@@ -85,17 +92,47 @@ _MIGRATING = threading.Lock()
 
 def migrate(engine: Engine) -> None:
     """Bring the warehouse schema to the newest Alembic revision."""
+    with _unreachable(engine), _MIGRATING, engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _unreachable(engine: Engine) -> Iterator[None]:
+    """A database that cannot be reached or read is a configuration error, in one line."""
     try:
-        with _MIGRATING, engine.begin() as conn:
-            cfg = alembic_config(engine)
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        yield
     except OperationalError as exc:
         host = engine.url.host or engine.url.database
         said = " ".join(str(exc.orig).split())  # the driver's text spans several lines
         raise ConfigError(
             f"cannot open the warehouse at {host} (check RECON_WAREHOUSE_URL): {said}"
         ) from None
+
+
+@cache
+def newest_revision() -> str | None:
+    """The head of the migrations shipped with this version of recon."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def revision(engine: Engine) -> str | None:
+    """The warehouse's schema revision (None: no schema yet)."""
+    with _unreachable(engine), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(url: str) -> tuple[str | None, str | None]:
+    """`recon db upgrade`: the warehouse at `url` brought to the newest schema (created when
+    new). Returns the revisions before and after."""
+    engine = make_engine(url)
+    try:
+        before = revision(engine)
+        migrate(engine)
+        return before, revision(engine)
+    finally:
+        engine.dispose()
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -112,16 +149,32 @@ def exists(url: str) -> bool:
 
 
 def open_warehouse(url: str, *, create: bool = True) -> Engine:
-    """The migrated warehouse at `url`. With `create=False` a SQLite file that does not
-    exist yet is a ConfigError, and nothing (no file, no directory) is made."""
+    """The warehouse at `url`, never migrated. With `create` a new, empty database is given
+    the schema; a schema that is behind is a ConfigError naming `recon db upgrade`. With
+    `create=False` a SQLite file that does not exist yet is a ConfigError, and nothing (no
+    file, no directory) is made."""
     if not create and not exists(url):
         raise ConfigError(
             f"no warehouse at {sqlite_path(url)}: run `recon mappings import FILE` first "
             "(or check RECON_WAREHOUSE_URL)"
         )
     engine = make_engine(url)
-    migrate(engine)
-    return engine
+    current, newest = revision(engine), newest_revision()
+    if current == newest:
+        return engine
+    if create and current is None and not _has_tables(engine):
+        migrate(engine)  # a new warehouse: created, not migrated
+        return engine
+    engine.dispose()
+    raise ConfigError(
+        f"the warehouse schema is behind (revision {current or 'none'}, this recon needs "
+        f"{newest}): run `recon db upgrade`"
+    )
+
+
+def _has_tables(engine: Engine) -> bool:
+    with _unreachable(engine):
+        return bool(inspect(engine).get_table_names())
 
 
 def table(name: str) -> Table:
