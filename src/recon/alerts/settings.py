@@ -24,10 +24,10 @@ from pydantic_settings import (
 )
 
 from recon.config import ConfigError
+from recon.kinds import OWNERS
 
 __all__ = ["OWNERS", "AgeThresholds", "AlertSettings", "load_alert_settings"]
 
-OWNERS = ("finance", "ops")
 DEFAULT_AGE_HOURS = 24.0
 
 

@@ -55,6 +55,8 @@ from typing import Any
 import tomli_w
 from sqlalchemy import Engine, insert
 
+from recon.kinds import OWNERS
+
 __all__ = [
     "MIN_PASSWORD",
     "OIDC_PREFIX",
@@ -124,7 +126,7 @@ class User:
 
 def default_owner(role: str) -> str | None:
     """The exception owner a role looks at by default: finance, ops, or everything (admin)."""
-    return role if role in ("finance", "ops") else None
+    return role if role in OWNERS else None
 
 
 def users_path(data_dir: Path | str | None = None) -> Path:

@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from recon.kinds import FINANCE, OPS, OWNERS, kinds_of
+from recon.kinds import KINDS as ALL_KINDS
+
 __all__ = [
     "FILTER_KEYS",
     "FINANCE_KINDS",
@@ -23,35 +26,11 @@ __all__ = [
     "Filters",
 ]
 
-FINANCE_KINDS: tuple[str, ...] = (
-    "missing_in_erp",
-    "missing_in_pos",
-    "duplicate_in_erp",
-    "amount_mismatch",
-    "vat_rounding",
-    "day_mismatch",
-    "store_mismatch",
-    "incomplete_order_posted",
-    "refund_without_credit_note",
-    "credit_note_without_refund",
-    "tender_variance",
-    "unmapped_tender",
-    "unmapped_tax_code",
-    "closed_account",
-)
-OPS_KINDS: tuple[str, ...] = (
-    "line_mismatch",
-    "unknown_sku",
-    "price_mismatch",
-    "stock_variance",
-    "unmapped_location",
-)
+FINANCE_KINDS: tuple[str, ...] = kinds_of(FINANCE)
+OPS_KINDS: tuple[str, ...] = kinds_of(OPS)
 KINDS: tuple[str, ...] = FINANCE_KINDS + OPS_KINDS
-# Finance kinds whose pos_value / erp_value / difference are money
-# (unmapped_tax_code carries a VAT rate in pos_value, not money).
-MONEY_KINDS: frozenset[str] = frozenset(FINANCE_KINDS) - {"unmapped_tax_code"}
-
-OWNERS: tuple[str, ...] = ("finance", "ops")
+# Kinds whose pos_value / erp_value / difference are money (`recon.kinds`).
+MONEY_KINDS: frozenset[str] = frozenset(k.name for k in ALL_KINDS if k.money)
 OPEN_STATUSES: tuple[str, ...] = ("new", "persisting")
 # "open" = new or persisting; "all" = every status; else one status.
 STATUS_CHOICES: tuple[str, ...] = ("open", "all", "new", "persisting", "resolved", "closed")

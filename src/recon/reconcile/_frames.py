@@ -12,6 +12,7 @@ from typing import Literal
 
 import polars as pl
 
+from recon.kinds import FINANCE, OPS, kinds_of
 from recon.reconcile._config import Tolerance
 from recon.snapshot import EXCEPTIONS_SCHEMA, INSTANT, TABLES, SnapshotError
 
@@ -35,11 +36,7 @@ __all__ = [
     "split_repeated",
 ]
 
-FINANCE = "finance"
-OPS = "ops"
-_OPS_KINDS = frozenset(
-    {"line_mismatch", "unknown_sku", "price_mismatch", "stock_variance", "unmapped_location"}
-)
+_OPS_KINDS = frozenset(kinds_of(OPS))
 DOC_KINDS = ("invoice", "sales_order")
 # A daily journal's reference: `{store id}-{YYYY-MM-DD}` (groups: store, day).
 STORE_DAY = r"^(.+)-(\d{4}-\d{2}-\d{2})$"

@@ -6,6 +6,8 @@ Text only; must not hold any rule the engine applies.
 
 from __future__ import annotations
 
+from recon.kinds import KINDS
+
 __all__ = ["CAUSE_TEXT", "KIND_TEXT", "OWNER_FIX", "SEVERITY"]
 
 CAUSE_TEXT: dict[str, str] = {
@@ -73,77 +75,10 @@ def _rounding(cents: int) -> str:
 
 CAUSE_TEXT.update({f"rounding_0.{c:02d}": _rounding(c) for c in range(1, 100)})
 
-KIND_TEXT: dict[str, str] = {
-    "missing_in_erp": "POS sale not in the ERP",
-    "missing_in_pos": "ERP document with no POS sale",
-    "duplicate_in_erp": "Sale posted twice",
-    "amount_mismatch": "Document total differs",
-    "vat_rounding": "VAT rounding",
-    "day_mismatch": "Posted on another day",
-    "store_mismatch": "Posted to the wrong location",
-    "incomplete_order_posted": "Unfinished order posted",
-    "refund_without_credit_note": "Refund with no credit note",
-    "credit_note_without_refund": "Credit note with no refund",
-    "tender_variance": "Takings differ",
-    "unmapped_tender": "Tender not mapped",
-    "unmapped_tax_code": "VAT rate not mapped",
-    "closed_account": "ERP account closed",
-    "line_mismatch": "Document lines differ",
-    "unknown_sku": "SKU unknown to the ERP",
-    "price_mismatch": "Price differs",
-    "stock_variance": "Stock differs",
-    "unmapped_location": "Store not mapped",
-}
+KIND_TEXT: dict[str, str] = {k.name: k.words for k in KINDS}
 
 # Severity per kind as the engine sets it (tender_variance: warning when explained by
 # another exception, error when unexplained).
-SEVERITY: dict[str, str] = {
-    **{kind: "error" for kind in KIND_TEXT},
-    "vat_rounding": "info",
-    "day_mismatch": "warning",
-    "store_mismatch": "warning",
-    "line_mismatch": "warning",
-    "price_mismatch": "warning",
-    "stock_variance": "warning",
-}
+SEVERITY: dict[str, str] = {k.name: k.severity for k in KINDS}
 
-OWNER_FIX: dict[str, str] = {
-    "missing_in_erp": (
-        "Finance: fix the held cause (mapping or ERP master data) or re-run the sync; "
-        "the sale is then posted to the ERP."
-    ),
-    "missing_in_pos": (
-        "Finance: find who posted the document in the ERP; reverse it there if no sale happened."
-    ),
-    "duplicate_in_erp": "Finance: reverse or delete the later document in the ERP.",
-    "amount_mismatch": "Finance: correct or re-post the ERP document to match the POS sale.",
-    "vat_rounding": "Finance: adjust the VAT in the ERP document (tax adjustment) if material.",
-    "day_mismatch": "Finance: change the ERP posting date to the POS business day.",
-    "store_mismatch": "Finance: move the ERP document to the mapped warehouse/location.",
-    "incomplete_order_posted": (
-        "Finance: reverse the ERP document; the POS order is not a completed, paid sale."
-    ),
-    "refund_without_credit_note": (
-        "Finance: post the credit note in the ERP (fix the held cause first, if any)."
-    ),
-    "credit_note_without_refund": (
-        "Finance: check the credit note in the ERP; reverse it if no refund happened in the POS."
-    ),
-    "tender_variance": (
-        "Finance: resolve the explaining exception, or trace the receipts for the store-day "
-        "and tender account in the ERP bank ledger."
-    ),
-    "unmapped_tender": "Finance: map the POS tender to an ERP account in the recon mappings.",
-    "unmapped_tax_code": "Finance: map the POS VAT rate to an ERP tax code in the recon mappings.",
-    "closed_account": (
-        "Finance: reopen the account in the ERP or re-map the tender/tax code to an open one."
-    ),
-    "line_mismatch": "Ops: correct the ERP document lines (or the POS order) for the SKU.",
-    "unknown_sku": "Ops: create the item in the ERP item master (ERP is master for items).",
-    "price_mismatch": "Ops: fix the price in the ERP item master and let it sync to the POS.",
-    "stock_variance": "Ops: count the stock and adjust it in the ERP, then push to the POS.",
-    "unmapped_location": (
-        "Ops: ask an admin to map the POS store to an ERP warehouse/location (Admin page, "
-        "Mappings, or `recon mappings import`); only admins edit mappings."
-    ),
-}
+OWNER_FIX: dict[str, str] = {k.name: k.fix for k in KINDS}
