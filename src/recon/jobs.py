@@ -8,8 +8,8 @@ Each opens what it needs from `Settings`, records a run, and returns it. They ra
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,22 +23,11 @@ from recon.alerts import AgeThresholds, AlertSettings, load_alert_settings, send
 from recon.clients import SitooClient, VendorError
 from recon.collectors.sitoo import collect_sitoo
 from recon.config import ConfigError, Mappings, Settings
-from recon.erp.netsuite.client import NetSuiteClient
-from recon.erp.netsuite.collector import collect_netsuite
-from recon.erp.netsuite.poster import NetSuitePoster
-from recon.erp.netsuite.readers import netsuite_levels, netsuite_prices
-from recon.erp.sage200.client import Sage200Client
-from recon.erp.sage200.collector import collect_sage200
-from recon.erp.sage200.poster import Sage200Poster
-from recon.erp.sage200.readers import sage200_levels, sage200_prices
-from recon.erp.sapb1.client import SapB1Client
-from recon.erp.sapb1.collector import collect_sapb1
-from recon.erp.sapb1.poster import SapB1Poster
-from recon.erp.sapb1.readers import sapb1_levels, sapb1_prices
+from recon.erp.registry import PLUGINS
 from recon.reconcile import Findings, merge_history, reconcile
-from recon.sync.prices import ErpPrices, push_prices
-from recon.sync.run import OrderOutcome, Poster, order_outcomes, resync_orders, run_sync
-from recon.sync.stock import Levels, push_stock
+from recon.sync.prices import push_prices
+from recon.sync.run import OrderOutcome, order_outcomes, resync_orders, run_sync
+from recon.sync.stock import push_stock
 from recon.warehouse.db import exists, open_warehouse
 from recon.warehouse.exceptions import read_exceptions, save_exceptions
 from recon.warehouse.export import export_snapshot
@@ -52,43 +41,6 @@ def warehouse(settings: Settings, *, create: bool = False) -> Engine:
     """The warehouse; only `recon mappings import`, `recon collect` and the demo may create
     it, so a command run without configuration leaves no file or directory behind."""
     return open_warehouse(settings.warehouse_url, create=create)
-
-
-@dataclass(frozen=True)
-class ErpAdapter:
-    """How the jobs reach one ERP: its client, its poster, its collector, and where it keeps
-    available-to-sell stock and master prices for the pushes to the POS."""
-
-    client: Callable[[Settings], AbstractContextManager[Any]]
-    poster: Callable[[Any, Mappings], Poster]
-    collect: Callable[[Engine, Any, Mappings, RunLog, bool], None]
-    stock: Callable[[Any, RunLog], Levels]
-    prices: Callable[[Any, Mappings, RunLog], ErpPrices]
-
-
-ADAPTERS: dict[str, ErpAdapter] = {
-    "sage200": ErpAdapter(
-        Sage200Client.from_settings,
-        Sage200Poster,
-        lambda e, c, m, r, full: collect_sage200(e, c, m, r, full=full),
-        sage200_levels,
-        sage200_prices,
-    ),
-    "netsuite": ErpAdapter(
-        NetSuiteClient.from_settings,
-        NetSuitePoster,
-        lambda e, c, m, r, full: collect_netsuite(e, c, m, r, full=full),
-        netsuite_levels,
-        netsuite_prices,
-    ),
-    "sapb1": ErpAdapter(
-        SapB1Client.from_settings,
-        SapB1Poster,
-        lambda e, c, m, r, full: collect_sapb1(e, c, m, r, full=full),
-        sapb1_levels,
-        sapb1_prices,
-    ),
-}
 
 
 NO_MAPPINGS = (
@@ -119,7 +71,7 @@ def _both_sides(
     """The POS client, the RECON_ERP client and the recorded run of `job`, closed in turn."""
     with (
         SitooClient.from_settings(settings) as sitoo,
-        ADAPTERS[settings.recon_erp].client(settings) as erp,
+        PLUGINS[settings.recon_erp].client(settings) as erp,
         record_run(engine, job) as run,
     ):
         yield sitoo, erp, run
@@ -128,7 +80,7 @@ def _both_sides(
 def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True) -> RunLog:
     """Post completed, paid POS orders to the ERP named by RECON_ERP, then push ERP stock to
     the POS (CONTRACT: `recon sync`); the push is its own run, its figures are added here."""
-    adapter = ADAPTERS[settings.recon_erp]
+    adapter = PLUGINS[settings.recon_erp]
     engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
@@ -147,7 +99,7 @@ def resync_job(settings: Settings, order_id: str) -> RunLog:
 
 
 def _resync(settings: Settings, order_ids: Sequence[str]) -> RunLog:
-    adapter = ADAPTERS[settings.recon_erp]
+    adapter = PLUGINS[settings.recon_erp]
     engine, mappings = mapped_warehouse(settings)
     if "per_order" not in mappings.modes():
         raise ConfigError(
@@ -219,7 +171,7 @@ def _store_days(engine: Engine, order_ids: Sequence[str]) -> list[tuple[str, dat
 
 def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP available-to-sell stock to the POS; the run and the skipped-warehouse lines."""
-    adapter = ADAPTERS[settings.recon_erp]
+    adapter = PLUGINS[settings.recon_erp]
     engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "stock_push") as (sitoo, erp, run):
         levels = adapter.stock(erp, run)
@@ -229,7 +181,7 @@ def stock_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
 
 def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Push ERP master prices (gross) to the POS catalogue; the run and the skipped lines."""
-    adapter = ADAPTERS[settings.recon_erp]
+    adapter = PLUGINS[settings.recon_erp]
     engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "price_push") as (sitoo, erp, run):
         plan = push_prices(adapter.prices(erp, mappings, run), sitoo, run)
@@ -238,7 +190,7 @@ def price_push_job(settings: Settings) -> tuple[RunLog, list[str]]:
 
 def collect_job(settings: Settings, *, full: bool = False) -> RunLog:
     """Snapshot both sides into the warehouse, incrementally unless `full`."""
-    adapter = ADAPTERS[settings.recon_erp]
+    adapter = PLUGINS[settings.recon_erp]
     settings.require("sitoo")
     settings.require(settings.recon_erp)
     engine = warehouse(settings, create=True)

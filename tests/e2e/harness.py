@@ -24,11 +24,11 @@ from recon.config import Mappings, Settings, load_settings
 from recon.config.mappings import parse_mappings
 from recon.erp.netsuite.client import NetSuiteClient
 from recon.erp.netsuite.poster import NetSuitePoster
+from recon.erp.registry import PLUGINS
 from recon.erp.sage200.client import Sage200Client
 from recon.erp.sage200.poster import Sage200Poster
 from recon.erp.sapb1.client import SapB1Client
 from recon.erp.sapb1.poster import SapB1Poster
-from recon.jobs import ADAPTERS
 from recon.reconcile import reconcile, to_records
 from recon.simulators.faults import Faults
 from recon.simulators.scenario import Scenario
@@ -154,7 +154,7 @@ def collect(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
     mappings = w.mappings
     with _both_sides(w, waits, "collect") as (pos, erp, run):
         collect_sitoo(w.engine, pos, mappings, w.settings.recon_timezone, run)
-        ADAPTERS[w.settings.recon_erp].collect(w.engine, erp, mappings, run, False)
+        PLUGINS[w.settings.recon_erp].collect(w.engine, erp, mappings, run, False)
     return run
 
 

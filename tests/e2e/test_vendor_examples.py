@@ -30,8 +30,8 @@ from recon.clients import SitooClient
 from recon.collectors.sitoo import collect_sitoo
 from recon.config import load_settings
 from recon.config.mappings import parse_mappings
+from recon.erp.registry import PLUGINS
 from recon.erp.sage200.client import Sage200Client
-from recon.jobs import ADAPTERS
 from recon.reconcile import reconcile, to_records
 from recon.snapshot import read_snapshot
 from recon.warehouse.db import open_warehouse
@@ -269,7 +269,7 @@ def test_vendor_documented_examples_reconcile_to_the_findings_beside_them(
         record_run(engine, "collect") as run,
     ):
         collect_sitoo(engine, pos, mappings, settings.recon_timezone, run)
-        ADAPTERS["sage200"].collect(engine, erp, mappings, run, False)
+        PLUGINS["sage200"].collect(engine, erp, mappings, run, False)
     assert run.counts["quarantined"] == 0
     export_snapshot(engine, tmp_path / "snap")
     nightly = datetime(2024, 6, 2, 2, 0, tzinfo=UTC)  # the night after: no sale is still young

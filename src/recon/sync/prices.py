@@ -2,7 +2,7 @@
 
 The ERP is master for prices (DOMAIN "Who owns what"); the ERPs store them net, Sitoo shows
 them gross. Each ERP supplies its master prices made gross with the item's tax rate, half up
-to the cent (`recon.collectors.money.gross_price`), through `recon.jobs.ADAPTERS`: Sage 200 the
+to the cent (`recon.collectors.money.gross_price`), through `recon.erp.registry`: Sage 200 the
 "Standard" price band and the product's tax code; NetSuite an inventory item's `basePrice`
 and its `salesTaxCode`; SAP B1 the item's price in `[settings] price_list` (default 1) and
 its `SalesVATGroup`. Sitoo's products are read first; only the SKUs whose `moneyprice` (the

@@ -1,7 +1,7 @@
 """Stock push, ERP -> POS: set each store's Sitoo stock to what the ERP says is available.
 
 Each ERP supplies its available-to-sell levels per warehouse / location code and SKU
-(`recon.jobs.ADAPTERS`): Sage 200 a warehouse holding's `free_stock_available_less_reserved`
+(`recon.erp.registry`): Sage 200 a warehouse holding's `free_stock_available_less_reserved`
 (in stock - allocated - reserved), NetSuite `AggregateItemLocation.quantityavailable` (on
 hand - committed), SAP B1 an item's `ItemWarehouseInfoCollection` `InStock - Committed`.
 The push takes the mappings' `[settings] stock_buffer` off, never below zero. An ERP
