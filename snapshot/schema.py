@@ -9,8 +9,11 @@ the file and the column.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
+
+from snapshot.location import Where, exists, files, is_dir, join
 
 MONEY = pl.Decimal(18, 2)
 QTY = pl.Decimal(18, 3)
@@ -122,6 +125,11 @@ EXCEPTIONS_SCHEMA["first_seen"] = INSTANT
 EXCEPTIONS_SCHEMA["last_seen"] = INSTANT
 
 
+# The partition of rows no store claims (an ERP row without a mapped location, a line
+# without its order).
+NO_STORE = "__none__"
+
+
 class SnapshotError(Exception):
     """A snapshot file that does not fit the CONTRACT: names the file and column."""
 
@@ -130,7 +138,7 @@ def empty_frame(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=TABLES[table])
 
 
-def _conform(lf: pl.LazyFrame, table: str, path: Path) -> pl.LazyFrame:
+def _conform(lf: pl.LazyFrame, table: str, path: Where) -> pl.LazyFrame:
     want = TABLES[table]
     have = lf.collect_schema()
     missing = [c for c in want if c not in have]
@@ -146,16 +154,33 @@ def _conform(lf: pl.LazyFrame, table: str, path: Path) -> pl.LazyFrame:
     return lf.select(exprs)
 
 
-def scan_table(directory: Path, table: str) -> pl.LazyFrame:
-    """One snapshot table, lazily, with the CONTRACT's columns and types."""
-    path = directory / f"{table}.parquet"
-    if not path.exists():
+def scan_table(directory: Where, table: str, store: str | None = None) -> pl.LazyFrame:
+    """One snapshot table, lazily, with the CONTRACT's columns and types.
+
+    `directory` is a local path or an fsspec URL (s3://, gs://, abfs://, file://). The table
+    is `TABLE.parquet` or, in the partitioned layout (`snapshot.partitioned`), the files under
+    `TABLE/`; `store` reads only that store's partition of a partitioned table.
+    """
+    path = join(directory, f"{table}.parquet")
+    if store is None and exists(path):
+        return _conform(pl.scan_parquet(path, hive_partitioning=False), table, path)
+    folder = join(directory, table)
+    if store is not None:
+        folder = join(folder, partition_dir(store))
+    found = files(folder) if is_dir(folder) else []
+    if not found:
         return empty_frame(table).lazy()
-    return _conform(pl.scan_parquet(path), table, path)
+    return _conform(pl.scan_parquet(found, hive_partitioning=False), table, folder)
 
 
-def read_snapshot(directory: Path) -> dict[str, pl.LazyFrame]:
-    if not directory.is_dir():
+def partition_dir(store: str | None) -> str:
+    """The Hive directory of one store's partition (`store_id=...`, URL-quoted)."""
+    return f"store_id={quote(NO_STORE if store is None else store, safe='')}"
+
+
+def read_snapshot(directory: Where) -> dict[str, pl.LazyFrame]:
+    """Every table of a snapshot directory, in either layout, local or at an fsspec URL."""
+    if not is_dir(directory):
         raise SnapshotError(f"{directory}: snapshot directory not found")
     return {table: scan_table(directory, table) for table in TABLES}
 
