@@ -27,13 +27,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import fsspec
 import polars as pl
 from distributed import Client, LocalCluster
 
 from reconcile._config import EngineConfig
 from reconcile._frames import STORE_DAY, among, declared
 from reconcile.engine import Findings, Part, _configured, combine_parts, reconcile_part
-from snapshot import SnapshotError, scan_table
+from snapshot import TABLES, SnapshotError, scan_table
 from snapshot.location import Where, is_dir, join
 from snapshot.partitioned import read_partition, stores, write_partitioned
 from snapshot.schema import NO_STORE
@@ -79,20 +80,15 @@ def connect(scheduler: str) -> Iterator[Client]:
 
 def partitioned_root(directory: Where) -> Where:
     """The partitioned layout of a snapshot directory: itself when it is one, else written
-    beside its files (`DIRECTORY/partitioned`) once, for a cluster that shares the path."""
+    beside its files (`DIRECTORY/partitioned`), for a cluster that shares the path."""
     if stores(directory):
         return directory
     root = join(directory, "partitioned")
-    if not is_dir(root):
-        tables = {name: scan_table(directory, name) for name in _all_tables()}
-        write_partitioned(tables, root)
+    if is_dir(root):  # rewritten each run: the flat files may have changed since
+        fs, path = fsspec.core.url_to_fs(str(root))
+        fs.rm(path, recursive=True)
+    write_partitioned({name: scan_table(directory, name) for name in TABLES}, root)
     return root
-
-
-def _all_tables() -> list[str]:
-    from snapshot import TABLES
-
-    return list(TABLES)
 
 
 def _own(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -117,6 +113,7 @@ def _survey(root: Where, store: str) -> tuple[datetime | None, pl.DataFrame]:
         .drop_nulls()
         .unique()
         .join(_own(t), on="ref", how="anti")
+        .filter(pl.col("ref").str.extract(STORE_DAY, 1).ne_missing(pl.lit(store)))
     )
     latest, found = pl.collect_all([t["pos_orders"].select(pl.col("created_at").max()), refs])
     value: Any = latest.item()
@@ -199,27 +196,37 @@ def _routed(t: dict[str, pl.LazyFrame], store: str, owners: pl.DataFrame) -> dic
     return {"erp_documents": docs, "erp_journal_lines": journal, "erp_document_lines": lines}
 
 
-def _outgoing(root: Where, store: str, owners: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The rows this partition hands to other stores, each with the store it goes to."""
+def _outgoing(
+    root: Where, store: str, owners: pl.DataFrame
+) -> dict[str, dict[str, pl.DataFrame]]:
+    """The rows this partition hands to other stores: store -> table -> rows."""
     routed = _routed(read_partition(root, store), store, owners)
-    moving = [lf.filter(pl.col(_TO) != store) for lf in routed.values()]
-    return dict(zip(routed, pl.collect_all(moving), strict=True))
+    frames = pl.collect_all([lf.filter(pl.col(_TO) != store) for lf in routed.values()])
+    out: dict[str, dict[str, pl.DataFrame]] = {}
+    for name, frame in zip(routed, frames, strict=True):
+        for (to,), rows in frame.partition_by(_TO, as_dict=True).items():
+            out.setdefault(str(to), {})[name] = rows.drop(_TO)
+    return out
+
+
+def _pick(moves: dict[str, dict[str, pl.DataFrame]], store: str) -> dict[str, pl.DataFrame]:
+    return moves.get(store, {})
 
 
 def _run(
     root: Where,
     store: str,
     owners: pl.DataFrame,
-    moves: list[dict[str, pl.DataFrame]],
+    arriving: list[dict[str, pl.DataFrame]],
     config: EngineConfig,
     as_of: datetime | None,
 ) -> Part:
     t = read_partition(root, store)
     routed = _routed(t, store, owners)
     for name in _MOVED:
-        mine = pl.col(_TO) == store
-        arriving = [m[name].lazy().filter(mine).drop(_TO) for m in moves if m[name].height]
-        t[name] = pl.concat([routed[name].filter(mine).drop(_TO), *arriving], how="vertical")
+        rows = [m[name].lazy() for m in arriving if name in m]
+        kept = routed[name].filter(pl.col(_TO) == store).drop(_TO)
+        t[name] = pl.concat([kept, *rows], how="vertical") if rows else kept
     return reconcile_part(t, config, as_of)
 
 
@@ -259,9 +266,18 @@ def reconcile_distributed(
         claims = client.gather(client.map(_claim, roots, parts, [wanted_f] * n, pure=False))
         owners = _owners(claims)
         [owners_f] = client.scatter([owners], broadcast=True)
-        moves = client.map(_outgoing, roots, parts, [owners_f] * n, pure=False)
+        # Only along the edges the survey found: partition -> the stores owning its refs.
+        arriving: dict[str, list[Any]] = {s: [] for s in parts}
+        for source, (_, refs) in zip(parts, surveyed, strict=True):
+            targets = refs.join(owners, on="ref").get_column(_TO).unique().to_list()
+            targets = [s for s in targets if s != source and s in arriving]
+            if targets:
+                moves = client.submit(_outgoing, root, source, owners_f, pure=False)
+                for s in targets:
+                    arriving[s].append(client.submit(_pick, moves, s, pure=False))
         runs = [
-            client.submit(_run, root, s, owners_f, moves, cfg, when, pure=False) for s in parts
+            client.submit(_run, root, s, owners_f, arriving[s], cfg, when, pure=False)
+            for s in parts
         ]
         results: list[Part] = client.gather(runs)
     except (OSError, TimeoutError) as exc:

@@ -8,10 +8,11 @@ so that a worker on another machine reads only its store's files.
 A row goes to the store it concerns: a POS order to its store (every row of one order id to
 the store of its earliest row, so a repeated id stays in one partition), its lines and
 payments with it, a quarantined order to the store of its order or its own; an ERP row to
-the store its location maps to, a document line with its document; rows no store claims to
+the store its location maps to, else (no mapped location) to the store of the order its
+pos_ref names, a document line with its document; rows no store claims to
 `store_id=__none__`. The files keep every column (the directory names are not read back).
-ERP rows whose order lives in another store (wrong-store and location-less documents) are
-moved to that store by the distributed run (`reconcile.distributed`), not here.
+The few ERP rows whose order lives in another store than their location (wrong-store
+documents) are moved to that store by the distributed run (`reconcile.distributed`).
 """
 
 from __future__ import annotations
@@ -59,9 +60,28 @@ def _routed(t: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
         _month("business_day").alias(_MONTH),
     )
     order_part = orders.select("order_id", _PART, _MONTH).unique("order_id", keep="first")
-    docs = t["erp_documents"].join(loc_store, on="location", how="left")
-    docs = docs.with_columns(_month("posting_date").alias(_MONTH))
+    # An ERP row without a mapped location goes where the engine places it: the store of the
+    # order its pos_ref names (a credit note's: else of the sale it credits).
+    by_ref = order_part.select(pl.col("order_id").alias("_ref"), pl.col(_PART).alias("_r"))
+    by_orig = by_ref.rename({"_ref": "_orig", "_r": "_o"})
+    docs = (
+        t["erp_documents"]
+        .join(loc_store, on="location", how="left")
+        .join(by_ref, left_on="pos_ref", right_on="_ref", how="left")
+        .join(by_orig, left_on="original_pos_ref", right_on="_orig", how="left")
+        .with_columns(
+            pl.coalesce(_PART, "_r", "_o").alias(_PART), _month("posting_date").alias(_MONTH)
+        )
+        .drop("_r", "_o")
+    )
     doc_part = docs.select("doc_id", _PART, _MONTH).unique("doc_id", keep="first")
+    journal = (
+        t["erp_journal_lines"]
+        .join(loc_store, on="location", how="left")
+        .join(by_ref, left_on="pos_ref", right_on="_ref", how="left")
+        .with_columns(pl.coalesce(_PART, "_r").alias(_PART), _month("posting_date").alias(_MONTH))
+        .drop("_r")
+    )
     quarantine = (
         t["pos_quarantine"]
         .join(order_part.select("order_id", pl.col(_PART).alias("_o")), on="order_id", how="left")
@@ -77,9 +97,7 @@ def _routed(t: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
         "pos_quarantine": quarantine,
         "erp_documents": docs,
         "erp_document_lines": t["erp_document_lines"].join(doc_part, on="doc_id", how="left"),
-        "erp_journal_lines": t["erp_journal_lines"]
-        .join(loc_store, on="location", how="left")
-        .with_columns(_month("posting_date").alias(_MONTH)),
+        "erp_journal_lines": journal,
         "pos_stock": t["pos_stock"].join(
             map_store.select("store_id", pl.col("store_id").alias(_PART)),
             left_on="location",

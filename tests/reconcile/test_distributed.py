@@ -92,7 +92,7 @@ def test_flat_snapshot_is_partitioned_once_beside_its_files(tmp_path: Path) -> N
         lf.collect().write_parquet(tmp_path / f"{name}.parquet")
     root = partitioned_root(tmp_path)
     assert root == tmp_path / "partitioned"
-    assert stores(root) == ["1", "__none__"]  # the receipt has no location
+    assert stores(root) == ["1"]  # its location-less receipt goes with the order it names
 
 
 _BREAKS = (
@@ -142,3 +142,34 @@ def test_cluster_findings_equal_one_process(
         write_partitioned(snap.tables(), Path(tmp))
         many = reconcile_distributed(Path(tmp), client, as_of=as_of)
     _same(reconcile(snap.tables(), as_of=as_of), many)
+
+
+def _flat(snap: Snap, directory: Path) -> Path:
+    directory.mkdir()
+    for name, lf in snap.tables().items():
+        lf.collect().write_parquet(directory / f"{name}.parquet")
+    return directory
+
+
+def test_recon_reconcile_on_a_scheduler_writes_the_one_process_exceptions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path))
+    snap = Snap().sale("4", store="1").sale("5", store="2", posted=False)
+    snap.doc("D5", "5", location="WH1").receipt("5", "1220", "12.00").doc("X", None)
+    one, many = _flat(snap, tmp_path / "one"), _flat(snap, tmp_path / "many")
+    assert main(["reconcile", "--snapshot", str(one)]) == 0
+    monkeypatch.setenv("RECON_DASK_SCHEDULER", "local")  # threads of this process
+    assert main(["reconcile", "--snapshot", str(many)]) == 0
+    seen = ["first_seen", "last_seen"]
+    a = pl.read_parquet(one / "exceptions.parquet").drop(seen)
+    b = pl.read_parquet(many / "exceptions.parquet").drop(seen)
+    assert a.height == 2
+    assert b.equals(a)
+    capsys.readouterr()
+    assert main(["reconcile", "--snapshot", str(many), "--scheduler", "nowhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "dask scheduler 'nowhere': cannot connect" in err
