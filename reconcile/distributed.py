@@ -37,12 +37,12 @@ from reconcile.engine import Findings, Part, _configured, combine_parts, reconci
 from snapshot import TABLES, SnapshotError, scan_table
 from snapshot.location import Where, is_dir, join
 from snapshot.partitioned import read_partition, stores, write_partitioned
-from snapshot.schema import NO_STORE
 
 __all__ = ["DaskError", "connect", "partitioned_root", "reconcile_distributed"]
 
 _MOVED = ("erp_documents", "erp_journal_lines", "erp_document_lines")
 _TO = "_to"
+Group = tuple[str, ...]  # the stores one task reconciles
 
 
 class DaskError(Exception):
@@ -98,8 +98,14 @@ def _own(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     ).rename({"order_id": "ref"})
 
 
-def _survey(root: Where, store: str) -> tuple[datetime | None, pl.DataFrame]:
-    t = read_partition(root, store)
+def _store_day_of(group: Group) -> pl.Expr:
+    """True for references that are a store-day journal of a store of `group`."""
+    return pl.col("ref").str.extract(STORE_DAY, 1).is_in(list(group)).fill_null(False)
+
+
+def _survey(root: Where, group: Group) -> tuple[datetime | None, pl.DataFrame]:
+    """The task's latest order time, and the references of its ERP rows it does not own."""
+    t = read_partition(root, group)
     docs, journal = t["erp_documents"], t["erp_journal_lines"]
     refs = (
         pl.concat(
@@ -113,32 +119,33 @@ def _survey(root: Where, store: str) -> tuple[datetime | None, pl.DataFrame]:
         .drop_nulls()
         .unique()
         .join(_own(t), on="ref", how="anti")
-        .filter(pl.col("ref").str.extract(STORE_DAY, 1).ne_missing(pl.lit(store)))
+        .filter(_store_day_of(group).not_())
     )
     latest, found = pl.collect_all([t["pos_orders"].select(pl.col("created_at").max()), refs])
     value: Any = latest.item()
     return (value if isinstance(value, datetime) else None), found
 
 
-def _claim(root: Where, store: str, wanted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """ref, store, rank: the references of `wanted` this partition owns (lower rank wins);
-    and ref, via: its documents' wanted references with the sale they credit (such a
+def _claim(
+    root: Where, group: Group, name: str, wanted: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """ref, store (the task's name), rank: the references of `wanted` this task owns (lower
+    rank wins: an order, a quarantined order, its store-day journal, a document carrying
+    it); and ref, via: its documents' wanted references with the sale they credit (such a
     document, placed by that sale, takes the receipts naming it along)."""
-    t = read_partition(root, store)
+    t = read_partition(root, group)
     ids = wanted.get_column("ref")
-    ref = pl.col("ref")
     docs = t["erp_documents"].select(pl.col("pos_ref").alias("ref"), "original_pos_ref")
     parts = [
         t["pos_orders"].select(pl.col("order_id").alias("ref")).filter(among("ref", ids)),
         t["pos_quarantine"].select(pl.col("order_id").alias("ref")).filter(among("ref", ids)),
+        wanted.lazy().filter(_store_day_of(group)),
+        docs.select("ref").filter(among("ref", ids)),
     ]
-    if store != NO_STORE:
-        parts.append(wanted.lazy().filter(ref.str.extract(STORE_DAY, 1) == store))
-        parts.append(docs.select("ref").filter(among("ref", ids)))
     ranked = [lf.unique().with_columns(pl.lit(rank).alias("rank")) for rank, lf in enumerate(parts)]
     owned = (
         pl.concat(ranked, how="vertical")
-        .with_columns(pl.lit(store).alias("store"))
+        .with_columns(pl.lit(name).alias("store"))
         .select("ref", "store", "rank")
     )
     via = docs.filter(among("ref", ids)).select("ref", pl.col("original_pos_ref").alias("via"))
@@ -147,8 +154,8 @@ def _claim(root: Where, store: str, wanted: pl.DataFrame) -> tuple[pl.DataFrame,
 
 
 def _owners(claims: list[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.DataFrame:
-    """ref, _to: one owner per claimed reference; a reference only a crediting document
-    carries follows the owner of the sale it credits."""
+    """ref, _to: one owning task per claimed reference; a reference only a crediting
+    document carries follows the owner of the sale it credits."""
     first = (
         pl.concat([owned for owned, _ in claims], how="vertical")
         .sort("rank", "store")
@@ -166,73 +173,99 @@ def _owners(claims: list[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.DataFrame:
     return pl.concat([first, follows], how="vertical")
 
 
-def _routed(t: dict[str, pl.LazyFrame], store: str, owners: pl.DataFrame) -> dict[str, pl.LazyFrame]:
-    """The partition's ERP rows with the store each belongs to (`_to`): the owner of the order
-    its pos_ref names, else of its original_pos_ref (credit notes), else this partition."""
-    lookup = (
-        pl.concat(
-            [_own(t).with_columns(pl.lit(store).alias(_TO)), owners.lazy()],
-            how="vertical",
-        )
-        .unique("ref", keep="first", maintain_order=True)
-    )
+def _routed(t: dict[str, pl.LazyFrame], name: str, owners: pl.DataFrame) -> dict[str, pl.LazyFrame]:
+    """The task's ERP rows with the task each belongs to (`_to`): the owner of the order its
+    pos_ref names, else of its original_pos_ref (credit notes), else this task."""
+    here = pl.lit(name)
+    lookup = pl.concat(
+        [_own(t).with_columns(here.alias(_TO)), owners.lazy()], how="vertical"
+    ).unique("ref", keep="first", maintain_order=True)
     docs = (
         t["erp_documents"]
         .join(lookup.rename({_TO: "_a"}), left_on="pos_ref", right_on="ref", how="left")
         .join(lookup.rename({_TO: "_b"}), left_on="original_pos_ref", right_on="ref", how="left")
-        .with_columns(pl.coalesce("_a", "_b", pl.lit(store)).alias(_TO))
+        .with_columns(pl.coalesce("_a", "_b", here).alias(_TO))
         .drop("_a", "_b")
     )
     journal = (
         t["erp_journal_lines"]
         .join(lookup.rename({_TO: "_a"}), left_on="pos_ref", right_on="ref", how="left")
-        .with_columns(pl.coalesce("_a", pl.lit(store)).alias(_TO))
+        .with_columns(pl.coalesce("_a", here).alias(_TO))
         .drop("_a")
     )
     doc_to = docs.select("doc_id", _TO).unique("doc_id", keep="first")
-    lines = t["erp_document_lines"].join(doc_to, on="doc_id", how="left").with_columns(
-        pl.col(_TO).fill_null(pl.lit(store))
+    lines = (
+        t["erp_document_lines"]
+        .join(doc_to, on="doc_id", how="left")
+        .with_columns(pl.col(_TO).fill_null(here))
     )
     return {"erp_documents": docs, "erp_journal_lines": journal, "erp_document_lines": lines}
 
 
 def _outgoing(
-    root: Where, store: str, owners: pl.DataFrame
+    root: Where, group: Group, name: str, owners: pl.DataFrame
 ) -> dict[str, dict[str, pl.DataFrame]]:
-    """The rows this partition hands to other stores: store -> table -> rows."""
-    routed = _routed(read_partition(root, store), store, owners)
-    frames = pl.collect_all([lf.filter(pl.col(_TO) != store) for lf in routed.values()])
+    """The rows this task hands to other tasks: task -> table -> rows."""
+    routed = _routed(read_partition(root, group), name, owners)
+    frames = pl.collect_all([lf.filter(pl.col(_TO) != name) for lf in routed.values()])
     out: dict[str, dict[str, pl.DataFrame]] = {}
-    for name, frame in zip(routed, frames, strict=True):
+    for table, frame in zip(routed, frames, strict=True):
         for (to,), rows in frame.partition_by(_TO, as_dict=True).items():
-            out.setdefault(str(to), {})[name] = rows.drop(_TO)
+            out.setdefault(str(to), {})[table] = rows.drop(_TO)
     return out
 
 
-def _pick(moves: dict[str, dict[str, pl.DataFrame]], store: str) -> dict[str, pl.DataFrame]:
-    return moves.get(store, {})
+def _pick(moves: dict[str, dict[str, pl.DataFrame]], name: str) -> dict[str, pl.DataFrame]:
+    return moves.get(name, {})
 
 
 def _run(
     root: Where,
-    store: str,
+    group: Group,
+    name: str,
     owners: pl.DataFrame,
     arriving: list[dict[str, pl.DataFrame]],
     config: EngineConfig,
     as_of: datetime | None,
 ) -> Part:
-    t = read_partition(root, store)
-    routed = _routed(t, store, owners)
-    for name in _MOVED:
-        rows = [m[name].lazy() for m in arriving if name in m]
-        kept = routed[name].filter(pl.col(_TO) == store).drop(_TO)
-        t[name] = pl.concat([kept, *rows], how="vertical") if rows else kept
-    return reconcile_part(t, config, as_of)
+    t = read_partition(root, group)
+    routed = _routed(t, name, owners)
+    for table in _MOVED:
+        rows = [m[table].lazy() for m in arriving if table in m]
+        kept = routed[table].filter(pl.col(_TO) == name).drop(_TO)
+        t[table] = pl.concat([kept, *rows], how="vertical") if rows else kept
+    part = reconcile_part(t, config, as_of)
+    _note_peak()
+    return part
+
+
+def _groups(names: list[str], n: int) -> list[Group]:
+    """`names` dealt round-robin into `n` groups (none empty)."""
+    n = max(1, min(n, len(names)))
+    return [tuple(names[i::n]) for i in range(n)]
+
+
+_PEAK: list[int] = [0]
+
+
+def _rss() -> int:
+    """This process's peak resident memory in bytes (Linux VmHWM: its own, not inherited)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _note_peak() -> None:
+    _PEAK[0] = max(_PEAK[0], _rss())
 
 
 def _peak() -> int:
-    """This process's peak resident memory in bytes."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return max(_PEAK[0], _rss())
 
 
 def worker_peaks(client: Client) -> dict[str, int]:
@@ -247,37 +280,45 @@ def reconcile_distributed(
     config: EngineConfig | None = None,
     *,
     as_of: datetime | None = None,
+    tasks: int | None = None,
 ) -> Findings:
     """Reconcile the partitioned snapshot at `root` (a path or URL every worker can read) on
-    the cluster of `client`: the same findings as `reconcile(read_snapshot(root))`."""
-    parts = stores(root)
-    if not parts:
+    the cluster of `client`: the same findings as `reconcile(read_snapshot(root))`.
+
+    `tasks`: how many groups of stores run as one task each (default: two per worker
+    thread); fewer, larger tasks cost less overhead, more bound each worker's memory lower.
+    """
+    names = stores(root)
+    if not names:
         raise SnapshotError(f"{root}: not a partitioned snapshot (no TABLE/store_id=... files)")
     settings = declared(scan_table(root, "map_settings").collect())
     cfg = config if config is not None else _configured(settings)
-    n = len(parts)
+    threads = sum(client.nthreads().values()) or 1
+    groups = _groups(names, tasks if tasks is not None else 2 * threads)
+    keys = [str(i) for i in range(len(groups))]
+    n = len(groups)
     roots = [root] * n
     try:
-        surveyed = client.gather(client.map(_survey, roots, parts, pure=False))
+        surveyed = client.gather(client.map(_survey, roots, groups, pure=False))
         latest = [t for t, _ in surveyed if t is not None]
         when = as_of if as_of is not None else (max(latest) if latest else None)
         wanted = pl.concat([refs for _, refs in surveyed], how="vertical").unique()
         [wanted_f] = client.scatter([wanted], broadcast=True)
-        claims = client.gather(client.map(_claim, roots, parts, [wanted_f] * n, pure=False))
+        claims = client.gather(client.map(_claim, roots, groups, keys, [wanted_f] * n, pure=False))
         owners = _owners(claims)
         [owners_f] = client.scatter([owners], broadcast=True)
-        # Only along the edges the survey found: partition -> the stores owning its refs.
-        arriving: dict[str, list[Any]] = {s: [] for s in parts}
-        for source, (_, refs) in zip(parts, surveyed, strict=True):
+        # Only along the edges the survey found: a task -> the tasks owning its refs.
+        arriving: dict[str, list[Any]] = {k: [] for k in keys}
+        for group, key, (_, refs) in zip(groups, keys, surveyed, strict=True):
             targets = refs.join(owners, on="ref").get_column(_TO).unique().to_list()
-            targets = [s for s in targets if s != source and s in arriving]
+            targets = [k for k in targets if k != key]
             if targets:
-                moves = client.submit(_outgoing, root, source, owners_f, pure=False)
-                for s in targets:
-                    arriving[s].append(client.submit(_pick, moves, s, pure=False))
+                moves = client.submit(_outgoing, root, group, key, owners_f, pure=False)
+                for k in targets:
+                    arriving[k].append(client.submit(_pick, moves, k, pure=False))
         runs = [
-            client.submit(_run, root, s, owners_f, arriving[s], cfg, when, pure=False)
-            for s in parts
+            client.submit(_run, root, g, k, owners_f, arriving[k], cfg, when, pure=False)
+            for g, k in zip(groups, keys, strict=True)
         ]
         results: list[Part] = client.gather(runs)
     except (OSError, TimeoutError) as exc:

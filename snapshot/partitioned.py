@@ -17,7 +17,7 @@ documents) are moved to that store by the distributed run (`reconcile.distribute
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -56,7 +56,11 @@ def _routed(t: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
         .select("location", pl.col("store_id").alias(_PART))
     )
     orders = t["pos_orders"].with_columns(
-        pl.col("store_id").sort_by("created_at", nulls_last=True).first().over("order_id").alias(_PART),
+        pl.col("store_id")
+        .sort_by("created_at", nulls_last=True)
+        .first()
+        .over("order_id")
+        .alias(_PART),
         _month("business_day").alias(_MONTH),
     )
     order_part = orders.select("order_id", _PART, _MONTH).unique("order_id", keep="first")
@@ -154,8 +158,7 @@ def stores(root: Where) -> list[str]:
     return sorted(found)
 
 
-def read_partition(root: Where, store: str) -> dict[str, pl.LazyFrame]:
-    """One store's partition of every large table, with the whole small tables."""
-    return {
-        name: scan_table(root, name, store if name in PARTITIONED else None) for name in TABLES
-    }
+def read_partition(root: Where, group: Sequence[str]) -> dict[str, pl.LazyFrame]:
+    """The partitions of the stores in `group` of every large table, with the whole small
+    tables."""
+    return {name: scan_table(root, name, group if name in PARTITIONED else None) for name in TABLES}

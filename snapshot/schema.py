@@ -8,6 +8,7 @@ the file and the column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -154,20 +155,24 @@ def _conform(lf: pl.LazyFrame, table: str, path: Where) -> pl.LazyFrame:
     return lf.select(exprs)
 
 
-def scan_table(directory: Where, table: str, store: str | None = None) -> pl.LazyFrame:
+def scan_table(directory: Where, table: str, stores: Sequence[str] | None = None) -> pl.LazyFrame:
     """One snapshot table, lazily, with the CONTRACT's columns and types.
 
     `directory` is a local path or an fsspec URL (s3://, gs://, abfs://, file://). The table
     is `TABLE.parquet` or, in the partitioned layout (`snapshot.partitioned`), the files under
-    `TABLE/`; `store` reads only that store's partition of a partitioned table.
+    `TABLE/`; `stores` reads only those stores' partitions of a partitioned table.
     """
     path = join(directory, f"{table}.parquet")
-    if store is None and exists(path):
+    if stores is None and exists(path):
         return _conform(pl.scan_parquet(path, hive_partitioning=False), table, path)
     folder = join(directory, table)
-    if store is not None:
-        folder = join(folder, partition_dir(store))
-    found = files(folder) if is_dir(folder) else []
+    found: list[str] = []
+    if is_dir(folder):
+        if stores is None:
+            found = files(folder)
+        for store in stores or ():
+            part = join(folder, partition_dir(store))
+            found += files(part) if is_dir(part) else []
     if not found:
         return empty_frame(table).lazy()
     return _conform(pl.scan_parquet(found, hive_partitioning=False), table, folder)

@@ -138,9 +138,10 @@ def test_cluster_findings_equal_one_process(
         else:  # the same order id again in the other store, later
             snap.order(o.order_id, store="1" if o.store == "2" else "2", day=later(o.day + 1))
     as_of = data.draw(st.sampled_from([None, LATER]))
+    tasks = data.draw(st.sampled_from([None, 1, 2]))  # a task per store, or stores grouped
     with tempfile.TemporaryDirectory() as tmp:
         write_partitioned(snap.tables(), Path(tmp))
-        many = reconcile_distributed(Path(tmp), client, as_of=as_of)
+        many = reconcile_distributed(Path(tmp), client, as_of=as_of, tasks=tasks)
     _same(reconcile(snap.tables(), as_of=as_of), many)
 
 
