@@ -175,25 +175,34 @@ def _owners(claims: list[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.DataFrame:
 
 def _routed(t: dict[str, pl.LazyFrame], name: str, owners: pl.DataFrame) -> dict[str, pl.LazyFrame]:
     """The task's ERP rows with the task each belongs to (`_to`): the owner of the order its
-    pos_ref names, else of its original_pos_ref (credit notes), else this task."""
+    pos_ref names, else of its original_pos_ref (credit notes), else this task. Only the
+    few rows naming a reference another task claimed are looked at twice."""
     here = pl.lit(name)
-    lookup = pl.concat(
-        [_own(t).with_columns(here.alias(_TO)), owners.lazy()], how="vertical"
-    ).unique("ref", keep="first", maintain_order=True)
+    owner = owners.lazy()
+    by_orig = (pl.col("_a").is_null() & pl.col("_b").is_not_null()).fill_null(False)
     docs = (
         t["erp_documents"]
-        .join(lookup.rename({_TO: "_a"}), left_on="pos_ref", right_on="ref", how="left")
-        .join(lookup.rename({_TO: "_b"}), left_on="original_pos_ref", right_on="ref", how="left")
-        .with_columns(pl.coalesce("_a", "_b", here).alias(_TO))
-        .drop("_a", "_b")
+        .join(owner.rename({_TO: "_a"}), left_on="pos_ref", right_on="ref", how="left")
+        .join(owner.rename({_TO: "_b"}), left_on="original_pos_ref", right_on="ref", how="left")
     )
+    # A credit note of this task's refund for another task's sale stays with the refund.
+    refs = docs.filter(by_orig).select("pos_ref").collect().get_column("pos_ref")
+    mine = _own(t).filter(among("ref", refs)).collect().get_column("ref")
+    docs = docs.with_columns(
+        pl.when(pl.col("_a").is_not_null())
+        .then(pl.col("_a"))
+        .when(by_orig & among("pos_ref", mine).not_())
+        .then(pl.col("_b"))
+        .otherwise(here)
+        .alias(_TO)
+    ).drop("_a", "_b")
     journal = (
         t["erp_journal_lines"]
-        .join(lookup.rename({_TO: "_a"}), left_on="pos_ref", right_on="ref", how="left")
+        .join(owner.rename({_TO: "_a"}), left_on="pos_ref", right_on="ref", how="left")
         .with_columns(pl.coalesce("_a", here).alias(_TO))
         .drop("_a")
     )
-    doc_to = docs.select("doc_id", _TO).unique("doc_id", keep="first")
+    doc_to = docs.filter(pl.col(_TO) != name).select("doc_id", _TO).unique("doc_id", keep="first")
     lines = (
         t["erp_document_lines"]
         .join(doc_to, on="doc_id", how="left")
@@ -228,12 +237,14 @@ def _run(
     config: EngineConfig,
     as_of: datetime | None,
 ) -> Part:
-    t = read_partition(root, group)
+    # Read once: the engine scans some tables several times, and a partition is many files.
+    scans = read_partition(root, group)
+    t = {k: f.lazy() for k, f in zip(scans, pl.collect_all(list(scans.values())), strict=True)}
     routed = _routed(t, name, owners)
-    for table in _MOVED:
+    kept = pl.collect_all([routed[k].filter(pl.col(_TO) == name).drop(_TO) for k in _MOVED])
+    for table, frame in zip(_MOVED, kept, strict=True):
         rows = [m[table].lazy() for m in arriving if table in m]
-        kept = routed[table].filter(pl.col(_TO) == name).drop(_TO)
-        t[table] = pl.concat([kept, *rows], how="vertical") if rows else kept
+        t[table] = pl.concat([frame.lazy(), *rows], how="vertical")
     part = reconcile_part(t, config, as_of)
     _note_peak()
     return part
