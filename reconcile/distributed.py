@@ -61,7 +61,7 @@ def connect(scheduler: str) -> Iterator[Client]:
                 n_workers=n,
                 threads_per_worker=1 if scheduler != "local" else 2,
                 processes=scheduler != "local",
-                dashboard_address=None,
+                dashboard_address=":0",  # never a fixed port others may hold
             )
             client = Client(cluster)
         else:
