@@ -369,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skus", type=int, default=50_000)
     parser.add_argument("--dir", type=Path, default=None, help="write/read the snapshot here")
     parser.add_argument("--scheduler", help="also run on this Dask scheduler (local:N, tcp://...)")
+    parser.add_argument("--tasks", type=int, help="store groups on the cluster (default 4/thread)")
     args = parser.parse_args(argv)
     if args.scheduler and args.dir is None:
         parser.error("--scheduler needs --dir (the workers read the snapshot from files)")
@@ -445,13 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"peak memory (this process, with DuckDB's): {peak:.1f} GB")
     if args.scheduler:
-        _cluster(args.dir, args.scheduler, cfg, as_of, found, times)
+        _cluster(args.dir, args.scheduler, args.tasks, cfg, as_of, found, times)
     return 0
 
 
 def _cluster(
     directory: Path,
     scheduler: str,
+    tasks: int | None,
     cfg: EngineConfig,
     as_of: datetime,
     single: Findings,
@@ -474,7 +476,7 @@ def _cluster(
         before = sum(client.run(_cpu).values())
         found = _timed(
             f"reconcile on {scheduler}",
-            lambda: reconcile_distributed(root, client, cfg, as_of=as_of),
+            lambda: reconcile_distributed(root, client, cfg, as_of=as_of, tasks=tasks),
             times,
         )
         workers_cpu = sum(client.run(_cpu).values()) - before

@@ -296,7 +296,7 @@ def reconcile_distributed(
     """Reconcile the partitioned snapshot at `root` (a path or URL every worker can read) on
     the cluster of `client`: the same findings as `reconcile(read_snapshot(root))`.
 
-    `tasks`: how many groups of stores run as one task each (default: two per worker
+    `tasks`: how many groups of stores run as one task each (default: four per worker
     thread); fewer, larger tasks cost less overhead, more bound each worker's memory lower.
     """
     names = stores(root)
@@ -305,7 +305,7 @@ def reconcile_distributed(
     settings = declared(scan_table(root, "map_settings").collect())
     cfg = config if config is not None else _configured(settings)
     threads = sum(client.nthreads().values()) or 1
-    groups = _groups(names, tasks if tasks is not None else 2 * threads)
+    groups = _groups(names, tasks if tasks is not None else 4 * threads)
     keys = [str(i) for i in range(len(groups))]
     n = len(groups)
     roots = [root] * n

@@ -55,15 +55,23 @@ def _routed(t: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
         .unique("location", keep="first")
         .select("location", pl.col("store_id").alias(_PART))
     )
-    orders = t["pos_orders"].with_columns(
-        pl.col("store_id")
-        .sort_by("created_at", nulls_last=True)
-        .first()
-        .over("order_id")
-        .alias(_PART),
-        _month("business_day").alias(_MONTH),
+    # Collected once (three columns), so each table below is written on its own.
+    order_part = (
+        t["pos_orders"]
+        .select(
+            "order_id",
+            pl.col("store_id")
+            .sort_by("created_at", nulls_last=True)
+            .first()
+            .over("order_id")
+            .alias(_PART),
+            _month("business_day").alias(_MONTH),
+        )
+        .unique("order_id", keep="first")
+        .collect()
+        .lazy()
     )
-    order_part = orders.select("order_id", _PART, _MONTH).unique("order_id", keep="first")
+    orders = t["pos_orders"].join(order_part, on="order_id", how="left")
     # An ERP row without a mapped location goes where the engine places it: the store of the
     # order its pos_ref names (a credit note's: else of the sale it credits).
     by_ref = order_part.select(pl.col("order_id").alias("_ref"), pl.col(_PART).alias("_r"))
@@ -78,7 +86,7 @@ def _routed(t: Mapping[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
         )
         .drop("_r", "_o")
     )
-    doc_part = docs.select("doc_id", _PART, _MONTH).unique("doc_id", keep="first")
+    doc_part = docs.select("doc_id", _PART, _MONTH).unique("doc_id", keep="first").collect().lazy()
     journal = (
         t["erp_journal_lines"]
         .join(loc_store, on="location", how="left")
@@ -128,18 +136,21 @@ def write_partitioned(tables: Mapping[str, pl.LazyFrame], root: Where) -> None:
     for name in TABLES:
         if name not in routed:
             _write(t[name].collect(), join(root, f"{name}.parquet"))
-    frames = pl.collect_all(list(routed.values()))
-    for name, frame in zip(routed, frames, strict=True):
+    for name, lf in routed.items():  # one table in memory at a time
+        frame = lf.collect()
         if _MONTH not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(_MONTH))
         frame = frame.with_columns(pl.col(_PART).fill_null(NO_STORE))
-        for (store, month), part in frame.partition_by(_PART, _MONTH, as_dict=True).items():
+        # A filter per partition, not partition_by: never a second copy of the table.
+        for store, month in frame.select(_PART, _MONTH).unique().sort(_PART, _MONTH).rows():
+            part = frame.filter((pl.col(_PART) == store) & pl.col(_MONTH).eq_missing(month))
             folder = join(root, name, partition_dir(str(store)))
             if name in ("pos_stock", "erp_stock"):
                 path = join(folder, "part-0.parquet")
             else:
                 path = join(folder, f"month={month or 'none'}", "part-0.parquet")
             _write(part.select(columns[name]), path)
+        del frame
 
 
 def stores(root: Where) -> list[str]:
