@@ -1,18 +1,20 @@
-"""The engine on a Dask distributed cluster: the same comparisons as Dask tasks, one per store.
+"""The engine on a Dask distributed cluster: the same comparisons as Dask tasks, each over a
+group of store partitions.
 
 The snapshot is in the partitioned layout (`snapshot.partitioned`): each store's orders,
-lines, payments and the ERP rows its locations hold. Every comparison is keyed by store or
-by POS order id and an order belongs to one store, so each partition is reconciled by the
-engine's own code (`engine.reconcile_part`). What crosses stores is settled by exchanging
-small keyed frames, never by gathering the snapshot:
+lines, payments and the ERP rows its locations (or, without one, its orders) hold. Every
+comparison is keyed by store or by POS order id and an order belongs to one store, so each
+group is reconciled by the engine's own code (`engine.reconcile_part`). What crosses groups
+is settled by exchanging small keyed frames, never by gathering the snapshot:
 
-1. survey: each partition names the references of its ERP rows that are not its own orders
-   (wrong-store and location-less documents, receipts, store-day journals), and its latest
-   order time (the run's `as_of`);
-2. claim: each partition says which of those references it owns (an order, a quarantined
-   order, its store-day journal, an orphan document at its location): one owner each;
-3. move: the ERP rows (and document lines) whose reference another store owns go to it;
-4. run: each partition reconciles its rows plus those it received;
+1. survey: each task names the references of its ERP rows that are not its own orders
+   (wrong-store documents, orphans, other stores' store-day journals), and its latest order
+   time (the run's `as_of`);
+2. claim: each task says which of those references it owns (an order, a quarantined order,
+   its store-day journal, a document carrying it): one owner each;
+3. move: the ERP rows (and document lines) whose reference another task owns go to it, only
+   along the edges the survey found;
+4. run: each task reconciles its rows plus those it received;
 5. combine (`engine.combine_parts`): the global findings kept once (an unmapped tender's
    money summed), takings added per store-day and account before variances are explained.
 
