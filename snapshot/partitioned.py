@@ -41,6 +41,7 @@ PARTITIONED = (
     "erp_stock",
 )
 _PART, _MONTH = "_store_part", "_month_part"
+_BATCH = 16  # stores split out of a table at once
 
 
 def _month(day: str) -> pl.Expr:
@@ -141,15 +142,18 @@ def write_partitioned(tables: Mapping[str, pl.LazyFrame], root: Where) -> None:
         if _MONTH not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(_MONTH))
         frame = frame.with_columns(pl.col(_PART).fill_null(NO_STORE))
-        # A filter per partition, not partition_by: never a second copy of the table.
-        for store, month in frame.select(_PART, _MONTH).unique().sort(_PART, _MONTH).rows():
-            part = frame.filter((pl.col(_PART) == store) & pl.col(_MONTH).eq_missing(month))
-            folder = join(root, name, partition_dir(str(store)))
-            if name in ("pos_stock", "erp_stock"):
-                path = join(folder, "part-0.parquet")
-            else:
-                path = join(folder, f"month={month or 'none'}", "part-0.parquet")
-            _write(part.select(columns[name]), path)
+        # A few stores at a time: never a second copy of the whole table, and not a pass
+        # over it per partition either.
+        names = frame.get_column(_PART).unique().sort().to_list()
+        for i in range(0, len(names), _BATCH):
+            batch = frame.filter(pl.col(_PART).is_in(names[i : i + _BATCH]))
+            for (store, month), part in batch.partition_by(_PART, _MONTH, as_dict=True).items():
+                folder = join(root, name, partition_dir(str(store)))
+                if name in ("pos_stock", "erp_stock"):
+                    path = join(folder, "part-0.parquet")
+                else:
+                    path = join(folder, f"month={month or 'none'}", "part-0.parquet")
+                _write(part.select(columns[name]), path)
         del frame
 
 
