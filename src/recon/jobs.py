@@ -222,17 +222,41 @@ def _merge(
     return merge_history(current, in_scope, now)
 
 
+def _run_engine(
+    directory: Path, day: date | None, store: str | None, scheduler: str | None
+) -> Findings:
+    """The engine in this process, or a whole run as tasks on a Dask cluster (a scoped run
+    reads little: it stays here)."""
+    if scheduler is None or day is not None or store is not None:
+        return reconcile(snapshot.read_snapshot(directory), day=day, store=store)
+    from recon.reconcile.distributed import (
+        DaskError,
+        connect,
+        partitioned_root,
+        reconcile_distributed,
+    )
+
+    try:
+        with connect(scheduler) as client:
+            return reconcile_distributed(partitioned_root(directory), client)
+    except DaskError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def reconcile_job(
     settings: Settings,
     *,
     snapshot_dir: Path | None = None,
     day: date | None = None,
     store: str | None = None,
+    scheduler: str | None = None,
 ) -> tuple[pl.DataFrame, Findings]:
-    """Run the engine; from a snapshot directory (warehouse untouched) or from the warehouse."""
+    """Run the engine; from a snapshot directory (warehouse untouched) or from the warehouse;
+    on the Dask scheduler `scheduler` (default `RECON_DASK_SCHEDULER`) when one is set."""
+    scheduler = scheduler or settings.recon_dask_scheduler
     now = datetime.now(UTC)
     if snapshot_dir is not None:
-        findings = reconcile(snapshot.read_snapshot(snapshot_dir), day=day, store=store)
+        findings = _run_engine(snapshot_dir, day, store, scheduler)
         out = snapshot_dir / "exceptions.parquet"
         previous = (
             pl.read_parquet(out)
@@ -253,7 +277,7 @@ def reconcile_job(
         run.counts.update(export_snapshot(engine, staging))
         shutil.rmtree(snap, ignore_errors=True)
         staging.rename(snap)
-        findings = reconcile(snapshot.read_snapshot(snap), day=day, store=store)
+        findings = _run_engine(snap, day, store, scheduler)
         merged = _merge(findings, read_exceptions(engine), now, day, store)
         save_takings(engine, findings.takings, findings.waterfall, day=day, store=store)
         for status, n in save_exceptions(engine, merged, now).items():

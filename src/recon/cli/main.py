@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--snapshot", type=Path, help="read this snapshot directory instead")
     rec.add_argument("--day", type=_day)
     rec.add_argument("--store")
+    rec.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the comparisons on this Dask scheduler (tcp://host:8786, local:N); "
+        "default RECON_DASK_SCHEDULER",
+    )
 
     exc = sub.add_parser("exceptions", help="print exceptions")
     exc.add_argument("--format", choices=["json", "csv"], default="json")
@@ -219,7 +225,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from recon.jobs import reconcile_job
 
     merged, _ = reconcile_job(
-        load_settings(), snapshot_dir=args.snapshot, day=args.day, store=args.store
+        load_settings(),
+        snapshot_dir=args.snapshot,
+        day=args.day,
+        store=args.store,
+        scheduler=args.scheduler,
     )
     by_status = merged.group_by("status").len().sort("status").rows()
     print("reconcile: " + (", ".join(f"{s}={n}" for s, n in by_status) or "no exceptions"))

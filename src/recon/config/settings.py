@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     recon_mappings: Path | None = None
     recon_session_secret: SecretStr | None = None  # signs dashboard sign-in cookies
     recon_max_response_mb: float = Field(default=DEFAULT_MAX_RESPONSE_MB, gt=0)
+    # `recon reconcile` runs its comparisons on this Dask scheduler (tcp://host:8786, or
+    # local:N for N worker processes here); unset: in this process
+    recon_dask_scheduler: str | None = None
 
     sitoo_base_url: str | None = None
     sitoo_account_id: str | None = None

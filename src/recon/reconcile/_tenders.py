@@ -16,7 +16,14 @@ from recon.reconcile._frames import DOC_KINDS, STORE_DAY, among, beyond, emit, j
 from recon.reconcile._prepare import Prepared
 from recon.snapshot import MONEY
 
-__all__ = ["WATERFALL_CAUSES", "TenderFindings", "compare_tenders"]
+__all__ = [
+    "WATERFALL_CAUSES",
+    "TenderFindings",
+    "add_takings",
+    "compare_tenders",
+    "explain_takings",
+    "takings_rows",
+]
 
 _ZERO = Decimal(0)
 _KEYS = ["store", "business_day", "account"]
@@ -261,24 +268,46 @@ def _explain(takings: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(cause.alias("cause"))
 
 
-def compare_tenders(
-    p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame, erp_only: pl.LazyFrame
-) -> TenderFindings:
+def takings_rows(p: Prepared, effects: pl.LazyFrame, erp_only: pl.LazyFrame) -> pl.LazyFrame:
+    """Per store-day and mapped tender account: the POS and ERP money and the money each
+    explaining kind moves. Sums over orders and ERP rows only, so the rows of parts of a
+    snapshot that share no order add up to the whole's (`add_takings`)."""
     pending = _unposted_pending(p)
-    takings = (
+    return (
         _pos_side(p, pending)
         .join(
             _erp_side(p, pending, erp_only), on=_KEYS, how="full", coalesce=True, nulls_equal=True
         )
-        .with_columns(
-            pl.col("pos_amount").fill_null(_ZERO).cast(MONEY),
-            pl.col("erp_amount").fill_null(_ZERO).cast(MONEY),
-            pl.coalesce("currency", "erp_currency").alias("currency"),
-        )
-        .with_columns((pl.col("erp_amount") - pl.col("pos_amount")).cast(MONEY).alias("variance"))
         .join(p.account_tender, on="account", how="left")
         .join(_contributions(p, effects), on=_KEYS, how="left", nulls_equal=True)
     )
+
+
+def add_takings(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """`takings_rows` of several parts of a snapshot as one run's: summed per key."""
+    schema = rows.collect_schema()
+    return rows.group_by(_KEYS).agg(
+        pl.col(name).drop_nulls().first()
+        if dtype == pl.String()
+        else pl.col(name).sum().cast(dtype)
+        for name, dtype in schema.items()
+        if name not in _KEYS
+    )
+
+
+def compare_tenders(
+    p: Prepared, cfg: EngineConfig, effects: pl.LazyFrame, erp_only: pl.LazyFrame
+) -> TenderFindings:
+    return explain_takings(takings_rows(p, effects, erp_only), cfg)
+
+
+def explain_takings(rows: pl.LazyFrame, cfg: EngineConfig) -> TenderFindings:
+    """Takings, their waterfall and the tender variances from `takings_rows`."""
+    takings = rows.with_columns(
+        pl.col("pos_amount").fill_null(_ZERO).cast(MONEY),
+        pl.col("erp_amount").fill_null(_ZERO).cast(MONEY),
+        pl.coalesce("currency", "erp_currency").alias("currency"),
+    ).with_columns((pl.col("erp_amount") - pl.col("pos_amount")).cast(MONEY).alias("variance"))
     # Small (one row per store-day and account) and read three times: collect it once.
     explained = _explain(takings).collect().lazy()
     variance = explained.filter(beyond(pl.col("variance"), pl.col("pos_amount"), cfg.tender))

@@ -6,6 +6,10 @@ not be imported by the engine. With `--dir` it writes the snapshot there as Parq
 existing snapshot of the same size is reused) and reads it back through
 `recon.snapshot.read_snapshot`, the way `recon reconcile --snapshot` does; without it, it works on
 frames in memory and writes nothing.
+With `--scheduler ADDRESS` (`local:2`: two worker processes here) and `--dir` it also writes the
+snapshot partitioned (`DIR/partitioned`) and runs `recon.reconcile.distributed` on that cluster:
+wall, CPU (this process and the workers) and each worker's peak memory, beside the
+single-process run, and whether the findings are the same.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from recon.reconcile._frames import conform_tables, gather, id_hashes, join_orde
 from recon.reconcile._master import compare_master
 from recon.reconcile._prepare import prepare
 from recon.reconcile._tenders import compare_tenders
-from recon.reconcile.engine import reconcile
+from recon.reconcile.engine import Findings, reconcile
 from recon.snapshot import MONEY, read_snapshot, write_table
 
 __all__ = ["generate", "main"]
@@ -365,7 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stores", type=int, default=200)
     parser.add_argument("--skus", type=int, default=50_000)
     parser.add_argument("--dir", type=Path, default=None, help="write/read the snapshot here")
+    parser.add_argument("--scheduler", help="also run on this Dask scheduler (local:N, tcp://...)")
+    parser.add_argument("--tasks", type=int, help="store groups on the cluster (default 4/thread)")
     args = parser.parse_args(argv)
+    if args.scheduler and args.dir is None:
+        parser.error("--scheduler needs --dir (the workers read the snapshot from files)")
     times: dict[str, float] = {}
     print(f"orders={args.orders:,} stores={args.stores} skus={args.skus}")
     frames: dict[str, pl.DataFrame] | None = None
@@ -438,7 +446,49 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reconcile() end to end / duckdb core comparisons: {whole:.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"peak memory (this process, with DuckDB's): {peak:.1f} GB")
+    if args.scheduler:
+        _cluster(args.dir, args.scheduler, args.tasks, cfg, as_of, found, times)
     return 0
+
+
+def _cluster(
+    directory: Path,
+    scheduler: str,
+    tasks: int | None,
+    cfg: EngineConfig,
+    as_of: datetime,
+    single: Findings,
+    times: dict[str, float],
+) -> None:
+    """The same run on a Dask cluster, beside the single-process one."""
+    from recon.reconcile.distributed import connect, reconcile_distributed, worker_peaks
+    from recon.snapshot.partitioned import stores, write_partitioned
+
+    root = directory / "partitioned"
+    if not stores(root):
+        _timed(
+            "write partitioned (store/month)",
+            lambda: write_partitioned(read_snapshot(directory), root),
+            times,
+        )
+    print(f"  cluster {scheduler}: {len(stores(root))} store partitions", flush=True)
+    with connect(scheduler) as client:
+        client.wait_for_workers(1)
+        before = sum(client.run(_cpu).values())
+        found = _timed(
+            f"reconcile on {scheduler}",
+            lambda: reconcile_distributed(root, client, cfg, as_of=as_of, tasks=tasks),
+            times,
+        )
+        workers_cpu = sum(client.run(_cpu).values()) - before
+        peaks = worker_peaks(client)
+    print(f"  workers' CPU {workers_cpu:.2f} s over {len(peaks)} workers")
+    for address, peak in sorted(peaks.items()):
+        print(f"  worker {address}: peak memory {peak / 1e9:.2f} GB")
+    same = found.exceptions.equals(single.exceptions)
+    print(f"  same findings as the single process: {same}")
+    ratio = times[f"reconcile on {scheduler}"] / times["reconcile() end to end"]
+    print(f"cluster / single-process wall: {ratio:.2f}")
 
 
 if __name__ == "__main__":

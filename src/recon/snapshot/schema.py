@@ -8,9 +8,13 @@ the file and the column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
+
+from recon.snapshot.location import Where, exists, files, is_dir, join
 
 MONEY = pl.Decimal(18, 2)
 QTY = pl.Decimal(18, 3)
@@ -122,6 +126,11 @@ EXCEPTIONS_SCHEMA["first_seen"] = INSTANT
 EXCEPTIONS_SCHEMA["last_seen"] = INSTANT
 
 
+# The partition of rows no store claims (an ERP row without a mapped location, a line
+# without its order).
+NO_STORE = "__none__"
+
+
 class SnapshotError(Exception):
     """A snapshot file that does not fit the CONTRACT: names the file and column."""
 
@@ -130,7 +139,7 @@ def empty_frame(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=TABLES[table])
 
 
-def _conform(lf: pl.LazyFrame, table: str, path: Path) -> pl.LazyFrame:
+def _conform(lf: pl.LazyFrame, table: str, path: Where) -> pl.LazyFrame:
     want = TABLES[table]
     have = lf.collect_schema()
     missing = [c for c in want if c not in have]
@@ -146,16 +155,37 @@ def _conform(lf: pl.LazyFrame, table: str, path: Path) -> pl.LazyFrame:
     return lf.select(exprs)
 
 
-def scan_table(directory: Path, table: str) -> pl.LazyFrame:
-    """One snapshot table, lazily, with the CONTRACT's columns and types."""
-    path = directory / f"{table}.parquet"
-    if not path.exists():
+def scan_table(directory: Where, table: str, stores: Sequence[str] | None = None) -> pl.LazyFrame:
+    """One snapshot table, lazily, with the CONTRACT's columns and types.
+
+    `directory` is a local path or an fsspec URL (s3://, gs://, abfs://, file://). The table
+    is `TABLE.parquet` or, in the partitioned layout (`recon.snapshot.partitioned`), the files under
+    `TABLE/`; `stores` reads only those stores' partitions of a partitioned table.
+    """
+    path = join(directory, f"{table}.parquet")
+    if stores is None and exists(path):
+        return _conform(pl.scan_parquet(path, hive_partitioning=False), table, path)
+    folder = join(directory, table)
+    found: list[str] = []
+    if is_dir(folder):
+        if stores is None:
+            found = files(folder)
+        for store in stores or ():
+            part = join(folder, partition_dir(store))
+            found += files(part) if is_dir(part) else []
+    if not found:
         return empty_frame(table).lazy()
-    return _conform(pl.scan_parquet(path), table, path)
+    return _conform(pl.scan_parquet(found, hive_partitioning=False), table, folder)
 
 
-def read_snapshot(directory: Path) -> dict[str, pl.LazyFrame]:
-    if not directory.is_dir():
+def partition_dir(store: str | None) -> str:
+    """The Hive directory of one store's partition (`store_id=...`, URL-quoted)."""
+    return f"store_id={quote(NO_STORE if store is None else store, safe='')}"
+
+
+def read_snapshot(directory: Where) -> dict[str, pl.LazyFrame]:
+    """Every table of a snapshot directory, in either layout, local or at an fsspec URL."""
+    if not is_dir(directory):
         raise SnapshotError(f"{directory}: snapshot directory not found")
     return {table: scan_table(directory, table) for table in TABLES}
 
