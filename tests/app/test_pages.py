@@ -473,7 +473,7 @@ def test_pages_by_role(data: Warehouse, role: str, page: str, title: str | None)
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
     _sign_in(at, role)
     at.run()
-    if title is None:
+    if title is None:  # its file is not a page for this role (a link says so: browser test)
         with pytest.raises(Exception, match="Could not find a navigation page"):
             at.switch_page(page).run()
     else:

@@ -135,4 +135,8 @@ def test_the_ops_lead_reads_stock_variances_and_who_maps_a_store(
         # ops never see Takings (finance) nor Admin
         expect(page.get_by_role("link", name="Takings & VAT")).to_have_count(0)
         expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+        # a finance colleague's link to Takings says whose page it is, not "Page not found"
+        page.goto(f"{base}/takings")
+        expect(page.get_by_text("Takings & VAT is for finance and admin")).to_be_visible()
+        expect(page.get_by_text("Page not found")).to_have_count(0)
         browser.close()

@@ -33,6 +33,20 @@ PAGES: tuple[tuple[str, str, str], ...] = (  # file, title, url path
 )
 
 
+def _not_for(role: str, title: str, path: str, roles: tuple[str, ...]) -> st.Page:
+    """A page this role may not open: hidden from the menu, and a link to it (shared by
+    someone of another role) says so instead of Streamlit's "Page not found"."""
+
+    def refused() -> None:
+        st.title(title)
+        st.error(
+            f"{title} is for {' and '.join(roles)}; you are signed in as {role}. "
+            "Ask an admin if you need it."
+        )
+
+    return st.Page(refused, title=title, url_path=path, visibility="hidden")
+
+
 def main() -> None:
     st.set_page_config(page_title="recon", layout="wide")
     user = ui.current_user()
@@ -45,13 +59,13 @@ def main() -> None:
         named = [st.Page(login, title=title, url_path=path) for _, title, path in PAGES[1:]]
         st.navigation([signin, *named], position="hidden").run()
         return
-    pages = PAGES
-    allowed = [
+    pages = [
         st.Page(HERE / f"pages/{name}.py", title=title, url_path=path, default=name == "overview")
-        for name, title, path in pages
         if user.role in PAGE_ROLES.get(name, (user.role,))
+        else _not_for(user.role, title, path, PAGE_ROLES[name])
+        for name, title, path in PAGES
     ]
-    page = st.navigation(allowed)
+    page = st.navigation(pages)
     ui.on_page(page.url_path)
     st.sidebar.caption(f"Signed in as **{ui.literal(user.name)}** ({user.role})")
     left, right = st.sidebar.columns(2)
