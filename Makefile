@@ -26,6 +26,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(VENV)/bin/mypy
@@ -39,10 +40,10 @@ screenshots: setup
 	RECON_SCREENSHOTS=readme $(VENV)/bin/pytest -q tests/browser
 
 bench: setup
-	$(PY) -m collectors.bench --orders 1000000
-	$(PY) -m sync.bench --orders 10000 --faults
-	$(PY) -m reconcile.bench --orders 1000000 --dir var/bench/snap1m
-	$(PY) -m app.bench
+	$(PY) -m recon.collectors.bench --orders 1000000
+	$(PY) -m recon.sync.bench --orders 10000 --faults
+	$(PY) -m recon.reconcile.bench --orders 1000000 --dir var/bench/snap1m
+	$(PY) -m recon.app.bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

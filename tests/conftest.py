@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from warehouse.db import open_warehouse
+from recon.warehouse.db import open_warehouse, upgrade
 
 PG_URL = os.environ.get(
     "RECON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -64,6 +64,7 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
 
 @pytest.fixture
 def warehouse(warehouse_url: str) -> Iterator[Engine]:
-    engine = open_warehouse(warehouse_url)
+    upgrade(warehouse_url)  # as `recon db upgrade` does; opening never migrates
+    engine = open_warehouse(warehouse_url, create=False)
     yield engine
     engine.dispose()

@@ -25,12 +25,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, select
 
-from alerts import AgeThresholds, AlertSettings, send_alerts
-from config import ConfigError
-from reconcile.describe import SEVERITY
-from warehouse.db import open_warehouse, table, upsert
-from warehouse.models import ExceptionEvent
-from warehouse.runs import RunLog, record_run
+from recon.alerts import AgeThresholds, AlertSettings, send_alerts
+from recon.config import ConfigError
+from recon.reconcile.describe import SEVERITY
+from recon.warehouse.db import open_warehouse, table, upsert
+from recon.warehouse.models import ExceptionEvent
+from recon.warehouse.runs import RunLog, record_run
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 TOKEN = "T000/B000/s3cr3t-hook-token"
@@ -364,7 +364,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_recon_alerts_send_without_a_channel_exits_2_naming_the_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cli.main import main
+    from recon.cli.main import main
 
     for name in ["WEBHOOK_FINANCE", "WEBHOOK_OPS", "EMAIL_FINANCE", "EMAIL_OPS"]:
         monkeypatch.delenv(f"RECON_ALERT_{name}", raising=False)
@@ -384,7 +384,7 @@ def test_recon_alerts_send_posts_the_digest(
     capsys: pytest.CaptureFixture[str],
     finance_hook: Webhook,
 ) -> None:
-    from cli.main import main
+    from recon.cli.main import main
 
     url = f"sqlite:///{tmp_path}/w.db"
     exceptions(open_warehouse(url), [("x5120", "missing_in_erp", "new", 1)], datetime.now(UTC))
@@ -406,7 +406,7 @@ def test_recon_v_alerts_send_never_logs_the_webhook_url(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from cli.main import main
+    from recon.cli.main import main
 
     exceptions(engine, [("x5120", "missing_in_erp", "new", 1)])
     monkeypatch.setenv("RECON_WAREHOUSE_URL", f"sqlite:///{tmp_path}/w.db")

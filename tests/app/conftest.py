@@ -18,7 +18,7 @@ def wh(tmp_path: Path) -> Iterator[Warehouse]:
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> Iterator[None]:
     """Sign-in failures are counted per process: every test starts with none."""
-    from app import auth
+    from recon.app import auth
 
     auth.ACCOUNT_THROTTLE.clear()
     auth.CLIENT_THROTTLE.clear()

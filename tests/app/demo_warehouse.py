@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from warehouse.db import open_warehouse, pack
-from warehouse.models import (
+from recon.warehouse.db import open_warehouse, pack, upgrade
+from recon.warehouse.models import (
     ErpDocument,
     ErpDocumentLine,
     ErpItem,
@@ -73,7 +73,7 @@ class Warehouse:
         assignee: str | None = None,
         resolved_at: datetime | None = None,
     ) -> None:
-        from app.filters import OPS_KINDS
+        from recon.app.filters import OPS_KINDS
 
         self._insert(
             ExceptionRow,
@@ -291,4 +291,5 @@ def make_warehouse(directory: Path) -> Warehouse:
     """An empty, migrated SQLite warehouse under `directory` (a unique name per call)."""
     name = hashlib.sha1(str(directory).encode()).hexdigest()[:8]
     url = f"sqlite:///{directory / f'wh-{name}.db'}"
-    return Warehouse(url=url, engine=open_warehouse(url))
+    upgrade(url)
+    return Warehouse(url=url, engine=open_warehouse(url, create=False))

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import auth, queries
-from app.auth import AuthError, TooManyAttempts, User
+from recon.app import auth, queries
+from recon.app.auth import AuthError, TooManyAttempts, User
 from tests.app.demo_warehouse import Warehouse
 from tests.app.users import cheap_hash, write_users
 

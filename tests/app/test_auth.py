@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.auth import SESSION_SECONDS, session_secret, sign_token, verify_token
+from recon.app.auth import SESSION_SECONDS, session_secret, sign_token, verify_token
 
 SECRET = b"k" * 32
 NOW = 1_780_000_000.0

@@ -6,7 +6,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from app.charts import CLEAN_COLOUR, Mode, heatmap_grid, rank_stores, waterfall_chart
+from recon.app.charts import CLEAN_COLOUR, Mode, heatmap_grid, rank_stores, waterfall_chart
 
 CELLS = pl.DataFrame(
     [

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import queries
-from app.export import exceptions_csv, frame_csv, frame_xlsx, spreadsheet_safe
-from app.filters import Filters
-from snapshot.schema import EXCEPTION_FIELDS
+from recon.app import queries
+from recon.app.export import exceptions_csv, frame_csv, frame_xlsx, spreadsheet_safe
+from recon.app.filters import Filters
+from recon.snapshot.schema import EXCEPTION_FIELDS
 from tests.app.demo_warehouse import Warehouse
 
 

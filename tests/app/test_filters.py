@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from app.filters import Filters, parse_store_day, store_day_param
+from recon.app.filters import Filters, parse_store_day, store_day_param
 
 
 @pytest.mark.parametrize(

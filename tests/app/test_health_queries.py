@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app import queries
-from app.filters import Filters
+from recon.app import queries
+from recon.app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
 
 TENDER = "map tender 'Voucher' in mappings"

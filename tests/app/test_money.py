@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.money import money, store_label, value_text
+from recon.app.money import money, store_label, value_text
 
 D = Decimal
 

@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import queries, ui
-from app.auth import User, add_user, sign_token, verify_token
-from app.filters import Filters
+from recon.app import queries, ui
+from recon.app.auth import User, add_user, sign_token, verify_token
+from recon.app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
 from tests.app.users import cheap_hash, write_users
 
-MAIN = Path(__file__).parents[2] / "app" / "main.py"
+MAIN = Path(__file__).parents[2] / "src" / "recon" / "app" / "main.py"
 SECRET = b"page-test-secret"
 TIMEOUT = 30
 
@@ -570,7 +570,7 @@ def test_a_forged_action_is_refused_by_the_workflow(
     data: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(data)
-    from app import workflow
+    from recon.app import workflow
 
     real = workflow.allowed
 
@@ -713,7 +713,7 @@ def test_stock_page_ranks_variances_and_lists_master_data_breaks(data: Warehouse
     data.exception("m", "missing_in_erp")  # finance: not on this page
     from sqlalchemy import update
 
-    from warehouse.models import ExceptionRow
+    from recon.warehouse.models import ExceptionRow
 
     with data.engine.begin() as conn:
         for id_, sku in (("s1", "COAT"), ("s2", "TEE")):
@@ -744,7 +744,7 @@ def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path
     at.text_input(key="mt_tender").input("Swish")
     at.text_input(key="mt_account").input("1230")
     at.button(key="mt_btn").click().run()
-    from warehouse.mappings import load_mappings
+    from recon.warehouse.mappings import load_mappings
 
     assert load_mappings(data.engine).tenders == {"Swish": "1230"}
     audit = _table_with(at, "before")  # the edit, by the signed-in admin (and the
@@ -770,7 +770,7 @@ def _seed_close(wh: Warehouse) -> None:
     a sale posted twice (tenders agree), and 4.00 of ERP money has no store."""
     from sqlalchemy import insert
 
-    from warehouse.models import PosStore
+    from recon.warehouse.models import PosStore
 
     with wh.engine.begin() as conn:
         conn.execute(insert(PosStore), [{"store_id": "1", "name": "London Oxford St"}])

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from app.ui import literal
+from recon.app.ui import literal
 from tests.app.demo_warehouse import T0, Warehouse
 from tests.app.test_pages import SECRET, _app, shown
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import queries
+from recon.app import queries
 from tests.app.demo_warehouse import Warehouse
 from tests.app.test_pages import _app, _metrics, _seed, data, shown
 
@@ -32,7 +32,7 @@ def test_an_unmapped_store_tells_ops_who_can_fix_it(data: Warehouse) -> None:
 
 
 def test_admin_maps_a_vat_rate(data: Warehouse) -> None:
-    from warehouse.mappings import load_mappings
+    from recon.warehouse.mappings import load_mappings
 
     at = _app("pages/admin.py")
     at.text_input(key="mx_rate").input("12.5")
@@ -62,7 +62,7 @@ class _Reposted:
 def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
     """Still held is a warning saying why (never "re-synced"); posted is a success that
     says the store-day was reconciled; both are in the audit trail."""
-    import cli.jobs
+    import recon.jobs
 
     _seed(data)
     answers = iter(
@@ -71,8 +71,8 @@ def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.Monk
             _Reposted(1, "order 5120: posted as SO-9; collected and reconciled store 1"),
         ]
     )
-    monkeypatch.setattr(cli.jobs, "repost_job", lambda settings, ids: next(answers))
-    monkeypatch.setattr("config.load_settings", lambda: None)
+    monkeypatch.setattr(recon.jobs, "repost_job", lambda settings, ids: next(answers))
+    monkeypatch.setattr("recon.config.load_settings", lambda: None)
     at = _app("pages/exceptions.py", role="finance", id="a")
     at.button(key="resync_btn").click().run()
     assert [shown(w.value) for w in at.warning] == [
@@ -96,8 +96,8 @@ def test_map_a_held_vat_rate_and_repost_its_orders_in_one_step(
 ) -> None:
     """Mapping health names the hold; the admin maps it there, and every order it held is
     re-posted at once, the count said."""
-    import cli.jobs
-    from warehouse.mappings import load_mappings
+    import recon.jobs
+    from recon.warehouse.mappings import load_mappings
 
     data.order("1", gross="20.00")
     data.order("2", gross="5.00")
@@ -111,8 +111,8 @@ def test_map_a_held_vat_rate_and_repost_its_orders_in_one_step(
         asked.append(ids)
         return _Reposted(1, "order 2: still held: SKU 'Y' is not in the ERP item master")
 
-    monkeypatch.setattr(cli.jobs, "repost_job", repost)
-    monkeypatch.setattr("config.load_settings", lambda: None)
+    monkeypatch.setattr(recon.jobs, "repost_job", repost)
+    monkeypatch.setattr("recon.config.load_settings", lambda: None)
     at = _app("pages/sync_health.py")
     assert at.selectbox(key="mh_what").options == [f"{held} (2 orders)"]  # not the SKU
     at.text_input(key="mh_code").input("T5")

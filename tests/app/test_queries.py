@@ -6,9 +6,9 @@ from decimal import Decimal
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from app import queries
-from app.causes import cause_text
-from app.filters import Filters
+from recon.app import queries
+from recon.app.causes import cause_text
+from recon.app.filters import Filters
 from tests.app.demo_warehouse import T0, Warehouse
 
 D = Decimal

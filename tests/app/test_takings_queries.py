@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from app import queries
-from app.filters import Filters
+from recon.app import queries
+from recon.app.filters import Filters
 from tests.app.demo_warehouse import Warehouse
 
 D = Decimal
@@ -175,7 +175,7 @@ def test_stock_variances_ranked_by_value_at_the_erp_price(wh: Warehouse) -> None
 def _sku(wh: Warehouse, skus: dict[str, str]) -> None:
     from sqlalchemy import update
 
-    from warehouse.models import ExceptionRow
+    from recon.warehouse.models import ExceptionRow
 
     with wh.engine.begin() as conn:
         for id_, sku in skus.items():
@@ -215,7 +215,7 @@ def test_an_orphan_document_counts_in_the_store_of_its_location_or_of_the_sale_i
 ) -> None:
     from sqlalchemy import insert
 
-    from warehouse.models import MapStore
+    from recon.warehouse.models import MapStore
 
     with wh.engine.begin() as conn:
         conn.execute(insert(MapStore), [{"store_id": "7", "location": "WH-AMS"}])
@@ -245,7 +245,7 @@ def test_latest_closed_day_is_the_last_with_takings_before_today(wh: Warehouse) 
 def test_store_names_as_sitoo_named_them(wh: Warehouse) -> None:
     from sqlalchemy import insert
 
-    from warehouse.models import PosStore
+    from recon.warehouse.models import PosStore
 
     assert queries.store_names(wh.engine) == {}
     with wh.engine.begin() as conn:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from app import queries, workflow
-from app.auth import User
-from app.filters import Filters
+from recon.app import queries, workflow
+from recon.app.auth import User
+from recon.app.filters import Filters
 from tests.app.demo_warehouse import Warehouse
 
 ANN = User("ann", "finance")
@@ -157,7 +157,7 @@ def _verb(action: str) -> str:
 
 @pytest.mark.parametrize("role", ["finance", "ops"])
 def test_only_an_admin_edits_mappings(wh: Warehouse, role: str) -> None:
-    from warehouse.mappings import load_mappings
+    from recon.warehouse.mappings import load_mappings
 
     with pytest.raises(workflow.NotAllowed, match="only an admin may edit mappings"):
         workflow.map_tender(wh.engine, "Swish", "1230", User("ann", role))
@@ -171,8 +171,8 @@ def test_only_an_admin_edits_mappings(wh: Warehouse, role: str) -> None:
 def test_an_admin_maps_a_vat_rate_and_it_is_audited(wh: Warehouse) -> None:
     from decimal import Decimal
 
-    from config.mappings import TaxMapping
-    from warehouse.mappings import load_mappings
+    from recon.config.mappings import TaxMapping
+    from recon.warehouse.mappings import load_mappings
 
     with pytest.raises(workflow.NotAllowed, match="only an admin may edit mappings"):
         workflow.map_tax(wh.engine, "12.5", "T5", "2201", User("ann", "finance"))
@@ -199,7 +199,7 @@ def test_an_admin_maps_a_vat_rate_and_it_is_audited(wh: Warehouse) -> None:
 def test_a_vat_rate_mapping_that_cannot_be_used_is_refused(
     wh: Warehouse, rate: str, code: str, message: str
 ) -> None:
-    from warehouse.mappings import load_mappings
+    from recon.warehouse.mappings import load_mappings
 
     with pytest.raises(workflow.WorkflowError, match=message):
         workflow.map_tax(wh.engine, rate, code, "2201", BOB)

@@ -1,6 +1,6 @@
 """The dashboard in a real browser (Debian's chromium through playwright).
 
-The small scenario runs through `cli.jobs` (sync, collect, reconcile) into a temp
+The small scenario runs through `recon.jobs` (sync, collect, reconcile) into a temp
 warehouse; the dashboard is served on a free port; the test signs in, opens the
 heatmap, reloads (still signed in), drills into the store-day of the orphan ERP
 document (missing_in_pos), closes it with a reason and checks its status, saving the
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from app import queries
-from app.auth import add_user
-from app.bench import CHROMIUM, serve
-from app.charts import rank_stores
-from app.filters import Filters
-from app.money import store_label
-from cli.jobs import collect_job, reconcile_job, sync_job
+from recon.app import queries
+from recon.app.auth import add_user
+from recon.app.bench import CHROMIUM, serve
+from recon.app.charts import rank_stores
+from recon.app.filters import Filters
+from recon.app.money import store_label
+from recon.jobs import collect_job, reconcile_job, sync_job
 from tests.e2e.harness import world
 
 pytestmark = pytest.mark.browser
@@ -74,7 +74,7 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     base, url = dashboard
     engine = open_warehouse(url)

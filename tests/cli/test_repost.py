@@ -3,9 +3,9 @@ followed (the collect and reconcile, or why not)."""
 
 from __future__ import annotations
 
-from cli.jobs import Reposted
-from sync.run import OrderOutcome
-from warehouse.runs import RunLog
+from recon.jobs import Reposted
+from recon.sync.run import OrderOutcome
+from recon.warehouse.runs import RunLog
 
 
 def _posted(oid: str) -> OrderOutcome:

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from alerts import AlertSettings
-from cli.scheduler import (
+from recon.alerts import AlertSettings
+from recon.cli.scheduler import (
     Pipeline,
     Steps,
     build_pipeline,
@@ -22,9 +22,9 @@ from cli.scheduler import (
     reconcile_then_alert,
     record_failure,
 )
-from config import ConfigError, Settings, load_settings
-from warehouse.db import make_engine, open_warehouse
-from warehouse.models import Run
+from recon.config import ConfigError, Settings, load_settings
+from recon.warehouse.db import make_engine, open_warehouse
+from recon.warehouse.models import Run
 
 ALERT_VARS = [
     "RECON_ALERT_WEBHOOK_FINANCE",

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import cli.demo
-from app import ui
-from cli.main import main
+import recon.cli.demo
+from recon.app import ui
+from recon.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ def started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[li
     monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path))
     commands: list[list[str]] = []
     monkeypatch.setattr(_Streamlit, "commands", commands, raising=False)
-    monkeypatch.setattr(cli.demo.subprocess, "Popen", _Streamlit)
+    monkeypatch.setattr(recon.cli.demo.subprocess, "Popen", _Streamlit)
     yield commands
 
 
@@ -101,7 +101,9 @@ def test_a_visitor_sees_no_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     monkeypatch.setenv("RECON_WAREHOUSE_URL", f"sqlite:///{tmp_path}/w.db")
     monkeypatch.setattr(ui, "current_user", broken)
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=30).run()
+    at = AppTest.from_file(
+        str(ROOT / "src" / "recon" / "app" / "main.py"), default_timeout=30
+    ).run()
     (shown,) = at.exception
     assert shown.stack_trace == []
     assert str(tmp_path) not in shown.message and "OSError" not in shown.message
@@ -134,13 +136,13 @@ def test_the_dashboard_gets_every_setting_with_absolute_paths(
     """Started from another directory, the dashboard still finds the warehouse, the data
     directory and every vendor setting the CLI has (re-sync needs Sitoo's)."""
     monkeypatch.chdir(tmp_path)
-    settings = cli.demo.load_settings(
+    settings = recon.cli.demo.load_settings(
         recon_data_dir="var/demo",
         recon_warehouse_url="sqlite:///var/demo/recon.db",
         sitoo_base_url="http://127.0.0.1:9/sitoo",
         sitoo_api_password="s3cret",
     )
-    env = cli.demo.dashboard_env(settings)
+    env = recon.cli.demo.dashboard_env(settings)
     assert env["RECON_DATA_DIR"] == str(tmp_path / "var/demo")
     assert env["RECON_WAREHOUSE_URL"] == f"sqlite:///{tmp_path}/var/demo/recon.db"
     assert env["SITOO_BASE_URL"] == "http://127.0.0.1:9/sitoo"
@@ -150,6 +152,6 @@ def test_the_dashboard_gets_every_setting_with_absolute_paths(
 
 def test_demo_settings_are_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    settings = cli.demo.demo_settings({"SITOO_BASE_URL": "http://127.0.0.1:9"})
+    settings = recon.cli.demo.demo_settings({"SITOO_BASE_URL": "http://127.0.0.1:9"})
     assert settings.recon_data_dir == tmp_path / "var/demo"
     assert settings.warehouse_url == f"sqlite:///{tmp_path}/var/demo/recon.db"

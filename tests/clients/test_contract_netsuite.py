@@ -8,19 +8,19 @@ from decimal import Decimal
 
 import pytest
 
-from clients import AuthError, RejectedError, Unreachable
-from clients.netsuite import (
+from recon.clients import AuthError, RejectedError, Unreachable
+from recon.erp.netsuite.client import (
     NetSuiteClient,
     NetSuiteCustomerPayment,
     NetSuiteInvoice,
     StockRow,
     SuiteQLRow,
 )
-from simulators.faults import Faults
-from simulators.netsuite import NetSuiteCredentials, NetSuiteState, create_app, mappings_toml
-from simulators.netsuite import seed_from_scenario as seed_netsuite
-from simulators.scenario import build_scenario
-from simulators.serve import serve_in_thread
+from recon.simulators.faults import Faults
+from recon.simulators.netsuite import NetSuiteCredentials, NetSuiteState, create_app, mappings_toml
+from recon.simulators.netsuite import seed_from_scenario as seed_netsuite
+from recon.simulators.scenario import build_scenario
+from recon.simulators.serve import serve_in_thread
 from tests.simulators.test_netsuite import seeded
 
 CREDS = NetSuiteCredentials()

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from clients import AuthError, RejectedError, Sage200Client, Unreachable
-from simulators.faults import Faults
-from simulators.sage200 import BASE_PATH, Sage200Credentials, Sage200State, create_app
-from simulators.serve import serve_in_thread
+from recon.clients import AuthError, RejectedError, Unreachable
+from recon.erp.sage200.client import Sage200Client
+from recon.simulators.faults import Faults
+from recon.simulators.sage200 import BASE_PATH, Sage200Credentials, Sage200State, create_app
+from recon.simulators.serve import serve_in_thread
 
 CREDS = Sage200Credentials()
 

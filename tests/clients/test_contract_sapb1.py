@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from clients import AuthError, NotFoundError, RecordLocked, RejectedError
-from clients.sapb1 import Item, SapB1Client
-from simulators.faults import Faults
-from simulators.sapb1 import BASE_PATH, SapB1Credentials, SapB1State, create_app
-from simulators.serve import serve_in_thread
+from recon.clients import AuthError, NotFoundError, RecordLocked, RejectedError
+from recon.erp.sapb1.client import Item, SapB1Client
+from recon.simulators.faults import Faults
+from recon.simulators.sapb1 import BASE_PATH, SapB1Credentials, SapB1State, create_app
+from recon.simulators.serve import serve_in_thread
 from tests.simulators.test_sapb1 import seeded
 
 CREDS = SapB1Credentials()

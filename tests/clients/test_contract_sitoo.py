@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from clients import AuthError, NotFoundError, ServerError, SitooClient
-from simulators.faults import Faults
-from simulators.serve import serve_in_thread
-from simulators.sitoo import (
+from recon.clients import AuthError, NotFoundError, ServerError, SitooClient
+from recon.simulators.faults import Faults
+from recon.simulators.serve import serve_in_thread
+from recon.simulators.sitoo import (
     SitooCredentials,
     SitooLine,
     SitooPayment,

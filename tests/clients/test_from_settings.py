@@ -7,10 +7,13 @@ import inspect
 
 import pytest
 
-from clients import NetSuiteClient, Sage200Client, SapB1Client, SitooClient
-from clients._base import VendorClient
-from config import ConfigError, load_settings
-from config.settings import REQUIRED
+from recon.clients import SitooClient
+from recon.clients._base import VendorClient
+from recon.config import ConfigError, load_settings
+from recon.config.settings import REQUIRED
+from recon.erp.netsuite.client import NetSuiteClient
+from recon.erp.sage200.client import Sage200Client
+from recon.erp.sapb1.client import SapB1Client
 
 
 @pytest.mark.parametrize("client", [SitooClient, Sage200Client, NetSuiteClient, SapB1Client])

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clients import (
+from recon.clients import (
     AuthError,
     BaseUrlNotFound,
     MalformedResponse,
@@ -30,7 +30,7 @@ from clients import (
     dumps_json,
     loads_json,
 )
-from clients._http import HttpCore
+from recon.clients._http import HttpCore
 from tests.clients.fakes import Recorder, json_response, scripted
 
 SECRET = "s3cr3t-PASSWORD"

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from clients.errors import AuthError, MalformedResponse, RecordLocked, RejectedError
-from clients.netsuite import (
+from recon.clients.errors import AuthError, MalformedResponse, RecordLocked, RejectedError
+from recon.config import load_settings
+from recon.erp.netsuite.client import (
     NetSuiteClient,
     NetSuiteCreditMemo,
     NetSuiteInvoice,
@@ -19,7 +20,6 @@ from clients.netsuite import (
     TransactionRow,
     ns_date,
 )
-from config import load_settings
 from tests.clients.fakes import Recorder, json_response, scripted
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"

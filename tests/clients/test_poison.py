@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from clients import SitooClient
-from clients._http import loads_json, validate_record
-from clients._types import EARLIEST, LATEST, QUANTITY_LIMIT
-from clients.netsuite import TransactionRow
-from clients.sage200 import SopOrder
-from clients.sapb1 import Document
-from clients.sitoo import SitooOrder
+from recon.clients import SitooClient
+from recon.clients._http import loads_json, validate_record
+from recon.clients._types import EARLIEST, LATEST, QUANTITY_LIMIT
+from recon.clients.sitoo import SitooOrder
+from recon.erp.netsuite.client import TransactionRow
+from recon.erp.sage200.client import SopOrder
+from recon.erp.sapb1.client import Document
 from tests.clients.payloads import (
     NETSUITE_TRANSACTION,
     SAGE_SOP_ORDER,

@@ -10,14 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from clients import (
-    MalformedResponse,
-    RecordLocked,
-    RejectedError,
-    Sage200Client,
-    ServerError,
-)
-from clients.sage200 import Customer, odata_datetime, odata_string
+from recon.clients import MalformedResponse, RecordLocked, RejectedError, ServerError
+from recon.erp.sage200.client import Customer, Sage200Client, odata_datetime, odata_string
 from tests.clients.fakes import FakeSage, Recorder, json_response, scripted
 
 TOKEN = "eyJ-token-secret"

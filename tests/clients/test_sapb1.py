@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from clients import AuthError, MalformedResponse, RecordLocked, RejectedError, ServerError
-from clients.sapb1 import (
+from recon.clients import AuthError, MalformedResponse, RecordLocked, RejectedError, ServerError
+from recon.config import ConfigError, Settings
+from recon.erp.sapb1.client import (
     Document,
     Item,
     SapB1Client,
@@ -23,7 +24,6 @@ from clients.sapb1 import (
     b1_key,
     b1_string,
 )
-from config import ConfigError, Settings
 from tests.clients.fakes import Recorder, json_response
 
 BASE = "https://erp01:50000/b1s/v1"

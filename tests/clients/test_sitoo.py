@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from clients import AuthError, MalformedResponse, NotFoundError, SitooClient
-from config import ConfigError, load_settings
+from recon.clients import AuthError, MalformedResponse, NotFoundError, SitooClient
+from recon.config import ConfigError, load_settings
 from tests.clients.fakes import FakeSitoo, Recorder, json_response, scripted
 
 ORDERS = "/v2/accounts/90210/orders.json"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from clients._types import (
+from recon.clients._types import (
     Amount,
     Day,
     EpochSeconds,

@@ -19,8 +19,8 @@ import pytest
 import zstandard
 from sqlalchemy import Engine, select
 
-from clients import Fetched
-from collectors._landing import (
+from recon.clients import Fetched
+from recon.collectors._landing import (
     GC_GEN0,
     Landed,
     Pass,
@@ -31,9 +31,9 @@ from collectors._landing import (
     sweep,
     write_rows,
 )
-from warehouse.db import canonical, open_warehouse, pack, table, unpack
-from warehouse.models import ErpAccount, PosOrder, PosOrderLine, Quarantine, RawPayload
-from warehouse.runs import RunLog
+from recon.warehouse.db import canonical, open_warehouse, pack, table, unpack
+from recon.warehouse.models import ErpAccount, PosOrder, PosOrderLine, Quarantine, RawPayload
+from recon.warehouse.runs import RunLog
 
 
 class Terminal(io.StringIO):

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from clients import ServerError
-from clients.netsuite import NetSuiteClient
-from collectors._landing import get_watermark
-from collectors.netsuite import RECORD_TYPES, collect_netsuite
-from config.mappings import Mappings
-from simulators import netsuite as sim
-from simulators.serve import serve_in_thread
-from warehouse.db import open_warehouse
-from warehouse.models import (
+from recon.clients import ServerError
+from recon.collectors._landing import get_watermark
+from recon.config.mappings import Mappings
+from recon.erp.netsuite.client import NetSuiteClient
+from recon.erp.netsuite.collector import RECORD_TYPES, collect_netsuite
+from recon.simulators import netsuite as sim
+from recon.simulators.serve import serve_in_thread
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.models import (
     ErpAccount,
     ErpDocument,
     ErpDocumentLine,
@@ -31,7 +31,7 @@ from warehouse.models import (
     Quarantine,
     RawPayload,
 )
-from warehouse.runs import RunLog, record_run
+from recon.warehouse.runs import RunLog, record_run
 
 D = Decimal
 KEYED = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)  # documents keyed long before any collect
@@ -252,7 +252,7 @@ def test_a_bad_record_is_quarantined_and_the_rest_lands(
 def test_an_outage_mid_read_keeps_the_watermark_and_the_rerun_lands_the_rest(
     engine: Engine, state: sim.NetSuiteState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("collectors.netsuite.BATCH", 2)
+    monkeypatch.setattr("recon.erp.netsuite.collector.BATCH", 2)
     with client_for(state) as client:
         original = client.iter_transaction_lines
 
@@ -364,7 +364,7 @@ def test_a_voided_invoice_and_payment_lose_their_rows_and_keep_a_marked_payload(
 def test_a_full_run_removes_a_deleted_transaction_and_an_outage_removes_nothing(
     engine: Engine, state: sim.NetSuiteState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("collectors.netsuite.BATCH", 2)
+    monkeypatch.setattr("recon.erp.netsuite.collector.BATCH", 2)
     rma = state.by_external_id("creditMemo", "5121")
     assert rma is not None
     with client_for(state) as client:

@@ -18,24 +18,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from clients import SitooClient
-from clients._http import dumps_json, loads_json, validate_record
-from clients.sitoo import SitooOrder
-from collectors._landing import land
-from collectors.sage200 import collect_sage200
-from collectors.sitoo import StoreDirectory, collect_sitoo, order_rows
-from config.mappings import Mappings
-from reconcile.engine import reconcile
-from simulators.scenario import build_scenario
-from snapshot.schema import read_snapshot
+from recon.clients import SitooClient
+from recon.clients._http import dumps_json, loads_json, validate_record
+from recon.clients.sitoo import SitooOrder
+from recon.collectors._landing import land
+from recon.collectors.sitoo import StoreDirectory, collect_sitoo, order_rows
+from recon.config.mappings import Mappings
+from recon.erp.sage200.collector import collect_sage200
+from recon.reconcile.engine import reconcile
+from recon.simulators.scenario import build_scenario
+from recon.snapshot.schema import read_snapshot
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.export import export_snapshot
+from recon.warehouse.models import ErpDocument, PosOrder, PosOrderLine, PosStock, Quarantine
+from recon.warehouse.runs import RunLog, record_run
 from tests.clients.payloads import Path as FieldPath
 from tests.clients.payloads import delete_in, leaf_paths, set_in, shown, sitoo_order
 from tests.clients.test_poison import ODD_VALUES, ROW_DISCOUNT
 from tests.collectors.test_sage200_collector import client_for as sage_client
-from warehouse.db import open_warehouse
-from warehouse.export import export_snapshot
-from warehouse.models import ErpDocument, PosOrder, PosOrderLine, PosStock, Quarantine
-from warehouse.runs import RunLog, record_run
 
 DEEP = "[" * 300 + "]" * 300
 DEEP_LIST: list[Any] = []

@@ -14,16 +14,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-import collectors.sage200 as sage_collector
-from clients import Sage200Client, ServerError
-from collectors._landing import get_watermark
-from config.mappings import Mappings
-from simulators import sage200 as sim
-from simulators.faults import Faults
-from simulators.scenario import build_scenario
-from simulators.serve import serve_in_thread
-from warehouse.db import open_warehouse
-from warehouse.models import (
+import recon.erp.sage200.collector as sage_collector
+from recon.clients import ServerError
+from recon.collectors._landing import get_watermark
+from recon.config.mappings import Mappings
+from recon.erp.sage200.client import Sage200Client
+from recon.simulators import sage200 as sim
+from recon.simulators.faults import Faults
+from recon.simulators.scenario import build_scenario
+from recon.simulators.serve import serve_in_thread
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.models import (
     ErpDocument,
     ErpDocumentLine,
     ErpItem,
@@ -31,7 +32,7 @@ from warehouse.models import (
     Quarantine,
     RawPayload,
 )
-from warehouse.runs import RunLog, record_run
+from recon.warehouse.runs import RunLog, record_run
 
 END = date(2026, 3, 14)
 

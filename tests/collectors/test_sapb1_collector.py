@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from clients.sapb1 import Document, Item, Payment, SapB1Client
-from collectors import sapb1 as b1_collector
-from collectors._landing import get_watermark
-from config.mappings import Mappings
-from simulators import sapb1 as sim
-from simulators.scenario import build_scenario
-from simulators.serve import serve_in_thread
-from warehouse.db import open_warehouse
-from warehouse.models import (
+from recon.collectors._landing import get_watermark
+from recon.config.mappings import Mappings
+from recon.erp.sapb1 import collector as b1_collector
+from recon.erp.sapb1.client import Document, Item, Payment, SapB1Client
+from recon.simulators import sapb1 as sim
+from recon.simulators.scenario import build_scenario
+from recon.simulators.serve import serve_in_thread
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.models import (
     ErpAccount,
     ErpDocument,
     ErpDocumentLine,
@@ -32,7 +32,7 @@ from warehouse.models import (
     Quarantine,
     RawPayload,
 )
-from warehouse.runs import RunLog, record_run
+from recon.warehouse.runs import RunLog, record_run
 
 END = date(2026, 3, 14)
 LATER = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)  # a change after the first collect

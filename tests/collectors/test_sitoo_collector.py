@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-import collectors.sitoo as sitoo_collector
-from clients import ServerError, SitooClient
-from collectors._landing import get_watermark
-from config.mappings import Mappings
-from simulators import sitoo as sim
-from simulators.faults import Faults
-from simulators.scenario import build_scenario
-from simulators.serve import serve_in_thread
-from warehouse.db import open_warehouse, unpack
-from warehouse.models import PosOrder, PosOrderLine, PosStore, Quarantine, RawPayload
-from warehouse.runs import RunLog, record_run
+import recon.collectors.sitoo as sitoo_collector
+from recon.clients import ServerError, SitooClient
+from recon.collectors._landing import get_watermark
+from recon.config.mappings import Mappings
+from recon.simulators import sitoo as sim
+from recon.simulators.faults import Faults
+from recon.simulators.scenario import build_scenario
+from recon.simulators.serve import serve_in_thread
+from recon.warehouse.db import open_warehouse, unpack
+from recon.warehouse.models import PosOrder, PosOrderLine, PosStore, Quarantine, RawPayload
+from recon.warehouse.runs import RunLog, record_run
 
 END = date(2026, 3, 14)
 

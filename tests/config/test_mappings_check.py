@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config import ConfigError
-from config.mappings import AGE_PREFIX, SECTIONS, SETTINGS, STORE_MODE, check_document
+from recon.config import ConfigError
+from recon.config.mappings import AGE_PREFIX, SECTIONS, SETTINGS, STORE_MODE, check_document
 
 # A value each key's reader takes, and one it refuses.
 #  key                 taken        refused

@@ -18,25 +18,28 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cli.jobs import ADAPTERS
-from clients import NetSuiteClient, Sage200Client, SapB1Client, SitooClient
-from collectors.sitoo import collect_sitoo
-from config import Mappings, Settings, load_settings
-from config.mappings import parse_mappings
-from reconcile import reconcile, to_records
-from simulators.faults import Faults
-from simulators.scenario import Scenario
-from simulators.serve import serve_scenario
-from simulators.sitoo import SitooLine, SitooPayment, SitooState, build_order
-from snapshot import read_snapshot
-from sync.netsuite import NetSuitePoster
-from sync.run import Poster, run_sync
-from sync.sage200 import Sage200Poster
-from sync.sapb1 import SapB1Poster
-from warehouse.db import open_warehouse
-from warehouse.export import export_snapshot
-from warehouse.mappings import import_mappings, load_mappings
-from warehouse.runs import RunLog, record_run
+from recon.clients import SitooClient
+from recon.collectors.sitoo import collect_sitoo
+from recon.config import Mappings, Settings, load_settings
+from recon.config.mappings import parse_mappings
+from recon.erp.netsuite.client import NetSuiteClient
+from recon.erp.netsuite.poster import NetSuitePoster
+from recon.erp.registry import PLUGINS
+from recon.erp.sage200.client import Sage200Client
+from recon.erp.sage200.poster import Sage200Poster
+from recon.erp.sapb1.client import SapB1Client
+from recon.erp.sapb1.poster import SapB1Poster
+from recon.reconcile import reconcile, to_records
+from recon.simulators.faults import Faults
+from recon.simulators.scenario import Scenario
+from recon.simulators.serve import serve_scenario
+from recon.simulators.sitoo import SitooLine, SitooPayment, SitooState, build_order
+from recon.snapshot import read_snapshot
+from recon.sync.run import Poster, run_sync
+from recon.warehouse.db import open_warehouse, upgrade
+from recon.warehouse.export import export_snapshot
+from recon.warehouse.mappings import import_mappings, load_mappings
+from recon.warehouse.runs import RunLog, record_run
 
 END_DAY = date(2026, 3, 14)
 KEY_FIELDS = (
@@ -89,7 +92,8 @@ def world(
         served = serve_scenario(stack, name, seed, erp, END_DAY, faults=faults, posting_mode=mode)
         overrides: dict[str, object] = {k.lower(): v for k, v in served.env.items()}
         overrides |= {"recon_warehouse_url": warehouse_url, "recon_data_dir": str(data_dir)}
-        engine = open_warehouse(warehouse_url)
+        upgrade(warehouse_url)
+        engine = open_warehouse(warehouse_url, create=False)
         stack.callback(engine.dispose)
         import_mappings(engine, parse_mappings(tomllib.loads(served.mappings_toml + settings)))
         yield World(
@@ -150,7 +154,7 @@ def collect(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
     mappings = w.mappings
     with _both_sides(w, waits, "collect") as (pos, erp, run):
         collect_sitoo(w.engine, pos, mappings, w.settings.recon_timezone, run)
-        ADAPTERS[w.settings.recon_erp].collect(w.engine, erp, mappings, run, False)
+        PLUGINS[w.settings.recon_erp].collect(w.engine, erp, mappings, run, False)
     return run
 
 

@@ -14,14 +14,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import cli.main as cli_main
-from cli.main import main
-from config.settings import REQUIRED
-from snapshot import EXCEPTION_FIELDS
+import recon.cli.main as cli_main
+from recon.cli.main import main
+from recon.config.settings import REQUIRED
+from recon.snapshot import EXCEPTION_FIELDS
+from recon.warehouse.db import newest_revision, open_warehouse
+from recon.warehouse.exceptions import read_exceptions
+from recon.warehouse.runs import record_run
 from tests.e2e.harness import world
-from warehouse.db import open_warehouse
-from warehouse.exceptions import read_exceptions
-from warehouse.runs import record_run
+from tests.warehouse.test_warehouse import at_revision
 
 VENDOR_VARS = (
     "SITOO_BASE_URL",
@@ -82,6 +83,34 @@ def test_usage_errors_are_one_line_exit_2(
         code, _, err = _run(capsys, *argv)
         assert (code, err.count("\n")) == (2, 1), (argv, err)
         assert names in err
+
+
+def test_a_schema_behind_is_one_line_naming_db_upgrade_which_brings_it_up(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/w.db"
+    at_revision(url, "0005")
+    (tmp_path / "m.toml").write_text(MAPPINGS)
+    for argv in (
+        ["exceptions"],
+        ["reconcile"],
+        ["mappings", "import", str(tmp_path / "m.toml")],
+        ["serve", "--port", "0"],
+    ):
+        code, out, err = _run(capsys, *argv)
+        assert (code, out) == (2, ""), argv
+        assert err.endswith(": run `recon db upgrade`\n") and err.count("\n") == 1, (argv, err)
+        assert err.startswith(f"recon {argv[0]}: the warehouse schema is behind (revision 0005")
+    newest = newest_revision()
+    assert _run(capsys, "db", "upgrade") == (
+        0,
+        f"warehouse schema at revision {newest}: upgraded from 0005\n",
+        "",
+    )
+    assert (
+        _run(capsys, "db", "upgrade")[1] == f"warehouse schema at revision {newest}: up to date\n"
+    )
+    assert _run(capsys, "exceptions")[0] == 0
 
 
 def test_missing_credentials_name_the_variable(
@@ -282,9 +311,9 @@ def test_every_known_setting_imports(
 
 def test_sync_without_configuration_leaves_the_directory_untouched(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = f"{ROOT / 'src'}:{ROOT}"
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "sync"],
+        [sys.executable, "-m", "recon.cli.main", "sync"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -351,7 +380,7 @@ def test_reconcile_reads_the_tolerances_of_the_snapshots_settings(
     tolerance: str | None,
     kinds: list[str],
 ) -> None:
-    from snapshot import write_table
+    from recon.snapshot import write_table
     from tests.reconcile._build import Snap
 
     snap = (

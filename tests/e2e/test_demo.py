@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from recon.cli.main import main
 from tests.e2e.harness import matches
 
 

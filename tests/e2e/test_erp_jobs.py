@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.jobs import collect_job, reconcile_job, sync_job
-from reconcile import to_records
+from recon.jobs import collect_job, reconcile_job, sync_job
+from recon.reconcile import to_records
 from tests.e2e.harness import matches, world
 
 

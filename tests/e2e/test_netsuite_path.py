@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from simulators import netsuite
-from simulators.faults import Faults
-from simulators.sitoo import SitooLine
+from recon.simulators import netsuite
+from recon.simulators.faults import Faults
+from recon.simulators.sitoo import SitooLine
+from recon.warehouse.models import SyncPost
 from tests.e2e.harness import Waits, World, collect, findings, matches, sale_and_refund, sync, world
-from warehouse.models import SyncPost
 
 TRANSACTIONS = ("invoice", "creditMemo", "customerPayment", "customerRefund", "journalEntry")
 # retries without waiting, for runs with injected faults

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import polars as pl
 
-from cli.jobs import collect_job, reconcile_job, repost_job, resync_job, sync_job
-from config.mappings import parse_mappings
+from recon.config.mappings import parse_mappings
+from recon.jobs import collect_job, reconcile_job, repost_job, resync_job, sync_job
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.exceptions import read_exceptions
+from recon.warehouse.mappings import import_mappings
 from tests.e2e.harness import world
-from warehouse.db import open_warehouse
-from warehouse.exceptions import read_exceptions
-from warehouse.mappings import import_mappings
 
 
 def test_a_held_sale_posts_after_its_tender_is_mapped(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from simulators import sapb1
-from simulators.faults import Faults
-from simulators.sitoo import SitooLine
+from recon.simulators import sapb1
+from recon.simulators.faults import Faults
+from recon.simulators.sitoo import SitooLine
 from tests.e2e.harness import Waits, collect, findings, matches, sale_and_refund, sync, world
 
 ZERO = Decimal("0.00")

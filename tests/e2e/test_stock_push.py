@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.jobs import stock_push_job, sync_job
+from recon.jobs import stock_push_job, sync_job
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.mappings import load_mappings
 from tests.e2e.harness import World, world
-from warehouse.db import open_warehouse
-from warehouse.mappings import load_mappings
 
 STORE, WAREHOUSE = "1", 101  # scenario: Sitoo store N has warehouse 100 + N
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app import auth, queries
-from cli.main import main
-from warehouse.db import open_warehouse
+from recon.app import auth, queries
+from recon.cli.main import main
+from recon.warehouse.db import open_warehouse
 
 
 @pytest.fixture

@@ -26,17 +26,18 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.jobs import ADAPTERS
-from clients import Sage200Client, SitooClient
-from collectors.sitoo import collect_sitoo
-from config import load_settings
-from config.mappings import parse_mappings
-from reconcile import reconcile, to_records
-from snapshot import read_snapshot
-from warehouse.db import open_warehouse
-from warehouse.export import export_snapshot
-from warehouse.mappings import import_mappings, load_mappings
-from warehouse.runs import record_run
+from recon.clients import SitooClient
+from recon.collectors.sitoo import collect_sitoo
+from recon.config import load_settings
+from recon.config.mappings import parse_mappings
+from recon.erp.registry import PLUGINS
+from recon.erp.sage200.client import Sage200Client
+from recon.reconcile import reconcile, to_records
+from recon.snapshot import read_snapshot
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.export import export_snapshot
+from recon.warehouse.mappings import import_mappings, load_mappings
+from recon.warehouse.runs import record_run
 
 SITOO_ROOT = "https://api.mysitoo.com"
 SAGE_ROOT = "https://api.columbus.sage.com/uk/sage200extra/accounts/v1"
@@ -268,7 +269,7 @@ def test_vendor_documented_examples_reconcile_to_the_findings_beside_them(
         record_run(engine, "collect") as run,
     ):
         collect_sitoo(engine, pos, mappings, settings.recon_timezone, run)
-        ADAPTERS["sage200"].collect(engine, erp, mappings, run, False)
+        PLUGINS["sage200"].collect(engine, erp, mappings, run, False)
     assert run.counts["quarantined"] == 0
     export_snapshot(engine, tmp_path / "snap")
     nightly = datetime(2024, 6, 2, 2, 0, tzinfo=UTC)  # the night after: no sale is still young

@@ -14,11 +14,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import select
 
-from cli.jobs import collect_job, reconcile_job, sync_job
-from reconcile import KIND_TEXT, to_records
+from recon.jobs import collect_job, reconcile_job, sync_job
+from recon.reconcile import KIND_TEXT, to_records
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.models import Run
 from tests.e2e.harness import matches, world
-from warehouse.db import open_warehouse
-from warehouse.models import Run
 
 
 def _last_run_start(url: str, job: str) -> datetime:

@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from reconcile import EngineConfig, Findings, reconcile
-from snapshot import TABLES
+from recon.reconcile import EngineConfig, Findings, reconcile
+from recon.snapshot import TABLES
 
 DAY = date(2024, 5, 1)
 LATER = datetime(2024, 6, 1, tzinfo=UTC)

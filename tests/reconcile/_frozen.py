@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from reconcile.bench import generate
-from snapshot import MONEY, QTY, RATE, TABLES
+from recon.reconcile.bench import generate
+from recon.snapshot import MONEY, QTY, RATE, TABLES
 
 DATA = Path(__file__).parent / "data"
 AS_OF = datetime(2024, 5, 28, 12, tzinfo=UTC)
@@ -252,7 +252,7 @@ SCOPES: tuple[tuple[date | None, str | None], ...] = (
 
 
 def main() -> None:
-    from reconcile import reconcile
+    from recon.reconcile import reconcile
 
     found = reconcile(snapshot(), as_of=AS_OF)
     DATA.mkdir(exist_ok=True)

@@ -13,10 +13,10 @@ from distributed import Client, LocalCluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile import Findings, reconcile
-from reconcile.distributed import partitioned_root, reconcile_distributed
-from snapshot import read_snapshot
-from snapshot.partitioned import stores, write_partitioned
+from recon.reconcile import Findings, reconcile
+from recon.reconcile.distributed import partitioned_root, reconcile_distributed
+from recon.snapshot import read_snapshot
+from recon.snapshot.partitioned import stores, write_partitioned
 from tests.reconcile._build import LATER, Snap, found, later
 from tests.reconcile.test_properties import Order, build, orders
 
@@ -155,7 +155,7 @@ def _flat(snap: Snap, directory: Path) -> Path:
 def test_recon_reconcile_on_a_scheduler_writes_the_one_process_exceptions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cli.main import main
+    from recon.cli.main import main
 
     monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path))
     snap = Snap().sale("4", store="1").sale("5", store="2", posted=False)

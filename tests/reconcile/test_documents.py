@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from reconcile import EngineConfig, Tolerance
+from recon.reconcile import EngineConfig, Tolerance
 from tests.reconcile._build import DAY, Snap, d, found, later
 
 

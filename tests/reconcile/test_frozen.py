@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from reconcile import Findings, reconcile
-from snapshot import read_snapshot, write_table
+from recon.reconcile import Findings, reconcile
+from recon.snapshot import read_snapshot, write_table
 from tests.reconcile._frozen import AS_OF, DATA, FRAMES, SCOPES, snapshot
 
 
@@ -68,8 +68,8 @@ def _same_hash(column: str) -> list[pl.Expr]:
 @pytest.mark.parametrize(
     ("target", "stand_in"),
     [
-        ("reconcile._documents._shares_hashes", lambda hits: True),  # document links
-        ("reconcile._prepare.id_hashes", _same_hash),  # payments and receipts to orders
+        ("recon.reconcile._documents._shares_hashes", lambda hits: True),  # document links
+        ("recon.reconcile._prepare.id_hashes", _same_hash),  # payments and receipts to orders
     ],
 )
 def test_the_exact_joins_for_shared_hashes_give_the_same_result(

@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reconcile import exception_id, merge_history, to_records
-from snapshot import EXCEPTIONS_SCHEMA
+from recon.reconcile import exception_id, merge_history, to_records
+from recon.snapshot import EXCEPTIONS_SCHEMA
 from tests.reconcile._build import Snap
 
 T1 = datetime(2024, 5, 1, 6, tzinfo=UTC)

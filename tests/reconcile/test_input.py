@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from reconcile import EngineConfig, reconcile
-from snapshot import EXCEPTIONS_SCHEMA, SnapshotError
+from recon.reconcile import EngineConfig, reconcile
+from recon.snapshot import EXCEPTIONS_SCHEMA, SnapshotError
 from tests.reconcile._build import DAY, Snap, found, later
 
 

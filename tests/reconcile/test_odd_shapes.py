@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapshot import TABLES
+from recon.snapshot import TABLES
 from tests.reconcile._build import Snap, later
 
 PROFILE = settings(max_examples=25, deadline=None)

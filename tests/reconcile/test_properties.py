@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile import reconcile
+from recon.reconcile import reconcile
 from tests.reconcile._build import LATER, Snap, later
 
 PROFILE = settings(max_examples=12, deadline=None)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from reconcile import EngineConfig, Tolerance
+from recon.reconcile import EngineConfig, Tolerance
 from tests.reconcile._build import DAY, Snap, found, later
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from starlette.testclient import TestClient
 
-from simulators import sage200, sitoo
+from recon.simulators import sage200, sitoo
 
 SITOO = sitoo.SitooCredentials()
 SAGE = sage200.Sage200Credentials()

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from simulators import sage200, sitoo
-from simulators.faults import RECORD_LOCK_MESSAGE, ConnectionDropped, Faults
-from simulators.serve import serve_in_thread
+from recon.simulators import sage200, sitoo
+from recon.simulators.faults import RECORD_LOCK_MESSAGE, ConnectionDropped, Faults
+from recon.simulators.serve import serve_in_thread
 from tests.simulators.conftest import ROOT, SAGE, SAGE_HEADERS, SITOO, B
 
 RECEIPT = {"customer_id": 1042, "bank_id": 4001, "cheque_value": 5, "reference": "5120"}

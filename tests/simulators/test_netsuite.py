@@ -13,15 +13,15 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from simulators.faults import Faults
-from simulators.netsuite import (
+from recon.simulators.faults import Faults
+from recon.simulators.netsuite import (
     QUERY_PATH,
     RECORD_PATH,
     NetSuiteCredentials,
     NetSuiteState,
     create_app,
 )
-from simulators.serve import run_simulator
+from recon.simulators.serve import run_simulator
 
 CREDS = NetSuiteCredentials()
 R = RECORD_PATH

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from simulators.netsuite import NetSuiteState
+from recon.simulators.netsuite import NetSuiteState
 from tests.simulators.test_netsuite import R, client, invoice, state
 
 __all__ = ["client", "state"]  # the fixtures, shared with test_netsuite

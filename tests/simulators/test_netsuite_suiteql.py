@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from simulators import netsuite
-from simulators.netsuite import NetSuiteState, create_app
+from recon.simulators import netsuite
+from recon.simulators.netsuite import NetSuiteState, create_app
 from tests.simulators.test_netsuite import CREDS, R, invoice, ql, seeded
 
 JUNE_30_NOON = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from simulators import sage200
+from recon.simulators import sage200
 from tests.simulators.conftest import SAGE, SAGE_HEADERS, B
 
 

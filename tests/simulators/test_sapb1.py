@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from simulators import sapb1
-from simulators.faults import Faults
-from simulators.scenario import build_scenario
+from recon.simulators import sapb1
+from recon.simulators.faults import Faults
+from recon.simulators.scenario import build_scenario
 
 CREDS = sapb1.SapB1Credentials()
 B = sapb1.BASE_PATH
@@ -544,7 +544,7 @@ def test_seed_refuses_an_unknown_posting_mode() -> None:
 
 
 def test_simulator_app_serves_the_scenario_company() -> None:
-    from simulators.serve import simulator_app
+    from recon.simulators.serve import simulator_app
 
     app, suffix, env = simulator_app("sapb1", "clean", 1)
     assert suffix == "/b1s/v1"

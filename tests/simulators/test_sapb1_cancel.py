@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from simulators import sapb1
+from recon.simulators import sapb1
 from tests.simulators.test_sapb1 import B, client, dec, invoice, state, ticker
 
 __all__ = ["client", "state", "ticker"]  # the fixtures, shared with test_sapb1

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reconcile import KIND_TEXT
-from simulators.scenario import ScenarioError, build_scenario
+from recon.reconcile import KIND_TEXT
+from recon.simulators.scenario import ScenarioError, build_scenario
 
 END = date(2024, 6, 5)
 CENT = Decimal("0.01")

@@ -9,9 +9,9 @@ import threading
 import httpx
 import pytest
 
-from simulators import serve
-from simulators.scenario import build_scenario
-from simulators.sitoo import SitooCredentials, create_app
+from recon.simulators import serve
+from recon.simulators.scenario import build_scenario
+from recon.simulators.sitoo import SitooCredentials, create_app
 
 
 def test_serve_in_thread_answers_then_stops() -> None:

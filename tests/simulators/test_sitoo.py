@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from starlette.testclient import TestClient
 
-from simulators import sitoo
+from recon.simulators import sitoo
 from tests.simulators.conftest import ROOT, SITE, SITOO, sale
 
 

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from simulators import sage200, sitoo
-from simulators._wire import dumps
-from simulators.scenario import Scenario, build_scenario
+from recon.simulators import sage200, sitoo
+from recon.simulators._wire import dumps
+from recon.simulators.scenario import Scenario, build_scenario
 from tests.simulators.conftest import SAGE_HEADERS, SITOO, B
 from tests.simulators.spec import SAGE200_SPEC, SITOO_SPEC
 

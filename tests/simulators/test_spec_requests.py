@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from simulators import sage200, sitoo
+from recon.simulators import sage200, sitoo
 from tests.simulators.conftest import SAGE, SAGE_HEADERS, SITE, SITOO, B
 from tests.simulators.spec import SAGE200_SPEC, SITOO_SPEC, Spec
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from simulators._wire import dumps
+from recon.simulators._wire import dumps
 
 
 @pytest.mark.parametrize(

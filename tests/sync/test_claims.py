@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from sync.claims import LEASE, TOKEN_PREFIX, Lease, LostClaim, Worker, claim
-from warehouse.models import SyncPost
+from recon.sync.claims import LEASE, TOKEN_PREFIX, Lease, LostClaim, Worker, claim
+from recon.warehouse.models import SyncPost
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 ME = Worker("host-a:1:me")

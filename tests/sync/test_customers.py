@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from clients.sitoo import SitooOrder
-from simulators.sage200 import TT_CREDIT_NOTE, TT_PAYMENT, TT_RECEIPT
-from sync.customers import Customers
+from recon.clients.sitoo import SitooOrder
+from recon.simulators.sage200 import TT_CREDIT_NOTE, TT_PAYMENT, TT_RECEIPT
+from recon.sync.customers import Customers
 from tests.sync.world import at, order, served
 
 ERP = {  # e-mail as the ERP finds it -> active customer ids with it

@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from clients import Unreachable
-from config.mappings import parse_mappings
-from simulators.faults import Faults
-from sync.claims import Worker, claim
-from sync.run import run_sync
+from recon.clients import Unreachable
+from recon.config.mappings import parse_mappings
+from recon.simulators.faults import Faults
+from recon.sync.claims import Worker, claim
+from recon.sync.run import run_sync
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.models import SyncPost
+from recon.warehouse.runs import RunLog, record_run
 from tests.sync.world import World, assert_exactly_once, at, many_orders, order, served
-from warehouse.db import open_warehouse
-from warehouse.models import SyncPost
-from warehouse.runs import RunLog, record_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,8 +126,8 @@ def test_kill_9_mid_run_then_rerun_posts_each_order_once(tmp_path: Path) -> None
     url = f"sqlite:///{tmp_path}/w.db"
     slow = Faults(slow=1.0, delay_seconds=0.005)  # every Sage call takes a little while
     with served(orders, url, tmp_path, sage_faults=slow) as w:
-        env = {**os.environ, **w.env, "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "cli.main", "sync"]
+        env = {**os.environ, **w.env, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+        cmd = [sys.executable, "-m", "recon.cli.main", "sync"]
         proc = subprocess.Popen(
             cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.holds import UNMAPPED, unmapped, unmapped_key
+from recon.sync.holds import UNMAPPED, unmapped, unmapped_key
 
 
 @pytest.mark.parametrize(

@@ -12,19 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cli.jobs import collect_job, reconcile_job
-from clients.sitoo import SitooOrder
-from collectors.sitoo import StoreDirectory
-from config.mappings import parse_mappings
-from reconcile import to_records
-from simulators import sage200
-from sync.journal import closes_at
-from sync.run import run_sync
-from sync.takings import order_splits, store_day_journals
+from recon.clients.sitoo import SitooOrder
+from recon.collectors.sitoo import StoreDirectory
+from recon.config.mappings import parse_mappings
+from recon.jobs import collect_job, reconcile_job
+from recon.reconcile import to_records
+from recon.simulators import sage200
+from recon.sync.journal import closes_at
+from recon.sync.run import run_sync
+from recon.sync.takings import order_splits, store_day_journals
+from recon.warehouse.mappings import import_mappings
+from recon.warehouse.models import SyncPost
+from recon.warehouse.runs import RunLog, record_run
 from tests.sync.world import World, at, mappings_toml, order, served
-from warehouse.mappings import import_mappings
-from warehouse.models import SyncPost
-from warehouse.runs import RunLog, record_run
 
 MAPPINGS = parse_mappings(tomllib.loads(mappings_toml("daily_journal")))
 D12, D13 = date(2026, 3, 12), date(2026, 3, 13)

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from clients import AuthError, SitooOrder
-from config.mappings import parse_mappings
-from sync._outcome import Outcome
-from sync.run import run_sync
+from recon.clients import AuthError, SitooOrder
+from recon.config.mappings import parse_mappings
+from recon.sync._outcome import Outcome
+from recon.sync.run import run_sync
+from recon.warehouse.models import SyncPost
+from recon.warehouse.runs import record_run
 from tests.sync.world import many_orders, served
-from warehouse.models import SyncPost
-from warehouse.runs import record_run
 
 
 class ExpiresAt:

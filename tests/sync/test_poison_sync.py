@@ -19,20 +19,21 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cli.main import main
-from clients import Sage200Client, SitooClient
-from config.mappings import parse_mappings
-from simulators import sage200
-from simulators.faults import Faults
-from simulators.serve import serve_in_thread
-from sync.run import run_sync
-from sync.sage200 import Sage200Poster
+from recon.cli.main import main
+from recon.clients import SitooClient
+from recon.config.mappings import parse_mappings
+from recon.erp.sage200.client import Sage200Client
+from recon.erp.sage200.poster import Sage200Poster
+from recon.simulators import sage200
+from recon.simulators.faults import Faults
+from recon.simulators.serve import serve_in_thread
+from recon.sync.run import run_sync
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.mappings import import_mappings
+from recon.warehouse.models import SyncPost
+from recon.warehouse.runs import RunLog, record_run
 from tests.clients.payloads import sitoo_order
 from tests.sync.world import mappings_toml, sage_state
-from warehouse.db import open_warehouse
-from warehouse.mappings import import_mappings
-from warehouse.models import SyncPost
-from warehouse.runs import RunLog, record_run
 
 DEEP = "[" * 300 + "]" * 300
 

@@ -18,13 +18,15 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clients import Sage200Client, SitooClient
-from config import load_settings
-from config.mappings import Mappings
-from simulators import sage200, sitoo
-from simulators.serve import serve_in_thread, serve_scenario
-from sync.prices import PricePlan, gross_price, push_prices, sage200_prices
-from warehouse.runs import RunLog
+from recon.clients import SitooClient
+from recon.config import load_settings
+from recon.config.mappings import Mappings
+from recon.erp.sage200.client import Sage200Client
+from recon.erp.sage200.readers import sage200_prices
+from recon.simulators import sage200, sitoo
+from recon.simulators.serve import serve_in_thread, serve_scenario
+from recon.sync.prices import PricePlan, gross_price, push_prices
+from recon.warehouse.runs import RunLog
 
 D = Decimal
 TAX = {2101: D("20.00"), 2105: D("5.00"), 2100: D("0.00")}  # Sage tax code id -> rate

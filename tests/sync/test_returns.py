@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clients.sitoo import SitooOrderItem
-from sync.returns import is_written_off, writeoff_reasons
+from recon.clients.sitoo import SitooOrderItem
+from recon.sync.returns import is_written_off, writeoff_reasons
 
 
 @pytest.mark.parametrize(

@@ -19,15 +19,15 @@ import pytest
 from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cli.jobs import stock_push_job
-from config import ConfigError, Settings, load_settings
-from config.mappings import parse_mappings
-from simulators import sage200, sitoo
-from simulators.serve import serve_in_thread
-from sync.stock import stock_buffer
-from warehouse.db import open_warehouse
-from warehouse.mappings import import_mappings
-from warehouse.models import Run
+from recon.config import ConfigError, Settings, load_settings
+from recon.config.mappings import parse_mappings
+from recon.jobs import stock_push_job
+from recon.simulators import sage200, sitoo
+from recon.simulators.serve import serve_in_thread
+from recon.sync.stock import stock_buffer
+from recon.warehouse.db import open_warehouse
+from recon.warehouse.mappings import import_mappings
+from recon.warehouse.models import Run
 
 SEEDED = 1_700_000_000  # datelastmodified of every seeded Sitoo item
 
@@ -250,7 +250,7 @@ def test_stock_buffer_setting(settings: dict[str, str], expected: Decimal | None
 def test_recon_stock_push_prints_skips_and_exits_1_on_a_refused_sku(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cli.main import main
+    from recon.cli.main import main
 
     with world(tmp_path, sitoo_world()) as (settings, _):
         for name, value in settings.model_dump().items():

@@ -1,5 +1,5 @@
 """A small, exact world for the sync tests: Sitoo and Sage 200 states built with the
-simulators' `add_*` methods (independent of `simulators.scenario`), served in threads, and
+simulators' `add_*` methods (independent of `recon.simulators.scenario`), served in threads, and
 the check that Sage holds every eligible order exactly once.
 
 Prices are chosen so Sage's per-line VAT equals the POS VAT to the penny.
@@ -20,16 +20,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from clients import Sage200Client, SitooClient
-from config import Settings, load_settings
-from config.mappings import parse_mappings
-from simulators import sage200, sitoo
-from simulators.faults import Faults
-from simulators.serve import serve_in_thread
-from simulators.sitoo import SitooLine, SitooPayment, build_order
-from sync.sage200 import Sage200Poster
-from warehouse.db import open_warehouse
-from warehouse.mappings import import_mappings
+from recon.clients import SitooClient
+from recon.config import Settings, load_settings
+from recon.config.mappings import parse_mappings
+from recon.erp.sage200.client import Sage200Client
+from recon.erp.sage200.poster import Sage200Poster
+from recon.simulators import sage200, sitoo
+from recon.simulators.faults import Faults
+from recon.simulators.serve import serve_in_thread
+from recon.simulators.sitoo import SitooLine, SitooPayment, build_order
+from recon.warehouse.db import open_warehouse, upgrade
+from recon.warehouse.mappings import import_mappings
 
 D = Decimal
 LONDON = ZoneInfo("Europe/London")
@@ -212,7 +213,8 @@ def served(
         env = sc.env(sroot) | gc.env(groot + sage200.BASE_PATH)
         env |= {"RECON_WAREHOUSE_URL": warehouse_url, "RECON_DATA_DIR": str(data_dir)}
         settings = load_settings(**{k.lower(): v for k, v in env.items()})
-        engine = open_warehouse(warehouse_url)
+        upgrade(warehouse_url)
+        engine = open_warehouse(warehouse_url, create=False)
         text = mappings_toml(mode, workers)
         import_mappings(engine, parse_mappings(tomllib.loads(text)))
         try:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-import snapshot
-from warehouse import export
-from warehouse.db import table, upsert
-from warehouse.export import export_snapshot
+from recon import snapshot
+from recon.warehouse import export
+from recon.warehouse.db import table, upsert
+from recon.warehouse.export import export_snapshot
 
 T0 = datetime(2024, 6, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -62,9 +62,9 @@ def test_export_keeps_every_value_exactly(
 def test_export_writes_the_settings_and_the_quarantined_pos_orders(
     warehouse: Engine, tmp_path: Path
 ) -> None:
-    from config.mappings import parse_mappings
-    from warehouse.db import pack
-    from warehouse.mappings import import_mappings
+    from recon.config.mappings import parse_mappings
+    from recon.warehouse.db import pack
+    from recon.warehouse.mappings import import_mappings
 
     settings = {"posting_mode": "per_order", "posting_mode.7": "daily_journal"}
     import_mappings(warehouse, parse_mappings({"settings": settings}), actor="test")
@@ -105,7 +105,7 @@ def test_export_leaves_out_a_row_the_engine_could_not_read_with_one_warning(
 ) -> None:
     from sqlalchemy import text
 
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     engine = open_warehouse(f"sqlite:///{tmp_path}/recon.db")  # SQLite keeps any text
     with engine.begin() as conn:
@@ -120,7 +120,7 @@ def test_export_leaves_out_a_row_the_engine_could_not_read_with_one_warning(
             text("UPDATE pos_orders SET vat_total = '99999999999999999999' WHERE order_id = 'big'")
         )
         conn.execute(text("UPDATE pos_orders SET paid = 'yes' WHERE order_id = 'plain'"))
-    with caplog.at_level("WARNING", logger="warehouse.export"):
+    with caplog.at_level("WARNING", logger="recon.warehouse.export"):
         counts = export_snapshot(engine, tmp_path / "snap")
     got = snapshot.read_snapshot(tmp_path / "snap")["pos_orders"].collect()
     #        the rows kept: the others each name their table, key and column once
@@ -136,11 +136,11 @@ def test_export_leaves_out_a_row_the_engine_could_not_read_with_one_warning(
 def test_an_orphan_payment_with_no_location_reconciles_and_saves_as_unattributed(
     warehouse: Engine, tmp_path: Path
 ) -> None:
-    from config.mappings import parse_mappings
-    from reconcile import reconcile
-    from warehouse.mappings import import_mappings
-    from warehouse.models import Takings, WaterfallPart
-    from warehouse.takings import save_takings
+    from recon.config.mappings import parse_mappings
+    from recon.reconcile import reconcile
+    from recon.warehouse.mappings import import_mappings
+    from recon.warehouse.models import Takings, WaterfallPart
+    from recon.warehouse.takings import save_takings
 
     mappings = parse_mappings({"stores": {"1": "WH1"}, "tenders": {"Card": "1220"}})
     import_mappings(warehouse, mappings, actor="test")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from config.mappings import parse_mappings
-from warehouse.mappings import import_mappings
-from warehouse.models import MappingChange
+from recon.config.mappings import parse_mappings
+from recon.warehouse.mappings import import_mappings
+from recon.warehouse.models import MappingChange
 
 SETTINGS = {"posting_mode": "per_order", "guest_customer": "CASH"}
 FIRST = {

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from warehouse.models import Run
-from warehouse.runs import HOST, Busy, completed, exclusive, record_run, running
+from recon.warehouse.models import Run
+from recon.warehouse.runs import HOST, Busy, completed, exclusive, record_run, running
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD_A_RUN = """
 import sys, time
-from warehouse.db import make_engine
-from warehouse.runs import record_run
+from recon.warehouse.db import make_engine
+from recon.warehouse.runs import record_run
 with record_run(make_engine(sys.argv[1]), "collect"):
     print("started", flush=True)
     time.sleep(60)
@@ -40,7 +40,7 @@ def test_a_run_killed_with_kill_9_is_abandoned_by_the_next_run(
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLD_A_RUN, warehouse_url],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
         stdout=subprocess.PIPE,
         text=True,
     )

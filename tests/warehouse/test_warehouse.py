@@ -9,22 +9,78 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
+from alembic import command
 from sqlalchemy import Engine, func, select
 
-import snapshot
-from config.mappings import parse_mappings
-from warehouse.db import table, upsert
-from warehouse.exceptions import read_exceptions, save_exceptions
-from warehouse.export import export_snapshot, read_table
-from warehouse.mappings import import_mappings, load_mappings
-from warehouse.models import ExceptionEvent, PosPayment, Run
-from warehouse.runs import record_run
+from recon import snapshot
+from recon.config import ConfigError
+from recon.config.mappings import parse_mappings
+from recon.warehouse.db import (
+    alembic_config,
+    make_engine,
+    newest_revision,
+    open_warehouse,
+    revision,
+    table,
+    upgrade,
+    upsert,
+)
+from recon.warehouse.exceptions import read_exceptions, save_exceptions
+from recon.warehouse.export import export_snapshot, read_table
+from recon.warehouse.mappings import import_mappings, load_mappings
+from recon.warehouse.models import ExceptionEvent, PosPayment, Run
+from recon.warehouse.runs import record_run
 
 T0 = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
 
 
+def at_revision(url: str, rev: str) -> None:
+    """A warehouse left at an older schema, as an earlier release of recon left it."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, rev)
+    engine.dispose()
+
+
+def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        return revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_opening_never_migrates_a_schema_behind_db_upgrade_does(warehouse_url: str) -> None:
+    at_revision(warehouse_url, "0005")
+    newest = newest_revision()
+    assert newest not in (None, "0005")
+    behind = rf"^the warehouse schema is behind \(revision 0005, this recon needs {newest}\): "
+    for create in (True, False):
+        with pytest.raises(ConfigError, match=behind + "run `recon db upgrade`$"):
+            open_warehouse(warehouse_url, create=create)
+    assert _revision(warehouse_url) == "0005"  # refused, untouched
+    assert upgrade(warehouse_url) == ("0005", newest)
+    assert upgrade(warehouse_url) == (newest, newest)  # again: nothing to do
+    open_warehouse(warehouse_url, create=False).dispose()
+
+
+def test_a_new_empty_warehouse_gets_its_schema_only_where_creating_is_allowed(
+    warehouse_url: str,
+) -> None:
+    #  create -> revision after opening (None: refused)
+    if not warehouse_url.startswith("sqlite"):  # an empty PostgreSQL schema exists already
+        with pytest.raises(ConfigError, match=r"revision none, .*run `recon db upgrade`$"):
+            open_warehouse(warehouse_url, create=False)
+        assert _revision(warehouse_url) is None
+    open_warehouse(warehouse_url, create=True).dispose()
+    assert _revision(warehouse_url) == newest_revision()
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
     with engine.connect() as conn:
@@ -32,7 +88,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 
 def test_a_new_sqlite_warehouse_and_its_wal_are_private(tmp_path: Path) -> None:
-    from warehouse.db import open_warehouse
+    from recon.warehouse.db import open_warehouse
 
     old = os.umask(0o022)  # a usual umask: files 0644 unless recon asks otherwise
     try:
@@ -217,8 +273,8 @@ def test_runs_record_counts_and_failures(warehouse: Engine) -> None:
 
 
 def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Engine) -> None:
-    from warehouse.models import Takings
-    from warehouse.takings import save_takings
+    from recon.warehouse.models import Takings
+    from recon.warehouse.takings import save_takings
 
     d1, d2 = date(2024, 6, 1), date(2024, 6, 2)
 
@@ -268,8 +324,8 @@ def test_takings_of_a_rerun_store_day_replace_only_that_store_day(warehouse: Eng
 def test_unattributed_takings_have_a_null_store_and_a_store_run_replaces_them(
     warehouse: Engine,
 ) -> None:
-    from warehouse.models import Takings, WaterfallPart
-    from warehouse.takings import save_takings
+    from recon.warehouse.models import Takings, WaterfallPart
+    from recon.warehouse.takings import save_takings
 
     day = date(2024, 6, 1)
 

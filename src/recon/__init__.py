@@ -1,0 +1,1 @@
+"""recon: posts Sitoo POS sales to the ERP and reconciles both sides."""

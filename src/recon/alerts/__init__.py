@@ -1,0 +1,22 @@
+"""Alerts: after each reconcile run, tell each owner (finance / ops) about exceptions that
+are new to them or ageing, one digest per owner and channel (webhook JSON, plain e-mail).
+
+Reads exceptions and writes only `exception_events` rows (what was sent); never changes an
+exception, never puts a setting or secret in a message.
+"""
+
+from recon.alerts.channels import DeliveryFailed
+from recon.alerts.digest import Alert, Digest
+from recon.alerts.run import send_alerts
+from recon.alerts.settings import OWNERS, AgeThresholds, AlertSettings, load_alert_settings
+
+__all__ = [
+    "OWNERS",
+    "AgeThresholds",
+    "Alert",
+    "AlertSettings",
+    "DeliveryFailed",
+    "Digest",
+    "load_alert_settings",
+    "send_alerts",
+]

@@ -1,0 +1,122 @@
+"""One owner's digest of a run: the exceptions that are new to them or have aged.
+
+Builds the webhook JSON (a Slack/Teams-friendly `text` summary plus structured `items`) and
+the plain-text e-mail from exception records (`recon.reconcile.to_records` form). Text only: it
+sends nothing, stores nothing, and carries only exception fields and the dashboard's own
+texts (never a setting or a secret).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, Literal
+
+from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
+
+__all__ = ["Alert", "Digest", "Reason"]
+
+Reason = Literal["new", "aged"]
+TEXT_LINES = 20  # lines of the `text` summary; the items carry every alert
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One exception to tell its owner about, and why now."""
+
+    reason: Reason
+    record: dict[str, object]
+    age: timedelta
+
+    @property
+    def exception_id(self) -> str:
+        return str(self.record["id"])
+
+    def item(self) -> dict[str, object]:
+        kind, cause = str(self.record["kind"]), str(self.record["cause"])
+        return {
+            "reason": self.reason,
+            **self.record,
+            "age_hours": int(self.age.total_seconds() // 3600),
+            "title": KIND_TEXT.get(kind, kind),
+            "cause_text": CAUSE_TEXT.get(cause, cause),
+            "fix": OWNER_FIX.get(kind, ""),
+        }
+
+    def line(self) -> str:
+        r = self.record
+        kind = str(r["kind"])
+        where = " ".join(
+            f"{label} {r[key]}"
+            for label, key in [
+                ("store", "store"),
+                ("day", "business_day"),
+                ("POS", "pos_ref"),
+                ("ERP", "erp_ref"),
+                ("sku", "sku"),
+                ("tender", "tender"),
+                ("account", "account"),
+            ]
+            if r.get(key) is not None
+        )
+        diff = r.get("difference")
+        money = f", difference {diff} {r.get('currency') or ''}".rstrip() if diff else ""
+        label = "NEW" if self.reason == "new" else f"AGED {self.age.days}d"
+        head = f"[{label}] {KIND_TEXT.get(kind, kind)} ({kind}, {r['cause']})"
+        return f"{head}: {where or 'no key'}{money}"
+
+
+@dataclass(frozen=True)
+class Digest:
+    owner: str
+    alerts: list[Alert]
+    at: datetime
+
+    def counts(self) -> dict[str, int]:
+        out = {"new": 0, "aged": 0}
+        for a in self.alerts:
+            out[a.reason] += 1
+        return out
+
+    @property
+    def subject(self) -> str:
+        n = self.counts()
+        return (
+            f"recon: {n['new']} new and {n['aged']} ageing exceptions for {self.owner} "
+            f"({self.at:%Y-%m-%d %H:%M} UTC)"
+        )
+
+    def text(self) -> str:
+        lines = [self.subject]
+        lines += [f"- {a.line()}" for a in self.alerts[:TEXT_LINES]]
+        if len(self.alerts) > TEXT_LINES:
+            lines.append(f"... and {len(self.alerts) - TEXT_LINES} more (see items / dashboard)")
+        return "\n".join(lines)
+
+    def payload(self) -> dict[str, Any]:
+        """The webhook body: Slack/Teams show `text`; tools read `items`."""
+        return {
+            "text": self.text(),
+            "owner": self.owner,
+            "at": self.at.isoformat(),
+            "counts": self.counts(),
+            "items": [a.item() for a in self.alerts],
+        }
+
+    def email(self, sender: str, to: list[str]) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = self.subject
+        msg["From"] = sender
+        msg["To"] = ", ".join(to)
+        body = [self.subject, ""]
+        for a in self.alerts:
+            item = a.item()
+            body.append(a.line())
+            body.append(f"    what: {item['cause_text']}")
+            if item["fix"]:
+                body.append(f"    fix:  {item['fix']}")
+            body.append(f"    id:   {a.exception_id}, first seen {a.record['first_seen']}")
+            body.append("")
+        msg.set_content("\n".join(body))
+        return msg

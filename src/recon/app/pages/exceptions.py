@@ -1,0 +1,241 @@
+"""Exceptions page: the filtered table, CSV export, one exception's detail and workflow.
+
+Thin: reads through `recon.app.ui`, writes only through `recon.app.workflow`; the selected exception
+is in the URL (`?id=...`) so a link opens it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from recon.app import ui, workflow
+from recon.app.causes import cause_text
+from recon.app.filters import OPEN_STATUSES, Filters
+from recon.app.money import exception_value, store_label
+from recon.app.queries import AGE_BUCKETS, ExceptionDetail
+from recon.reconcile.describe import OWNER_FIX
+
+actor = ui.require_user()  # the audit trail's actor is whoever signed in; role checked now
+url = ui.warehouse_url()
+engine = ui.engine(url)
+filters = ui.sidebar_filters(ui.store_options(url))
+
+st.title("Exceptions")
+frame = ui.exceptions(url, filters)
+st.caption(f"{frame.height} exceptions")
+event = ui.show_frame(
+    ui.readable(frame), key="table", on_select="rerun", selection_mode="single-row"
+)
+ui.downloads(frame, "exceptions", exceptions=True)
+
+with st.expander("Ageing: open exceptions by days since first seen"):
+    aged = ui.ageing(url, filters)
+    if aged.is_empty():
+        st.write("No open exceptions for these filters.")
+    else:
+        buckets = [label for label, _ in AGE_BUCKETS if label in aged["age"].to_list()]
+        for values, index, key in (
+            ("count", ["owner", "kind"], "ageing_counts"),
+            ("money_at_stake", ["owner", "kind", "currency"], "ageing_money"),
+        ):
+            table = aged.filter(pl.col(values).is_not_null()).pivot(
+                on="age", index=index, values=values, aggregate_function="sum"
+            )
+            st.markdown("**Exceptions**" if values == "count" else "**Money at stake**")
+            columns = [*index, *(b for b in buckets if b in table.columns)]
+            ui.show_frame(table.select(columns), key=key)
+        ui.downloads(aged, "ageing")
+
+# --- which exception: a table row, the box, or ?id= -----------------------------------
+ids: list[str] = frame["id"].to_list()
+names = ui.store_names(url)
+labels = {
+    r["id"]: f"{r['kind']} · {r['pos_ref'] or r['erp_ref'] or r['sku'] or r['tender'] or ''}"
+    f" · store {store_label(r['store'], names) if r['store'] else '-'} {r['business_day'] or ''}"
+    for r in frame.iter_rows(named=True)
+}
+url_id = ui.url_value("id")
+if "exc_id" not in st.session_state or url_id != st.session_state.get("_url_id"):
+    st.session_state["exc_id"] = url_id  # first visit, or a link changed the URL
+rows = event.selection.rows if event is not None else []
+if rows and ids[rows[0]] != st.session_state.get("_row_id"):
+    st.session_state["_row_id"] = ids[rows[0]]
+    st.session_state["exc_id"] = ids[rows[0]]
+options: list[str | None] = [None, *ids]
+if st.session_state["exc_id"] not in options:
+    options.append(st.session_state["exc_id"])
+selected: str | None = st.selectbox(
+    "Exception",
+    options,
+    key="exc_id",
+    format_func=lambda i: "(choose one)" if i is None else labels.get(i, i),
+)
+ui.set_url({"id": selected})
+st.session_state["_url_id"] = selected
+
+
+def _money(exc: dict[str, Any], column: str) -> str:
+    return ui.literal(exception_value(exc["kind"], exc[column], exc["currency"]) or "-")
+
+
+def _detail(detail: ExceptionDetail) -> None:
+    exc = detail.exception
+    st.subheader(f"{exc['kind'].replace('_', ' ')}: {ui.literal(cause_text(exc['cause']))}")
+    fix = OWNER_FIX.get(exc["kind"])
+    if fix:
+        st.info(fix, icon=":material/build:")
+    explainer = exc["cause"].removeprefix("explained_by_")
+    if explainer != exc["cause"] and exc["business_day"] is not None:  # a variance: its cause
+        day = exc["business_day"]
+        scope = Filters(date_from=day, date_to=day, kinds=(explainer,))
+        if exc["store"] is not None:
+            scope = scope.store_day(exc["store"], day)
+        st.page_link(
+            ui.EXCEPTIONS_PAGE,
+            label=f"The {explainer.replace('_', ' ')} exceptions that explain it",
+            query_params=scope.to_query_params(),
+            icon=":material/link:",
+        )
+    info = st.columns(4)
+    info[0].metric("Status", exc["status"])
+    info[1].metric("Owner", exc["owner"])
+    info[2].metric("Assignee", ui.literal(exc["assignee"] or "-"))
+    info[3].metric("Severity", exc["severity"])
+    values = st.columns(3)
+    values[0].metric("POS", _money(exc, "pos_value"))
+    values[1].metric("ERP", _money(exc, "erp_value"))
+    values[2].metric("Difference (ERP - POS)", _money(exc, "difference"))
+    refs = {k: exc[k] for k in ("store", "business_day", "pos_ref", "erp_ref", "sku", "tender")}
+    if refs["store"] is not None:
+        refs["store"] = store_label(refs["store"], names)
+    st.caption(
+        " · ".join(f"{k} **{ui.literal(v)}**" for k, v in refs.items() if v is not None)
+        + f" · first seen {exc['first_seen']:%Y-%m-%d %H:%M} · last seen"
+        f" {exc['last_seen']:%Y-%m-%d %H:%M} UTC · cause code {ui.literal(exc['cause'])}"
+    )
+
+    chain = detail.chain
+    tab_chain, tab_raw, tab_audit = st.tabs(["Order chain", "Raw payloads", "Audit trail"])
+    with tab_chain:
+        pos, erp = st.columns(2)
+        with pos:
+            st.markdown(f"**POS order {ui.literal(chain.order_id or '-')}**")
+            for title, part in (
+                ("order", chain.pos_order),
+                ("lines", chain.pos_lines),
+                ("payments", chain.pos_payments),
+            ):
+                _part(title, part)
+        with erp:
+            st.markdown("**ERP**")
+            for title, part in (
+                ("documents", chain.erp_documents),
+                ("document lines", chain.erp_lines),
+                ("journal / receipt lines", chain.erp_journal_lines),
+                ("sync posts", chain.sync_posts),
+            ):
+                _part(title, part)
+    with tab_raw:
+        pos, erp = st.columns(2)
+        with pos:
+            st.markdown("**POS (as received)**")
+            for record in chain.pos_raw() or []:
+                st.caption(ui.literal(record.label))
+                st.json(record.payload, expanded=2)
+            if not chain.pos_raw():
+                st.write("No POS payload.")
+        with erp:
+            st.markdown("**ERP (as received)**")
+            for record in chain.erp_raw():
+                st.caption(ui.literal(record.label))
+                st.json(record.payload, expanded=2)
+            if not chain.erp_raw():
+                st.write("No ERP payload.")
+    with tab_audit:
+        if detail.events.is_empty():
+            st.write("No events yet.")
+        else:
+            events = detail.events.drop("exception_id")
+            ui.show_frame(events, key="events")
+            ui.downloads(events, f"audit_{exc['id']}")
+    if workflow.allowed(actor.role, exc["owner"]):
+        _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"])
+    else:  # workflow refuses it too: hiding the buttons is only the courtesy
+        st.caption(f"Workflow: {exc['owner']} exceptions are worked by {exc['owner']} and admin.")
+
+
+def _part(title: str, part: pl.DataFrame) -> None:
+    if part.is_empty():
+        st.caption(f"{title}: none")
+    else:
+        st.caption(title)
+        ui.show_frame(part.drop("raw_id", strict=False))
+
+
+def _act(action: Any, done: str) -> None:
+    if ui.run_action(action, done):
+        st.rerun()
+
+
+def _post_order(order_id: str) -> tuple[bool, str]:
+    from recon.config import load_settings
+    from recon.jobs import repost_job
+
+    done = repost_job(load_settings(), [order_id])
+    return done.posted > 0, done.text()
+
+
+_OUTCOME = "_resync_outcome"  # the last re-sync's outcome, shown after the rerun
+
+
+def _resync(exception_id: str) -> None:
+    result: list[tuple[bool, str]] = []
+    with st.spinner("Posting the order; once it is in the ERP, collecting and reconciling"):
+        ok = ui.run_action(
+            lambda: result.append(workflow.resync(engine, exception_id, actor, _post_order)),
+            "",
+        )
+    if ok:
+        st.session_state[_OUTCOME] = result[0]
+        st.rerun()
+
+
+def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> None:
+    st.markdown("**Workflow**")
+    if _OUTCOME in st.session_state:
+        in_erp, outcome = st.session_state.pop(_OUTCOME)
+        (st.success if in_erp else st.warning)(ui.literal(outcome))
+    if status in OPEN_STATUSES and kind in workflow.RESYNC_KINDS and pos_ref:
+        st.caption("Fixed the cause (mapping, item, account)? Post the order now:")
+        if st.button(f"Re-sync POS order {ui.literal(pos_ref)}", key="resync_btn"):
+            _resync(exception_id)
+    left, right = st.columns(2)
+    with left.form("assign_form", clear_on_submit=True):
+        who = st.text_input("Assign to", key="assign_who")
+        if st.form_submit_button("Assign", key="assign_btn"):
+            _act(lambda: workflow.assign(engine, exception_id, who, actor), f"assigned to {who}")
+    with right.form("comment_form", clear_on_submit=True):
+        text = st.text_area("Comment", key="comment_text", height=68)
+        if st.form_submit_button("Comment", key="comment_btn"):
+            _act(lambda: workflow.comment(engine, exception_id, text, actor), "comment added")
+    if status in OPEN_STATUSES:
+        with st.form("close_form", clear_on_submit=True):
+            reason = st.text_input("Reason for closing (required)", key="close_reason")
+            if st.form_submit_button("Close", key="close_btn"):
+                _act(lambda: workflow.close(engine, exception_id, reason, actor), "closed")
+    else:
+        with st.form("reopen_form", clear_on_submit=True):
+            why = st.text_input("Why reopen", key="reopen_reason")
+            if st.form_submit_button("Reopen", key="reopen_btn"):
+                _act(lambda: workflow.reopen(engine, exception_id, actor, why), "reopened")
+
+
+if selected is not None:
+    found = ui.detail(url, selected)
+    if found is None:
+        st.warning(f"No exception with id {ui.literal(selected)}.")
+    else:
+        _detail(found)

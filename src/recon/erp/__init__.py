@@ -1,0 +1,1 @@
+"""The ERP plug-ins: one folder per vendor (client, collector, poster)."""

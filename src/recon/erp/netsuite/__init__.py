@@ -1,0 +1,1 @@
+"""The netsuite plug-in: its client, collector and poster."""

@@ -1,0 +1,1 @@
+"""The sage200 plug-in: its client, collector and poster."""

@@ -1,0 +1,1 @@
+"""The sapb1 plug-in: its client, collector and poster."""

@@ -1,0 +1,24 @@
+"""The reconciliation engine: compares the POS and ERP sides of a snapshot with Polars and
+reports exceptions, takings per tender account and a variance waterfall.
+
+Reads frames, returns frames; must not write files, the warehouse or call any vendor.
+"""
+
+from recon.reconcile._config import EngineConfig, Tolerance
+from recon.reconcile._frames import exception_id
+from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
+from recon.reconcile.engine import Findings, reconcile
+from recon.reconcile.history import merge_history, to_records
+
+__all__ = [
+    "CAUSE_TEXT",
+    "KIND_TEXT",
+    "OWNER_FIX",
+    "EngineConfig",
+    "Findings",
+    "Tolerance",
+    "exception_id",
+    "merge_history",
+    "reconcile",
+    "to_records",
+]

@@ -1,0 +1,32 @@
+"""Refund lines: back to sellable stock, or written off.
+
+A Sitoo refund line names why the goods came back in `additionaldata["reasoncode-return"]`
+(the return reason the cashier picked). A line whose reason is one of the mappings'
+`[settings] writeoff_reasons` (comma separated, case-insensitive, e.g. `"DAMAGED,FAULTY"`) is
+written off: its goods do not return to the store's sellable stock; every other refund line
+(no reason, or another one) is restocked. Each poster turns that into what its ERP's credit
+note line needs (SAP B1 `WithoutInventoryMovement`, NetSuite the write-off location, see
+their module texts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from recon.clients.sitoo import SitooOrderItem
+
+__all__ = ["REASON_KEY", "is_written_off", "writeoff_reasons"]
+
+REASON_KEY = "reasoncode-return"
+
+
+def writeoff_reasons(settings: Mapping[str, str]) -> frozenset[str]:
+    """The return reasons whose goods are written off (casefolded)."""
+    raw = settings.get("writeoff_reasons", "")
+    return frozenset(r.strip().casefold() for r in raw.split(",") if r.strip())
+
+
+def is_written_off(item: SitooOrderItem, reasons: frozenset[str]) -> bool:
+    """True when `item` (a refund line) came back for a write-off reason."""
+    reason = (item.additionaldata.get(REASON_KEY) or "").strip().casefold()
+    return bool(reason) and reason in reasons

@@ -1,0 +1,254 @@
+"""Opening the warehouse: engine (SQLite in WAL mode, or PostgreSQL), migrations, upserts.
+
+Opening never migrates: `upgrade` (`recon db upgrade`) brings a schema up to date, on purpose;
+`open_warehouse` gives a new, empty database its schema (that is creating the warehouse) and
+refuses one whose schema is behind, in one line naming `recon db upgrade`.
+Every writer goes through `upsert`, keyed by natural ids, so any step can be re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import zstandard
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pydantic_core import to_json
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from recon.config import ConfigError
+from recon.warehouse.models import Base
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CHUNK = 500
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            where = f"RECON_WAREHOUSE_URL: cannot create {path.parent}"
+            raise ConfigError(f"{where}: {exc.strerror}") from None
+        _create_private(path)
+    try:
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+    except Exception as exc:  # bad URL form, missing driver
+        raise ConfigError(f"RECON_WAREHOUSE_URL: {exc}") from None
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite warehouse file readable by its owner only (0600): it holds raw
+    payloads with customers' e-mails. SQLite gives its -wal and -shm files the database
+    file's mode. An existing file keeps the mode it has."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"RECON_WAREHOUSE_URL: cannot create {path}: {exc.strerror}") from None
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+# Alembic's environment loading swaps module globals, so two threads of one process (the
+# scheduler's jobs) must not run it at once, even when there is nothing to upgrade.
+_MIGRATING = threading.Lock()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the warehouse schema to the newest Alembic revision."""
+    with _unreachable(engine), _MIGRATING, engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _unreachable(engine: Engine) -> Iterator[None]:
+    """A database that cannot be reached or read is a configuration error, in one line."""
+    try:
+        yield
+    except OperationalError as exc:
+        host = engine.url.host or engine.url.database
+        said = " ".join(str(exc.orig).split())  # the driver's text spans several lines
+        raise ConfigError(
+            f"cannot open the warehouse at {host} (check RECON_WAREHOUSE_URL): {said}"
+        ) from None
+
+
+@cache
+def newest_revision() -> str | None:
+    """The head of the migrations shipped with this version of recon."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def revision(engine: Engine) -> str | None:
+    """The warehouse's schema revision (None: no schema yet)."""
+    with _unreachable(engine), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(url: str) -> tuple[str | None, str | None]:
+    """`recon db upgrade`: the warehouse at `url` brought to the newest schema (created when
+    new). Returns the revisions before and after."""
+    engine = make_engine(url)
+    try:
+        before = revision(engine)
+        migrate(engine)
+        return before, revision(engine)
+    finally:
+        engine.dispose()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite warehouse URL (None for an in-memory one or another database)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    return None
+
+
+def exists(url: str) -> bool:
+    """False only for a SQLite warehouse whose file is not there yet."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
+
+
+def open_warehouse(url: str, *, create: bool = True) -> Engine:
+    """The warehouse at `url`, never migrated. With `create` a new, empty database is given
+    the schema; a schema that is behind is a ConfigError naming `recon db upgrade`. With
+    `create=False` a SQLite file that does not exist yet is a ConfigError, and nothing (no
+    file, no directory) is made."""
+    if not create and not exists(url):
+        raise ConfigError(
+            f"no warehouse at {sqlite_path(url)}: run `recon mappings import FILE` first "
+            "(or check RECON_WAREHOUSE_URL)"
+        )
+    engine = make_engine(url)
+    current, newest = revision(engine), newest_revision()
+    if current == newest:
+        return engine
+    if create and current is None and not _has_tables(engine):
+        migrate(engine)  # a new warehouse: created, not migrated
+        return engine
+    engine.dispose()
+    raise ConfigError(
+        f"the warehouse schema is behind (revision {current or 'none'}, this recon needs "
+        f"{newest}): run `recon db upgrade`"
+    )
+
+
+def _has_tables(engine: Engine) -> bool:
+    with _unreachable(engine):
+        return bool(inspect(engine).get_table_names())
+
+
+def table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def upsert(
+    conn: Connection,
+    tbl: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str] | None = None,
+) -> int:
+    """Insert rows, replacing the non-key columns of rows whose key exists. Returns count."""
+    if not rows:
+        return 0
+    keys = list(keys or [c.name for c in tbl.primary_key.columns])
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    updates = [c for c in rows[0] if c not in keys]
+    stmt = insert(tbl)
+    if updates:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    # One compiled statement, executed for many rows (SQLAlchemy batches the VALUES).
+    conn.execute(stmt, list(rows))
+    return len(rows)
+
+
+def delete_where_in(conn: Connection, tbl: Table, column: str, values: Iterable[Any]) -> None:
+    """Delete the rows whose `column` is in `values` (child lines before a re-load)."""
+    vals = list(values)
+    for start in range(0, len(vals), CHUNK):
+        conn.execute(tbl.delete().where(tbl.c[column].in_(vals[start : start + CHUNK])))
+
+
+def canonical(payload: Any) -> tuple[bytes, str]:
+    """A payload as the JSON text the warehouse stores, and that text's hash.
+
+    Keys stay in the vendor's order (a vendor serialises one record type the same way every
+    time; were it to reorder, the record is only rewritten once as "changed"), text is
+    UTF-8, `Decimal` is written as a string, anything else unknown by `str`. Serialised by
+    pydantic-core in Rust: the collectors hash every record they read."""
+    text = to_json(payload, fallback=str)
+    return text, hashlib.sha1(text).hexdigest()
+
+
+def pack(payload: Any) -> tuple[bytes, str]:
+    """A payload as compressed canonical JSON, and its hash (to skip unchanged records)."""
+    text, digest = canonical(payload)
+    return compress(text), digest
+
+
+# Zstandard at level 1: zlib's ratio on a 2 KB order at a third of its time (a 1M-order
+# collect compresses a million payloads). One compressor per thread: they are not shared.
+_ZSTD = threading.local()
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def compress(text: bytes) -> bytes:
+    made: zstandard.ZstdCompressor | None = getattr(_ZSTD, "compressor", None)
+    if made is None:
+        made = _ZSTD.compressor = zstandard.ZstdCompressor(level=1)
+    return made.compress(text)
+
+
+def unpack(blob: bytes) -> Any:
+    """The payload `pack` stored; blobs written before Zstandard are zlib."""
+    if blob[:4] == _ZSTD_MAGIC:
+        return json.loads(zstandard.ZstdDecompressor().decompress(blob))
+    return json.loads(zlib.decompress(blob))
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("pos_orders")
