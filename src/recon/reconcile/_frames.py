@@ -137,6 +137,23 @@ def among(column: str, values: pl.Series) -> pl.Expr:
     return pl.col(column).is_between(low, high) & pl.col(column).is_in(values.implode())
 
 
+def named_orders(docs: pl.LazyFrame, journal: pl.LazyFrame, name: str) -> pl.LazyFrame:
+    """The POS order ids ERP rows name (documents' `pos_ref` and `original_pos_ref`, journal
+    lines' `pos_ref`), once each, as column `name`."""
+    return (
+        pl.concat(
+            [
+                docs.select(pl.col("pos_ref").alias(name)),
+                docs.select(pl.col("original_pos_ref").alias(name)),
+                journal.select(pl.col("pos_ref").alias(name)),
+            ],
+            how="vertical",
+        )
+        .drop_nulls()
+        .unique()
+    )
+
+
 def id_hashes(column: str) -> list[pl.Expr]:
     """`_h1`, `_h2`: two independent 64-bit hashes of an id column (see `join_orders`)."""
     first, second = _SEEDS

@@ -16,7 +16,14 @@ from typing import Any
 
 import polars as pl
 
-from recon.reconcile._frames import STORE_DAY, among, id_hashes, repeated_hashes, split_repeated
+from recon.reconcile._frames import (
+    STORE_DAY,
+    among,
+    id_hashes,
+    named_orders,
+    repeated_hashes,
+    split_repeated,
+)
 
 __all__ = ["HELD_CAUSES", "Prepared", "daily_journal", "prepare"]
 
@@ -376,20 +383,7 @@ def _named(t: dict[str, pl.LazyFrame], day: date | None, store: str | None) -> p
         own = own & (pl.col("business_day") == day)
     if store is not None:
         own = own & (pl.col("store_id") == store)
-    refs = (
-        pl.concat(
-            [
-                docs.select(pl.col("pos_ref").alias("order_id")),
-                docs.select(pl.col("original_pos_ref").alias("order_id")),
-                journal.select(pl.col("pos_ref").alias("order_id")),
-            ],
-            how="vertical",
-        )
-        .drop_nulls()
-        .unique()
-        .collect()
-        .get_column("order_id")
-    )
+    refs = named_orders(docs, journal, "order_id").collect().get_column("order_id")
     columns = ("order_id", "store_id", "order_type", "business_day", "created_at")
     found = orders.filter(own | among("order_id", refs)).select(columns)  # one pass
     same_store = pl.lit(True) if store is None else pl.col("store_id") == store

@@ -34,7 +34,7 @@ import polars as pl
 from distributed import Client, LocalCluster
 
 from recon.reconcile._config import EngineConfig
-from recon.reconcile._frames import STORE_DAY, among, declared
+from recon.reconcile._frames import STORE_DAY, among, declared, named_orders
 from recon.reconcile.engine import Findings, Part, _configured, combine_parts, reconcile_part
 from recon.snapshot import TABLES, SnapshotError, scan_table
 from recon.snapshot.location import Where, is_dir, join
@@ -110,16 +110,7 @@ def _survey(root: Where, group: Group) -> tuple[datetime | None, pl.DataFrame]:
     t = read_partition(root, group)
     docs, journal = t["erp_documents"], t["erp_journal_lines"]
     refs = (
-        pl.concat(
-            [
-                docs.select(pl.col("pos_ref").alias("ref")),
-                docs.select(pl.col("original_pos_ref").alias("ref")),
-                journal.select(pl.col("pos_ref").alias("ref")),
-            ],
-            how="vertical",
-        )
-        .drop_nulls()
-        .unique()
+        named_orders(docs, journal, "ref")
         .join(_own(t), on="ref", how="anti")
         .filter(_store_day_of(group).not_())
     )
