@@ -82,8 +82,8 @@ class Paginator(ABC, Generic[C]):
             self.vendor,
             200,
             problem,
-            f"{self.url}: paging loops ({problem}): the {self.vendor} server does not advance;"
-            " retrying will not help, check the server's paging",
+            f"{self.url}: paging loops ({problem}): the server does not advance through its"
+            " pages, so retrying will not help",
         )
 
 

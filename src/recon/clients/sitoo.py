@@ -292,7 +292,7 @@ class SitooClient(VendorClient):
         self, path: str, model: type[M], key_field: str, params: Params
     ) -> Iterator[Fetched[M]]:
         pages = TotalCountPaginator(
-            "sitoo", self._http.url(path), key_field, page_size=self.page_size
+            self.vendor, self._http.url(path), key_field, page_size=self.page_size
         )
 
         def fetch(start: int) -> tuple[list[Any], Any]:

@@ -382,7 +382,7 @@ class Sage200Client(VendorClient):
         """
         path = "/" + resource.strip("/")
         pages = KeyPaginator(
-            "sage200",
+            self.vendor,
             self._http.url(path),
             key_field,
             key_of=lambda record: _int_key(record, key_field),

@@ -634,7 +634,7 @@ class SapB1Client(VendorClient):
         params["$orderby"] = orderby or key
         path = "/" + entity.strip("/") + "?" + _query(params)
         pages = NextLinkPaginator(
-            VENDOR, self._http.url(path), key, path=path, resolve=self._next_path
+            self.vendor, self._http.url(path), key, path=path, resolve=self._next_path
         )
 
         def fetch(at: str) -> tuple[list[Any], Any]:
