@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from recon.clients.errors import AuthError, MalformedResponse, RecordLocked, RejectedError
+from recon.clients.errors import (
+    AuthError,
+    MalformedResponse,
+    PagingLoop,
+    RecordLocked,
+    RejectedError,
+)
 from recon.config import load_settings
 from recon.erp.netsuite.client import (
     NetSuiteClient,
@@ -198,14 +204,24 @@ def test_suiteql_by_key_resumes_after_the_last_composite_key(
     ]
 
 
-@pytest.mark.parametrize("tail", [{"item": "5", "location": "2"}, {"item": "x", "location": "1"}])
-def test_suiteql_by_key_refuses_a_page_whose_key_does_not_rise(tail: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("tail", "error", "says"),
+    [
+        # a key that does not rise: the server pages in a circle, retrying will not help
+        ({"item": "5", "location": "2"}, PagingLoop, "paging loops"),
+        # a key that is not a number: a wrong answer, worth another try
+        ({"item": "x", "location": "1"}, MalformedResponse, "cannot ask for the next page"),
+    ],
+)
+def test_suiteql_by_key_refuses_a_page_whose_key_does_not_rise(
+    tail: dict[str, str], error: type[Exception], says: str
+) -> None:
     first = [{"item": "4", "location": "1"}, {"item": "5", "location": "2"}]
     rec = scripted(
         json_response(200, envelope(first, True)),
         json_response(200, envelope([{"item": "5", "location": "1"}, tail], True)),
     )
-    with pytest.raises(MalformedResponse, match="cannot ask for the next page"):
+    with pytest.raises(error, match=says):
         list(client(rec, page_size=2).iter_stock())
 
 

@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from recon.clients import AuthError, MalformedResponse, RecordLocked, RejectedError, ServerError
+from recon.clients import (
+    AuthError,
+    MalformedResponse,
+    PagingLoop,
+    RecordLocked,
+    RejectedError,
+    ServerError,
+)
 from recon.config import ConfigError, Settings
 from recon.erp.sapb1.client import (
     Document,
@@ -205,7 +212,7 @@ def test_follows_next_links_in_every_form(style: str) -> None:
     assert {r.url.host for r in rec.requests} == {"erp01"}  # never the link's own host
 
 
-def test_next_link_outside_the_root_or_looping_is_malformed() -> None:
+def test_next_link_outside_the_root_is_malformed_and_a_looping_one_terminal() -> None:
     outside = FakeB1(docs(5))
     outside.script.append(
         lambda r: json_response(200, {"value": [], "odata.nextLink": "/other/Invoices?$skip=3"})
@@ -219,7 +226,7 @@ def test_next_link_outside_the_root_or_looping_is_malformed() -> None:
             lambda r: json_response(200, {"value": [], "odata.nextLink": "Invoices?$skip=3"})
         )
     client, _ = make(loop, max_attempts=1)
-    with pytest.raises(MalformedResponse):
+    with pytest.raises(PagingLoop, match="Invoices"):  # terminal: retrying loops again
         list(client.iter_invoices())
 
 

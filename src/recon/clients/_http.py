@@ -441,6 +441,10 @@ class HttpCore:
             timeout=timeout,
         )
 
+    def url(self, path: str) -> str:
+        """The full URL of `path` on this session (for messages)."""
+        return str(self._client.base_url).rstrip("/") + "/" + path.lstrip("/")
+
     # ----------------------------------------------------------------- lifecycle
     def close(self) -> None:
         self._client.close()

@@ -11,7 +11,8 @@ fix, and never carries a secret. This module holds no I/O and classifies nothing
     │   ├── NotFoundError      404: unknown URL, entity or id
     │   │   └── BaseUrlNotFound    404 before the vendor answered anything: wrong base URL
     │   ├── RejectedError      400/409/422 and other 4xx: the vendor refused the data
-    │   └── ResponseTooLarge   a body over RECON_MAX_RESPONSE_MB (as sent or decompressed)
+    │   ├── ResponseTooLarge   a body over RECON_MAX_RESPONSE_MB (as sent or decompressed)
+    │   └── PagingLoop         paging that does not advance (a page or next link repeats)
     └── TransientError
         ├── RateLimited        429 (retry_after seconds when the vendor sent Retry-After)
         ├── ServerError        5xx (and 408)
@@ -27,6 +28,7 @@ __all__ = [
     "BaseUrlNotFound",
     "MalformedResponse",
     "NotFoundError",
+    "PagingLoop",
     "RateLimited",
     "RecordLocked",
     "RejectedError",
@@ -79,6 +81,11 @@ class RejectedError(TerminalError):
 
 class ResponseTooLarge(TerminalError):
     """A body over the cap (RECON_MAX_RESPONSE_MB), as sent or once decompressed."""
+
+
+class PagingLoop(TerminalError):
+    """Paging that does not advance: a page repeats the previous page's keys, or the next
+    page (offset, key, next link) was read already; `recon.clients._paging` raises it."""
 
 
 class TransientError(VendorError):

@@ -20,6 +20,7 @@ from pydantic import AliasPath, BeforeValidator, Field
 
 from recon.clients._base import VendorClient
 from recon.clients._http import Fetched, HttpCore, Params, validate_record
+from recon.clients._paging import TotalCountPaginator
 from recon.clients._types import (
     Amount,
     EpochSeconds,
@@ -290,23 +291,17 @@ class SitooClient(VendorClient):
     def _pages(
         self, path: str, model: type[M], key_field: str, params: Params
     ) -> Iterator[Fetched[M]]:
-        start = 0
-        while True:
+        pages = TotalCountPaginator(
+            self.vendor, self._http.url(path), key_field, page_size=self.page_size
+        )
+
+        def fetch(start: int) -> tuple[list[Any], Any]:
             query: dict[str, str | int] = {**params, "start": start, "num": self.page_size}
             body = self._http.request("GET", path, params=query, check=_envelope)
-            items: list[Any] = body["items"]
-            for raw in items:
-                yield validate_record(model, raw, key_field)
-            start += len(items)
-            total = body.get("totalcount")
-            if not items:
-                return
-            if isinstance(total, int) and not isinstance(total, bool):
-                # `totalcount` decides: a server may cap `num` below what was asked.
-                if start >= total:
-                    return
-            elif len(items) < self.page_size:
-                return
+            return body["items"], body
+
+        for raw in pages.records(fetch):
+            yield validate_record(model, raw, key_field)
 
     # ----------------------------------------------------------------- reads
     def iter_orders(

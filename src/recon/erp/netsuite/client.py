@@ -27,6 +27,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from recon.clients._base import VendorClient
 from recon.clients._http import Fetched, HttpCore, validate_record
+from recon.clients._paging import KeyPaginator, OffsetPaginator
 from recon.clients._types import (
     Day,
     Money,
@@ -423,14 +424,6 @@ class StockRow(VendorModel):
 
 
 # --------------------------------------------------------------------- SuiteQL paging
-class _Page(list[Any]):
-    """One SuiteQL page's rows (without `links`); `more` when NetSuite has more after it."""
-
-    def __init__(self, rows: list[Any], more: bool) -> None:
-        super().__init__(rows)
-        self.more = more
-
-
 def _after(keys: Sequence[tuple[str, str]], last: tuple[int, ...] | None) -> str | None:
     """`k1 > a OR (k1 = a AND k2 > b)`: the rows after key `last` in key order."""
     if last is None:
@@ -442,24 +435,16 @@ def _after(keys: Sequence[tuple[str, str]], last: tuple[int, ...] | None) -> str
     return " OR ".join(f"({o})" if " AND " in o else o for o in ors)
 
 
-def _next_key(
-    row: Any, keys: Sequence[tuple[str, str]], last: tuple[int, ...] | None
-) -> tuple[int, ...]:
-    """The key of a page's last row: integers (SuiteQL sends them as strings) above the
-    previous page's, else paging could repeat or loop."""
+def _int_keys(row: Any, keys: Sequence[tuple[str, str]]) -> tuple[int, ...] | None:
+    """A row's key as integers (SuiteQL sends them as strings), None if it has none."""
     values = [row.get(field) if isinstance(row, dict) else None for _, field in keys]
     if all(str(v).isdigit() for v in values):
-        key = tuple(int(str(v)) for v in values)
-        if last is None or key > last:
-            return key
-    fields = ", ".join(field for _, field in keys)
-    raise MalformedResponse(
-        "netsuite",
-        200,
-        f"{fields} {values!r} after {last!r}",
-        f"NetSuite SuiteQL page ends with {fields} {values!r} (after {last!r}): cannot ask "
-        "for the next page; retry later",
-    )
+        return tuple(int(str(v)) for v in values)
+    return None
+
+
+def _has_more(rows: list[Any], body: Any) -> bool:
+    return bool(body.get("hasMore")) and bool(rows)
 
 
 # --------------------------------------------------------------------- HTTP core
@@ -592,19 +577,18 @@ class NetSuiteClient(VendorClient):
     def iter_ids(self, record_type: str, q: str | None = None) -> Iterator[str]:
         """Internal ids of `record_type` (collection GET, `limit`/`offset` until no `hasMore`)."""
         path = f"{RECORD}/{record_type}"
-        offset = 0
-        while True:
+        pages = OffsetPaginator(self.vendor, self._http.url(path), "id", page_size=self.page_size)
+
+        def fetch(offset: int) -> tuple[list[Any], Any]:
             params: dict[str, str | int] = {"limit": self.page_size, "offset": offset}
             if q:
                 params["q"] = q
             page = self._http.request("GET", path, params=params, check=_envelope)
-            items = page["items"]
-            for ref in items:
-                if isinstance(ref, dict) and ref.get("id") is not None:
-                    yield str(ref["id"])
-            offset += self.page_size
-            if not page.get("hasMore") or not items:
-                return
+            return page["items"], page
+
+        for ref in pages.records(fetch):
+            if isinstance(ref, dict) and ref.get("id") is not None:
+                yield str(ref["id"])
 
     def get_raw(
         self, record_type: str, key: str, *, expand: bool = True, fields: Sequence[str] = ()
@@ -757,13 +741,10 @@ class NetSuiteClient(VendorClient):
         The query must `ORDER BY` a unique key, or rows repeat or vanish between pages; a
         row deleted meanwhile shifts later rows back a page, so read whole tables with
         `suiteql_by_key`."""
-        offset = 0
-        while True:
-            page = self._suiteql_page(query, offset)
-            yield from (validate_record(model, row, key_field) for row in page)
-            offset += self.page_size
-            if not page.more:
-                return
+        url = self._http.url(SUITEQL)
+        pages = OffsetPaginator(self.vendor, url, key_field, page_size=self.page_size)
+        for row in pages.records(lambda offset: self._suiteql_page(query, offset)):
+            yield validate_record(model, row, key_field)
 
     def suiteql_by_key(
         self, select: str, where: str | None, keys: Sequence[tuple[str, str]], model: type[M]
@@ -776,18 +757,26 @@ class NetSuiteClient(VendorClient):
         deleted or inserted while the pages are read moves no other row past a page edge.
         """
         order = ", ".join(column for column, _ in keys)
-        last: tuple[int, ...] | None = None
-        while True:
+        pages = KeyPaginator(
+            self.vendor,
+            self._http.url(SUITEQL),
+            [field for _, field in keys],
+            key_of=lambda row: _int_keys(row, keys),
+            page_size=self.page_size,
+            more=_has_more,
+        )
+
+        def fetch(last: tuple[int, ...] | None) -> tuple[list[Any], Any]:
             conditions = [c for c in (where, _after(keys, last)) if c]
             clause = " AND ".join(f"({c})" for c in conditions)
             query = f"{select}{f' WHERE {clause}' if clause else ''} ORDER BY {order}"
-            page = self._suiteql_page(query, 0)
-            yield from (validate_record(model, row, keys[0][1]) for row in page)
-            if not page.more:
-                return
-            last = _next_key(page[-1], keys, last)
+            return self._suiteql_page(query, 0)
 
-    def _suiteql_page(self, query: str, offset: int) -> _Page:
+        for row in pages.records(fetch):
+            yield validate_record(model, row, keys[0][1])
+
+    def _suiteql_page(self, query: str, offset: int) -> tuple[list[Any], Any]:
+        """One SuiteQL page's rows (without `links`) and its body."""
         params: dict[str, str | int] = {"limit": self.page_size, "offset": offset}
         page = self._http.request(
             "POST", SUITEQL, params=params, body={"q": query}, idempotent=True, check=_envelope
@@ -796,7 +785,7 @@ class NetSuiteClient(VendorClient):
             {k: v for k, v in row.items() if k != "links"} if isinstance(row, dict) else row
             for row in page["items"]
         ]
-        return _Page(rows, bool(page.get("hasMore")) and bool(rows))
+        return rows, page
 
     def iter_transactions(
         self, record_types: Sequence[str], modified_since: datetime | None = None

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from recon.clients._base import VendorClient
 from recon.clients._http import Fetched, HttpCore, validate_record
+from recon.clients._paging import KeyPaginator
 from recon.clients._types import (
     Money,
     OptDecimal,
@@ -295,20 +296,10 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _next_key(page: list[Any], key_field: str, last: int | None, resource: str) -> int:
-    """The key after which the next page starts: the last record's, which must be an
-    integer above the previous page's (else paging could repeat or loop)."""
-    tail = page[-1]
-    key = tail.get(key_field) if isinstance(tail, dict) else None
-    if not isinstance(key, int) or isinstance(key, bool) or (last is not None and key <= last):
-        raise MalformedResponse(
-            "sage200",
-            200,
-            f"{key_field} {key!r} after {last!r}",
-            f"Sage 200 /{resource} page ends with {key_field} {key!r} (after {last!r}):"
-            f" cannot ask for the next page; retry later",
-        )
-    return key
+def _int_key(record: Any, key_field: str) -> int | None:
+    """A record's integer key (the next page starts after it), None if it has none."""
+    key = record.get(key_field) if isinstance(record, dict) else None
+    return key if isinstance(key, int) and not isinstance(key, bool) else None
 
 
 def _list_body(body: Any) -> str | None:
@@ -390,8 +381,15 @@ class Sage200Client(VendorClient):
         or inserted while the pages are read does not shift a page over another record.
         """
         path = "/" + resource.strip("/")
-        last: int | None = None
-        while True:
+        pages = KeyPaginator(
+            self.vendor,
+            self._http.url(path),
+            key_field,
+            key_of=lambda record: _int_key(record, key_field),
+            page_size=self.page_size,
+        )
+
+        def fetch(last: int | None) -> tuple[list[Any], Any]:
             after = None if last is None else f"{key_field} gt {last}"
             where = " and ".join(f"({f})" if filter and after else f for f in (filter, after) if f)
             params: dict[str, str | int] = {"$orderby": f"{key_field} asc", "$top": self.page_size}
@@ -405,11 +403,10 @@ class Sage200Client(VendorClient):
             if expand:
                 params["$expand"] = expand
             page: list[Any] = self._http.request("GET", path, params=params, check=_list_body)
-            for raw in page:
-                yield validate_record(model, raw, key_field)
-            if len(page) < self.page_size:
-                return
-            last = _next_key(page, key_field, last, resource)
+            return page, page
+
+        for raw in pages.records(fetch):
+            yield validate_record(model, raw, key_field)
 
     def _updated(
         self,

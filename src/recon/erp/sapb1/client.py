@@ -26,6 +26,7 @@ from pydantic import BeforeValidator, Field
 
 from recon.clients._base import VendorClient
 from recon.clients._http import Fetched, HttpCore, dumps_json, loads_json, validate_record
+from recon.clients._paging import NextLinkPaginator
 from recon.clients._types import Day, Money, OptDecimal, Text, VatRate, VendorModel
 from recon.clients._types import Quantity as Qty
 from recon.clients.errors import MalformedResponse, RecordLocked
@@ -632,20 +633,16 @@ class SapB1Client(VendorClient):
             params["$select"] = select
         params["$orderby"] = orderby or key
         path = "/" + entity.strip("/") + "?" + _query(params)
-        seen: set[str] = set()
-        while True:
-            page = self._http.request("GET", path, check=_page_body)
-            for raw in page["value"]:
-                yield validate_record(model, raw, key)
-            link = page.get("odata.nextLink") or page.get("@odata.nextLink")
-            if not link:
-                return
-            path = self._next_path(str(link))
-            if path in seen:
-                raise MalformedResponse(
-                    VENDOR, 200, "nextLink repeats", f"SAP B1 paging of {entity} loops: {link}"
-                )
-            seen.add(path)
+        pages = NextLinkPaginator(
+            self.vendor, self._http.url(path), key, path=path, resolve=self._next_path
+        )
+
+        def fetch(at: str) -> tuple[list[Any], Any]:
+            page = self._http.request("GET", at, check=_page_body)
+            return page["value"], page
+
+        for raw in pages.records(fetch):
+            yield validate_record(model, raw, key)
 
     def _next_path(self, link: str) -> str:
         """`odata.nextLink` relative to the service root, the host, or absolute -> our path."""
