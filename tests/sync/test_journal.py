@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from recon.clients.sitoo import SitooOrder
-from recon.collectors.sitoo import StoreDirectory
 from recon.config.mappings import parse_mappings
 from recon.jobs import collect_job, reconcile_job
+from recon.pos.rules import StoreDirectory
 from recon.reconcile import to_records
 from recon.simulators import sage200
 from recon.sync.journal import closes_at

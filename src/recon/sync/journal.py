@@ -43,9 +43,9 @@ from recon.clients import (
 )
 from recon.clients.sitoo import SitooClient, SitooOrder
 from recon.collectors._landing import batched, get_watermark, set_watermark
-from recon.collectors.sitoo import StoreDirectory, is_postable, is_refund, order_state
 from recon.config import ConfigError
 from recon.config.mappings import Mappings
+from recon.pos.rules import StoreDirectory, is_postable, is_refund, order_state
 from recon.sync._outcome import Outcome
 from recon.sync.claims import Lease, LostClaim, Worker, claim, holding
 from recon.sync.holds import hold_reason

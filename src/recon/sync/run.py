@@ -31,7 +31,6 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
@@ -49,17 +48,18 @@ from recon.clients import (
 )
 from recon.clients.sitoo import SitooClient, SitooOrder
 from recon.collectors._landing import batched, get_watermark, set_watermark
-from recon.collectors.sitoo import (
-    NOT_A_SALE_TYPES,
+from recon.config.mappings import Mappings
+from recon.pos.rules import (
     UNSETTLED_HORIZON,
     StoreDirectory,
     is_postable,
     is_refund,
+    looks_like_refund,
+    may_post,
     order_state,
     original_order_id,
     store_directory,
 )
-from recon.config.mappings import Mappings
 from recon.sync._outcome import Outcome
 from recon.sync.claims import (
     POSTING,
@@ -83,26 +83,6 @@ BAD_DATA = "held_bad_data"
 # What a rule raises on data it cannot post (Decimal overflow, a price it refuses): the
 # order is held as bad data; anything else (the warehouse gone, a bug) still stops the run.
 DATA_ERRORS = (ArithmeticError, ValueError, TypeError, LookupError)
-
-
-def may_post(raw: dict[str, Any]) -> bool:
-    """Whether an order that did not validate may be one to post: its state fields do not
-    say otherwise (closed, paid, not a booking or parked order), or are unreadable."""
-
-    def number(name: str) -> int | None:
-        value = raw.get(name)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    state, paid, kind = number("orderstateid"), number("paymentstateid"), number("ordertypeid")
-    return state in (None, 10) and paid in (None, 20) and kind not in NOT_A_SALE_TYPES
-
-
-def looks_like_refund(raw: dict[str, Any]) -> bool:
-    data = raw.get("additionaldata")
-    original = data.get("pos-originalsales-orderid") if isinstance(data, dict) else None
-    gross = raw.get("moneytotal_gross_all")
-    negative = isinstance(gross, str | int | Decimal) and str(gross).strip().startswith("-")
-    return bool(raw.get("creditorderid") or original or negative)
 
 
 class Poster(Protocol):
