@@ -87,7 +87,7 @@ def _entity(record: dict[str, Any]) -> str | None:
 
 
 class NetSuitePoster:
-    """The `recon.sync.run.Poster` (and `recon.sync.journal.JournalPoster`) for NetSuite."""
+    """The `recon.sync.protocol.Poster` (and its `JournalPoster`) for NetSuite."""
 
     erp = "netsuite"
 

@@ -96,7 +96,7 @@ def _ref(doc: Document) -> str:
 
 
 class SapB1Poster:
-    """The `recon.sync.run.Poster` (and `recon.sync.journal.JournalPoster`) for SAP Business One."""
+    """The `recon.sync.protocol.Poster` (and its `JournalPoster`) for SAP Business One."""
 
     erp = ERP
 
