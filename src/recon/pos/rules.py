@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -174,6 +174,15 @@ def may_post(raw: dict[str, Any]) -> bool:
 def looks_like_refund(raw: dict[str, Any]) -> bool:
     data = raw.get("additionaldata")
     original = data.get("pos-originalsales-orderid") if isinstance(data, dict) else None
-    gross = raw.get("moneytotal_gross_all")
-    negative = isinstance(gross, str | int | Decimal) and str(gross).strip().startswith("-")
-    return bool(raw.get("creditorderid") or original or negative)
+    return bool(raw.get("creditorderid") or original or _negative(raw.get("moneytotal_gross_all")))
+
+
+def _negative(value: object) -> bool:
+    """Below zero as `is_refund` reads a total (`-0.00` is not); unreadable text by its sign."""
+    if not isinstance(value, str | int | Decimal):
+        return False
+    text = str(value).strip()
+    try:
+        return Decimal(text) < 0
+    except InvalidOperation:
+        return text.startswith("-")
