@@ -84,7 +84,16 @@ def sync_job(settings: Settings, *, since: int | None = None, stock: bool = True
     engine, mappings = mapped_warehouse(settings)
     with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
-        run_sync(engine, sitoo, poster, mappings, settings.recon_timezone, run, since=since)
+        run_sync(
+            engine,
+            sitoo,
+            poster,
+            mappings,
+            settings.recon_timezone,
+            run,
+            abilities=adapter.abilities,
+            since=since,
+        )
     if stock:
         push, _ = stock_push_job(settings)
         run.counts.update({f"stock_{k}": v for k, v in push.counts.items()})
@@ -107,7 +116,16 @@ def _resync(settings: Settings, order_ids: Sequence[str]) -> RunLog:
         )
     with _both_sides(settings, engine, "sync") as (sitoo, erp, run):
         poster = adapter.poster(erp, mappings)
-        resync_orders(engine, sitoo, poster, mappings, settings.recon_timezone, run, order_ids)
+        resync_orders(
+            engine,
+            sitoo,
+            poster,
+            mappings,
+            settings.recon_timezone,
+            run,
+            order_ids,
+            abilities=adapter.abilities,
+        )
     return run
 
 

@@ -22,9 +22,10 @@ from recon.clients import SitooClient
 from recon.clients._http import dumps_json, loads_json, validate_record
 from recon.clients.sitoo import SitooOrder
 from recon.collectors._landing import land
-from recon.collectors.sitoo import StoreDirectory, collect_sitoo, order_rows
+from recon.collectors.sitoo import collect_sitoo, order_rows
 from recon.config.mappings import Mappings
 from recon.erp.sage200.collector import collect_sage200
+from recon.pos.rules import StoreDirectory
 from recon.reconcile.engine import reconcile
 from recon.simulators.scenario import build_scenario
 from recon.snapshot.schema import read_snapshot

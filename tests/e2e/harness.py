@@ -35,7 +35,8 @@ from recon.simulators.scenario import Scenario
 from recon.simulators.serve import serve_scenario
 from recon.simulators.sitoo import SitooLine, SitooPayment, SitooState, build_order
 from recon.snapshot import read_snapshot
-from recon.sync.run import Poster, run_sync
+from recon.sync.protocol import Poster
+from recon.sync.run import run_sync
 from recon.warehouse.db import open_warehouse, upgrade
 from recon.warehouse.export import export_snapshot
 from recon.warehouse.mappings import import_mappings, load_mappings
@@ -146,7 +147,10 @@ def sync(w: World, waits: Waits = DEFAULT_WAITS) -> RunLog:
     mappings = w.mappings
     with _both_sides(w, waits, "sync") as (pos, erp, run):
         poster = _ERP_PARTS[w.settings.recon_erp].poster(erp, mappings, wait=waits.poster)
-        run_sync(w.engine, pos, poster, mappings, w.settings.recon_timezone, run)
+        abilities = PLUGINS[w.settings.recon_erp].abilities
+        run_sync(
+            w.engine, pos, poster, mappings, w.settings.recon_timezone, run, abilities=abilities
+        )
     return run
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from recon.clients import Unreachable
 from recon.config.mappings import parse_mappings
+from recon.erp.registry import PLUGINS
 from recon.simulators.faults import Faults
 from recon.sync.claims import Worker, claim
 from recon.sync.run import run_sync
@@ -50,7 +51,15 @@ def sync_once(
         poster = world.poster(sage)
         poster.attempts = attempts
         run_sync(
-            engine, sitoo, poster, mappings, "Europe/London", run, workers=workers, since=since
+            engine,
+            sitoo,
+            poster,
+            mappings,
+            "Europe/London",
+            run,
+            abilities=PLUGINS["sage200"].abilities,
+            workers=workers,
+            since=since,
         )
     return run
 

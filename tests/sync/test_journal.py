@@ -13,12 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from recon.clients.sitoo import SitooOrder
-from recon.collectors.sitoo import StoreDirectory
+from recon.config import ConfigError
 from recon.config.mappings import parse_mappings
+from recon.erp.registry import PLUGINS
 from recon.jobs import collect_job, reconcile_job
+from recon.pos.rules import StoreDirectory
 from recon.reconcile import to_records
 from recon.simulators import sage200
 from recon.sync.journal import closes_at
+from recon.sync.protocol import Abilities, Ability
 from recon.sync.run import run_sync
 from recon.sync.takings import order_splits, store_day_journals
 from recon.warehouse.mappings import import_mappings
@@ -86,14 +89,22 @@ def test_a_store_day_closes_two_hours_after_its_local_midnight(
     assert closes_at(sitoo_order(raw), stores, "1", day) == closes
 
 
-def journal_sync(world: World) -> RunLog:
+def journal_sync(world: World, abilities: Abilities = PLUGINS["sage200"].abilities) -> RunLog:
     mappings = parse_mappings(tomllib.loads(world.mappings_text))
     with (
         world.sitoo_client() as sitoo,
         world.sage_client() as sage,
         record_run(world.engine, "sync") as run,
     ):
-        run_sync(world.engine, sitoo, world.poster(sage), mappings, "Europe/London", run)
+        run_sync(
+            world.engine,
+            sitoo,
+            world.poster(sage),
+            mappings,
+            "Europe/London",
+            run,
+            abilities=abilities,
+        )
     return run
 
 
@@ -168,6 +179,21 @@ def test_journal_mode_posts_each_closed_store_day_tender_once(tmp_path: Path) ->
         assert bank_receipts(w.sage) == expected
         assert statuses(w)["sale:5008"] == "failed"
         assert late.problems and "5008" in late.problems[0]
+
+
+def test_journal_mode_is_refused_when_the_plugin_does_not_declare_daily_journals(
+    tmp_path: Path,
+) -> None:
+    # The declaration decides, not the object: Sage200Poster has post_journals, but a plug-in
+    # that leaves DAILY_JOURNAL out gets no journal posted and one clear configuration error.
+    orders = [order(5001, 1, at(D12, 9), [("TEE", 1)])]
+    with served(orders, f"sqlite:///{tmp_path}/w.db", tmp_path, mode="daily_journal") as w:
+        with pytest.raises(ConfigError) as refused:
+            journal_sync(w, abilities=frozenset({Ability.PREFETCH}))
+        assert str(refused.value) == (
+            "posting_mode daily_journal is not available for sage200: use per_order"
+        )
+        assert (bank_receipts(w.sage), statuses(w)) == ([], {})
 
 
 def test_collect_and_reconcile_after_a_journal_sync_find_nothing(tmp_path: Path) -> None:

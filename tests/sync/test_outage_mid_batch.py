@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from recon.clients import AuthError, SitooOrder
 from recon.config.mappings import parse_mappings
+from recon.erp.registry import PLUGINS
 from recon.sync._outcome import Outcome
 from recon.sync.run import run_sync
 from recon.warehouse.models import SyncPost
@@ -58,7 +59,16 @@ def test_an_outage_mid_batch_stops_the_rest_with_a_reason_and_no_cancelled_error
             record_run(world.engine, "sync") as run,
         ):
             poster = ExpiresAt(world.poster(sage), orders[2]["orderid"])
-            run_sync(world.engine, sitoo, poster, mappings, "Europe/London", run, workers=3)
+            run_sync(
+                world.engine,
+                sitoo,
+                poster,
+                mappings,
+                "Europe/London",
+                run,
+                abilities=PLUGINS["sage200"].abilities,
+                workers=3,
+            )
 
         documents = [
             f"{'sale' if o.get('creditorderid') is None else 'credit_note'}:{o['orderid']}"

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from recon.cli.main import main
 from recon.clients import SitooClient
 from recon.config.mappings import parse_mappings
+from recon.erp.registry import PLUGINS
 from recon.erp.sage200.client import Sage200Client
 from recon.erp.sage200.poster import Sage200Poster
 from recon.simulators import sage200
@@ -106,7 +107,15 @@ def sync(engine: Engine, poster: Sage200Poster, sitoo: Sitoo, mode: str = "per_o
                          transport=httpx.MockTransport(sitoo))  # fmt: skip
     mappings = parse_mappings(tomllib.loads(mappings_toml(mode)))
     with client, record_run(engine, "sync") as run:
-        run_sync(engine, client, poster, mappings, "Europe/London", run)
+        run_sync(
+            engine,
+            client,
+            poster,
+            mappings,
+            "Europe/London",
+            run,
+            abilities=PLUGINS["sage200"].abilities,
+        )
     return run
 
 

@@ -124,7 +124,7 @@ class SitooOrder(VendorModel):
     @property
     def pos_timezone(self) -> str | None:
         """The POS time zone of the sale (`additionaldata["pos-timezone"]`), if sent; it
-        may name no zone at all (see `recon.collectors.sitoo.StoreDirectory`)."""
+        may name no zone at all (see `recon.pos.rules.StoreDirectory`)."""
         return self.additionaldata.get("pos-timezone") or None
 
 

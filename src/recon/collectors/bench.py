@@ -29,7 +29,8 @@ from sqlalchemy import Engine
 from recon.clients import SitooClient
 from recon.clients.sitoo import SitooOrder
 from recon.collectors._landing import write_rows
-from recon.collectors.sitoo import StoreDirectory, collect_orders, order_rows
+from recon.collectors.sitoo import collect_orders, order_rows
+from recon.pos.rules import StoreDirectory
 from recon.simulators import sitoo as sim
 from recon.simulators.scenario import build_scenario
 from recon.warehouse.db import open_warehouse, table

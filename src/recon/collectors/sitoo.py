@@ -10,12 +10,9 @@ so an outage mid-run resumes where the last good batch ended.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
 
@@ -23,129 +20,27 @@ from recon.clients import Fetched
 from recon.clients.sitoo import (
     SitooClient,
     SitooOrder,
-    SitooOrderItem,
     SitooProduct,
     SitooWarehouseItem,
 )
 from recon.collectors._landing import Landed, Pass, Rows, chunks, get_watermark, land, set_watermark
 from recon.config.mappings import Mappings
+from recon.pos.rules import (
+    UNSETTLED_HORIZON,
+    StoreDirectory,
+    is_refund,
+    line_values,
+    order_state,
+    original_order_id,
+    product_lines,
+    store_directory,
+)
 from recon.warehouse.db import table, upsert
 from recon.warehouse.runs import RunLog
 
 SOURCE = "sitoo"
 BATCH = 500
-UNSETTLED_HORIZON = timedelta(days=7)
-CENT = Decimal("0.01")
-PRODUCT_LINE_TYPES = (None, 10)
-NOT_A_SALE_TYPES = (100, 110)  # booking, parked
 log = logging.getLogger("recon.collect")
-
-
-@lru_cache(maxsize=256)
-def known_zone(name: str) -> ZoneInfo | None:
-    """The IANA zone `name`, or None when it names none (`Mars/Olympus_Mons`, a path)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
-
-
-@dataclass(frozen=True)
-class StoreDirectory:
-    """Which store a Sitoo warehouse belongs to, and each store's time zone.
-
-    A sale's day is taken in the zone its register sent (`pos-timezone`); when that names
-    no known zone, in the store's zone from the mappings, else the default: the fallback
-    is logged as a warning and kept in `notes` (the collect reports them as problems)."""
-
-    store_of_warehouse: Mapping[int, str]
-    timezone_of_store: Mapping[str, str]
-    default_timezone: str
-    notes: list[str] = field(default_factory=list, compare=False)
-
-    def store_id(self, warehouseid: int | None) -> str:
-        if warehouseid is None:
-            return "unknown"
-        return self.store_of_warehouse.get(warehouseid, f"warehouse-{warehouseid}")
-
-    def zone(self, order: SitooOrder, store_id: str, *, note: bool = True) -> ZoneInfo:
-        """The zone of the sale's business day (a fallback is noted when `note`)."""
-        fallback = self.timezone_of_store.get(store_id) or self.default_timezone
-        sent = order.pos_timezone
-        zone = known_zone(sent) if sent else None
-        if sent and zone is None and note:
-            text = (
-                f"sitoo order {order.orderid}: additionaldata.pos-timezone {sent!r} is not a"
-                f" known time zone; its business day is taken in {fallback} (store {store_id})"
-            )
-            log.warning(text)
-            self.notes.append(text)
-        return zone or known_zone(fallback) or ZoneInfo("UTC")
-
-    def business_day(self, order: SitooOrder, store_id: str) -> date:
-        when = order.orderdate or datetime.now(UTC)
-        return when.astimezone(self.zone(order, store_id)).date()
-
-    def take_notes(self) -> list[str]:
-        """The fallback notes since the last call."""
-        taken = self.notes[:]
-        del self.notes[: len(taken)]
-        return taken
-
-
-def order_state(order: SitooOrder) -> str:
-    if order.ordertypeid in NOT_A_SALE_TYPES:
-        return "open"
-    return {10: "completed", 20: "cancelled", -1: "cancelled"}.get(order.orderstateid or 0, "open")
-
-
-def original_order_id(order: SitooOrder) -> str | None:
-    if order.creditorderid is not None:
-        return str(order.creditorderid)
-    return order.originalsales_orderid or None
-
-
-def is_refund(order: SitooOrder) -> bool:
-    gross = order.moneytotal_gross_all
-    return original_order_id(order) is not None or (gross is not None and gross < 0)
-
-
-def is_postable(order: SitooOrder) -> bool:
-    """Completed and paid: the only orders that may reach the ERP (DOMAIN "Posting sales")."""
-    return order_state(order) == "completed" and order.paymentstateid == 20
-
-
-def product_lines(order: SitooOrder) -> list[SitooOrderItem]:
-    return [i for i in order.orderitems if i.orderitemtype in PRODUCT_LINE_TYPES]
-
-
-def line_values(item: SitooOrderItem) -> dict[str, Decimal]:
-    """Quantity, gross list price, gross discount, gross and VAT of a line (refunds negative)."""
-    qty = (
-        item.decimalquantitytotal
-        if item.decimalquantitytotal is not None
-        else Decimal(item.quantity)
-    )
-    net = item.moneyitemtotal_net or Decimal(0)
-    vat = item.moneyitemtotal_vat or Decimal(0)
-    gross = net + vat
-    rate = item.vatvalue or Decimal(0)
-    sign = Decimal(-1) if qty < 0 else Decimal(1)
-    if item.rowdiscount is not None:
-        discount = abs(item.rowdiscount) * sign
-    elif not item.moneydiscount:
-        discount = Decimal(0)
-    else:
-        discount = (abs(item.moneydiscount * qty) * (1 + rate / 100)).quantize(CENT) * sign
-    unit = ((gross + discount) / qty).quantize(CENT) if qty else Decimal(0)
-    return {
-        "quantity": qty,
-        "unit_price_gross": abs(unit),
-        "line_discount": discount,
-        "line_gross": gross,
-        "line_vat": vat,
-        "vat_rate": rate,
-    }
 
 
 def order_rows(order: SitooOrder, stores: StoreDirectory, raw_id: int | None = None) -> Rows:
@@ -179,16 +74,6 @@ def order_rows(order: SitooOrder, stores: StoreDirectory, raw_id: int | None = N
         for no, p in enumerate(order.payments, start=1)
     ]
     return {"pos_orders": [head], "pos_order_lines": lines, "pos_payments": payments}
-
-
-def store_directory(client: SitooClient, mappings: Mappings, default_tz: str) -> StoreDirectory:
-    warehouses = {
-        f.item.warehouseid: str(f.item.storeid)
-        for f in client.list_warehouses()
-        if f.item is not None and f.item.storeid is not None
-    }
-    zones = {s: m.timezone for s, m in mappings.stores.items() if m.timezone}
-    return StoreDirectory(warehouses, zones, default_tz)
 
 
 def keep_store_names(engine: Engine, client: SitooClient) -> int:

@@ -1,6 +1,7 @@
 """What an ERP plug-in gives the jobs: one `ErpPlugin` per folder of `recon.erp`, named in
 `recon.erp.registry.PLUGINS`. Adding an ERP is a new folder with a `plugin.py` like the
-others and a line in the registry.
+others and a line in the registry; its poster is a `recon.sync.protocol.Poster`, and
+`abilities` names the optional `Ability` methods it has, which the sync then uses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 
 from recon.config import Mappings, Settings
 from recon.sync.prices import ErpPrices
-from recon.sync.run import Poster
+from recon.sync.protocol import Abilities, Poster
 from recon.sync.stock import Levels
 from recon.warehouse.runs import RunLog
 
@@ -32,3 +33,4 @@ class ErpPlugin:
     collect: Callable[[Engine, Any, Mappings, RunLog, bool], None]
     stock: Callable[[Any, RunLog], Levels]
     prices: Callable[[Any, Mappings, RunLog], ErpPrices]
+    abilities: Abilities  # what its poster can do beyond a sale and a refund (`Ability`)

@@ -32,6 +32,7 @@ import uvicorn
 from recon.clients import SitooClient
 from recon.config.mappings import parse_mappings
 from recon.erp.sage200.client import Sage200Client
+from recon.erp.sage200.plugin import PLUGIN as SAGE200
 from recon.erp.sage200.poster import Sage200Poster
 from recon.simulators import sage200 as sage_sim
 from recon.simulators import sitoo as sitoo_sim
@@ -181,7 +182,15 @@ def bench(orders: int, workers: int, faults: bool, profile: bool) -> float:
                     with record_run(engine, "sync") as run:
                         if profiler:
                             profiler.enable()
-                        run_sync(engine, sitoo, poster, mappings, "Europe/London", run)
+                        run_sync(
+                            engine,
+                            sitoo,
+                            poster,
+                            mappings,
+                            "Europe/London",
+                            run,
+                            abilities=SAGE200.abilities,
+                        )
                         if profiler:
                             profiler.disable()
                     runs += 1

@@ -11,8 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from recon.clients.sitoo import SitooOrder
-from recon.collectors.sitoo import line_values, product_lines
 from recon.config.mappings import Mappings, vat_key
+from recon.pos.rules import line_values, product_lines
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,13 +43,14 @@ from recon.clients import (
 )
 from recon.clients.sitoo import SitooClient, SitooOrder
 from recon.collectors._landing import batched, get_watermark, set_watermark
-from recon.collectors.sitoo import StoreDirectory, is_postable, is_refund, order_state
 from recon.config import ConfigError
 from recon.config.mappings import Mappings
+from recon.pos.rules import StoreDirectory, is_postable, is_refund, order_state
 from recon.sync._outcome import Outcome
 from recon.sync.claims import Lease, LostClaim, Worker, claim, holding
 from recon.sync.holds import hold_reason
-from recon.sync.run import BATCH, Poster, hold_bad_orders, record
+from recon.sync.posts import BATCH, hold_bad_orders, record
+from recon.sync.protocol import Abilities, JournalPoster, Poster, journal_poster
 from recon.sync.takings import StoreDayJournal, store_day_journals
 from recon.warehouse.db import table
 from recon.warehouse.models import SyncPost
@@ -59,14 +60,6 @@ GRACE = timedelta(hours=2)  # reconcile.EngineConfig.grace
 DONE = ("journaled", "failed")  # an order in one of these is not read into a journal again
 CHUNK = 500
 StoreDay = tuple[str, date]
-
-
-class JournalPoster(Poster, Protocol):
-    def post_journals(self, journals: Sequence[StoreDayJournal]) -> list[Outcome]:
-        """Look up, then post, one store-day's journals (one per tender, none empty); an
-        outcome per journal, in order. Sage 200 and SAP B1 write a document per tender,
-        NetSuite one `journalEntry` per store-day (its `externalId` is unique)."""
-        ...
 
 
 def closes_at(order: SitooOrder, stores: StoreDirectory, store_id: str, day: date) -> datetime:
@@ -350,17 +343,18 @@ def run_journals(
     mappings: Mappings,
     stores: StoreDirectory,
     run: RunLog,
+    abilities: Abilities,
     *,
     since: int | None = None,
     now: datetime | None = None,
 ) -> None:
     """Post every closed store-day not yet journaled; move the journal watermark."""
-    if not hasattr(poster, "post_journals"):
+    journals = journal_poster(poster, abilities)
+    if journals is None:
         raise ConfigError(
             f"posting_mode daily_journal is not available for {poster.erp}: use per_order"
         )
-    journal_poster: JournalPoster = poster  # type: ignore[assignment]
-    jr = JournalRun(engine, sitoo, journal_poster, mappings, stores, run, now or datetime.now(UTC))
+    jr = JournalRun(engine, sitoo, journals, mappings, stores, run, now or datetime.now(UTC))
     entity = f"{poster.erp}:journal_orders"
     mark = get_watermark(engine, "sync", entity)
     start = since if since is not None else (int(mark) if mark else None)

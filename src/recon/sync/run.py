@@ -27,16 +27,12 @@ leaves the per-order stores' orders alone.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from functools import cache
-from typing import Any, Protocol
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select
 
 from recon.clients import (
     AuthError,
@@ -49,8 +45,8 @@ from recon.clients import (
 )
 from recon.clients.sitoo import SitooClient, SitooOrder
 from recon.collectors._landing import batched, get_watermark, set_watermark
-from recon.collectors.sitoo import (
-    NOT_A_SALE_TYPES,
+from recon.config.mappings import Mappings
+from recon.pos.rules import (
     UNSETTLED_HORIZON,
     StoreDirectory,
     is_postable,
@@ -59,11 +55,8 @@ from recon.collectors.sitoo import (
     original_order_id,
     store_directory,
 )
-from recon.config.mappings import Mappings
-from recon.sync._outcome import Outcome
 from recon.sync.claims import (
     POSTING,
-    TOKEN_PREFIX,
     Lease,
     LostClaim,
     Worker,
@@ -72,123 +65,18 @@ from recon.sync.claims import (
     release_unfinished,
 )
 from recon.sync.holds import hold_reason
+from recon.sync.journal import run_journals
+from recon.sync.posts import BAD_DATA, BATCH, hold_bad_orders, post_row, record, record_rows
+from recon.sync.protocol import Abilities, Poster, prefetcher
 from recon.warehouse.db import table
 from recon.warehouse.models import SyncPost
 from recon.warehouse.runs import RunLog
 
 RETRY_STATUSES = ("held", "failed", "retrying", POSTING)
-BATCH = 200
 DEFAULT_WORKERS = 4
-BAD_DATA = "held_bad_data"
 # What a rule raises on data it cannot post (Decimal overflow, a price it refuses): the
 # order is held as bad data; anything else (the warehouse gone, a bug) still stops the run.
 DATA_ERRORS = (ArithmeticError, ValueError, TypeError, LookupError)
-
-
-def may_post(raw: dict[str, Any]) -> bool:
-    """Whether an order that did not validate may be one to post: its state fields do not
-    say otherwise (closed, paid, not a booking or parked order), or are unreadable."""
-
-    def number(name: str) -> int | None:
-        value = raw.get(name)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    state, paid, kind = number("orderstateid"), number("paymentstateid"), number("ordertypeid")
-    return state in (None, 10) and paid in (None, 20) and kind not in NOT_A_SALE_TYPES
-
-
-def looks_like_refund(raw: dict[str, Any]) -> bool:
-    data = raw.get("additionaldata")
-    original = data.get("pos-originalsales-orderid") if isinstance(data, dict) else None
-    gross = raw.get("moneytotal_gross_all")
-    negative = isinstance(gross, str | int | Decimal) and str(gross).strip().startswith("-")
-    return bool(raw.get("creditorderid") or original or negative)
-
-
-class Poster(Protocol):
-    """What the run loop needs of an ERP: its name, what it knows, and the two posts."""
-
-    @property
-    def erp(self) -> str: ...
-    @property
-    def known_skus(self) -> Collection[str]: ...
-    @property
-    def active_accounts(self) -> Collection[str]: ...
-
-    def post_sale(self, order: SitooOrder, day: date, location: str) -> list[Outcome]: ...
-    def post_refund(self, order: SitooOrder, day: date, location: str) -> list[Outcome]: ...
-
-
-def record(
-    conn: Connection,
-    erp: str,
-    post_key: str,
-    order_id: str | None,
-    kind: str,
-    status: str,
-    *,
-    erp_ref: str | None = None,
-    reason: str | None = None,
-    message: str | None = None,
-    holder: Worker | None = None,
-) -> None:
-    """Upsert one sync_posts row, counting the attempt.
-
-    A row another worker has claimed (`posting`, not `holder`'s token) is left alone.
-    """
-    record_rows(
-        conn,
-        [post_row(erp, post_key, order_id, kind, status, erp_ref, reason, message)],
-        holder,
-    )
-
-
-def post_row(
-    erp: str,
-    post_key: str,
-    order_id: str | None,
-    kind: str,
-    status: str,
-    erp_ref: str | None = None,
-    reason: str | None = None,
-    message: str | None = None,
-) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "erp": erp,
-        "post_key": post_key,
-        "pos_order_id": order_id,
-        "kind": kind,
-        "status": status,
-        "erp_ref": erp_ref,
-        "reason": reason,
-        "message": message,
-        "attempts": 1,
-        "first_attempt_at": now,
-        "last_attempt_at": now,
-    }
-
-
-def record_rows(
-    conn: Connection, rows: Sequence[dict[str, Any]], holder: Worker | None = None
-) -> None:
-    """`record` for many rows in one statement (executemany)."""
-    if rows:
-        mark = TOKEN_PREFIX + holder.token if holder else None
-        conn.execute(_record_stmt(conn.dialect.name), [{**r, "holder_mark": mark} for r in rows])
-
-
-@cache
-def _record_stmt(dialect: str) -> Any:
-    """Built once: constructing a Core statement per row costs more than executing it."""
-    tbl = table("sync_posts")
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(tbl)
-    kept = ("status", "erp_ref", "reason", "message", "last_attempt_at")
-    return stmt.on_conflict_do_update(
-        index_elements=["erp", "post_key"],
-        set_={c: stmt.excluded[c] for c in kept} | {"attempts": tbl.c.attempts + 1},
-        where=or_(tbl.c.status != POSTING, tbl.c.message == bindparam("holder_mark")),
-    )
 
 
 def sync_workers(mappings: Mappings) -> int:
@@ -196,43 +84,6 @@ def sync_workers(mappings: Mappings) -> int:
         return max(1, int(mappings.settings.get("sync_workers", DEFAULT_WORKERS)))
     except ValueError:
         return DEFAULT_WORKERS
-
-
-def hold_bad_orders(
-    engine: Engine,
-    erp: str,
-    worker: Worker,
-    run: RunLog,
-    bad: Sequence[Fetched[SitooOrder]],
-    count: Callable[[str], None],
-) -> None:
-    """Orders Sitoo sent that do not validate: each one that may be one to post is held
-    (`held_bad_data`, the reason as its message) and named in one problem line, so it is
-    retried on every run and posts once Sitoo's data is put right. `count` counts a status."""
-    wanted: list[tuple[str, str, str, str]] = []
-    for f in bad:
-        error = f.error or "invalid record"
-        if not (f.key.isascii() and f.key.isdigit()):
-            run.problem(f"sitoo order without a usable orderid: {error}")
-        elif may_post(f.raw):
-            kind = "refund" if looks_like_refund(f.raw) else "sale"
-            doc_key = f"{'credit_note' if kind == 'refund' else 'sale'}:{f.key}"
-            wanted.append((doc_key, f.key, kind, error))
-        else:
-            count("not_eligible")
-    if not wanted:
-        return
-    got = claim_many(engine, erp, [(k, oid, kind) for k, oid, kind, _ in wanted], worker)
-    rows = []
-    for doc_key, oid, kind, error in wanted:
-        if got[doc_key] == "claimed":
-            rows.append(post_row(erp, doc_key, oid, kind, "held", None, BAD_DATA, error))
-            run.problem(f"order {oid}: held, its Sitoo data does not validate: {error}")
-            count("held")
-        elif got[doc_key] == "done":
-            run.problem(f"order {oid}: posted before, its Sitoo data no longer validates: {error}")
-    with engine.begin() as conn:
-        record_rows(conn, rows, worker)
 
 
 @dataclass(frozen=True)
@@ -253,9 +104,11 @@ class SyncRun:
         stores: StoreDirectory,
         run: RunLog,
         *,
+        abilities: Abilities,
         workers: int | None = None,
     ) -> None:
         self.engine, self.sitoo, self.poster = engine, sitoo, poster
+        self.prefetcher = prefetcher(poster, abilities)
         self.mappings, self.stores, self.run = mappings, stores, run
         self.workers = workers if workers is not None else sync_workers(mappings)
         self.worker = Worker.new()
@@ -377,13 +230,12 @@ class SyncRun:
         hold_bad_orders(self.engine, self.poster.erp, self.worker, self.run, bad, self.count)
 
     def prepare(self, orders: list[SitooOrder]) -> list[Claim]:
-        """Claim the postable `orders`, then look them up together (`poster.prefetch`, when
+        """Claim the postable `orders`, then look them up together (`Ability.PREFETCH`, when
         the ERP has it; a failed prefetch only means each order looks itself up)."""
         claimed = self.claim(orders)
-        prefetch = getattr(self.poster, "prefetch", None)
-        if prefetch is not None and claimed:
+        if self.prefetcher is not None and claimed:
             try:
-                prefetch([c.oid for c in claimed])
+                self.prefetcher.prefetch([c.oid for c in claimed])
             except (AuthError, Unreachable, BaseUrlNotFound):
                 raise
             except VendorError:
@@ -519,36 +371,27 @@ def run_sync(
     default_tz: str,
     run: RunLog,
     *,
+    abilities: Abilities,
     since: int | None = None,
     workers: int | None = None,
 ) -> None:
+    """Post what Sitoo has that the ERP lacks: the daily_journal stores' closed store-days
+    (`recon.sync.journal`), then the per_order stores' orders. `abilities` are what the
+    ERP's plug-in declares (`recon.erp.plugin.ErpPlugin.abilities`)."""
     stores = store_directory(sitoo, mappings, default_tz)
     modes = mappings.modes()
     if "daily_journal" in modes:
-        from recon.sync.journal import run_journals
-
-        run_journals(engine, sitoo, poster, mappings, stores, run, since=since)
+        run_journals(engine, sitoo, poster, mappings, stores, run, abilities, since=since)
     if "per_order" not in modes:
         return
-    sync = SyncRun(engine, sitoo, poster, mappings, stores, run, workers=workers)
+    sync = SyncRun(
+        engine, sitoo, poster, mappings, stores, run, abilities=abilities, workers=workers
+    )
     try:
         sync.retry_earlier()
         sync.new_orders(since)
     finally:
         sync.close()
-
-
-def resync_order(
-    engine: Engine,
-    sitoo: SitooClient,
-    poster: Poster,
-    mappings: Mappings,
-    default_tz: str,
-    run: RunLog,
-    order_id: str,
-) -> None:
-    """Post one POS order now (after its cause was fixed): `resync_orders` for one."""
-    resync_orders(engine, sitoo, poster, mappings, default_tz, run, [order_id])
 
 
 def resync_orders(
@@ -559,13 +402,15 @@ def resync_orders(
     default_tz: str,
     run: RunLog,
     order_ids: Sequence[str],
+    *,
+    abilities: Abilities,
 ) -> None:
     """Post these POS orders now: the same claim, hold checks, look-up and bookkeeping as a
     full run. An order recorded as posted is asked of the ERP again rather than trusted
     (its document may have been deleted there since): the poster's look-up finds it
     (`exists`, nothing posted) or posts it anew."""
     stores = store_directory(sitoo, mappings, default_tz)
-    sync = SyncRun(engine, sitoo, poster, mappings, stores, run, workers=1)
+    sync = SyncRun(engine, sitoo, poster, mappings, stores, run, abilities=abilities, workers=1)
     try:
         for order_id in order_ids:
             fetched = sitoo.get_order(order_id)

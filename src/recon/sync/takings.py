@@ -19,8 +19,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from recon.clients.sitoo import SitooOrder
-from recon.collectors.sitoo import line_values, product_lines
 from recon.config.mappings import Mappings, vat_key
+from recon.pos.rules import line_values, product_lines
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

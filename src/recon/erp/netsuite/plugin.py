@@ -7,6 +7,7 @@ from recon.erp.netsuite.collector import collect_netsuite
 from recon.erp.netsuite.poster import NetSuitePoster
 from recon.erp.netsuite.readers import netsuite_levels, netsuite_prices
 from recon.erp.plugin import ErpPlugin
+from recon.sync.protocol import Ability
 
 __all__ = ["PLUGIN"]
 
@@ -19,4 +20,5 @@ PLUGIN = ErpPlugin(
     ),
     stock=netsuite_levels,
     prices=netsuite_prices,
+    abilities=frozenset({Ability.DAILY_JOURNAL}),
 )

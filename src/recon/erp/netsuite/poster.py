@@ -51,9 +51,9 @@ from typing import Any, TypeVar
 
 from recon.clients import NotFoundError, RejectedError
 from recon.clients.sitoo import SitooOrder, SitooPayment
-from recon.collectors.sitoo import line_values, original_order_id, product_lines
 from recon.config.mappings import Mappings, vat_key
 from recon.erp.netsuite.client import NetSuiteClient
+from recon.pos.rules import line_values, original_order_id, product_lines
 from recon.sync._outcome import Outcome
 from recon.sync._retry import retry_transient
 from recon.sync.claims import check_lease
@@ -87,7 +87,7 @@ def _entity(record: dict[str, Any]) -> str | None:
 
 
 class NetSuitePoster:
-    """The `recon.sync.run.Poster` (and `recon.sync.journal.JournalPoster`) for NetSuite."""
+    """The `recon.sync.protocol.Poster` (and its `JournalPoster`) for NetSuite."""
 
     erp = "netsuite"
 

@@ -7,6 +7,7 @@ from recon.erp.sage200.client import Sage200Client
 from recon.erp.sage200.collector import collect_sage200
 from recon.erp.sage200.poster import Sage200Poster
 from recon.erp.sage200.readers import sage200_levels, sage200_prices
+from recon.sync.protocol import Ability
 
 __all__ = ["PLUGIN"]
 
@@ -19,4 +20,5 @@ PLUGIN = ErpPlugin(
     ),
     stock=sage200_levels,
     prices=sage200_prices,
+    abilities=frozenset({Ability.DAILY_JOURNAL, Ability.PREFETCH}),
 )

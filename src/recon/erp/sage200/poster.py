@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 from recon.clients import RejectedError, TransientError
 from recon.clients._types import VendorModel
 from recon.clients.sitoo import SitooOrder
-from recon.collectors.sitoo import line_values, original_order_id, product_lines
 from recon.config.mappings import Mappings, vat_key
 from recon.erp.sage200.client import (
     BankPostedTransaction,
@@ -47,6 +46,7 @@ from recon.erp.sage200.client import (
     odata_string,
 )
 from recon.erp.sage200.collector import is_active, ledger_kind
+from recon.pos.rules import line_values, original_order_id, product_lines
 from recon.sync._outcome import Outcome
 from recon.sync._retry import retry_transient
 from recon.sync.claims import check_lease

@@ -7,6 +7,7 @@ from recon.erp.sapb1.client import SapB1Client
 from recon.erp.sapb1.collector import collect_sapb1
 from recon.erp.sapb1.poster import SapB1Poster
 from recon.erp.sapb1.readers import sapb1_levels, sapb1_prices
+from recon.sync.protocol import Ability
 
 __all__ = ["PLUGIN"]
 
@@ -19,4 +20,5 @@ PLUGIN = ErpPlugin(
     ),
     stock=sapb1_levels,
     prices=sapb1_prices,
+    abilities=frozenset({Ability.DAILY_JOURNAL}),
 )

@@ -51,9 +51,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from recon.clients import NotFoundError, RejectedError, SitooOrder
-from recon.collectors.sitoo import line_values, original_order_id, product_lines
 from recon.config.mappings import Mappings, vat_key
 from recon.erp.sapb1.client import BusinessPartner, CreditCard, Document, JournalEntry, SapB1Client
+from recon.pos.rules import line_values, original_order_id, product_lines
 from recon.sync._outcome import Outcome
 from recon.sync._retry import retry_transient
 from recon.sync.claims import check_lease
@@ -96,7 +96,7 @@ def _ref(doc: Document) -> str:
 
 
 class SapB1Poster:
-    """The `recon.sync.run.Poster` (and `recon.sync.journal.JournalPoster`) for SAP Business One."""
+    """The `recon.sync.protocol.Poster` (and its `JournalPoster`) for SAP Business One."""
 
     erp = ERP
 
