@@ -25,8 +25,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, select
 
-from recon.alerts import AgeThresholds, AlertSettings, send_alerts
-from recon.config import ConfigError
+from recon.alerts import AgeThresholds, send_alerts
+from recon.config import ConfigError, Settings
 from recon.reconcile.describe import SEVERITY
 from recon.warehouse.db import open_warehouse, table, upsert
 from recon.warehouse.models import ExceptionEvent
@@ -156,13 +156,13 @@ def exceptions(
         upsert(conn, table("exceptions"), values)
 
 
-def settings(**kw: object) -> AlertSettings:
-    return AlertSettings(_env_file=None, **kw)  # type: ignore[call-arg]
+def settings(**kw: object) -> Settings:
+    return Settings(_env_file=None, **kw)  # type: ignore[call-arg]
 
 
 def send(
     engine: Engine,
-    alert_settings: AlertSettings,
+    alert_settings: Settings,
     thresholds: AgeThresholds | None = None,
     now: datetime = NOW,
 ) -> RunLog:
@@ -354,9 +354,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("RECON_SMTP_PORT", "2525")
     loaded = settings()
 
-    assert loaded.channels("finance") == ["email"]
-    assert loaded.channels("ops") == ["webhook"]
-    assert loaded.emails("finance") == ["a@example.com", "b@example.com"]
+    assert loaded.alert_channels("finance") == ["email"]
+    assert loaded.alert_channels("ops") == ["webhook"]
+    assert loaded.alert_emails("finance") == ["a@example.com", "b@example.com"]
     assert loaded.recon_smtp_port == 2525
     assert TOKEN not in repr(loaded)
 
