@@ -294,7 +294,7 @@ def alerts_job(settings: Settings) -> tuple[RunLog, list[str]]:
         )
     settings.check_alerts()
     engine = warehouse(settings)
-    thresholds = AgeThresholds.from_settings(load_mappings(engine).settings)
+    thresholds = AgeThresholds.from_settings(load_mappings(engine).options)
     with record_run(engine, "alerts") as run:
         unrouted = send_alerts(engine, settings, thresholds, run)
     return run, unrouted

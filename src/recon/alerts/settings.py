@@ -13,25 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from recon.config import ConfigError
+from recon.config.mappings import MapSettings
 from recon.kinds import OWNERS
 
 __all__ = ["OWNERS", "AgeThresholds"]
 
-DEFAULT_AGE_HOURS = 24.0
-
-
-def _hours(key: str, raw: str) -> timedelta | None:
-    text = raw.strip().lower()
-    if text == "off":
-        return None
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = -1.0
-    if not 0 <= hours < 1e6:
-        raise ConfigError(f"mappings [settings] {key} = {raw!r}: give hours (e.g. 24) or off")
-    return timedelta(hours=hours)
+DEFAULT_AGE_HOURS = 24.0  # = MapSettings.alert_age_hours
 
 
 @dataclass(frozen=True)
@@ -42,15 +29,8 @@ class AgeThresholds:
     per_kind: Mapping[str, timedelta | None] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, str]) -> AgeThresholds:
-        default: timedelta | None = timedelta(hours=DEFAULT_AGE_HOURS)
-        per_kind: dict[str, timedelta | None] = {}
-        for key, value in settings.items():
-            if key == "alert_age_hours":
-                default = _hours(key, value)
-            elif key.startswith("alert_age_hours_"):
-                per_kind[key.removeprefix("alert_age_hours_")] = _hours(key, value)
-        return cls(default, per_kind)
+    def from_settings(cls, settings: MapSettings) -> AgeThresholds:
+        return cls(settings.alert_age_hours, settings.alert_age_hours_by_kind)
 
     def of(self, kind: str) -> timedelta | None:
         return self.per_kind.get(kind, self.default)

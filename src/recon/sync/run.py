@@ -192,10 +192,7 @@ def _record_stmt(dialect: str) -> Any:
 
 
 def sync_workers(mappings: Mappings) -> int:
-    try:
-        return max(1, int(mappings.settings.get("sync_workers", DEFAULT_WORKERS)))
-    except ValueError:
-        return DEFAULT_WORKERS
+    return mappings.options.sync_workers or DEFAULT_WORKERS
 
 
 def hold_bad_orders(
