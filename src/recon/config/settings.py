@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     recon_timezone: str = "Europe/London"
     recon_mappings: Path | None = None
     recon_session_secret: SecretStr | None = None  # signs dashboard sign-in cookies
+    recon_users: Path | None = None  # the dashboard's accounts file (see `users_file`)
     recon_max_response_mb: float = Field(default=DEFAULT_MAX_RESPONSE_MB, gt=0)
     # `recon reconcile` runs its comparisons on this Dask scheduler (tcp://host:8786, or
     # local:N for N worker processes here); unset: in this process
@@ -137,6 +138,11 @@ class Settings(BaseSettings):
         if self.recon_warehouse_url:
             return self.recon_warehouse_url
         return f"sqlite:///{self.recon_data_dir / 'recon.db'}"
+
+    @property
+    def users_file(self) -> Path:
+        """The dashboard's accounts: `RECON_USERS`, else `users.toml` in RECON_DATA_DIR."""
+        return self.recon_users or self.recon_data_dir / "users.toml"
 
     def require(self, vendor: str) -> None:
         """Raise ConfigError naming the first missing variable for `vendor`."""
