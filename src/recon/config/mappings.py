@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from recon.config.errors import ConfigError
 from recon.reconcile import Tolerance
+from recon.reconcile.describe import KIND_TEXT
 
 PostingMode = Literal["per_order", "daily_journal"]
 
@@ -218,30 +219,15 @@ def check_document(doc: dict[str, Any], path: Path | str) -> None:
                 if key not in TAX_KEYS:
                     raise _unknown(path, f'[tax] "{rate}"', key, TAX_KEYS)
     stores = {str(s) for s in _table(doc, path, "stores")}
-    check: Callable[[str], str | None]
+    texts: dict[str, str] = {}
     for key, value in _table(doc, path, "settings").items():
         if isinstance(value, dict | list):
             raise _err(path, "settings", f'"{key}" must be one value (quote a dotted key)')
-        if key.startswith(STORE_MODE):
-            store = key.removeprefix(STORE_MODE)
-            if store not in stores:
-                raise _err(path, "settings", f'"{key}": store "{store}" is not in [stores]')
-            check = _mode
-        elif key.startswith(AGE_PREFIX):
-            from recon.reconcile.describe import KIND_TEXT
-
-            if key.removeprefix(AGE_PREFIX) not in KIND_TEXT:
-                raise _unknown(path, "[settings]", key, [AGE_PREFIX + k for k in KIND_TEXT])
-            check = _hours
-        elif key in SETTINGS:
-            check = SETTINGS[key]
-        else:
-            keys = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
-            raise _unknown(path, "[settings]", key, sorted(keys))
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        problem = check(text)
-        if problem:
-            raise _err(path, "settings", f"{key} = {value!r}: {problem}")
+        store = key.removeprefix(STORE_MODE)
+        if key.startswith(STORE_MODE) and store not in stores:
+            raise _err(path, "settings", f'"{key}": store "{store}" is not in [stores]')
+        texts[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    MapSettings.parse(texts, path)  # each key known and its value what its reader takes
 
 
 def _is_zone(name: object) -> bool:
@@ -328,6 +314,8 @@ class MapSettings(BaseModel):
                 name = ("store_modes", key.removeprefix(STORE_MODE))
             elif key.startswith(AGE_PREFIX):
                 name = ("alert_age_hours_by_kind", key.removeprefix(AGE_PREFIX))
+                if name[1] not in KIND_TEXT:
+                    raise _unknown(path, "[settings]", key, [AGE_PREFIX + k for k in KIND_TEXT])
             else:
                 name = (key,)
             where[name] = key
