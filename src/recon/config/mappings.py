@@ -220,14 +220,15 @@ def check_document(doc: dict[str, Any], path: Path | str) -> None:
                     raise _unknown(path, f'[tax] "{rate}"', key, TAX_KEYS)
     stores = {str(s) for s in _table(doc, path, "stores")}
     texts: dict[str, str] = {}
-    for key, value in _table(doc, path, "settings").items():
+    table = _table(doc, path, "settings")
+    for key, value in table.items():
         if isinstance(value, dict | list):
             raise _err(path, "settings", f'"{key}" must be one value (quote a dotted key)')
         store = key.removeprefix(STORE_MODE)
         if key.startswith(STORE_MODE) and store not in stores:
             raise _err(path, "settings", f'"{key}": store "{store}" is not in [stores]')
         texts[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    MapSettings.parse(texts, path)  # each key known and its value what its reader takes
+    MapSettings.parse(texts, path, table)  # each key known and its value what its reader takes
 
 
 def _is_zone(name: object) -> bool:
@@ -303,9 +304,15 @@ class MapSettings(BaseModel):
     alert_age_hours_by_kind: dict[str, AgeHours] = {}
 
     @classmethod
-    def parse(cls, raw: Mapping[str, str], path: Path | str = "mappings") -> MapSettings:
-        """`raw` (key -> text) typed; ConfigError `PATH: [settings] KEY = 'VALUE': what to
-        give` for a bad value, or naming an unknown key."""
+    def parse(
+        cls,
+        raw: Mapping[str, str],
+        path: Path | str = "mappings",
+        written: Mapping[str, object] | None = None,
+    ) -> MapSettings:
+        """`raw` (key -> text) typed; ConfigError `PATH: [settings] KEY = VALUE: what to
+        give` for a bad value (VALUE as `written` in the file, else the text), or naming an
+        unknown key."""
         fields: dict[str, Any] = {"store_modes": {}, "alert_age_hours_by_kind": {}}
         where: dict[tuple[str, ...], str] = {}
         for key, value in raw.items():
@@ -332,4 +339,5 @@ class MapSettings(BaseModel):
                 keys = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
                 raise _unknown(path, "[settings]", key, sorted(keys)) from None
             problem = first.get("ctx", {}).get("error", first["msg"])
-            raise _err(path, "settings", f"{key} = {raw[key]!r}: {problem}") from None
+            shown = (written or raw)[key]
+            raise _err(path, "settings", f"{key} = {shown!r}: {problem}") from None
