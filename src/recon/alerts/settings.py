@@ -18,14 +18,12 @@ from recon.kinds import OWNERS
 
 __all__ = ["OWNERS", "AgeThresholds"]
 
-DEFAULT_AGE_HOURS = 24.0  # = MapSettings.alert_age_hours
-
 
 @dataclass(frozen=True)
 class AgeThresholds:
     """How old an open exception must be (since first seen) before its `aged` alert."""
 
-    default: timedelta | None = timedelta(hours=DEFAULT_AGE_HOURS)
+    default: timedelta | None = MapSettings().alert_age_hours  # the one default (24h)
     per_kind: Mapping[str, timedelta | None] = field(default_factory=dict)
 
     @classmethod
