@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from recon import snapshot
-from recon.alerts import AgeThresholds, AlertSettings, load_alert_settings, send_alerts
+from recon.alerts import AgeThresholds, send_alerts
 from recon.clients import SitooClient, VendorError
 from recon.collectors.sitoo import collect_sitoo
 from recon.config import ConfigError, Mappings, Settings
@@ -303,21 +303,18 @@ def reconcile_job(
     return merged, findings
 
 
-def alerts_job(
-    settings: Settings, alert_settings: AlertSettings | None = None
-) -> tuple[RunLog, list[str]]:
+def alerts_job(settings: Settings) -> tuple[RunLog, list[str]]:
     """Send the owners' digests of new and ageing exceptions; the run and unrouted-owner lines."""
-    alert_settings = alert_settings or load_alert_settings()
-    if not alert_settings.configured:
+    if not settings.alerts_configured:
         raise ConfigError(
             "no alert channel: set RECON_ALERT_WEBHOOK_FINANCE / RECON_ALERT_WEBHOOK_OPS or "
             "RECON_ALERT_EMAIL_FINANCE / RECON_ALERT_EMAIL_OPS (with RECON_SMTP_HOST)"
         )
-    alert_settings.check()
+    settings.check_alerts()
     engine = warehouse(settings)
-    thresholds = AgeThresholds.from_settings(load_mappings(engine).settings)
+    thresholds = AgeThresholds.from_settings(load_mappings(engine).options)
     with record_run(engine, "alerts") as run:
-        unrouted = send_alerts(engine, alert_settings, thresholds, run)
+        unrouted = send_alerts(engine, settings, thresholds, run)
     return run, unrouted
 
 

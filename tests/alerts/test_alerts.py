@@ -25,8 +25,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, select
 
-from recon.alerts import AgeThresholds, AlertSettings, send_alerts
-from recon.config import ConfigError
+from recon.alerts import AgeThresholds, send_alerts
+from recon.config import ConfigError, Settings
+from recon.config.mappings import MapSettings
 from recon.reconcile.describe import SEVERITY
 from recon.warehouse.db import open_warehouse, table, upsert
 from recon.warehouse.models import ExceptionEvent
@@ -156,13 +157,13 @@ def exceptions(
         upsert(conn, table("exceptions"), values)
 
 
-def settings(**kw: object) -> AlertSettings:
-    return AlertSettings(_env_file=None, **kw)  # type: ignore[call-arg]
+def settings(**kw: object) -> Settings:
+    return Settings(_env_file=None, **kw)  # type: ignore[call-arg]
 
 
 def send(
     engine: Engine,
-    alert_settings: AlertSettings,
+    alert_settings: Settings,
     thresholds: AgeThresholds | None = None,
     now: datetime = NOW,
 ) -> RunLog:
@@ -256,13 +257,15 @@ def test_age_thresholds_per_kind(engine: Engine, finance_hook: Webhook, ops_hook
         ],
     )
     thresholds = AgeThresholds.from_settings(
-        {
-            "posting_mode": "per_order",
-            "alert_age_hours": "24",
-            "alert_age_hours_vat_rounding": "off",
-            "alert_age_hours_stock_variance": "72",
-            "alert_age_hours_unknown_sku": "12",
-        }
+        MapSettings.parse(
+            {
+                "posting_mode": "per_order",
+                "alert_age_hours": "24",
+                "alert_age_hours_vat_rounding": "off",
+                "alert_age_hours_stock_variance": "72",
+                "alert_age_hours_unknown_sku": "12",
+            }
+        )
     )
     alert_settings = settings(
         recon_alert_webhook_finance=finance_hook.url, recon_alert_webhook_ops=ops_hook.url
@@ -280,7 +283,7 @@ def test_age_thresholds_per_kind(engine: Engine, finance_hook: Webhook, ops_hook
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])
 def test_a_bad_threshold_names_the_setting(value: str) -> None:
     with pytest.raises(ConfigError, match="alert_age_hours_stock_variance"):
-        AgeThresholds.from_settings({"alert_age_hours_stock_variance": value})
+        AgeThresholds.from_settings(MapSettings.parse({"alert_age_hours_stock_variance": value}))
 
 
 def test_a_receiver_that_is_down_is_reported_and_retried_next_run(
@@ -354,9 +357,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("RECON_SMTP_PORT", "2525")
     loaded = settings()
 
-    assert loaded.channels("finance") == ["email"]
-    assert loaded.channels("ops") == ["webhook"]
-    assert loaded.emails("finance") == ["a@example.com", "b@example.com"]
+    assert loaded.alert_channels("finance") == ["email"]
+    assert loaded.alert_channels("ops") == ["webhook"]
+    assert loaded.alert_emails("finance") == ["a@example.com", "b@example.com"]
     assert loaded.recon_smtp_port == 2525
     assert TOKEN not in repr(loaded)
 

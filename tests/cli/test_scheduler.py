@@ -11,9 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import insert, select
 
-from recon.alerts import AlertSettings
 from recon.cli.scheduler import (
     Pipeline,
     Steps,
@@ -71,8 +71,10 @@ def test_a_bad_interval_is_a_config_error(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECON_STOCK_MINUTES", "0")
-    with pytest.raises(ConfigError, match="RECON_STOCK_MINUTES"):
-        build_scheduler(settings)
+    with pytest.raises(
+        ConfigError, match="RECON_STOCK_MINUTES='0': give a whole number of minutes"
+    ):
+        load_settings()
 
 
 def test_a_step_that_failed_before_its_own_run_is_recorded_and_reconcile_is_skipped(
@@ -124,12 +126,14 @@ def test_a_failure_the_job_recorded_itself_is_not_recorded_twice(settings: Setti
 
 
 def test_alerts_follow_reconcile_only_when_a_channel_is_configured(settings: Settings) -> None:
-    reconcile_then_alert(settings, AlertSettings(_env_file=None))  # type: ignore[call-arg]
+    reconcile_then_alert(settings)
     assert [job for job, _, _ in runs(settings)] == ["reconcile"]
 
     # nothing open to send, but the alerts run happens and is recorded
-    hook = AlertSettings(_env_file=None, recon_alert_webhook_ops="http://127.0.0.1:9/x")  # type: ignore[call-arg]
-    reconcile_then_alert(settings, hook)
+    hook = settings.model_copy(
+        update={"recon_alert_webhook_ops": SecretStr("http://127.0.0.1:9/x")}
+    )
+    reconcile_then_alert(hook)
     assert [(job, status) for job, status, _ in runs(settings)] == [
         ("reconcile", "ok"),
         ("reconcile", "ok"),
@@ -232,8 +236,8 @@ def test_the_scheduler_pipeline_reads_its_settings(
 ) -> None:
     monkeypatch.setenv("RECON_FULL_SWEEP_HOUR", "off")
     monkeypatch.setenv("RECON_COLLECT_MINUTES", "20")
-    pipeline = build_pipeline(settings, AlertSettings(_env_file=None))
+    pipeline = build_pipeline(load_settings(recon_warehouse_url=settings.warehouse_url))
     assert (pipeline.sweep_hour, pipeline.collect_every) == (None, timedelta(minutes=20))
     monkeypatch.setenv("RECON_FULL_SWEEP_HOUR", "25")
     with pytest.raises(ConfigError, match="RECON_FULL_SWEEP_HOUR='25': give an hour 0-23, or off"):
-        build_pipeline(settings, AlertSettings(_env_file=None))
+        load_settings()

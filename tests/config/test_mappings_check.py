@@ -4,12 +4,25 @@ reader would refuse."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.config import ConfigError
-from recon.config.mappings import AGE_PREFIX, SECTIONS, SETTINGS, STORE_MODE, check_document
+from recon.config.mappings import (
+    AGE_PREFIX,
+    SECTIONS,
+    SETTINGS,
+    STORE_MODE,
+    Mappings,
+    MapSettings,
+    check_document,
+    parse_mappings,
+)
+from recon.reconcile import EngineConfig, Tolerance
 
 # A value each key's reader takes, and one it refuses.
 #  key                 taken        refused
@@ -74,3 +87,82 @@ def test_a_key_outside_any_section_is_named_as_a_key() -> None:
     assert str(caught.value) == (
         'm.toml: unknown key "posting_mode": use [stores], [tenders], [tax], [settings]'
     )
+
+
+# ----------------------------------------------------------------- the typed [settings]
+#  [settings] as written                         what the readers get
+TYPED = [
+    ({}, {"posting_mode": "per_order", "guest_customer": "CASH01", "erp_currency": "GBP",
+          "sales_nominal": "4000", "sales_account": "4000", "price_list": 1,
+          "sync_workers": None, "stock_buffer": Decimal(0), "writeoff_reasons": frozenset(),
+          "alert_age_hours": timedelta(hours=24), "amount_tolerance": None}),
+    ({"price_list": "3", "sync_workers": " 8 ", "stock_buffer": " 2.5 "},
+     {"price_list": 3, "sync_workers": 8, "stock_buffer": Decimal("2.5")}),
+    ({"writeoff_reasons": "DAMAGED, faulty,,"},
+     {"writeoff_reasons": frozenset({"damaged", "faulty"})}),
+    ({"amount_tolerance": "0.5%", "vat_rounding_max": "0.03"},
+     {"amount_tolerance": Tolerance(relative=Decimal("0.005")),
+      "vat_rounding_max": Tolerance(absolute=Decimal("0.03"))}),
+    ({"alert_age_hours": "off", "alert_age_hours_unknown_sku": "12"},
+     {"alert_age_hours": None, "alert_age_hours_by_kind": {"unknown_sku": timedelta(hours=12)}}),
+    ({"posting_mode": "daily_journal", "posting_mode.7": "per_order"},
+     {"posting_mode": "daily_journal", "store_modes": {"7": "per_order"}}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "expected"), TYPED)
+def test_the_settings_are_read_typed_with_the_readers_defaults(
+    raw: dict[str, str], expected: dict[str, object]
+) -> None:
+    typed = MapSettings.parse(raw)
+    assert {key: getattr(typed, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("key", sorted(VALUES))
+def test_the_typed_settings_refuse_what_the_import_refuses_saying_the_same(key: str) -> None:
+    taken, refused = VALUES[key]
+    MapSettings.parse({key: taken}, "m.toml")
+    if refused is None:
+        return
+    with pytest.raises(ConfigError) as at_import:
+        check_document({"settings": {key: refused}}, "m.toml")
+    with pytest.raises(ConfigError) as typed:
+        MapSettings.parse({key: refused}, "m.toml")
+    assert str(typed.value) == str(at_import.value)
+
+
+def test_an_unknown_key_is_refused_by_the_typed_settings_as_at_import() -> None:
+    with pytest.raises(ConfigError) as at_import:
+        check_document({"settings": {"sales_acount": "4000"}}, "m.toml")
+    with pytest.raises(ConfigError) as typed:
+        MapSettings.parse({"sales_acount": "4000"}, "m.toml")
+    assert str(typed.value) == str(at_import.value)
+
+
+def test_a_store_reads_its_own_posting_mode_else_the_default() -> None:
+    mappings = parse_mappings(
+        {"stores": {"1": "WH1", "2": "WH2"}, "settings": {"posting_mode.2": "daily_journal"}}
+    )
+    assert (mappings.mode_of("1"), mappings.mode_of("2")) == ("per_order", "daily_journal")
+    assert mappings.modes() == {"per_order", "daily_journal"}
+    assert Mappings().options == MapSettings()
+
+
+AMOUNTS = st.text(alphabet="0123456789.-% e", max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(AMOUNTS)
+def test_one_rule_reads_an_amount_or_a_percentage(text: str) -> None:
+    """The import, the typed settings and the engine (reading the snapshot's text) agree."""
+    raw = {"tender_tolerance": text}
+    try:
+        engine = EngineConfig.from_settings(raw).tender
+    except ValueError:
+        with pytest.raises(ConfigError, match="tender_tolerance"):
+            check_document({"settings": raw}, "m.toml")
+        with pytest.raises(ConfigError, match="tender_tolerance"):
+            MapSettings.parse(raw)
+        return
+    check_document({"settings": raw}, "m.toml")
+    assert MapSettings.parse(raw).tender_tolerance == engine

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recon.clients.sitoo import SitooOrderItem
-from recon.sync.returns import is_written_off, writeoff_reasons
+from recon.config.mappings import MapSettings
+from recon.sync.returns import is_written_off
 
 
 @pytest.mark.parametrize(
@@ -27,4 +28,4 @@ def test_a_line_is_written_off_only_for_a_configured_reason(
     settings = {} if setting is None else {"writeoff_reasons": setting}
     extra = {} if reason is None else {"reasoncode-return": reason}
     item = SitooOrderItem.model_validate({"sku": "TEE", "quantity": -1, "additionaldata": extra})
-    assert is_written_off(item, writeoff_reasons(settings)) is written_off
+    assert is_written_off(item, MapSettings.parse(settings).writeoff_reasons) is written_off

@@ -20,11 +20,10 @@ from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recon.config import ConfigError, Settings, load_settings
-from recon.config.mappings import parse_mappings
+from recon.config.mappings import MapSettings, parse_mappings
 from recon.jobs import stock_push_job
 from recon.simulators import sage200, sitoo
 from recon.simulators.serve import serve_in_thread
-from recon.sync.stock import stock_buffer
 from recon.warehouse.db import open_warehouse
 from recon.warehouse.mappings import import_mappings
 from recon.warehouse.models import Run
@@ -242,9 +241,9 @@ def test_a_store_with_two_sellable_warehouses_is_skipped_not_split(tmp_path: Pat
 def test_stock_buffer_setting(settings: dict[str, str], expected: Decimal | None) -> None:
     if expected is None:
         with pytest.raises(ConfigError, match="stock_buffer"):
-            stock_buffer(settings)
+            MapSettings.parse(settings)
     else:
-        assert stock_buffer(settings) == expected
+        assert MapSettings.parse(settings).stock_buffer == expected
 
 
 def test_recon_stock_push_prints_skips_and_exits_1_on_a_refused_sku(

@@ -8,15 +8,13 @@ exception, never puts a setting or secret in a message.
 from recon.alerts.channels import DeliveryFailed
 from recon.alerts.digest import Alert, Digest
 from recon.alerts.run import send_alerts
-from recon.alerts.settings import OWNERS, AgeThresholds, AlertSettings, load_alert_settings
+from recon.alerts.settings import OWNERS, AgeThresholds
 
 __all__ = [
     "OWNERS",
     "AgeThresholds",
     "Alert",
-    "AlertSettings",
     "DeliveryFailed",
     "Digest",
-    "load_alert_settings",
     "send_alerts",
 ]

@@ -23,7 +23,8 @@ from sqlalchemy import Engine, insert, select
 
 from recon.alerts.channels import DeliveryFailed, post_webhook, send_email
 from recon.alerts.digest import Alert, Digest
-from recon.alerts.settings import OWNERS, AgeThresholds, AlertSettings
+from recon.alerts.settings import OWNERS, AgeThresholds
+from recon.config import Settings
 from recon.reconcile.history import OPEN_STATUSES, to_records
 from recon.warehouse.exceptions import read_exceptions
 from recon.warehouse.models import ExceptionEvent
@@ -84,10 +85,10 @@ def _due(
 
 
 def _deliverer(
-    settings: AlertSettings, owner: str, channel: str, webhook_transport: Any
+    settings: Settings, owner: str, channel: str, webhook_transport: Any
 ) -> Callable[[Digest], None]:
     if channel == "webhook":
-        url = settings.webhook(owner) or ""
+        url = settings.alert_webhook(owner) or ""
 
         def webhook(digest: Digest) -> None:
             post_webhook(owner, url, digest.payload(), transport=webhook_transport)
@@ -96,7 +97,7 @@ def _deliverer(
     host, port, to = (
         settings.recon_smtp_host or "",
         settings.recon_smtp_port,
-        settings.emails(owner),
+        settings.alert_emails(owner),
     )
 
     def email(digest: Digest) -> None:
@@ -108,7 +109,7 @@ def _deliverer(
 
 def send_alerts(
     engine: Engine,
-    settings: AlertSettings,
+    settings: Settings,
     thresholds: AgeThresholds,
     run: RunLog,
     *,
@@ -119,7 +120,7 @@ def send_alerts(
 
     Returns one line per owner that has due exceptions but no channel configured.
     """
-    settings.check()
+    settings.check_alerts()
     now = now or datetime.now(UTC)
     frame = read_exceptions(engine).filter(pl.col("status").is_in(list(OPEN_STATUSES)))
     records = to_records(frame)
@@ -128,7 +129,7 @@ def send_alerts(
     unrouted: list[str] = []
     for owner in OWNERS:
         mine = [(r, f) for r, f in zip(records, firsts, strict=True) if r["owner"] == owner]
-        channels = settings.channels(owner)
+        channels = settings.alert_channels(owner)
         if not channels:
             if mine:
                 unrouted.append(

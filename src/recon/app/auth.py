@@ -1,6 +1,7 @@
 """Who may see the dashboard: accounts with scrypt-hashed passwords, their roles, sessions.
 
-Accounts live in a TOML file named by `RECON_USERS` (default `{RECON_DATA_DIR}/users.toml`):
+Accounts live in a TOML file, `recon.config.Settings.users_file` (RECON_USERS, default
+`{RECON_DATA_DIR}/users.toml`):
 
     [users."ann"]
     role = "finance"
@@ -78,7 +79,6 @@ __all__ = [
     "session_secret",
     "session_user",
     "sign_token",
-    "users_path",
     "verify_password",
     "verify_token",
 ]
@@ -127,15 +127,6 @@ class User:
 def default_owner(role: str) -> str | None:
     """The exception owner a role looks at by default: finance, ops, or everything (admin)."""
     return role if role in OWNERS else None
-
-
-def users_path(data_dir: Path | str | None = None) -> Path:
-    """`RECON_USERS`, else `users.toml` in `data_dir` (default `RECON_DATA_DIR`, else `var/`)."""
-    named = os.environ.get("RECON_USERS")
-    if named:
-        return Path(named)
-    base = data_dir if data_dir is not None else os.environ.get("RECON_DATA_DIR", "var")
-    return Path(base) / "users.toml"
 
 
 # --- names -----------------------------------------------------------------------------

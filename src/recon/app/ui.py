@@ -23,7 +23,7 @@ from recon.app.auth import User
 from recon.app.causes import cause_text
 from recon.app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from recon.app.money import store_label, value_text
-from recon.config import ConfigError, load_settings
+from recon.config import ConfigError, Settings, load_settings
 from recon.warehouse.db import open_warehouse
 
 HEATMAP_DAYS = 28  # the overview heatmap's default window: four weeks up to the latest day
@@ -68,16 +68,24 @@ def _settings_or_none() -> Any:
         return None
 
 
-def users_file() -> Any:
-    settings = _settings_or_none()
-    return auth.users_path(settings.recon_data_dir if settings else None)
+def _settings() -> Settings:
+    """The settings; a configuration error stops the page (one line naming the variable)."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        st.error(literal(exc))
+        st.stop()
+
+
+def users_file() -> Path:
+    return _settings().users_file
 
 
 def _secret() -> bytes:
-    settings = _settings_or_none()
-    configured = settings.recon_session_secret if settings else None
-    data_dir = settings.recon_data_dir if settings else auth.users_path().parent
-    return auth.session_secret(configured.get_secret_value() if configured else None, data_dir)
+    settings = _settings()
+    configured = settings.recon_session_secret
+    secret = configured.get_secret_value() if configured else None
+    return auth.session_secret(secret, settings.recon_data_dir)
 
 
 def request_cookies() -> Mapping[str, str]:
@@ -227,11 +235,7 @@ def warm_up() -> None:
 
 def warehouse_url() -> str:
     """The warehouse URL from the settings; a configuration error stops the page."""
-    try:
-        return load_settings().warehouse_url
-    except ConfigError as exc:
-        st.error(literal(exc))
-        st.stop()
+    return _settings().warehouse_url
 
 
 def engine(url: str) -> Engine:

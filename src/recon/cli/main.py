@@ -304,7 +304,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     from recon.warehouse.db import open_warehouse
 
     settings = load_settings()
-    path = auth.users_path(settings.recon_data_dir)
+    path = settings.users_file
     try:
         if args.action == "list":
             for name, account in sorted(auth.load_users(path).items()):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,8 +30,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import insert, select
 
-from recon.alerts import AlertSettings, load_alert_settings
-from recon.config import ConfigError, Settings
+from recon.config import Settings
 from recon.jobs import alerts_job, collect_job, reconcile_job, stock_push_job, sync_job, warehouse
 from recon.warehouse.db import upgrade
 from recon.warehouse.models import Run
@@ -40,30 +38,14 @@ from recon.warehouse.models import Run
 log = logging.getLogger("recon.scheduler")
 
 
-def _minutes(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"{name}={raw!r}: give a whole number of minutes")
-    return int(raw)
-
-
-def _sweep_hour() -> int | None:
-    raw = os.environ.get("RECON_FULL_SWEEP_HOUR", "2").strip().lower()
-    if raw == "off":
-        return None
-    if not raw.isdigit() or int(raw) > 23:
-        raise ConfigError(f"RECON_FULL_SWEEP_HOUR={raw!r}: give an hour 0-23, or off")
-    return int(raw)
-
-
-def reconcile_then_alert(settings: Settings, alert_settings: AlertSettings) -> None:
+def reconcile_then_alert(settings: Settings) -> None:
     """The scheduler's reconcile step: reconcile, then alerts if a channel is configured."""
     reconcile_job(settings)
-    if not alert_settings.configured:
+    if not settings.alerts_configured:
         return
     started = datetime.now(UTC)
     try:
-        alerts_job(settings, alert_settings)
+        alerts_job(settings)
     except Exception as exc:  # the reconcile stands; alerts retry after the next one
         log.error("job=alerts outcome=failed error=%s", exc)
         record_failure(settings, "alerts", started, exc)
@@ -159,30 +141,29 @@ class Pipeline:
             self._step("reconcile", now, self.steps.reconcile)
 
 
-def build_pipeline(settings: Settings, alert_settings: AlertSettings) -> Pipeline:
+def build_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(
         Steps(
             sync=lambda: sync_job(settings, stock=False),
             collect=lambda full: collect_job(settings, full=full),
-            reconcile=lambda: reconcile_then_alert(settings, alert_settings),
+            reconcile=lambda: reconcile_then_alert(settings),
         ),
-        tick=timedelta(minutes=_minutes("RECON_SYNC_MINUTES", 5)),
-        collect_every=timedelta(minutes=_minutes("RECON_COLLECT_MINUTES", 15)),
-        reconcile_every=timedelta(minutes=_minutes("RECON_RECONCILE_MINUTES", 30)),
-        sweep_hour=_sweep_hour(),
+        tick=timedelta(minutes=settings.recon_sync_minutes),
+        collect_every=timedelta(minutes=settings.recon_collect_minutes),
+        reconcile_every=timedelta(minutes=settings.recon_reconcile_minutes),
+        sweep_hour=settings.recon_full_sweep_hour,
         timezone=ZoneInfo(settings.recon_timezone),
         on_failure=lambda job, since, exc: record_failure(settings, job, since, exc),
     )
 
 
 def build_scheduler(settings: Settings) -> BlockingScheduler:
-    alert_settings = load_alert_settings()
-    alert_settings.check()
-    pipeline = build_pipeline(settings, alert_settings)
+    settings.check_alerts()
+    pipeline = build_pipeline(settings)
     scheduler = BlockingScheduler(timezone="UTC")
     jobs: list[tuple[str, Callable[[], object], int]] = [
-        ("pipeline", pipeline, _minutes("RECON_SYNC_MINUTES", 5)),
-        ("stock_push", lambda: stock_push_job(settings), _minutes("RECON_STOCK_MINUTES", 15)),
+        ("pipeline", pipeline, settings.recon_sync_minutes),
+        ("stock_push", lambda: stock_push_job(settings), settings.recon_stock_minutes),
     ]
     for name, func, minutes in jobs:
         scheduler.add_job(

@@ -7,14 +7,20 @@ engine read mappings from there, not from the file.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
 from recon.config.errors import ConfigError
+from recon.reconcile import Tolerance
+from recon.reconcile.describe import KIND_TEXT
 
 PostingMode = Literal["per_order", "daily_journal"]
 
@@ -38,14 +44,24 @@ class Mappings:
     stores: dict[str, StoreMapping] = field(default_factory=dict)
     tenders: dict[str, str] = field(default_factory=dict)
     tax: dict[Decimal, TaxMapping] = field(default_factory=dict)
-    posting_mode: PostingMode = "per_order"
-    guest_customer: str = "CASH01"
-    settings: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)  # as written: key -> text
+
+    @cached_property
+    def options(self) -> MapSettings:
+        """The `[settings]`, typed (checked at `mappings import`): what code reads."""
+        return MapSettings.parse(self.settings)
+
+    @property
+    def posting_mode(self) -> PostingMode:
+        return self.options.posting_mode
+
+    @property
+    def guest_customer(self) -> str:
+        return self.options.guest_customer
 
     def mode_of(self, store_id: str) -> PostingMode:
         """The store's posting mode: `posting_mode.STORE_ID`, else `posting_mode`."""
-        mode = self.settings.get(f"posting_mode.{store_id}", self.posting_mode)
-        return "daily_journal" if mode == "daily_journal" else "per_order"
+        return self.options.store_modes.get(store_id, self.posting_mode)
 
     def modes(self) -> set[PostingMode]:
         """Every posting mode in use: the default one and each mapped store's."""
@@ -88,17 +104,8 @@ def parse_mappings(doc: dict[str, Any], path: Path | str = "mappings") -> Mappin
             raise _err(path, "tax", f'"{rate}" needs {{ code = ..., account = ... }}')
         tax[key] = TaxMapping(key, str(value["code"]), str(value["account"]))
     settings = {str(k): str(v) for k, v in doc.get("settings", {}).items()}
-    mode = settings.get("posting_mode", "per_order")
-    if mode not in ("per_order", "daily_journal"):
-        raise _err(path, "settings", f'posting_mode "{mode}" must be per_order or daily_journal')
-    return Mappings(
-        stores=stores,
-        tenders=tenders,
-        tax=tax,
-        posting_mode=mode,  # type: ignore[arg-type]
-        guest_customer=settings.get("guest_customer", "CASH01"),
-        settings=settings,
-    )
+    MapSettings.parse(settings, path)  # a bad value is refused here, naming the file
+    return Mappings(stores=stores, tenders=tenders, tax=tax, settings=settings)
 
 
 def load_mappings(path: Path) -> Mappings:
@@ -130,22 +137,14 @@ def _mode(value: str) -> str | None:
     return None if value in MODES else f"use {' or '.join(MODES)}"
 
 
-def _number(value: str, *, percent: bool = False, whole: bool = False) -> str | None:
+def _number(value: str, *, whole: bool = False) -> str | None:
     text = value.strip()
-    if percent and text.endswith("%"):
-        text = text[:-1].strip()
     try:
         number = Decimal(text)
     except InvalidOperation:
         number = Decimal(-1)
     if not number.is_finite() or number < 0 or (whole and (number < 1 or number % 1)):
-        if whole:
-            return "give a whole number, 1 or more"
-        return (
-            'give an amount (e.g. 0.05) or a percentage (e.g. "0.5%")'
-            if percent
-            else ("give a number, 0 or more")
-        )
+        return "give a whole number, 1 or more" if whole else "give a number, 0 or more"
     return None
 
 
@@ -155,16 +154,25 @@ def _hours(value: str) -> str | None:
     return "give hours (e.g. 24) or off" if _number(value) else None
 
 
+def _tolerance(value: str) -> str | None:
+    """The engine's own rule (`Tolerance.parse`): an amount or a percentage."""
+    try:
+        Tolerance.parse(value)
+    except ValueError:
+        return 'give an amount (e.g. 0.05) or a percentage (e.g. "0.5%")'
+    return None
+
+
 # Every `[settings]` key something reads, and what its value must look like.
 SETTINGS: dict[str, Callable[[str], str | None]] = {
     "posting_mode": _mode,
     "guest_customer": _text,
     "writeoff_reasons": lambda v: None,
     "writeoff_location": _text,
-    "amount_tolerance": lambda v: _number(v, percent=True),
-    "vat_rounding_max": lambda v: _number(v, percent=True),
-    "tender_tolerance": lambda v: _number(v, percent=True),
-    "stock_tolerance": lambda v: _number(v, percent=True),
+    "amount_tolerance": _tolerance,
+    "vat_rounding_max": _tolerance,
+    "tender_tolerance": _tolerance,
+    "stock_tolerance": _tolerance,
     "stock_buffer": _number,
     "sync_workers": lambda v: _number(v, whole=True),
     "price_list": lambda v: _number(v, whole=True),
@@ -211,30 +219,16 @@ def check_document(doc: dict[str, Any], path: Path | str) -> None:
                 if key not in TAX_KEYS:
                     raise _unknown(path, f'[tax] "{rate}"', key, TAX_KEYS)
     stores = {str(s) for s in _table(doc, path, "stores")}
-    check: Callable[[str], str | None]
-    for key, value in _table(doc, path, "settings").items():
+    texts: dict[str, str] = {}
+    table = _table(doc, path, "settings")
+    for key, value in table.items():
         if isinstance(value, dict | list):
             raise _err(path, "settings", f'"{key}" must be one value (quote a dotted key)')
-        if key.startswith(STORE_MODE):
-            store = key.removeprefix(STORE_MODE)
-            if store not in stores:
-                raise _err(path, "settings", f'"{key}": store "{store}" is not in [stores]')
-            check = _mode
-        elif key.startswith(AGE_PREFIX):
-            from recon.reconcile.describe import KIND_TEXT
-
-            if key.removeprefix(AGE_PREFIX) not in KIND_TEXT:
-                raise _unknown(path, "[settings]", key, [AGE_PREFIX + k for k in KIND_TEXT])
-            check = _hours
-        elif key in SETTINGS:
-            check = SETTINGS[key]
-        else:
-            keys = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
-            raise _unknown(path, "[settings]", key, sorted(keys))
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        problem = check(text)
-        if problem:
-            raise _err(path, "settings", f"{key} = {value!r}: {problem}")
+        store = key.removeprefix(STORE_MODE)
+        if key.startswith(STORE_MODE) and store not in stores:
+            raise _err(path, "settings", f'"{key}": store "{store}" is not in [stores]')
+        texts[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    MapSettings.parse(texts, path, table)  # each key known and its value what its reader takes
 
 
 def _is_zone(name: object) -> bool:
@@ -245,3 +239,105 @@ def _is_zone(name: object) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+# ----------------------------------------------------------------- the [settings], typed
+def _ruled(rule: Callable[[str], str | None]) -> Callable[[object], object]:
+    """A pydantic before-validator from a SETTINGS rule: its problem is the error."""
+
+    def check(value: object) -> object:
+        problem = rule(str(value))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return check
+
+
+def _age(value: object) -> timedelta | None:
+    text = str(value).strip().lower()
+    return None if text == "off" else timedelta(hours=float(text))
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _reasons(value: object) -> frozenset[str]:
+    return frozenset(r.strip().casefold() for r in str(value).split(",") if r.strip())
+
+
+def _rule(key: str) -> BeforeValidator:
+    return BeforeValidator(_ruled(SETTINGS[key]))
+
+
+AgeHours = Annotated[timedelta | None, BeforeValidator(_age), _rule("alert_age_hours")]
+Mode = Annotated[PostingMode, _rule("posting_mode")]
+Text = Annotated[str, _rule("guest_customer")]
+Whole = Annotated[int, BeforeValidator(_strip), _rule("sync_workers")]
+Amount = Annotated[Tolerance | None, BeforeValidator(Tolerance.parse), _rule("amount_tolerance")]
+
+
+class MapSettings(BaseModel):
+    """The mappings' `[settings]`, typed: every key in SETTINGS, each store's posting mode
+    (`posting_mode.STORE_ID`) and each kind's alert age (`alert_age_hours_KIND`), with the
+    defaults the readers use. Built by `parse`; the one way code reads a setting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    posting_mode: Mode = "per_order"
+    store_modes: dict[str, Mode] = {}
+    guest_customer: Text = "CASH01"
+    writeoff_reasons: Annotated[frozenset[str], BeforeValidator(_reasons)] = frozenset()
+    writeoff_location: Text = ""
+    amount_tolerance: Amount = None
+    vat_rounding_max: Amount = None
+    tender_tolerance: Amount = None
+    stock_tolerance: Amount = None
+    stock_buffer: Annotated[Decimal, BeforeValidator(_strip), _rule("stock_buffer")] = Decimal(0)
+    sync_workers: Whole | None = None  # unset: the sync's own default
+    price_list: Whole = 1
+    erp_currency: Text = "GBP"
+    sales_nominal: Text = "4000"
+    sales_account: Text = "4000"
+    alert_age_hours: AgeHours = timedelta(hours=24)
+    alert_age_hours_by_kind: dict[str, AgeHours] = {}
+
+    @classmethod
+    def parse(
+        cls,
+        raw: Mapping[str, str],
+        path: Path | str = "mappings",
+        written: Mapping[str, object] | None = None,
+    ) -> MapSettings:
+        """`raw` (key -> text) typed; ConfigError `PATH: [settings] KEY = VALUE: what to
+        give` for a bad value (VALUE as `written` in the file, else the text), or naming an
+        unknown key."""
+        fields: dict[str, Any] = {"store_modes": {}, "alert_age_hours_by_kind": {}}
+        where: dict[tuple[str, ...], str] = {}
+        for key, value in raw.items():
+            name: tuple[str, ...]
+            if key.startswith(STORE_MODE):
+                name = ("store_modes", key.removeprefix(STORE_MODE))
+            elif key.startswith(AGE_PREFIX):
+                name = ("alert_age_hours_by_kind", key.removeprefix(AGE_PREFIX))
+                if name[1] not in KIND_TEXT:
+                    raise _unknown(path, "[settings]", key, [AGE_PREFIX + k for k in KIND_TEXT])
+            else:
+                name = (key,)
+            where[name] = key
+            if len(name) == 2:
+                fields[name[0]][name[1]] = value
+            else:
+                fields[key] = value
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = where.get(tuple(str(p) for p in first["loc"][:2]), str(first["loc"][0]))
+            if first["type"] == "extra_forbidden":
+                keys = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
+                raise _unknown(path, "[settings]", key, sorted(keys)) from None
+            problem = first.get("ctx", {}).get("error", first["msg"])
+            shown = (written or raw)[key]
+            raise _err(path, "settings", f"{key} = {shown!r}: {problem}") from None

@@ -11,19 +11,11 @@ their module texts).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from recon.clients.sitoo import SitooOrderItem
 
-__all__ = ["REASON_KEY", "is_written_off", "writeoff_reasons"]
+__all__ = ["REASON_KEY", "is_written_off"]
 
 REASON_KEY = "reasoncode-return"
-
-
-def writeoff_reasons(settings: Mapping[str, str]) -> frozenset[str]:
-    """The return reasons whose goods are written off (casefolded)."""
-    raw = settings.get("writeoff_reasons", "")
-    return frozenset(r.strip().casefold() for r in raw.split(",") if r.strip())
 
 
 def is_written_off(item: SitooOrderItem, reasons: frozenset[str]) -> bool:

@@ -80,10 +80,7 @@ DATA_ERRORS = (ArithmeticError, ValueError, TypeError, LookupError)
 
 
 def sync_workers(mappings: Mappings) -> int:
-    try:
-        return max(1, int(mappings.settings.get("sync_workers", DEFAULT_WORKERS)))
-    except ValueError:
-        return DEFAULT_WORKERS
+    return mappings.options.sync_workers or DEFAULT_WORKERS
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from recon.clients import TerminalError
 from recon.clients.sitoo import SitooClient, SitooWarehouse
-from recon.config import ConfigError
 from recon.config.mappings import Mappings
 from recon.warehouse.runs import RunLog
 
@@ -46,7 +45,6 @@ __all__ = [
     "WarehouseTarget",
     "plan_targets",
     "push_stock",
-    "stock_buffer",
 ]
 
 log = logging.getLogger("recon.sync.stock")
@@ -56,22 +54,6 @@ SKIP = "stock not pushed"
 MOVE_IN, MOVE_OUT = 10, 20  # Sitoo warehouse transaction types for stock in / out
 MILLI = Decimal("0.001")
 Levels = dict[str, dict[str, Decimal]]  # ERP warehouse / location code -> SKU -> available
-
-
-def stock_buffer(settings: Mapping[str, str]) -> Decimal:
-    """The mappings' `[settings] stock_buffer` (units held back per SKU), 0 when unset."""
-    raw = settings.get("stock_buffer", "").strip()
-    if not raw:
-        return Decimal(0)
-    try:
-        value: Decimal | None = Decimal(raw)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0:
-        raise ConfigError(
-            f"mappings [settings] stock_buffer = {raw!r}: give a number of units, 0 or more"
-        )
-    return value
 
 
 def _level(qty: Decimal) -> Decimal:
@@ -159,7 +141,7 @@ def push_stock(
     Bad credentials or an unreachable vendor stop the run; a warehouse the vendor refuses
     is a problem and the next warehouse still goes.
     """
-    buffer = stock_buffer(mappings.settings)
+    buffer = mappings.options.stock_buffer
     levels = {
         location: {sku: _level(max(qty - buffer, Decimal(0))) for sku, qty in skus.items()}
         for location, skus in available.items()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from recon.config.mappings import Mappings, StoreMapping, TaxMapping, parse_mappings
+from recon.config.mappings import Mappings, StoreMapping, TaxMapping
 from recon.warehouse.db import table
 from recon.warehouse.models import MappingChange, MapSetting, MapStore, MapTax, MapTender
 
@@ -93,12 +93,4 @@ def _load(conn: Connection) -> Mappings:
     store_map = {s: StoreMapping(s, loc, tz) for s, loc, tz in stores}
     tender_map = {t: a for t, a in tenders}
     tax_map = {r: TaxMapping(r, c, a) for r, c, a in taxes}
-    base = parse_mappings({"settings": settings})
-    return Mappings(
-        stores=store_map,
-        tenders=tender_map,
-        tax=tax_map,
-        posting_mode=base.posting_mode,
-        guest_customer=base.guest_customer,
-        settings=settings,
-    )
+    return Mappings(stores=store_map, tenders=tender_map, tax=tax_map, settings=settings)

@@ -521,7 +521,7 @@ def _rekey(fetched: Fetched[StockRow]) -> Fetched[StockRow]:
 def collect_netsuite(
     engine: Engine, client: NetSuiteClient, mappings: Mappings, run: RunLog, *, full: bool = False
 ) -> None:
-    d = Directory(client, mappings.settings.get("erp_currency", "GBP"))
+    d = Directory(client, mappings.options.erp_currency)
     landed = {"transactions": collect_transactions(engine, client, d, run, full=full)}
     landed.update(collect_master_data(engine, client, d, run))
     for name, got in landed.items():

@@ -58,7 +58,7 @@ from recon.sync._outcome import Outcome
 from recon.sync._retry import retry_transient
 from recon.sync.claims import check_lease
 from recon.sync.customers import Customers
-from recon.sync.returns import is_written_off, writeoff_reasons
+from recon.sync.returns import is_written_off
 from recon.sync.takings import StoreDayJournal
 
 __all__ = ["MasterDataError", "NetSuitePoster"]
@@ -109,7 +109,7 @@ class NetSuitePoster:
         self.active_accounts: set[str] = {
             a.acctNumber for a in accounts if a.acctNumber and not a.isInactive
         }
-        self.writeoff = writeoff_reasons(mappings.settings)
+        self.writeoff = mappings.options.writeoff_reasons
         self._customer_id: str | None = None
         self._lock = threading.Lock()
         self.customers = Customers(
@@ -142,7 +142,7 @@ class NetSuitePoster:
 
     def _writeoff_location(self) -> str:
         """Where written-off refund lines go back to (`[settings] writeoff_location`)."""
-        location = self.mappings.settings.get("writeoff_location", "")
+        location = self.mappings.options.writeoff_location
         if not location:
             raise MasterDataError(
                 "a refund line is written off, but [settings] writeoff_location (the NetSuite "
@@ -356,7 +356,7 @@ class NetSuitePoster:
         first = journals[0]
         location = self._location(self.mappings.stores[first.store_id].location)
         vat_accounts = {t.tax_code: t.account for t in self.mappings.tax.values()}
-        sales = self._gl(self.mappings.settings.get("sales_account", "4000"), "sales_account")
+        sales = self._gl(self.mappings.options.sales_account, "sales_account")
         memo = f"POS takings {first.reference}"
         lines = [(self._account(j.tender), j.amount, j.tender) for j in journals]
         by_code: dict[str, list[Decimal]] = {}

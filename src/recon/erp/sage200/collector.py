@@ -221,7 +221,7 @@ def collect_sage200(
     engine: Engine, client: Sage200Client, mappings: Mappings, run: RunLog, *, full: bool = False
 ) -> None:
     d = Directory(client)
-    cur = mappings.settings.get("erp_currency", "GBP")
+    cur = mappings.options.erp_currency
     landed = {
         "sop_orders": _incremental(
             engine,

@@ -96,7 +96,7 @@ class Sage200Poster:
             n.reference for n in nominals if n.reference and is_active(n.account_status_type)
         }
         self.known_skus = set(self.product_ids)
-        self.sales_nominal = mappings.settings.get("sales_nominal", "4000")
+        self.sales_nominal = mappings.options.sales_nominal
         self._customer_id: int | None = None
         self.customers = Customers(
             lambda email: [

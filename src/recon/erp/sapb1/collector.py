@@ -422,8 +422,8 @@ def collect_sapb1(
     engine: Engine, client: SapB1Client, mappings: Mappings, run: RunLog, *, full: bool = False
 ) -> None:
     """Collect SAP B1 into the warehouse; counts go to `run` as `sapb1_{entity}_new/changed`."""
-    currency = mappings.settings.get("erp_currency", "GBP")
-    price_list = int(mappings.settings.get("price_list", "1"))
+    currency = mappings.options.erp_currency
+    price_list = mappings.options.price_list
     c = _Collector(engine, client, run, full)
     valid_cards = (f.item for f in client.iter_credit_cards() if f.item is not None)
     cards = {

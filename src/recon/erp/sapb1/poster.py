@@ -58,7 +58,7 @@ from recon.sync._outcome import Outcome
 from recon.sync._retry import retry_transient
 from recon.sync.claims import check_lease
 from recon.sync.customers import Customers
-from recon.sync.returns import is_written_off, writeoff_reasons
+from recon.sync.returns import is_written_off
 from recon.sync.takings import StoreDayJournal
 
 __all__ = ["ERP", "MasterDataError", "SapB1Poster", "TenderRoute"]
@@ -120,8 +120,8 @@ class SapB1Poster:
             for w in (f.item for f in client.iter_warehouses() if f.item is not None)
             if w.Inactive != "tYES"
         }
-        self.sales_account = mappings.settings.get("sales_account", "4000")
-        self.writeoff = writeoff_reasons(mappings.settings)
+        self.sales_account = mappings.options.sales_account
+        self.writeoff = mappings.options.writeoff_reasons
         self.customers = Customers(
             lambda email: [c.CardCode for c in client.find_customers_by_email(email) if c.active],
             lambda: self.customer,

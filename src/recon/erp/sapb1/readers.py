@@ -30,7 +30,7 @@ def sapb1_levels(client: SapB1Client, run: RunLog) -> Levels:
 def sapb1_prices(client: SapB1Client, mappings: Mappings, run: RunLog) -> ErpPrices:
     """SAP B1: an item's price in `[settings] price_list` (default 1, net) made gross with the
     rate of its `SalesVATGroup`, per `ItemCode`; and the items left out with why."""
-    price_list = int(mappings.settings.get("price_list", "1"))
+    price_list = mappings.options.price_list
     rates = {g.Code: g.rate() for g in fitting(client.iter_vat_groups(), run, "sapb1 VAT group")}
     prices: dict[str, Decimal] = {}
     skipped: list[str] = []
