@@ -3,6 +3,9 @@
 Plain functions of a SQLAlchemy `Engine` and a `Filters`, so they are tested without
 Streamlit. Money stays Decimal (Polars Decimal columns). Nothing here writes to the
 warehouse (workflow actions live in `recon.app.workflow`) or knows about widgets.
+
+Over 600 lines, kept as one module because it holds one concern: the dashboard's read-only
+queries.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The only module (with the pages) that imports Streamlit. Queries are cached with a short
 TTL keyed by the warehouse URL and the filters; workflow actions clear the cache. No SQL
 and no business rules here: those live in `recon.app.queries` and `recon.app.workflow`.
+
+Over 600 lines, kept as one module because it holds one concern: the Streamlit glue (sessions,
+cached queries, URL filters, shared widgets).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ one exception from `recon.clients.errors`; retries transient failures with bound
 backoff (honouring `Retry-After`); logs every attempt as one line on logger `recon.http`.
 It must not know vendor paths or models, and must never log or raise a header, token or
 password: secrets given to it are scrubbed from any vendor text it repeats.
+
+Over 600 lines, kept as one module because it holds one concern: the one request path (send,
+cap, classify, retry, log, parse).
 """
 
 from __future__ import annotations

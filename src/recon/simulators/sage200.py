@@ -10,6 +10,9 @@ not know recon's mappings or scenarios.
 
 Invented (documented in docs/simulators.md): the 400 body `{"message": ...}`, the 401
 gateway bodies, the `bank_transaction_type` spellings and the signs of posted values.
+
+Over 600 lines, kept as one module because it holds one concern: the Sage 200 API simulator's
+state and routes.
 """
 
 from __future__ import annotations

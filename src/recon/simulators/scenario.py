@@ -8,6 +8,9 @@ listed in docs/simulators.md. The money is built so that a correct sync yields e
 `truth`: catalogue prices survive the gross -> net -> gross round trip, and every line's
 VAT equals Sage's per-line recomputation (no penny drift) except on the one sale planted
 for `vat_rounding`. This module must not do HTTP; it only fills states.
+
+Over 600 lines, kept as one module because it holds one concern: building one seeded scenario
+and its ground truth.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ written as 2-dp strings, stock as 3-dp strings, dates as epoch seconds. Answers 
 bodies follow Sitoo's OpenAPI schemas: no field is ever null (a field without a value is
 left out) and a write field of the wrong type is a 400 (`_requests`). This module must not
 know recon's mappings or scenarios; `build_order` only shapes one order.
+
+Over 600 lines, kept as one module because it holds one concern: the Sitoo API simulator's state
+and routes.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ sync workers do), and must not store anything. `base_url` is the root before `/s
 SuiteQL returns every value as a string and leaves null columns out; `transactionline`
 amounts carry the opposite sign of the document (sales lines are negative). The typed row
 models here parse the strings but keep the vendor's signs: the collectors normalise them.
+
+Over 600 lines, kept as one module because it holds one concern: the NetSuite REST and SuiteQL
+client and its payload models.
 """
 
 from __future__ import annotations

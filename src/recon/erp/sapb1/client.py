@@ -9,6 +9,9 @@ strings and dates, and B1's error body (`{"error": {"code", "message": {"lang",
 `RecordLocked`. It must not decide what to post or how to map POS data (the sync workers
 do), must not store anything, and must never log or raise the password or session id.
 `base_url` is the service root ending in `/b1s/v1`.
+
+Over 600 lines, kept as one module because it holds one concern: the SAP B1 Service Layer client
+and its payload models.
 """
 
 from __future__ import annotations
