@@ -340,6 +340,17 @@ def test_an_unexpected_error_is_one_line_exit_1(
     )
 
 
+def test_a_reader_that_stops_reading_is_no_error(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def piped_to_head(args: object) -> int:  # `recon exceptions | head -1`
+        raise BrokenPipeError(32, "Broken pipe")
+
+    env.setitem(cli_main.COMMANDS, "exceptions", piped_to_head)
+    code, _, err = _run(capsys, "exceptions")
+    assert (code, err) == (0, "")
+
+
 def test_reconcile_beside_a_running_collect_is_refused_in_one_line(
     env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

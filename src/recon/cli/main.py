@@ -8,9 +8,11 @@ or configuration, always with one line on stderr that says what to fix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -423,6 +425,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PARTIAL
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader stopped reading (`recon exceptions | head`): fine
+        with contextlib.suppress(OSError, ValueError):  # no flush error at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # never a traceback: one line, the detail under --verbose
         if args.verbose:
             log.exception("recon %s failed", args.command)
