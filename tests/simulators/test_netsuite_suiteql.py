@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from recon.simulators import netsuite
 from recon.simulators.netsuite import NetSuiteState, create_app
 from tests.simulators.test_netsuite import CREDS, R, invoice, ql, seeded
 
@@ -137,7 +136,7 @@ def test_unknown_columns_are_refused(client: TestClient) -> None:
 def test_only_the_first_rows_of_a_query_can_be_paged(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(netsuite, "MAX_QUERY_ROWS", 2)  # NetSuite: 100,000
+    monkeypatch.setattr("recon.simulators.netsuite.app.MAX_QUERY_ROWS", 2)  # NetSuite: 100,000
     q = "SELECT id, externalid FROM transaction WHERE type = 'CustInvc' ORDER BY id"
     first = ql(client, q, limit=1).json()
     assert (first["totalResults"], first["hasMore"]) == (3, True)  # the query is not refused
