@@ -19,13 +19,10 @@ from pathlib import Path
 import pytest
 
 from recon.app import queries
-from recon.app.auth import add_user
-from recon.app.bench import CHROMIUM, serve
 from recon.app.charts import rank_stores
 from recon.app.filters import Filters
 from recon.app.money import store_label
-from recon.jobs import collect_job, reconcile_job, sync_job
-from tests.e2e.harness import world
+from tests.browser._served import launch, small_dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -37,28 +34,11 @@ USER, PASSWORD = "fiona", "browser-test-pw"
 ROW_PX = 35  # the height of a row (and of the header) in Streamlit's data grid
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is required under CI=true (make browser installs it)")
-    pytest.skip(f"{CHROMIUM} not installed")
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, warehouse URL) of a dashboard over the small scenario's findings."""
-    _require_chromium()
-    tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'recon.db'}"
-    with world("small", url, tmp) as w:
-        sync_job(w.settings)
-        collect_job(w.settings)
-        reconcile_job(w.settings)
-    users = tmp / "users.toml"
-    add_user(users, USER, "finance", PASSWORD)
-    with serve(url, tmp, users) as base:
-        yield base, url
+    with small_dashboard(tmp_path_factory.mktemp("browser"), {USER: ("finance", PASSWORD)}) as d:
+        yield d
 
 
 def _choose(page: object, label: str, value: str) -> None:
@@ -83,10 +63,7 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
     shots.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(20_000)
         expect.set_options(timeout=20_000)  # plotly draws slowly on a busy CI machine

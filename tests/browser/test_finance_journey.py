@@ -21,13 +21,10 @@ import polars as pl
 import pytest
 
 from recon.app import queries
-from recon.app.auth import add_user
-from recon.app.bench import CHROMIUM, serve
 from recon.app.filters import Filters
 from recon.app.money import money, store_label
-from recon.jobs import collect_job, reconcile_job, sync_job
-from tests.browser.test_dashboard import README_SHOTS, ROW_PX, _require_chromium
-from tests.e2e.harness import world
+from tests.browser._served import launch, small_dashboard
+from tests.browser.test_dashboard import README_SHOTS, ROW_PX
 
 pytestmark = pytest.mark.browser
 
@@ -37,17 +34,8 @@ USER, PASSWORD = "carla", "controller-pw-1"
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, warehouse URL) of a dashboard over the small scenario's findings."""
-    _require_chromium()
-    tmp = tmp_path_factory.mktemp("finance")
-    url = f"sqlite:///{tmp / 'recon.db'}"
-    with world("small", url, tmp) as w:
-        sync_job(w.settings)
-        collect_job(w.settings)
-        reconcile_job(w.settings)
-    users = tmp / "users.toml"
-    add_user(users, USER, "finance", PASSWORD)
-    with serve(url, tmp, users) as base:
-        yield base, url
+    with small_dashboard(tmp_path_factory.mktemp("finance"), {USER: ("finance", PASSWORD)}) as d:
+        yield d
 
 
 def test_finance_closes_the_latest_day_from_overview_to_the_explaining_exception(
@@ -79,10 +67,7 @@ def test_finance_closes_the_latest_day_from_overview_to_the_explaining_exception
     shots.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(20_000)
         expect.set_options(timeout=20_000)

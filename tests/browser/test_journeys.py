@@ -19,43 +19,29 @@ from typing import Any
 import pytest
 
 from recon.app import queries
-from recon.app.auth import add_user
-from recon.app.bench import CHROMIUM, serve
 from recon.app.filters import Filters
-from recon.jobs import collect_job, reconcile_job, sync_job
 from recon.warehouse.db import open_warehouse
-from tests.browser.test_dashboard import _require_chromium
-from tests.e2e.harness import world
+from tests.browser._served import launch, small_dashboard
 
 pytestmark = pytest.mark.browser
 
 ENGINEER, OPS, PASSWORD = "eli", "olly", "journey-test-pw"
 SIGN_IN_AT_ONCE_S = 10.0  # a cold server's first answer to a shared link (was 45 s and more)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, warehouse URL) of a dashboard just started over the small scenario."""
-    _require_chromium()
-    tmp = tmp_path_factory.mktemp("journeys")
-    url = f"sqlite:///{tmp / 'recon.db'}"
-    with world("small", url, tmp) as w:
-        sync_job(w.settings)
-        collect_job(w.settings)
-        reconcile_job(w.settings)
-    users = tmp / "users.toml"
-    add_user(users, ENGINEER, "finance", PASSWORD)
-    add_user(users, OPS, "ops", PASSWORD)
-    with serve(url, tmp, users) as base:
-        yield base, url
+    accounts = {ENGINEER: ("finance", PASSWORD), OPS: ("ops", PASSWORD)}
+    with small_dashboard(tmp_path_factory.mktemp("journeys"), accounts) as d:
+        yield d
 
 
 def _browser(pw: Any) -> Any:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
-    return pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    return launch(pw)
 
 
 def _sign_in(page: Any, name: str) -> None:
