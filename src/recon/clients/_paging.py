@@ -130,9 +130,8 @@ class KeyPaginator(Paginator[K | None]):
         return key
 
 
-class OffsetPaginator(Paginator[int]):
-    """`limit`/`offset` with `hasMore` (NetSuite): the next page is `page_size` further on,
-    while the body says `hasMore` and the page was not empty."""
+class _FromZero(Paginator[int]):
+    """Pages numbered by a record position that starts at 0, `page_size` records a page."""
 
     def __init__(self, vendor: str, url: str, key_field: str, *, page_size: int) -> None:
         super().__init__(vendor, url, key_field)
@@ -140,6 +139,11 @@ class OffsetPaginator(Paginator[int]):
 
     def first(self) -> int:
         return 0
+
+
+class OffsetPaginator(_FromZero):
+    """`limit`/`offset` with `hasMore` (NetSuite): the next page is `page_size` further on,
+    while the body says `hasMore` and the page was not empty."""
 
     def next(self, cursor: int, records: list[Any], body: Any) -> int | None:
         if not records or not (isinstance(body, dict) and body.get("hasMore")):
@@ -147,17 +151,10 @@ class OffsetPaginator(Paginator[int]):
         return cursor + self.page_size
 
 
-class TotalCountPaginator(Paginator[int]):
+class TotalCountPaginator(_FromZero):
     """`start`/`num` with `totalcount` (Sitoo): the next page starts after the records
     read. `totalcount` decides the end when sent (a server may cap `num` below what was
     asked); without it a short page is the last."""
-
-    def __init__(self, vendor: str, url: str, key_field: str, *, page_size: int) -> None:
-        super().__init__(vendor, url, key_field)
-        self.page_size = page_size
-
-    def first(self) -> int:
-        return 0
 
     def next(self, cursor: int, records: list[Any], body: Any) -> int | None:
         if not records:
