@@ -146,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the warehouse database")
     db_sub = db.add_subparsers(dest="action", required=True, parser_class=_Parser)
     db_sub.add_parser("upgrade", help="bring the warehouse schema up to date (Alembic)")
+
+    signoff = sub.add_parser("signoff", help="store-day sign-offs, for audit")
+    signoff_sub = signoff.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    sl = signoff_sub.add_parser("list", help="sign-offs with their evidence and events")
+    sl.add_argument("--format", choices=["json", "csv"], default="json")
+    sl.add_argument("--day", type=_day)
+    sl.add_argument("--store", help="this store's sign-offs and the all-stores ones")
     return p
 
 
@@ -265,6 +272,39 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(EXCEPTION_FIELDS))
         writer.writeheader()
         writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
+    return EXIT_OK
+
+
+SIGNOFF_CSV = (  # a row per event: the sign-off it belongs to, then the event
+    "id", "store", "business_day", "state", "preparer", "prepared_at", "reviewer",
+    "reviewed_at", "fingerprint", "evidence_lines", "at", "actor", "action", "note",
+)  # fmt: skip
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    """JSON: an array of sign-offs, each with its `evidence` and `events`. CSV: the audit
+    trail, a row per event with its sign-off's fields."""
+    import polars as pl
+
+    from recon.jobs import signoff_list
+
+    records = signoff_list(load_settings(), day=args.day, store=args.store)
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    from recon.app.export import spreadsheet_safe
+
+    rows = [
+        {**{k: s[k] for k in SIGNOFF_CSV[:9]}, "evidence_lines": len(s["evidence"])}
+        | {k: e[k] for k in SIGNOFF_CSV[10:]}
+        for s in records
+        for e in s["events"]
+    ]
+    text = pl.DataFrame(rows, schema=dict.fromkeys(SIGNOFF_CSV, pl.String), strict=False)
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(SIGNOFF_CSV))
+    writer.writeheader()
+    writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
     return EXIT_OK
 
 
@@ -392,6 +432,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "scheduler": cmd_scheduler,
     "db": cmd_db,
+    "signoff": cmd_signoff,
 }
 
 
