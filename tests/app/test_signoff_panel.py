@@ -69,9 +69,11 @@ def test_a_store_day_not_prepared_offers_prepare_and_lists_the_days_not_signed(
 def test_prepared_the_preparer_may_not_sign_a_reviewer_does(data: Warehouse) -> None:
     _seed(data)
     at = _as("ann", "finance")
-    at.text_input(key="so_comment").input("cash counted")
+    at.text_input(key="so_comment").input("counted, see [note](http://evil/)")
     at.button(key="so_prepare").click().run()
     assert not at.exception
+    comment = next(c.value for c in at.caption if "Preparer's comment" in c.value)
+    assert "\\[note\\]\\(http" in comment  # user text is escaped: no link
     assert any(t.startswith("Prepared by ann at 2") for t in _texts(at))
     assert at.button(key="so_sign").disabled  # four eyes
     evidence: Any = _table_with(at, "item")

@@ -109,7 +109,7 @@ def panel(
         options,
         index=options.index(wanted_store) if wanted_store in options else 0,
         key="so_store",
-        format_func=lambda s: ui.literal(_label(s, names)),
+        format_func=lambda s: _label(s, names),  # options show text as it is
     )
     ui.set_url({DAY_PARAM: day.isoformat(), STORE_PARAM: store})
 
