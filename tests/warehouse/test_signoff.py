@@ -253,10 +253,10 @@ def test_an_all_stores_day_covers_every_store_and_the_unattributed_money(
     with warehouse.begin() as conn:  # store 2 changes: the whole day reopens, store 1 not
         conn.execute(update(ExceptionRow).where(ExceptionRow.id == "d").values(status="closed"))
     reopened = rerun(warehouse)
-    assert [(r.store, [c.text() for c in r.changes]) for r in reopened] == [
-        (ALL_STORES, ["missing_in_erp 6001 no longer open (difference was -7.00 GBP)"]),
-    ]
-    assert reopened[0].reason.startswith("reconcile run 7 changed all stores on 2024-06-01: ")
+    assert [(r.store, r.reason) for r in reopened] == [
+        (ALL_STORES, "reconcile run 7 changed all stores on 2024-06-01: missing_in_erp 6001 at "
+         "store 2 no longer open (difference was -7.00 GBP)"),
+    ]  # fmt: skip
     assert state(warehouse, "1")[0] == "signed"
     with warehouse.connect() as conn:
         unsigned = signoff.unsigned_frame(conn, None, None)

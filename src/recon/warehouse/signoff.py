@@ -132,9 +132,12 @@ class Change:
         assert found is not None
         return found
 
-    def text(self) -> str:
+    def text(self, *, with_store: bool = False) -> str:
+        """The change in words; `with_store` names the store (a whole day's sign-off)."""
         e = self.evidence
-        name = f"{e.kind} {e.ref or e.item}".strip()
+        name = f"{e.kind} {e.ref or e.item}"
+        if with_store:
+            name += f" at store {e.store}" if e.store else " (unattributed)"
         diff = "variance" if e.kind == TAKINGS else "difference"
         if self.what == "new":
             return f"new {name}: {diff} {_amount(e.difference, e.currency)}"
@@ -235,8 +238,8 @@ def changes(before: Iterable[Evidence], after: Iterable[Evidence]) -> list[Chang
     return found
 
 
-def _summary(found: Sequence[Change]) -> str:
-    lines = [c.text() for c in found[:SHOWN]]
+def _summary(found: Sequence[Change], store: str) -> str:
+    lines = [c.text(with_store=store == ALL_STORES) for c in found[:SHOWN]]
     if len(found) > SHOWN:
         lines.append(f"and {len(found) - SHOWN} more")
     return "; ".join(lines)
@@ -455,7 +458,7 @@ def review(
     if fingerprint(now_items) != row.fingerprint:
         found = changes(kept_evidence(conn, row.id), now_items)
         raise SignoffError(
-            f"the evidence of {label} changed since it was prepared: {_summary(found)}; "
+            f"the evidence of {label} changed since it was prepared: {_summary(found, store)}; "
             "prepare it again"
         )
     conn.execute(
@@ -515,7 +518,7 @@ def reopen_changed(
             continue
         found = changes(kept.get(r.id, []), now_items)
         label = scope_label(r.store, r.business_day)
-        reason = f"{run} changed {label}: {_summary(found)}"
+        reason = f"{run} changed {label}: {_summary(found, r.store)}"
         conn.execute(
             update(Signoff).where(Signoff.id == r.id).values(state=REOPENED, reason=reason)
         )
@@ -530,7 +533,8 @@ def reopen_changed(
                         "at": now,
                         "actor": ENGINE,
                         "action": "signoff_reopened",
-                        "note": f"{run} reopened the sign-off of {label}: {c.text()}",
+                        "note": f"{run} reopened the sign-off of {label}: "
+                        f"{c.text(with_store=r.store == ALL_STORES)}",
                     }
                     for c in touched
                 ],
