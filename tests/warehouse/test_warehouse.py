@@ -25,6 +25,7 @@ from recon.warehouse.db import (
     table,
     upgrade,
     upsert,
+    upsert_statement,
 )
 from recon.warehouse.exceptions import read_exceptions, save_exceptions
 from recon.warehouse.export import export_snapshot, read_table
@@ -134,6 +135,44 @@ def test_money_round_trips_exactly_and_upsert_replaces(warehouse: Engine) -> Non
         ("1", 2, Decimal("12345678901234.99")),
         ("2", 1, Decimal("-20.00")),
     ]
+
+
+def test_one_upsert_builder_does_nothing_or_updates_where_its_condition_holds(
+    warehouse: Engine,
+) -> None:
+    payments = table("pos_payments")
+    keys = ["order_id", "payment_no"]
+    dialect = warehouse.dialect.name
+
+    def pay(order: str, tender: str, amount: str) -> dict[str, object]:
+        return {"order_id": order, "payment_no": 1, "tender": tender, "amount": Decimal(amount)}
+
+    keep = upsert_statement(dialect, payments, keys)  # nothing to update: do nothing
+    card_only = upsert_statement(
+        dialect,
+        payments,
+        keys,
+        ["amount"],
+        where=lambda offered: payments.c.tender == offered.tender,
+        returning=[payments.c.order_id],
+    )
+    with warehouse.begin() as conn:
+        conn.execute(keep, [pay("1", "Card", "5.00"), pay("2", "Cash", "7.00")])
+        conn.execute(keep, [pay("1", "Card", "9.99")])
+        #                       offered row            written?
+        offers = [(pay("1", "Card", "6.00"), ["1"]), (pay("2", "Card", "8.00"), [])]
+        for row, written in offers:
+            assert conn.execute(card_only, row).scalars().all() == written
+    with warehouse.connect() as conn:
+        got = conn.execute(
+            select(PosPayment.order_id, PosPayment.amount).order_by(PosPayment.order_id)
+        ).all()
+    assert got == [("1", Decimal("6.00")), ("2", Decimal("7.00"))]
+
+
+def test_an_upsert_on_another_dialect_is_one_line_naming_the_supported_ones() -> None:
+    with pytest.raises(ConfigError, match=r"runs on sqlite or postgresql, not mysql$"):
+        upsert_statement("mysql", table("pos_payments"), ["order_id", "payment_no"])
 
 
 MAPPINGS = {

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -25,9 +25,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
 from recon.config import ConfigError
 from recon.warehouse.models import Base
@@ -181,6 +182,47 @@ def table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
+# The dialects the warehouse runs on: each has its own INSERT ... ON CONFLICT.
+_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def upsert_statement(
+    dialect: str,
+    tbl: Table,
+    keys: Sequence[str],
+    update: Iterable[str] = (),
+    *,
+    also: Mapping[str, Any] | None = None,
+    where: Callable[[Any], ColumnElement[bool]] | None = None,
+    returning: Sequence[ColumnElement[Any]] = (),
+) -> Insert:
+    """The one INSERT ... ON CONFLICT (`keys`) every writer uses. With nothing to update it
+    does nothing; else it sets each `update` column to the offered row's value and each
+    `also` column to its expression (`tbl.c.attempts + 1`), only where `where(excluded)`
+    holds; `returning` columns come back from the rows written. Built per dialect: SQLite and
+    PostgreSQL; another is a ConfigError."""
+    make = _INSERTS.get(dialect)
+    if make is None:
+        raise ConfigError(
+            f"RECON_WAREHOUSE_URL: the warehouse runs on {' or '.join(_INSERTS)}, not {dialect}"
+        )
+    stmt = make(tbl)
+    sets: dict[str, Any] = {c: stmt.excluded[c] for c in update} | dict(also or {})
+    done: Insert
+    if sets:
+        done = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_=sets,
+            where=where(stmt.excluded) if where is not None else None,
+        )
+    else:
+        done = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return done.returning(*returning) if returning else done
+
+
 def upsert(
     conn: Connection,
     tbl: Table,
@@ -191,18 +233,9 @@ def upsert(
     if not rows:
         return 0
     keys = list(keys or [c.name for c in tbl.primary_key.columns])
-    dialect = conn.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     updates = [c for c in rows[0] if c not in keys]
-    stmt = insert(tbl)
-    if updates:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
     # One compiled statement, executed for many rows (SQLAlchemy batches the VALUES).
-    conn.execute(stmt, list(rows))
+    conn.execute(upsert_statement(conn.dialect.name, tbl, keys, updates), list(rows))
     return len(rows)
 
 
