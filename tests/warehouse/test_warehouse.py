@@ -18,6 +18,7 @@ from recon.config import ConfigError
 from recon.config.mappings import parse_mappings
 from recon.warehouse.db import (
     alembic_config,
+    close_warehouses,
     make_engine,
     newest_revision,
     open_warehouse,
@@ -65,7 +66,7 @@ def test_opening_never_migrates_a_schema_behind_db_upgrade_does(warehouse_url: s
     assert _revision(warehouse_url) == "0005"  # refused, untouched
     assert upgrade(warehouse_url) == ("0005", newest)
     assert upgrade(warehouse_url) == (newest, newest)  # again: nothing to do
-    open_warehouse(warehouse_url, create=False).dispose()
+    open_warehouse(warehouse_url, create=False)
 
 
 def test_a_new_empty_warehouse_gets_its_schema_only_where_creating_is_allowed(
@@ -76,14 +77,27 @@ def test_a_new_empty_warehouse_gets_its_schema_only_where_creating_is_allowed(
         with pytest.raises(ConfigError, match=r"revision none, .*run `recon db upgrade`$"):
             open_warehouse(warehouse_url, create=False)
         assert _revision(warehouse_url) is None
-    open_warehouse(warehouse_url, create=True).dispose()
+    open_warehouse(warehouse_url, create=True)
     assert _revision(warehouse_url) == newest_revision()
+
+
+def test_a_process_opens_one_warehouse_per_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/w.db"
+    first = open_warehouse(url)
+    assert open_warehouse(url, create=False) is first  # the same object, its one pool
+    assert open_warehouse(f"sqlite:///{tmp_path}/other.db").engine is not first.engine
+    (tmp_path / "w.db").unlink()
+    with pytest.raises(ConfigError, match=r"^no warehouse at "):  # asked again, not cached
+        open_warehouse(url, create=False)
+    close_warehouses()
+    assert open_warehouse(url) is not first  # made anew (and the new file given its schema)
+    assert _revision(url) == newest_revision()
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     from recon.warehouse.db import open_warehouse
 
-    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -93,7 +107,7 @@ def test_a_new_sqlite_warehouse_and_its_wal_are_private(tmp_path: Path) -> None:
 
     old = os.umask(0o022)  # a usual umask: files 0644 unless recon asks otherwise
     try:
-        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
         with engine.connect():  # the -wal and -shm files exist while a connection is open
             modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("w.db*")}
         engine.dispose()

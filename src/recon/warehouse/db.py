@@ -8,6 +8,7 @@ Every writer goes through `upsert`, keyed by natural ids, so any step can be re-
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -149,16 +151,75 @@ def exists(url: str) -> bool:
     return path is None or path.exists()
 
 
-def open_warehouse(url: str, *, create: bool = True) -> Engine:
-    """The warehouse at `url`, never migrated. With `create` a new, empty database is given
-    the schema; a schema that is behind is a ConfigError naming `recon db upgrade`. With
-    `create=False` a SQLite file that does not exist yet is a ConfigError, and nothing (no
-    file, no directory) is made."""
+@dataclass(frozen=True, eq=False)
+class Warehouse:
+    """The process's one handle on the warehouse at `url`: its Engine (the connection pool
+    every job, command and dashboard page of this process shares), from `open_warehouse`."""
+
+    url: str
+    engine: Engine
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection reading one consistent state, the whole block long: on PostgreSQL a
+        REPEATABLE READ, READ ONLY transaction (one snapshot, taken at its first query); on
+        SQLite a read transaction, which WAL keeps on the state of its first read. What
+        commits meanwhile is seen by the next block."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                ).begin()
+            else:
+                conn.exec_driver_sql("BEGIN")  # pysqlite would begin only before a write
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def close(self) -> None:
+        """Dispose of the pool and forget this warehouse (the next open makes a new one)."""
+        with _OPENING:
+            if _OPEN.get(self.url) is self:
+                del _OPEN[self.url]
+        self.engine.dispose()
+
+
+_OPEN: dict[str, Warehouse] = {}
+_OPENING = threading.Lock()
+
+
+def open_warehouse(url: str, *, create: bool = True) -> Warehouse:
+    """The warehouse at `url`, one object per URL per process: opened the first time it is
+    asked for, then the same one (disposed of at exit). Never migrated. With `create` a
+    new, empty database is given the schema; a schema that is behind is a ConfigError
+    naming `recon db upgrade`. With `create=False` a SQLite file that does not exist yet is
+    a ConfigError, and nothing (no file, no directory) is made."""
     if not create and not exists(url):
         raise ConfigError(
             f"no warehouse at {sqlite_path(url)}: run `recon mappings import FILE` first "
             "(or check RECON_WAREHOUSE_URL)"
         )
+    with _OPENING:
+        hit = _OPEN.get(url)
+        if hit is None:
+            hit = _OPEN[url] = Warehouse(url, _checked_engine(url, create=create))
+        return hit
+
+
+def close_warehouses() -> None:
+    """Dispose of every warehouse this process opened (at exit; between tests)."""
+    with _OPENING:
+        opened = list(_OPEN.values())
+        _OPEN.clear()
+    for each in opened:
+        each.engine.dispose()
+
+
+atexit.register(close_warehouses)
+
+
+def _checked_engine(url: str, *, create: bool) -> Engine:
     engine = make_engine(url)
     current, newest = revision(engine), newest_revision()
     if current == newest:
