@@ -1,7 +1,8 @@
 """Read-only queries behind the dashboard: warehouse rows in, typed Polars frames out.
 
-Plain functions of a SQLAlchemy `Engine` and a `Filters`, so they are tested without
-Streamlit. Money stays Decimal (Polars Decimal columns). Nothing here writes to the
+Plain functions of a SQLAlchemy `Connection` and a `Filters`, so they are tested without
+Streamlit; a page passes every query the one connection of its render (`ui.reading`), so
+the page reads one state. Money stays Decimal (Polars Decimal columns). Nothing here writes to the
 warehouse (workflow actions live in `recon.app.workflow`) or knows about widgets.
 
 Over 600 lines, kept as one module because it holds one concern: the dashboard's read-only
@@ -21,8 +22,8 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
+    Connection,
     Date,
-    Engine,
     Float,
     Integer,
     LargeBinary,
@@ -140,14 +141,13 @@ def schema_of(model: type[DeclarativeBase], skip: Sequence[str] = ()) -> dict[st
     return {c.name: _dtype(c.type) for c in model.__table__.columns if c.name not in skip}
 
 
-def _frame(engine: Engine, stmt: Select[Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    with engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+def _frame(conn: Connection, stmt: Select[Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    rows = [dict(row) for row in conn.execute(stmt).mappings()]
     return pl.DataFrame(rows, schema=dict(schema), orient="row")
 
 
 def _table(
-    engine: Engine,
+    conn: Connection,
     model: type[DeclarativeBase],
     where: ColumnElement[bool],
     order_by: Sequence[Any] = (),
@@ -155,7 +155,7 @@ def _table(
 ) -> pl.DataFrame:
     schema = schema_of(model, skip)
     cols = [model.__table__.c[name] for name in schema]
-    return _frame(engine, select(*cols).where(where).order_by(*order_by), schema)
+    return _frame(conn, select(*cols).where(where).order_by(*order_by), schema)
 
 
 # --- exceptions --------------------------------------------------------------------
@@ -184,7 +184,7 @@ def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
-def exceptions(engine: Engine, filters: Filters) -> pl.DataFrame:
+def exceptions(conn: Connection, filters: Filters) -> pl.DataFrame:
     """The exceptions the filters keep: CONTRACT fields plus assignee and resolved_at.
 
     Newest business day first, then store, kind and id (a stable order for tables).
@@ -196,7 +196,7 @@ def exceptions(engine: Engine, filters: Filters) -> pl.DataFrame:
         .where(and_(true(), *_conditions(filters)))
         .order_by(t.business_day.desc().nulls_last(), t.store, t.kind, t.id)
     )
-    return _frame(engine, stmt, _EXC_SCHEMA)
+    return _frame(conn, stmt, _EXC_SCHEMA)
 
 
 def money_at_stake() -> pl.Expr:
@@ -231,14 +231,14 @@ def _currencies() -> pl.Expr:
     )
 
 
-def drift_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+def drift_by_store_day(conn: Connection, filters: Filters) -> pl.DataFrame:
     """Exceptions per store x business day: count (finance and ops) and money at stake.
 
     Money at stake sums only finance kinds whose values are money; ops kinds count only.
     Exceptions without a store or a business day are left out (see `totals`).
     `currency` lists the currencies summed; more than one means the sum mixes them.
     """
-    frame = exceptions(engine, filters).filter(
+    frame = exceptions(conn, filters).filter(
         pl.col("store").is_not_null() & pl.col("business_day").is_not_null()
     )
     return (
@@ -265,8 +265,8 @@ class Totals:
     without_store_day: int
 
 
-def totals(engine: Engine, filters: Filters) -> Totals:
-    frame = exceptions(engine, filters).with_columns(money_at_stake())
+def totals(conn: Connection, filters: Filters) -> Totals:
+    frame = exceptions(conn, filters).with_columns(money_at_stake())
     by_owner = {owner: frame.filter(pl.col("owner") == owner).height for owner in OWNERS}
     money = (
         frame.filter(pl.col("money_at_stake").is_not_null())
@@ -284,7 +284,7 @@ def totals(engine: Engine, filters: Filters) -> Totals:
     )
 
 
-def order_stores(engine: Engine) -> dict[str, date]:
+def order_stores(conn: Connection) -> dict[str, date]:
     """Every store with POS orders and its latest business day with one.
 
     A loose index scan (a recursive CTE that seeks the next store id in the
@@ -299,25 +299,20 @@ def order_stores(engine: Engine) -> dict[str, date]:
     stmt = select(walk.c.store_id, last.scalar_subquery().label("last_day")).where(
         walk.c.store_id.is_not(None)
     )
-    with engine.connect() as conn:
-        return {str(store): day for store, day in conn.execute(stmt)}
+    return {str(store): day for store, day in conn.execute(stmt)}
 
 
-def store_names(engine: Engine) -> dict[str, str]:
+def store_names(conn: Connection) -> dict[str, str]:
     """Store id -> name as Sitoo names it (kept by the collector); stores it never named
     are absent (show their id)."""
-    with engine.connect() as conn:
-        return {str(i): str(n) for i, n in conn.execute(select(PosStore.store_id, PosStore.name))}
+    return {str(i): str(n) for i, n in conn.execute(select(PosStore.store_id, PosStore.name))}
 
 
-def store_options(engine: Engine) -> list[str]:
+def store_options(conn: Connection) -> list[str]:
     """Every store that has an exception or a POS order, sorted."""
-    with engine.connect() as conn:
-        a = conn.execute(
-            select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)).distinct()
-        )
-        stores = {str(s) for s in a.scalars()}
-    stores.update(order_stores(engine))
+    a = conn.execute(select(ExceptionRow.store).where(ExceptionRow.store.is_not(None)).distinct())
+    stores = {str(s) for s in a.scalars()}
+    stores.update(order_stores(conn))
     return sorted(stores, key=lambda s: (len(s), s))
 
 
@@ -333,7 +328,7 @@ class RunChanges:
     resolved: pl.DataFrame
 
 
-def _last_reconcile_start(engine: Engine) -> datetime | None:
+def _last_reconcile_start(conn: Connection) -> datetime | None:
     stmt = (
         select(Run.started_at)
         .where(
@@ -344,11 +339,10 @@ def _last_reconcile_start(engine: Engine) -> datetime | None:
         .order_by(Run.started_at.desc())
         .limit(1)
     )
-    with engine.connect() as conn:
-        return conn.execute(stmt).scalar_one_or_none()
+    return conn.execute(stmt).scalar_one_or_none()
 
 
-def changes_since_last_run(engine: Engine, filters: Filters) -> RunChanges:
+def changes_since_last_run(conn: Connection, filters: Filters) -> RunChanges:
     """New and resolved exceptions of the last reconcile run, within the filters' scope.
 
     The filters' status is ignored (new ones may be closed already). Without any
@@ -357,13 +351,13 @@ def changes_since_last_run(engine: Engine, filters: Filters) -> RunChanges:
     """
     t = ExceptionRow
     scope = _conditions(replace(filters, status="all"))
-    started = _last_reconcile_start(engine)
+    started = _last_reconcile_start(conn)
     cols = [t.__table__.c[name] for name in EXCEPTION_COLUMNS]
     order = (t.business_day.desc().nulls_last(), t.store, t.kind, t.id)
 
     def rows(*where: ColumnElement[bool]) -> pl.DataFrame:
         stmt = select(*cols).where(*scope, *where).order_by(*order)
-        return _frame(engine, stmt, _EXC_SCHEMA)
+        return _frame(conn, stmt, _EXC_SCHEMA)
 
     if started is None:
         return RunChanges(None, rows(t.status == "new"), rows(false()))
@@ -388,7 +382,7 @@ _FRESHNESS_SCHEMA: dict[str, pl.DataType] = {
 
 
 def freshness(
-    engine: Engine,
+    conn: Connection,
     now: datetime | None = None,
     stale_after: Mapping[str, timedelta] | None = None,
 ) -> pl.DataFrame:
@@ -400,42 +394,41 @@ def freshness(
     now = now or datetime.now(UTC)
     limits = {**DEFAULT_STALE_AFTER, **(stale_after or {})}
     rows: list[dict[str, Any]] = []
-    with engine.connect() as conn:
-        for job in JOBS:
-            last = conn.execute(
-                select(Run.finished_at, Run.status, Run.message)
-                .where(Run.job == job, Run.finished_at.is_not(None))
-                .order_by(Run.finished_at.desc())
-                .limit(1)
-            ).first()
-            running = conn.execute(
-                select(func.max(Run.started_at)).where(Run.job == job, Run.finished_at.is_(None))
-            ).scalar_one_or_none()
-            finished = last.finished_at if last else None
-            age = now - finished if finished is not None else None
-            rows.append(
-                {
-                    "job": job,
-                    "last_finished_at": finished,
-                    "last_status": last.status if last else None,
-                    "last_message": last.message if last else None,
-                    "running_since": running,
-                    "age": age,
-                    "stale": age is None or age > limits[job],
-                }
-            )
+    for job in JOBS:
+        last = conn.execute(
+            select(Run.finished_at, Run.status, Run.message)
+            .where(Run.job == job, Run.finished_at.is_not(None))
+            .order_by(Run.finished_at.desc())
+            .limit(1)
+        ).first()
+        running = conn.execute(
+            select(func.max(Run.started_at)).where(Run.job == job, Run.finished_at.is_(None))
+        ).scalar_one_or_none()
+        finished = last.finished_at if last else None
+        age = now - finished if finished is not None else None
+        rows.append(
+            {
+                "job": job,
+                "last_finished_at": finished,
+                "last_status": last.status if last else None,
+                "last_message": last.message if last else None,
+                "running_since": running,
+                "age": age,
+                "stale": age is None or age > limits[job],
+            }
+        )
     return pl.DataFrame(rows, schema=_FRESHNESS_SCHEMA, orient="row")
 
 
-def runs(engine: Engine, job: str | None = None, limit: int = 200) -> pl.DataFrame:
+def runs(conn: Connection, job: str | None = None, limit: int = 200) -> pl.DataFrame:
     """The latest runs, newest first (counts stay the JSON text the job wrote)."""
     where = Run.job == job if job else true()
-    return _table(engine, Run, where, order_by=[Run.started_at.desc()]).head(limit)
+    return _table(conn, Run, where, order_by=[Run.started_at.desc()]).head(limit)
 
 
-def sync_post_summary(engine: Engine) -> pl.DataFrame:
+def sync_post_summary(conn: Connection) -> pl.DataFrame:
     """Sync posts counted by ERP, kind, status and reason."""
-    posts = _table(engine, SyncPost, true())
+    posts = _table(conn, SyncPost, true())
     return (
         posts.group_by("erp", "kind", "status", "reason")
         .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("last_attempt_at").max())
@@ -444,11 +437,11 @@ def sync_post_summary(engine: Engine) -> pl.DataFrame:
 
 
 def sync_posts(
-    engine: Engine, statuses: Sequence[str] = ("held", "failed", "retrying")
+    conn: Connection, statuses: Sequence[str] = ("held", "failed", "retrying")
 ) -> pl.DataFrame:
     """The sync posts in `statuses` (by default the ones that did not reach the ERP)."""
     where = SyncPost.status.in_(statuses) if statuses else true()
-    return _table(engine, SyncPost, where, order_by=[SyncPost.last_attempt_at.desc()])
+    return _table(conn, SyncPost, where, order_by=[SyncPost.last_attempt_at.desc()])
 
 
 # --- one exception and its order chain -------------------------------------------
@@ -502,26 +495,25 @@ class ExceptionDetail:
     chain: OrderChain
 
 
-def _raw_records(engine: Engine, ids: set[int]) -> dict[int, RawRecord]:
+def _raw_records(conn: Connection, ids: set[int]) -> dict[int, RawRecord]:
     if not ids:
         return {}
     stmt = select(RawPayload).where(RawPayload.id.in_(sorted(ids)))
     out: dict[int, RawRecord] = {}
-    with engine.connect() as conn:
-        for r in conn.execute(stmt).mappings():
-            out[r["id"]] = RawRecord(
-                r["id"],
-                r["source"],
-                r["entity"],
-                r["vendor_id"],
-                r["fetched_at"],
-                unpack(r["payload"]),
-            )
+    for r in conn.execute(stmt).mappings():
+        out[r["id"]] = RawRecord(
+            r["id"],
+            r["source"],
+            r["entity"],
+            r["vendor_id"],
+            r["fetched_at"],
+            unpack(r["payload"]),
+        )
     return out
 
 
 def order_chain(
-    engine: Engine,
+    conn: Connection,
     pos_ref: str | None,
     erp_ref: str | None = None,
     store_day_ref: str | None = None,
@@ -538,16 +530,15 @@ def order_chain(
         doc_match.append(ErpDocument.doc_no == erp_ref)
     order_id = pos_ref
     if order_id is None and doc_match:
-        with engine.connect() as conn:
-            order_id = conn.execute(
-                select(ErpDocument.pos_ref)
-                .where(or_(*doc_match), ErpDocument.pos_ref.is_not(None))
-                .limit(1)
-            ).scalar_one_or_none()
+        order_id = conn.execute(
+            select(ErpDocument.pos_ref)
+            .where(or_(*doc_match), ErpDocument.pos_ref.is_not(None))
+            .limit(1)
+        ).scalar_one_or_none()
     if order_id:
         doc_match.append(ErpDocument.pos_ref == order_id)
     documents = _table(
-        engine, ErpDocument, or_(false(), *doc_match), order_by=[ErpDocument.posting_date]
+        conn, ErpDocument, or_(false(), *doc_match), order_by=[ErpDocument.posting_date]
     )
     doc_ids = documents.get_column("doc_id").to_list()
     refs = [r for r in (order_id, store_day_ref) if r]
@@ -555,13 +546,13 @@ def order_chain(
     if erp_ref:
         journal_match.append(ErpJournalLine.journal_id == erp_ref)
     journal = _table(
-        engine,
+        conn,
         ErpJournalLine,
         or_(false(), *journal_match),
         order_by=[ErpJournalLine.journal_id, ErpJournalLine.line_no],
     )
     oid = order_id or ""
-    pos_order = _table(engine, PosOrder, PosOrder.order_id == oid)
+    pos_order = _table(conn, PosOrder, PosOrder.order_id == oid)
     chain_raw_ids = {
         i
         for frame in (pos_order, documents, journal)
@@ -571,35 +562,31 @@ def order_chain(
     return OrderChain(
         order_id=order_id,
         pos_order=pos_order,
-        pos_lines=_table(
-            engine, PosOrderLine, PosOrderLine.order_id == oid, [PosOrderLine.line_no]
-        ),
-        pos_payments=_table(
-            engine, PosPayment, PosPayment.order_id == oid, [PosPayment.payment_no]
-        ),
+        pos_lines=_table(conn, PosOrderLine, PosOrderLine.order_id == oid, [PosOrderLine.line_no]),
+        pos_payments=_table(conn, PosPayment, PosPayment.order_id == oid, [PosPayment.payment_no]),
         erp_documents=documents,
         erp_lines=_table(
-            engine,
+            conn,
             ErpDocumentLine,
             ErpDocumentLine.doc_id.in_(doc_ids),
             [ErpDocumentLine.doc_id, ErpDocumentLine.line_no],
         ),
         erp_journal_lines=journal,
         sync_posts=_table(
-            engine, SyncPost, SyncPost.pos_order_id == oid, [SyncPost.first_attempt_at]
+            conn, SyncPost, SyncPost.pos_order_id == oid, [SyncPost.first_attempt_at]
         ),
-        raw=_raw_records(engine, chain_raw_ids),
+        raw=_raw_records(conn, chain_raw_ids),
     )
 
 
-def exception_detail(engine: Engine, exception_id: str) -> ExceptionDetail | None:
+def exception_detail(conn: Connection, exception_id: str) -> ExceptionDetail | None:
     """The exception, its audit trail (oldest first) and its order chain; None if unknown."""
-    found = exceptions_by_id(engine, [exception_id])
+    found = exceptions_by_id(conn, [exception_id])
     if found.is_empty():
         return None
     exc = found.row(0, named=True)
     events = _table(
-        engine,
+        conn,
         ExceptionEvent,
         ExceptionEvent.exception_id == exception_id,
         order_by=[ExceptionEvent.at, ExceptionEvent.id],
@@ -607,14 +594,14 @@ def exception_detail(engine: Engine, exception_id: str) -> ExceptionDetail | Non
     store_day = None
     if exc["store"] and exc["business_day"] and not exc["pos_ref"]:
         store_day = f"{exc['store']}-{exc['business_day'].isoformat()}"
-    chain = order_chain(engine, exc["pos_ref"], exc["erp_ref"], store_day)
+    chain = order_chain(conn, exc["pos_ref"], exc["erp_ref"], store_day)
     return ExceptionDetail(exception=exc, events=events, chain=chain)
 
 
-def exceptions_by_id(engine: Engine, ids: Sequence[str]) -> pl.DataFrame:
+def exceptions_by_id(conn: Connection, ids: Sequence[str]) -> pl.DataFrame:
     t = ExceptionRow
     cols = [t.__table__.c[name] for name in EXCEPTION_COLUMNS]
-    return _frame(engine, select(*cols).where(t.id.in_(list(ids))), _EXC_SCHEMA)
+    return _frame(conn, select(*cols).where(t.id.in_(list(ids))), _EXC_SCHEMA)
 
 
 # --- store-day activity, takings, VAT: aggregated in SQL ------------------------------
@@ -622,14 +609,14 @@ def exceptions_by_id(engine: Engine, ids: Sequence[str]) -> pl.DataFrame:
 MONEY = pl.Decimal(18, 2)
 
 
-def _units(engine: Engine, column: Any, scale: int = 2) -> ColumnElement[Any]:
+def _units(conn: Connection, column: Any, scale: int = 2) -> ColumnElement[Any]:
     """SUM of a Decimal column in integer units of 10^-scale, exact on both backends.
 
     SQLite keeps money as TEXT: each value becomes a float and is rounded back to whole
     cents before summing, which is exact for any money value below 10^13.
     """
     factor = 10**scale
-    value = cast(column, Float) if engine.dialect.name == "sqlite" else column
+    value = cast(column, Float) if conn.dialect.name == "sqlite" else column
     return func.sum(cast(func.round(value * factor), BigInteger))
 
 
@@ -653,16 +640,15 @@ def _store_days(model: Any, store_column: Any, filters: Filters) -> ColumnElemen
     return and_(true(), *where)
 
 
-def latest_day(engine: Engine) -> date | None:
+def latest_day(conn: Connection) -> date | None:
     """The latest business day with POS orders or exceptions (None on an empty warehouse)."""
-    with engine.connect() as conn:
-        days = [conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none()]
-    days.extend(order_stores(engine).values())
+    days = [conn.execute(select(func.max(ExceptionRow.business_day))).scalar_one_or_none()]
+    days.extend(order_stores(conn).values())
     known = [d for d in days if d is not None]
     return max(known) if known else None
 
 
-def pos_activity(engine: Engine, filters: Filters) -> pl.DataFrame:
+def pos_activity(conn: Connection, filters: Filters) -> pl.DataFrame:
     """POS orders per store x business day (any state), for the stores and days filtered."""
     t = PosOrder
     stmt: Select[Any] = (
@@ -671,16 +657,16 @@ def pos_activity(engine: Engine, filters: Filters) -> pl.DataFrame:
         .group_by(t.store_id, t.business_day)
     )
     schema = {"store": pl.String(), "business_day": pl.Date(), "orders": pl.Int64()}
-    return _frame(engine, stmt, schema)
+    return _frame(conn, stmt, schema)
 
 
-def heatmap_cells(engine: Engine, filters: Filters) -> pl.DataFrame:
+def heatmap_cells(conn: Connection, filters: Filters) -> pl.DataFrame:
     """Every store x day with POS orders or exceptions: orders, exception counts, money.
 
     A store-day with orders and no exception is a row with count 0 (a clean day).
     """
-    drift = drift_by_store_day(engine, filters)
-    activity = pos_activity(engine, filters)
+    drift = drift_by_store_day(conn, filters)
+    activity = pos_activity(conn, filters)
     return (
         activity.join(drift, on=["store", "business_day"], how="full", coalesce=True)
         .with_columns(
@@ -696,21 +682,21 @@ def heatmap_cells(engine: Engine, filters: Filters) -> pl.DataFrame:
 _TAKINGS_SCHEMA = schema_of(Takings)
 
 
-def takings(engine: Engine, filters: Filters) -> pl.DataFrame:
+def takings(conn: Connection, filters: Filters) -> pl.DataFrame:
     """Takings per store, business day and tender account, as the last reconcile wrote them.
 
     Newest day first, then store and account. Only the store and day filters apply.
     """
     t = Takings
     return _table(
-        engine,
+        conn,
         Takings,
         _store_days(t, t.store, filters),
         order_by=[t.business_day.desc(), t.store, t.account],
     )
 
 
-def takings_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+def takings_by_store_day(conn: Connection, filters: Filters) -> pl.DataFrame:
     """POS and ERP takings and their variance per store-day and currency, summed in SQL."""
     t = Takings
     stmt = (
@@ -718,28 +704,27 @@ def takings_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
             t.store,
             t.business_day,
             t.currency,
-            _units(engine, t.pos_amount).label("pos"),
-            _units(engine, t.erp_amount).label("erp"),
-            _units(engine, t.variance).label("var"),
+            _units(conn, t.pos_amount).label("pos"),
+            _units(conn, t.erp_amount).label("erp"),
+            _units(conn, t.variance).label("var"),
             func.count().label("accounts"),
         )
         .where(_store_days(t, t.store, filters))
         .group_by(t.store, t.business_day, t.currency)
         .order_by(t.business_day.desc(), t.store, t.currency)
     )
-    with engine.connect() as conn:
-        rows = [
-            (
-                r.store,
-                r.business_day,
-                _from_units(r.pos),
-                _from_units(r.erp),
-                _from_units(r.var),
-                r.currency,
-                r.accounts,
-            )
-            for r in conn.execute(stmt)
-        ]
+    rows = [
+        (
+            r.store,
+            r.business_day,
+            _from_units(r.pos),
+            _from_units(r.erp),
+            _from_units(r.var),
+            r.currency,
+            r.accounts,
+        )
+        for r in conn.execute(stmt)
+    ]
     schema = {
         "store": pl.String(),
         "business_day": pl.Date(),
@@ -752,17 +737,16 @@ def takings_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def variance_waterfall(engine: Engine, filters: Filters) -> pl.DataFrame:
+def variance_waterfall(conn: Connection, filters: Filters) -> pl.DataFrame:
     """The takings variance by cause and currency over the filtered store-days (SQL sums)."""
     t = WaterfallPart
     stmt = (
-        select(t.currency, t.cause, _units(engine, t.amount).label("amount"))
+        select(t.currency, t.cause, _units(conn, t.amount).label("amount"))
         .where(_store_days(t, t.store, filters))
         .group_by(t.currency, t.cause)
         .order_by(t.currency, t.cause)
     )
-    with engine.connect() as conn:
-        rows = [(r.currency, r.cause, _from_units(r.amount)) for r in conn.execute(stmt)]
+    rows = [(r.currency, r.cause, _from_units(r.amount)) for r in conn.execute(stmt)]
     schema = {"currency": pl.String(), "cause": pl.String(), "amount": MONEY}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
@@ -791,7 +775,7 @@ def waterfall_steps(
 
 
 def _orders_vs_documents(
-    engine: Engine, filters: Filters, pos_column: Any, erp_column: Any, name: str
+    conn: Connection, filters: Filters, pos_column: Any, erp_column: Any, name: str
 ) -> pl.DataFrame:
     """A money column of completed, paid POS orders against the same column of the ERP
     documents whose pos_ref is one of them, per store-day of the order: `pos_{name}`,
@@ -800,19 +784,18 @@ def _orders_vs_documents(
     o, d = PosOrder, ErpDocument
     where = [_store_days(o, o.store_id, filters), o.state == "completed", o.paid.is_(True)]
     pos = (
-        select(o.store_id, o.business_day, o.currency, _units(engine, pos_column).label("v"))
+        select(o.store_id, o.business_day, o.currency, _units(conn, pos_column).label("v"))
         .where(*where)
         .group_by(o.store_id, o.business_day, o.currency)
     )
     erp = (
-        select(o.store_id, o.business_day, o.currency, _units(engine, erp_column).label("v"))
+        select(o.store_id, o.business_day, o.currency, _units(conn, erp_column).label("v"))
         .join(d, d.pos_ref == o.order_id)
         .where(*where)
         .group_by(o.store_id, o.business_day, o.currency)
     )
-    with engine.connect() as conn:
-        pos_rows = {(r[0], r[1], r[2]): _from_units(r[3]) for r in conn.execute(pos)}
-        erp_rows = {(r[0], r[1], r[2]): _from_units(r[3]) for r in conn.execute(erp)}
+    pos_rows = {(r[0], r[1], r[2]): _from_units(r[3]) for r in conn.execute(pos)}
+    erp_rows = {(r[0], r[1], r[2]): _from_units(r[3]) for r in conn.execute(erp)}
     rows = [
         (*key, pos_rows.get(key, Decimal(0)), erp_rows.get(key, Decimal(0)))
         for key in sorted(pos_rows.keys() | erp_rows.keys(), key=lambda k: (k[1], k[0], k[2]))
@@ -830,16 +813,16 @@ def _orders_vs_documents(
     )
 
 
-def vat_totals(engine: Engine, filters: Filters) -> pl.DataFrame:
+def vat_totals(conn: Connection, filters: Filters) -> pl.DataFrame:
     """VAT per store-day: completed, paid POS orders against the ERP documents that carry them.
 
     ERP VAT is summed over documents whose pos_ref is one of those orders, booked to the
     order's store and business day (journal-mode VAT is not itemised, so not counted).
     """
-    return _orders_vs_documents(engine, filters, PosOrder.vat_total, ErpDocument.vat_total, "vat")
+    return _orders_vs_documents(conn, filters, PosOrder.vat_total, ErpDocument.vat_total, "vat")
 
 
-def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
+def revenue_by_store_day(conn: Connection, filters: Filters) -> pl.DataFrame:
     """Revenue per store-day: the gross of completed, paid POS orders against the gross of
     the ERP documents (`pos_revenue`, `erp_revenue`, `difference`), so a document posted
     twice, for another amount, or with no POS order behind it shows even where the tenders
@@ -848,7 +831,7 @@ def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
     the sale it refunds, else none (`store` null: unattributed). Journal mode posts no
     per-order documents: its ERP column stays 0."""
     carried = _orders_vs_documents(
-        engine, filters, PosOrder.gross_total, ErpDocument.gross_total, "revenue"
+        conn, filters, PosOrder.gross_total, ErpDocument.gross_total, "revenue"
     )
     d, o, sale, m = ErpDocument, PosOrder, PosOrder.__table__.alias("sale"), MapStore
     store = func.coalesce(m.store_id, sale.c.store_id)
@@ -856,7 +839,7 @@ def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
     if filters.stores:
         where.append(store.in_(filters.stores))
     stmt = (
-        select(store, d.posting_date, d.currency, _units(engine, d.gross_total))
+        select(store, d.posting_date, d.currency, _units(conn, d.gross_total))
         .select_from(d)
         .outerjoin(o, o.order_id == d.pos_ref)
         .outerjoin(m, m.location == d.location)
@@ -864,8 +847,7 @@ def revenue_by_store_day(engine: Engine, filters: Filters) -> pl.DataFrame:
         .where(*where)
         .group_by(store, d.posting_date, d.currency)
     )
-    with engine.connect() as conn:
-        orphans = [(r[0], r[1], r[2], _from_units(r[3])) for r in conn.execute(stmt)]
+    orphans = [(r[0], r[1], r[2], _from_units(r[3])) for r in conn.execute(stmt)]
     keys = ["store", "business_day", "currency"]
     extra = pl.DataFrame(
         orphans, schema={**{k: carried.schema[k] for k in keys}, "orphan": MONEY}, orient="row"
@@ -913,32 +895,31 @@ def store_day_money(by_store_day: pl.DataFrame, revenue: pl.DataFrame) -> pl.Dat
     )
 
 
-def latest_closed_day(engine: Engine, today: date) -> date | None:
+def latest_closed_day(conn: Connection, today: date) -> date | None:
     """The latest business day before `today` with takings (a closed day: its sales are all
     in), else the latest with takings at all; None when no reconcile wrote takings."""
     t = Takings
-    with engine.connect() as conn:
-        closed = conn.execute(
-            select(func.max(t.business_day)).where(t.business_day < today)
-        ).scalar_one_or_none()
-        if closed is not None:
-            return closed
-        return conn.execute(select(func.max(t.business_day))).scalar_one_or_none()
+    closed = conn.execute(
+        select(func.max(t.business_day)).where(t.business_day < today)
+    ).scalar_one_or_none()
+    if closed is not None:
+        return closed
+    return conn.execute(select(func.max(t.business_day))).scalar_one_or_none()
 
 
 # --- stock and items -------------------------------------------------------------------
 
 
-def stock_variances(engine: Engine, filters: Filters) -> pl.DataFrame:
+def stock_variances(conn: Connection, filters: Filters) -> pl.DataFrame:
     """stock_variance exceptions valued at the ERP gross price, largest value first.
 
     `value` = |ERP - POS quantity| x ERP master gross price (null when the ERP has no
     price for the SKU; those come last). Day filters do not apply: stock has no day.
     """
     scoped = replace(filters, kinds=("stock_variance",), owner=None, date_from=None, date_to=None)
-    frame = exceptions(engine, scoped)
+    frame = exceptions(conn, scoped)
     skus = sorted({s for s in frame["sku"].to_list() if s is not None})
-    prices = _table(engine, ErpItem, ErpItem.sku.in_(skus)).select(
+    prices = _table(conn, ErpItem, ErpItem.sku.in_(skus)).select(
         "sku", pl.col("price_gross").alias("unit_price")
     )
     return (
@@ -967,7 +948,7 @@ def stock_variances(engine: Engine, filters: Filters) -> pl.DataFrame:
 # --- mapping health and ageing -----------------------------------------------------------
 
 
-def mapping_health(engine: Engine) -> pl.DataFrame:
+def mapping_health(conn: Connection) -> pl.DataFrame:
     """What holds orders back from the ERP, biggest money first: one row per hold (an
     unmapped tender, VAT rate or store, a closed account, an unknown SKU, as the sync's
     message names it), with the orders it blocks and their POS gross (a refund's counts as
@@ -990,25 +971,24 @@ def mapping_health(engine: Engine) -> pl.DataFrame:
             held.c.message,
             o.currency,
             func.count().label("orders"),
-            _units(engine, func.abs(o.gross_total)).label("money"),
+            _units(conn, func.abs(o.gross_total)).label("money"),
             func.min(o.business_day).label("oldest_day"),
         )
         .select_from(held)
         .outerjoin(o, o.order_id == held.c.pos_order_id)
         .group_by(held.c.reason, held.c.message, o.currency)
     )
-    with engine.connect() as conn:
-        rows = [
-            (
-                (r.reason or "").removeprefix("held_"),
-                r.message or "",
-                r.orders,
-                _from_units(r.money),
-                r.currency or "",
-                r.oldest_day,
-            )
-            for r in conn.execute(stmt)
-        ]
+    rows = [
+        (
+            (r.reason or "").removeprefix("held_"),
+            r.message or "",
+            r.orders,
+            _from_units(r.money),
+            r.currency or "",
+            r.oldest_day,
+        )
+        for r in conn.execute(stmt)
+    ]
     schema = {
         "problem": pl.String(),
         "what": pl.String(),
@@ -1023,19 +1003,19 @@ def mapping_health(engine: Engine) -> pl.DataFrame:
     )
 
 
-def mapping_changes(engine: Engine, limit: int = 500) -> pl.DataFrame:
+def mapping_changes(conn: Connection, limit: int = 500) -> pl.DataFrame:
     """The audit of mapping edits and imports, newest first: who, when, where from, and
     each mapping's value before -> after (null: not mapped)."""
     t = MappingChange
-    frame = _table(engine, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
+    frame = _table(conn, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
     return frame.head(limit)
 
 
-def account_changes(engine: Engine, limit: int = 500) -> pl.DataFrame:
+def account_changes(conn: Connection, limit: int = 500) -> pl.DataFrame:
     """The audit of dashboard account changes, newest first: who, when, where from, which
     account and what changed (never a password)."""
     t = AccountChange
-    frame = _table(engine, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
+    frame = _table(conn, t, true(), order_by=[t.at.desc(), t.id.desc()], skip=("id",))
     return frame.head(limit)
 
 
@@ -1048,13 +1028,13 @@ AGE_BUCKETS: tuple[tuple[str, int], ...] = (
 )
 
 
-def ageing(engine: Engine, filters: Filters, now: datetime | None = None) -> pl.DataFrame:
+def ageing(conn: Connection, filters: Filters, now: datetime | None = None) -> pl.DataFrame:
     """Open exceptions by owner, kind and age (whole days since first seen, in AGE_BUCKETS),
     with their count and money at stake per currency. The filters apply, but for status
     (always open). Owners, then kinds, then buckets youngest first; empty buckets left out.
     """
     now = now or datetime.now(UTC)
-    frame = exceptions(engine, replace(filters, status="open")).with_columns(money_at_stake())
+    frame = exceptions(conn, replace(filters, status="open")).with_columns(money_at_stake())
     days = (pl.lit(now, dtype=INSTANT) - pl.col("first_seen")).dt.total_days()
     bucket: Any = pl.when(days <= AGE_BUCKETS[0][1]).then(pl.lit(AGE_BUCKETS[0][0]))
     for label, limit in AGE_BUCKETS[1:]:
