@@ -42,7 +42,7 @@ from recon.warehouse.takings import save_takings
 def warehouse(settings: Settings, *, create: bool = False) -> Engine:
     """The warehouse; only `recon mappings import`, `recon collect` and the demo may create
     it, so a command run without configuration leaves no file or directory behind."""
-    return open_warehouse(settings.warehouse_url, create=create)
+    return open_warehouse(settings.warehouse_url, create=create).engine
 
 
 NO_MAPPINGS = (

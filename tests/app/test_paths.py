@@ -20,7 +20,7 @@ def test_an_empty_assignment_is_refused_and_changes_nothing(data: Warehouse) -> 
     at.button(key="assign_btn").click().run()
     assert [shown(e.value) for e in at.error] == ["assignee must not be empty"]
     assert _metrics(at)["Assignee"] == "ops-team"
-    detail = queries.exception_detail(data.engine, "c2")
+    detail = data.read(queries.exception_detail, "c2")
     assert detail is not None and detail.events.is_empty()
 
 
@@ -83,7 +83,7 @@ def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.Monk
     assert [shown(s.value) for s in at.success] == [
         "order 5120: posted as SO-9; collected and reconciled store 1"
     ]
-    detail = queries.exception_detail(data.engine, "a")
+    detail = data.read(queries.exception_detail, "a")
     assert detail is not None
     assert detail.events.select("action", "note").rows() == [
         ("resynced", "order 5120: still held: map tender 'Swish' in mappings"),

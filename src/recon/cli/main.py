@@ -168,7 +168,7 @@ def _print_run(job: str, counts: dict[str, int], problems: list[str]) -> int:
 
 def cmd_mappings(args: argparse.Namespace) -> int:
     from recon.config.mappings import load_mappings
-    from recon.warehouse.db import open_warehouse
+    from recon.jobs import warehouse
     from recon.warehouse.mappings import import_mappings
 
     settings = load_settings()
@@ -176,7 +176,7 @@ def cmd_mappings(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError("name the mappings file: recon mappings import FILE (or RECON_MAPPINGS)")
     mappings = load_mappings(Path(path))  # checked whole before the warehouse is created
-    engine = open_warehouse(settings.warehouse_url)
+    engine = warehouse(settings, create=True)
     counts = import_mappings(engine, mappings, source=str(path))
     print(f"mappings imported from {path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return EXIT_OK
@@ -250,13 +250,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_exceptions(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from recon.jobs import warehouse
     from recon.reconcile import to_records
-    from recon.warehouse.db import open_warehouse
     from recon.warehouse.exceptions import read_exceptions
 
-    frame = read_exceptions(
-        open_warehouse(load_settings().warehouse_url, create=False), day=args.day, store=args.store
-    )
+    frame = read_exceptions(warehouse(load_settings()), day=args.day, store=args.store)
     if args.kind:
         frame = frame.filter(pl.col("kind") == args.kind)
     if args.status == "open":
@@ -343,7 +341,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     """Accounts: list, add or replace, remove. Every change ends the person's open sessions
     and is recorded in the warehouse's account audit (shown on the Admin page)."""
     from recon.app import auth
-    from recon.warehouse.db import open_warehouse
+    from recon.jobs import warehouse
 
     settings = load_settings()
     path = settings.users_file
@@ -353,7 +351,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 kind = "password" if account.password else "oidc"
                 print(f"{name}\t{account.role}\t{kind}")
             return EXIT_OK
-        engine = open_warehouse(settings.warehouse_url)  # the audit's home
+        engine = warehouse(settings, create=True)  # the audit's home
         if args.action == "remove":
             auth.remove_user(path, args.name, engine=engine)
             print(f"removed {args.name} from {path}; their sessions have ended")
