@@ -20,7 +20,7 @@ from recon.kinds import KINDS
 from recon.reconcile import EngineConfig, Tolerance, prepare_whatif, reconcile
 from recon.reconcile.whatif import TOLERANCE_KINDS
 from recon.snapshot import SnapshotError
-from tests.reconcile._build import LATER, Snap
+from tests.reconcile._build import LATER, Snap, later
 from tests.reconcile.test_properties import ACCOUNT, Order, build, orders
 
 
@@ -38,6 +38,7 @@ def breaks() -> Snap:
     snap.sale("103", "50.00", store="2", tenders=(("Cash", "50.00"),))  # receipt 0.40 short
     snap.sale("104", "24.00")  # gross 0.04 above, of it 0.01 VAT
     snap.sale("105", "8.00", posted=False)  # not posted: missing at any tolerance
+    snap.sale("106", "5.00", day=later(1))  # all agrees (and 105 is no longer recent)
     _shift(snap, "erp_documents", "101", "gross_total", "0.03")
     _shift(snap, "erp_documents", "102", "gross_total", "1.00")
     _shift(snap, "erp_journal_lines", "103", "amount", "-0.40")
