@@ -82,6 +82,13 @@ def test_data_a_row_per_tolerance_next_to_now_and_kept_in_the_url(env: Warehouse
         ("0.05", 1, -1),
         ("0", 2, 0),
     ]
+    metrics = {shown(m.label): (m.value, m.delta) for m in at.metric}
+    assert metrics == {  # totals: the amount mismatches plus one finding of another kind
+        "Findings now": ("3", ""),
+        "At 1%": ("1", "-2"),
+        "At 0.05": ("2", "-1"),
+        "At 0": ("3", "0"),
+    }
     assert at.query_params["whatif"] == "1%, 0.05  0"
     at.toggle(key="whatif_on").set_value(False).run()
     assert "whatif" not in at.query_params

@@ -749,8 +749,13 @@ def whatif_panel(url: str) -> None:
     except (ConfigError, SnapshotError) as exc:
         st.error(literal(exc))
         return
-    rows = [prepared.counts(tolerance, word) for word, tolerance in wanted]
-    table = whatif.counts_table(rows, prepared.counts())
+    rows, now = [prepared.counts(tolerance, word) for word, tolerance in wanted], prepared.counts()
+    cells = st.columns(len(rows) + 1)
+    cells[0].metric("Findings now", now.total)
+    for cell, row in zip(cells[1:], rows, strict=True):
+        delta = row.total - now.total
+        cell.metric(f"At {literal(row.tolerance)}", row.total, delta=delta, delta_color="off")
+    table = whatif.counts_table(rows, now)
     show_frame(table, key="whatif_table")
     st.bar_chart(table.drop("total", "vs now"), x="tolerance", stack=True, horizontal=True)
     downloads(table, "whatif")
