@@ -51,12 +51,12 @@ def test_tolerances_in_effect_shown_on_exceptions_and_takings(env: Warehouse) ->
         assert any(c.startswith(want) for c in _captions(at)), page
 
 
-def test_off_by_default_reads_nothing(env: Warehouse) -> None:
+def test_off_by_default_shows_no_panel(env: Warehouse) -> None:
     _breaks(env)
     at = _app(PAGE, role="ops")
     assert at.toggle(key="whatif_on").value is False
     assert not [df for df in at.dataframe if "vs now" in df.value.columns]
-    assert not list((Path(str(env.url).removeprefix("sqlite:///")).parent / "data").glob("*"))
+    assert not at.metric and "whatif" not in at.query_params
 
 
 def test_no_data_says_so(env: Warehouse) -> None:
