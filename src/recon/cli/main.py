@@ -56,6 +56,17 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _tolerance(text: str) -> str:
+    """A what-if tolerance, checked by the engine's rule (`Tolerance.parse`); kept as given."""
+    from recon.reconcile import Tolerance
+
+    try:
+        Tolerance.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="recon", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
@@ -103,6 +114,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run the comparisons on this Dask scheduler (tcp://host:8786, local:N); "
         "default RECON_DASK_SCHEDULER",
+    )
+
+    whatif = sub.add_parser(
+        "whatif",
+        help="how many findings each money tolerance would leave, by kind",
+        description="Re-runs the money comparisons (document totals: amount_tolerance; "
+        "takings per tender account: tender_tolerance) of the latest snapshot at each "
+        "tolerance and counts the findings left, by kind. vat_rounding_max and "
+        "stock_tolerance stay as configured. Reads only.",
+    )
+    whatif.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        action="append",
+        required=True,
+        metavar="T",
+        help="0.05 (in the currency) or 1%% (of the POS value); repeat for more rows",
+    )
+    whatif.add_argument("--format", choices=["json", "text"], default="text")
+    whatif.add_argument(
+        "--snapshot",
+        type=Path,
+        metavar="DIR",
+        help="read this snapshot directory instead of exporting the warehouse "
+        "(an addition to the CONTRACT's arguments)",
     )
 
     exc = sub.add_parser("exceptions", help="print exceptions")
@@ -244,6 +280,36 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     print("reconcile: " + (", ".join(f"{s}={n}" for s, n in by_status) or "no exceptions"))
     if args.snapshot:
         print(f"exceptions written to {args.snapshot / 'exceptions.parquet'}")
+    return EXIT_OK
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """One row per tolerance, in the order given (CONTRACT: JSON is one array of
+    `{"tolerance", "total", "by_kind"}`); the text table ends with the counts as configured."""
+    from recon.jobs import whatif_job
+    from recon.kinds import KINDS
+    from recon.reconcile import TOLERANCE_KINDS, Tolerance
+
+    prepared = whatif_job(load_settings(), snapshot_dir=args.snapshot)
+    rows = [prepared.counts(Tolerance.parse(t), t) for t in args.tolerance]
+    if args.format == "json":
+        json.dump([r.as_json() for r in rows], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    shown = [k.name for k in KINDS if k.name in TOLERANCE_KINDS]
+    table = [["tolerance", *shown, "other kinds", "total"]]
+    for r in rows:
+        varying = [r.by_kind[k] for k in shown]
+        table.append([r.tolerance, *map(str, varying), str(r.total - sum(varying)), str(r.total)])
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:  # the tolerance left-aligned, the counts right-aligned
+        cells = zip(line, widths, strict=True)
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells)))
+    cfg, now = prepared.config, prepared.counts()
+    print(
+        f"now, as configured (amount_tolerance {cfg.amount.text()}, tender_tolerance "
+        f"{cfg.tender.text()}): {now.total} findings"
+    )
     return EXIT_OK
 
 
@@ -423,6 +489,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "prices": cmd_prices,
     "alerts": cmd_alerts,
     "reconcile": cmd_reconcile,
+    "whatif": cmd_whatif,
     "exceptions": cmd_exceptions,
     "snapshot": cmd_snapshot,
     "simulate": cmd_simulate,

@@ -9,16 +9,21 @@ from recon.reconcile._frames import exception_id
 from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
 from recon.reconcile.engine import Findings, reconcile
 from recon.reconcile.history import merge_history, to_records
+from recon.reconcile.whatif import TOLERANCE_KINDS, Counts, WhatIf, prepare_whatif
 
 __all__ = [
     "CAUSE_TEXT",
     "KIND_TEXT",
     "OWNER_FIX",
+    "TOLERANCE_KINDS",
+    "Counts",
     "EngineConfig",
     "Findings",
     "Tolerance",
+    "WhatIf",
     "exception_id",
     "merge_history",
+    "prepare_whatif",
     "reconcile",
     "to_records",
 ]

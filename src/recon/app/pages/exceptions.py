@@ -26,6 +26,7 @@ filters = ui.sidebar_filters(ui.store_options(url))
 st.title("Exceptions")
 frame = ui.exceptions(url, filters)
 st.caption(f"{frame.height} exceptions")
+ui.tolerances_caption(url)
 event = ui.show_frame(
     ui.readable(frame), key="table", on_select="rerun", selection_mode="single-row"
 )
@@ -48,6 +49,8 @@ with st.expander("Ageing: open exceptions by days since first seen"):
             columns = [*index, *(b for b in buckets if b in table.columns)]
             ui.show_frame(table.select(columns), key=key)
         ui.downloads(aged, "ageing")
+
+ui.whatif_panel(url)
 
 # --- which exception: a table row, the box, or ?id= -----------------------------------
 ids: list[str] = frame["id"].to_list()
