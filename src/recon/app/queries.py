@@ -11,7 +11,7 @@ queries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,19 +19,14 @@ from typing import Any
 import polars as pl
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     ColumnElement,
-    Date,
     Engine,
     Float,
-    Integer,
-    LargeBinary,
     Select,
     and_,
     cast,
     false,
     func,
-    or_,
     select,
     true,
 )
@@ -39,28 +34,23 @@ from sqlalchemy.orm import DeclarativeBase
 
 from recon.app.filters import MONEY_KINDS, OWNERS, Filters
 from recon.snapshot.schema import EXCEPTION_FIELDS, INSTANT
-from recon.warehouse.db import unpack
+from recon.warehouse.chain import OrderChain, RawRecord, order_chain
+from recon.warehouse.frames import frame_of, schema_of
 from recon.warehouse.models import (
     AccountChange,
     ErpDocument,
-    ErpDocumentLine,
     ErpItem,
-    ErpJournalLine,
     ExceptionEvent,
     ExceptionRow,
     MappingChange,
     MapStore,
     PosOrder,
-    PosOrderLine,
-    PosPayment,
     PosStore,
-    RawPayload,
     Run,
     SyncPost,
     Takings,
     WaterfallPart,
 )
-from recon.warehouse.types import ExactDecimal, UTCDateTime
 
 __all__ = [
     "AGE_BUCKETS",
@@ -119,31 +109,9 @@ MONEY_AT_STAKE = pl.Decimal(38, 2)  # money: two decimals (pos_value etc. are 3:
 # --- frames from models ------------------------------------------------------------
 
 
-def _dtype(column_type: Any) -> pl.DataType:
-    if isinstance(column_type, ExactDecimal):
-        return pl.Decimal(column_type.precision, column_type.scale)
-    if isinstance(column_type, UTCDateTime):
-        return INSTANT
-    if isinstance(column_type, Date):
-        return pl.Date()
-    if isinstance(column_type, Boolean):
-        return pl.Boolean()
-    if isinstance(column_type, Integer):
-        return pl.Int64()
-    if isinstance(column_type, LargeBinary):
-        return pl.Binary()
-    return pl.String()
-
-
-def schema_of(model: type[DeclarativeBase], skip: Sequence[str] = ()) -> dict[str, pl.DataType]:
-    """The Polars schema of a model's table, column by column (money stays Decimal)."""
-    return {c.name: _dtype(c.type) for c in model.__table__.columns if c.name not in skip}
-
-
 def _frame(engine: Engine, stmt: Select[Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     with engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(stmt).mappings()]
-    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+        return frame_of(conn, stmt, schema)
 
 
 def _table(
@@ -454,142 +422,11 @@ def sync_posts(
 # --- one exception and its order chain -------------------------------------------
 
 
-@dataclass(frozen=True)
-class RawRecord:
-    """One vendor record as received, decoded."""
-
-    raw_id: int
-    source: str
-    entity: str
-    vendor_id: str
-    fetched_at: datetime
-    payload: Any
-
-    @property
-    def label(self) -> str:
-        return f"{self.source} {self.entity} {self.vendor_id}"
-
-
-@dataclass(frozen=True, eq=False)
-class OrderChain:
-    """The POS order an exception is about and the ERP records that carry it."""
-
-    order_id: str | None
-    pos_order: pl.DataFrame
-    pos_lines: pl.DataFrame
-    pos_payments: pl.DataFrame
-    erp_documents: pl.DataFrame
-    erp_lines: pl.DataFrame
-    erp_journal_lines: pl.DataFrame
-    sync_posts: pl.DataFrame
-    raw: dict[int, RawRecord] = field(default_factory=dict)
-
-    def pos_raw(self) -> list[RawRecord]:
-        return self._raw_of(self.pos_order)
-
-    def erp_raw(self) -> list[RawRecord]:
-        return self._raw_of(self.erp_documents) + self._raw_of(self.erp_journal_lines)
-
-    def _raw_of(self, frame: pl.DataFrame) -> list[RawRecord]:
-        ids = dict.fromkeys(i for i in frame.get_column("raw_id").to_list() if i is not None)
-        return [self.raw[i] for i in ids if i in self.raw]
-
-
 @dataclass(frozen=True, eq=False)
 class ExceptionDetail:
     exception: dict[str, Any]
     events: pl.DataFrame
     chain: OrderChain
-
-
-def _raw_records(engine: Engine, ids: set[int]) -> dict[int, RawRecord]:
-    if not ids:
-        return {}
-    stmt = select(RawPayload).where(RawPayload.id.in_(sorted(ids)))
-    out: dict[int, RawRecord] = {}
-    with engine.connect() as conn:
-        for r in conn.execute(stmt).mappings():
-            out[r["id"]] = RawRecord(
-                r["id"],
-                r["source"],
-                r["entity"],
-                r["vendor_id"],
-                r["fetched_at"],
-                unpack(r["payload"]),
-            )
-    return out
-
-
-def order_chain(
-    engine: Engine,
-    pos_ref: str | None,
-    erp_ref: str | None = None,
-    store_day_ref: str | None = None,
-) -> OrderChain:
-    """The POS order `pos_ref`, its lines and payments, and the ERP side of it.
-
-    ERP documents: those whose pos_ref is the order, or whose doc_no is `erp_ref`
-    (when `pos_ref` is unknown the order is taken from that document). Journal lines:
-    those whose pos_ref is the order or `store_day_ref` ("{store}-{YYYY-MM-DD}"), or
-    whose journal_id is `erp_ref`. Raw payloads are decoded.
-    """
-    doc_match: list[ColumnElement[bool]] = []
-    if erp_ref:
-        doc_match.append(ErpDocument.doc_no == erp_ref)
-    order_id = pos_ref
-    if order_id is None and doc_match:
-        with engine.connect() as conn:
-            order_id = conn.execute(
-                select(ErpDocument.pos_ref)
-                .where(or_(*doc_match), ErpDocument.pos_ref.is_not(None))
-                .limit(1)
-            ).scalar_one_or_none()
-    if order_id:
-        doc_match.append(ErpDocument.pos_ref == order_id)
-    documents = _table(
-        engine, ErpDocument, or_(false(), *doc_match), order_by=[ErpDocument.posting_date]
-    )
-    doc_ids = documents.get_column("doc_id").to_list()
-    refs = [r for r in (order_id, store_day_ref) if r]
-    journal_match: list[ColumnElement[bool]] = [ErpJournalLine.pos_ref.in_(refs)] if refs else []
-    if erp_ref:
-        journal_match.append(ErpJournalLine.journal_id == erp_ref)
-    journal = _table(
-        engine,
-        ErpJournalLine,
-        or_(false(), *journal_match),
-        order_by=[ErpJournalLine.journal_id, ErpJournalLine.line_no],
-    )
-    oid = order_id or ""
-    pos_order = _table(engine, PosOrder, PosOrder.order_id == oid)
-    chain_raw_ids = {
-        i
-        for frame in (pos_order, documents, journal)
-        for i in frame.get_column("raw_id").to_list()
-        if i is not None
-    }
-    return OrderChain(
-        order_id=order_id,
-        pos_order=pos_order,
-        pos_lines=_table(
-            engine, PosOrderLine, PosOrderLine.order_id == oid, [PosOrderLine.line_no]
-        ),
-        pos_payments=_table(
-            engine, PosPayment, PosPayment.order_id == oid, [PosPayment.payment_no]
-        ),
-        erp_documents=documents,
-        erp_lines=_table(
-            engine,
-            ErpDocumentLine,
-            ErpDocumentLine.doc_id.in_(doc_ids),
-            [ErpDocumentLine.doc_id, ErpDocumentLine.line_no],
-        ),
-        erp_journal_lines=journal,
-        sync_posts=_table(
-            engine, SyncPost, SyncPost.pos_order_id == oid, [SyncPost.first_attempt_at]
-        ),
-        raw=_raw_records(engine, chain_raw_ids),
-    )
 
 
 def exception_detail(engine: Engine, exception_id: str) -> ExceptionDetail | None:
@@ -607,7 +444,8 @@ def exception_detail(engine: Engine, exception_id: str) -> ExceptionDetail | Non
     store_day = None
     if exc["store"] and exc["business_day"] and not exc["pos_ref"]:
         store_day = f"{exc['store']}-{exc['business_day'].isoformat()}"
-    chain = order_chain(engine, exc["pos_ref"], exc["erp_ref"], store_day)
+    with engine.connect() as conn:
+        chain = order_chain(conn, exc["pos_ref"], exc["erp_ref"], [store_day] if store_day else [])
     return ExceptionDetail(exception=exc, events=events, chain=chain)
 
 

@@ -5,15 +5,17 @@ Reads frames, returns frames; must not write files, the warehouse or call any ve
 """
 
 from recon.reconcile._config import EngineConfig, Tolerance
-from recon.reconcile._frames import exception_id
+from recon.reconcile._frames import DOC_KINDS, STORE_DAY, exception_id
 from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
 from recon.reconcile.engine import Findings, reconcile
 from recon.reconcile.history import merge_history, to_records
 
 __all__ = [
     "CAUSE_TEXT",
+    "DOC_KINDS",
     "KIND_TEXT",
     "OWNER_FIX",
+    "STORE_DAY",
     "EngineConfig",
     "Findings",
     "Tolerance",

@@ -33,6 +33,11 @@ class Tolerance:
             raise ValueError(f"{text!r} is not an amount or a percentage such as 0.05 or 0.5%")
         return cls(relative=value / 100) if percent else cls(absolute=value)
 
+    def allows(self, pos: Decimal, erp: Decimal) -> bool:
+        """True when `erp` agrees with `pos` within this tolerance (the engine's rule, for one
+        pair of values outside a frame)."""
+        return abs(erp - pos) <= self.absolute + self.relative * abs(pos)
+
 
 @dataclass(frozen=True)
 class EngineConfig:
