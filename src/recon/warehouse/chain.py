@@ -452,7 +452,7 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
     if not ident:
         raise NotFound("give a POS order id or an ERP document number")
     sale, found_as, doc_no = _resolve(conn, ident)
-    settings = dict(conn.execute(select(MapSetting.key, MapSetting.value)).tuples().all())
+    settings = {k: v for k, v in conn.execute(select(MapSetting.key, MapSetting.value))}
     modes = Mappings(settings=settings)
     orders = rows_of(
         conn,
@@ -469,7 +469,7 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
         records=records,
         modes=modes,
         config=EngineConfig.from_settings(settings),
-        accounts=dict(conn.execute(select(MapTender.tender, MapTender.account)).tuples().all()),
+        accounts={t: a for t, a in conn.execute(select(MapTender.tender, MapTender.account))},
         now=now or datetime.now(UTC),
     )
     tenders, involved = judge.tenders()
