@@ -27,6 +27,7 @@ from recon.app.causes import cause_text
 from recon.app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from recon.app.money import store_label, value_text
 from recon.config import ConfigError, Settings, load_settings
+from recon.warehouse.chain import Chain
 from recon.warehouse.db import open_warehouse
 
 HEATMAP_DAYS = 28  # the overview heatmap's default window: four weeks up to the latest day
@@ -287,6 +288,18 @@ def store_names(url: str) -> dict[str, str]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def detail(url: str, exception_id: str) -> queries.ExceptionDetail | None:
     return queries.exception_detail(_engine(url), exception_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def chain(url: str, ident: str) -> Chain | str:
+    """The chain of the POS order or ERP document `ident`, or (text) why there is none."""
+    from recon.warehouse.chain import NotFound, find_chain
+
+    try:
+        with _engine(url).connect() as conn:
+            return find_chain(conn, ident)
+    except NotFound as exc:
+        return str(exc)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -672,6 +685,7 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
 
 # Absolute: Streamlit resolves a relative page path from its entry script (src/recon/app/entry/).
 EXCEPTIONS_PAGE = str(Path(__file__).parent / "pages" / "exceptions.py")
+FIND_PAGE = str(Path(__file__).parent / "pages" / "chain.py")  # Find an order (?id=)
 
 
 def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:
