@@ -51,10 +51,12 @@ Each link has a `status` (the word) and a `level`: ok, pending or broken.
 
 Exceptions on the chain: the open ones (new, persisting) whose pos_ref is the sale or one of
 its refunds, or whose erp_ref is one of its documents or credit notes or a journal of its
-own; and the tender_variance of a tender link's store-day and account when that link is not
-ok (per_order: the order's receipt is part of the variance), or always in daily_journal mode
-(the store-day journal is the order's only tender posting). A variance of the same store-day
-that the order's own receipts agree with is another order's, and not on this chain.
+own; and the tender_variance of a tender link's store-day and account: when that link is not
+ok, whatever its cause (per_order: the order's receipt is part of the variance), and in
+daily_journal mode when no other exception explains it (cause not `explained_by_...`: the
+store-day journal is the order's only tender posting, and which order of the day is off
+cannot be told; an explained variance is the explaining exception's chain's). A variance of
+a per_order store-day that the order's own receipts agree with is another order's.
 
 Overall status: `broken` when an open exception is on the chain or a link is broken; else
 `pending` when a link is pending; else `ok`.
@@ -513,7 +515,7 @@ _EXC_SCHEMA = {name: schema_of(ExceptionRow)[name] for name in EXCEPTION_FIELDS}
 
 
 def _open_exceptions(
-    conn: Connection, records: OrderChain, involved: set[tuple[str, date, str]]
+    conn: Connection, records: OrderChain, involved: Mapping[tuple[str, date, str], bool]
 ) -> pl.DataFrame:
     """The open exceptions on the chain (see the module's rules), by kind and id."""
     t = ExceptionRow
@@ -529,9 +531,12 @@ def _open_exceptions(
         for j, ref in records.erp_journal_lines.select("journal_id", "pos_ref").iter_rows()
         if ref in orders
     ]
+    explained = t.cause.startswith("explained_by_", autoescape=True)
     variance = [
         and_(t.store == store, t.business_day == day, t.account == account)
-        for store, day, account in sorted(involved)
+        if any_cause
+        else and_(t.store == store, t.business_day == day, t.account == account, ~explained)
+        for (store, day, account), any_cause in sorted(involved.items())
     ]
     on_chain = or_(
         t.pos_ref.in_(orders),
@@ -676,10 +681,12 @@ class _Judge:
             return Link(None, "not_posted_yet", PENDING, "younger than the grace period", values)
         return Link(None, "missing", BROKEN, missing, values)
 
-    def tenders(self) -> tuple[tuple[Link, ...], set[tuple[str, date, str]]]:
-        """The tender links, and the (store, day, account) whose variance is on the chain."""
+    def tenders(self) -> tuple[tuple[Link, ...], dict[tuple[str, date, str], bool]]:
+        """The tender links, and the (store, day, account) whose variance is on the chain:
+        True for any variance there (an order's own receipt is off), False for one that no
+        other exception explains (a daily_journal store-day's)."""
         links: list[Link] = []
-        involved: set[tuple[str, date, str]] = set()
+        involved: dict[tuple[str, date, str], bool] = {}
         payments = self.records.pos_payments.group_by(
             "order_id", "tender", maintain_order=True
         ).agg(pl.col("amount").sum())
@@ -690,7 +697,8 @@ class _Judge:
                 link, account = self._tender(order, tender, amount, journal)
                 links.append(link)
                 if account is not None and (self._daily(order) or link.level != OK):
-                    involved.add((order["store_id"], order["business_day"], account))
+                    key = (order["store_id"], order["business_day"], account)
+                    involved[key] = involved.get(key, False) or link.level != OK
         return tuple(links), involved
 
     def _tender(
