@@ -75,6 +75,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, and_, false, or_, select
 
 from recon.config.mappings import Mappings
+from recon.kinds import KINDS
 from recon.reconcile import DOC_KINDS, STORE_DAY, EngineConfig
 from recon.reconcile.history import OPEN_STATUSES
 from recon.snapshot import EXCEPTION_FIELDS
@@ -122,12 +123,8 @@ SYNC_LEVEL = {
     "held": BROKEN,
     "failed": BROKEN,
 }
-MISMATCH = {  # an open exception of this kind on the sale: its document's status
-    "amount_mismatch": "wrong_amount",
-    "day_mismatch": "wrong_day",
-    "store_mismatch": "wrong_store",
-    "line_mismatch": "wrong_lines",
-}
+# an open exception of one of these kinds on the sale: its document's status (recon.kinds)
+MISMATCH = {k.name: k.document_status for k in KINDS if k.document_status is not None}
 CENT = Decimal("0.01")
 
 
@@ -316,12 +313,17 @@ class Chain:
     exceptions: pl.DataFrame  # the open exceptions on the chain (CONTRACT fields)
     records: OrderChain
 
+    def of(self, role: str) -> tuple[Link, ...]:
+        """The links of one of ROLES (the order: none or one)."""
+        if role == "order":
+            return (self.order,) if self.order else ()
+        links: tuple[Link, ...] = getattr(self, role)
+        return links
+
     def links(self) -> Iterator[tuple[str, Link]]:
         """(role, link) for every link, in the chain's order."""
-        if self.order is not None:
-            yield "order", self.order
-        for role in ROLES[1:]:
-            for link in getattr(self, role):
+        for role in ROLES:
+            for link in self.of(role):
                 yield role, link
 
     @property
@@ -339,14 +341,14 @@ class Chain:
             "order": self.order.record() if self.order else None,
         }
         for role in ROLES[1:]:
-            out[role] = [link.record() for link in getattr(self, role)]
+            out[role] = [link.record() for link in self.of(role)]
         return out
 
     def text(self) -> str:
         """A readable tree: the chain, each link with its status, then the exceptions."""
         head = f"POS order {self.order_id}" if self.order_id else f"ERP document {self.query}"
         lines = [f"{head}: {self.status}"]
-        if self.found_as not in ("pos_order",) or self.query != self.order_id:
+        if self.query != self.order_id:
             lines[0] += f" (found by {self.found_as.replace('_', ' ')} {self.query})"
         titles = {
             "order": "sale",
@@ -357,7 +359,7 @@ class Chain:
             "sync_posts": "sync posts",
         }
         for role in ROLES:
-            links = ([self.order] if self.order else []) if role == "order" else getattr(self, role)
+            links = self.of(role)
             if not links:
                 lines.append(f"  {titles[role]}: none")
                 continue

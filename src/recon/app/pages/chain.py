@@ -68,7 +68,7 @@ def _cell(key: str, value: Any, currency: str | None) -> str | None:
     return str(value) if not isinstance(value, Decimal) else format(value, "f")
 
 
-def _table(links: tuple[Link, ...] | list[Link]) -> pl.DataFrame:
+def _table(links: tuple[Link, ...]) -> pl.DataFrame:
     """The links as a table of text: ref, status, level, why, then their values (money with
     two decimals and its currency). A table shows text as written: no Markdown."""
     rows = []
@@ -87,7 +87,7 @@ def _show(chain: Chain) -> None:
         line += f" (found by {chain.found_as.replace('_', ' ')} {ui.literal(chain.query)})"
     {OK: st.success, BROKEN: st.error}.get(chain.status, st.warning)(line)
     for role, title in TITLES.items():
-        links = ([chain.order] if chain.order else []) if role == "order" else getattr(chain, role)
+        links = chain.of(role)
         if not links:
             st.caption(f"{title}: none")
             continue
