@@ -32,6 +32,7 @@ from recon.app.money import store_label, value_text
 from recon.config import ConfigError, Settings, load_settings
 from recon.reconcile import WhatIf
 from recon.snapshot import SnapshotError
+from recon.warehouse.chain import Chain
 from recon.warehouse.db import open_warehouse
 
 P = ParamSpec("P")
@@ -334,6 +335,17 @@ def store_names(url: str) -> dict[str, str]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def detail(url: str, exception_id: str) -> queries.ExceptionDetail | None:
     return _read(url, queries.exception_detail, exception_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def chain(url: str, ident: str) -> Chain | str:
+    """The chain of the POS order or ERP document `ident`, or (text) why there is none."""
+    from recon.warehouse.chain import NotFound, find_chain
+
+    try:
+        return _read(url, find_chain, ident)
+    except NotFound as exc:
+        return str(exc)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -719,6 +731,7 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
 
 # Absolute: Streamlit resolves a relative page path from its entry script (src/recon/app/entry/).
 EXCEPTIONS_PAGE = str(Path(__file__).parent / "pages" / "exceptions.py")
+FIND_PAGE = str(Path(__file__).parent / "pages" / "chain.py")  # Find an order (?id=)
 
 
 def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:

@@ -148,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     exc.add_argument("--day", type=_day)
     exc.add_argument("--status", choices=["open", "all"], default="open")
 
+    chain = sub.add_parser("chain", help="one POS order's chain (or an ERP document's order)")
+    chain.add_argument("id", help="a POS order id, an ERP document number or id, a journal id")
+    chain.add_argument("--format", choices=["json", "text"], default="text")
+
     snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
     snap.add_argument("directory", type=Path)
 
@@ -372,6 +376,28 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_chain(args: argparse.Namespace) -> int:
+    """The chain of one order: exit 0 whatever its status (a broken chain is a finding), 1
+    when nothing has that ID (one line saying so), 2 for an empty ID."""
+    from recon.warehouse.chain import NotFound, find_chain
+    from recon.warehouse.db import open_warehouse
+
+    if not args.id.strip():
+        raise UsageError("give a POS order id or an ERP document number")
+    try:
+        with open_warehouse(load_settings().warehouse_url, create=False).reading() as conn:
+            chain = find_chain(conn, args.id)
+    except NotFound as exc:
+        print(f"recon chain: {exc}", file=sys.stderr)
+        return EXIT_PARTIAL
+    if args.format == "json":
+        json.dump(chain.record(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(chain.text())
+    return EXIT_OK
+
+
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from recon.jobs import export_job
 
@@ -491,6 +517,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "reconcile": cmd_reconcile,
     "whatif": cmd_whatif,
     "exceptions": cmd_exceptions,
+    "chain": cmd_chain,
     "snapshot": cmd_snapshot,
     "simulate": cmd_simulate,
     "users": cmd_users,

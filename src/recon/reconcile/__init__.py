@@ -5,7 +5,7 @@ Reads frames, returns frames; must not write files, the warehouse or call any ve
 """
 
 from recon.reconcile._config import EngineConfig, Tolerance
-from recon.reconcile._frames import exception_id
+from recon.reconcile._frames import DOC_KINDS, STORE_DAY, exception_id
 from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
 from recon.reconcile.engine import Findings, reconcile
 from recon.reconcile.history import merge_history, to_records
@@ -13,8 +13,10 @@ from recon.reconcile.whatif import TOLERANCE_KINDS, Counts, WhatIf, prepare_what
 
 __all__ = [
     "CAUSE_TEXT",
+    "DOC_KINDS",
     "KIND_TEXT",
     "OWNER_FIX",
+    "STORE_DAY",
     "TOLERANCE_KINDS",
     "Counts",
     "EngineConfig",

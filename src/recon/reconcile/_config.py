@@ -42,6 +42,11 @@ class Tolerance:
             parts.append(f"{(self.relative * 100).normalize():f}%")
         return " + ".join(parts)
 
+    def allows(self, pos: Decimal, erp: Decimal) -> bool:
+        """True when `erp` agrees with `pos` within this tolerance (the engine's rule, for one
+        pair of values outside a frame)."""
+        return abs(erp - pos) <= self.absolute + self.relative * abs(pos)
+
 
 @dataclass(frozen=True)
 class EngineConfig:

@@ -126,8 +126,16 @@ def _detail(detail: ExceptionDetail) -> None:
         pos, erp = st.columns(2)
         with pos:
             st.markdown(f"**POS order {ui.literal(chain.order_id or '-')}**")
+            if chain.order_id:
+                st.page_link(
+                    ui.FIND_PAGE,
+                    label="Its whole chain, with statuses",
+                    query_params={"id": chain.order_id},
+                    icon=":material/account_tree:",
+                )
             for title, part in (
                 ("order", chain.pos_order),
+                ("refunds", chain.refunds),
                 ("lines", chain.pos_lines),
                 ("payments", chain.pos_payments),
             ):
