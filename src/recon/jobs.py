@@ -25,6 +25,7 @@ from recon.collectors.sitoo import collect_sitoo
 from recon.config import ConfigError, Mappings, Settings
 from recon.erp.registry import PLUGINS
 from recon.reconcile import Findings, merge_history, reconcile
+from recon.snapshot import location
 from recon.sync.prices import push_prices
 from recon.sync.run import OrderOutcome, order_outcomes, resync_orders, run_sync
 from recon.sync.stock import push_stock
@@ -241,7 +242,7 @@ def _merge(
 
 
 def _run_engine(
-    directory: Path, day: date | None, store: str | None, scheduler: str | None
+    directory: location.Where, day: date | None, store: str | None, scheduler: str | None
 ) -> Findings:
     """The engine in this process, or a whole run as tasks on a Dask cluster (a scoped run
     reads little: it stays here)."""
@@ -264,25 +265,27 @@ def _run_engine(
 def reconcile_job(
     settings: Settings,
     *,
-    snapshot_dir: Path | None = None,
+    snapshot_dir: location.Where | None = None,
     day: date | None = None,
     store: str | None = None,
     scheduler: str | None = None,
 ) -> tuple[pl.DataFrame, Findings]:
-    """Run the engine; from a snapshot directory (warehouse untouched) or from the warehouse;
-    on the Dask scheduler `scheduler` (default `RECON_DASK_SCHEDULER`) when one is set."""
+    """Run the engine; from a snapshot directory or fsspec URL (warehouse untouched) or from
+    the warehouse; on the Dask scheduler `scheduler` (default `RECON_DASK_SCHEDULER`) when
+    one is set."""
     scheduler = scheduler or settings.recon_dask_scheduler
     now = datetime.now(UTC)
     if snapshot_dir is not None:
         findings = _run_engine(snapshot_dir, day, store, scheduler)
-        out = snapshot_dir / "exceptions.parquet"
-        previous = (
-            pl.read_parquet(out)
-            if out.exists()
-            else pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
-        )
+        out = location.join(snapshot_dir, "exceptions.parquet")
+        previous = pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
+        if location.exists(out):
+            with location.open_read(out) as file:
+                previous = pl.read_parquet(file)
         merged = _merge(findings, previous, now, day, store)
-        merged.select(snapshot.EXCEPTION_FIELDS).cast(snapshot.EXCEPTIONS_SCHEMA).write_parquet(out)  # type: ignore[arg-type]
+        written = merged.select(snapshot.EXCEPTION_FIELDS).cast(snapshot.EXCEPTIONS_SCHEMA)  # type: ignore[arg-type]
+        with location.open_write(out) as file:
+            written.write_parquet(file)
         return merged, findings
     engine = warehouse(settings)
     with record_run(engine, "reconcile") as run:

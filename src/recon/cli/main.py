@@ -21,6 +21,7 @@ from pathlib import Path
 from recon.clients import AuthError, BaseUrlNotFound, Unreachable, VendorError
 from recon.config import ConfigError, load_settings
 from recon.snapshot import EXCEPTION_FIELDS, SnapshotError
+from recon.snapshot.location import join, where
 from recon.warehouse.runs import Busy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -95,7 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--full", action="store_true", help="re-read everything")
 
     rec = sub.add_parser("reconcile", help="run the engine")
-    rec.add_argument("--snapshot", type=Path, help="read this snapshot directory instead")
+    rec.add_argument(
+        "--snapshot",
+        type=where,
+        help="read this snapshot directory or fsspec URL (s3://, gs://, abfs://...) instead",
+    )
     rec.add_argument("--day", type=_day)
     rec.add_argument("--store")
     rec.add_argument(
@@ -236,7 +241,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     by_status = merged.group_by("status").len().sort("status").rows()
     print("reconcile: " + (", ".join(f"{s}={n}" for s, n in by_status) or "no exceptions"))
     if args.snapshot:
-        print(f"exceptions written to {args.snapshot / 'exceptions.parquet'}")
+        print(f"exceptions written to {join(args.snapshot, 'exceptions.parquet')}")
     return EXIT_OK
 
 

@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import fsspec
 import polars as pl
 from distributed import Client, LocalCluster
 
@@ -83,12 +82,11 @@ def connect(scheduler: str) -> Iterator[Client]:
 def partitioned_root(directory: Where) -> Where:
     """The partitioned layout of a snapshot directory: itself when it is one, else written
     beside its files (`DIRECTORY/partitioned`), for a cluster that shares the path."""
+    if not is_dir(directory):
+        raise SnapshotError(f"{directory}: snapshot directory not found")
     if stores(directory):
         return directory
-    root = join(directory, "partitioned")
-    if is_dir(root):  # rewritten each run: the flat files may have changed since
-        fs, path = fsspec.core.url_to_fs(str(root))
-        fs.rm(path, recursive=True)
+    root = join(directory, "partitioned")  # rewritten each run: the flat files may have changed
     write_partitioned({name: scan_table(directory, name) for name in TABLES}, root)
     return root
 

@@ -18,13 +18,11 @@ documents) are moved to that store by the distributed run (`recon.reconcile.dist
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from urllib.parse import unquote
 
-import fsspec
 import polars as pl
 
-from recon.snapshot.location import Where, is_dir, is_url, join, open_write
+from recon.snapshot.location import Where, is_dir, join, listdir, open_write, remove
 from recon.snapshot.schema import NO_STORE, TABLES, _conform, partition_dir, scan_table
 
 __all__ = ["PARTITIONED", "read_partition", "stores", "write_partitioned"]
@@ -128,12 +126,16 @@ def _write(frame: pl.DataFrame, path: Where) -> None:
 
 def write_partitioned(tables: Mapping[str, pl.LazyFrame], root: Where) -> None:
     """Write a snapshot (conformed tables, e.g. `read_snapshot`'s) in the partitioned layout
-    at `root`, a local directory or an fsspec URL."""
+    at `root`, a local directory or an fsspec URL. A snapshot already there is replaced
+    (a store partition it held and this one lacks must not be read with it)."""
     t = {name: _conform(tables[name], name, root) for name in TABLES if name in tables}
     for name in TABLES:
         t.setdefault(name, pl.DataFrame(schema=TABLES[name]).lazy())
     routed = _routed(t)
     columns = {name: list(TABLES[name]) for name in TABLES}
+    for name in TABLES:
+        remove(join(root, name))
+        remove(join(root, f"{name}.parquet"))
     for name in TABLES:
         if name not in routed:
             _write(t[name].collect(), join(root, f"{name}.parquet"))
@@ -164,11 +166,7 @@ def stores(root: Where) -> list[str]:
         folder = join(root, name)
         if not is_dir(folder):
             continue
-        if is_url(folder):
-            fs, path = fsspec.core.url_to_fs(str(folder))
-            names = [str(p).rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
-        else:
-            names = [p.name for p in Path(folder).iterdir()]
+        names = listdir(folder)
         found.update(unquote(n.split("=", 1)[1]) for n in names if n.startswith("store_id="))
     return sorted(found)
 
