@@ -23,6 +23,7 @@ is settled by exchanging small keyed frames, never by gathering the snapshot:
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +40,13 @@ from recon.snapshot import TABLES, SnapshotError, scan_table
 from recon.snapshot.location import Where, is_dir, join
 from recon.snapshot.partitioned import read_partition, stores, write_partitioned
 
-__all__ = ["DaskError", "connect", "partitioned_root", "reconcile_distributed"]
+__all__ = [
+    "DaskError",
+    "connect",
+    "partitioned_root",
+    "polars_threads",
+    "reconcile_distributed",
+]
 
 _MOVED = ("erp_documents", "erp_journal_lines", "erp_document_lines")
 _TO = "_to"
@@ -53,16 +60,20 @@ class DaskError(Exception):
 @contextmanager
 def connect(scheduler: str) -> Iterator[Client]:
     """A client of the scheduler at `scheduler` (`tcp://host:8786`), or of a cluster on this
-    machine: `local:N` (N worker processes of one thread) or `local` (threads of this one)."""
+    machine: `local:N` (N worker processes of one thread, the machine's cores shared out
+    among their Polars thread pools) or `local` (threads of this one)."""
     cluster: LocalCluster | None = None
     try:
         if scheduler == "local" or scheduler.startswith("local:"):
             n = int(scheduler.partition(":")[2] or 1)
+            processes = scheduler != "local"
             cluster = LocalCluster(
                 n_workers=n,
-                threads_per_worker=1 if scheduler != "local" else 2,
-                processes=scheduler != "local",
+                threads_per_worker=1 if processes else 2,
+                processes=processes,
                 dashboard_address=":0",  # never a fixed port others may hold
+                # N pools of every core each would fight over the cores (and spin waiting).
+                **({"env": {"POLARS_MAX_THREADS": str(polars_threads(n))}} if processes else {}),
             )
             client = Client(cluster)
         else:
@@ -77,6 +88,11 @@ def connect(scheduler: str) -> Iterator[Client]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def polars_threads(workers: int) -> int:
+    """Polars threads for each of `workers` worker processes on this machine."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
 def partitioned_root(directory: Where) -> Where:
@@ -223,19 +239,25 @@ def _run(
     root: Where,
     group: Group,
     name: str,
-    owners: pl.DataFrame,
+    owners: pl.DataFrame | None,
     arriving: list[dict[str, pl.DataFrame]],
     config: EngineConfig,
     as_of: datetime | None,
 ) -> Part:
+    """Reconcile the task's partitions plus the rows `arriving` from other tasks. `owners`
+    is None when none of the task's rows names a reference another task owns (most tasks):
+    then every row stays and none is looked up."""
     # Read once: the engine scans some tables several times, and a partition is many files.
     scans = read_partition(root, group)
     t = {k: f.lazy() for k, f in zip(scans, pl.collect_all(list(scans.values())), strict=True)}
-    routed = _routed(t, name, owners)
-    kept = pl.collect_all([routed[k].filter(pl.col(_TO) == name).drop(_TO) for k in _MOVED])
-    for table, frame in zip(_MOVED, kept, strict=True):
+    if owners is not None:
+        routed = _routed(t, name, owners)
+        kept = pl.collect_all([routed[k].filter(pl.col(_TO) == name).drop(_TO) for k in _MOVED])
+        t.update({table: frame.lazy() for table, frame in zip(_MOVED, kept, strict=True)})
+    for table in _MOVED:
         rows = [m[table].lazy() for m in arriving if table in m]
-        t[table] = pl.concat([frame.lazy(), *rows], how="vertical")
+        if rows:
+            t[table] = pl.concat([t[table], *rows], how="vertical")
     part = reconcile_part(t, config, as_of)
     _note_peak()
     return part
@@ -311,15 +333,27 @@ def reconcile_distributed(
         [owners_f] = client.scatter([owners], broadcast=True)
         # Only along the edges the survey found: a task -> the tasks owning its refs.
         arriving: dict[str, list[Any]] = {k: [] for k in keys}
+        sends: set[str] = set()
         for group, key, (_, refs) in zip(groups, keys, surveyed, strict=True):
             targets = refs.join(owners, on="ref").get_column(_TO).unique().to_list()
             targets = [k for k in targets if k != key]
             if targets:
+                sends.add(key)
                 moves = client.submit(_outgoing, root, group, key, owners_f, pure=False)
                 for k in targets:
                     arriving[k].append(client.submit(_pick, moves, k, pure=False))
         runs = [
-            client.submit(_run, root, g, k, owners_f, arriving[k], cfg, when, pure=False)
+            client.submit(
+                _run,
+                root,
+                g,
+                k,
+                owners_f if k in sends else None,
+                arriving[k],
+                cfg,
+                when,
+                pure=False,
+            )
             for g, k in zip(groups, keys, strict=True)
         ]
         results: list[Part] = client.gather(runs)
