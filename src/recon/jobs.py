@@ -8,6 +8,7 @@ Each opens what it needs from `Settings`, records a run, and returns it. They ra
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from recon.config import ConfigError, Mappings, Settings
 from recon.erp.registry import PLUGINS
 from recon.reconcile import Findings, merge_history, reconcile
 from recon.snapshot import location
+from recon.snapshot.partitioned import write_partitioned
 from recon.sync.prices import push_prices
 from recon.sync.run import OrderOutcome, order_outcomes, resync_orders, run_sync
 from recon.sync.stock import push_stock
@@ -321,5 +323,21 @@ def alerts_job(settings: Settings) -> tuple[RunLog, list[str]]:
     return run, unrouted
 
 
-def export_job(settings: Settings, directory: Path) -> dict[str, int]:
-    return export_snapshot(warehouse(settings), directory)
+def export_job(
+    settings: Settings, directory: location.Where, *, partitioned: bool = False
+) -> dict[str, int]:
+    """Export the warehouse to a snapshot: flat (a file per table) or `partitioned` (by store
+    and month, for a Dask cluster), at a local directory or an fsspec URL."""
+    engine = warehouse(settings)
+    if not partitioned and not location.is_url(directory):
+        return export_snapshot(engine, Path(directory))
+    settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="export-", dir=settings.recon_data_dir) as staging:
+        counts = export_snapshot(engine, Path(staging))
+        if partitioned:
+            write_partitioned(snapshot.read_snapshot(Path(staging)), directory)
+        else:
+            for file in sorted(Path(staging).glob("*.parquet")):
+                with location.open_write(location.join(directory, file.name)) as out:
+                    out.write(file.read_bytes())
+    return counts

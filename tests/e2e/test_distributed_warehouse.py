@@ -4,8 +4,10 @@ warehouse is what a run in one process writes (issue 19)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import fsspec
 import polars as pl
 import pytest
 from sqlalchemy import Engine, select
@@ -60,18 +62,38 @@ def test_the_warehouse_reconciled_on_a_cluster_holds_the_one_process_findings(
     assert in_one["takings"].height > 0
 
 
-def test_recon_reconcile_with_the_scheduler_variable_reconciles_the_warehouse_on_the_cluster(
+def test_a_partitioned_export_reconciles_on_the_cluster_and_in_one_process_as_the_flat_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path}/w.db"
-    with world("clean", url, tmp_path) as w:
+    flat, part = tmp_path / "flat", tmp_path / "part"
+    with world("small", url, tmp_path) as w:
         sync_job(w.settings)
         collect_job(w.settings)
         monkeypatch.setenv("RECON_WAREHOUSE_URL", url)
         monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path))
-        monkeypatch.setenv("RECON_DASK_SCHEDULER", "local")
+        monkeypatch.delenv("RECON_DASK_SCHEDULER", raising=False)
+        assert main(["snapshot", str(flat)]) == 0
         capsys.readouterr()
-        assert main(["reconcile"]) == 0
-        assert capsys.readouterr().out.strip() == "reconcile: no exceptions"
+        assert main(["snapshot", str(part), "--partitioned"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"snapshot written to {part} (partitioned by store and month): ")
+        assert main(["reconcile", "--snapshot", str(flat)]) == 0
+        assert main(["reconcile", "--snapshot", str(part), "--scheduler", "local"]) == 0
+        remote = f"memory://export-{uuid.uuid4().hex[:8]}"  # an object store's URL, flat
+        assert main(["snapshot", remote]) == 0
+        assert main(["reconcile", "--snapshot", remote]) == 0
+        with fsspec.open(f"{remote}/exceptions.parquet", "rb") as file:
+            at_url = pl.read_parquet(file)
+        fsspec.filesystem("memory").rm(remote, recursive=True)
+        monkeypatch.setenv("RECON_DASK_SCHEDULER", "local")
+        assert main(["reconcile"]) == 0  # the warehouse, on the cluster
         assert _stored(w.engine)["takings"].height > 0
-    assert stores(tmp_path / "snapshot" / "partitioned")
+    assert len(stores(part)) > 1 and not (part / "pos_orders.parquet").exists()
+    assert not (part / "partitioned").exists()  # read as it is, not partitioned again
+    assert stores(tmp_path / "snapshot" / "partitioned")  # the warehouse run's
+    seen = ["first_seen", "last_seen"]
+    one = pl.read_parquet(flat / "exceptions.parquet").drop(seen)
+    assert one.height == len(w.scenario.truth)
+    assert pl.read_parquet(part / "exceptions.parquet").drop(seen).equals(one)
+    assert at_url.drop(seen).equals(one)

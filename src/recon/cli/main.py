@@ -118,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     exc.add_argument("--status", choices=["open", "all"], default="open")
 
     snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
-    snap.add_argument("directory", type=Path)
+    snap.add_argument("directory", type=where, help="a directory or fsspec URL (s3://...)")
+    snap.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="split the large tables by store and month (Hive layout) for a Dask cluster",
+    )
 
     sim = sub.add_parser("simulate", help="serve one local vendor simulator")
     sim.add_argument("vendor", choices=["sitoo", "sage200", "netsuite", "sapb1"])
@@ -276,9 +281,11 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from recon.jobs import export_job
 
-    counts = export_job(load_settings(), args.directory)
+    counts = export_job(load_settings(), args.directory, partitioned=args.partitioned)
+    layout = " (partitioned by store and month)" if args.partitioned else ""
     print(
-        f"snapshot written to {args.directory}: " + ", ".join(f"{k}={v}" for k, v in counts.items())
+        f"snapshot written to {args.directory}{layout}: "
+        + ", ".join(f"{k}={v}" for k, v in counts.items())
     )
     return EXIT_OK
 
