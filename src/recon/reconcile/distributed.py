@@ -7,15 +7,15 @@ comparison is keyed by store or by POS order id and an order belongs to one stor
 group is reconciled by the engine's own code (`engine.reconcile_part`). What crosses groups
 is settled by exchanging small keyed frames, never by gathering the snapshot:
 
-1. survey: each task names the references of its ERP rows that are not its own orders
-   (wrong-store documents, orphans, other stores' store-day journals), and its latest order
-   time (the run's `as_of`);
-2. claim: each task says which of those references it owns (an order, a quarantined order,
-   its store-day journal, a document carrying it): one owner each;
-3. move: the ERP rows (and document lines) whose reference another task owns go to it, only
-   along the edges the survey found;
-4. run: each task reconciles its rows plus those it received;
-5. combine (`engine.combine_parts`): the global findings kept once (an unmapped tender's
+1. plan (on the client, from the snapshot's small index, `partitioned.read_index`): the
+   references each task's ERP rows name that are not its own orders (wrong-store
+   documents, orphans, other stores' store-day journals), and the one task owning each
+   (an order, a quarantined order, its store-day journal, a document carrying it); the
+   latest order time (the run's `as_of`);
+2. move: the ERP rows (and document lines) whose reference another task owns go to it, only
+   along the edges the plan found;
+3. run: each task reconciles its rows plus those it received;
+4. combine (`engine.combine_parts`): the global findings kept once (an unmapped tender's
    money summed), takings added per store-day and account before variances are explained.
 
 `reconcile_distributed` returns the same `Findings` as `reconcile` on the whole snapshot.
@@ -30,15 +30,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import dask
 import polars as pl
 from distributed import Client, LocalCluster
 
 from recon.reconcile._config import EngineConfig
-from recon.reconcile._frames import STORE_DAY, among, declared, named_orders
+from recon.reconcile._frames import STORE_DAY, among, declared
 from recon.reconcile.engine import Findings, Part, _configured, combine_parts, reconcile_part
 from recon.snapshot import TABLES, SnapshotError, scan_table
 from recon.snapshot.location import Where, is_dir, join
-from recon.snapshot.partitioned import read_partition, stores, write_partitioned
+from recon.snapshot.partitioned import read_index, read_partition, stores, write_partitioned
 
 __all__ = [
     "DaskError",
@@ -67,14 +68,17 @@ def connect(scheduler: str) -> Iterator[Client]:
         if scheduler == "local" or scheduler.startswith("local:"):
             n = int(scheduler.partition(":")[2] or 1)
             processes = scheduler != "local"
-            cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1 if processes else 2,
-                processes=processes,
-                dashboard_address=":0",  # never a fixed port others may hold
-                # N pools of every core each would fight over the cores (and spin waiting).
-                **({"env": {"POLARS_MAX_THREADS": str(polars_threads(n))}} if processes else {}),
-            )
+            # N pools of every core would fight over the cores (and spin waiting): each
+            # worker gets its share. Set before the worker process starts, as Polars reads
+            # it at import (which the process's bootstrap does first).
+            pool = str(polars_threads(n)) if processes else None
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": pool}):
+                cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1 if processes else 2,
+                    processes=processes,
+                    dashboard_address=":0",  # never a fixed port others may hold
+                )
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=10)
@@ -114,70 +118,52 @@ def _own(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     ).rename({"order_id": "ref"})
 
 
-def _store_day_of(group: Group) -> pl.Expr:
-    """True for references that are a store-day journal of a store of `group`."""
-    return pl.col("ref").str.extract(STORE_DAY, 1).is_in(list(group)).fill_null(False)
-
-
-def _survey(root: Where, group: Group) -> tuple[datetime | None, pl.DataFrame]:
-    """The task's latest order time, and the references of its ERP rows it does not own."""
-    t = read_partition(root, group)
-    docs, journal = t["erp_documents"], t["erp_journal_lines"]
-    refs = (
-        named_orders(docs, journal, "ref")
-        .join(_own(t), on="ref", how="anti")
-        .filter(_store_day_of(group).not_())
+def _plan(
+    index: dict[str, pl.DataFrame], groups: list[Group]
+) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """From the snapshot's index, without reading a partition: the task owning each reference
+    some task's ERP rows name but that task does not hold (`ref`, `_to`: the lowest rank
+    wins, then the first task: an order, a quarantined order, its store-day journal, a
+    document carrying it), and the tasks each task hands rows to."""
+    task = pl.DataFrame(
+        {
+            "store": [store for group in groups for store in group],
+            "task": [str(i) for i, group in enumerate(groups) for _ in group],
+        }
     )
-    latest, found = pl.collect_all([t["pos_orders"].select(pl.col("created_at").max()), refs])
-    value: Any = latest.item()
-    return (value if isinstance(value, datetime) else None), found
-
-
-def _claim(
-    root: Where, group: Group, name: str, wanted: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """ref, store (the task's name), rank: the references of `wanted` this task owns (lower
-    rank wins: an order, a quarantined order, its store-day journal, a document carrying
-    it); and ref, via: its documents' wanted references with the sale they credit (such a
-    document, placed by that sale, takes the receipts naming it along)."""
-    t = read_partition(root, group)
-    ids = wanted.get_column("ref")
-    docs = t["erp_documents"].select(pl.col("pos_ref").alias("ref"), "original_pos_ref")
-    parts = [
-        t["pos_orders"].select(pl.col("order_id").alias("ref")).filter(among("ref", ids)),
-        t["pos_quarantine"].select(pl.col("order_id").alias("ref")).filter(among("ref", ids)),
-        wanted.lazy().filter(_store_day_of(group)),
-        docs.select("ref").filter(among("ref", ids)),
-    ]
-    ranked = [lf.unique().with_columns(pl.lit(rank).alias("rank")) for rank, lf in enumerate(parts)]
-    owned = (
-        pl.concat(ranked, how="vertical")
-        .with_columns(pl.lit(name).alias("store"))
-        .select("ref", "store", "rank")
+    holders = index["holders"].join(task, on="store").select("ref", "task", "rank")
+    held = holders.filter(pl.col("rank") <= 1).select("task", "ref")
+    of_day = task.rename({"store": "_day", "task": "_day_task"})
+    day = pl.col("ref").str.extract(STORE_DAY, 1).alias("_day")
+    foreign = (  # a task's own store-day journals are its own too
+        index["named"]
+        .join(task, on="store")
+        .select("task", "ref")
+        .unique()
+        .join(held, on=["task", "ref"], how="anti")
+        .with_columns(day)
+        .join(of_day, on="_day", how="left")
+        .filter((pl.col("_day_task") != pl.col("task")).fill_null(True))
+        .select("task", "ref")
     )
-    via = docs.filter(among("ref", ids)).select("ref", pl.col("original_pos_ref").alias("via"))
-    found = pl.collect_all([owned, via.drop_nulls().unique()])
-    return found[0], found[1]
-
-
-def _owners(claims: list[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.DataFrame:
-    """ref, _to: one owning task per claimed reference; a reference only a crediting
-    document carries follows the owner of the sale it credits."""
-    first = (
-        pl.concat([owned for owned, _ in claims], how="vertical")
-        .sort("rank", "store")
+    wanted = foreign.select("ref").unique()
+    by_day = (
+        wanted.with_columns(day)
+        .join(of_day, on="_day")
+        .select("ref", pl.col("_day_task").alias("task"), pl.lit(2, pl.Int32).alias("rank"))
+    )
+    owners = (
+        pl.concat([holders.join(wanted, on="ref", how="semi"), by_day], how="vertical")
+        .sort("rank", "task")
         .unique("ref", keep="first", maintain_order=True)
-        .select("ref", pl.col("store").alias(_TO))
+        .select("ref", pl.col("task").alias(_TO))
     )
-    follows = (
-        pl.concat([via for _, via in claims], how="vertical")
-        .join(first, on="ref", how="anti")
-        .join(first.rename({"ref": "via"}), on="via")
-        .sort("ref", _TO)
-        .unique("ref", keep="first", maintain_order=True)
-        .select("ref", _TO)
-    )
-    return pl.concat([first, follows], how="vertical")
+    edges = foreign.join(owners, on="ref").filter(pl.col(_TO) != pl.col("task"))
+    sends = {
+        str(key): sorted(targets)
+        for key, targets in edges.group_by("task").agg(pl.col(_TO).unique()).iter_rows()
+    }
+    return owners, sends
 
 
 def _routed(t: dict[str, pl.LazyFrame], name: str, owners: pl.DataFrame) -> dict[str, pl.LazyFrame]:
@@ -315,32 +301,24 @@ def reconcile_distributed(
     names = stores(root)
     if not names:
         raise SnapshotError(f"{root}: not a partitioned snapshot (no TABLE/store_id=... files)")
+    index = read_index(root)
     settings = declared(scan_table(root, "map_settings").collect())
     cfg = config if config is not None else _configured(settings)
     threads = sum(client.nthreads().values()) or 1
     groups = _groups(names, tasks if tasks is not None else 4 * threads)
     keys = [str(i) for i in range(len(groups))]
-    n = len(groups)
-    roots = [root] * n
+    owners, sends = _plan(index, groups)
+    latest: Any = index["latest"].get_column("created_at").max()
+    when = as_of if as_of is not None else (latest if isinstance(latest, datetime) else None)
     try:
-        surveyed = client.gather(client.map(_survey, roots, groups, pure=False))
-        latest = [t for t, _ in surveyed if t is not None]
-        when = as_of if as_of is not None else (max(latest) if latest else None)
-        wanted = pl.concat([refs for _, refs in surveyed], how="vertical").unique()
-        [wanted_f] = client.scatter([wanted], broadcast=True)
-        claims = client.gather(client.map(_claim, roots, groups, keys, [wanted_f] * n, pure=False))
-        owners = _owners(claims)
-        [owners_f] = client.scatter([owners], broadcast=True)
-        # Only along the edges the survey found: a task -> the tasks owning its refs.
         arriving: dict[str, list[Any]] = {k: [] for k in keys}
-        sends: set[str] = set()
-        for group, key, (_, refs) in zip(groups, keys, surveyed, strict=True):
-            targets = refs.join(owners, on="ref").get_column(_TO).unique().to_list()
-            targets = [k for k in targets if k != key]
-            if targets:
-                sends.add(key)
+        owners_f: Any = None
+        if sends:  # only along the edges the index shows: a task -> the tasks owning its refs
+            [owners_f] = client.scatter([owners], broadcast=True)
+        for group, key in zip(groups, keys, strict=True):
+            if key in sends:
                 moves = client.submit(_outgoing, root, group, key, owners_f, pure=False)
-                for k in targets:
+                for k in sends[key]:
                     arriving[k].append(client.submit(_pick, moves, k, pure=False))
         runs = [
             client.submit(
