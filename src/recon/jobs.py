@@ -26,6 +26,8 @@ from recon.collectors.sitoo import collect_sitoo
 from recon.config import ConfigError, Mappings, Settings
 from recon.erp.registry import PLUGINS
 from recon.reconcile import Findings, WhatIf, merge_history, prepare_whatif, reconcile
+from recon.snapshot import location
+from recon.snapshot.partitioned import write_partitioned
 from recon.sync.prices import push_prices
 from recon.sync.run import OrderOutcome, order_outcomes, resync_orders, run_sync
 from recon.sync.stock import push_stock
@@ -244,7 +246,7 @@ def _merge(
 
 
 def _run_engine(
-    directory: Path, day: date | None, store: str | None, scheduler: str | None
+    directory: location.Where, day: date | None, store: str | None, scheduler: str | None
 ) -> Findings:
     """The engine in this process, or a whole run as tasks on a Dask cluster (a scoped run
     reads little: it stays here)."""
@@ -267,25 +269,27 @@ def _run_engine(
 def reconcile_job(
     settings: Settings,
     *,
-    snapshot_dir: Path | None = None,
+    snapshot_dir: location.Where | None = None,
     day: date | None = None,
     store: str | None = None,
     scheduler: str | None = None,
 ) -> tuple[pl.DataFrame, Findings]:
-    """Run the engine; from a snapshot directory (warehouse untouched) or from the warehouse;
-    on the Dask scheduler `scheduler` (default `RECON_DASK_SCHEDULER`) when one is set."""
+    """Run the engine; from a snapshot directory or fsspec URL (warehouse untouched) or from
+    the warehouse; on the Dask scheduler `scheduler` (default `RECON_DASK_SCHEDULER`) when
+    one is set."""
     scheduler = scheduler or settings.recon_dask_scheduler
     now = datetime.now(UTC)
     if snapshot_dir is not None:
         findings = _run_engine(snapshot_dir, day, store, scheduler)
-        out = snapshot_dir / "exceptions.parquet"
-        previous = (
-            pl.read_parquet(out)
-            if out.exists()
-            else pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
-        )
+        out = location.join(snapshot_dir, "exceptions.parquet")
+        previous = pl.DataFrame(schema=snapshot.EXCEPTIONS_SCHEMA)
+        if location.exists(out):
+            with location.open_read(out) as file:
+                previous = pl.read_parquet(file)
         merged = _merge(findings, previous, now, day, store)
-        merged.select(snapshot.EXCEPTION_FIELDS).cast(snapshot.EXCEPTIONS_SCHEMA).write_parquet(out)  # type: ignore[arg-type]
+        written = merged.select(snapshot.EXCEPTION_FIELDS).cast(snapshot.EXCEPTIONS_SCHEMA)  # type: ignore[arg-type]
+        with location.open_write(out) as file:
+            written.write_parquet(file)
         return merged, findings
     engine = warehouse(settings)
     with record_run(engine, "reconcile") as run:
@@ -344,9 +348,25 @@ def signoff_list(
 ) -> list[dict[str, Any]]:
     """The sign-offs (of `day`, of `store` and the all-stores ones) with their evidence and
     events, for audit (`recon signoff list`)."""
-    with warehouse(settings).connect() as conn:
+    with open_warehouse(settings.warehouse_url, create=False).reading() as conn:
         return signoff_records(conn, day=day, store=store)
 
 
-def export_job(settings: Settings, directory: Path) -> dict[str, int]:
-    return export_snapshot(warehouse(settings), directory)
+def export_job(
+    settings: Settings, directory: location.Where, *, partitioned: bool = False
+) -> dict[str, int]:
+    """Export the warehouse to a snapshot: flat (a file per table) or `partitioned` (by store
+    and month, for a Dask cluster), at a local directory or an fsspec URL."""
+    engine = warehouse(settings)
+    if not partitioned and not location.is_url(directory):
+        return export_snapshot(engine, Path(directory))
+    settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="export-", dir=settings.recon_data_dir) as staging:
+        counts = export_snapshot(engine, Path(staging))
+        if partitioned:
+            write_partitioned(snapshot.read_snapshot(Path(staging)), directory)
+        else:
+            for file in sorted(Path(staging).glob("*.parquet")):
+                with location.open_write(location.join(directory, file.name)) as out:
+                    out.write(file.read_bytes())
+    return counts

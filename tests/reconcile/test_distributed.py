@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from recon.reconcile import Findings, reconcile
 from recon.reconcile.distributed import partitioned_root, reconcile_distributed
 from recon.snapshot import read_snapshot
-from recon.snapshot.partitioned import stores, write_partitioned
+from recon.snapshot.partitioned import read_index, stores, write_partitioned
 from tests.reconcile._build import LATER, Snap, found, later
 from tests.reconcile.test_properties import Order, build, orders
 
@@ -84,6 +84,36 @@ def test_partitioned_layout_reads_back_as_the_flat_one(tmp_path: Path) -> None:
         assert got.sort(got.columns).equals(want.sort(want.columns)), name
     url = (tmp_path / "p").as_uri()  # file://: the fsspec path workers use for s3:// etc.
     assert read_snapshot(url)["pos_orders"].collect().height == 2
+
+
+def test_the_index_names_what_crosses_partitions_and_who_holds_it(tmp_path: Path) -> None:
+    # Order 5 of store 2 has its document at store 1's location (and a location-less receipt,
+    # which goes with the order); document X names order 77, which no store has.
+    snap = Snap().sale("4", store="1").sale("5", store="2", posted=False)
+    snap.doc("D5", "5", location="WH1").receipt("5", "1220", "12.00").doc("X", "77", location=None)
+    write_partitioned(snap.tables(), tmp_path)
+    index = read_index(tmp_path)
+    assert index["named"].rows() == [("1", "5"), ("__none__", "77")]
+    assert index["holders"].rows() == [
+        ("5", "2", 0),  # its order
+        ("5", "1", 3),  # a document carrying it
+        ("77", "__none__", 3),
+    ]
+    assert index["latest"].get_column("store").to_list() == ["1", "2"]
+
+
+def test_a_partitioned_snapshot_without_its_index_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recon.cli.main import main
+
+    write_partitioned(Snap().sale("1", store="1").tables(), tmp_path)
+    (tmp_path / "_index" / "named.parquet").unlink()
+    assert main(["reconcile", "--snapshot", str(tmp_path), "--scheduler", "local"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "partitioned snapshot without its index" in err
+    assert "recon snapshot DIR --partitioned" in err
 
 
 def test_flat_snapshot_is_partitioned_once_beside_its_files(tmp_path: Path) -> None:

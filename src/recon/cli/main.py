@@ -21,6 +21,7 @@ from pathlib import Path
 from recon.clients import AuthError, BaseUrlNotFound, Unreachable, VendorError
 from recon.config import ConfigError, load_settings
 from recon.snapshot import EXCEPTION_FIELDS, SnapshotError
+from recon.snapshot.location import join, where
 from recon.warehouse.runs import Busy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -106,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--full", action="store_true", help="re-read everything")
 
     rec = sub.add_parser("reconcile", help="run the engine")
-    rec.add_argument("--snapshot", type=Path, help="read this snapshot directory instead")
+    rec.add_argument(
+        "--snapshot",
+        type=where,
+        help="read this snapshot directory or fsspec URL (s3://, gs://, abfs://...) instead",
+    )
     rec.add_argument("--day", type=_day)
     rec.add_argument("--store")
     rec.add_argument(
@@ -153,7 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     chain.add_argument("--format", choices=["json", "text"], default="text")
 
     snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
-    snap.add_argument("directory", type=Path)
+    snap.add_argument("directory", type=where, help="a directory or fsspec URL (s3://...)")
+    snap.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="split the large tables by store and month (Hive layout) for a Dask cluster",
+    )
 
     sim = sub.add_parser("simulate", help="serve one local vendor simulator")
     sim.add_argument("vendor", choices=["sitoo", "sage200", "netsuite", "sapb1"])
@@ -283,7 +293,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     by_status = merged.group_by("status").len().sort("status").rows()
     print("reconcile: " + (", ".join(f"{s}={n}" for s, n in by_status) or "no exceptions"))
     if args.snapshot:
-        print(f"exceptions written to {args.snapshot / 'exceptions.parquet'}")
+        print(f"exceptions written to {join(args.snapshot, 'exceptions.parquet')}")
     return EXIT_OK
 
 
@@ -401,9 +411,11 @@ def cmd_chain(args: argparse.Namespace) -> int:
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from recon.jobs import export_job
 
-    counts = export_job(load_settings(), args.directory)
+    counts = export_job(load_settings(), args.directory, partitioned=args.partitioned)
+    layout = " (partitioned by store and month)" if args.partitioned else ""
     print(
-        f"snapshot written to {args.directory}: " + ", ".join(f"{k}={v}" for k, v in counts.items())
+        f"snapshot written to {args.directory}{layout}: "
+        + ", ".join(f"{k}={v}" for k, v in counts.items())
     )
     return EXIT_OK
 

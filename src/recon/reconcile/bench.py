@@ -462,10 +462,15 @@ def _cluster(
 ) -> None:
     """The same run on a Dask cluster, beside the single-process one."""
     from recon.reconcile.distributed import connect, reconcile_distributed, worker_peaks
-    from recon.snapshot.partitioned import stores, write_partitioned
+    from recon.snapshot import SnapshotError
+    from recon.snapshot.partitioned import read_index, stores, write_partitioned
 
     root = directory / "partitioned"
-    if not stores(root):
+    try:
+        fresh = bool(stores(root)) and bool(read_index(root))
+    except SnapshotError:  # written before the layout had its index
+        fresh = False
+    if not fresh:
         _timed(
             "write partitioned (store/month)",
             lambda: write_partitioned(read_snapshot(directory), root),

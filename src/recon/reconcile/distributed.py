@@ -7,15 +7,15 @@ comparison is keyed by store or by POS order id and an order belongs to one stor
 group is reconciled by the engine's own code (`engine.reconcile_part`). What crosses groups
 is settled by exchanging small keyed frames, never by gathering the snapshot:
 
-1. survey: each task names the references of its ERP rows that are not its own orders
-   (wrong-store documents, orphans, other stores' store-day journals), and its latest order
-   time (the run's `as_of`);
-2. claim: each task says which of those references it owns (an order, a quarantined order,
-   its store-day journal, a document carrying it): one owner each;
-3. move: the ERP rows (and document lines) whose reference another task owns go to it, only
-   along the edges the survey found;
-4. run: each task reconciles its rows plus those it received;
-5. combine (`engine.combine_parts`): the global findings kept once (an unmapped tender's
+1. plan (on the client, from the snapshot's small index, `partitioned.read_index`): the
+   references each task's ERP rows name that are not its own orders (wrong-store
+   documents, orphans, other stores' store-day journals), and the one task owning each
+   (an order, a quarantined order, its store-day journal, a document carrying it); the
+   latest order time (the run's `as_of`);
+2. move: the ERP rows (and document lines) whose reference another task owns go to it, only
+   along the edges the plan found;
+3. run: each task reconciles its rows plus those it received;
+4. combine (`engine.combine_parts`): the global findings kept once (an unmapped tender's
    money summed), takings added per store-day and account before variances are explained.
 
 `reconcile_distributed` returns the same `Findings` as `reconcile` on the whole snapshot.
@@ -23,24 +23,31 @@ is settled by exchanging small keyed frames, never by gathering the snapshot:
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import fsspec
+import dask
 import polars as pl
 from distributed import Client, LocalCluster
 
 from recon.reconcile._config import EngineConfig
-from recon.reconcile._frames import STORE_DAY, among, declared, named_orders
+from recon.reconcile._frames import STORE_DAY, among, declared
 from recon.reconcile.engine import Findings, Part, _configured, combine_parts, reconcile_part
 from recon.snapshot import TABLES, SnapshotError, scan_table
 from recon.snapshot.location import Where, is_dir, join
-from recon.snapshot.partitioned import read_partition, stores, write_partitioned
+from recon.snapshot.partitioned import read_index, read_partition, stores, write_partitioned
 
-__all__ = ["DaskError", "connect", "partitioned_root", "reconcile_distributed"]
+__all__ = [
+    "DaskError",
+    "connect",
+    "partitioned_root",
+    "polars_threads",
+    "reconcile_distributed",
+]
 
 _MOVED = ("erp_documents", "erp_journal_lines", "erp_document_lines")
 _TO = "_to"
@@ -54,17 +61,24 @@ class DaskError(Exception):
 @contextmanager
 def connect(scheduler: str) -> Iterator[Client]:
     """A client of the scheduler at `scheduler` (`tcp://host:8786`), or of a cluster on this
-    machine: `local:N` (N worker processes of one thread) or `local` (threads of this one)."""
+    machine: `local:N` (N worker processes of one thread, the machine's cores shared out
+    among their Polars thread pools) or `local` (threads of this one)."""
     cluster: LocalCluster | None = None
     try:
         if scheduler == "local" or scheduler.startswith("local:"):
             n = int(scheduler.partition(":")[2] or 1)
-            cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1 if scheduler != "local" else 2,
-                processes=scheduler != "local",
-                dashboard_address=":0",  # never a fixed port others may hold
-            )
+            processes = scheduler != "local"
+            # N pools of every core would fight over the cores (and spin waiting): each
+            # worker gets its share. Set before the worker process starts, as Polars reads
+            # it at import (which the process's bootstrap does first).
+            pool = str(polars_threads(n)) if processes else None
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": pool}):
+                cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1 if processes else 2,
+                    processes=processes,
+                    dashboard_address=":0",  # never a fixed port others may hold
+                )
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=10)
@@ -80,15 +94,19 @@ def connect(scheduler: str) -> Iterator[Client]:
             cluster.close()
 
 
+def polars_threads(workers: int) -> int:
+    """Polars threads for each of `workers` worker processes on this machine."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 def partitioned_root(directory: Where) -> Where:
     """The partitioned layout of a snapshot directory: itself when it is one, else written
     beside its files (`DIRECTORY/partitioned`), for a cluster that shares the path."""
+    if not is_dir(directory):
+        raise SnapshotError(f"{directory}: snapshot directory not found")
     if stores(directory):
         return directory
-    root = join(directory, "partitioned")
-    if is_dir(root):  # rewritten each run: the flat files may have changed since
-        fs, path = fsspec.core.url_to_fs(str(root))
-        fs.rm(path, recursive=True)
+    root = join(directory, "partitioned")  # rewritten each run: the flat files may have changed
     write_partitioned({name: scan_table(directory, name) for name in TABLES}, root)
     return root
 
@@ -100,70 +118,52 @@ def _own(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     ).rename({"order_id": "ref"})
 
 
-def _store_day_of(group: Group) -> pl.Expr:
-    """True for references that are a store-day journal of a store of `group`."""
-    return pl.col("ref").str.extract(STORE_DAY, 1).is_in(list(group)).fill_null(False)
-
-
-def _survey(root: Where, group: Group) -> tuple[datetime | None, pl.DataFrame]:
-    """The task's latest order time, and the references of its ERP rows it does not own."""
-    t = read_partition(root, group)
-    docs, journal = t["erp_documents"], t["erp_journal_lines"]
-    refs = (
-        named_orders(docs, journal, "ref")
-        .join(_own(t), on="ref", how="anti")
-        .filter(_store_day_of(group).not_())
+def _plan(
+    index: dict[str, pl.DataFrame], groups: list[Group]
+) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """From the snapshot's index, without reading a partition: the task owning each reference
+    some task's ERP rows name but that task does not hold (`ref`, `_to`: the lowest rank
+    wins, then the first task: an order, a quarantined order, its store-day journal, a
+    document carrying it), and the tasks each task hands rows to."""
+    task = pl.DataFrame(
+        {
+            "store": [store for group in groups for store in group],
+            "task": [str(i) for i, group in enumerate(groups) for _ in group],
+        }
     )
-    latest, found = pl.collect_all([t["pos_orders"].select(pl.col("created_at").max()), refs])
-    value: Any = latest.item()
-    return (value if isinstance(value, datetime) else None), found
-
-
-def _claim(
-    root: Where, group: Group, name: str, wanted: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """ref, store (the task's name), rank: the references of `wanted` this task owns (lower
-    rank wins: an order, a quarantined order, its store-day journal, a document carrying
-    it); and ref, via: its documents' wanted references with the sale they credit (such a
-    document, placed by that sale, takes the receipts naming it along)."""
-    t = read_partition(root, group)
-    ids = wanted.get_column("ref")
-    docs = t["erp_documents"].select(pl.col("pos_ref").alias("ref"), "original_pos_ref")
-    parts = [
-        t["pos_orders"].select(pl.col("order_id").alias("ref")).filter(among("ref", ids)),
-        t["pos_quarantine"].select(pl.col("order_id").alias("ref")).filter(among("ref", ids)),
-        wanted.lazy().filter(_store_day_of(group)),
-        docs.select("ref").filter(among("ref", ids)),
-    ]
-    ranked = [lf.unique().with_columns(pl.lit(rank).alias("rank")) for rank, lf in enumerate(parts)]
-    owned = (
-        pl.concat(ranked, how="vertical")
-        .with_columns(pl.lit(name).alias("store"))
-        .select("ref", "store", "rank")
+    holders = index["holders"].join(task, on="store").select("ref", "task", "rank")
+    held = holders.filter(pl.col("rank") <= 1).select("task", "ref")
+    of_day = task.rename({"store": "_day", "task": "_day_task"})
+    day = pl.col("ref").str.extract(STORE_DAY, 1).alias("_day")
+    foreign = (  # a task's own store-day journals are its own too
+        index["named"]
+        .join(task, on="store")
+        .select("task", "ref")
+        .unique()
+        .join(held, on=["task", "ref"], how="anti")
+        .with_columns(day)
+        .join(of_day, on="_day", how="left")
+        .filter((pl.col("_day_task") != pl.col("task")).fill_null(True))
+        .select("task", "ref")
     )
-    via = docs.filter(among("ref", ids)).select("ref", pl.col("original_pos_ref").alias("via"))
-    found = pl.collect_all([owned, via.drop_nulls().unique()])
-    return found[0], found[1]
-
-
-def _owners(claims: list[tuple[pl.DataFrame, pl.DataFrame]]) -> pl.DataFrame:
-    """ref, _to: one owning task per claimed reference; a reference only a crediting
-    document carries follows the owner of the sale it credits."""
-    first = (
-        pl.concat([owned for owned, _ in claims], how="vertical")
-        .sort("rank", "store")
+    wanted = foreign.select("ref").unique()
+    by_day = (
+        wanted.with_columns(day)
+        .join(of_day, on="_day")
+        .select("ref", pl.col("_day_task").alias("task"), pl.lit(2, pl.Int32).alias("rank"))
+    )
+    owners = (
+        pl.concat([holders.join(wanted, on="ref", how="semi"), by_day], how="vertical")
+        .sort("rank", "task")
         .unique("ref", keep="first", maintain_order=True)
-        .select("ref", pl.col("store").alias(_TO))
+        .select("ref", pl.col("task").alias(_TO))
     )
-    follows = (
-        pl.concat([via for _, via in claims], how="vertical")
-        .join(first, on="ref", how="anti")
-        .join(first.rename({"ref": "via"}), on="via")
-        .sort("ref", _TO)
-        .unique("ref", keep="first", maintain_order=True)
-        .select("ref", _TO)
-    )
-    return pl.concat([first, follows], how="vertical")
+    edges = foreign.join(owners, on="ref").filter(pl.col(_TO) != pl.col("task"))
+    sends = {
+        str(key): sorted(targets)
+        for key, targets in edges.group_by("task").agg(pl.col(_TO).unique()).iter_rows()
+    }
+    return owners, sends
 
 
 def _routed(t: dict[str, pl.LazyFrame], name: str, owners: pl.DataFrame) -> dict[str, pl.LazyFrame]:
@@ -225,19 +225,25 @@ def _run(
     root: Where,
     group: Group,
     name: str,
-    owners: pl.DataFrame,
+    owners: pl.DataFrame | None,
     arriving: list[dict[str, pl.DataFrame]],
     config: EngineConfig,
     as_of: datetime | None,
 ) -> Part:
+    """Reconcile the task's partitions plus the rows `arriving` from other tasks. `owners`
+    is None when none of the task's rows names a reference another task owns (most tasks):
+    then every row stays and none is looked up."""
     # Read once: the engine scans some tables several times, and a partition is many files.
     scans = read_partition(root, group)
     t = {k: f.lazy() for k, f in zip(scans, pl.collect_all(list(scans.values())), strict=True)}
-    routed = _routed(t, name, owners)
-    kept = pl.collect_all([routed[k].filter(pl.col(_TO) == name).drop(_TO) for k in _MOVED])
-    for table, frame in zip(_MOVED, kept, strict=True):
+    if owners is not None:
+        routed = _routed(t, name, owners)
+        kept = pl.collect_all([routed[k].filter(pl.col(_TO) == name).drop(_TO) for k in _MOVED])
+        t.update({table: frame.lazy() for table, frame in zip(_MOVED, kept, strict=True)})
+    for table in _MOVED:
         rows = [m[table].lazy() for m in arriving if table in m]
-        t[table] = pl.concat([frame.lazy(), *rows], how="vertical")
+        if rows:
+            t[table] = pl.concat([t[table], *rows], how="vertical")
     part = reconcile_part(t, config, as_of)
     _note_peak()
     return part
@@ -295,33 +301,37 @@ def reconcile_distributed(
     names = stores(root)
     if not names:
         raise SnapshotError(f"{root}: not a partitioned snapshot (no TABLE/store_id=... files)")
+    index = read_index(root)
     settings = declared(scan_table(root, "map_settings").collect())
     cfg = config if config is not None else _configured(settings)
     threads = sum(client.nthreads().values()) or 1
     groups = _groups(names, tasks if tasks is not None else 4 * threads)
     keys = [str(i) for i in range(len(groups))]
-    n = len(groups)
-    roots = [root] * n
+    owners, sends = _plan(index, groups)
+    latest: Any = index["latest"].get_column("created_at").max()
+    when = as_of if as_of is not None else (latest if isinstance(latest, datetime) else None)
     try:
-        surveyed = client.gather(client.map(_survey, roots, groups, pure=False))
-        latest = [t for t, _ in surveyed if t is not None]
-        when = as_of if as_of is not None else (max(latest) if latest else None)
-        wanted = pl.concat([refs for _, refs in surveyed], how="vertical").unique()
-        [wanted_f] = client.scatter([wanted], broadcast=True)
-        claims = client.gather(client.map(_claim, roots, groups, keys, [wanted_f] * n, pure=False))
-        owners = _owners(claims)
-        [owners_f] = client.scatter([owners], broadcast=True)
-        # Only along the edges the survey found: a task -> the tasks owning its refs.
         arriving: dict[str, list[Any]] = {k: [] for k in keys}
-        for group, key, (_, refs) in zip(groups, keys, surveyed, strict=True):
-            targets = refs.join(owners, on="ref").get_column(_TO).unique().to_list()
-            targets = [k for k in targets if k != key]
-            if targets:
+        owners_f: Any = None
+        if sends:  # only along the edges the index shows: a task -> the tasks owning its refs
+            [owners_f] = client.scatter([owners], broadcast=True)
+        for group, key in zip(groups, keys, strict=True):
+            if key in sends:
                 moves = client.submit(_outgoing, root, group, key, owners_f, pure=False)
-                for k in targets:
+                for k in sends[key]:
                     arriving[k].append(client.submit(_pick, moves, k, pure=False))
         runs = [
-            client.submit(_run, root, g, k, owners_f, arriving[k], cfg, when, pure=False)
+            client.submit(
+                _run,
+                root,
+                g,
+                k,
+                owners_f if k in sends else None,
+                arriving[k],
+                cfg,
+                when,
+                pure=False,
+            )
             for g, k in zip(groups, keys, strict=True)
         ]
         results: list[Part] = client.gather(runs)

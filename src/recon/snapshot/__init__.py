@@ -4,6 +4,7 @@ This package owns the file schemas and nothing else. The warehouse writes snapsh
 through it; the engine reads them through it.
 """
 
+from recon.snapshot.location import SnapshotError
 from recon.snapshot.schema import (
     DAY,
     EXCEPTION_FIELDS,
@@ -13,7 +14,6 @@ from recon.snapshot.schema import (
     QTY,
     RATE,
     TABLES,
-    SnapshotError,
     empty_frame,
     read_snapshot,
     scan_table,

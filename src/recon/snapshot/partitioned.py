@@ -18,16 +18,24 @@ documents) are moved to that store by the distributed run (`recon.reconcile.dist
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from urllib.parse import unquote
 
-import fsspec
 import polars as pl
 
-from recon.snapshot.location import Where, is_dir, is_url, join, open_write
+from recon.snapshot.location import (
+    SnapshotError,
+    Where,
+    exists,
+    is_dir,
+    join,
+    listdir,
+    open_read,
+    open_write,
+    remove,
+)
 from recon.snapshot.schema import NO_STORE, TABLES, _conform, partition_dir, scan_table
 
-__all__ = ["PARTITIONED", "read_partition", "stores", "write_partitioned"]
+__all__ = ["INDEX", "PARTITIONED", "read_index", "read_partition", "stores", "write_partitioned"]
 
 PARTITIONED = (
     "pos_orders",
@@ -41,6 +49,18 @@ PARTITIONED = (
     "erp_stock",
 )
 _PART, _MONTH = "_store_part", "_month_part"
+# What crosses store partitions, written beside them (ROOT/_index/NAME.parquet) so that a
+# distributed run plans its exchange without reading every partition first:
+INDEX: dict[str, dict[str, pl.DataType]] = {
+    # the POS order ids (or store-day references) a store's ERP rows name that are not
+    # orders of that store
+    "named": {"store": pl.String(), "ref": pl.String()},
+    # the stores that could take each of those: 0 its order, 1 its quarantined order, 3 an
+    # ERP document carrying it (2, a store-day journal, is read from the reference itself)
+    "holders": {"ref": pl.String(), "store": pl.String(), "rank": pl.Int32()},
+    # each store's latest order time (the run's as_of when none is given)
+    "latest": {"store": pl.String(), "created_at": TABLES["pos_orders"]["created_at"]},
+}
 _BATCH = 16  # stores split out of a table at once
 
 
@@ -126,14 +146,81 @@ def _write(frame: pl.DataFrame, path: Where) -> None:
         frame.write_parquet(out)
 
 
+def _index(routed: Mapping[str, pl.LazyFrame]) -> list[pl.DataFrame]:
+    """The INDEX tables of a routed snapshot, in INDEX's order."""
+    part = pl.col(_PART).fill_null(NO_STORE).alias("store")
+    docs, journal = routed["erp_documents"], routed["erp_journal_lines"]
+    orders = routed["pos_orders"].select(part, pl.col("order_id").alias("ref"))
+    quarantined = routed["pos_quarantine"].select(part, pl.col("order_id").alias("ref"))
+    named = (
+        pl.concat(
+            [
+                docs.select(part, pl.col("pos_ref").alias("ref")),
+                docs.select(part, pl.col("original_pos_ref").alias("ref")),
+                journal.select(part, pl.col("pos_ref").alias("ref")),
+            ],
+            how="vertical",
+        )
+        .drop_nulls("ref")
+        .unique()
+        .join(pl.concat([orders, quarantined], how="vertical"), on=["store", "ref"], how="anti")
+        .sort("store", "ref")
+    )
+    refs = named.select("ref").unique()
+    carriers = docs.select(part, pl.col("pos_ref").alias("ref"))
+    holders = (
+        pl.concat(
+            [
+                lf.join(refs, on="ref", how="semi")
+                .unique()
+                .with_columns(pl.lit(rank).alias("rank"))
+                for rank, lf in ((0, orders), (1, quarantined), (3, carriers))
+            ],
+            how="vertical",
+        )
+        .select("ref", "store", pl.col("rank").cast(pl.Int32))
+        .sort("ref", "rank", "store")
+    )
+    latest = (
+        routed["pos_orders"]
+        .group_by(part)
+        .agg(pl.col("created_at").max())
+        .select("store", "created_at")
+        .sort("store")
+    )
+    return pl.collect_all([named, holders, latest])
+
+
+def read_index(root: Where) -> dict[str, pl.DataFrame]:
+    """The INDEX tables of the partitioned snapshot at `root`."""
+    found: dict[str, pl.DataFrame] = {}
+    for name, schema in INDEX.items():
+        path = join(root, "_index", f"{name}.parquet")
+        if not exists(path):
+            raise SnapshotError(
+                f"{root}: partitioned snapshot without its index ({path}): write it again "
+                "(recon snapshot DIR --partitioned)"
+            )
+        with open_read(path) as file:
+            found[name] = pl.read_parquet(file).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+    return found
+
+
 def write_partitioned(tables: Mapping[str, pl.LazyFrame], root: Where) -> None:
     """Write a snapshot (conformed tables, e.g. `read_snapshot`'s) in the partitioned layout
-    at `root`, a local directory or an fsspec URL."""
+    at `root`, a local directory or an fsspec URL. A snapshot already there is replaced
+    (a store partition it held and this one lacks must not be read with it)."""
     t = {name: _conform(tables[name], name, root) for name in TABLES if name in tables}
     for name in TABLES:
         t.setdefault(name, pl.DataFrame(schema=TABLES[name]).lazy())
     routed = _routed(t)
     columns = {name: list(TABLES[name]) for name in TABLES}
+    for name in TABLES:
+        remove(join(root, name))
+        remove(join(root, f"{name}.parquet"))
+    remove(join(root, "_index"))
+    for name, frame in zip(INDEX, _index(routed), strict=True):
+        _write(frame, join(root, "_index", f"{name}.parquet"))
     for name in TABLES:
         if name not in routed:
             _write(t[name].collect(), join(root, f"{name}.parquet"))
@@ -164,11 +251,7 @@ def stores(root: Where) -> list[str]:
         folder = join(root, name)
         if not is_dir(folder):
             continue
-        if is_url(folder):
-            fs, path = fsspec.core.url_to_fs(str(folder))
-            names = [str(p).rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
-        else:
-            names = [p.name for p in Path(folder).iterdir()]
+        names = listdir(folder)
         found.update(unquote(n.split("=", 1)[1]) for n in names if n.startswith("store_id="))
     return sorted(found)
 

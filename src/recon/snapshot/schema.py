@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import polars as pl
 
-from recon.snapshot.location import Where, exists, files, is_dir, join
+from recon.snapshot.location import SnapshotError, Where, exists, files, is_dir, join, readable
 
 MONEY = pl.Decimal(18, 2)
 QTY = pl.Decimal(18, 3)
@@ -131,10 +131,6 @@ EXCEPTIONS_SCHEMA["last_seen"] = INSTANT
 NO_STORE = "__none__"
 
 
-class SnapshotError(Exception):
-    """A snapshot file that does not fit the CONTRACT: names the file and column."""
-
-
 def empty_frame(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=TABLES[table])
 
@@ -158,13 +154,16 @@ def _conform(lf: pl.LazyFrame, table: str, path: Where) -> pl.LazyFrame:
 def scan_table(directory: Where, table: str, stores: Sequence[str] | None = None) -> pl.LazyFrame:
     """One snapshot table, lazily, with the CONTRACT's columns and types.
 
-    `directory` is a local path or an fsspec URL (s3://, gs://, abfs://, file://). The table
-    is `TABLE.parquet` or, in the partitioned layout (`recon.snapshot.partitioned`), the files under
-    `TABLE/`; `stores` reads only those stores' partitions of a partitioned table.
+    `directory` is a local path or an fsspec URL (s3://, gs://, abfs://, file://, memory://).
+    The table is `TABLE.parquet` or, in the partitioned layout (`recon.snapshot.partitioned`),
+    the files under `TABLE/`; `stores` reads only those stores' partitions of a partitioned
+    table.
     """
     path = join(directory, f"{table}.parquet")
     if stores is None and exists(path):
-        return _conform(pl.scan_parquet(path, hive_partitioning=False), table, path)
+        return _conform(
+            pl.scan_parquet(readable([str(path)]), hive_partitioning=False), table, path
+        )
     folder = join(directory, table)
     found: list[str] = []
     if is_dir(folder):
@@ -175,7 +174,7 @@ def scan_table(directory: Where, table: str, stores: Sequence[str] | None = None
             found += files(part) if is_dir(part) else []
     if not found:
         return empty_frame(table).lazy()
-    return _conform(pl.scan_parquet(found, hive_partitioning=False), table, folder)
+    return _conform(pl.scan_parquet(readable(found), hive_partitioning=False), table, folder)
 
 
 def partition_dir(store: str | None) -> str:
