@@ -140,6 +140,15 @@ def current_user() -> User | None:
     return user
 
 
+def account_roles() -> dict[str, str]:
+    """The dashboard's accounts, name -> role (read each run: an account removed a moment
+    ago is no longer offered as an assignee)."""
+    try:
+        return auth.roles(users_file())
+    except auth.AuthError as exc:
+        _accounts_error(exc)
+
+
 def sign_in(user: User) -> None:
     """Sign `user` in for this session, and (through `sync_cookie`) for reloads."""
     st.session_state[USER_KEY] = user

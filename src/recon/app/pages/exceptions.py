@@ -162,7 +162,7 @@ def _detail(detail: ExceptionDetail) -> None:
             ui.show_frame(events, key="events")
             ui.downloads(events, f"audit_{exc['id']}")
     if workflow.allowed(actor.role, exc["owner"]):
-        _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"])
+        _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"], exc["owner"])
     else:  # workflow refuses it too: hiding the buttons is only the courtesy
         st.caption(f"Workflow: {exc['owner']} exceptions are worked by {exc['owner']} and admin.")
 
@@ -203,7 +203,7 @@ def _resync(exception_id: str) -> None:
         st.rerun()
 
 
-def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> None:
+def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None, owner: str) -> None:
     st.markdown("**Workflow**")
     if _OUTCOME in st.session_state:
         in_erp, outcome = st.session_state.pop(_OUTCOME)
@@ -214,9 +214,13 @@ def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> 
             _resync(exception_id)
     left, right = st.columns(2)
     with left.form("assign_form", clear_on_submit=True):
-        who = st.text_input("Assign to", key="assign_who")
-        if st.form_submit_button("Assign", key="assign_btn"):
-            _act(lambda: workflow.assign(engine, exception_id, who, actor), f"assigned to {who}")
+        accounts = ui.account_roles()
+        who = st.selectbox("Assign to", workflow.assignees(accounts, owner), key="assign_who")
+        if st.form_submit_button("Assign", key="assign_btn") and who is not None:
+            _act(
+                lambda: workflow.assign(engine, exception_id, who, actor, accounts=accounts),
+                f"assigned to {who}",
+            )
     with right.form("comment_form", clear_on_submit=True):
         text = st.text_area("Comment", key="comment_text", height=68)
         if st.form_submit_button("Comment", key="comment_btn"):
