@@ -27,6 +27,7 @@ from recon.app.causes import cause_text
 from recon.app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from recon.app.money import store_label, value_text
 from recon.config import ConfigError, Settings, load_settings
+from recon.config.mappings import MapSettings
 from recon.warehouse.db import open_warehouse
 
 HEATMAP_DAYS = 28  # the overview heatmap's default window: four weeks up to the latest day
@@ -266,6 +267,14 @@ def drift(url: str, filters: Filters) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def exceptions(url: str, filters: Filters) -> pl.DataFrame:
     return queries.exceptions(_engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def map_settings(url: str) -> MapSettings:
+    """The mappings' `[settings]`, typed (the worklist's due hours among them)."""
+    from recon.warehouse.mappings import load_mappings
+
+    return load_mappings(_engine(url)).options
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -30,6 +30,7 @@ __all__ = [
     "EXTRA_COLUMNS",
     "MINE",
     "SORTS",
+    "VIEW_KEYS",
     "View",
     "ViewError",
     "delete_view",
@@ -102,12 +103,14 @@ def _ms(delta: Any) -> int:
     return int(delta.total_seconds() * 1000)
 
 
-def overdue_styler(shown: pl.DataFrame) -> Any:
-    """A pandas Styler for `st.dataframe` of a worklist as shown (an `overdue` column
-    among its columns): every overdue row on a pale red."""
-    blank = [""] * len(shown.columns)
-    row_style = [OVERDUE_STYLE] * len(shown.columns)
-    return shown.to_pandas().style.apply(lambda row: row_style if row["overdue"] else blank, axis=1)
+def overdue_styler(shown: pl.DataFrame, overdue: pl.Series) -> Any:
+    """A pandas Styler for `st.dataframe` of a worklist as shown: every row that
+    `overdue` marks (the worklist's column, row for row) on a pale red."""
+    late = overdue.to_list()
+    width = len(shown.columns)
+    return shown.to_pandas().style.apply(
+        lambda row: [OVERDUE_STYLE if late[row.name] else ""] * width, axis=1
+    )
 
 
 # --- the worklist's part of the URL ----------------------------------------------------
