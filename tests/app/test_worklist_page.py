@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 from recon.app import queries
 from recon.app.filters import Filters
 from tests.app import test_pages as pages
-from tests.app.test_pages import data
 from tests.app.demo_warehouse import Warehouse
+from tests.app.test_pages import data
 from tests.app.users import cheap_hash, write_users
 
 __all__ = ["data"]  # the fixture, used by name
