@@ -219,3 +219,17 @@ def test_overdue_rows_are_highlighted_whole() -> None:
     assert rule is not None
     cells = sorted(re.findall(r"_(row\d+_col\d+)", rule.group(1)))
     assert cells == ["row1_col0", "row1_col1", "row2_col0", "row2_col1"]
+
+
+def test_a_long_worklist_is_drawn_unshaded_with_overdue_ticked(data: Warehouse) -> None:
+    from recon.app.worklist import STYLED_ROWS
+
+    old = datetime.now(UTC) - timedelta(days=5)
+    for n in range(STYLED_ROWS + 1):
+        data.exception(f"x{n:04d}", diff="-1.00", first_seen=old)
+    at = pages._app(PAGE)
+    assert not at.exception
+    assert f"{STYLED_ROWS + 1} exceptions, {STYLED_ROWS + 1} overdue (ticked in `overdue`;" in (
+        " ".join(c.value for c in at.caption)
+    )
+    assert bool(at.dataframe(key="table").value["overdue"].all())

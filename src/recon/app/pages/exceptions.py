@@ -25,6 +25,7 @@ from recon.app.queries import AGE_BUCKETS, ExceptionDetail
 from recon.app.worklist import (
     EXTRA_COLUMNS,
     SORTS,
+    STYLED_ROWS,
     VIEW_KEYS,
     View,
     ViewError,
@@ -112,10 +113,12 @@ frame = worklist(
     sort=view.sort,
     assignee=actor.name if view.mine else None,
 )
+shaded = frame.height <= STYLED_ROWS
 st.caption(
     f"{frame.height} exceptions"
     + (" open and assigned to you" if view.mine else "")
-    + f", {frame['overdue'].sum()} overdue (red)"
+    + f", {frame['overdue'].sum()} overdue"
+    + (" (red)" if shaded else f" (ticked in `overdue`; red up to {STYLED_ROWS} rows)")
 )
 _BULK_DONE = "_bulk_done"  # the last bulk action's summary, shown after the rerun
 if _BULK_DONE in st.session_state:
@@ -154,7 +157,7 @@ formats: dict[str, Any] = {
     "age_days": st.column_config.NumberColumn("age (days)", format="%.1f"),
 }
 event = st.dataframe(
-    overdue_styler(shown, frame["overdue"]),
+    overdue_styler(shown, frame["overdue"]) if shaded else shown,
     key="table",
     on_select="rerun",
     selection_mode="multi-row",
