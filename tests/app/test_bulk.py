@@ -5,9 +5,12 @@ skipped and named, one summary line; a bulk re-sync posts the set of orders once
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from recon.app import queries, workflow
@@ -162,3 +165,35 @@ def test_bulk_resync_with_nothing_to_post_posts_nothing(both: Warehouse) -> None
     assert done.done == ()
     assert [exc_id for exc_id, _ in done.skipped] == ["o1", "fc"]
     assert _events(both) == []
+
+
+def test_every_row_is_either_done_or_skipped_once_and_only_done_rows_are_audited(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import func, select
+
+    from recon.warehouse.models import ExceptionEvent
+    from tests.app.demo_warehouse import make_warehouse
+
+    wh = make_warehouse(tmp_path)
+    _seed(wh)
+    owners = dict(queries.exceptions(wh.engine, Filters(status="all")).select("id", "owner").rows())
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        st.sampled_from(["finance", "ops", "admin"]),
+        st.lists(st.sampled_from([*owners, "gone"]), max_size=8),
+    )
+    def check(role: str, ids: list[str]) -> None:
+        count = select(func.count()).select_from(ExceptionEvent)
+        with wh.engine.connect() as conn:
+            before = conn.scalar(count)
+        done = workflow.bulk_comment(wh.engine, ids, "checked", User("pat", role))
+        with wh.engine.connect() as conn:
+            after = conn.scalar(count)
+        assert sorted([*done.done, *(i for i, _ in done.skipped)]) == sorted(set(ids))
+        assert all(workflow.allowed(role, owners[i]) for i in done.done)
+        assert after - before == len(done.done)  # type: ignore[operator]
+
+    check()
+    wh.engine.dispose()
