@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from recon.warehouse.db import open_warehouse, upgrade
+from recon.warehouse.db import close_warehouses, open_warehouse, upgrade
 
 PG_URL = os.environ.get(
     "RECON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -50,9 +50,17 @@ def pg_schema_url(postgres_url: str) -> Iterator[str]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in postgres_url else "?"
     yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    close_warehouses()  # no pooled connection into the schema dropped next
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _warehouses_of_this_test() -> Iterator[None]:
+    """The process keeps one warehouse per URL: each test's are disposed of after it."""
+    yield
+    close_warehouses()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -65,6 +73,6 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
 @pytest.fixture
 def warehouse(warehouse_url: str) -> Iterator[Engine]:
     upgrade(warehouse_url)  # as `recon db upgrade` does; opening never migrates
-    engine = open_warehouse(warehouse_url, create=False)
+    engine = open_warehouse(warehouse_url, create=False).engine
     yield engine
     engine.dispose()

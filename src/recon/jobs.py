@@ -34,13 +34,15 @@ from recon.warehouse.export import export_snapshot
 from recon.warehouse.mappings import load_mappings
 from recon.warehouse.models import PosOrder
 from recon.warehouse.runs import Busy, RunLog, completed, exclusive, record_run
+from recon.warehouse.signoff import records as signoff_records
+from recon.warehouse.signoff import reopen_changed
 from recon.warehouse.takings import save_takings
 
 
 def warehouse(settings: Settings, *, create: bool = False) -> Engine:
     """The warehouse; only `recon mappings import`, `recon collect` and the demo may create
     it, so a command run without configuration leaves no file or directory behind."""
-    return open_warehouse(settings.warehouse_url, create=create)
+    return open_warehouse(settings.warehouse_url, create=create).engine
 
 
 NO_MAPPINGS = (
@@ -300,6 +302,10 @@ def reconcile_job(
         save_takings(engine, findings.takings, findings.waterfall, day=day, store=store)
         for status, n in save_exceptions(engine, merged, now).items():
             run.counts[f"exceptions_{status}"] = n
+        with engine.begin() as conn:  # a signed day this run changed reopens itself
+            reopened = reopen_changed(conn, now, run_id=run.id, day=day, store=store)
+        if reopened:
+            run.counts["signoffs_reopened"] = len(reopened)
     return merged, findings
 
 
@@ -316,6 +322,15 @@ def alerts_job(settings: Settings) -> tuple[RunLog, list[str]]:
     with record_run(engine, "alerts") as run:
         unrouted = send_alerts(engine, settings, thresholds, run)
     return run, unrouted
+
+
+def signoff_list(
+    settings: Settings, *, day: date | None = None, store: str | None = None
+) -> list[dict[str, Any]]:
+    """The sign-offs (of `day`, of `store` and the all-stores ones) with their evidence and
+    events, for audit (`recon signoff list`)."""
+    with warehouse(settings).connect() as conn:
+        return signoff_records(conn, day=day, store=store)
 
 
 def export_job(settings: Settings, directory: Path) -> dict[str, int]:

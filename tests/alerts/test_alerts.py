@@ -115,7 +115,7 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    return open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
 
 
 # ----------------------------------------------------------------- helpers
@@ -390,7 +390,9 @@ def test_recon_alerts_send_posts_the_digest(
     from recon.cli.main import main
 
     url = f"sqlite:///{tmp_path}/w.db"
-    exceptions(open_warehouse(url), [("x5120", "missing_in_erp", "new", 1)], datetime.now(UTC))
+    exceptions(
+        open_warehouse(url).engine, [("x5120", "missing_in_erp", "new", 1)], datetime.now(UTC)
+    )
     for name in ["WEBHOOK_OPS", "EMAIL_FINANCE", "EMAIL_OPS"]:
         monkeypatch.delenv(f"RECON_ALERT_{name}", raising=False)
     monkeypatch.setenv("RECON_WAREHOUSE_URL", url)

@@ -7,14 +7,14 @@ plain defaults. Test-only: never used by the app.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 
 from recon.warehouse.db import open_warehouse, pack, upgrade
 from recon.warehouse.models import (
@@ -35,6 +35,18 @@ from recon.warehouse.models import (
 )
 
 T0 = datetime(2024, 6, 2, 6, 0, tzinfo=UTC)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def read(
+    url: str, query: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """A dashboard query run as a page runs it: on one read of the warehouse at `url`."""
+    with open_warehouse(url).reading() as conn:
+        return query(conn, *args, **kwargs)
+
+
 FINANCE = "finance"
 
 
@@ -46,6 +58,12 @@ def D(text: str | None) -> Decimal | None:
 class Warehouse:
     url: str
     engine: Engine
+
+    def read(
+        self, query: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """`query` on one read of this warehouse, as a page runs it."""
+        return read(self.url, query, *args, **kwargs)
 
     def _insert(self, model: Any, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -292,4 +310,4 @@ def make_warehouse(directory: Path) -> Warehouse:
     name = hashlib.sha1(str(directory).encode()).hexdigest()[:8]
     url = f"sqlite:///{directory / f'wh-{name}.db'}"
     upgrade(url)
-    return Warehouse(url=url, engine=open_warehouse(url, create=False))
+    return Warehouse(url=url, engine=open_warehouse(url, create=False).engine)

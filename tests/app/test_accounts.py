@@ -292,7 +292,7 @@ def test_account_changes_are_audited_and_never_show_a_password(
     )
     assert auth.add_user(path, "ann@x.com", "finance", None, **audit) == "added, role finance"
     auth.remove_user(path, "ann", **audit)
-    frame = queries.account_changes(wh.engine)
+    frame = wh.read(queries.account_changes)
     assert frame.select("actor", "source", "account", "change").rows()[::-1] == [
         ("root", "cli", "olga", "added, role ops"),
         ("root", "cli", "olga", "role ops -> admin, password changed"),
@@ -313,7 +313,7 @@ def test_a_failed_write_records_no_change(
     monkeypatch.setattr(auth, "_write_private", full_disk)
     with pytest.raises(OSError, match="No space"):
         auth.add_user(path, "ann@x.com", "ops", None, engine=wh.engine, actor="root")
-    assert queries.account_changes(wh.engine).is_empty()
+    assert wh.read(queries.account_changes).is_empty()
     assert auth.load_users(path) == {}
 
 

@@ -41,14 +41,14 @@ def _seed(wh: Warehouse) -> None:
 
 
 def _rows(wh: Warehouse) -> pl.DataFrame:
-    frame = queries.exceptions(wh.engine, Filters(status="all"))
+    frame = wh.read(queries.exceptions, Filters(status="all"))
     return frame.select("id", "status", "assignee").sort("id")
 
 
 def _events(wh: Warehouse) -> list[tuple[str, str, str, str | None]]:
     out: list[tuple[str, str, str, str | None]] = []
-    for exc_id in sorted(queries.exceptions(wh.engine, Filters(status="all"))["id"]):
-        detail = queries.exception_detail(wh.engine, exc_id)
+    for exc_id in sorted(wh.read(queries.exceptions, Filters(status="all"))["id"]):
+        detail = wh.read(queries.exception_detail, exc_id)
         assert detail is not None
         out += [(exc_id, *r) for r in detail.events.select("action", "actor", "note").rows()]
     return out
@@ -177,7 +177,7 @@ def test_every_row_is_either_done_or_skipped_once_and_only_done_rows_are_audited
 
     wh = make_warehouse(tmp_path)
     _seed(wh)
-    owners = dict(queries.exceptions(wh.engine, Filters(status="all")).select("id", "owner").rows())
+    owners = dict(wh.read(queries.exceptions, Filters(status="all")).select("id", "owner").rows())
 
     @settings(max_examples=25, deadline=None)
     @given(

@@ -25,7 +25,7 @@ def test_csv_has_contract_fields_and_money_with_two_decimals(wh: Warehouse) -> N
     wh.exception("b", "stock_variance", "1", "2024-06-01", "5.5", "2", "-3.5")
     wh.exception("c", "unknown_sku", None, None)
 
-    text = exceptions_csv(queries.exceptions(wh.engine, Filters()))
+    text = exceptions_csv(wh.read(queries.exceptions, Filters()))
     rows = list(csv.DictReader(io.StringIO(text)))
 
     assert tuple(rows[0])[: len(EXCEPTION_FIELDS)] == EXCEPTION_FIELDS
@@ -82,7 +82,7 @@ def test_exceptions_csv_neutralises_vendor_text_and_keeps_negative_money(wh: War
     wh.exception("b", "tender_variance", "1", "2024-06-01", "10.00", "9.49", "-0.51",
                  tender="@Card")  # fmt: skip
 
-    text = exceptions_csv(queries.exceptions(wh.engine, Filters()))
+    text = exceptions_csv(wh.read(queries.exceptions, Filters()))
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO(text))}
 
     assert (rows["a"]["sku"], rows["b"]["tender"]) == ("'" + EVIL, "'@Card")

@@ -36,7 +36,7 @@ def test_mapping_health_ranks_holds_by_the_money_they_block(wh: Warehouse) -> No
     ]:
         wh.sync_post(key, status, order, reason, message)
 
-    got = queries.mapping_health(wh.engine)
+    got = wh.read(queries.mapping_health)
     assert got.rows() == [
         # problem            what    orders money               currency oldest day
         ("unmapped_tender", TENDER, 3, Decimal("70.00"), "GBP", date(2024, 6, 1)),
@@ -47,7 +47,7 @@ def test_mapping_health_ranks_holds_by_the_money_they_block(wh: Warehouse) -> No
 
 def test_mapping_health_of_a_warehouse_without_holds_is_empty(wh: Warehouse) -> None:
     wh.sync_post("sale:1", "posted", "1")
-    assert queries.mapping_health(wh.engine).is_empty()
+    assert wh.read(queries.mapping_health).is_empty()
 
 
 def test_ageing_buckets_open_exceptions_by_owner_and_kind(wh: Warehouse) -> None:
@@ -64,7 +64,7 @@ def test_ageing_buckets_open_exceptions_by_owner_and_kind(wh: Warehouse) -> None
     ]:
         wh.exception(id_, kind, diff=diff, status=status, first_seen=now - timedelta(days=age))
 
-    got = queries.ageing(wh.engine, Filters(status="resolved"), now=now)  # status ignored
+    got = wh.read(queries.ageing, Filters(status="resolved"), now=now)  # status ignored
     assert got.rows() == [
         # owner    kind               age      count money            currency oldest
         ("finance", "amount_mismatch", "4-7 d", 1, Decimal("0.500"), "GBP", 5),
@@ -73,5 +73,5 @@ def test_ageing_buckets_open_exceptions_by_owner_and_kind(wh: Warehouse) -> None
         ("finance", "missing_in_erp", ">30 d", 1, Decimal("7.000"), "GBP", 31),
         ("ops", "stock_variance", "8-30 d", 1, None, "GBP", 8),
     ]
-    ops = queries.ageing(wh.engine, Filters(owner="ops"), now=now)
+    ops = wh.read(queries.ageing, Filters(owner="ops"), now=now)
     assert ops.select("kind", "age", "count").rows() == [("stock_variance", "8-30 d", 1)]

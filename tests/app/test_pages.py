@@ -218,7 +218,7 @@ def test_closing_with_a_reason_writes_status_and_audit_event(data: Warehouse) ->
     at.button(key="close_btn").click().run()
     assert not at.exception
 
-    detail = queries.exception_detail(data.engine, "a")
+    detail = data.read(queries.exception_detail, "a")
     assert detail is not None
     assert detail.exception["status"] == "closed"
     assert detail.events.select("action", "actor", "note").rows() == [
@@ -232,7 +232,7 @@ def test_closing_needs_a_reason(data: Warehouse) -> None:
     at = _app("pages/exceptions.py", id="a")
     at.button(key="close_btn").click().run()
     assert any("reason must not be empty" in e.value for e in at.error)
-    assert queries.exceptions(data.engine, Filters(status="closed")).height == 0
+    assert data.read(queries.exceptions, Filters(status="closed")).height == 0
 
 
 def test_reopen_from_the_page(data: Warehouse) -> None:
@@ -241,7 +241,7 @@ def test_reopen_from_the_page(data: Warehouse) -> None:
     at = _app("pages/exceptions.py", id="z", status="all")
     at.text_input(key="reopen_reason").input("came back")
     at.button(key="reopen_btn").click().run()
-    row = queries.exceptions(data.engine, Filters(status="all")).filter(pl.col("id") == "z")
+    row = data.read(queries.exceptions, Filters(status="all")).filter(pl.col("id") == "z")
     assert row["status"].to_list() == ["persisting"]
 
 
@@ -257,7 +257,7 @@ def test_assign_from_the_page(data: Warehouse) -> None:
     at.selectbox(key="assign_who").set_value("olly")
     at.button(key="assign_btn").click().run()
     assert _metrics(at)["Assignee"] == "olly"
-    detail = queries.exception_detail(data.engine, "c")
+    detail = data.read(queries.exception_detail, "c")
     assert detail is not None
     assert detail.events.select("action", "actor", "note").rows() == [
         ("assigned", "ann", "olly")  # the signed-in user, not a typed name
@@ -591,7 +591,7 @@ def test_a_forged_action_is_refused_by_the_workflow(
     at.text_input(key="close_reason").input("not mine to close")
     at.button(key="close_btn").click().run()
     assert [shown(e.value) for e in at.error] == ["ann (ops) may not close a finance exception"]
-    detail = queries.exception_detail(data.engine, "a")
+    detail = data.read(queries.exception_detail, "a")
     assert detail is not None and detail.exception["status"] == "new" and detail.events.is_empty()
 
 

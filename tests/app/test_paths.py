@@ -24,7 +24,7 @@ def test_an_assignee_is_picked_and_one_without_an_account_is_refused(data: Wareh
     with pytest.raises(workflow.WorkflowError, match="ops-team has no dashboard account"):
         workflow.assign(data.engine, "c2", "ops-team", User("ann", "admin"), accounts={})
     assert _metrics(at)["Assignee"] == "ops-team"
-    detail = queries.exception_detail(data.engine, "c2")
+    detail = data.read(queries.exception_detail, "c2")
     assert detail is not None and detail.events.is_empty()
 
 
@@ -87,7 +87,7 @@ def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.Monk
     assert [shown(s.value) for s in at.success] == [
         "order 5120: posted as SO-9; collected and reconciled store 1"
     ]
-    detail = queries.exception_detail(data.engine, "a")
+    detail = data.read(queries.exception_detail, "a")
     assert detail is not None
     assert detail.events.select("action", "note").rows() == [
         ("resynced", "order 5120: still held: map tender 'Swish' in mappings"),

@@ -5,10 +5,12 @@ from decimal import Decimal
 
 import polars as pl
 from polars.testing import assert_frame_equal
+from sqlalchemy import Connection, Engine
 
 from recon.app import queries
 from recon.app.causes import cause_text
 from recon.app.filters import Filters
+from recon.warehouse.db import open_warehouse
 from tests.app.demo_warehouse import T0, Warehouse
 
 D = Decimal
@@ -26,7 +28,7 @@ def test_drift_by_store_day_counts_and_money_at_stake(wh: Warehouse) -> None:
     wh.exception("g", "unknown_sku", None, None)  # no store-day: not in the grid
     wh.exception("h", "missing_in_erp", "7", "2024-06-01", "99.00", None, "-99", "closed")
 
-    got = queries.drift_by_store_day(wh.engine, Filters())
+    got = wh.read(queries.drift_by_store_day, Filters())
 
     expected = pl.DataFrame(
         [
@@ -53,12 +55,12 @@ def test_money_at_stake_counts_a_held_sale_and_the_variance_it_explains_once(
     wh.exception("c", "tender_variance", "1", "2024-06-02", "10.00", "9.00", "-1.00",
                  cause="unexplained")  # fmt: skip
 
-    cells = queries.drift_by_store_day(wh.engine, Filters())
+    cells = wh.read(queries.drift_by_store_day, Filters())
     assert cells.select("business_day", "money_at_stake").rows() == [
         (JUN1, D("59.00")),
         (JUN2, D("1.00")),  # a variance nothing explains is its own problem
     ]
-    assert queries.totals(wh.engine, Filters()).money_by_currency == {"GBP": D("60.00")}
+    assert wh.read(queries.totals, Filters()).money_by_currency == {"GBP": D("60.00")}
 
 
 def test_drift_filters_by_kind_owner_store_and_days(wh: Warehouse) -> None:
@@ -68,7 +70,7 @@ def test_drift_filters_by_kind_owner_store_and_days(wh: Warehouse) -> None:
     wh.exception("d", "missing_in_erp", "7", "2024-06-03", "1.00", None, "-1.00")
 
     def cells(f: Filters) -> list[tuple[str, date, int]]:
-        frame = queries.drift_by_store_day(wh.engine, f)
+        frame = wh.read(queries.drift_by_store_day, f)
         return [(r["store"], r["business_day"], r["count"]) for r in frame.iter_rows(named=True)]
 
     assert cells(Filters(owner="ops")) == [("1", JUN1, 1)]
@@ -80,7 +82,7 @@ def test_drift_filters_by_kind_owner_store_and_days(wh: Warehouse) -> None:
 
 
 def test_drift_of_an_empty_warehouse_is_an_empty_typed_frame(wh: Warehouse) -> None:
-    got = queries.drift_by_store_day(wh.engine, Filters())
+    got = wh.read(queries.drift_by_store_day, Filters())
     assert got.height == 0
     assert got.schema["money_at_stake"] == pl.Decimal(38, 2)  # money: two decimals
     assert got.schema["business_day"] == pl.Date()
@@ -89,7 +91,7 @@ def test_drift_of_an_empty_warehouse_is_an_empty_typed_frame(wh: Warehouse) -> N
 def test_drift_names_every_currency_it_sums(wh: Warehouse) -> None:
     wh.exception("a", "missing_in_erp", "1", "2024-06-01", "12.00", None, "-12.00")
     wh.exception("b", "missing_in_erp", "1", "2024-06-01", "3.00", None, "-3.00", currency="EUR")
-    row = queries.drift_by_store_day(wh.engine, Filters()).row(0, named=True)
+    row = wh.read(queries.drift_by_store_day, Filters()).row(0, named=True)
     assert (row["money_at_stake"], row["currency"]) == (D("15.00"), "EUR,GBP")
 
 
@@ -98,7 +100,7 @@ def test_exceptions_status_filter(wh: Warehouse) -> None:
         wh.exception(id_, status=status)
 
     def ids(status: str) -> list[str]:
-        return queries.exceptions(wh.engine, Filters(status=status))["id"].to_list()
+        return wh.read(queries.exceptions, Filters(status=status))["id"].to_list()
 
     assert ids("open") == ["a", "b"]
     assert ids("all") == ["a", "b", "c", "d"]
@@ -107,7 +109,7 @@ def test_exceptions_status_filter(wh: Warehouse) -> None:
 
 def test_exceptions_keep_decimals_and_contract_columns(wh: Warehouse) -> None:
     wh.exception("a", "amount_mismatch", pos="10.005", erp="9.5", diff="-0.505")
-    got = queries.exceptions(wh.engine, Filters())
+    got = wh.read(queries.exceptions, Filters())
     assert tuple(got.columns) == queries.EXCEPTION_COLUMNS
     row = got.row(0, named=True)
     assert (row["pos_value"], row["erp_value"], row["difference"]) == (
@@ -123,7 +125,7 @@ def test_totals_by_owner_and_currency(wh: Warehouse) -> None:
     wh.exception("b", "missing_in_erp", "7", "2024-06-01", "5.00", None, "-5.00", currency="EUR")
     wh.exception("c", "unmapped_tender", None, None, "7.25", None, None)  # no store-day
     wh.exception("d", "price_mismatch", None, None, "10.00", "12.00", "2.00")  # ops
-    got = queries.totals(wh.engine, Filters())
+    got = wh.read(queries.totals, Filters())
     assert got == queries.Totals(
         count=4,
         by_owner={"finance": 3, "ops": 1},
@@ -142,7 +144,7 @@ def test_changes_since_last_run(wh: Warehouse) -> None:
     wh.exception("fixed", first_seen=T0, status="resolved", resolved_at=run_start)
     wh.exception("fixed-before", first_seen=T0, status="resolved", resolved_at=T0)
 
-    got = queries.changes_since_last_run(wh.engine, Filters())
+    got = wh.read(queries.changes_since_last_run, Filters())
 
     assert got.run_started_at == run_start
     assert got.new["id"].to_list() == ["fresh"]
@@ -152,7 +154,7 @@ def test_changes_since_last_run(wh: Warehouse) -> None:
 def test_changes_without_any_run_are_the_new_ones(wh: Warehouse) -> None:
     wh.exception("a", status="new")
     wh.exception("b", status="persisting")
-    got = queries.changes_since_last_run(wh.engine, Filters())
+    got = wh.read(queries.changes_since_last_run, Filters())
     assert (got.run_started_at, got.new["id"].to_list(), got.resolved.height) == (None, ["a"], 0)
 
 
@@ -165,7 +167,7 @@ def test_freshness_flags_stale_and_missing_jobs(wh: Warehouse) -> None:
     wh.run("collect", now - 0.5 * h, None, "running")
     # reconcile never ran: stale
 
-    got = queries.freshness(wh.engine, now=now).select(
+    got = wh.read(queries.freshness, now=now).select(
         "job", "last_status", "age", "stale", "running_since", "last_message"
     )
 
@@ -179,7 +181,7 @@ def test_freshness_flags_stale_and_missing_jobs(wh: Warehouse) -> None:
         orient="row",
     )
     assert_frame_equal(got, expected)
-    tight = queries.freshness(wh.engine, now=now, stale_after={"collect": timedelta(minutes=30)})
+    tight = wh.read(queries.freshness, now=now, stale_after={"collect": timedelta(minutes=30)})
     assert tight.filter(pl.col("job") == "collect")["stale"].item() is True
 
 
@@ -201,7 +203,7 @@ def test_exception_detail_chain_with_both_raw_payloads(wh: Warehouse) -> None:
     wh.exception("x", "duplicate_in_erp", pos_ref="5120", erp_ref="SO-2", cause="posted_twice")
     wh.event("x", "seen")
 
-    detail = queries.exception_detail(wh.engine, "x")
+    detail = wh.read(queries.exception_detail, "x")
 
     assert detail is not None
     assert detail.exception["kind"] == "duplicate_in_erp"
@@ -227,7 +229,7 @@ def test_exception_detail_chain_with_both_raw_payloads(wh: Warehouse) -> None:
 def test_chain_from_erp_ref_when_the_pos_order_is_unknown(wh: Warehouse) -> None:
     wh.document("D9", "CN-9", "7001", doc_type="credit_note")
     wh.exception("y", "credit_note_without_refund", erp_ref="CN-9", cause="no_refund")
-    detail = queries.exception_detail(wh.engine, "y")
+    detail = wh.read(queries.exception_detail, "y")
     assert detail is not None
     chain = detail.chain
     assert (chain.order_id, chain.pos_order.height) == ("7001", 0)
@@ -239,14 +241,14 @@ def test_chain_of_a_store_day_exception_has_its_daily_journal(wh: Warehouse) -> 
     wh.journal_line("J1", 1, "1-2024-06-01", "100.00")
     wh.journal_line("J2", 1, "1-2024-06-02", "50.00")
     wh.exception("t", "tender_variance", "1", "2024-06-01", "120.00", "100.00", "-20.00")
-    detail = queries.exception_detail(wh.engine, "t")
+    detail = wh.read(queries.exception_detail, "t")
     assert detail is not None
     assert detail.chain.erp_journal_lines["journal_id"].to_list() == ["J1"]
     assert detail.chain.order_id is None and detail.chain.erp_documents.height == 0
 
 
 def test_exception_detail_of_unknown_id_is_none(wh: Warehouse) -> None:
-    assert queries.exception_detail(wh.engine, "nope") is None
+    assert wh.read(queries.exception_detail, "nope") is None
 
 
 def test_sync_posts_and_summary(wh: Warehouse) -> None:
@@ -254,13 +256,13 @@ def test_sync_posts_and_summary(wh: Warehouse) -> None:
     wh.sync_post("sale:2", "held", order="2", reason="unmapped_tender")
     wh.sync_post("sale:3", "held", order="3", reason="unmapped_tender")
     wh.sync_post("receipt:3:1", "failed", order="3", reason="closed_account")
-    summary = queries.sync_post_summary(wh.engine).select("kind", "status", "reason", "count")
+    summary = wh.read(queries.sync_post_summary).select("kind", "status", "reason", "count")
     assert summary.rows() == [
         ("receipt", "failed", "closed_account", 1),
         ("sale", "held", "unmapped_tender", 2),
         ("sale", "posted", None, 1),
     ]
-    assert sorted(queries.sync_posts(wh.engine)["post_key"].to_list()) == [
+    assert sorted(wh.read(queries.sync_posts)["post_key"].to_list()) == [
         "receipt:3:1",
         "sale:2",
         "sale:3",
@@ -271,7 +273,7 @@ def test_store_options_from_exceptions_and_orders(wh: Warehouse) -> None:
     wh.exception("a", store="12")
     wh.order("1", store="7")
     wh.exception("b", store=None)
-    assert queries.store_options(wh.engine) == ["7", "12"]
+    assert wh.read(queries.store_options) == ["7", "12"]
 
 
 def test_cause_text_uses_the_engine_table_else_the_code() -> None:
@@ -279,3 +281,30 @@ def test_cause_text_uses_the_engine_table_else_the_code() -> None:
     assert cause_text("not_posted", texts) == "The sale was never posted to the ERP."
     assert cause_text("posted_next_day", texts) == "posted next day"
     assert cause_text(None, texts) == ""
+
+
+def test_one_reading_reads_one_state_though_a_write_commits_between_its_queries(
+    warehouse_url: str, warehouse: Engine
+) -> None:
+    """A page render reads through one `reading()`: what commits mid-render (a reconcile,
+    a colleague's action) shows whole on the next render, never half on this one. On
+    SQLite (WAL) and PostgreSQL (REPEATABLE READ) alike; a plain connection, the control,
+    sees the write at once."""
+    wh = Warehouse(warehouse_url, warehouse)
+    wh.exception("a")
+    everything = Filters(status="all")
+
+    def ids(conn: Connection) -> list[str]:
+        return queries.exceptions(conn, everything)["id"].to_list()
+
+    with open_warehouse(warehouse_url).reading() as conn:
+        first = ids(conn)
+        wh.exception("b")  # committed by another connection between two queries
+        second = queries.totals(conn, everything).count
+    with warehouse.connect() as plain:  # control: without one read, the write shows at once
+        before = ids(plain)
+        wh.exception("c")
+        after = queries.totals(plain, everything).count
+    #        one reading        plain connection
+    assert (first, second, before, after) == (["a"], 1, ["a", "b"], 3)
+    assert wh.read(ids) == ["a", "b", "c"]  # the next read sees everything committed

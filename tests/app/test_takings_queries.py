@@ -24,7 +24,7 @@ def test_heatmap_cells_keep_clean_store_days_with_count_zero(wh: Warehouse) -> N
     wh.exception("a", "missing_in_erp", "1", "2024-06-01", "12.00", None, "-12.00")
     wh.exception("b", "missing_in_pos", "9", "2024-06-02", None, "5.00", "5.00")  # no orders
 
-    got = queries.heatmap_cells(wh.engine, Filters()).select(
+    got = wh.read(queries.heatmap_cells, Filters()).select(
         "store", "business_day", "orders", "count", "money_at_stake"
     )
 
@@ -45,9 +45,9 @@ def test_heatmap_cells_keep_clean_store_days_with_count_zero(wh: Warehouse) -> N
 def test_heatmap_cells_follow_store_and_day_filters(wh: Warehouse) -> None:
     wh.order("1", store="1", day="2024-06-01")
     wh.order("2", store="7", day="2024-06-02")
-    got = queries.heatmap_cells(wh.engine, Filters(stores=("7",), date_from=JUN2))
+    got = wh.read(queries.heatmap_cells, Filters(stores=("7",), date_from=JUN2))
     assert got.select("store", "business_day").rows() == [("7", JUN2)]
-    assert queries.latest_day(wh.engine) == JUN2
+    assert wh.read(queries.latest_day) == JUN2
 
 
 def test_stores_with_orders_and_their_latest_day(wh: Warehouse) -> None:
@@ -61,29 +61,29 @@ def test_stores_with_orders_and_their_latest_day(wh: Warehouse) -> None:
     ]:
         wh.order(order, store=store, day=day)
     wh.exception("x", "missing_in_pos", "99", "2024-06-04")  # no orders: not an order store
-    assert queries.order_stores(wh.engine) == {
+    assert wh.read(queries.order_stores) == {
         "12": date(2024, 6, 3),
         "7": JUN2,
         "A1": JUN1,
     }
-    assert queries.store_options(wh.engine) == ["7", "12", "99", "A1"]
-    assert queries.latest_day(wh.engine) == date(2024, 6, 4)  # the exception's day
+    assert wh.read(queries.store_options) == ["7", "12", "99", "A1"]
+    assert wh.read(queries.latest_day) == date(2024, 6, 4)  # the exception's day
 
 
 def test_empty_warehouse_gives_empty_typed_frames(wh: Warehouse) -> None:
-    assert queries.latest_day(wh.engine) is None
-    assert queries.order_stores(wh.engine) == {}
-    cells = queries.heatmap_cells(wh.engine, Filters())
+    assert wh.read(queries.latest_day) is None
+    assert wh.read(queries.order_stores) == {}
+    cells = wh.read(queries.heatmap_cells, Filters())
     assert (cells.height, cells.schema["orders"]) == (0, pl.Int64())
-    by_day = queries.takings_by_store_day(wh.engine, Filters())
+    by_day = wh.read(queries.takings_by_store_day, Filters())
     assert (by_day.height, by_day.schema["variance"]) == (0, pl.Decimal(18, 2))
-    steps = queries.waterfall_steps(by_day, queries.variance_waterfall(wh.engine, Filters()), "GBP")
+    steps = queries.waterfall_steps(by_day, wh.read(queries.variance_waterfall, Filters()), "GBP")
     assert steps.rows() == [
         ("POS takings", "absolute", D("0")),
         ("ERP takings", "absolute", D("0")),
     ]
-    assert queries.vat_totals(wh.engine, Filters()).height == 0
-    assert queries.stock_variances(wh.engine, Filters()).height == 0
+    assert wh.read(queries.vat_totals, Filters()).height == 0
+    assert wh.read(queries.stock_variances, Filters()).height == 0
 
 
 def test_takings_by_store_day_sums_accounts_exactly_per_currency(wh: Warehouse) -> None:
@@ -94,7 +94,7 @@ def test_takings_by_store_day_sums_accounts_exactly_per_currency(wh: Warehouse) 
     wh.takings("7", "2024-06-01", "1220", "50.00", "50.00", currency="EUR")
     wh.takings("1", "2024-06-02", "1210", "9.99", "9.99")
 
-    got = queries.takings_by_store_day(wh.engine, Filters(date_to=JUN1))
+    got = wh.read(queries.takings_by_store_day, Filters(date_to=JUN1))
 
     expected = pl.DataFrame(
         [
@@ -106,7 +106,7 @@ def test_takings_by_store_day_sums_accounts_exactly_per_currency(wh: Warehouse) 
         orient="row",
     )
     assert_frame_equal(got, expected)
-    accounts = queries.takings(wh.engine, Filters(stores=("1",), date_to=JUN1))
+    accounts = wh.read(queries.takings, Filters(stores=("1",), date_to=JUN1))
     assert accounts.select("account", "tender", "variance").rows() == [
         ("1210", "Cash", D("0.00")),
         ("1220", "Card", D("-0.10")),
@@ -122,8 +122,8 @@ def test_waterfall_steps_go_from_pos_to_erp_takings_by_cause(wh: Warehouse) -> N
     # store 2 has 0.50 no cause accounts for
     wh.waterfall("7", "2024-06-01", "unexplained", "-3.00", currency="EUR")  # other currency
 
-    by_day = queries.takings_by_store_day(wh.engine, Filters())
-    parts = queries.variance_waterfall(wh.engine, Filters())
+    by_day = wh.read(queries.takings_by_store_day, Filters())
+    parts = wh.read(queries.variance_waterfall, Filters())
     got = queries.waterfall_steps(by_day, parts, "GBP")
 
     assert got.rows() == [
@@ -144,7 +144,7 @@ def test_vat_totals_compare_pos_orders_with_their_erp_documents(wh: Warehouse) -
     wh.document("D4", "SO-4", "4", vat="0.10")
     wh.document("D9", "SO-9", "999", vat="9.99")  # no POS order: not in any store-day
 
-    got = queries.vat_totals(wh.engine, Filters())
+    got = wh.read(queries.vat_totals, Filters())
 
     assert got.select("store", "business_day", "pos_vat", "erp_vat", "difference").rows() == [
         ("1", JUN1, D("3.78"), D("2.77"), D("-1.01")),
@@ -163,7 +163,7 @@ def test_stock_variances_ranked_by_value_at_the_erp_price(wh: Warehouse) -> None
     wh.item("COAT", "120.00")
     wh.item("TEE", "15.00")
 
-    got = queries.stock_variances(wh.engine, Filters(date_from=JUN1))  # days do not apply
+    got = wh.read(queries.stock_variances, Filters(date_from=JUN1))  # days do not apply
 
     assert got.select("id", "sku", "unit_price", "value").rows() == [
         ("s1", "COAT", D("120.00"), D("120.00")),
@@ -195,7 +195,7 @@ def test_revenue_shows_a_duplicate_and_an_amount_mismatch_by_store_day(wh: Wareh
     wh.document("D3", "SO-3", "3", "29.00")  # amount mismatch
     wh.document("D4", "CN-4", "9999", "-5.00", doc_type="credit_note")  # no POS order
 
-    got = queries.revenue_by_store_day(wh.engine, Filters())
+    got = wh.read(queries.revenue_by_store_day, Filters())
 
     expected = pl.DataFrame(
         [
@@ -224,22 +224,22 @@ def test_an_orphan_document_counts_in_the_store_of_its_location_or_of_the_sale_i
     wh.document("D2", "SO-2", "8888", "12.00", location="WH-AMS")  # orphan, mapped location
     wh.document("D3", "CN-3", "9999", "-50.00", doc_type="credit_note", original_pos_ref="1")
 
-    got = queries.revenue_by_store_day(wh.engine, Filters())
+    got = wh.read(queries.revenue_by_store_day, Filters())
 
     assert got.select("store", "erp_revenue", "difference").rows() == [
         ("1", D("0.00"), D("-50.00")),  # 50 carried - 50 credited with no POS refund
         ("7", D("12.00"), D("12.00")),
     ]
-    assert queries.revenue_by_store_day(wh.engine, Filters(stores=("7",))).height == 1
+    assert wh.read(queries.revenue_by_store_day, Filters(stores=("7",))).height == 1
 
 
 def test_latest_closed_day_is_the_last_with_takings_before_today(wh: Warehouse) -> None:
-    assert queries.latest_closed_day(wh.engine, JUN2) is None  # no reconcile yet
+    assert wh.read(queries.latest_closed_day, JUN2) is None  # no reconcile yet
     wh.takings("1", "2024-06-02", "1210", "5.00", "5.00")  # today: still trading
-    assert queries.latest_closed_day(wh.engine, JUN2) == JUN2  # nothing closed: the latest
+    assert wh.read(queries.latest_closed_day, JUN2) == JUN2  # nothing closed: the latest
     wh.takings("1", "2024-05-31", "1210", "5.00", "5.00")
     wh.takings("7", "2024-06-01", "1210", "5.00", "5.00")
-    assert queries.latest_closed_day(wh.engine, JUN2) == JUN1
+    assert wh.read(queries.latest_closed_day, JUN2) == JUN1
 
 
 def test_store_names_as_sitoo_named_them(wh: Warehouse) -> None:
@@ -247,10 +247,10 @@ def test_store_names_as_sitoo_named_them(wh: Warehouse) -> None:
 
     from recon.warehouse.models import PosStore
 
-    assert queries.store_names(wh.engine) == {}
+    assert wh.read(queries.store_names) == {}
     with wh.engine.begin() as conn:
         conn.execute(insert(PosStore), [{"store_id": "1", "name": "London Oxford St"}])
-    assert queries.store_names(wh.engine) == {"1": "London Oxford St"}
+    assert wh.read(queries.store_names) == {"1": "London Oxford St"}
 
 
 def test_store_day_money_puts_tenders_and_documents_side_by_side(wh: Warehouse) -> None:
@@ -264,8 +264,8 @@ def test_store_day_money_puts_tenders_and_documents_side_by_side(wh: Warehouse) 
 
     scope = Filters()
     got = queries.store_day_money(
-        queries.takings_by_store_day(wh.engine, scope),
-        queries.revenue_by_store_day(wh.engine, scope),
+        wh.read(queries.takings_by_store_day, scope),
+        wh.read(queries.revenue_by_store_day, scope),
     ).drop("business_day", "currency")
 
     expected = pl.DataFrame(

@@ -14,13 +14,13 @@ ACCOUNTS = {"ann": "finance", "bob": "admin", "olly": "ops"}
 
 
 def _state(wh: Warehouse, exception_id: str) -> tuple[str, str | None]:
-    frame = queries.exceptions(wh.engine, Filters(status="all"))
+    frame = wh.read(queries.exceptions, Filters(status="all"))
     row = frame.filter(frame["id"] == exception_id).row(0, named=True)
     return row["status"], row["assignee"]
 
 
 def _events(wh: Warehouse, exception_id: str) -> list[tuple[str, str, str | None]]:
-    detail = queries.exception_detail(wh.engine, exception_id)
+    detail = wh.read(queries.exception_detail, exception_id)
     assert detail is not None
     return [tuple(r) for r in detail.events.select("action", "actor", "note").rows()]  # type: ignore[misc]
 
@@ -79,7 +79,7 @@ def test_reopen_of_a_resolved_exception_clears_resolved_at(wh: Warehouse) -> Non
 
     wh.exception("x", status="resolved", resolved_at=T0)
     workflow.reopen(wh.engine, "x", actor=ANN)
-    row = queries.exceptions(wh.engine, Filters()).row(0, named=True)
+    row = wh.read(queries.exceptions, Filters()).row(0, named=True)
     assert (row["id"], row["status"], row["resolved_at"]) == ("x", "persisting", None)
 
 
@@ -188,7 +188,7 @@ def test_an_admin_maps_a_vat_rate_and_it_is_audited(wh: Warehouse) -> None:
     workflow.map_tax(wh.engine, " 12.5 ", "T5", "2201", User("root", "admin"))
     rate = Decimal("12.50")
     assert load_mappings(wh.engine).tax == {rate: TaxMapping(rate, "T5", "2201")}
-    changes = queries.mapping_changes(wh.engine)
+    changes = wh.read(queries.mapping_changes)
     tax = changes.filter(changes["mapping"] == "tax")
     assert tax.select("actor", "key", "before", "after").rows() == [
         ("root", "12.50", None, "T5, account 2201")

@@ -56,7 +56,7 @@ def _frame(wh: Warehouse) -> pl.DataFrame:
     )
     wh.exception("e", "missing_in_pos",  status="new", diff="40.00", first_seen=T0 + 29 * H,
                  cause="explained_by_missing_in_erp")  # fmt: skip
-    return queries.exceptions(wh.engine, Filters(status="all"))
+    return wh.read(queries.exceptions, Filters(status="all"))
 
 
 def _seen(frame: pl.DataFrame) -> list[tuple[object, ...]]:

@@ -68,7 +68,7 @@ def _table(at: AppTest, *columns: str) -> list[tuple[Any, ...]]:
 
 
 def _state(wh: Warehouse) -> list[tuple[Any, ...]]:
-    frame = queries.exceptions(wh.engine, Filters(status="all"))
+    frame = wh.read(queries.exceptions, Filters(status="all"))
     return frame.select("id", "status", "assignee").sort("id").rows()
 
 

@@ -22,6 +22,7 @@ from recon.app import queries
 from recon.app.charts import rank_stores
 from recon.app.filters import Filters
 from recon.app.money import store_label
+from tests.app.demo_warehouse import read
 from tests.browser._served import launch, small_dashboard
 
 pytestmark = pytest.mark.browser
@@ -54,11 +55,8 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from recon.warehouse.db import open_warehouse
-
     base, url = dashboard
-    engine = open_warehouse(url)
-    orphan = queries.exceptions(engine, Filters(kinds=("missing_in_pos",))).row(0, named=True)
+    orphan = read(url, queries.exceptions, Filters(kinds=("missing_in_pos",))).row(0, named=True)
     shots = README_SHOTS if os.environ.get("RECON_SCREENSHOTS") == "readme" else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
 
@@ -86,14 +84,14 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
         # a click on the top store's latest day (top right cell) lists that store-day
-        last = queries.latest_day(engine)
+        last = read(url, queries.latest_day)
         assert last is not None
         window = Filters(owner="finance", date_from=last - timedelta(days=27), date_to=last)
-        top = rank_stores(queries.heatmap_cells(engine, window), "count")[0]
+        top = rank_stores(read(url, queries.heatmap_cells, window), "count")[0]
         grid = page.locator(".st-key-heatmap canvas").first.bounding_box()
         assert grid is not None
         page.mouse.click(grid["x"] + grid["width"] - 10, grid["y"] + ROW_PX * 1.5)
-        names = queries.store_names(engine)  # Sitoo's, kept by the collect
+        names = read(url, queries.store_names)  # Sitoo's, kept by the collect
         expect(
             page.get_by_text(f"for {store_label(top, names)}, {last.isoformat()}")
         ).to_be_visible()
@@ -136,7 +134,7 @@ def test_sign_in_drill_into_an_orphan_and_close_it(
         expect(page.get_by_role("heading", name="Overview")).to_have_count(0)
         browser.close()
 
-    detail = queries.exception_detail(engine, orphan["id"])
+    detail = read(url, queries.exception_detail, orphan["id"])
     assert detail is not None
     assert detail.exception["status"] == "closed"
     assert detail.events.select("action", "actor", "note").rows()[-1] == (

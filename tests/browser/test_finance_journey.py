@@ -23,6 +23,7 @@ import pytest
 from recon.app import queries
 from recon.app.filters import Filters
 from recon.app.money import money, store_label
+from tests.app.demo_warehouse import read
 from tests.browser._served import launch, small_dashboard
 from tests.browser.test_dashboard import README_SHOTS, ROW_PX
 
@@ -46,22 +47,23 @@ def test_finance_closes_the_latest_day_from_overview_to_the_explaining_exception
     from recon.warehouse.db import open_warehouse
 
     base, url = dashboard
-    engine = open_warehouse(url)
-    day = queries.latest_closed_day(engine, date.today())
+    engine = open_warehouse(url).engine
+    day = read(url, queries.latest_closed_day, date.today())
     assert day is not None
     scope = Filters(date_from=day, date_to=day)
     both = queries.store_day_money(
-        queries.takings_by_store_day(engine, scope), queries.revenue_by_store_day(engine, scope)
+        read(url, queries.takings_by_store_day, scope),
+        read(url, queries.revenue_by_store_day, scope),
     )
     off = both.filter(pl.col("off"))
     assert off.height > 0, "the scenario plants a break on its last day"
     first = off.row(0, named=True)
-    names = queries.store_names(engine)
+    names = read(url, queries.store_names)
     assert names, "the collect keeps Sitoo's store names"
-    explaining = queries.exceptions(engine, replace_day(scope, first["store"]))
+    explaining = read(url, queries.exceptions, replace_day(scope, first["store"]))
     assert explaining.height > 0
     # the day the README shows: the latest with tender variance causes for the waterfall
-    parts = queries.variance_waterfall(engine, Filters())
+    parts = read(url, queries.variance_waterfall, Filters())
     assert parts.height > 0
     shots = README_SHOTS if os.environ.get("RECON_SCREENSHOTS") == "readme" else tmp_path
     shots.mkdir(parents=True, exist_ok=True)

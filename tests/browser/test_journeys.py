@@ -20,7 +20,7 @@ import pytest
 
 from recon.app import queries
 from recon.app.filters import Filters
-from recon.warehouse.db import open_warehouse
+from tests.app.demo_warehouse import read
 from tests.browser._served import launch, small_dashboard
 
 pytestmark = pytest.mark.browser
@@ -56,8 +56,7 @@ def test_the_engineer_opens_a_shared_link_signed_out_on_a_fresh_server(
     from playwright.sync_api import expect, sync_playwright
 
     base, url = fresh
-    engine = open_warehouse(url)
-    orphan = queries.exceptions(engine, Filters(kinds=("missing_in_pos",))).row(0, named=True)
+    orphan = read(url, queries.exceptions, Filters(kinds=("missing_in_pos",))).row(0, named=True)
     link = f"{base}/exceptions?id={orphan['id']}"
 
     with sync_playwright() as pw:
@@ -101,8 +100,7 @@ def test_the_ops_lead_reads_stock_variances_and_who_maps_a_store(
     from playwright.sync_api import expect, sync_playwright
 
     base, url = fresh
-    engine = open_warehouse(url)
-    variances = queries.stock_variances(engine, Filters(owner="ops"))
+    variances = read(url, queries.stock_variances, Filters(owner="ops"))
     assert not variances.is_empty()  # the small scenario plants stock breaks
 
     with sync_playwright() as pw:

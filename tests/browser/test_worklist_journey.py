@@ -15,7 +15,7 @@ import pytest
 
 from recon.app import queries
 from recon.app.filters import Filters
-from recon.warehouse.db import open_warehouse
+from tests.app.demo_warehouse import read
 from tests.browser._served import launch, small_dashboard
 from tests.browser.test_dashboard import ROW_PX, _choose
 
@@ -32,7 +32,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 
 def _assigned(url: str, who: str) -> list[str]:
-    frame = queries.exceptions(open_warehouse(url), Filters())
+    frame = read(url, queries.exceptions, Filters())
     return sorted(frame.filter(frame["assignee"] == who)["id"].to_list())
 
 
@@ -42,7 +42,7 @@ def test_select_several_bulk_assign_open_my_queue_and_save_the_view(
     from playwright.sync_api import expect, sync_playwright
 
     base, url = served
-    assert queries.exceptions(open_warehouse(url), Filters(owner="finance")).height >= 3
+    assert read(url, queries.exceptions, Filters(owner="finance")).height >= 3
 
     with sync_playwright() as pw:
         browser = launch(pw)

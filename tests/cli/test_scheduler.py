@@ -43,7 +43,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     loaded = load_settings(
         recon_warehouse_url=f"sqlite:///{tmp_path}/w.db", recon_data_dir=str(tmp_path)
     )
-    open_warehouse(loaded.warehouse_url).dispose()  # migrated before any job runs
+    open_warehouse(loaded.warehouse_url)  # migrated before any job runs
     return loaded
 
 
@@ -105,7 +105,7 @@ def test_a_step_that_failed_before_its_own_run_is_recorded_and_reconcile_is_skip
 
 def test_a_failure_the_job_recorded_itself_is_not_recorded_twice(settings: Settings) -> None:
     since = datetime.now(UTC) - timedelta(seconds=5)
-    engine = open_warehouse(settings.warehouse_url)
+    engine = open_warehouse(settings.warehouse_url).engine
     with engine.begin() as conn:
         conn.execute(
             insert(Run).values(

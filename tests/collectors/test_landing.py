@@ -52,7 +52,7 @@ def account_rows(item: Any, raw_id: int) -> Rows:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    return open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
 
 
 def test_on_a_terminal_one_line_is_redrawn_and_nothing_is_logged(

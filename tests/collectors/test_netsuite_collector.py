@@ -103,7 +103,7 @@ def state() -> sim.NetSuiteState:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    return open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
 
 
 @contextmanager

@@ -206,7 +206,7 @@ def test_one_mutated_field_quarantines_at_most_its_order(
 ) -> None:
     path, mutated = case
     n = next(EXAMPLES)  # a fresh warehouse per example
-    engine = open_warehouse(f"sqlite:///{tmp_path}/w{n}.db")
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w{n}.db").engine
     first = 10 * n + 1
     middle = dict(mutated) | ({} if path[0] == "orderid" else {"orderid": first + 1})
     page = loads_json(

@@ -39,7 +39,7 @@ END = date(2026, 3, 14)
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    return open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
 
 
 @pytest.fixture

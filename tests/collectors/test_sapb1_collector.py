@@ -40,7 +40,7 @@ LATER = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)  # a change after the first col
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    return open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def world(
         overrides: dict[str, object] = {k.lower(): v for k, v in served.env.items()}
         overrides |= {"recon_warehouse_url": warehouse_url, "recon_data_dir": str(data_dir)}
         upgrade(warehouse_url)
-        engine = open_warehouse(warehouse_url, create=False)
+        engine = open_warehouse(warehouse_url, create=False).engine
         stack.callback(engine.dispose)
         import_mappings(engine, parse_mappings(tomllib.loads(served.mappings_toml + settings)))
         yield World(

@@ -170,7 +170,7 @@ def test_whole_path_from_the_command_line(
         # Snapshot mode reads a directory, writes exceptions beside it, leaves the warehouse alone.
         snap = tmp_path / "snap"
         assert _run(capsys, "snapshot", str(snap))[0] == 0
-        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
         before = read_exceptions(engine).sort("id")
         code, out, _ = _run(capsys, "reconcile", "--snapshot", str(snap))
         assert code == 0
@@ -354,7 +354,7 @@ def test_a_reader_that_stops_reading_is_no_error(
 def test_reconcile_beside_a_running_collect_is_refused_in_one_line(
     env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
     with record_run(engine, "collect") as collect:  # this process, alive: under way
         code, _, err = _run(capsys, "reconcile")
     _one_line(code, err, 1)

@@ -31,7 +31,7 @@ def test_a_held_sale_posts_after_its_tender_is_mapped(tmp_path: Path) -> None:
         # Finance maps the tender; ops re-syncs that one order from the exception.
         doc = tomllib.loads(w.scenario.mappings_toml)
         doc["tenders"]["Swish"] = "1220"
-        import_mappings(open_warehouse(url), parse_mappings(doc))
+        import_mappings(open_warehouse(url).engine, parse_mappings(doc))
         run = resync_job(w.settings, order_id)
         again = resync_job(w.settings, order_id)
 
@@ -61,7 +61,7 @@ def test_a_repost_says_what_happened_and_closes_the_exception_at_once(tmp_path: 
 
         doc = tomllib.loads(w.scenario.mappings_toml)
         doc["tenders"]["Swish"] = "1220"
-        import_mappings(open_warehouse(url), parse_mappings(doc))
+        import_mappings(open_warehouse(url).engine, parse_mappings(doc))
         done = repost_job(w.settings, [order_id])
         (outcome,) = done.outcomes
         assert (outcome.in_erp, outcome.text.startswith(f"order {order_id}: posted as ")) == (
@@ -70,7 +70,7 @@ def test_a_repost_says_what_happened_and_closes_the_exception_at_once(tmp_path: 
         )
         store, day = held["store"][0], held["business_day"][0]
         assert done.settled == f"collected and reconciled store {store} on {day}"
-        status = read_exceptions(open_warehouse(url)).filter(pl.col("id") == exception_id)
+        status = read_exceptions(open_warehouse(url).engine).filter(pl.col("id") == exception_id)
         assert status["status"].to_list() == ["resolved"]
 
 

@@ -19,7 +19,7 @@ STORE, WAREHOUSE = "1", 101  # scenario: Sitoo store N has warehouse 100 + N
 
 
 def set_erp_stock(w: World, erp: str, sku: str, on_hand: str, committed: str) -> None:
-    location = load_mappings(open_warehouse(w.settings.warehouse_url)).stores[STORE].location
+    location = load_mappings(open_warehouse(w.settings.warehouse_url).engine).stores[STORE].location
     if erp == "netsuite":
         items = w.erp_state.table("inventoryItem").values()
         item_id = next(i["id"] for i in items if i["itemId"] == sku)

@@ -9,7 +9,7 @@ import pytest
 
 from recon.app import auth, queries
 from recon.cli.main import main
-from recon.warehouse.db import open_warehouse
+from tests.app.demo_warehouse import read
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_add_list_change_remove_each_audited(
         got = _users(monkeypatch, capsys, *argv, stdin=stdin)
         assert (got[0], got[2]) == (0, ""), argv
         assert got[1].startswith(out), (argv, got[1])
-    audit = queries.account_changes(open_warehouse(f"sqlite:///{env.parent}/w.db"))
+    audit = read(f"sqlite:///{env.parent}/w.db", queries.account_changes)
     assert audit.select("account", "change").rows()[::-1] == [
         ("ann", "added, role finance"),
         ("oidc:olga@shop.com", "added, role ops"),

@@ -258,7 +258,7 @@ def test_vendor_documented_examples_reconcile_to_the_findings_beside_them(
         sage200_base_url=SAGE_ROOT, sage200_token="t", sage200_subscription_key="k",
         sage200_site_id="8d2c6f3a-0000-4000-8000-00000000a001", sage200_company_id="3",
     )  # fmt: skip
-    engine = open_warehouse(warehouse_url)
+    engine = open_warehouse(warehouse_url).engine
     import_mappings(engine, parse_mappings(tomllib.loads(MAPPINGS)))
     mappings = load_mappings(engine)
     sitoo = _serve("/v2/accounts/90210", sitoo_data, _page)

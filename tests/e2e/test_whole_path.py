@@ -22,7 +22,7 @@ from tests.e2e.harness import matches, world
 
 
 def _last_run_start(url: str, job: str) -> datetime:
-    with open_warehouse(url).connect() as conn:
+    with open_warehouse(url).engine.connect() as conn:
         return conn.execute(
             select(Run.started_at).where(Run.job == job).order_by(Run.id.desc()).limit(1)
         ).scalar_one()

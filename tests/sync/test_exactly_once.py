@@ -25,7 +25,7 @@ from recon.erp.registry import PLUGINS
 from recon.simulators.faults import Faults
 from recon.sync.claims import Worker, claim
 from recon.sync.run import run_sync
-from recon.warehouse.db import open_warehouse
+from recon.warehouse.db import make_engine
 from recon.warehouse.models import SyncPost
 from recon.warehouse.runs import RunLog, record_run
 from tests.sync.world import World, assert_exactly_once, at, many_orders, order, served
@@ -190,7 +190,7 @@ def test_two_workers_at_once_never_post_one_order_twice(
         errors: list[BaseException] = []
 
         def worker() -> None:
-            engine = open_warehouse(warehouse_url)  # its own engine, like its own process
+            engine = make_engine(warehouse_url)  # its own engine, like its own process
             try:
                 start.wait()
                 runs.append(sync_once(w, engine=engine, workers=workers))

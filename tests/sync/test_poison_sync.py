@@ -230,7 +230,7 @@ def test_recon_sync_exits_1_with_one_line_per_held_bad_order(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
     url = f"sqlite:///{tmp_path}/w.db"
-    engine = open_warehouse(url)
+    engine = open_warehouse(url).engine
     sitoo = Sitoo({
         5001: text(5001),
         5002: text(5002).replace("1717229850", "1e20"),

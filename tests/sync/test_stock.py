@@ -125,7 +125,7 @@ def world(
         url = f"sqlite:///{tmp_path}/recon.db"
         overrides |= {"recon_warehouse_url": url, "recon_data_dir": str(tmp_path)}
         import_mappings(
-            open_warehouse(url), parse_mappings({**MAPPINGS, "settings": settings or {}})
+            open_warehouse(url).engine, parse_mappings({**MAPPINGS, "settings": settings or {}})
         )
         yield load_settings(**overrides), recorder
 
@@ -181,7 +181,7 @@ def test_levels_land_only_changed_skus_are_sent_and_a_refused_sku_is_reported(
         "skus_pushed": 4,
         "skus_failed": 1,
     }
-    engine = open_warehouse(settings.warehouse_url)
+    engine = open_warehouse(settings.warehouse_url).engine
     with engine.connect() as conn:
         rows = conn.execute(select(Run.job, Run.status, Run.message)).all()
     assert rows == [("stock_push", "partial", run.problems[0])]

@@ -214,7 +214,7 @@ def served(
         env |= {"RECON_WAREHOUSE_URL": warehouse_url, "RECON_DATA_DIR": str(data_dir)}
         settings = load_settings(**{k.lower(): v for k, v in env.items()})
         upgrade(warehouse_url)
-        engine = open_warehouse(warehouse_url, create=False)
+        engine = open_warehouse(warehouse_url, create=False).engine
         text = mappings_toml(mode, workers)
         import_mappings(engine, parse_mappings(tomllib.loads(text)))
         try:

@@ -107,7 +107,7 @@ def test_export_leaves_out_a_row_the_engine_could_not_read_with_one_warning(
 
     from recon.warehouse.db import open_warehouse
 
-    engine = open_warehouse(f"sqlite:///{tmp_path}/recon.db")  # SQLite keeps any text
+    engine = open_warehouse(f"sqlite:///{tmp_path}/recon.db").engine  # SQLite keeps any text
     with engine.begin() as conn:
         upsert(conn, table("pos_orders"), [order(*row) for row in ORDERS[:2]])
         upsert(

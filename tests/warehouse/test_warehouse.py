@@ -18,6 +18,7 @@ from recon.config import ConfigError
 from recon.config.mappings import parse_mappings
 from recon.warehouse.db import (
     alembic_config,
+    close_warehouses,
     make_engine,
     newest_revision,
     open_warehouse,
@@ -25,6 +26,7 @@ from recon.warehouse.db import (
     table,
     upgrade,
     upsert,
+    upsert_statement,
 )
 from recon.warehouse.exceptions import read_exceptions, save_exceptions
 from recon.warehouse.export import export_snapshot, read_table
@@ -64,7 +66,7 @@ def test_opening_never_migrates_a_schema_behind_db_upgrade_does(warehouse_url: s
     assert _revision(warehouse_url) == "0005"  # refused, untouched
     assert upgrade(warehouse_url) == ("0005", newest)
     assert upgrade(warehouse_url) == (newest, newest)  # again: nothing to do
-    open_warehouse(warehouse_url, create=False).dispose()
+    open_warehouse(warehouse_url, create=False)
 
 
 def test_a_new_empty_warehouse_gets_its_schema_only_where_creating_is_allowed(
@@ -75,14 +77,27 @@ def test_a_new_empty_warehouse_gets_its_schema_only_where_creating_is_allowed(
         with pytest.raises(ConfigError, match=r"revision none, .*run `recon db upgrade`$"):
             open_warehouse(warehouse_url, create=False)
         assert _revision(warehouse_url) is None
-    open_warehouse(warehouse_url, create=True).dispose()
+    open_warehouse(warehouse_url, create=True)
     assert _revision(warehouse_url) == newest_revision()
+
+
+def test_a_process_opens_one_warehouse_per_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/w.db"
+    first = open_warehouse(url)
+    assert open_warehouse(url, create=False) is first  # the same object, its one pool
+    assert open_warehouse(f"sqlite:///{tmp_path}/other.db").engine is not first.engine
+    (tmp_path / "w.db").unlink()
+    with pytest.raises(ConfigError, match=r"^no warehouse at "):  # asked again, not cached
+        open_warehouse(url, create=False)
+    close_warehouses()
+    assert open_warehouse(url) is not first  # made anew (and the new file given its schema)
+    assert _revision(url) == newest_revision()
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     from recon.warehouse.db import open_warehouse
 
-    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+    engine = open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -92,7 +107,7 @@ def test_a_new_sqlite_warehouse_and_its_wal_are_private(tmp_path: Path) -> None:
 
     old = os.umask(0o022)  # a usual umask: files 0644 unless recon asks otherwise
     try:
-        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db")
+        engine = open_warehouse(f"sqlite:///{tmp_path}/w.db").engine
         with engine.connect():  # the -wal and -shm files exist while a connection is open
             modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("w.db*")}
         engine.dispose()
@@ -134,6 +149,44 @@ def test_money_round_trips_exactly_and_upsert_replaces(warehouse: Engine) -> Non
         ("1", 2, Decimal("12345678901234.99")),
         ("2", 1, Decimal("-20.00")),
     ]
+
+
+def test_one_upsert_builder_does_nothing_or_updates_where_its_condition_holds(
+    warehouse: Engine,
+) -> None:
+    payments = table("pos_payments")
+    keys = ["order_id", "payment_no"]
+    dialect = warehouse.dialect.name
+
+    def pay(order: str, tender: str, amount: str) -> dict[str, object]:
+        return {"order_id": order, "payment_no": 1, "tender": tender, "amount": Decimal(amount)}
+
+    keep = upsert_statement(dialect, payments, keys)  # nothing to update: do nothing
+    card_only = upsert_statement(
+        dialect,
+        payments,
+        keys,
+        ["amount"],
+        where=lambda offered: payments.c.tender == offered.tender,
+        returning=[payments.c.order_id],
+    )
+    with warehouse.begin() as conn:
+        conn.execute(keep, [pay("1", "Card", "5.00"), pay("2", "Cash", "7.00")])
+        conn.execute(keep, [pay("1", "Card", "9.99")])
+        #                       offered row            written?
+        offers = [(pay("1", "Card", "6.00"), ["1"]), (pay("2", "Card", "8.00"), [])]
+        for row, written in offers:
+            assert conn.execute(card_only, row).scalars().all() == written
+    with warehouse.connect() as conn:
+        got = conn.execute(
+            select(PosPayment.order_id, PosPayment.amount).order_by(PosPayment.order_id)
+        ).all()
+    assert got == [("1", Decimal("6.00")), ("2", Decimal("7.00"))]
+
+
+def test_an_upsert_on_another_dialect_is_one_line_naming_the_supported_ones() -> None:
+    with pytest.raises(ConfigError, match=r"runs on sqlite or postgresql, not mysql$"):
+        upsert_statement("mysql", table("pos_payments"), ["order_id", "payment_no"])
 
 
 MAPPINGS = {

@@ -46,7 +46,7 @@ def build(path: Path, stores: int, days: int, orders: int) -> None:
     """A warehouse of `stores` x `days` store-days with `orders` POS orders each, an
     exception on about one store-day in two, the last 30 days open, the rest resolved."""
     path.unlink(missing_ok=True)
-    open_warehouse(f"sqlite:///{path}").dispose()  # migrated, empty
+    open_warehouse(f"sqlite:///{path}").close()  # migrated, empty
     start = END - timedelta(days=days - 1)
     con = sqlite3.connect(path)
     con.executescript(

@@ -57,7 +57,8 @@ def main() -> None:
         login = HERE / "pages/login.py"
         signin = st.Page(login, title="Sign in", url_path="signin", default=True)
         named = [st.Page(login, title=title, url_path=path) for _, title, path in PAGES[1:]]
-        st.navigation([signin, *named], position="hidden").run()
+        with ui.reading():
+            st.navigation([signin, *named], position="hidden").run()
         return
     pages = [
         st.Page(HERE / f"pages/{name}.py", title=title, url_path=path, default=name == "overview")
@@ -76,7 +77,8 @@ def main() -> None:
         help=f"Queries are cached for {ui.TTL_SECONDS} s; this reads the warehouse again.",
     )
     right.button("Sign out", key="sign_out", on_click=ui.sign_out)
-    page.run()
+    with ui.reading():  # the page reads one state of the warehouse
+        page.run()
 
 
 main()

@@ -1,7 +1,8 @@
 """Streamlit glue shared by the pages: the engine, cached queries, filters kept in the URL.
 
 The only module (with the pages) that imports Streamlit. Queries are cached with a short
-TTL keyed by the warehouse URL and the filters; workflow actions clear the cache. No SQL
+TTL keyed by the warehouse URL and the filters, and read through the render's one read
+transaction (`reading`, which `main` runs each page in); workflow actions clear the cache. No SQL
 and no business rules here: those live in `recon.app.queries` and `recon.app.workflow`.
 
 Over 600 lines, kept as one module because it holds one concern: the Streamlit glue (sessions,
@@ -11,15 +12,17 @@ cached queries, URL filters, shared widgets).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from recon.app import auth, queries
 from recon.app.auth import User
@@ -29,6 +32,9 @@ from recon.app.money import store_label, value_text
 from recon.config import ConfigError, Settings, load_settings
 from recon.config.mappings import MapSettings
 from recon.warehouse.db import open_warehouse
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 HEATMAP_DAYS = 28  # the overview heatmap's default window: four weeks up to the latest day
 
@@ -211,9 +217,48 @@ def sign_out() -> None:
 # --- engine and cached queries ---------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
 def _engine(url: str) -> Engine:
-    return open_warehouse(url)
+    return open_warehouse(url).engine
+
+
+@dataclass
+class _Render:
+    """This render's reads: one connection per warehouse, opened at its first query."""
+
+    stack: ExitStack
+    conns: dict[str, Connection] = field(default_factory=dict)
+
+
+_RENDER: ContextVar[_Render | None] = ContextVar("_RENDER", default=None)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """One page render reads one state: every query run inside (a cached one when its cache
+    misses) reads through the same read transaction (`Warehouse.reading`), so a run or an
+    action committing mid-render shows whole on the next render, never half on this one.
+    `main` runs each page inside it."""
+    with ExitStack() as stack:
+        token = _RENDER.set(_Render(stack))
+        try:
+            yield
+        finally:
+            _RENDER.reset(token)
+
+
+def _read(
+    url: str, query: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """`query` on this render's read of the warehouse at `url` (opened at its first query).
+    Outside a render (a widget's callback runs before the page) it reads on its own."""
+    render = _RENDER.get()
+    if render is None:
+        with open_warehouse(url).reading() as conn:
+            return query(conn, *args, **kwargs)
+    mine = render.conns.get(url)
+    if mine is None:
+        mine = render.conns[url] = render.stack.enter_context(open_warehouse(url).reading())
+    return query(mine, *args, **kwargs)
 
 
 def warm_up() -> None:
@@ -261,12 +306,19 @@ def engine(url: str) -> Engine:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def drift(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.drift_by_store_day(_engine(url), filters)
+    return _read(url, queries.drift_by_store_day, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def exceptions(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.exceptions(_engine(url), filters)
+    return _read(url, queries.exceptions, filters)
+
+
+def saved_views(url: str, owner: str) -> dict[str, dict[str, str]]:
+    """`owner`'s saved worklist views (not cached: a view saved shows on the next run)."""
+    from recon.app.worklist import saved_views as views_of
+
+    return _read(url, views_of, owner)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -279,97 +331,97 @@ def map_settings(url: str) -> MapSettings:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def totals(url: str, filters: Filters) -> queries.Totals:
-    return queries.totals(_engine(url), filters)
+    return _read(url, queries.totals, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def changes(url: str, filters: Filters) -> queries.RunChanges:
-    return queries.changes_since_last_run(_engine(url), filters)
+    return _read(url, queries.changes_since_last_run, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def freshness(url: str) -> pl.DataFrame:
-    return queries.freshness(_engine(url))
+    return _read(url, queries.freshness)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def store_options(url: str) -> list[str]:
-    return queries.store_options(_engine(url))
+    return _read(url, queries.store_options)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def store_names(url: str) -> dict[str, str]:
-    return queries.store_names(_engine(url))
+    return _read(url, queries.store_names)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def detail(url: str, exception_id: str) -> queries.ExceptionDetail | None:
-    return queries.exception_detail(_engine(url), exception_id)
+    return _read(url, queries.exception_detail, exception_id)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def runs(url: str) -> pl.DataFrame:
-    return queries.runs(_engine(url))
+    return _read(url, queries.runs)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def sync_post_summary(url: str) -> pl.DataFrame:
-    return queries.sync_post_summary(_engine(url))
+    return _read(url, queries.sync_post_summary)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def sync_posts(url: str) -> pl.DataFrame:
-    return queries.sync_posts(_engine(url))
+    return _read(url, queries.sync_posts)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def mapping_health(url: str) -> pl.DataFrame:
-    return queries.mapping_health(_engine(url))
+    return _read(url, queries.mapping_health)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def mapping_changes(url: str) -> pl.DataFrame:
-    return queries.mapping_changes(_engine(url))
+    return _read(url, queries.mapping_changes)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def account_changes(url: str) -> pl.DataFrame:
-    return queries.account_changes(_engine(url))
+    return _read(url, queries.account_changes)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def ageing(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.ageing(_engine(url), filters)
+    return _read(url, queries.ageing, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def heatmap_cells(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.heatmap_cells(_engine(url), filters)
+    return _read(url, queries.heatmap_cells, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def latest_day(url: str) -> date | None:
-    return queries.latest_day(_engine(url))
+    return _read(url, queries.latest_day)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def takings(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.takings(_engine(url), filters)
+    return _read(url, queries.takings, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def takings_by_store_day(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.takings_by_store_day(_engine(url), filters)
+    return _read(url, queries.takings_by_store_day, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def variance_waterfall(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.variance_waterfall(_engine(url), filters)
+    return _read(url, queries.variance_waterfall, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def revenue(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.revenue_by_store_day(_engine(url), filters)
+    return _read(url, queries.revenue_by_store_day, filters)
 
 
 def today() -> date:
@@ -383,17 +435,17 @@ def today() -> date:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def latest_closed_day(url: str, today: date) -> date | None:
-    return queries.latest_closed_day(_engine(url), today)
+    return _read(url, queries.latest_closed_day, today)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def vat_totals(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.vat_totals(_engine(url), filters)
+    return _read(url, queries.vat_totals, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def stock_variances(url: str, filters: Filters) -> pl.DataFrame:
-    return queries.stock_variances(_engine(url), filters)
+    return _read(url, queries.stock_variances, filters)
 
 
 def run_action(action: Callable[[], None], done: str) -> bool:

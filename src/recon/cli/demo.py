@@ -167,7 +167,7 @@ def serve_dashboard(settings: Settings, *, port: int, address: str = LOCALHOST) 
     entry = Path(app_package.__file__).parent / "entry" / "main.py"
     env = os.environ | dashboard_env(settings)
     if exists(settings.warehouse_url):  # a schema behind: one line, before anything starts
-        open_warehouse(settings.warehouse_url, create=False).dispose()
+        open_warehouse(settings.warehouse_url, create=False)
     check_listen(address, port)
     cmd = dashboard_command(entry, port=port, address=address)
     print(f"dashboard: {dashboard_url(address, port)}  (Ctrl-C to stop)", flush=True)

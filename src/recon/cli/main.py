@@ -146,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the warehouse database")
     db_sub = db.add_subparsers(dest="action", required=True, parser_class=_Parser)
     db_sub.add_parser("upgrade", help="bring the warehouse schema up to date (Alembic)")
+
+    signoff = sub.add_parser("signoff", help="store-day sign-offs, for audit")
+    signoff_sub = signoff.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    sl = signoff_sub.add_parser("list", help="sign-offs with their evidence and events")
+    sl.add_argument("--format", choices=["json", "csv"], default="json")
+    sl.add_argument("--day", type=_day)
+    sl.add_argument("--store", help="this store's sign-offs and the all-stores ones")
     return p
 
 
@@ -161,7 +168,7 @@ def _print_run(job: str, counts: dict[str, int], problems: list[str]) -> int:
 
 def cmd_mappings(args: argparse.Namespace) -> int:
     from recon.config.mappings import load_mappings
-    from recon.warehouse.db import open_warehouse
+    from recon.jobs import warehouse
     from recon.warehouse.mappings import import_mappings
 
     settings = load_settings()
@@ -169,7 +176,7 @@ def cmd_mappings(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError("name the mappings file: recon mappings import FILE (or RECON_MAPPINGS)")
     mappings = load_mappings(Path(path))  # checked whole before the warehouse is created
-    engine = open_warehouse(settings.warehouse_url)
+    engine = warehouse(settings, create=True)
     counts = import_mappings(engine, mappings, source=str(path))
     print(f"mappings imported from {path}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return EXIT_OK
@@ -243,13 +250,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_exceptions(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from recon.jobs import warehouse
     from recon.reconcile import to_records
-    from recon.warehouse.db import open_warehouse
     from recon.warehouse.exceptions import read_exceptions
 
-    frame = read_exceptions(
-        open_warehouse(load_settings().warehouse_url, create=False), day=args.day, store=args.store
-    )
+    frame = read_exceptions(warehouse(load_settings()), day=args.day, store=args.store)
     if args.kind:
         frame = frame.filter(pl.col("kind") == args.kind)
     if args.status == "open":
@@ -265,6 +270,39 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(EXCEPTION_FIELDS))
         writer.writeheader()
         writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
+    return EXIT_OK
+
+
+SIGNOFF_CSV = (  # a row per event: the sign-off it belongs to, then the event
+    "id", "store", "business_day", "state", "preparer", "prepared_at", "reviewer",
+    "reviewed_at", "fingerprint", "evidence_lines", "at", "actor", "action", "note",
+)  # fmt: skip
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    """JSON: an array of sign-offs, each with its `evidence` and `events`. CSV: the audit
+    trail, a row per event with its sign-off's fields."""
+    import polars as pl
+
+    from recon.jobs import signoff_list
+
+    records = signoff_list(load_settings(), day=args.day, store=args.store)
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    from recon.app.export import spreadsheet_safe
+
+    rows = [
+        {**{k: s[k] for k in SIGNOFF_CSV[:9]}, "evidence_lines": len(s["evidence"])}
+        | {k: e[k] for k in SIGNOFF_CSV[10:]}
+        for s in records
+        for e in s["events"]
+    ]
+    text = pl.DataFrame(rows, schema=dict.fromkeys(SIGNOFF_CSV, pl.String), strict=False)
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(SIGNOFF_CSV))
+    writer.writeheader()
+    writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
     return EXIT_OK
 
 
@@ -303,7 +341,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     """Accounts: list, add or replace, remove. Every change ends the person's open sessions
     and is recorded in the warehouse's account audit (shown on the Admin page)."""
     from recon.app import auth
-    from recon.warehouse.db import open_warehouse
+    from recon.jobs import warehouse
 
     settings = load_settings()
     path = settings.users_file
@@ -313,7 +351,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 kind = "password" if account.password else "oidc"
                 print(f"{name}\t{account.role}\t{kind}")
             return EXIT_OK
-        engine = open_warehouse(settings.warehouse_url)  # the audit's home
+        engine = warehouse(settings, create=True)  # the audit's home
         if args.action == "remove":
             auth.remove_user(path, args.name, engine=engine)
             print(f"removed {args.name} from {path}; their sessions have ended")
@@ -392,6 +430,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "scheduler": cmd_scheduler,
     "db": cmd_db,
+    "signoff": cmd_signoff,
 }
 
 

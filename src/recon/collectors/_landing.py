@@ -33,13 +33,21 @@ from types import TracebackType
 from typing import Any, TextIO, TypeVar
 
 from sqlalchemy import BigInteger, Connection, Engine, Integer, String, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from recon.clients import Fetched
 from recon.clients._http import KEY_MAX, safe_key
-from recon.warehouse.db import CHUNK, canonical, compress, delete_where_in, pack, table, upsert
+from recon.warehouse.db import (
+    CHUNK,
+    canonical,
+    compress,
+    delete_where_in,
+    pack,
+    table,
+    upsert,
+    upsert_statement,
+)
 from recon.warehouse.models import Quarantine, RawPayload, Watermark
 from recon.warehouse.runs import RunLog
 from recon.warehouse.types import ExactDecimal
@@ -370,15 +378,7 @@ def _compile_upsert(
     hit = _UPSERTS.get(cache_key)
     if hit is not None:
         return hit
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(tbl)
-    updates = [c for c in cols if c not in keys]
-    if updates:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: stmt.excluded[c] for c in updates}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    stmt = upsert_statement(dialect.name, tbl, keys, [c for c in cols if c not in keys])
     compiled = stmt.compile(dialect=dialect, column_keys=list(cols))
     names = tuple(compiled.positiontup or ()) if compiled.positional else cols
     if set(names) != set(cols):  # a statement this writer does not understand

@@ -156,7 +156,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(args.keep or tmp_dir)
         tmp.mkdir(parents=True, exist_ok=True)
-        engine = open_warehouse(f"sqlite:///{tmp}/bench.db")
+        opened = open_warehouse(f"sqlite:///{tmp}/bench.db")
+        engine = opened.engine
         if args.fill:
             t0 = time.perf_counter()
             fill_warehouse(engine, args.orders, store_directory(seeded_state(0)))
@@ -166,7 +167,7 @@ def main() -> None:
         t2, cpu2 = time.perf_counter(), _cpu_seconds()
         counts = export_snapshot(engine, tmp / "snapshot")
         export_s, export_cpu = time.perf_counter() - t2, _cpu_seconds() - cpu2
-        engine.dispose()
+        opened.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"export:  {counts['pos_orders']:,} orders, {counts['pos_order_lines']:,} lines, "

@@ -158,7 +158,7 @@ def bench(orders: int, workers: int, faults: bool, profile: bool) -> float:
     mappings = parse_mappings(tomllib.loads(MAPPINGS % workers))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            engine = open_warehouse(f"sqlite:///{tmp}/bench.db")
+            engine = open_warehouse(f"sqlite:///{tmp}/bench.db").engine
             import_mappings(engine, mappings)
             fast: dict[str, Any] = {"min_wait": 0.05, "max_wait": 2.0}
             with (

@@ -30,9 +30,8 @@ from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from recon.warehouse.db import table
+from recon.warehouse.db import table, upsert_statement
 from recon.warehouse.models import SyncPost
 from recon.warehouse.types import UTCDateTime
 
@@ -185,22 +184,23 @@ def _claim_stmt(dialect: str) -> Any:
     """The conditional upsert, built once (a Core statement per call costs more than the
     database round trip)."""
     tbl = table("sync_posts")
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(tbl)
-    kept = ("status", "message", "reason", "last_attempt_at")
-    return stmt.on_conflict_do_update(
-        index_elements=["erp", "post_key"],
-        set_={c: stmt.excluded[c] for c in kept},
-        where=or_(
+    return upsert_statement(
+        dialect,
+        tbl,
+        ["erp", "post_key"],
+        ["status", "message", "reason", "last_attempt_at"],
+        where=lambda offered: or_(
             tbl.c.status.in_(CLAIMABLE),
             and_(
                 tbl.c.status == POSTING,
                 or_(
                     tbl.c.last_attempt_at < bindparam("cutoff", type_=UTCDateTime()),
-                    tbl.c.message == stmt.excluded.message,
+                    tbl.c.message == offered.message,
                 ),
             ),
         ),
-    ).returning(tbl.c.id)
+        returning=[tbl.c.id],
+    )
 
 
 @dataclass

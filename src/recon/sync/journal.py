@@ -31,7 +31,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from recon.clients import (
     AuthError,
@@ -52,7 +51,7 @@ from recon.sync.holds import hold_reason
 from recon.sync.posts import BATCH, hold_bad_orders, record
 from recon.sync.protocol import Abilities, JournalPoster, Poster, journal_poster
 from recon.sync.takings import StoreDayJournal, store_day_journals
-from recon.warehouse.db import table
+from recon.warehouse.db import table, upsert_statement
 from recon.warehouse.models import SyncPost
 from recon.warehouse.runs import RunLog
 
@@ -304,7 +303,6 @@ def _mark(
         return
     now = datetime.now(UTC)
     tbl = table("sync_posts")
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     rows: list[dict[str, Any]] = [
         {
             "erp": erp,
@@ -321,17 +319,12 @@ def _mark(
         }
         for o in orders
     ]
-    stmt = insert(tbl)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["erp", "post_key"],
-        set_={
-            "status": stmt.excluded.status,
-            "erp_ref": stmt.excluded.erp_ref,
-            "reason": stmt.excluded.reason,
-            "message": stmt.excluded.message,
-            "attempts": tbl.c.attempts + 1,
-            "last_attempt_at": stmt.excluded.last_attempt_at,
-        },
+    stmt = upsert_statement(
+        conn.dialect.name,
+        tbl,
+        ["erp", "post_key"],
+        ["status", "erp_ref", "reason", "message", "last_attempt_at"],
+        also={"attempts": tbl.c.attempts + 1},
     )
     conn.execute(stmt, rows)
 

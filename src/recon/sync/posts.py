@@ -9,13 +9,12 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, or_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from recon.clients import Fetched
 from recon.clients.sitoo import SitooOrder
 from recon.pos.rules import looks_like_refund, may_post
 from recon.sync.claims import POSTING, TOKEN_PREFIX, Worker, claim_many
-from recon.warehouse.db import table
+from recon.warehouse.db import table, upsert_statement
 from recon.warehouse.runs import RunLog
 
 BATCH = 200  # Sitoo orders read, claimed and recorded together
@@ -85,12 +84,13 @@ def record_rows(
 def _record_stmt(dialect: str) -> Any:
     """Built once: constructing a Core statement per row costs more than executing it."""
     tbl = table("sync_posts")
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(tbl)
-    kept = ("status", "erp_ref", "reason", "message", "last_attempt_at")
-    return stmt.on_conflict_do_update(
-        index_elements=["erp", "post_key"],
-        set_={c: stmt.excluded[c] for c in kept} | {"attempts": tbl.c.attempts + 1},
-        where=or_(tbl.c.status != POSTING, tbl.c.message == bindparam("holder_mark")),
+    return upsert_statement(
+        dialect,
+        tbl,
+        ["erp", "post_key"],
+        ["status", "erp_ref", "reason", "message", "last_attempt_at"],
+        also={"attempts": tbl.c.attempts + 1},
+        where=lambda _: or_(tbl.c.status != POSTING, tbl.c.message == bindparam("holder_mark")),
     )
 
 

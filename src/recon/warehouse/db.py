@@ -8,13 +8,15 @@ Every writer goes through `upsert`, keyed by natural ids, so any step can be re-
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
 from recon.config import ConfigError
 from recon.warehouse.models import Base
@@ -148,16 +151,75 @@ def exists(url: str) -> bool:
     return path is None or path.exists()
 
 
-def open_warehouse(url: str, *, create: bool = True) -> Engine:
-    """The warehouse at `url`, never migrated. With `create` a new, empty database is given
-    the schema; a schema that is behind is a ConfigError naming `recon db upgrade`. With
-    `create=False` a SQLite file that does not exist yet is a ConfigError, and nothing (no
-    file, no directory) is made."""
+@dataclass(frozen=True, eq=False)
+class Warehouse:
+    """The process's one handle on the warehouse at `url`: its Engine (the connection pool
+    every job, command and dashboard page of this process shares), from `open_warehouse`."""
+
+    url: str
+    engine: Engine
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection reading one consistent state, the whole block long: on PostgreSQL a
+        REPEATABLE READ, READ ONLY transaction (one snapshot, taken at its first query); on
+        SQLite a read transaction, which WAL keeps on the state of its first read. What
+        commits meanwhile is seen by the next block."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                ).begin()
+            else:
+                conn.exec_driver_sql("BEGIN")  # pysqlite would begin only before a write
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def close(self) -> None:
+        """Dispose of the pool and forget this warehouse (the next open makes a new one)."""
+        with _OPENING:
+            if _OPEN.get(self.url) is self:
+                del _OPEN[self.url]
+        self.engine.dispose()
+
+
+_OPEN: dict[str, Warehouse] = {}
+_OPENING = threading.Lock()
+
+
+def open_warehouse(url: str, *, create: bool = True) -> Warehouse:
+    """The warehouse at `url`, one object per URL per process: opened the first time it is
+    asked for, then the same one (disposed of at exit). Never migrated. With `create` a
+    new, empty database is given the schema; a schema that is behind is a ConfigError
+    naming `recon db upgrade`. With `create=False` a SQLite file that does not exist yet is
+    a ConfigError, and nothing (no file, no directory) is made."""
     if not create and not exists(url):
         raise ConfigError(
             f"no warehouse at {sqlite_path(url)}: run `recon mappings import FILE` first "
             "(or check RECON_WAREHOUSE_URL)"
         )
+    with _OPENING:
+        hit = _OPEN.get(url)
+        if hit is None:
+            hit = _OPEN[url] = Warehouse(url, _checked_engine(url, create=create))
+        return hit
+
+
+def close_warehouses() -> None:
+    """Dispose of every warehouse this process opened (at exit; between tests)."""
+    with _OPENING:
+        opened = list(_OPEN.values())
+        _OPEN.clear()
+    for each in opened:
+        each.engine.dispose()
+
+
+atexit.register(close_warehouses)
+
+
+def _checked_engine(url: str, *, create: bool) -> Engine:
     engine = make_engine(url)
     current, newest = revision(engine), newest_revision()
     if current == newest:
@@ -181,6 +243,47 @@ def table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
+# The dialects the warehouse runs on: each has its own INSERT ... ON CONFLICT.
+_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def upsert_statement(
+    dialect: str,
+    tbl: Table,
+    keys: Sequence[str],
+    update: Iterable[str] = (),
+    *,
+    also: Mapping[str, Any] | None = None,
+    where: Callable[[Any], ColumnElement[bool]] | None = None,
+    returning: Sequence[ColumnElement[Any]] = (),
+) -> Insert:
+    """The one INSERT ... ON CONFLICT (`keys`) every writer uses. With nothing to update it
+    does nothing; else it sets each `update` column to the offered row's value and each
+    `also` column to its expression (`tbl.c.attempts + 1`), only where `where(excluded)`
+    holds; `returning` columns come back from the rows written. Built per dialect: SQLite and
+    PostgreSQL; another is a ConfigError."""
+    make = _INSERTS.get(dialect)
+    if make is None:
+        raise ConfigError(
+            f"RECON_WAREHOUSE_URL: the warehouse runs on {' or '.join(_INSERTS)}, not {dialect}"
+        )
+    stmt = make(tbl)
+    sets: dict[str, Any] = {c: stmt.excluded[c] for c in update} | dict(also or {})
+    done: Insert
+    if sets:
+        done = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_=sets,
+            where=where(stmt.excluded) if where is not None else None,
+        )
+    else:
+        done = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return done.returning(*returning) if returning else done
+
+
 def upsert(
     conn: Connection,
     tbl: Table,
@@ -191,18 +294,9 @@ def upsert(
     if not rows:
         return 0
     keys = list(keys or [c.name for c in tbl.primary_key.columns])
-    dialect = conn.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     updates = [c for c in rows[0] if c not in keys]
-    stmt = insert(tbl)
-    if updates:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
     # One compiled statement, executed for many rows (SQLAlchemy batches the VALUES).
-    conn.execute(stmt, list(rows))
+    conn.execute(upsert_statement(conn.dialect.name, tbl, keys, updates), list(rows))
     return len(rows)
 
 

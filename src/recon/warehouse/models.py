@@ -414,3 +414,58 @@ CANONICAL: dict[str, type[Base]] = {
     "map_tender": MapTender,
     "map_tax": MapTax,
 }
+
+
+# --- sign-off of a store-day (or of every store of a day) ------------------------------
+
+
+class Signoff(Base):
+    """The sign-off of one store-day, or of every store of a day (`store` = `*`): its state
+    (prepared, signed, reopened), who prepared and who reviewed it and when, their comment,
+    the fingerprint of the evidence kept at preparation and the last reopen reason.
+    The rules are `recon.warehouse.signoff`'s."""
+
+    __tablename__ = "signoffs"
+    __table_args__ = (UniqueConstraint("store", "business_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store: Mapped[str] = mapped_column(String(40))  # a store id, or "*": every store
+    business_day: Mapped[date] = mapped_column(Date, index=True)
+    state: Mapped[str] = mapped_column(String(12))  # prepared, signed, reopened
+    preparer: Mapped[str] = mapped_column(String(300))
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reviewer: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it was reopened
+
+
+class SignoffEvidence(Base):
+    """One line of a sign-off's evidence as it was prepared: an open exception (`item` its
+    id) or a takings row of the store-day (`kind` `takings`, `item` `takings:STORE:ACCOUNT`),
+    with its money (or quantity) on each side and the difference."""
+
+    __tablename__ = "signoff_evidence"
+    signoff_id: Mapped[int] = mapped_column(ForeignKey("signoffs.id"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(160), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    store: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    pos_value: Mapped[Decimal | None] = mapped_column(Qty(), nullable=True)
+    erp_value: Mapped[Decimal | None] = mapped_column(Qty(), nullable=True)
+    difference: Mapped[Decimal | None] = mapped_column(Qty(), nullable=True)
+
+
+class SignoffEvent(Base):
+    """The append-only trail of a sign-off: prepared, signed, rejected, reopened (by whom,
+    when, the comment or reason; `detail` the changes a reopen found, as JSON)."""
+
+    __tablename__ = "signoff_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signoff_id: Mapped[int] = mapped_column(ForeignKey("signoffs.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -32,7 +32,6 @@ from recon.app.worklist import (
     delete_view,
     overdue_styler,
     save_view,
-    saved_views,
     view_params,
     worklist,
 )
@@ -78,9 +77,11 @@ def _apply(params: Mapping[str, str]) -> None:
     st.query_params.update(params)
 
 
+_VIEW_DONE = "_view_done"  # what the last save or delete did, shown after the rerun
 with st.expander("Saved views"):
-    with engine.connect() as conn:
-        views = saved_views(conn, actor.name)
+    if _VIEW_DONE in st.session_state:
+        st.success(ui.literal(st.session_state.pop(_VIEW_DONE)))
+    views = ui.saved_views(url, actor.name)
     with st.form("view_form", clear_on_submit=True):
         name = st.text_input("Save this view as", key="view_name")
         if st.form_submit_button("Save view", key="view_save"):
@@ -90,9 +91,8 @@ with st.expander("Saved views"):
             except ViewError as exc:
                 st.error(ui.literal(exc))
             else:
-                st.toast(ui.literal(f"view {saved} saved"))
-                with engine.connect() as conn:
-                    views = saved_views(conn, actor.name)
+                st.session_state[_VIEW_DONE] = f"view {saved} saved"
+                st.rerun()
     if views:
         pick = st.selectbox("Your views", list(views), key="view_pick")
         apply_col, delete_col, _ = st.columns([1, 1, 4])
@@ -100,6 +100,7 @@ with st.expander("Saved views"):
         if delete_col.button("Delete", key="view_delete"):
             with engine.begin() as conn:
                 delete_view(conn, actor.name, pick)
+            st.session_state[_VIEW_DONE] = f"view {pick} deleted"
             st.rerun()
     else:
         st.caption("No saved views yet: set filters, sort and columns, then save them here.")

@@ -1,6 +1,7 @@
 """Takings & VAT page (finance): opens on the latest closed business day; per store, POS vs
 ERP by tender account and by revenue (orders vs documents); the variance by cause, each
-linked to the exceptions that explain it; and the VAT view.
+linked to the exceptions that explain it; the VAT view; and the sign-off of a store-day or
+of all stores of a day (`recon.app.signoff_panel`).
 
 Thin: reads through `recon.app.ui` (cached `recon.app.queries`, sums done in SQL), draws, exports.
 """
@@ -18,8 +19,9 @@ from recon.app.charts import waterfall_chart
 from recon.app.filters import PICK, parse_store_day, store_day_param
 from recon.app.money import money, store_label
 from recon.app.queries import store_day_money, waterfall_steps
+from recon.app.signoff_panel import panel
 
-ui.require_role("finance", "admin")  # main.py routes by role too
+user = ui.require_role("finance", "admin")  # main.py routes by role too
 url = ui.warehouse_url()
 ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
@@ -46,7 +48,7 @@ def explaining(cause: str) -> tuple[str, ...]:
     return (kind,) if kind != cause else ("tender_variance",)
 
 
-tab_takings, tab_vat = st.tabs(["Takings", "VAT"])
+tab_takings, tab_vat, tab_signoff = st.tabs(["Takings", "VAT", "Sign-off"])
 with tab_takings:
     if by_day.is_empty():
         st.info("No takings for these stores and days (a reconcile run writes them).")
@@ -168,3 +170,12 @@ with tab_vat:
     vat_shown = off_vat if vat_only_off else vat
     ui.show_frame(ui.with_store_names(vat_shown, names), key="vat_totals")
     ui.downloads(vat_shown, "vat_by_store_day")
+
+with tab_signoff:
+    attributed = by_day.filter(pl.col("store").is_not_null())
+    signoff_days = sorted(set(by_day["business_day"].to_list()), reverse=True)
+    stores_of = {
+        d: sorted(set(attributed.filter(pl.col("business_day") == d)["store"].to_list()))
+        for d in signoff_days
+    }
+    panel(ui.engine(url), user, signoff_days, stores_of, names)
