@@ -8,6 +8,7 @@ Each opens what it needs from `Settings`, records a run, and returns it. They ra
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from recon.clients import SitooClient, VendorError
 from recon.collectors.sitoo import collect_sitoo
 from recon.config import ConfigError, Mappings, Settings
 from recon.erp.registry import PLUGINS
-from recon.reconcile import Findings, merge_history, reconcile
+from recon.reconcile import Findings, WhatIf, merge_history, prepare_whatif, reconcile
 from recon.sync.prices import push_prices
 from recon.sync.run import OrderOutcome, order_outcomes, resync_orders, run_sync
 from recon.sync.stock import push_stock
@@ -307,6 +308,20 @@ def reconcile_job(
         if reopened:
             run.counts["signoffs_reopened"] = len(reopened)
     return merged, findings
+
+
+def whatif_job(settings: Settings, *, snapshot_dir: Path | None = None) -> WhatIf:
+    """The latest snapshot prepared for what-if counts (`recon whatif`, the dashboard's
+    what-if panel): the warehouse exported as `recon reconcile` exports it, into a private
+    temporary directory removed afterwards (the reconcile's own snapshot is left alone), or
+    the snapshot directory `snapshot_dir`. Reads only; records no run."""
+    if snapshot_dir is not None:
+        return prepare_whatif(snapshot.read_snapshot(snapshot_dir))
+    engine = warehouse(settings)
+    settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="whatif-", dir=settings.recon_data_dir) as staging:
+        export_snapshot(engine, Path(staging))
+        return prepare_whatif(snapshot.read_snapshot(Path(staging)))  # holds no file open
 
 
 def alerts_job(settings: Settings) -> tuple[RunLog, list[str]]:

@@ -1,9 +1,9 @@
 """The words of the domain: every exception kind once, with its owner, whether its values are
 money, what it is called, who fixes it and how, and the severity the engine gives it.
 
-The engine (`recon.reconcile`), the dashboard (`recon.app`) and the alerts (`recon.alerts`)
-read this table; nothing else lists the kinds (`tests/test_kinds.py` checks). A new kind is
-a row here. Imports nothing from recon.
+The engine (`recon.reconcile`), the dashboard (`recon.app`), the alerts (`recon.alerts`) and
+the order chain (`recon.warehouse.chain`) read this table; nothing else lists the kinds
+(`tests/test_kinds.py` checks). A new kind is a row here. Imports nothing from recon.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ OWNERS: tuple[str, ...] = (FINANCE, OPS)
 @dataclass(frozen=True)
 class Kind:
     """One exception kind. `money`: its pos_value / erp_value / difference are amounts
-    (unmapped_tax_code carries a VAT rate, the ops kinds quantities or prices per SKU)."""
+    (unmapped_tax_code carries a VAT rate, the ops kinds quantities or prices per SKU).
+    `document_status`: what an order's chain calls the sale's ERP document while this kind
+    is open on the sale (None: the kind says nothing of that document)."""
 
     name: str
     owner: Owner
@@ -30,6 +32,7 @@ class Kind:
     words: str
     fix: str
     severity: Literal["error", "warning", "info"]
+    document_status: str | None = None
 
 
 KINDS: tuple[Kind, ...] = (
@@ -70,6 +73,7 @@ KINDS: tuple[Kind, ...] = (
         words="Document total differs",
         fix="Finance: correct or re-post the ERP document to match the POS sale.",
         severity="error",
+        document_status="wrong_amount",
     ),
     Kind(
         "vat_rounding",
@@ -86,6 +90,7 @@ KINDS: tuple[Kind, ...] = (
         words="Posted on another day",
         fix="Finance: change the ERP posting date to the POS business day.",
         severity="warning",
+        document_status="wrong_day",
     ),
     Kind(
         "store_mismatch",
@@ -94,6 +99,7 @@ KINDS: tuple[Kind, ...] = (
         words="Posted to the wrong location",
         fix="Finance: move the ERP document to the mapped warehouse/location.",
         severity="warning",
+        document_status="wrong_store",
     ),
     Kind(
         "incomplete_order_posted",
@@ -164,6 +170,7 @@ KINDS: tuple[Kind, ...] = (
         words="Document lines differ",
         fix="Ops: correct the ERP document lines (or the POS order) for the SKU.",
         severity="warning",
+        document_status="wrong_lines",
     ),
     Kind(
         "unknown_sku",

@@ -4,8 +4,9 @@ The engineer chasing an orphaned transaction opens a colleague's link to the exc
 signed out, on a freshly started server: the sign-in form shows at once, and after signing
 in the same address is that exception, its raw payloads one click away; a page change
 keeps the role's default owner filter in the URL. The ops lead signs in, reads the stock
-variances and learns who maps a store. Skips without /usr/bin/chromium, except under
-CI=true, where it fails instead.
+variances and learns who maps a store. The bookkeeper asked about one sale finds it by its
+POS order id, reads its chain broken and follows the exception on it to its drill-down.
+Skips without /usr/bin/chromium, except under CI=true, where it fails instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from recon.app import queries
@@ -123,4 +125,39 @@ def test_the_ops_lead_reads_stock_variances_and_who_maps_a_store(
         page.goto(f"{base}/takings")
         expect(page.get_by_text("Takings & VAT is for finance and admin")).to_be_visible()
         expect(page.get_by_text("Page not found")).to_have_count(0)
+        browser.close()
+
+
+def test_the_bookkeeper_finds_an_order_with_a_planted_break_and_opens_its_exception(
+    fresh: tuple[str, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = fresh
+    planted = read(
+        url,
+        queries.exceptions,
+        Filters(kinds=("duplicate_in_erp", "amount_mismatch", "missing_in_erp")),
+    ).filter(pl.col("pos_ref").is_not_null())
+    assert not planted.is_empty()  # the small scenario plants document breaks
+    exc = planted.sort("kind").row(0, named=True)
+    order, words = exc["pos_ref"], exc["kind"].replace("_", " ")
+
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base)
+        _sign_in(page, ENGINEER)
+        page.get_by_role("link", name="Find an order").click()
+        expect(page.get_by_role("heading", name="Find an order")).to_be_visible()
+        box = page.get_by_role("textbox", name="POS order id or ERP document number")
+        box.fill(order)
+        box.press("Enter")
+        expect(page.get_by_text(f"POS order {order}: broken")).to_be_visible()
+        expect(page).to_have_url(re.compile(f"/find\\?.*\\bid={order}$"))  # a link to share
+        page.screenshot(path=str(tmp_path / "find.png"), full_page=True)
+        page.get_by_role("link", name=re.compile(f"^{words}:")).first.click()
+        expect(page.get_by_role("heading", name="Exceptions")).to_be_visible()
+        expect(page.get_by_role("heading", name=f"{words}:")).to_be_visible()
+        expect(page).to_have_url(re.compile(f"[?&]id={exc['id']}"))
         browser.close()

@@ -23,6 +23,7 @@ from recon.config import load_settings
 from recon.jobs import reconcile_job
 from recon.warehouse.db import open_warehouse
 from recon.warehouse.models import ErpDocument, ErpDocumentLine, PosOrder
+from tests.app.demo_warehouse import read
 from tests.browser._served import launch, small_dashboard
 
 pytestmark = pytest.mark.browser
@@ -59,8 +60,8 @@ def test_preparer_and_reviewer_sign_a_store_day_and_a_changed_run_reopens_it(
     from playwright.sync_api import expect, sync_playwright
 
     base, url, data_dir = served
-    engine = open_warehouse(url)
-    day = queries.latest_closed_day(engine, date.today())
+    engine = open_warehouse(url).engine
+    day = read(url, queries.latest_closed_day, date.today())
     assert day is not None
     with engine.connect() as conn:  # a store-day with a sale whose document is in the ERP
         store, order = conn.execute(

@@ -26,6 +26,7 @@ PAGE_ROLES: dict[str, tuple[str, ...]] = {
 PAGES: tuple[tuple[str, str, str], ...] = (  # file, title, url path
     ("overview", "Overview", "overview"),
     ("exceptions", "Exceptions", "exceptions"),
+    ("chain", "Find an order", "find"),
     ("takings", "Takings & VAT", "takings"),
     ("stock", "Stock & items", "stock"),
     ("sync_health", "Sync health", "sync"),

@@ -24,13 +24,16 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import Connection, Engine
 
-from recon.app import auth, queries
+from recon.app import auth, queries, whatif
 from recon.app.auth import User
 from recon.app.causes import cause_text
 from recon.app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from recon.app.money import store_label, value_text
 from recon.config import ConfigError, Settings, load_settings
 from recon.config.mappings import MapSettings
+from recon.reconcile import WhatIf
+from recon.snapshot import SnapshotError
+from recon.warehouse.chain import Chain
 from recon.warehouse.db import open_warehouse
 
 P = ParamSpec("P")
@@ -357,6 +360,17 @@ def store_names(url: str) -> dict[str, str]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def detail(url: str, exception_id: str) -> queries.ExceptionDetail | None:
     return _read(url, queries.exception_detail, exception_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def chain(url: str, ident: str) -> Chain | str:
+    """The chain of the POS order or ERP document `ident`, or (text) why there is none."""
+    from recon.warehouse.chain import NotFound, find_chain
+
+    try:
+        return _read(url, find_chain, ident)
+    except NotFound as exc:
+        return str(exc)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -742,6 +756,7 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
 
 # Absolute: Streamlit resolves a relative page path from its entry script (src/recon/app/entry/).
 EXCEPTIONS_PAGE = str(Path(__file__).parent / "pages" / "exceptions.py")
+FIND_PAGE = str(Path(__file__).parent / "pages" / "chain.py")  # Find an order (?id=)
 
 
 def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:
@@ -752,3 +767,78 @@ def exception_list(frame: pl.DataFrame, key: str, filters: Filters) -> None:
     if rows:
         chosen = frame.get_column("id")[rows[0]]
         st.switch_page(EXCEPTIONS_PAGE, query_params={**filters.to_query_params(), "id": chosen})
+
+
+# --- tolerances and what-if (recon.app.whatif) ----------------------------------------
+
+WHATIF_PARAM = "whatif"  # the tolerances typed into the what-if panel, kept in the URL
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def tolerances_text(url: str) -> str:
+    with engine(url).connect() as conn:
+        return whatif.in_effect(whatif.tolerances_in_effect(conn))
+
+
+def tolerances_caption(url: str) -> None:
+    """The tolerances the engine applies, as a caption (they are settings: mappings TOML)."""
+    st.caption(
+        f"Tolerances in effect: {literal(tolerances_text(url))} "
+        "(the mappings' [settings]; see the what-if on the Exceptions page)"
+    )
+
+
+@st.cache_resource(ttl=15 * TTL_SECONDS, max_entries=2, show_spinner=False)
+def _prepared_whatif(url: str, marker: int) -> WhatIf:
+    """The warehouse exported and prepared once per data change (`marker`: the latest run)."""
+    from recon.jobs import whatif_job
+
+    return whatif_job(_settings())
+
+
+def whatif_panel(url: str) -> None:
+    """Tolerances typed in (kept in the URL), and the findings each would leave by kind,
+    next to the counts as configured. Read-only: any signed-in role may use it. Shown
+    when its toggle is on (the URL then carries the tolerances); nothing is read before."""
+    text = url_value(WHATIF_PARAM)
+    title = "What-if: findings per money tolerance"
+    if not st.toggle(title, value=text is not None, key="whatif_on"):
+        set_url({WHATIF_PARAM: None})
+        return
+    st.caption(
+        "How many findings each money tolerance would leave: document totals "
+        "(amount_tolerance) and takings per tender account (tender_tolerance) compared "
+        "again at each; VAT rounding and stock stay as configured. Nothing is changed."
+    )
+    typed: str = st.text_input(
+        "Tolerances (0.05 in the currency, 1% of the POS value; commas between)",
+        value=text or whatif.DEFAULT_TOLERANCES,
+        key="whatif_tolerances",
+    )
+    set_url({WHATIF_PARAM: typed.strip()})
+    try:
+        wanted = whatif.parse_tolerances(typed)
+    except ValueError as exc:
+        st.error(literal(exc))
+        return
+    with engine(url).connect() as conn:
+        marker, data = whatif.snapshot_marker(conn), whatif.has_data(conn)
+    if not data:
+        st.info("No POS orders or ERP documents yet: collect first, then compare tolerances.")
+        return
+    try:
+        with st.spinner("Preparing the latest snapshot"):
+            prepared = _prepared_whatif(url, marker)
+    except (ConfigError, SnapshotError) as exc:
+        st.error(literal(exc))
+        return
+    rows, now = [prepared.counts(tolerance, word) for word, tolerance in wanted], prepared.counts()
+    cells = st.columns(len(rows) + 1)
+    cells[0].metric("Findings now", now.total)
+    for cell, row in zip(cells[1:], rows, strict=True):
+        delta = row.total - now.total
+        cell.metric(f"At {literal(row.tolerance)}", row.total, delta=delta, delta_color="off")
+    table = whatif.counts_table(rows, now)
+    show_frame(table, key="whatif_table")
+    st.bar_chart(table.drop("total", "vs now"), x="tolerance", stack=True, horizontal=True)
+    downloads(table, "whatif")

@@ -56,6 +56,17 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _tolerance(text: str) -> str:
+    """A what-if tolerance, checked by the engine's rule (`Tolerance.parse`); kept as given."""
+    from recon.reconcile import Tolerance
+
+    try:
+        Tolerance.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="recon", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to stderr")
@@ -105,12 +116,41 @@ def build_parser() -> argparse.ArgumentParser:
         "default RECON_DASK_SCHEDULER",
     )
 
+    whatif = sub.add_parser(
+        "whatif",
+        help="how many findings each money tolerance would leave, by kind",
+        description="Re-runs the money comparisons (document totals: amount_tolerance; "
+        "takings per tender account: tender_tolerance) of the latest snapshot at each "
+        "tolerance and counts the findings left, by kind. vat_rounding_max and "
+        "stock_tolerance stay as configured. Reads only.",
+    )
+    whatif.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        action="append",
+        required=True,
+        metavar="T",
+        help="0.05 (in the currency) or 1%% (of the POS value); repeat for more rows",
+    )
+    whatif.add_argument("--format", choices=["json", "text"], default="text")
+    whatif.add_argument(
+        "--snapshot",
+        type=Path,
+        metavar="DIR",
+        help="read this snapshot directory instead of exporting the warehouse "
+        "(an addition to the CONTRACT's arguments)",
+    )
+
     exc = sub.add_parser("exceptions", help="print exceptions")
     exc.add_argument("--format", choices=["json", "csv"], default="json")
     exc.add_argument("--kind")
     exc.add_argument("--store")
     exc.add_argument("--day", type=_day)
     exc.add_argument("--status", choices=["open", "all"], default="open")
+
+    chain = sub.add_parser("chain", help="one POS order's chain (or an ERP document's order)")
+    chain.add_argument("id", help="a POS order id, an ERP document number or id, a journal id")
+    chain.add_argument("--format", choices=["json", "text"], default="text")
 
     snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
     snap.add_argument("directory", type=Path)
@@ -247,6 +287,36 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """One row per tolerance, in the order given (CONTRACT: JSON is one array of
+    `{"tolerance", "total", "by_kind"}`); the text table ends with the counts as configured."""
+    from recon.jobs import whatif_job
+    from recon.kinds import KINDS
+    from recon.reconcile import TOLERANCE_KINDS, Tolerance
+
+    prepared = whatif_job(load_settings(), snapshot_dir=args.snapshot)
+    rows = [prepared.counts(Tolerance.parse(t), t) for t in args.tolerance]
+    if args.format == "json":
+        json.dump([r.as_json() for r in rows], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    shown = [k.name for k in KINDS if k.name in TOLERANCE_KINDS]
+    table = [["tolerance", *shown, "other kinds", "total"]]
+    for r in rows:
+        varying = [r.by_kind[k] for k in shown]
+        table.append([r.tolerance, *map(str, varying), str(r.total - sum(varying)), str(r.total)])
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:  # the tolerance left-aligned, the counts right-aligned
+        cells = zip(line, widths, strict=True)
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells)))
+    cfg, now = prepared.config, prepared.counts()
+    print(
+        f"now, as configured (amount_tolerance {cfg.amount.text()}, tender_tolerance "
+        f"{cfg.tender.text()}): {now.total} findings"
+    )
+    return EXIT_OK
+
+
 def cmd_exceptions(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -303,6 +373,28 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     writer = csv.DictWriter(sys.stdout, fieldnames=list(SIGNOFF_CSV))
     writer.writeheader()
     writer.writerows(spreadsheet_safe(text).iter_rows(named=True))
+    return EXIT_OK
+
+
+def cmd_chain(args: argparse.Namespace) -> int:
+    """The chain of one order: exit 0 whatever its status (a broken chain is a finding), 1
+    when nothing has that ID (one line saying so), 2 for an empty ID."""
+    from recon.warehouse.chain import NotFound, find_chain
+    from recon.warehouse.db import open_warehouse
+
+    if not args.id.strip():
+        raise UsageError("give a POS order id or an ERP document number")
+    try:
+        with open_warehouse(load_settings().warehouse_url, create=False).reading() as conn:
+            chain = find_chain(conn, args.id)
+    except NotFound as exc:
+        print(f"recon chain: {exc}", file=sys.stderr)
+        return EXIT_PARTIAL
+    if args.format == "json":
+        json.dump(chain.record(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(chain.text())
     return EXIT_OK
 
 
@@ -423,7 +515,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "prices": cmd_prices,
     "alerts": cmd_alerts,
     "reconcile": cmd_reconcile,
+    "whatif": cmd_whatif,
     "exceptions": cmd_exceptions,
+    "chain": cmd_chain,
     "snapshot": cmd_snapshot,
     "simulate": cmd_simulate,
     "users": cmd_users,

@@ -5,20 +5,27 @@ Reads frames, returns frames; must not write files, the warehouse or call any ve
 """
 
 from recon.reconcile._config import EngineConfig, Tolerance
-from recon.reconcile._frames import exception_id
+from recon.reconcile._frames import DOC_KINDS, STORE_DAY, exception_id
 from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
 from recon.reconcile.engine import Findings, reconcile
 from recon.reconcile.history import merge_history, to_records
+from recon.reconcile.whatif import TOLERANCE_KINDS, Counts, WhatIf, prepare_whatif
 
 __all__ = [
     "CAUSE_TEXT",
+    "DOC_KINDS",
     "KIND_TEXT",
     "OWNER_FIX",
+    "STORE_DAY",
+    "TOLERANCE_KINDS",
+    "Counts",
     "EngineConfig",
     "Findings",
     "Tolerance",
+    "WhatIf",
     "exception_id",
     "merge_history",
+    "prepare_whatif",
     "reconcile",
     "to_records",
 ]

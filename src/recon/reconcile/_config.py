@@ -33,6 +33,20 @@ class Tolerance:
             raise ValueError(f"{text!r} is not an amount or a percentage such as 0.05 or 0.5%")
         return cls(relative=value / 100) if percent else cls(absolute=value)
 
+    def text(self) -> str:
+        """As the settings write it: `0.05`, `0.5%`, or both joined by ` + `."""
+        parts = []
+        if self.absolute or not self.relative:
+            parts.append(f"{self.absolute:f}")
+        if self.relative:
+            parts.append(f"{(self.relative * 100).normalize():f}%")
+        return " + ".join(parts)
+
+    def allows(self, pos: Decimal, erp: Decimal) -> bool:
+        """True when `erp` agrees with `pos` within this tolerance (the engine's rule, for one
+        pair of values outside a frame)."""
+        return abs(erp - pos) <= self.absolute + self.relative * abs(pos)
+
 
 @dataclass(frozen=True)
 class EngineConfig:

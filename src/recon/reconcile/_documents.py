@@ -17,7 +17,7 @@ from recon.reconcile._frames import DOC_KINDS, among, beyond, emit, split_repeat
 from recon.reconcile._prepare import Prepared
 from recon.snapshot import MONEY, QTY
 
-__all__ = ["DocumentFindings", "compare_documents"]
+__all__ = ["DocumentFindings", "compare_documents", "money_checks"]
 
 _ZERO = Decimal(0)
 _SEED = 6  # of the line fingerprints' hashes
@@ -30,6 +30,7 @@ class DocumentFindings:
     erp_only: pl.LazyFrame  # pos_ref, kind, store: orphan documents naming no POS order at all
     lined: pl.LazyFrame  # order_id, doc_id, erp_ref, store, business_day, currency: eligible
     # linked orders whose lines may differ from their document's (line fingerprints differ)
+    linked: pl.LazyFrame  # eligible orders linked to their document(s), as `money_checks` reads
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,39 @@ def _gross_differs(cfg: EngineConfig) -> pl.Expr:
     return differs & by_rounding.not_()
 
 
+def money_checks(ok: pl.LazyFrame, cfg: EngineConfig) -> tuple[list[pl.LazyFrame], pl.LazyFrame]:
+    """amount_mismatch and vat_rounding rows of eligible orders linked to their document
+    (`DocumentFindings.linked`), and the orders whose gross differs (their money effects).
+
+    The only document checks a money tolerance (`cfg.amount`) decides: `recon.reconcile.whatif`
+    runs them again per tolerance. One kind per problem: a gross that differs is
+    amount_mismatch (amount_differs); with the gross agreeing, a VAT difference up to the
+    limit is vat_rounding, above it amount_mismatch (vat_differs); never two for one order.
+    """
+    key = [pl.col("pos_ref")]
+    gross_differs = _gross_differs(cfg)
+    vat_only = ok.filter(gross_differs.not_() & (pl.col("_vat_diff") != _ZERO)).with_columns(
+        pl.col("vat_total").alias("pos_value"),
+        pl.col("erp_vat").alias("erp_value"),
+        pl.col("_vat_diff").alias("difference"),
+    )
+    rounding = vat_only.filter(pl.col("_rounding"))
+    mismatch = ok.filter(gross_differs)
+    vat_differs = vat_only.filter(pl.col("_rounding").not_())
+    parts = [
+        emit(
+            rounding,
+            "vat_rounding",
+            key,
+            pl.concat_str([pl.lit("rounding_"), pl.col("_vat_diff").abs().cast(pl.Decimal(18, 2))]),
+            severity="info",
+        ),
+        emit(mismatch, "amount_mismatch", key, "amount_differs"),
+        emit(vat_differs, "amount_mismatch", key, "vat_differs"),
+    ]
+    return parts, mismatch
+
+
 def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> DocumentFindings:
     joined = hits
     key = [pl.col("pos_ref")]
@@ -309,29 +343,8 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
     )
     parts.append(emit(dup, "duplicate_in_erp", key, "posted_twice"))
 
-    # One kind per problem: a gross that differs is amount_mismatch (amount_differs); with
-    # the gross agreeing, a VAT difference up to the limit is vat_rounding, above it
-    # amount_mismatch (vat_differs); never two of these for one order.
-    gross_differs = _gross_differs(cfg)
-    vat_only = ok.filter(gross_differs.not_() & (pl.col("_vat_diff") != _ZERO)).with_columns(
-        pl.col("vat_total").alias("pos_value"),
-        pl.col("erp_vat").alias("erp_value"),
-        pl.col("_vat_diff").alias("difference"),
-    )
-    rounding = vat_only.filter(pl.col("_rounding"))
-    parts.append(
-        emit(
-            rounding,
-            "vat_rounding",
-            key,
-            pl.concat_str([pl.lit("rounding_"), pl.col("_vat_diff").abs().cast(pl.Decimal(18, 2))]),
-            severity="info",
-        )
-    )
-    mismatch = ok.filter(gross_differs)
-    parts.append(emit(mismatch, "amount_mismatch", key, "amount_differs"))
-    vat_differs = vat_only.filter(pl.col("_rounding").not_())
-    parts.append(emit(vat_differs, "amount_mismatch", key, "vat_differs"))
+    money, mismatch = money_checks(ok, cfg)
+    parts.extend(money)
     effects = pl.concat(
         [
             effects,
@@ -392,6 +405,7 @@ def _link(p: Prepared, cfg: EngineConfig, side: _Side, hits: pl.LazyFrame) -> Do
         lined=hits.filter(pl.col("_lines")).select(
             "order_id", "doc_id", "erp_ref", "store", "business_day", "currency"
         ),
+        linked=ok,
     )
 
 
@@ -539,4 +553,5 @@ def compare_documents(p: Prepared, cfg: EngineConfig) -> DocumentFindings:
             "pos_ref", keep="first", maintain_order=True
         ),
         lined=lined,
+        linked=pl.concat([sales.linked, refunds.linked], how="vertical"),
     )

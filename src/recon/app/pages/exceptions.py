@@ -121,6 +121,7 @@ st.caption(
     + f", {frame['overdue'].sum()} overdue"
     + (" (red)" if shaded else f" (ticked in `overdue`; red up to {STYLED_ROWS} rows)")
 )
+ui.tolerances_caption(url)
 _BULK_DONE = "_bulk_done"  # the last bulk action's summary, shown after the rerun
 if _BULK_DONE in st.session_state:
     all_done, summary = st.session_state.pop(_BULK_DONE)
@@ -236,6 +237,8 @@ with st.expander("Ageing: open exceptions by days since first seen"):
             ui.show_frame(table.select(columns), key=key)
         ui.downloads(aged, "ageing")
 
+ui.whatif_panel(url)
+
 # --- which exception: one table row, the box, or ?id= ---------------------------------
 names = ui.store_names(url)
 labels = {
@@ -308,8 +311,16 @@ def _detail(detail: ExceptionDetail) -> None:
         pos, erp = st.columns(2)
         with pos:
             st.markdown(f"**POS order {ui.literal(chain.order_id or '-')}**")
+            if chain.order_id:
+                st.page_link(
+                    ui.FIND_PAGE,
+                    label="Its whole chain, with statuses",
+                    query_params={"id": chain.order_id},
+                    icon=":material/account_tree:",
+                )
             for title, part in (
                 ("order", chain.pos_order),
+                ("refunds", chain.refunds),
                 ("lines", chain.pos_lines),
                 ("payments", chain.pos_payments),
             ):

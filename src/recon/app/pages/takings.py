@@ -28,6 +28,7 @@ filters = ui.sidebar_filters(ui.store_options(url))
 names = ui.store_names(url)
 
 st.title("Takings & VAT")
+ui.tolerances_caption(url)
 scope = filters
 if filters.date_from is None and filters.date_to is None:  # a close: the latest closed day
     closed = ui.latest_closed_day(url, ui.today())

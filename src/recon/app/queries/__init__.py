@@ -6,16 +6,15 @@ the page reads one state. Money stays Decimal (Polars Decimal columns). Nothing 
 to the warehouse (workflow actions live in `recon.app.workflow`) or knows about widgets.
 
 One module per page (`overview`, `exceptions`, `takings`, `stock`, `sync_health`, `admin`),
-`stores` for what every page's filters read, `chain` for one exception's order chain, and
-`_frames` for what they all stand on; callers use `from recon.app import queries` and
-`queries.name(...)`, re-exported here.
+`stores` for what every page's filters read, and `_frames` for what they all stand on (the
+order chain is `recon.warehouse.chain`, re-exported for the drill-down); callers use
+`from recon.app import queries` and `queries.name(...)`, re-exported here.
 """
 
 from __future__ import annotations
 
 from recon.app.queries._frames import EXCEPTION_COLUMNS, money_at_stake, schema_of
 from recon.app.queries.admin import account_changes, mapping_changes
-from recon.app.queries.chain import OrderChain, RawRecord, order_chain
 from recon.app.queries.exceptions import (
     AGE_BUCKETS,
     ExceptionDetail,
@@ -54,6 +53,7 @@ from recon.app.queries.takings import (
     vat_totals,
     waterfall_steps,
 )
+from recon.warehouse.chain import OrderChain, RawRecord, order_chain
 
 __all__ = [
     "AGE_BUCKETS",

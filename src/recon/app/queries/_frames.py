@@ -4,71 +4,31 @@ sums in SQL, the day / store / exception filters as SQL conditions, and money at
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     ColumnElement,
     Connection,
-    Date,
     Float,
-    Integer,
-    LargeBinary,
-    Select,
     and_,
     cast,
     func,
-    select,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 from recon.app.filters import MONEY_KINDS, Filters
-from recon.snapshot.schema import EXCEPTION_FIELDS, INSTANT
+from recon.snapshot.schema import EXCEPTION_FIELDS
+from recon.warehouse.frames import frame_of, rows_of
+from recon.warehouse.frames import schema_of as schema_of
 from recon.warehouse.models import ExceptionRow
-from recon.warehouse.types import ExactDecimal, UTCDateTime
 
-
-def _dtype(column_type: Any) -> pl.DataType:
-    if isinstance(column_type, ExactDecimal):
-        return pl.Decimal(column_type.precision, column_type.scale)
-    if isinstance(column_type, UTCDateTime):
-        return INSTANT
-    if isinstance(column_type, Date):
-        return pl.Date()
-    if isinstance(column_type, Boolean):
-        return pl.Boolean()
-    if isinstance(column_type, Integer):
-        return pl.Int64()
-    if isinstance(column_type, LargeBinary):
-        return pl.Binary()
-    return pl.String()
-
-
-def schema_of(model: type[DeclarativeBase], skip: Sequence[str] = ()) -> dict[str, pl.DataType]:
-    """The Polars schema of a model's table, column by column (money stays Decimal)."""
-    return {c.name: _dtype(c.type) for c in model.__table__.columns if c.name not in skip}
-
-
-def _frame(conn: Connection, stmt: Select[Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    rows = [dict(row) for row in conn.execute(stmt).mappings()]
-    return pl.DataFrame(rows, schema=dict(schema), orient="row")
-
-
-def _table(
-    conn: Connection,
-    model: type[DeclarativeBase],
-    where: ColumnElement[bool],
-    order_by: Sequence[Any] = (),
-    skip: Sequence[str] = (),
-) -> pl.DataFrame:
-    schema = schema_of(model, skip)
-    cols = [model.__table__.c[name] for name in schema]
-    return _frame(conn, select(*cols).where(where).order_by(*order_by), schema)
+# The typed frames of model rows are the warehouse's (`recon.warehouse.frames`), shared with
+# the order chain; the queries here call them by their short private names.
+_frame = frame_of
+_table = rows_of
 
 
 MONEY_AT_STAKE = pl.Decimal(38, 2)  # money: two decimals (pos_value etc. are 3: quantities too)
