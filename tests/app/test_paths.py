@@ -12,13 +12,17 @@ from tests.app.test_pages import _app, _metrics, _seed, data, shown
 __all__ = ["data"]  # the fixture, used by name
 
 
-def test_an_empty_assignment_is_refused_and_changes_nothing(data: Warehouse) -> None:
+def test_an_assignee_is_picked_and_one_without_an_account_is_refused(data: Warehouse) -> None:
+    from recon.app import workflow
+    from recon.app.auth import User
+
     _seed(data)
     data.exception("c2", "stock_variance", "7", assignee="ops-team")
     at = _app("pages/exceptions.py", id="c2")
-    at.text_input(key="assign_who").input("   ")
-    at.button(key="assign_btn").click().run()
-    assert [shown(e.value) for e in at.error] == ["assignee must not be empty"]
+    assert not [t for t in at.text_input if t.key == "assign_who"]  # never typed
+    assert at.selectbox(key="assign_who").options == ["ann"]  # the one account (admin)
+    with pytest.raises(workflow.WorkflowError, match="ops-team has no dashboard account"):
+        workflow.assign(data.engine, "c2", "ops-team", User("ann", "admin"), accounts={})
     assert _metrics(at)["Assignee"] == "ops-team"
     detail = data.read(queries.exception_detail, "c2")
     assert detail is not None and detail.events.is_empty()

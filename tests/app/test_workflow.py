@@ -10,6 +10,7 @@ from tests.app.demo_warehouse import Warehouse
 ANN = User("ann", "finance")
 BOB = User("bob", "admin")
 NOBODY = User("", "admin")
+ACCOUNTS = {"ann": "finance", "bob": "admin", "olly": "ops"}
 
 
 def _state(wh: Warehouse, exception_id: str) -> tuple[str, str | None]:
@@ -27,7 +28,7 @@ def _events(wh: Warehouse, exception_id: str) -> list[tuple[str, str, str | None
 def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) -> None:
     wh.exception("x", status="persisting")
 
-    workflow.assign(wh.engine, "x", "ann", actor=BOB)
+    workflow.assign(wh.engine, "x", "ann", actor=BOB, accounts={"ann": "finance"})
     assert _state(wh, "x") == ("persisting", "ann")
     workflow.comment(wh.engine, "x", "asked the store", actor=ANN)
     workflow.close(wh.engine, "x", "posted by hand in Sage", actor=ANN)
@@ -51,8 +52,16 @@ def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) 
         ("new", lambda e: workflow.reopen(e, "x", ANN), "already open"),
         ("new", lambda e: workflow.close(e, "x", "  ", ANN), "reason must not be empty"),
         ("new", lambda e: workflow.comment(e, "x", "hi", NOBODY), "actor must not be empty"),
-        ("new", lambda e: workflow.assign(e, "nope", "ann", BOB), "no exception with id"),
-        ("new", lambda e: workflow.assign(e, "x", "  ", BOB), "assignee must not be empty"),
+        (
+            "new",
+            lambda e: workflow.assign(e, "nope", "ann", BOB, accounts=ACCOUNTS),
+            "no exception with id",
+        ),
+        (
+            "new",
+            lambda e: workflow.assign(e, "x", "  ", BOB, accounts=ACCOUNTS),
+            "assignee must not be empty",
+        ),
     ],
 )
 def test_refused_actions_change_nothing(
@@ -98,7 +107,7 @@ def test_resync_posts_the_exceptions_order_and_audits_the_outcome(wh: Warehouse)
 # --- who may do what -------------------------------------------------------------------
 
 ACTIONS = {
-    "assign": lambda e, who: workflow.assign(e, "x", "someone", who),
+    "assign": lambda e, who: workflow.assign(e, "x", "bob", who, accounts=ACCOUNTS),
     "comment": lambda e, who: workflow.comment(e, "x", "looked at it", who),
     "close": lambda e, who: workflow.close(e, "x", "posted by hand", who),
     "reopen": lambda e, who: workflow.reopen(e, "x", who, "not fixed"),

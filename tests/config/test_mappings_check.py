@@ -4,6 +4,7 @@ reader would refuse."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from recon.config import ConfigError
 from recon.config.mappings import (
     AGE_PREFIX,
+    DUE_PREFIX,
     SECTIONS,
     SETTINGS,
     STORE_MODE,
@@ -42,6 +44,7 @@ VALUES = {
     "sales_nominal": ("4000", ""),
     "sales_account": ("4000", ""),
     "alert_age_hours": ("off", "never"),
+    "due_hours": ("36", "0"),
 }
 
 
@@ -60,7 +63,7 @@ NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.0123456789", min_size=1, m
 @settings(max_examples=80, deadline=None)
 @given(NAMES)
 def test_any_other_settings_key_is_refused_by_name(key: str) -> None:
-    known = key in SETTINGS or key.startswith((STORE_MODE, AGE_PREFIX))
+    known = key in SETTINGS or key.startswith((STORE_MODE, AGE_PREFIX, DUE_PREFIX))
     if known:
         return
     with pytest.raises(ConfigError) as caught:
@@ -95,7 +98,8 @@ TYPED = [
     ({}, {"posting_mode": "per_order", "guest_customer": "CASH01", "erp_currency": "GBP",
           "sales_nominal": "4000", "sales_account": "4000", "price_list": 1,
           "sync_workers": None, "stock_buffer": Decimal(0), "writeoff_reasons": frozenset(),
-          "alert_age_hours": timedelta(hours=24), "amount_tolerance": None}),
+          "alert_age_hours": timedelta(hours=24), "amount_tolerance": None,
+          "due_hours": timedelta(hours=48), "due_hours_by_kind": {}}),
     ({"price_list": "3", "sync_workers": " 8 ", "stock_buffer": " 2.5 "},
      {"price_list": 3, "sync_workers": 8, "stock_buffer": Decimal("2.5")}),
     ({"writeoff_reasons": "DAMAGED, faulty,,"},
@@ -105,6 +109,9 @@ TYPED = [
       "vat_rounding_max": Tolerance(absolute=Decimal("0.03"))}),
     ({"alert_age_hours": "off", "alert_age_hours_unknown_sku": "12"},
      {"alert_age_hours": None, "alert_age_hours_by_kind": {"unknown_sku": timedelta(hours=12)}}),
+    ({"due_hours": "36", "due_hours.missing_in_erp": " 12 "},
+     {"due_hours": timedelta(hours=36),
+      "due_hours_by_kind": {"missing_in_erp": timedelta(hours=12)}}),
     ({"posting_mode": "daily_journal", "posting_mode.7": "per_order"},
      {"posting_mode": "daily_journal", "store_modes": {"7": "per_order"}}),
 ]  # fmt: skip
@@ -146,6 +153,42 @@ def test_a_store_reads_its_own_posting_mode_else_the_default() -> None:
     assert (mappings.mode_of("1"), mappings.mode_of("2")) == ("per_order", "daily_journal")
     assert mappings.modes() == {"per_order", "daily_journal"}
     assert Mappings().options == MapSettings()
+
+
+# due hours as written                         kind             due after (hours)
+DUE = [
+    ({},                                          "missing_in_erp", 48),  # the default default
+    ({"due_hours": "24"},                         "missing_in_erp", 24),
+    ({"due_hours.missing_in_erp": "4"},           "missing_in_erp", 4),
+    ({"due_hours.missing_in_erp": "4"},           "stock_variance", 48),
+    ({"due_hours": "72", "due_hours.missing_in_erp": "0.5"}, "missing_in_erp", 0.5),
+    ({"due_hours": "72", "due_hours.missing_in_erp": "0.5"}, "unknown_sku", 72),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "kind", "hours"), DUE)
+def test_each_kind_is_due_after_its_own_hours_else_the_default(
+    raw: dict[str, str], kind: str, hours: float
+) -> None:
+    assert MapSettings.parse(raw).due_after(kind) == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("due_hours.missing_in_ERP", "4", 'unknown key "due_hours.missing_in_ERP": use one of'),
+        ("due_hours.no_such_kind", "4", 'unknown key "due_hours.no_such_kind": use one of'),
+        ("due_hours.missing_in_erp", "0", "due_hours.missing_in_erp = '0': give hours, more"),
+        ("due_hours.missing_in_erp", "-3", "due_hours.missing_in_erp = '-3': give hours, more"),
+        ("due_hours", "soon", "due_hours = 'soon': give hours, more than 0"),
+        ("due_hours", "nan", "due_hours = 'nan': give hours, more than 0"),
+    ],
+)
+def test_a_due_time_for_no_kind_or_not_positive_is_refused_at_import(
+    key: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_document({"settings": {key: value}}, "m.toml")
 
 
 AMOUNTS = st.text(alphabet="0123456789.-% e", max_size=8)

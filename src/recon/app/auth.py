@@ -76,6 +76,7 @@ __all__ = [
     "oidc_identity",
     "remove_user",
     "role_of",
+    "roles",
     "session_secret",
     "session_user",
     "sign_token",
@@ -461,6 +462,11 @@ def _rehash(path: Path, name: str, password: str, old: str) -> None:
         if account is not None and account.password == old:  # unchanged meanwhile
             accounts[name] = replace(account, password=fresh)
             _write(path, accounts)
+
+
+def roles(path: Path) -> dict[str, str]:
+    """Every account's name and role: who an exception can be assigned to."""
+    return {name: account.role for name, account in load_users(path).items()}
 
 
 def role_of(path: Path, name: str) -> str | None:

@@ -30,6 +30,7 @@ from recon.app.causes import cause_text
 from recon.app.filters import FILTER_KEYS, KINDS, OWNERS, STATUS_CHOICES, Filters
 from recon.app.money import store_label, value_text
 from recon.config import ConfigError, Settings, load_settings
+from recon.config.mappings import MapSettings
 from recon.reconcile import WhatIf
 from recon.snapshot import SnapshotError
 from recon.warehouse.chain import Chain
@@ -147,6 +148,15 @@ def current_user() -> User | None:
     st.session_state[USER_KEY] = user
     st.session_state[_TOKEN] = token
     return user
+
+
+def account_roles() -> dict[str, str]:
+    """The dashboard's accounts, name -> role (read each run: an account removed a moment
+    ago is no longer offered as an assignee)."""
+    try:
+        return auth.roles(users_file())
+    except auth.AuthError as exc:
+        _accounts_error(exc)
 
 
 def sign_in(user: User) -> None:
@@ -305,6 +315,21 @@ def drift(url: str, filters: Filters) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def exceptions(url: str, filters: Filters) -> pl.DataFrame:
     return _read(url, queries.exceptions, filters)
+
+
+def saved_views(url: str, owner: str) -> dict[str, dict[str, str]]:
+    """`owner`'s saved worklist views (not cached: a view saved shows on the next run)."""
+    from recon.app.worklist import saved_views as views_of
+
+    return _read(url, views_of, owner)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def map_settings(url: str) -> MapSettings:
+    """The mappings' `[settings]`, typed (the worklist's due hours among them)."""
+    from recon.warehouse.mappings import load_mappings
+
+    return load_mappings(_engine(url)).options
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -12,7 +12,8 @@ are admin only. A refusal is `NotAllowed` and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -22,10 +23,16 @@ from recon.app.filters import OPEN_STATUSES
 from recon.warehouse.models import ExceptionEvent, ExceptionRow, SyncPost
 
 __all__ = [
+    "Bulk",
     "NotAllowed",
     "WorkflowError",
     "allowed",
     "assign",
+    "assignees",
+    "bulk_assign",
+    "bulk_close",
+    "bulk_comment",
+    "bulk_resync",
     "close",
     "comment",
     "map_held",
@@ -95,13 +102,33 @@ def _event(conn: Connection, exception_id: str, actor: str, action: str, note: s
     )
 
 
-def assign(engine: Engine, exception_id: str, who: str, actor: User) -> None:
-    """Make `who` the assignee; event `assigned`. An empty `who` is refused (a blank
-    "Assign" is a slip, not a way to unassign)."""
+def assignees(accounts: Mapping[str, str], owner: str | None) -> list[str]:
+    """The accounts (name -> role) that may work an exception owned by `owner`, sorted:
+    the only people it can be assigned to."""
+    return sorted(name for name, role in accounts.items() if allowed(role, owner))
+
+
+def assign(
+    engine: Engine,
+    exception_id: str,
+    who: str,
+    actor: User,
+    *,
+    accounts: Mapping[str, str],
+) -> None:
+    """Make `who` the assignee; event `assigned`. `who` must be one of `accounts` (name ->
+    role, the dashboard's accounts) whose role may work the exception: an exception is
+    never given to a name nobody signs in as, nor to someone who may not act on it."""
     name = _clean(actor.name, "actor")
     assignee = _clean(who, "assignee")
     with engine.begin() as conn:
         _status(conn, exception_id, actor, "assign")
+        owner = conn.scalar(select(ExceptionRow.owner).where(ExceptionRow.id == exception_id))
+        role = accounts.get(assignee)
+        if role is None:
+            raise WorkflowError(f"{assignee} has no dashboard account")
+        if not allowed(role, owner):
+            raise WorkflowError(f"{assignee} ({role}) may not work a {owner} exception")
         conn.execute(
             update(ExceptionRow).where(ExceptionRow.id == exception_id).values(assignee=assignee)
         )
@@ -153,6 +180,117 @@ def resync(
     with engine.begin() as conn:
         _event(conn, exception_id, name, "resynced", outcome)
     return in_erp, outcome
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """What one action on many exceptions did: those it was done to, and each one skipped
+    with why (not allowed, not open, nothing to re-sync), in the order they were given."""
+
+    action: str  # the past tense: "assigned to ann", "closed", "re-synced"
+    done: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+    outcome: str | None = None  # a re-sync's outcome in words
+
+    def summary(self) -> str:
+        """One line: `closed 3 of 5; skipped 2: x (why); y (why)`, then any outcome."""
+        total = len(self.done) + len(self.skipped)
+        line = f"{self.action} {len(self.done)} of {total}"
+        if self.skipped:
+            why = "; ".join(f"{exc_id} ({reason})" for exc_id, reason in self.skipped)
+            line += f"; skipped {len(self.skipped)}: {why}"
+        return f"{line}. {self.outcome}" if self.outcome else line
+
+
+def _each(ids: Sequence[str], action: str, one: Callable[[str], None], actor: User) -> Bulk:
+    """`one(exception_id)` for each id (each its own transaction and audit event); a
+    refusal skips that exception, naming why, and never stops the others."""
+    _clean(actor.name, "actor")
+    done: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for exception_id in dict.fromkeys(ids):
+        try:
+            one(exception_id)
+        except WorkflowError as exc:
+            skipped.append((exception_id, str(exc)))
+        else:
+            done.append(exception_id)
+    return Bulk(action, tuple(done), tuple(skipped))
+
+
+def bulk_assign(
+    engine: Engine, ids: Sequence[str], who: str, actor: User, *, accounts: Mapping[str, str]
+) -> Bulk:
+    """`assign` each exception to `who`; those the actor may not touch, or `who` may not
+    work, are skipped and named."""
+    assignee = _clean(who, "assignee")
+    return _each(
+        ids,
+        f"assigned to {assignee}",
+        lambda i: assign(engine, i, assignee, actor, accounts=accounts),
+        actor,
+    )
+
+
+def bulk_comment(engine: Engine, ids: Sequence[str], text: str, actor: User) -> Bulk:
+    """The same comment on each exception; those the actor may not touch are skipped."""
+    note = _clean(text, "comment")
+    return _each(ids, "commented on", lambda i: comment(engine, i, note, actor), actor)
+
+
+def bulk_close(engine: Engine, ids: Sequence[str], reason: str, actor: User) -> Bulk:
+    """Close each open exception with the one reason; closed or resolved ones and those
+    the actor may not touch are skipped."""
+    note = _clean(reason, "reason")
+    return _each(ids, "closed", lambda i: close(engine, i, note, actor), actor)
+
+
+# order id -> (its document is in the ERP now, the outcome in words); and what followed
+Reposter = Callable[[list[str]], tuple[Mapping[str, tuple[bool, str]], str | None]]
+
+
+def bulk_resync(engine: Engine, ids: Sequence[str], actor: User, repost: Reposter) -> Bulk:
+    """Post the POS orders of these exceptions again, all in one `repost(order_ids)` (one
+    sync run, then one collect and reconcile), each order once however many exceptions
+    name it. Skipped and named: an exception the actor may not touch, one not open, one
+    whose kind has no order to post. Each re-synced exception gets its `resynced` event
+    with its order's outcome."""
+    name = _clean(actor.name, "actor")
+    orders: dict[str, str] = {}  # exception id -> its POS order
+    skipped: list[tuple[str, str]] = []
+    with engine.connect() as conn:
+        for exception_id in dict.fromkeys(ids):
+            try:
+                status = _status(conn, exception_id, actor, "re-sync")
+            except WorkflowError as exc:
+                skipped.append((exception_id, str(exc)))
+                continue
+            kind, order_id = conn.execute(
+                select(ExceptionRow.kind, ExceptionRow.pos_ref).where(
+                    ExceptionRow.id == exception_id
+                )
+            ).one()
+            if status not in OPEN_STATUSES:
+                skipped.append((exception_id, f"is {status}, not open"))
+            elif kind not in RESYNC_KINDS or not order_id:
+                skipped.append((exception_id, f"a {kind} exception has no POS order"))
+            else:
+                orders[exception_id] = str(order_id)
+    if not orders:
+        return Bulk("re-synced", (), tuple(skipped))
+    outcomes, followed = repost(sorted(set(orders.values())))
+    with engine.begin() as conn:
+        for exception_id, order_id in orders.items():
+            _, text = outcomes.get(order_id, (False, f"order {order_id}: no outcome"))
+            _event(conn, exception_id, name, "resynced", text)
+    posted = sum(1 for o in set(orders.values()) if outcomes.get(o, (False, ""))[0])
+    said = f"{posted} of {len(set(orders.values()))} orders in the ERP now"
+    return Bulk(
+        "re-synced",
+        tuple(orders),
+        tuple(skipped),
+        f"{said}; {followed}" if followed else said,
+    )
 
 
 def reopen(engine: Engine, exception_id: str, actor: User, reason: str = "") -> None:

@@ -154,6 +154,15 @@ def _hours(value: str) -> str | None:
     return "give hours (e.g. 24) or off" if _number(value) else None
 
 
+def _positive_hours(value: str) -> str | None:
+    text = value.strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal(0)
+    return None if number.is_finite() and number > 0 else "give hours, more than 0 (e.g. 24)"
+
+
 def _tolerance(value: str) -> str | None:
     """The engine's own rule (`Tolerance.parse`): an amount or a percentage."""
     try:
@@ -180,9 +189,11 @@ SETTINGS: dict[str, Callable[[str], str | None]] = {
     "sales_nominal": _text,
     "sales_account": _text,
     "alert_age_hours": _hours,
+    "due_hours": _positive_hours,
 }
 STORE_MODE = "posting_mode."  # + a store id: that store's posting mode
 AGE_PREFIX = "alert_age_hours_"  # + an exception kind: that kind's alert age
+DUE_PREFIX = "due_hours."  # + an exception kind: hours from first seen until it is due
 
 
 def _table(doc: dict[str, Any], path: Path | str, section: str) -> dict[str, Any]:
@@ -259,6 +270,10 @@ def _age(value: object) -> timedelta | None:
     return None if text == "off" else timedelta(hours=float(text))
 
 
+def _due(value: object) -> object:
+    return timedelta(hours=float(str(value).strip())) if isinstance(value, str) else value
+
+
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -272,6 +287,7 @@ def _rule(key: str) -> BeforeValidator:
 
 
 AgeHours = Annotated[timedelta | None, BeforeValidator(_age), _rule("alert_age_hours")]
+DueHours = Annotated[timedelta, BeforeValidator(_due), _rule("due_hours")]
 Mode = Annotated[PostingMode, _rule("posting_mode")]
 Text = Annotated[str, _rule("guest_customer")]
 Whole = Annotated[int, BeforeValidator(_strip), _rule("sync_workers")]
@@ -280,8 +296,9 @@ Amount = Annotated[Tolerance | None, BeforeValidator(Tolerance.parse), _rule("am
 
 class MapSettings(BaseModel):
     """The mappings' `[settings]`, typed: every key in SETTINGS, each store's posting mode
-    (`posting_mode.STORE_ID`) and each kind's alert age (`alert_age_hours_KIND`), with the
-    defaults the readers use. Built by `parse`; the one way code reads a setting."""
+    (`posting_mode.STORE_ID`), each kind's alert age (`alert_age_hours_KIND`) and each
+    kind's due time (`due_hours.KIND`), with the defaults the readers use. Built by
+    `parse`; the one way code reads a setting."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -302,6 +319,13 @@ class MapSettings(BaseModel):
     sales_account: Text = "4000"
     alert_age_hours: AgeHours = timedelta(hours=24)
     alert_age_hours_by_kind: dict[str, AgeHours] = {}
+    due_hours: DueHours = timedelta(hours=48)
+    due_hours_by_kind: dict[str, DueHours] = {}
+
+    def due_after(self, kind: str) -> timedelta:
+        """How long after it is first seen an exception of `kind` is due: `due_hours.KIND`,
+        else `due_hours`."""
+        return self.due_hours_by_kind.get(kind, self.due_hours)
 
     @classmethod
     def parse(
@@ -313,7 +337,11 @@ class MapSettings(BaseModel):
         """`raw` (key -> text) typed; ConfigError `PATH: [settings] KEY = VALUE: what to
         give` for a bad value (VALUE as `written` in the file, else the text), or naming an
         unknown key."""
-        fields: dict[str, Any] = {"store_modes": {}, "alert_age_hours_by_kind": {}}
+        fields: dict[str, Any] = {
+            "store_modes": {},
+            "alert_age_hours_by_kind": {},
+            "due_hours_by_kind": {},
+        }
         where: dict[tuple[str, ...], str] = {}
         for key, value in raw.items():
             name: tuple[str, ...]
@@ -323,6 +351,10 @@ class MapSettings(BaseModel):
                 name = ("alert_age_hours_by_kind", key.removeprefix(AGE_PREFIX))
                 if name[1] not in KIND_TEXT:
                     raise _unknown(path, "[settings]", key, [AGE_PREFIX + k for k in KIND_TEXT])
+            elif key.startswith(DUE_PREFIX):
+                name = ("due_hours_by_kind", key.removeprefix(DUE_PREFIX))
+                if name[1] not in KIND_TEXT:
+                    raise _unknown(path, "[settings]", key, [DUE_PREFIX + k for k in KIND_TEXT])
             else:
                 name = (key,)
             where[name] = key
@@ -336,7 +368,8 @@ class MapSettings(BaseModel):
             first = exc.errors()[0]
             key = where.get(tuple(str(p) for p in first["loc"][:2]), str(first["loc"][0]))
             if first["type"] == "extra_forbidden":
-                keys = [*SETTINGS, STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND"]
+                prefixed = (STORE_MODE + "STORE_ID", AGE_PREFIX + "KIND", DUE_PREFIX + "KIND")
+                keys = [*SETTINGS, *prefixed]
                 raise _unknown(path, "[settings]", key, sorted(keys)) from None
             problem = first.get("ctx", {}).get("error", first["msg"])
             shown = (written or raw)[key]

@@ -263,6 +263,18 @@ class AccountChange(Base):
     change: Mapped[str] = mapped_column(Text)
 
 
+class SavedView(Base):
+    """A dashboard user's named worklist view: the query string of the Exceptions page
+    (filters, my queue, sort, columns) as JSON, listed, applied and deleted by its owner
+    only. The owner is the account name, as in the audit trail."""
+
+    __tablename__ = "saved_views"
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    params: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # --- bookkeeping -----------------------------------------------------------------
 
 

@@ -1,11 +1,17 @@
-"""Exceptions page: the filtered table, CSV export, one exception's detail and workflow.
+"""Exceptions page: the worklist (filters, my queue, sort, columns, saved views, due-by),
+bulk actions on the rows chosen, CSV export, one exception's detail and workflow.
 
-Thin: reads through `recon.app.ui`, writes only through `recon.app.workflow`; the selected exception
-is in the URL (`?id=...`) so a link opens it.
+Thin: reads through `recon.app.ui` and `recon.app.worklist`, writes only through
+`recon.app.workflow` (and a user's own saved views through `recon.app.worklist`); what is
+looked at (filters, `queue`, `sort`, `cols`) and the selected exception (`?id=...`) are in
+the URL, so a link opens the same worklist.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -13,24 +19,205 @@ import streamlit as st
 
 from recon.app import ui, workflow
 from recon.app.causes import cause_text
-from recon.app.filters import OPEN_STATUSES, Filters
-from recon.app.money import exception_value, store_label
+from recon.app.filters import FILTER_KEYS, OPEN_STATUSES, Filters
+from recon.app.money import exception_value, money, store_label
 from recon.app.queries import AGE_BUCKETS, ExceptionDetail
+from recon.app.worklist import (
+    EXTRA_COLUMNS,
+    SORTS,
+    STYLED_ROWS,
+    VIEW_KEYS,
+    View,
+    ViewError,
+    delete_view,
+    overdue_styler,
+    save_view,
+    view_params,
+    worklist,
+)
 from recon.reconcile.describe import OWNER_FIX
 
 actor = ui.require_user()  # the audit trail's actor is whoever signed in; role checked now
 url = ui.warehouse_url()
 engine = ui.engine(url)
 filters = ui.sidebar_filters(ui.store_options(url))
+COLUMNS = (*ui.READABLE_COLUMNS, *EXTRA_COLUMNS)
 
 st.title("Exceptions")
-frame = ui.exceptions(url, filters)
-st.caption(f"{frame.height} exceptions")
+
+# --- the view: my queue, sort, columns; from the URL, written back to it ---------------
+_SEEN = "_wl_view"  # the view the last run showed (a changed URL seeds the widgets again)
+problems: list[str] = []
+url_view = View.from_query_params(ui.url_params(), COLUMNS, problems)
+for problem in problems:  # they quote the URL, which anyone can write
+    st.warning(ui.literal(problem))
+if st.session_state.get(_SEEN) != url_view or "wl_sort" not in st.session_state:
+    st.session_state["wl_mine"] = url_view.mine
+    st.session_state["wl_sort"] = url_view.sort
+    st.session_state["wl_cols"] = list(url_view.columns)
+mine_col, sort_col, cols_col = st.columns([1, 2, 4])
+mine_col.toggle("My queue", key="wl_mine", help="The open exceptions assigned to you")
+sort_col.selectbox("Sort", tuple(SORTS), key="wl_sort", format_func=SORTS.__getitem__)
+cols_col.multiselect("Columns", COLUMNS, key="wl_cols", placeholder="all columns")
+view = View(
+    mine=st.session_state["wl_mine"],
+    sort=st.session_state["wl_sort"],
+    columns=tuple(st.session_state["wl_cols"]),
+)
+st.session_state[_SEEN] = view
+wanted = view.to_query_params()
+ui.set_url({key: wanted.get(key) for key in VIEW_KEYS})
+
+
+def _apply(params: Mapping[str, str]) -> None:
+    """Open a saved view: its query string becomes the page's (the widgets follow it)."""
+    for key in (*FILTER_KEYS, *VIEW_KEYS, "id"):
+        if key in st.query_params:
+            del st.query_params[key]
+    st.query_params.update(params)
+
+
+_VIEW_DONE = "_view_done"  # what the last save or delete did, shown after the rerun
+with st.expander("Saved views"):
+    if _VIEW_DONE in st.session_state:
+        st.success(ui.literal(st.session_state.pop(_VIEW_DONE)))
+    views = ui.saved_views(url, actor.name)
+    with st.form("view_form", clear_on_submit=True):
+        name = st.text_input("Save this view as", key="view_name")
+        if st.form_submit_button("Save view", key="view_save"):
+            try:
+                with engine.begin() as conn:
+                    saved = save_view(conn, actor.name, name, view_params(filters, view))
+            except ViewError as exc:
+                st.error(ui.literal(exc))
+            else:
+                st.session_state[_VIEW_DONE] = f"view {saved} saved"
+                st.rerun()
+    if views:
+        pick = st.selectbox("Your views", list(views), key="view_pick")
+        apply_col, delete_col, _ = st.columns([1, 1, 4])
+        apply_col.button("Apply", key="view_apply", on_click=_apply, args=(views[pick],))
+        if delete_col.button("Delete", key="view_delete"):
+            with engine.begin() as conn:
+                delete_view(conn, actor.name, pick)
+            st.session_state[_VIEW_DONE] = f"view {pick} deleted"
+            st.rerun()
+    else:
+        st.caption("No saved views yet: set filters, sort and columns, then save them here.")
+
+# --- the worklist ----------------------------------------------------------------------
+scope = replace(filters, status="open") if view.mine else filters
+frame = worklist(
+    ui.exceptions(url, scope),
+    ui.map_settings(url),
+    datetime.now(UTC),
+    sort=view.sort,
+    assignee=actor.name if view.mine else None,
+)
+shaded = frame.height <= STYLED_ROWS
+st.caption(
+    f"{frame.height} exceptions"
+    + (" open and assigned to you" if view.mine else "")
+    + f", {frame['overdue'].sum()} overdue"
+    + (" (red)" if shaded else f" (ticked in `overdue`; red up to {STYLED_ROWS} rows)")
+)
 ui.tolerances_caption(url)
-event = ui.show_frame(
-    ui.readable(frame), key="table", on_select="rerun", selection_mode="single-row"
+_BULK_DONE = "_bulk_done"  # the last bulk action's summary, shown after the rerun
+if _BULK_DONE in st.session_state:
+    all_done, summary = st.session_state.pop(_BULK_DONE)
+    (st.success if all_done else st.warning)(ui.literal(summary))
+
+
+def _shown(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The worklist as people read it: the readable columns, money at stake with its
+    currency, age in days, due-by; only `columns` (and the id) when some are chosen."""
+    extra = frame.select(
+        pl.struct("money_at_stake", "currency")
+        .map_elements(
+            lambda r: (
+                money(r["money_at_stake"], r["currency"])
+                if r["money_at_stake"] is not None
+                else None
+            ),
+            return_dtype=pl.String,
+        )
+        .alias("money_at_stake"),
+        "age_days",
+        "due_by",
+        "overdue",
+    )
+    shown = pl.concat([ui.readable(frame), extra], how="horizontal")
+    if columns:
+        return shown.select("id", *(c for c in columns if c != "id"))
+    return shown
+
+
+shown = _shown(frame, view.columns)
+formats: dict[str, Any] = {
+    "business_day": st.column_config.DateColumn(format="YYYY-MM-DD"),
+    "due_by": st.column_config.DatetimeColumn("due by (UTC)", format="YYYY-MM-DD HH:mm"),
+    "age_days": st.column_config.NumberColumn("age (days)", format="%.1f"),
+}
+event = st.dataframe(
+    overdue_styler(shown, frame["overdue"]) if shaded else shown,
+    key="table",
+    on_select="rerun",
+    selection_mode="multi-row",
+    hide_index=True,
+    column_config=formats,
 )
 ui.downloads(frame, "exceptions", exceptions=True)
+ids: list[str] = frame["id"].to_list()
+rows: list[int] = event.selection.rows if event is not None else []
+chosen = [ids[r] for r in rows if r < len(ids)]
+
+
+# --- bulk actions on the rows chosen --------------------------------------------------
+def _bulk(action: Any) -> None:
+    """Run a bulk action (a refusal of the whole, e.g. no reason, is one error line);
+    its summary shows after the rerun."""
+    result: list[workflow.Bulk] = []
+    if ui.run_action(lambda: result.append(action()), ""):
+        done = result[0]
+        st.session_state[_BULK_DONE] = (not done.skipped, done.summary())
+        st.rerun()
+
+
+def _repost(
+    order_ids: list[str],
+) -> tuple[Mapping[str, tuple[bool, str]], str | None]:
+    from recon.config import load_settings
+    from recon.jobs import repost_job
+
+    done = repost_job(load_settings(), order_ids)
+    return {o.order_id: (o.in_erp, o.text) for o in done.outcomes}, done.settled
+
+
+if len(chosen) > 1:
+    with st.container(border=True, key="bulk"):
+        st.markdown(f"**{len(chosen)} selected**: act on them all at once")
+        owners = set(frame.filter(pl.col("id").is_in(chosen))["owner"].to_list())
+        accounts = ui.account_roles()
+        people = sorted({p for o in owners for p in workflow.assignees(accounts, o)})
+        assign_col, comment_col, close_col = st.columns(3)
+        with assign_col.form("bulk_assign_form", clear_on_submit=True):
+            who = st.selectbox("Assign all to", people, key="bulk_who")
+            if st.form_submit_button("Assign selected", key="bulk_assign") and who:
+                _bulk(lambda: workflow.bulk_assign(engine, chosen, who, actor, accounts=accounts))
+        with comment_col.form("bulk_comment_form", clear_on_submit=True):
+            note = st.text_input("Comment on all", key="bulk_note")
+            if st.form_submit_button("Comment on selected", key="bulk_comment"):
+                _bulk(lambda: workflow.bulk_comment(engine, chosen, note, actor))
+        with close_col.form("bulk_close_form", clear_on_submit=True):
+            reason = st.text_input("Reason for closing (required)", key="bulk_reason")
+            if st.form_submit_button("Close selected", key="bulk_close"):
+                _bulk(lambda: workflow.bulk_close(engine, chosen, reason, actor))
+        st.caption("Fixed the cause? Post every selected exception's POS order in one run:")
+        if st.button("Re-sync selected", key="bulk_resync"):
+            with st.spinner("Posting the orders; then collecting and reconciling"):
+                _bulk(lambda: workflow.bulk_resync(engine, chosen, actor, _repost))
+elif not chosen:
+    st.caption("Select rows (the boxes on the left) to act on several at once.")
 
 with st.expander("Ageing: open exceptions by days since first seen"):
     aged = ui.ageing(url, filters)
@@ -52,8 +239,7 @@ with st.expander("Ageing: open exceptions by days since first seen"):
 
 ui.whatif_panel(url)
 
-# --- which exception: a table row, the box, or ?id= -----------------------------------
-ids: list[str] = frame["id"].to_list()
+# --- which exception: one table row, the box, or ?id= ---------------------------------
 names = ui.store_names(url)
 labels = {
     r["id"]: f"{r['kind']} · {r['pos_ref'] or r['erp_ref'] or r['sku'] or r['tender'] or ''}"
@@ -63,10 +249,9 @@ labels = {
 url_id = ui.url_value("id")
 if "exc_id" not in st.session_state or url_id != st.session_state.get("_url_id"):
     st.session_state["exc_id"] = url_id  # first visit, or a link changed the URL
-rows = event.selection.rows if event is not None else []
-if rows and ids[rows[0]] != st.session_state.get("_row_id"):
-    st.session_state["_row_id"] = ids[rows[0]]
-    st.session_state["exc_id"] = ids[rows[0]]
+if len(chosen) == 1 and chosen[0] != st.session_state.get("_row_id"):
+    st.session_state["_row_id"] = chosen[0]
+    st.session_state["exc_id"] = chosen[0]
 options: list[str | None] = [None, *ids]
 if st.session_state["exc_id"] not in options:
     options.append(st.session_state["exc_id"])
@@ -173,7 +358,7 @@ def _detail(detail: ExceptionDetail) -> None:
             ui.show_frame(events, key="events")
             ui.downloads(events, f"audit_{exc['id']}")
     if workflow.allowed(actor.role, exc["owner"]):
-        _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"])
+        _actions(exc["id"], exc["status"], exc["kind"], exc["pos_ref"], exc["owner"])
     else:  # workflow refuses it too: hiding the buttons is only the courtesy
         st.caption(f"Workflow: {exc['owner']} exceptions are worked by {exc['owner']} and admin.")
 
@@ -214,7 +399,7 @@ def _resync(exception_id: str) -> None:
         st.rerun()
 
 
-def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> None:
+def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None, owner: str) -> None:
     st.markdown("**Workflow**")
     if _OUTCOME in st.session_state:
         in_erp, outcome = st.session_state.pop(_OUTCOME)
@@ -225,9 +410,13 @@ def _actions(exception_id: str, status: str, kind: str, pos_ref: str | None) -> 
             _resync(exception_id)
     left, right = st.columns(2)
     with left.form("assign_form", clear_on_submit=True):
-        who = st.text_input("Assign to", key="assign_who")
-        if st.form_submit_button("Assign", key="assign_btn"):
-            _act(lambda: workflow.assign(engine, exception_id, who, actor), f"assigned to {who}")
+        accounts = ui.account_roles()
+        who = st.selectbox("Assign to", workflow.assignees(accounts, owner), key="assign_who")
+        if st.form_submit_button("Assign", key="assign_btn") and who is not None:
+            _act(
+                lambda: workflow.assign(engine, exception_id, who, actor, accounts=accounts),
+                f"assigned to {who}",
+            )
     with right.form("comment_form", clear_on_submit=True):
         text = st.text_area("Comment", key="comment_text", height=68)
         if st.form_submit_button("Comment", key="comment_btn"):
