@@ -42,6 +42,7 @@ NOW = 1_780_000_000.0
         ("oidc:ann@example.com", True, "oidc:ann@example.com"),
         ("auth0|5f1c", True, "oidc:auth0|5f1c"),
         ("", True, None),
+        ("oidc:", True, None),  # the prefix alone names nobody
         ("a b", True, None),
     ],
 )
@@ -127,15 +128,23 @@ def test_an_old_hash_is_remade_at_the_next_sign_in(tmp_path: Path) -> None:
 # --- the users file ---------------------------------------------------------------------
 
 
+def _oidc_account(text: str) -> str | None:
+    try:
+        return auth.account_name(text, oidc=True)
+    except AuthError:
+        return None
+
+
 @given(
     st.dictionaries(
+        # any identity the provider could give (the refused ones are test_account_names')
         st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20).filter(
-            lambda t: t.isprintable() and " " not in t
+            lambda t: _oidc_account(t) is not None
         ),
         st.sampled_from(auth.ROLES),
         min_size=1,
         max_size=4,
-    )
+    ).filter(lambda d: len({_oidc_account(i) for i in d}) == len(d))  # one account each
 )
 @settings(max_examples=40, deadline=None)
 def test_any_oidc_identity_round_trips_through_the_users_file(roles: dict[str, str]) -> None:
