@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.apptest import SECRET
 from tests.app.demo_warehouse import Warehouse, make_warehouse
 
 
@@ -13,6 +14,15 @@ def wh(tmp_path: Path) -> Iterator[Warehouse]:
     warehouse = make_warehouse(tmp_path)
     yield warehouse
     warehouse.engine.dispose()
+
+
+@pytest.fixture
+def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
+    """The dashboard's settings pointed at `wh`, a users file and the page tests' secret."""
+    monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
+    monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
+    monkeypatch.setenv("RECON_SESSION_SECRET", SECRET.decode())
+    return wh
 
 
 @pytest.fixture(autouse=True)

@@ -4,45 +4,17 @@ drill-down, vendor text shown as written."""
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
 from typing import Any
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from recon.app.auth import sign_token
+from tests.app.apptest import app, shown
 from tests.app.demo_warehouse import Warehouse
-from tests.app.users import cheap_hash, write_users
-
-MAIN = Path(__file__).parents[2] / "src" / "recon" / "app" / "main.py"
-SECRET = b"chain-page-secret"
 
 
-@pytest.fixture
-def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
-    monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
-    monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
-    monkeypatch.setenv("RECON_SESSION_SECRET", SECRET.decode())
-    return wh
-
-
-def _app(**params: str) -> AppTest:
+def _find(**params: str) -> AppTest:
     """The app signed in as a finance user, on Find an order with `params` in the URL."""
-    at = AppTest.from_file(str(MAIN), default_timeout=30)
-    users = Path(os.environ["RECON_USERS"])
-    write_users(users, {"fay": {"role": "finance", "password": cheap_hash("pw" * 6)}})
-    at.session_state["_session_token"] = sign_token("fay", 0, SECRET)
-    at.run().switch_page("pages/chain.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def shown(markdown: str) -> str:
-    """What a reader sees of Markdown text: backslash escapes (`ui.literal`) undone."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    return app("pages/chain.py", role="finance", name="fay", **params)
 
 
 def _table(at: AppTest, title: str) -> list[dict[str, Any]]:
@@ -54,14 +26,14 @@ def _table(at: AppTest, title: str) -> list[dict[str, Any]]:
 
 
 def test_without_an_id_the_page_says_what_to_type(data: Warehouse) -> None:
-    at = _app()
+    at = _find()
     assert not at.exception
     assert at.text_input(key="chain_id").value == ""
     assert "Type a POS order id" in at.info[0].value
 
 
 def test_an_unknown_id_is_one_warning(data: Warehouse) -> None:
-    at = _app(id="nope")
+    at = _find(id="nope")
     assert not at.exception
     assert [shown(w.value) for w in at.warning] == [
         "no POS order, ERP document or journal with ID 'nope'"
@@ -72,7 +44,7 @@ def test_an_ok_chain(data: Warehouse) -> None:
     data.order("5120", gross="12.00")
     data.document("D1", "SO-1", "5120", gross="12.00")
     data.sync_post("sale:5120", "posted", order="5120")
-    at = _app(id="5120")
+    at = _find(id="5120")
     assert not at.exception
     assert [shown(s.value) for s in at.success] == ["POS order 5120: **ok**"]
     assert [(r["ref"], r["status"], r["gross_total"]) for r in _table(at, "ERP documents")] == [
@@ -84,7 +56,7 @@ def test_an_ok_chain(data: Warehouse) -> None:
 def test_a_pending_chain_says_why(data: Warehouse) -> None:
     data.order("5120", gross="12.00")
     data.sync_post("sale:5120", "retrying", order="5120", reason="vendor_unavailable")
-    at = _app(id="5120")
+    at = _find(id="5120")
     assert [shown(w.value) for w in at.warning] == ["POS order 5120: **pending**"]
     assert [(r["ref"], r["status"], r["why"]) for r in _table(at, "ERP documents")] == [
         ("(none)", "posting", "vendor_unavailable")
@@ -97,7 +69,7 @@ def test_a_broken_chain_found_by_document_number_links_its_exceptions(data: Ware
     data.exception("b", "amount_mismatch", "1", "2024-06-01", "10.00", "9.50", "-0.50",
                    pos_ref="5121", erp_ref="SO-2", cause="not_like_that")  # fmt: skip
     data.exception("z", "missing_in_erp", pos_ref="9999")  # another order's
-    at = _app(id="SO-2")
+    at = _find(id="SO-2")
     assert not at.exception
     assert [shown(e.value) for e in at.error] == [
         "POS order 5121: **broken** (found by doc no SO-2)"
@@ -113,7 +85,7 @@ def test_a_broken_chain_found_by_document_number_links_its_exceptions(data: Ware
 
 def test_typing_an_id_puts_it_in_the_url(data: Warehouse) -> None:
     data.order("5120", gross="12.00")
-    at = _app()
+    at = _find()
     at.text_input(key="chain_id").input(" 5120 ").run()
     assert not at.exception
     assert at.query_params["id"] == "5120"
@@ -123,7 +95,7 @@ def test_typing_an_id_puts_it_in_the_url(data: Warehouse) -> None:
 def test_vendor_text_in_a_chain_is_shown_as_written(data: Warehouse) -> None:
     evil = "[sign in](http://evil/)"
     data.order(evil, gross="12.00", payments=[(evil, "12.00")])
-    at = _app(id=evil)
+    at = _find(id=evil)
     assert not at.exception
     headline = at.error[0].value
     assert shown(headline).startswith(f"POS order {evil}: ") and "](" not in headline

@@ -18,20 +18,19 @@ from streamlit.testing.v1 import AppTest
 from recon.app import queries, ui
 from recon.app.auth import User, add_user, sign_token, verify_token
 from recon.app.filters import Filters
+from tests.app.apptest import (
+    MAIN,
+    SECRET,
+    TIMEOUT,
+    app,
+    ids,
+    metrics,
+    shown,
+    sign_in,
+    table_with,
+)
 from tests.app.demo_warehouse import T0, Warehouse
 from tests.app.users import cheap_hash, write_users
-
-MAIN = Path(__file__).parents[2] / "src" / "recon" / "app" / "main.py"
-SECRET = b"page-test-secret"
-TIMEOUT = 30
-
-
-@pytest.fixture
-def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
-    monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
-    monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
-    monkeypatch.setenv("RECON_SESSION_SECRET", SECRET.decode())
-    return wh
 
 
 def _seed(wh: Warehouse) -> None:
@@ -45,61 +44,22 @@ def _seed(wh: Warehouse) -> None:
     wh.run("reconcile", T0 - timedelta(minutes=5), T0)
 
 
-def _sign_in(at: AppTest, role: str, name: str = "ann") -> None:
-    """`name` as an account with `role` in RECON_USERS, and `at` signed in as them (the
-    session token a sign-in keeps; the role is read from the file on every run)."""
-    users = Path(os.environ["RECON_USERS"])
-    write_users(users, {name: {"role": role, "password": cheap_hash("pw" * 6)}}, merge=True)
-    at.session_state["_session_token"] = sign_token(name, 0, SECRET)
-
-
-def _app(page: str | None = None, role: str | None = "admin", **params: str) -> AppTest:
-    """The app signed in as `ann` with `role` (None: anonymous), on `page` with `params`."""
-    at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
-    if role is not None:
-        _sign_in(at, role)
-    if page:  # through st.navigation: a first run registers the pages
-        at.run().switch_page(page)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def shown(markdown: str) -> str:
-    """What a reader sees of Markdown text: backslash escapes (`ui.literal`) undone."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: shown(m.value) for m in at.metric}
-
-
-def _table_with(at: AppTest, column: str) -> Any:
-    """The first table showing `column` (tables without on_select carry no key)."""
-    return next(df.value for df in at.dataframe if column in df.value.columns)
-
-
-def _ids(at: AppTest, key: str) -> list[str]:
-    frame: Any = at.dataframe(key=key).value
-    return list(frame["id"])
-
-
 # --- overview ---------------------------------------------------------------------------
 
 
 def test_overview_renders_an_empty_warehouse(data: Warehouse) -> None:
-    at = _app()
+    at = app()
     assert not at.exception
-    assert _metrics(at)["Exceptions"] == "0"
+    assert metrics(at)["Exceptions"] == "0"
     assert "No POS orders and no exceptions for these filters." in [i.value for i in at.info]
     assert any("`reconcile` has never finished" in w.value for w in at.warning)
 
 
 def test_overview_with_data_shows_totals_and_heatmap(data: Warehouse) -> None:
     _seed(data)
-    at = _app()
+    at = app()
     assert not at.exception
-    m = _metrics(at)
+    m = metrics(at)
     assert (m["Exceptions"], m["Finance"], m["Ops"]) == ("3", "2", "1")
     assert any("Money at stake:** 12.50 GBP" in shown(md.value) for md in at.markdown)
     grid: Any = at.dataframe(key="heatmap").value  # stores by drift x days
@@ -114,7 +74,7 @@ def test_overview_heatmap_pages_stores_ranked_by_drift(data: Warehouse) -> None:
         for k in range(n + 1):
             data.exception(f"x{n}-{k}", "missing_in_erp", f"s{n + 10}", "2024-06-01", "1.00",
                            None, "-1.00")  # fmt: skip
-    at = _app()
+    at = app()
     grid: Any = at.dataframe(key="heatmap").value
     assert list(grid.index[:3]) == ["s39", "s38", "s37"] and len(grid) == 25
     assert at.selectbox(key="heat_rows").options == ["1-25", "26-30", "all 30"]
@@ -124,30 +84,30 @@ def test_overview_heatmap_pages_stores_ranked_by_drift(data: Warehouse) -> None:
 
 def test_overview_applies_filters_from_the_url(data: Warehouse) -> None:
     _seed(data)
-    at = _app(store="7")
+    at = app(store="7")
     assert not at.exception
     assert at.multiselect(key="f_stores").value == ["7"]
-    assert _metrics(at)["Exceptions"] == "1"
+    assert metrics(at)["Exceptions"] == "1"
 
 
 def test_filter_widgets_write_the_url(data: Warehouse) -> None:
     _seed(data)
-    at = _app()
+    at = app()
     at.selectbox(key="f_owner").select("ops").run()
-    assert _metrics(at)["Exceptions"] == "1"
+    assert metrics(at)["Exceptions"] == "1"
     assert at.query_params["owner"] == "ops"
 
 
 def test_overview_drills_into_a_store_day_from_the_url(data: Warehouse) -> None:
     _seed(data)
-    at = _app(at_store="1", at_day="2024-06-01")
+    at = app(at_store="1", at_day="2024-06-01")
     assert not at.exception
-    assert sorted(_ids(at, "drill_table")) == ["a", "b"]
+    assert sorted(ids(at, "drill_table")) == ["a", "b"]
 
 
 def test_overview_drills_into_a_heatmap_cell(data: Warehouse) -> None:
     _seed(data)
-    at = _app()
+    at = app()
     assert list(at.dataframe(key="heatmap").value.index) == ["1", "7"]  # most drift first
     # a click on store 7's cell of 2024-06-02 (row 1), as the browser reports it
     at.session_state["heatmap"] = {
@@ -158,16 +118,16 @@ def test_overview_drills_into_a_heatmap_cell(data: Warehouse) -> None:
         "7",
         "2024-06-02",
     )
-    assert _ids(at, "drill_table") == ["c"]
+    assert ids(at, "drill_table") == ["c"]
     assert (at.query_params["at_store"], at.query_params["at_day"]) == ("7", "2024-06-02")
 
 
 def test_overview_drills_into_a_store_day_chosen_in_the_boxes(data: Warehouse) -> None:
     _seed(data)
-    at = _app()
+    at = app()
     at.selectbox(key="drill_store").select("7")
     at.selectbox(key="drill_day").select("2024-06-02").run()
-    assert _ids(at, "drill_table") == ["c"]
+    assert ids(at, "drill_table") == ["c"]
     assert at.query_params["at_store"] == "7"
 
 
@@ -175,45 +135,45 @@ def test_overview_shows_what_is_new_since_the_last_run(data: Warehouse) -> None:
     _seed(data)
     data.exception("n", first_seen=T0 + timedelta(hours=1))
     data.run("reconcile", T0 + timedelta(minutes=59), T0 + timedelta(hours=1, minutes=1))
-    at = _app()
-    assert _metrics(at)["New since last run"] == "1"
+    at = app()
+    assert metrics(at)["New since last run"] == "1"
     assert not [df for df in at.dataframe if df.key == "new_table"]  # drawn once opened
     at.session_state["new_box"] = True  # open the expander
-    assert _ids(at.run(), "new_table") == ["n"]
+    assert ids(at.run(), "new_table") == ["n"]
 
 
 # --- exceptions -------------------------------------------------------------------------
 
 
 def test_exceptions_page_renders_an_empty_warehouse(data: Warehouse) -> None:
-    at = _app("pages/exceptions.py")
+    at = app("pages/exceptions.py")
     assert not at.exception
-    assert _ids(at, "table") == []
+    assert ids(at, "table") == []
 
 
 def test_exceptions_page_applies_filters_from_the_url(data: Warehouse) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py", kind="stock_variance")
+    at = app("pages/exceptions.py", kind="stock_variance")
     assert not at.exception
-    assert _ids(at, "table") == ["c"]
-    at = _app("pages/exceptions.py", store="1", status="all")
-    assert sorted(_ids(at, "table")) == ["a", "b"]
+    assert ids(at, "table") == ["c"]
+    at = app("pages/exceptions.py", store="1", status="all")
+    assert sorted(ids(at, "table")) == ["a", "b"]
 
 
 def test_exception_detail_shows_cause_chain_and_both_raw_payloads(data: Warehouse) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py", id="b")
+    at = app("pages/exceptions.py", id="b")
     assert not at.exception
     assert at.subheader[0].value.startswith("amount mismatch: ")
     payloads = [j.value for j in at.json]
     assert any('"moneytotal_gross_all"' in p for p in payloads)  # POS side
     assert any('"customer_document_no"' in p for p in payloads)  # ERP side
-    assert _metrics(at)["Difference (ERP - POS)"] == "-0.50 GBP"  # two decimals, not three
+    assert metrics(at)["Difference (ERP - POS)"] == "-0.50 GBP"  # two decimals, not three
 
 
 def test_closing_with_a_reason_writes_status_and_audit_event(data: Warehouse) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py", id="a")
+    at = app("pages/exceptions.py", id="a")
     at.text_input(key="close_reason").input("posted by hand")
     at.button(key="close_btn").click().run()
     assert not at.exception
@@ -224,12 +184,12 @@ def test_closing_with_a_reason_writes_status_and_audit_event(data: Warehouse) ->
     assert detail.events.select("action", "actor", "note").rows() == [
         ("closed", "ann", "posted by hand")
     ]
-    assert _metrics(at)["Status"] == "closed"  # the page shows the new state at once
+    assert metrics(at)["Status"] == "closed"  # the page shows the new state at once
 
 
 def test_closing_needs_a_reason(data: Warehouse) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py", id="a")
+    at = app("pages/exceptions.py", id="a")
     at.button(key="close_btn").click().run()
     assert any("reason must not be empty" in e.value for e in at.error)
     assert data.read(queries.exceptions, Filters(status="closed")).height == 0
@@ -238,7 +198,7 @@ def test_closing_needs_a_reason(data: Warehouse) -> None:
 def test_reopen_from_the_page(data: Warehouse) -> None:
     _seed(data)
     data.exception("z", status="closed")
-    at = _app("pages/exceptions.py", id="z", status="all")
+    at = app("pages/exceptions.py", id="z", status="all")
     at.text_input(key="reopen_reason").input("came back")
     at.button(key="reopen_btn").click().run()
     row = data.read(queries.exceptions, Filters(status="all")).filter(pl.col("id") == "z")
@@ -251,12 +211,12 @@ def test_assign_from_the_page(data: Warehouse) -> None:
     pw = cheap_hash("pw" * 6)
     accounts = {"olly": {"role": "ops", "password": pw}, "fay": {"role": "finance", "password": pw}}
     write_users(users, accounts, merge=True)
-    at = _app("pages/exceptions.py", id="c")  # c is an ops exception
+    at = app("pages/exceptions.py", id="c")  # c is an ops exception
     # picked from the accounts whose role may work it (fay is finance: not offered)
     assert at.selectbox(key="assign_who").options == ["ann", "olly"]
     at.selectbox(key="assign_who").set_value("olly")
     at.button(key="assign_btn").click().run()
-    assert _metrics(at)["Assignee"] == "olly"
+    assert metrics(at)["Assignee"] == "olly"
     detail = data.read(queries.exception_detail, "c")
     assert detail is not None
     assert detail.events.select("action", "actor", "note").rows() == [
@@ -268,7 +228,7 @@ def test_assign_from_the_page(data: Warehouse) -> None:
 
 
 def test_sync_health_renders_empty_and_with_data(data: Warehouse) -> None:
-    at = _app("pages/sync_health.py")
+    at = app("pages/sync_health.py")
     assert not at.exception
     assert "No sync posts yet." in [i.value for i in at.info]
 
@@ -279,8 +239,8 @@ def test_sync_health_renders_empty_and_with_data(data: Warehouse) -> None:
     data.sync_post("sale:2", "posted", order="2")
     at.button(key="refresh").click().run()  # past the query cache
     assert not at.exception
-    assert list(_table_with(at, "attempts")["post_key"]) == ["sale:1"]  # the stuck ones
-    health = _table_with(at, "money_blocked")
+    assert list(table_with(at, "attempts")["post_key"]) == ["sale:1"]  # the stuck ones
+    health = table_with(at, "money_blocked")
     assert health[["problem", "orders", "money_blocked"]].values.tolist() == [
         ["unmapped_tender", 1, Decimal("20.00")]
     ]
@@ -291,7 +251,7 @@ def test_exceptions_page_shows_open_exceptions_by_age(data: Warehouse) -> None:
     data.exception("new", diff="-2.00", first_seen=now)
     data.exception("old", diff="-5.00", first_seen=now - timedelta(days=10))
     data.exception("stock", "stock_variance", diff="-3", first_seen=now - timedelta(days=10))
-    at = _app("pages/exceptions.py")
+    at = app("pages/exceptions.py")
     counts, money = (df.value for df in at.dataframe if "8-30 d" in df.value.columns)
     assert counts.to_dict("records") == [
         {"owner": "finance", "kind": "missing_in_erp", "0-1 d": 1, "8-30 d": 1},
@@ -310,27 +270,27 @@ def test_exceptions_page_shows_open_exceptions_by_age(data: Warehouse) -> None:
 
 def test_reset_filters_drops_the_url_filters_too(data: Warehouse) -> None:
     _seed(data)
-    at = _app(role="finance", store="7", status="all")
-    assert _metrics(at)["Exceptions"] == "1"  # a link names its filters: no role default
+    at = app(role="finance", store="7", status="all")
+    assert metrics(at)["Exceptions"] == "1"  # a link names its filters: no role default
     at.button(key="reset_filters").click().run()
     assert at.multiselect(key="f_stores").value == []
     assert at.selectbox(key="f_owner").value == "finance"  # back to the role's default
     assert "store" not in at.query_params
-    assert _metrics(at)["Exceptions"] == "2"
+    assert metrics(at)["Exceptions"] == "2"
 
 
 def test_date_range_from_the_sidebar(data: Warehouse) -> None:
     _seed(data)
-    at = _app()
+    at = app()
     at.date_input(key="f_from").set_value(date(2024, 6, 2)).run()
-    m = _metrics(at)
+    m = metrics(at)
     assert (m["Exceptions"], m["Finance"], m["Ops"]) == ("1", "0", "1")  # only c is on 06-02
     assert at.query_params["from"] == "2024-06-02"
 
 
 def test_a_link_to_another_exception_in_the_same_session_opens_it(data: Warehouse) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py", id="a")
+    at = app("pages/exceptions.py", id="a")
     assert at.subheader[0].value.startswith("missing in erp: ")
     at.query_params["id"] = "c"
     at.run()
@@ -347,7 +307,7 @@ def _titles(at: AppTest) -> list[str]:
 
 def test_an_anonymous_session_sees_only_the_login(data: Warehouse) -> None:
     _seed(data)
-    at = _app(role=None)
+    at = app(role=None)
     assert not at.exception
     assert _titles(at) == ["recon"]
     assert at.text_input(key="login_name") is not None
@@ -364,7 +324,7 @@ def test_an_anonymous_session_sees_only_the_login(data: Warehouse) -> None:
 def test_login_with_a_local_account(data: Warehouse, tmp_path: Path) -> None:
     _seed(data)
     add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
-    at = _app(role=None)
+    at = app(role=None)
     at.text_input(key="login_name").input("ann")
     at.text_input(key="login_password").input("wrong")
     at.button(key="login_btn").click().run()
@@ -387,14 +347,14 @@ def _cookie_script(at: AppTest) -> str:
 def _reload_with(monkeypatch: pytest.MonkeyPatch, cookies: dict[str, str]) -> AppTest:
     """A new session (a reload) whose browser sends `cookies`."""
     monkeypatch.setattr(ui, "request_cookies", lambda: cookies)
-    return _app(role=None)
+    return app(role=None)
 
 
 def test_a_local_sign_in_survives_a_reload(
     data: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_user(tmp_path / "users.toml", "ann", "finance", "correct horse")
-    at = _app(role=None)
+    at = app(role=None)
     at.text_input(key="login_name").input("ann")
     at.text_input(key="login_password").input("correct horse")
     at.button(key="login_btn").click().run()
@@ -438,12 +398,12 @@ def test_a_reload_with_a_bad_cookie_gets_the_sign_in_page(
 
 
 def test_login_page_says_when_there_are_no_accounts(data: Warehouse) -> None:
-    at = _app(role=None)
+    at = app(role=None)
     assert any("recon users add NAME --role admin" in shown(w.value) for w in at.warning)
 
 
 def test_sign_out_returns_to_the_login(data: Warehouse) -> None:
-    at = _app()
+    at = app()
     at.button(key="sign_out").click().run()
     assert "user" not in at.session_state
     assert not at.metric and not at.dataframe
@@ -457,11 +417,11 @@ def test_each_role_starts_on_its_own_exceptions(
     data: Warehouse, role: str, owner: str, count: str
 ) -> None:
     _seed(data)
-    at = _app(role=role)
+    at = app(role=role)
     assert at.selectbox(key="f_owner").value == owner
-    assert _metrics(at)["Exceptions"] == count
+    assert metrics(at)["Exceptions"] == count
     at.selectbox(key="f_owner").select("any").run()  # a default, not a restriction
-    assert _metrics(at)["Exceptions"] == "3"
+    assert metrics(at)["Exceptions"] == "3"
 
 
 @pytest.mark.parametrize(
@@ -477,7 +437,7 @@ def test_each_role_starts_on_its_own_exceptions(
 )
 def test_pages_by_role(data: Warehouse, role: str, page: str, title: str | None) -> None:
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
-    _sign_in(at, role)
+    sign_in(at, role)
     at.run()
     if title is None:  # its file is not a page for this role (a link says so: browser test)
         with pytest.raises(Exception, match="Could not find a navigation page"):
@@ -498,7 +458,7 @@ def test_after_sign_out_the_old_cookie_signs_nobody_in(
     data: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_users(tmp_path / "users.toml", {"ann": {"role": "finance", "password": cheap_hash(PW)}})
-    at = _app(role=None)
+    at = app(role=None)
     at.text_input(key="login_name").input("ann")
     at.text_input(key="login_password").input(PW)
     at.button(key="login_btn").click().run()
@@ -523,13 +483,13 @@ def test_a_demoted_admins_open_tab_ends_and_a_hand_edited_role_applies_at_once(
     data: Warehouse, tmp_path: Path
 ) -> None:
     users = tmp_path / "users.toml"
-    at = _app("pages/admin.py", role="admin")
+    at = app("pages/admin.py", role="admin")
     assert "Admin" in _titles(at)
     add_user(users, "ann", "ops", "a new password")  # the CLI's role and password change
     at.run()
     assert _signed_out(at) and "Admin" not in _titles(at)  # its next click does nothing
 
-    at = _app("pages/admin.py", role="admin")
+    at = app("pages/admin.py", role="admin")
     write_users(users, {"ann": {"role": "ops", "password": cheap_hash(PW)}})  # no bump
     at.session_state["user"] = User("ann", "admin")  # what the session remembers is not trusted
     at.run()
@@ -565,7 +525,7 @@ def test_workflow_buttons_by_role_and_owner(
     data: Warehouse, role: str, exception: str, buttons: list[str]
 ) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py", role=role, id=exception, owner="any")
+    at = app("pages/exceptions.py", role=role, id=exception, owner="any")
     assert not at.exception
     assert _buttons(at) == buttons
     if not buttons:
@@ -586,7 +546,7 @@ def test_a_forged_action_is_refused_by_the_workflow(
         return caller.endswith(f"pages{os.sep}exceptions.py") or real(role, owner)
 
     monkeypatch.setattr(workflow, "allowed", page_says_yes)
-    at = _app("pages/exceptions.py", role="ops", id="a", owner="any")
+    at = app("pages/exceptions.py", role="ops", id="a", owner="any")
     assert "close_btn" in _button_keys(at)
     at.text_input(key="close_reason").input("not mine to close")
     at.button(key="close_btn").click().run()
@@ -600,7 +560,7 @@ PW = "correct horse"
 
 def test_sign_in_is_throttled_after_five_failures(data: Warehouse, tmp_path: Path) -> None:
     write_users(tmp_path / "users.toml", {"ann": {"role": "finance", "password": cheap_hash(PW)}})
-    at = _app(role=None)
+    at = app(role=None)
     at.text_input(key="login_name").input("ann")
     for n in range(5):
         at.text_input(key="login_password").input(f"guess {n}")
@@ -614,13 +574,13 @@ def test_sign_in_is_throttled_after_five_failures(data: Warehouse, tmp_path: Pat
 
 def test_a_broken_users_file_is_one_line_not_a_traceback(data: Warehouse, tmp_path: Path) -> None:
     (tmp_path / "users.toml").write_text('[users."ann"\n', encoding="utf-8")
-    at = _app(role=None)
+    at = app(role=None)
     assert not at.exception
     assert len(at.error) == 1 and "is not a valid users file" in at.error[0].value
 
 
 def test_the_admin_page_lists_account_changes(data: Warehouse) -> None:
-    at = _app("pages/admin.py")
+    at = app("pages/admin.py")
     at.text_input(key="new_user").input("olga")
     at.selectbox(key="new_role").select("ops")
     at.text_input(key="new_pw").input("pw")  # too short: refused, nothing recorded
@@ -632,7 +592,7 @@ def test_the_admin_page_lists_account_changes(data: Warehouse) -> None:
     at.selectbox(key="rm_user").select("olga")
     at.button(key="rm_user_btn").click().run()
     assert not at.exception
-    audit = _table_with(at, "change")
+    audit = table_with(at, "change")
     assert audit[["actor", "source", "account", "change"]].values.tolist() == [
         ["ann", "dashboard", "olga", "removed (was finance)"],
         ["ann", "dashboard", "olga", "added, role finance"],
@@ -640,7 +600,7 @@ def test_the_admin_page_lists_account_changes(data: Warehouse) -> None:
 
 
 def test_a_refused_account_name_is_shown_as_text_not_markdown(data: Warehouse) -> None:
-    at = _app("pages/admin.py")
+    at = app("pages/admin.py")
     at.text_input(key="new_user").input("[sign in again](http://evil/)")
     at.text_input(key="new_pw").input("a long enough password")
     at.button(key="add_user_btn").click().run()
@@ -668,16 +628,16 @@ def _seed_takings(wh: Warehouse) -> None:
 
 def test_takings_page_totals_waterfall_and_store_days(data: Warehouse) -> None:
     _seed_takings(data)
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     assert not at.exception
-    m = _metrics(at)
+    m = metrics(at)
     assert (m["POS takings"], m["ERP takings"], m["Variance (ERP - POS)"]) == (
         "172.00 GBP",
         "160.00 GBP",
         "-12.00 GBP",
     )
     assert m["Store-days off"] == "1 of 2"
-    steps: Any = _table_with(at, "step")
+    steps: Any = table_with(at, "step")
     assert list(steps["amount"].astype(float)) == [172.0, -12.0, 160.0]
     assert len(at.get("plotly_chart")) == 1  # the causes' waterfall
     off: Any = at.dataframe(key="takings_days").value
@@ -685,27 +645,27 @@ def test_takings_page_totals_waterfall_and_store_days(data: Warehouse) -> None:
     at.toggle(key="tk_only_off").set_value(False).run()
     assert sorted(at.dataframe(key="takings_days").value["store"]) == ["1", "2"]
     at.radio(key="tk_currency").set_value("EUR").run()
-    assert _metrics(at)["POS takings"] == "10.00 EUR"
+    assert metrics(at)["POS takings"] == "10.00 EUR"
 
 
 def test_takings_page_vat_view(data: Warehouse) -> None:
     _seed_takings(data)
-    at = _app("pages/takings.py", role="finance")
-    assert sorted(_ids(at, "vat_exceptions")) == ["t", "v"]
-    vat: Any = _table_with(at, "pos_vat")
+    at = app("pages/takings.py", role="finance")
+    assert sorted(ids(at, "vat_exceptions")) == ["t", "v"]
+    vat: Any = table_with(at, "pos_vat")
     assert [str(d) for d in vat["difference"]] == ["-0.01"]
 
 
 def test_takings_page_of_an_empty_warehouse(data: Warehouse) -> None:
-    at = _app("pages/takings.py")
+    at = app("pages/takings.py")
     assert not at.exception
     assert any("No takings" in i.value for i in at.info)
 
 
 def test_takings_page_follows_the_store_filter(data: Warehouse) -> None:
     _seed_takings(data)
-    at = _app("pages/takings.py", store="2")
-    assert _metrics(at)["Variance (ERP - POS)"] == "0.00 GBP"
+    at = app("pages/takings.py", store="2")
+    assert metrics(at)["Variance (ERP - POS)"] == "0.00 GBP"
 
 
 # --- stock ----------------------------------------------------------------------------
@@ -727,11 +687,11 @@ def test_stock_page_ranks_variances_and_lists_master_data_breaks(data: Warehouse
     data.item("COAT", "120.00")
     data.item("TEE", "15.00")
 
-    at = _app("pages/stock.py", role="ops")
+    at = app("pages/stock.py", role="ops")
     assert not at.exception
-    assert _ids(at, "stock_table") == ["s1", "s2"]  # 120.00 before 45.00
-    assert _ids(at, "unknown_sku") == ["u"]
-    assert _ids(at, "price_mismatch") == ["p"]
+    assert ids(at, "stock_table") == ["s1", "s2"]  # 120.00 before 45.00
+    assert ids(at, "unknown_sku") == ["u"]
+    assert ids(at, "price_mismatch") == ["p"]
     assert "None." in [s.value for s in at.success]  # no unmapped_location
 
 
@@ -739,13 +699,13 @@ def test_stock_page_ranks_variances_and_lists_master_data_breaks(data: Warehouse
 
 
 def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path) -> None:
-    at = _app("pages/admin.py")
+    at = app("pages/admin.py")
     at.text_input(key="new_user").input("olga")
     at.selectbox(key="new_role").select("ops")
     at.text_input(key="new_pw").input("olga's password")
     at.button(key="add_user_btn").click().run()
     assert not at.exception
-    assert list(_table_with(at, "local_password")["name"]) == ["ann", "olga"]
+    assert list(table_with(at, "local_password")["name"]) == ["ann", "olga"]
 
     at.text_input(key="mt_tender").input("Swish")
     at.text_input(key="mt_account").input("1230")
@@ -753,7 +713,7 @@ def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path
     from recon.warehouse.mappings import load_mappings
 
     assert load_mappings(data.engine).tenders == {"Swish": "1230"}
-    audit = _table_with(at, "before")  # the edit, by the signed-in admin (and the
+    audit = table_with(at, "before")  # the edit, by the signed-in admin (and the
     tender = audit[audit["mapping"] == "tender"].fillna("-")  # default settings it stored)
     assert tender[["actor", "source", "key", "before", "after"]].values.tolist() == [
         ["ann", "dashboard", "Swish", "-", "1230"]
@@ -765,7 +725,7 @@ def test_admin_adds_an_account_and_maps_a_tender(data: Warehouse, tmp_path: Path
 
 def test_every_table_has_csv_and_excel_downloads(data: Warehouse) -> None:
     _seed(data)
-    at = _app("pages/exceptions.py")
+    at = app("pages/exceptions.py")
     keys = {b.proto.id.split("-")[-1] for b in at.get("download_button")}
     assert any(k.endswith("csv_exceptions") for k in keys)
     assert any(k.endswith("xlsx_exceptions") for k in keys)
@@ -797,10 +757,10 @@ def _seed_close(wh: Warehouse) -> None:
 
 def test_takings_opens_on_the_latest_closed_day_per_store_with_names(data: Warehouse) -> None:
     _seed_close(data)
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     assert not at.exception
     assert any("Business day 2024-06-01, the latest closed day" in c.value for c in at.caption)
-    m = _metrics(at)
+    m = metrics(at)
     assert (m["POS takings"], m["ERP takings"], m["Variance (ERP - POS)"]) == (
         "189.00 GBP",  # 159 + 30 + 0: not 31 May's 500
         "134.00 GBP",
@@ -816,7 +776,7 @@ def test_takings_opens_on_the_latest_closed_day_per_store_with_names(data: Wareh
 
 def test_a_variance_links_to_the_exceptions_that_explain_it(data: Warehouse) -> None:
     _seed_close(data)
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     links = {p.proto.label: p.proto.query_string for p in at.get("page_link")}
     held = next(k for k in links if "-59.00 GBP" in k)
     assert "kind=missing_in_erp" in links[held] and "from=2024-06-01" in links[held]
@@ -824,34 +784,34 @@ def test_a_variance_links_to_the_exceptions_that_explain_it(data: Warehouse) -> 
     row = list(days["store"]).index("London Oxford St (1)")
     at.session_state["takings_days"] = {"selection": {"rows": [row], "columns": []}}
     at.run()
-    assert sorted(_ids(at, "takings_exceptions")) == ["m", "tv"]
+    assert sorted(ids(at, "takings_exceptions")) == ["m", "tv"]
     at.multiselect(key="f_kinds").set_value(["tender_variance"]).run()  # the sidebar's kinds
-    assert sorted(_ids(at, "takings_exceptions")) == ["m", "tv"]  # still what explains it
+    assert sorted(ids(at, "takings_exceptions")) == ["m", "tv"]  # still what explains it
     table: Any = at.dataframe(key="takings_exceptions").value
     assert set(table["difference"]) == {"-59.00 GBP"}  # two decimals and the currency
 
 
 def test_the_chosen_store_day_is_in_the_url_and_a_link_to_it_opens_it(data: Warehouse) -> None:
     _seed_close(data)
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     days: Any = at.dataframe(key="takings_days").value
     row = list(days["store"]).index("London Oxford St (1)")
     at.session_state["takings_days"] = {"selection": {"rows": [row], "columns": []}}
     at.run()
     assert at.query_params["pick"] == "1@2024-06-01"
-    shared = _app("pages/takings.py", role="finance", pick="1@2024-06-01")  # the link, opened
+    shared = app("pages/takings.py", role="finance", pick="1@2024-06-01")  # the link, opened
     assert not shared.exception
-    assert sorted(_ids(shared, "takings_exceptions")) == ["m", "tv"]
+    assert sorted(ids(shared, "takings_exceptions")) == ["m", "tv"]
 
 
 def test_an_explained_variance_links_to_the_exception_that_explains_it(data: Warehouse) -> None:
     _seed_close(data)
-    at = _app("pages/exceptions.py", role="finance", id="tv")
+    at = app("pages/exceptions.py", role="finance", id="tv")
     assert not at.exception
     links = {p.proto.label: p.proto.query_string for p in at.get("page_link")}
     query = links["The missing in erp exceptions that explain it"]
     assert all(p in query for p in ("store=1", "from=2024-06-01", "kind=missing_in_erp"))
-    stock = _app("pages/exceptions.py", role="admin", id="m")
+    stock = app("pages/exceptions.py", role="admin", id="m")
     assert not [p for p in stock.get("page_link") if "explain it" in p.proto.label]
 
 
@@ -859,7 +819,7 @@ def test_money_columns_show_two_decimals_in_the_grid(data: Warehouse) -> None:
     import json
 
     _seed_close(data)
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     config = json.loads(at.dataframe(key="takings_days").proto.columns)
     for column in ("pos_amount", "erp_amount", "variance", "pos_revenue", "revenue_difference"):
         assert config[column]["type_config"]["format"] == "%.2f", column  # not -122.2
@@ -872,7 +832,7 @@ def test_exception_tables_show_store_names_and_leave_a_storeless_one_blank(
 
     _seed_close(data)
     data.exception("u", "unknown_sku", None, None, cause="sku_not_in_erp", sku="GHOST")
-    at = _app("pages/exceptions.py", role="admin", status="all")
+    at = app("pages/exceptions.py", role="admin", status="all")
     table: Any = at.dataframe(key="table").value
     stores = dict(zip(table["id"], table["store"], strict=True))
     assert stores["m"] == "London Oxford St (1)"
@@ -881,9 +841,9 @@ def test_exception_tables_show_store_names_and_leave_a_storeless_one_blank(
 
 def test_a_day_whose_tenders_agree_says_so_instead_of_an_empty_chart(data: Warehouse) -> None:
     data.takings("1", "2024-06-01", "1210", "80.00", "80.00")
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     assert not at.exception
     assert any("takings agree by tender" in s.value for s in at.success)
     assert not at.get("plotly_chart")  # no chart of nothing
-    assert _metrics(at)["Store-days off"] == "0 of 1"
+    assert metrics(at)["Store-days off"] == "0 of 1"
     assert at.dataframe(key="takings_days").value.empty  # only the days off, by default

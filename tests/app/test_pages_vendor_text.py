@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from recon.app.ui import literal
+from tests.app.apptest import app, shown
 from tests.app.demo_warehouse import T0, Warehouse
-from tests.app.test_pages import SECRET, _app, shown
 
 TENDER = "Cash [Your session expired - sign in again](http://evil/) ![t](http://evil/pixel.png)"
 LINK = "[click](http://evil/)"
 PUNCTUATION = r"[!-/:-@\[-`{-~]"
-
-
-@pytest.fixture
-def data(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Warehouse:
-    monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
-    monkeypatch.setenv("RECON_USERS", str(tmp_path / "users.toml"))
-    monkeypatch.setenv("RECON_SESSION_SECRET", SECRET.decode())
-    return wh
 
 
 def _rendered(at: AppTest) -> list[str]:
@@ -54,7 +44,7 @@ def test_exception_detail_shows_vendor_text_literally(data: Warehouse) -> None:
     data.exception("e", "missing_in_erp", "1", "2024-06-01", "5.00", None, "-5.00",
                    pos_ref=LINK, tender=TENDER, sku=f"SKU {LINK}", cause=f"held_{LINK}",
                    assignee=LINK, currency="GBP](http://evil/)")  # fmt: skip
-    at = _app("pages/exceptions.py", id="e")
+    at = app("pages/exceptions.py", id="e")
     texts = _no_live_markup(at)
     assert any(f"tender **{literal(TENDER)}**" in t for t in texts)  # in the references
     assert any(shown(t) == f"Re-sync POS order {LINK}" for t in texts)
@@ -62,7 +52,7 @@ def test_exception_detail_shows_vendor_text_literally(data: Warehouse) -> None:
 
 
 def test_an_unknown_id_in_the_url_is_shown_literally(data: Warehouse) -> None:
-    at = _app("pages/exceptions.py", id=LINK)
+    at = app("pages/exceptions.py", id=LINK)
     _no_live_markup(at)
     assert [shown(w.value) for w in at.warning] == [f"No exception with id {LINK}."]
 
@@ -71,14 +61,14 @@ def test_overview_shows_a_run_message_and_a_currency_literally(data: Warehouse) 
     data.exception("e", "missing_in_erp", "1", "2024-06-01", "5.00", None, "-5.00",
                    currency="[GBP](http://evil/)")  # fmt: skip
     data.run("sync", T0 - timedelta(minutes=5), T0, status="failed", message=f"bad {TENDER}")
-    at = _app()
+    at = app()
     _no_live_markup(at)
     assert [shown(e.value) for e in at.error] == [f"`sync` failed on its last run: bad {TENDER}"]
 
 
 def test_takings_page_shows_a_currency_literally(data: Warehouse) -> None:
     data.takings("1", "2024-06-01", "1210", "10.00", "9.00", currency=LINK)
-    at = _app("pages/takings.py", role="finance")
+    at = app("pages/takings.py", role="finance")
     _no_live_markup(at)
     assert at.radio(key="tk_currency").value == LINK
     assert any(shown(m.value) == f"10.00 {LINK}" for m in at.metric)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from recon.app import queries
+from tests.app.apptest import app, metrics, shown
 from tests.app.demo_warehouse import Warehouse
-from tests.app.test_pages import _app, _metrics, _seed, data, shown
-
-__all__ = ["data"]  # the fixture, used by name
+from tests.app.test_pages import _seed
 
 
 def test_an_assignee_is_picked_and_one_without_an_account_is_refused(data: Warehouse) -> None:
@@ -18,19 +17,19 @@ def test_an_assignee_is_picked_and_one_without_an_account_is_refused(data: Wareh
 
     _seed(data)
     data.exception("c2", "stock_variance", "7", assignee="ops-team")
-    at = _app("pages/exceptions.py", id="c2")
+    at = app("pages/exceptions.py", id="c2")
     assert not [t for t in at.text_input if t.key == "assign_who"]  # never typed
     assert at.selectbox(key="assign_who").options == ["ann"]  # the one account (admin)
     with pytest.raises(workflow.WorkflowError, match="ops-team has no dashboard account"):
         workflow.assign(data.engine, "c2", "ops-team", User("ann", "admin"), accounts={})
-    assert _metrics(at)["Assignee"] == "ops-team"
+    assert metrics(at)["Assignee"] == "ops-team"
     detail = data.read(queries.exception_detail, "c2")
     assert detail is not None and detail.events.is_empty()
 
 
 def test_an_unmapped_store_tells_ops_who_can_fix_it(data: Warehouse) -> None:
     data.exception("u", "unmapped_location", "9", None, cause="no_location")
-    at = _app("pages/exceptions.py", role="ops", id="u")
+    at = app("pages/exceptions.py", role="ops", id="u")
     (fix,) = [i.value for i in at.info]
     assert "ask an admin" in fix and "Admin page" in fix
 
@@ -38,7 +37,7 @@ def test_an_unmapped_store_tells_ops_who_can_fix_it(data: Warehouse) -> None:
 def test_admin_maps_a_vat_rate(data: Warehouse) -> None:
     from recon.warehouse.mappings import load_mappings
 
-    at = _app("pages/admin.py")
+    at = app("pages/admin.py")
     at.text_input(key="mx_rate").input("12.5")
     at.text_input(key="mx_code").input("T5")
     at.text_input(key="mx_account").input("2201")
@@ -77,7 +76,7 @@ def test_resync_shows_the_real_outcome(data: Warehouse, monkeypatch: pytest.Monk
     )
     monkeypatch.setattr(recon.jobs, "repost_job", lambda settings, ids: next(answers))
     monkeypatch.setattr("recon.config.load_settings", lambda: None)
-    at = _app("pages/exceptions.py", role="finance", id="a")
+    at = app("pages/exceptions.py", role="finance", id="a")
     at.button(key="resync_btn").click().run()
     assert [shown(w.value) for w in at.warning] == [
         "order 5120: still held: map tender 'Swish' in mappings"
@@ -117,7 +116,7 @@ def test_map_a_held_vat_rate_and_repost_its_orders_in_one_step(
 
     monkeypatch.setattr(recon.jobs, "repost_job", repost)
     monkeypatch.setattr("recon.config.load_settings", lambda: None)
-    at = _app("pages/sync_health.py")
+    at = app("pages/sync_health.py")
     assert at.selectbox(key="mh_what").options == [f"{held} (2 orders)"]  # not the SKU
     at.text_input(key="mh_code").input("T5")
     at.text_input(key="mh_account").input("2201")
@@ -134,7 +133,7 @@ def test_map_a_held_vat_rate_and_repost_its_orders_in_one_step(
 
 def test_only_an_admin_gets_map_and_repost(data: Warehouse) -> None:
     data.sync_post("sale:1", "held", "1", "held_unmapped_tender", "map tender 'Gift' in mappings")
-    at = _app("pages/sync_health.py", role="finance")
+    at = app("pages/sync_health.py", role="finance")
     assert not at.exception
     assert not [s for s in at.selectbox if s.key == "mh_what"]
     assert any("An admin can map these" in c.value for c in at.caption)

@@ -15,10 +15,8 @@ from recon.app import signoff
 from recon.app.auth import User
 from recon.warehouse.models import ExceptionRow
 from recon.warehouse.signoff import ALL_STORES, reopen_changed
+from tests.app.apptest import app, shown, sign_in, table_with
 from tests.app.demo_warehouse import Warehouse
-from tests.app.test_pages import _app, _sign_in, _table_with, data, shown
-
-__all__ = ["data"]  # the fixture, shared with the pages' tests
 
 DAY = date(2024, 6, 1)
 PAGE = "pages/takings.py"
@@ -35,8 +33,8 @@ def _seed(wh: Warehouse) -> None:
 
 def _as(name: str, role: str, **params: str) -> AppTest:
     """The takings page as `name` with `role`, on the store chosen by `params`."""
-    at = _app(PAGE, role=role, so_store="1", **params)
-    _sign_in(at, role, name)
+    at = app(PAGE, role=role, so_store="1", **params)
+    sign_in(at, role, name)
     return at.run()
 
 
@@ -58,7 +56,7 @@ def test_a_store_day_not_prepared_offers_prepare_and_lists_the_days_not_signed(
     assert not at.exception
     assert "Not prepared yet." in _texts(at)
     assert _keys(at) == {"so_prepare"}
-    unsigned: Any = _table_with(at, "state")
+    unsigned: Any = table_with(at, "state")
     assert list(zip(unsigned["store"], unsigned["state"], strict=True)) == [
         ("All stores", "not prepared"),
         ("1", "not prepared"),
@@ -76,7 +74,7 @@ def test_prepared_the_preparer_may_not_sign_a_reviewer_does(data: Warehouse) -> 
     assert "\\[note\\]\\(http" in comment  # user text is escaped: no link
     assert any(t.startswith("Prepared by ann at 2") for t in _texts(at))
     assert at.button(key="so_sign").disabled  # four eyes
-    evidence: Any = _table_with(at, "item")
+    evidence: Any = table_with(at, "item")
     assert list(zip(evidence["item"], evidence["difference"], strict=True)) == [
         ("a", "-12.00 GBP"),
         ("takings:1:1210", "0.00 GBP"),
@@ -87,9 +85,9 @@ def test_prepared_the_preparer_may_not_sign_a_reviewer_does(data: Warehouse) -> 
     bob.button(key="so_sign").click().run()
     assert any(t.startswith("Signed: prepared by ann at") for t in _texts(bob))
     assert "so_prepare" not in _keys(bob)  # a signed day is not prepared again
-    events: Any = _table_with(bob, "action")
+    events: Any = table_with(bob, "action")
     assert list(events["action"]) == ["prepared", "signed"]
-    unsigned: Any = _table_with(bob, "state")
+    unsigned: Any = table_with(bob, "state")
     assert list(unsigned["store"]) == ["All stores", "2"]
 
 
@@ -108,7 +106,7 @@ def test_a_reopened_day_shows_why_and_offers_prepare_again(data: Warehouse) -> N
         "difference -12.00 -> -2.00 GBP"
     ) in _texts(at)
     assert at.button(key="so_prepare").label == "Prepare again"
-    assert list(_table_with(at, "action")["action"]) == ["prepared", "signed", "reopened"]
+    assert list(table_with(at, "action")["action"]) == ["prepared", "signed", "reopened"]
 
 
 def test_a_store_under_a_signed_day_says_so_and_an_admin_may_withdraw(data: Warehouse) -> None:
@@ -130,6 +128,6 @@ def test_a_store_under_a_signed_day_says_so_and_an_admin_may_withdraw(data: Ware
 
 
 def test_an_empty_warehouse_has_nothing_to_sign(data: Warehouse) -> None:
-    at = _app(PAGE, role="finance")
+    at = app(PAGE, role="finance")
     assert not at.exception
     assert "No takings for these stores and days: nothing to sign off yet." in _texts(at)

@@ -12,9 +12,8 @@ from sqlalchemy import insert
 from recon.app.whatif import counts_table, parse_tolerances
 from recon.reconcile import Counts
 from recon.warehouse.models import MapSetting
+from tests.app.apptest import app, shown, table_with
 from tests.app.demo_warehouse import Warehouse
-from tests.app.test_pages import _app, _table_with, shown
-from tests.app.test_pages import data as data  # the fixture: warehouse, users, secret
 
 PAGE = "pages/exceptions.py"
 
@@ -46,21 +45,21 @@ def test_tolerances_in_effect_shown_on_exceptions_and_takings(env: Warehouse) ->
         "vat_rounding_max 0.02 · stock_tolerance 0.00"
     )
     for page in (PAGE, "pages/takings.py"):
-        at = _app(page, role="finance")
+        at = app(page, role="finance")
         assert not at.exception
         assert any(c.startswith(want) for c in _captions(at)), page
 
 
 def test_off_by_default_shows_no_panel(env: Warehouse) -> None:
     _breaks(env)
-    at = _app(PAGE, role="ops")
+    at = app(PAGE, role="ops")
     assert at.toggle(key="whatif_on").value is False
     assert not [df for df in at.dataframe if "vs now" in df.value.columns]
     assert not at.metric and "whatif" not in at.query_params
 
 
 def test_no_data_says_so(env: Warehouse) -> None:
-    at = _app(PAGE, role="ops", whatif="0.05")
+    at = app(PAGE, role="ops", whatif="0.05")
     assert at.toggle(key="whatif_on").value is True
     assert [i.value for i in at.info] == [
         "No POS orders or ERP documents yet: collect first, then compare tolerances."
@@ -69,11 +68,11 @@ def test_no_data_says_so(env: Warehouse) -> None:
 
 def test_data_a_row_per_tolerance_next_to_now_and_kept_in_the_url(env: Warehouse) -> None:
     _breaks(env)
-    at = _app(PAGE, role="ops")  # any signed-in role: ops too
+    at = app(PAGE, role="ops")  # any signed-in role: ops too
     at.toggle(key="whatif_on").set_value(True).run()
     at.text_input(key="whatif_tolerances").set_value("1%, 0.05  0").run()
     assert not at.exception and not at.error
-    table = _table_with(at, "vs now")
+    table = table_with(at, "vs now")
     #      tolerance              amount_mismatch  total - amount_mismatch
     rows = list(zip(table["tolerance"], table["amount_mismatch"], table["vs now"], strict=True))
     assert rows == [
@@ -96,7 +95,7 @@ def test_data_a_row_per_tolerance_next_to_now_and_kept_in_the_url(env: Warehouse
 
 def test_bad_input_is_one_line_naming_it(env: Warehouse) -> None:
     _breaks(env)
-    at = _app(PAGE, role="finance", whatif="0.05, lots")
+    at = app(PAGE, role="finance", whatif="0.05, lots")
     assert [shown(e.value) for e in at.error] == [
         "'lots' is not an amount or a percentage such as 0.05 or 0.5%"
     ]

@@ -14,12 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from recon.app import queries
 from recon.app.filters import Filters
-from tests.app import test_pages as pages
+from tests.app import apptest as pages
 from tests.app.demo_warehouse import Warehouse
-from tests.app.test_pages import data
 from tests.app.users import cheap_hash, write_users
 
-__all__ = ["data"]  # the fixture, used by name
 PAGE = "pages/exceptions.py"
 
 
@@ -77,9 +75,9 @@ def _texts(at: AppTest) -> list[str]:
 
 
 def test_the_worklist_panels_on_an_empty_warehouse(data: Warehouse) -> None:
-    at = pages._app(PAGE)
+    at = pages.app(PAGE)
     assert not at.exception
-    assert pages._ids(at, "table") == []
+    assert pages.ids(at, "table") == []
     captions = [c.value for c in at.caption]
     assert "0 exceptions, 0 overdue (red)" in captions
     assert "Select rows (the boxes on the left) to act on several at once." in captions
@@ -89,7 +87,7 @@ def test_the_worklist_panels_on_an_empty_warehouse(data: Warehouse) -> None:
 
 def test_bulk_assign_shows_the_panel_for_several_rows_and_one_summary(data: Warehouse) -> None:
     _seed(data)
-    at = pages._app(PAGE, role="admin")
+    at = pages.app(PAGE, role="admin")
     at = _select(at, "f1", "o1")
     assert "**2 selected**: act on them all at once" in [m.value for m in at.markdown]
     # finance and ops rows chosen: anyone who may work one of them, from the accounts
@@ -112,7 +110,7 @@ def test_a_finance_user_bulk_closing_skips_and_names_what_is_not_theirs(
     data: Warehouse,
 ) -> None:
     _seed(data)
-    at = pages._app(PAGE, role="finance", status="all")
+    at = pages.app(PAGE, role="finance", status="all")
     at.selectbox(key="f_owner").set_value("any").run()  # ops rows in sight too
     at = _select(at, "f1", "f2", "fc", "o1")
     at.text_input(key="bulk_reason").input("posted by hand")
@@ -126,7 +124,7 @@ def test_a_finance_user_bulk_closing_skips_and_names_what_is_not_theirs(
 
 def test_bulk_close_without_a_reason_is_one_error_and_changes_nothing(data: Warehouse) -> None:
     _seed(data)
-    at = _select(pages._app(PAGE), "f1", "f2")
+    at = _select(pages.app(PAGE), "f1", "f2")
     at.button(key="bulk_close").click().run()
     assert _texts(at) == ["reason must not be empty"]
     assert [s for _, s, _ in _state(data)] == ["new", "new", "closed", "new"]
@@ -134,7 +132,7 @@ def test_bulk_close_without_a_reason_is_one_error_and_changes_nothing(data: Ware
 
 def test_bulk_comment_and_a_resync_with_nothing_to_post(data: Warehouse) -> None:
     _seed(data)
-    at = _select(pages._app(PAGE), "f2", "o1")
+    at = _select(pages.app(PAGE), "f2", "o1")
     at.text_input(key="bulk_note").input("store asked")
     at.button(key="bulk_comment").click().run()
     assert _texts(at) == ["commented on 2 of 2"]
@@ -148,19 +146,19 @@ def test_bulk_comment_and_a_resync_with_nothing_to_post(data: Warehouse) -> None
 
 def test_my_queue_is_one_click_and_in_the_url(data: Warehouse) -> None:
     _seed(data)
-    at = pages._app(PAGE, role="admin", status="all")
+    at = pages.app(PAGE, role="admin", status="all")
     at.toggle(key="wl_mine").set_value(True).run()
-    assert sorted(pages._ids(at, "table")) == ["f2", "o1"]  # ann's open ones, not fc
+    assert sorted(pages.ids(at, "table")) == ["f2", "o1"]  # ann's open ones, not fc
     assert at.query_params["queue"] == "mine"
     assert "2 exceptions open and assigned to you, 1 overdue (red)" in [c.value for c in at.caption]
-    shared = pages._app(PAGE, role="admin", queue="mine")  # the link, opened afresh
+    shared = pages.app(PAGE, role="admin", queue="mine")  # the link, opened afresh
     assert shared.toggle(key="wl_mine").value is True
-    assert sorted(pages._ids(shared, "table")) == ["f2", "o1"]
+    assert sorted(pages.ids(shared, "table")) == ["f2", "o1"]
 
 
 def test_sorted_by_money_at_stake_with_age_and_due_by(data: Warehouse) -> None:
     _seed(data)
-    at = pages._app(PAGE, role="admin", sort="money")
+    at = pages.app(PAGE, role="admin", sort="money")
     assert at.selectbox(key="wl_sort").value == "money"
     rows = _table(at, "id", "money_at_stake", "overdue")
     assert rows == [
@@ -169,13 +167,13 @@ def test_sorted_by_money_at_stake_with_age_and_due_by(data: Warehouse) -> None:
         ("o1", None, False),  # a stock variance: no money at stake
     ]
     at.selectbox(key="wl_sort").set_value("age").run()
-    assert pages._ids(at, "table") == ["f2", "o1", "f1"]
+    assert pages.ids(at, "table") == ["f2", "o1", "f1"]
     assert at.query_params["sort"] == "age"
 
 
 def test_columns_chosen_are_the_columns_shown_and_a_bad_url_is_named(data: Warehouse) -> None:
     _seed(data)
-    at = pages._app(PAGE, cols="kind,money_at_stake,nope", sort="biggest")
+    at = pages.app(PAGE, cols="kind,money_at_stake,nope", sort="biggest")
     shown: Any = at.dataframe(key="table").value
     assert list(shown.columns) == ["id", "kind", "money_at_stake"]
     assert [pages.shown(w.value) for w in at.warning] == [
@@ -186,21 +184,21 @@ def test_columns_chosen_are_the_columns_shown_and_a_bad_url_is_named(data: Wareh
 
 def test_saved_views_save_apply_and_delete_for_their_owner_only(data: Warehouse) -> None:
     _seed(data)
-    at = pages._app(PAGE, role="admin", kind="stock_variance", sort="money", queue="mine")
+    at = pages.app(PAGE, role="admin", kind="stock_variance", sort="money", queue="mine")
     at.text_input(key="view_name").input("my stock")
     at.button(key="view_save").click().run()
     assert at.selectbox(key="view_pick").options == ["my stock"]
 
-    at = pages._app(PAGE, role="admin")  # a fresh session, all filters at their defaults
-    assert sorted(pages._ids(at, "table")) == ["f1", "f2", "o1"]
+    at = pages.app(PAGE, role="admin")  # a fresh session, all filters at their defaults
+    assert sorted(pages.ids(at, "table")) == ["f1", "f2", "o1"]
     at.button(key="view_apply").click().run()
-    assert pages._ids(at, "table") == ["o1"]  # the view's filters, queue and sort
+    assert pages.ids(at, "table") == ["o1"]  # the view's filters, queue and sort
     params = {k: at.query_params[k] for k in ("kind", "queue", "sort")}
     assert params == {"kind": "stock_variance", "queue": "mine", "sort": "money"}
     assert at.toggle(key="wl_mine").value is True
 
     fay = AppTest.from_file(str(pages.MAIN), default_timeout=pages.TIMEOUT)
-    pages._sign_in(fay, "finance", name="fay")
+    pages.sign_in(fay, "finance", name="fay")
     fay.run().switch_page(PAGE)
     assert not [s for s in fay.run().selectbox if s.key == "view_pick"]  # not fay's
 
@@ -227,7 +225,7 @@ def test_a_long_worklist_is_drawn_unshaded_with_overdue_ticked(data: Warehouse) 
     old = datetime.now(UTC) - timedelta(days=5)
     for n in range(STYLED_ROWS + 1):
         data.exception(f"x{n:04d}", diff="-1.00", first_seen=old)
-    at = pages._app(PAGE)
+    at = pages.app(PAGE)
     assert not at.exception
     assert f"{STYLED_ROWS + 1} exceptions, {STYLED_ROWS + 1} overdue (ticked in `overdue`;" in (
         " ".join(c.value for c in at.caption)
