@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,10 +19,12 @@ from recon.clients import (
     PagingLoop,
     RecordLocked,
     RejectedError,
+    ResponseTooLarge,
     ServerError,
 )
 from recon.config import ConfigError, Settings
 from recon.erp.sapb1.client import (
+    LOGIN_MAX_BYTES,
     Document,
     Item,
     SapB1Client,
@@ -33,6 +36,7 @@ from recon.erp.sapb1.client import (
 )
 from tests.clients.fakes import Recorder, json_response
 
+Handler = Callable[[httpx.Request], httpx.Response]
 BASE = "https://erp01:50000/b1s/v1"
 PASSWORD = "s3cret-pa55"
 
@@ -106,7 +110,7 @@ def docs(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def make(fake: FakeB1, **kw: Any) -> tuple[SapB1Client, Recorder]:
+def make(fake: Handler, **kw: Any) -> tuple[SapB1Client, Recorder]:
     rec = Recorder(fake)
     client = SapB1Client(
         BASE,
@@ -154,7 +158,9 @@ def test_a_worker_meeting_the_expiry_keeps_the_session_another_just_opened() -> 
     (dropping it sent another worker's request with no session: a second 401, AuthError,
     and the sync's other orders cancelled)."""
     login_url = "https://b1.test/b1s/v1/Login"
-    session = _B1Session(login_url, "SBODEMOGB", "manager", PASSWORD)
+    session = _B1Session(
+        login_url, "SBODEMOGB", "manager", PASSWORD, read=lambda login: login.read()
+    )
 
     def answer(request: httpx.Request, status: int, body: dict[str, Any]) -> httpx.Response:
         return httpx.Response(status, json=body, request=request)
@@ -198,6 +204,70 @@ def test_bad_password_is_auth_error_without_the_password(caplog: pytest.LogCaptu
     assert "100000027: Login failed" in caught.value.detail
     assert len(rec.requests) == 1  # the login only; no request sent without a session
     assert PASSWORD not in str(caught.value) + caplog.text
+
+
+class Trickle:
+    """A body the transport hands over 16 KB at a time, counting what was pulled."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.pulled = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.body), 16384):
+            chunk = self.body[start : start + 16384]
+            self.pulled += len(chunk)
+            yield chunk
+
+
+def gzipped(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9)
+
+
+SESSION = json.dumps({"SessionId": "s1", "SessionTimeout": 30}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "how"),
+    [
+        (gzipped(b" " * 64 * 2**20 + SESSION), "gzip", "decompressed"),  # 64 KB -> 64 MB
+        (b" " * 2**20 + SESSION, "identity", "as sent"),
+    ],
+)
+def test_a_login_answer_is_read_under_a_tight_cap(body: bytes, encoding: str, how: str) -> None:
+    """The /Login answer is read inside the auth flow, before HttpCore sees it: it is read
+    under LOGIN_MAX_BYTES all the same (a gzip bomb stops after a chunk)."""
+    sent = Trickle(body)
+
+    def login(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/json", "content-encoding": encoding}
+        return httpx.Response(200, content=iter(sent), headers=headers)
+
+    client, rec = make(login)
+    with pytest.raises(ResponseTooLarge) as caught:
+        list(client.iter_invoices())
+    assert str(caught.value) == (
+        f"SAP B1 answered {BASE}/Login with a body over 64 KB ({how}); stopped reading it: "
+        "a login answer is a few hundred bytes: check SAPB1_BASE_URL is the Service Layer"
+    )
+    assert sent.pulled <= LOGIN_MAX_BYTES + 16384
+    assert [r.url.path for r in rec.requests] == ["/b1s/v1/Login"]  # not retried
+
+
+def test_a_compressed_login_answer_opens_the_session() -> None:
+    fake = FakeB1(docs(3))
+
+    def compressed(request: httpx.Request) -> httpx.Response:
+        answer = fake(request)
+        if not request.url.path.endswith("/Login"):
+            return answer
+        headers = [(k, v) for k, v in answer.headers.multi_items() if k != "content-length"]
+        packed = gzipped(answer.content)
+        return httpx.Response(200, content=packed, headers=[*headers, ("content-encoding", "gzip")])
+
+    client, _ = make(compressed)
+    assert [f.key for f in client.iter_invoices()] == ["1200", "1201", "1202"]
+    assert (client.logins, client._session.timeout_minutes) == (1, 30)
 
 
 # ----------------------------------------------------------------- paging

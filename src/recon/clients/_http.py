@@ -72,6 +72,7 @@ log = logging.getLogger("recon.http")
 # A 400 whose text says the record is held open by someone: worth retrying later.
 _LOCK_TEXT = re.compile(r"\bin use\b|\blocked\b|\block(ed)? by\b|being edited|is open by", re.I)
 _DETAIL_MAX = 300
+_LARGE_HINT = "ask for smaller pages, or raise RECON_MAX_RESPONSE_MB if it is genuine"
 
 # Decoded here, in bounded steps; an encoding we did not ask for is refused.
 _ZLIB_WBITS = {
@@ -552,14 +553,34 @@ class HttpCore:
             )
 
     def _read(self, response: httpx.Response) -> httpx.Response:
-        """The streamed `response` read whole, decompressed here in bounded steps: reading
-        stops (`ResponseTooLarge`) as soon as the bytes read or the bytes they decompress
-        to pass `max_response_bytes`, so a small gzip bomb never inflates in memory."""
-        cap = self.max_response_bytes
+        """The streamed `response` read whole under `max_response_bytes` (`read_capped`),
+        as a plain response carrying the decoded body."""
         if response.is_stream_consumed:  # read already by an auth flow that needed it
-            if len(response.content) > cap:
-                raise self._too_large(response, "decompressed")
+            self.read_capped(response)
             return response
+        content = self.read_capped(response)
+        kept = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=kept, content=content, request=response.request
+        )
+
+    def read_capped(
+        self, response: httpx.Response, cap: int | None = None, *, hint: str = _LARGE_HINT
+    ) -> bytes:
+        """The body of the streamed `response`, decompressed here in bounded steps: reading
+        stops (`ResponseTooLarge`, ending with `hint`) as soon as the bytes read or the
+        bytes they decompress to pass `cap` (default `max_response_bytes`), so a small gzip
+        bomb never inflates in memory. The body is kept on `response` as `read()` keeps it,
+        so an auth flow may read an answer here that httpx reads again after it."""
+        cap = self.max_response_bytes if cap is None else cap
+        if response.is_stream_consumed:
+            if len(response.content) > cap:
+                raise self._too_large(response, "decompressed", cap, hint)
+            return response.content
         coding = response.headers.get("content-encoding", "").strip().lower()
         decoder = None
         if coding not in ("", "identity"):
@@ -572,7 +593,7 @@ class HttpCore:
         for raw in response.iter_raw():
             read += len(raw)
             if read > cap:
-                raise self._too_large(response, "as sent")
+                raise self._too_large(response, "as sent", cap, hint)
             if decoder is None:
                 parts.append(raw)
                 size = read
@@ -590,34 +611,28 @@ class HttpCore:
                     continue
                 size += len(out)
                 if size > cap:
-                    raise self._too_large(response, "decompressed")
+                    raise self._too_large(response, "decompressed", cap, hint)
                 parts.append(out)
                 data = decoder.unconsumed_tail
         if decoder is not None:
             parts.append(decoder.flush())
             if size + len(parts[-1]) > cap:
-                raise self._too_large(response, "decompressed")
-        kept = [
-            (k, v)
-            for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx.Response(
-            response.status_code,
-            headers=kept,
-            content=b"".join(parts),
-            request=response.request,
-        )
+                raise self._too_large(response, "decompressed", cap, hint)
+        body = b"".join(parts)
+        response._content = body  # what `Response.read()` keeps: later reads return it
+        return body
 
-    def _too_large(self, response: httpx.Response, how: str) -> ResponseTooLarge:
-        cap = f"{self.max_response_bytes / 2**20:g} MB"
+    def _too_large(
+        self, response: httpx.Response, how: str, cap: int, hint: str
+    ) -> ResponseTooLarge:
+        limit = f"{cap / 2**20:g} MB" if cap >= 2**20 else f"{cap / 2**10:g} KB"
         url = self._scrub(str(response.request.url.copy_with(query=None)))  # the query: long
         return ResponseTooLarge(
             self.vendor,
             response.status_code,
-            f"body over {cap} {how}",
-            f"{self._name} answered {url} with a body over {cap} ({how}); stopped reading it: "
-            f"ask for smaller pages, or raise RECON_MAX_RESPONSE_MB if it is genuine",
+            f"body over {limit} {how}",
+            f"{self._name} answered {url} with a body over {limit} ({how}); stopped reading "
+            f"it: {hint}",
         )
 
     # ----------------------------------------------------------------- classification

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -63,6 +63,9 @@ log = logging.getLogger("recon.http")
 
 VENDOR = "sapb1"
 _MAX_PAGE = 5000
+# A login answer is a few hundred bytes (SessionId, Version, SessionTimeout): read under this.
+LOGIN_MAX_BYTES = 64 * 2**10
+_LOGIN_HINT = "a login answer is a few hundred bytes: check SAPB1_BASE_URL is the Service Layer"
 # Codes B1 answers when someone else changed or holds the record (reference section 3).
 _MODIFIED_CODES = {-2039, -2038}
 KEY_FIELDS: dict[str, str] = {
@@ -422,12 +425,22 @@ class _B1Session(httpx.Auth):
     A failed login ends the flow with the login's own answer, which `HttpCore` turns into
     `AuthError` (401) or a transient error (5xx)."""
 
-    # Only the login's body is read (in `_accept`): every other answer reaches `HttpCore`
-    # unread, which reads it under RECON_MAX_RESPONSE_MB.
+    # Only the login's body is read (in `_accept`, by `read`: `HttpCore.read_capped` under
+    # LOGIN_MAX_BYTES); every other answer reaches `HttpCore` unread, which reads it under
+    # RECON_MAX_RESPONSE_MB.
     requires_response_body = False
 
-    def __init__(self, login_url: str, company_db: str, user: str, password: str) -> None:
+    def __init__(
+        self,
+        login_url: str,
+        company_db: str,
+        user: str,
+        password: str,
+        *,
+        read: Callable[[httpx.Response], bytes],
+    ) -> None:
         self._login_url = login_url
+        self._read = read
         self._body = dumps_json(
             {"CompanyDB": company_db, "UserName": user, "Password": password}
         ).encode()
@@ -470,7 +483,7 @@ class _B1Session(httpx.Auth):
         )
         if response.status_code != 200:
             return None
-        response.read()
+        self._read(response)
         cookies = {c.name: c.value for c in response.cookies.jar}
         try:
             body = loads_json(response.text)
@@ -571,7 +584,13 @@ class SapB1Client(VendorClient):
         self.page_size = page_size
         self.base_url = base_url.rstrip("/")
         self._root = httpx.URL(self.base_url + "/")
-        self._session = _B1Session(self.base_url + "/Login", company_db, user, password)
+        self._session = _B1Session(
+            self.base_url + "/Login",
+            company_db,
+            user,
+            password,
+            read=lambda login: self._http.read_capped(login, LOGIN_MAX_BYTES, hint=_LOGIN_HINT),
+        )
         self._http = _B1Http(
             VENDOR,
             self.base_url,
