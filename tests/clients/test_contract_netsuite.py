@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from recon.clients import AuthError, RejectedError, Unreachable
@@ -131,6 +133,36 @@ def test_errors_and_faults(served: tuple[str, NetSuiteState, Faults]) -> None:
         client(base_url).create("invoice", {**sale(), "externalId": "7002"})
     assert not info.value.safe_to_repeat
     assert client(base_url).get_by_external_id("invoice", "7002", NetSuiteInvoice) is not None
+
+
+class WarningMode(httpx.HTTPTransport):
+    """Sends `X-NetSuite-PropertyNameValidation: Warning`, as an account's integration may."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["X-NetSuite-PropertyNameValidation"] = "Warning"
+        return super().handle_request(request)
+
+
+def test_fields_netsuite_ignored_are_logged_once_per_request_and_scrubbed(
+    served: tuple[str, NetSuiteState, Faults], caplog: pytest.LogCaptureFixture
+) -> None:
+    base_url, state, faults = served
+    caplog.set_level(logging.INFO, logger="recon.http")
+    faults.queue("PUT", "/invoice/eid:5120", "server_error")  # retried: still one warning
+    body = {**sale(), "discountCode": "SUMMER", CREDS.token: "leaked by a mapping"}
+    c = NetSuiteClient(base_url, CREDS.token, transport=WarningMode(), min_wait=0.001)
+    with c:
+        record_id = c.upsert_by_external_id("invoice", "5120", body)
+        c.update("invoice", record_id, {"memo": "fine"})  # nothing ignored: no warning
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == [
+        "vendor=netsuite method=PUT path=/services/rest/record/v1/invoice/eid:5120 "
+        "warning=Unknown fields ignored: the record type invoice has no field discountCode, ***."
+    ]
+    assert CREDS.token not in caplog.text
+    stored = state.get("invoice", record_id)
+    assert stored is not None and "discountCode" not in stored
+    assert faults.pending() == 0  # the 500 was met and the PUT sent again
 
 
 def test_seed_from_scenario_keeps_the_truth_readable() -> None:

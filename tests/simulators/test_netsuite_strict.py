@@ -66,6 +66,55 @@ def test_known_custom_and_ignored_fields_are_accepted(client: TestClient) -> Non
     assert "discountCode" not in got and got["otherRefNum"] == "5121"
 
 
+WARNED = {"X-NetSuite-PropertyNameValidation": "Warning"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "warning"),
+    [
+        (
+            "POST",
+            "invoice",
+            {**with_line_field(colour="red"), "discountCode": "SUMMER"},
+            "the record type invoice has no field discountCode, item.items[1].colour.",
+        ),
+        (
+            "PUT",
+            "invoice/eid:5120",
+            invoice(None, tranDat="2024-06-01", **{"couleur\u00e9\n": 1}),
+            "the record type invoice has no field tranDat, couleur\\xe9\\n.",
+        ),
+        ("POST", "invoice", invoice(), None),  # nothing ignored: no warning
+    ],
+)
+def test_warning_mode_drops_unknown_fields_and_names_them_in_x_netsuite_warning(
+    client: TestClient, method: str, path: str, body: Any, warning: str | None
+) -> None:
+    answer = client.request(method, f"{R}/{path}", json=body, headers=WARNED)
+    assert answer.status_code == 204
+    got = answer.headers.get("X-NetSuite-Warning")
+    assert got == (None if warning is None else f"Unknown fields ignored: {warning}")
+    stored = client.get(f"{R}/invoice/eid:5120").json()
+    assert not {"discountCode", "tranDat", "colour"} & set(stored)
+
+
+def test_patch_in_warning_mode_names_what_it_ignored_and_ignore_mode_is_silent(
+    client: TestClient,
+) -> None:
+    assert client.post(f"{R}/invoice", json=invoice()).status_code == 204
+    warned = client.patch(f"{R}/invoice/eid:5120", json={"memmo": "typo"}, headers=WARNED)
+    assert (warned.status_code, warned.headers["X-NetSuite-Warning"]) == (
+        204,
+        "Unknown fields ignored: the record type invoice has no field memmo.",
+    )
+    quiet = client.patch(
+        f"{R}/invoice/eid:5120",
+        json={"memmo": "typo"},
+        headers={"X-NetSuite-PropertyNameValidation": "Ignore"},
+    )
+    assert quiet.status_code == 204 and "X-NetSuite-Warning" not in quiet.headers
+
+
 @pytest.mark.parametrize(
     ("param", "value"),
     [

@@ -19,6 +19,7 @@ client and its payload models.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -69,6 +70,7 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=VendorModel)
+log = logging.getLogger("recon.http")
 MAX_LIMIT = 1000
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
@@ -460,13 +462,25 @@ class _Written:
 
 class _NetSuiteHttp(HttpCore):
     """HttpCore that reads NetSuite's `o:errorDetails`, keeps `Location` of bodiless writes,
-    and treats "record has been changed" / request-limit 400s as transient."""
+    logs `X-NetSuite-Warning` (fields NetSuite ignored), and treats "record has been
+    changed" / request-limit 400s as transient."""
 
     @property
     def _name(self) -> str:
         return "NetSuite"
 
     def _parse_ok(self, response: httpx.Response, check: Any) -> Any:
+        warnings = response.headers.get_list("x-netsuite-warning")
+        if warnings:  # one line per request: only its successful answer gets here
+            method, path = response.request.method, response.request.url.path
+            text = self._scrub("; ".join(warnings))
+            log.warning(
+                "vendor=netsuite method=%s path=%s warning=%s",
+                method,
+                path,
+                text,
+                extra={"vendor": "netsuite", "method": method, "path": path, "warning": text},
+            )
         if not response.text.strip():
             return _Written(response.headers.get("location"))
         return super()._parse_ok(response, check)

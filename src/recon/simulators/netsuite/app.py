@@ -45,6 +45,7 @@ from recon.simulators.netsuite.records import (
     TRANSACTIONS,
     _field_error,
     _known,
+    ignored_warning,
     unknown_fields,
 )
 from recon.simulators.netsuite.state import NetSuiteState
@@ -231,6 +232,11 @@ def _page(request: Request, rows: list[Any], path: str) -> tuple[dict[str, Any],
     return envelope, page
 
 
+def _warned(headers: dict[str, str], warning: str) -> dict[str, str]:
+    """`headers` with `X-NetSuite-Warning: warning` when there is one."""
+    return {**headers, "X-NetSuite-Warning": warning} if warning else headers
+
+
 def create_app(
     state: NetSuiteState, creds: NetSuiteCredentials, faults: Faults | None = None
 ) -> ASGIApp:
@@ -339,9 +345,10 @@ def create_app(
             raise NetSuiteError(NOT_FOUND, "NONEXISTENT_ID", 404)
         return rec
 
-    async def record_body(request: Request, record_type: str) -> dict[str, Any]:
+    async def record_body(request: Request, record_type: str) -> tuple[dict[str, Any], str]:
         """The body, its unknown fields refused (or, as the request's
-        X-NetSuite-PropertyNameValidation asks, dropped: Ignore, or Warning)."""
+        X-NetSuite-PropertyNameValidation asks, dropped: Ignore, or Warning), and the
+        X-NetSuite-Warning text naming the fields dropped under Warning ("" for none)."""
         body = await body_of(request)
         unknown = unknown_fields(record_type, body)
         mode = request.headers.get("x-netsuite-propertynamevalidation", "Error").lower()
@@ -353,7 +360,8 @@ def create_app(
                 body.pop(path, None)
             else:
                 body[parts[1]]["items"][int(parts[2])].pop(parts[3], None)
-        return body
+        warning = ignored_warning(unknown, record_type) if mode == "warning" else ""
+        return body, warning
 
     async def body_of(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -408,16 +416,14 @@ def create_app(
             raise NetSuiteError(f"The sublist {name} does not exist.", "NONEXISTENT_ID", 404)
         return json_response(value)
 
-    def written(request: Request, record_type: str, rec: dict[str, Any]) -> Response:
-        return Response(
-            status_code=204,
-            headers={"Location": record_href(request, request.path_params["type"], rec["id"])},
-        )
+    def written(request: Request, rec: dict[str, Any], warning: str) -> Response:
+        headers = {"Location": record_href(request, request.path_params["type"], rec["id"])}
+        return Response(status_code=204, headers=_warned(headers, warning))
 
     async def create(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
-        body = await record_body(request, record_type)
-        return written(request, record_type, state.create(record_type, body))
+        body, warning = await record_body(request, record_type)
+        return written(request, state.create(record_type, body), warning)
 
     async def put(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
@@ -428,16 +434,16 @@ def create_app(
                 "INVALID_REQUEST",
                 405,
             )
-        body = await record_body(request, record_type)
-        return written(request, record_type, state.upsert(record_type, key[4:], body))
+        body, warning = await record_body(request, record_type)
+        return written(request, state.upsert(record_type, key[4:], body), warning)
 
     async def patch(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])
-        body = await record_body(request, record_type)
+        body, warning = await record_body(request, record_type)
         with state.lock:
             rec = locate(record_type, request.path_params["key"])
             state.update(record_type, rec["id"], body)
-        return Response(status_code=204)
+        return Response(status_code=204, headers=_warned({}, warning))
 
     async def delete(request: Request) -> Response:
         record_type = _record_type(request.path_params["type"])

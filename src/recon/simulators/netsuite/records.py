@@ -148,6 +148,16 @@ def unknown_fields(record_type: str, body: dict[str, Any]) -> list[str]:
     return out
 
 
+def ignored_warning(paths: list[str], record_type: str) -> str:
+    """The X-NetSuite-Warning text naming the body fields ignored under
+    `X-NetSuite-PropertyNameValidation: Warning` ("" for none; wording invented). A header
+    holds only printable ASCII: a field name's other characters are escaped."""
+    if not paths:
+        return ""
+    named = ", ".join(p.encode("unicode_escape").decode("ascii") for p in paths)
+    return f"Unknown fields ignored: the record type {record_type} has no field {named}."
+
+
 def _field_error(path: str, record_type: str, query_param: str | None = None) -> NetSuiteError:
     """Refusal of a field the record type does not have (wording invented)."""
     return NetSuiteError(
