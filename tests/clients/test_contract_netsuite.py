@@ -135,6 +135,26 @@ def test_errors_and_faults(served: tuple[str, NetSuiteState, Faults]) -> None:
     assert client(base_url).get_by_external_id("invoice", "7002", NetSuiteInvoice) is not None
 
 
+def test_record_lists_page_past_the_offset_ceiling_by_id(
+    served: tuple[str, NetSuiteState, Faults],
+) -> None:
+    """NetSuite pages only the first 100,000 results of a query (here 5): past them the
+    client reads on by id (`q=... AND id GREATER last`), as the simulator enforces."""
+    base_url, state, _ = served
+    state.max_query_rows = 5
+    for n in range(11):
+        state.add_customer(str(2000 + n), f"C{n}", f"Shop {n}", email="shop@x" if n % 3 else "")
+    every = ["1042", *(str(2000 + n) for n in range(11))]
+    shops = [str(2000 + n) for n in range(11) if n % 3]
+    c = NetSuiteClient(base_url, CREDS.token, page_size=2, max_query_rows=5, min_wait=0.001)
+    with c:
+        assert list(c.iter_ids("customer")) == every
+        assert list(c.iter_ids("customer", q='email IS "shop@x"')) == shops
+        assert [x.id for x in c.find_customers_by_email("SHOP@x")] == shops
+    with pytest.raises(RejectedError, match="at most the first 5 results"):  # what it guards
+        list(client(base_url).iter_ids("customer"))  # a client told NetSuite's 100,000
+
+
 class WarningMode(httpx.HTTPTransport):
     """Sends `X-NetSuite-PropertyNameValidation: Warning`, as an account's integration may."""
 

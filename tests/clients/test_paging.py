@@ -3,6 +3,7 @@ pages in, records out, and a server that pages in a circle gives one clear error
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -10,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.clients import MalformedResponse, PagingLoop
+from recon.clients import MalformedResponse, PagingLoop, RejectedError
 from recon.clients._http import HttpCore
 from recon.clients._paging import (
     KeyPaginator,
     NextLinkPaginator,
     OffsetPaginator,
     TotalCountPaginator,
+    Window,
 )
 from tests.clients.fakes import Recorder, json_response, scripted
 
@@ -94,25 +96,48 @@ def test_total_count_reads_every_record_once(n: int, page_size: int, cap: int) -
 
 
 # --------------------------------------------------------------------- offset + hasMore (NetSuite)
-def netsuite_like(data: list[dict[str, Any]], *, ignore_offset: bool = False) -> Recorder:
+def netsuite_like(
+    data: list[dict[str, Any]], *, ignore_offset: bool = False, ceiling: int | None = None
+) -> Recorder:
+    """`limit`/`offset` with `{hasMore, items}`, `q=id GREATER n` (alone or after `AND`),
+    and, given a `ceiling`, `offset + limit` past it refused with a 400 as NetSuite does."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+        if ceiling is not None and offset + limit > ceiling:
+            return json_response(400, {"message": f"only the first {ceiling} can be paged"})
         offset = 0 if ignore_offset else offset
-        page = data[offset : offset + limit]
-        return json_response(200, {"items": page, "hasMore": offset + limit < len(data)})
+        after = re.search(r"id GREATER (\d+)\)?$", request.url.params.get("q", ""))
+        matching = [r for r in data if after is None or r["id"] > int(after[1])]
+        page = matching[offset : offset + limit]
+        return json_response(200, {"items": page, "hasMore": offset + limit < len(matching)})
 
     return Recorder(handler)
 
 
-def read_offset(server: Recorder, page_size: int) -> list[Any]:
+def read_offset(server: Recorder, page_size: int, ceiling: int | None = None) -> list[Any]:
     core = http(server)
-    pages = OffsetPaginator("fake", core.url("/customer"), "id", page_size=page_size)
+    pages = OffsetPaginator(
+        "fake",
+        core.url("/customer"),
+        "id",
+        page_size=page_size,
+        ceiling=ceiling,
+        key_of=lambda r: r.get("id") if isinstance(r.get("id"), int) else None,
+    )
 
-    def fetch(offset: int) -> tuple[list[Any], Any]:
-        body = core.request("GET", "/customer", params={"limit": page_size, "offset": offset})
+    def fetch(at: Window) -> tuple[list[Any], Any]:
+        params: dict[str, str | int] = {"limit": page_size, "offset": at.offset}
+        if at.after is not None:
+            params["q"] = f"id GREATER {at.after}"
+        body = core.request("GET", "/customer", params=params)
         return body["items"], body
 
     return list(pages.records(fetch))
+
+
+def asked(server: Recorder) -> list[tuple[str | None, int]]:
+    return [(r.url.params.get("q"), int(r.url.params["offset"])) for r in server.requests]
 
 
 @pytest.mark.parametrize(
@@ -128,6 +153,68 @@ def test_offset_pages(n: int, page_size: int, offsets: list[int]) -> None:
     server = netsuite_like(rows(n))
     assert ids(read_offset(server, page_size)) == list(range(1, n + 1))
     assert [int(r.url.params["offset"]) for r in server.requests] == offsets
+
+
+@pytest.mark.parametrize(
+    ("n", "page_size", "ceiling", "pages"),
+    [
+        (4, 2, 4, [(None, 0), (None, 2)]),  # the ceiling is not reached: offsets only
+        (
+            7,
+            2,
+            4,  # offsets 0 and 2 reach the first 4; then the records after id 4 from 0
+            [(None, 0), (None, 2), ("id GREATER 4", 0), ("id GREATER 4", 2)],
+        ),
+        (
+            9,
+            2,
+            5,  # offset 4 would pass 5: a new window after each 4 records
+            [(None, 0), (None, 2), ("id GREATER 4", 0), ("id GREATER 4", 2), ("id GREATER 8", 0)],
+        ),
+        (3, 1, 1, [(None, 0), ("id GREATER 1", 0), ("id GREATER 2", 0)]),
+    ],
+)
+def test_offset_pages_past_the_ceiling_by_key(
+    n: int, page_size: int, ceiling: int, pages: list[tuple[str | None, int]]
+) -> None:
+    server = netsuite_like(rows(n), ceiling=ceiling)
+    assert ids(read_offset(server, page_size, ceiling)) == list(range(1, n + 1))
+    assert asked(server) == pages
+
+
+def test_offset_paging_without_the_ceiling_fails_at_it() -> None:
+    """What the ceiling is for: plain offsets reach the server's refusal (before the fix,
+    NetSuite reads stopped there)."""
+    with pytest.raises(RejectedError, match="only the first 4 can be paged"):
+        read_offset(netsuite_like(rows(7), ceiling=4), 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 40), page_size=st.integers(1, 6), extra=st.integers(0, 8))
+def test_offset_with_a_ceiling_reads_every_record_once(n: int, page_size: int, extra: int) -> None:
+    ceiling = page_size + extra
+    server = netsuite_like(rows(n), ceiling=ceiling)
+    assert ids(read_offset(server, page_size, ceiling)) == list(range(1, n + 1))
+
+
+def test_a_window_not_in_key_order_is_a_loop_and_a_keyless_one_is_malformed() -> None:
+    backwards = [{"id": i} for i in (5, 6, 1, 2)]  # the second window ends below the first
+    with pytest.raises(PagingLoop, match="the page ends with id 2, not after 6"):
+        read_offset(scripted_pages(backwards), 2, 2)
+    keyless = [{"id": "A-1"}, {"id": "A-2"}]
+    with pytest.raises(MalformedResponse, match="ends with id 'A-2', not an integer key"):
+        read_offset(scripted_pages(keyless), 2, 2)
+
+
+def scripted_pages(data: list[dict[str, Any]]) -> Recorder:
+    """Serves `data` two at a time, one page per request whatever is asked, `hasMore` on."""
+    served = iter(range(0, len(data), 2))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        start = next(served)
+        return json_response(200, {"items": data[start : start + 2], "hasMore": True})
+
+    return Recorder(handler)
 
 
 def test_offset_server_ignoring_offset_is_a_loop() -> None:

@@ -19,9 +19,12 @@ JUNE_30_NOON = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def client() -> TestClient:
+    return three_invoices(seeded())
+
+
+def three_invoices(state: NetSuiteState) -> TestClient:
     """Three invoices, last changed on June 1, 20 and 25 (09:00 UTC); SYSDATE is June 30,
     noon."""
-    state: NetSuiteState = seeded()
     c = TestClient(create_app(state, CREDS))
     c.headers["Authorization"] = f"Bearer {CREDS.token}"
     for eid, day in (("5120", 1), ("5121", 20), ("5122", 25)):
@@ -133,10 +136,10 @@ def test_unknown_columns_are_refused(client: TestClient) -> None:
     assert response.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
 
 
-def test_only_the_first_rows_of_a_query_can_be_paged(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("recon.simulators.netsuite.app.MAX_QUERY_ROWS", 2)  # NetSuite: 100,000
+def test_only_the_first_rows_of_a_query_can_be_paged() -> None:
+    state = seeded()
+    state.max_query_rows = 2  # NetSuite: 100,000
+    client = three_invoices(state)
     q = "SELECT id, externalid FROM transaction WHERE type = 'CustInvc' ORDER BY id"
     first = ql(client, q, limit=1).json()
     assert (first["totalResults"], first["hasMore"]) == (3, True)  # the query is not refused

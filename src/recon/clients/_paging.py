@@ -8,7 +8,8 @@ page's keys, or a next cursor that does not advance (an offset, a key or a next 
 for already), is a `PagingLoop` naming the URL, never an endless read.
 
     KeyPaginator         Sage 200 (`id gt LAST`), NetSuite SuiteQL by key (`WHERE key > last`)
-    OffsetPaginator      NetSuite record service and SuiteQL (`limit`/`offset`, `hasMore`)
+    OffsetPaginator      NetSuite record service and SuiteQL (`limit`/`offset`, `hasMore`;
+                         past the 100,000-record ceiling by key: `id GREATER last`)
     TotalCountPaginator  Sitoo (`start`/`num`, `totalcount`)
     NextLinkPaginator    SAP B1 (`odata.nextLink`)
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from recon.clients.errors import MalformedResponse, PagingLoop
 
@@ -27,6 +28,7 @@ __all__ = [
     "OffsetPaginator",
     "Paginator",
     "TotalCountPaginator",
+    "Window",
 ]
 
 C = TypeVar("C", bound=Hashable)
@@ -141,14 +143,65 @@ class _FromZero(Paginator[int]):
         return 0
 
 
-class OffsetPaginator(_FromZero):
-    """`limit`/`offset` with `hasMore` (NetSuite): the next page is `page_size` further on,
-    while the body says `hasMore` and the page was not empty."""
+class Window(NamedTuple):
+    """An `OffsetPaginator` cursor: the page at `offset` among the records after key
+    `after` (None: among all of them)."""
 
-    def next(self, cursor: int, records: list[Any], body: Any) -> int | None:
+    after: int | None
+    offset: int
+
+
+class OffsetPaginator(Paginator[Window]):
+    """`limit`/`offset` with `hasMore` (NetSuite): the next page is `page_size` further on,
+    while the body says `hasMore` and the page was not empty.
+
+    A server that pages only the first `ceiling` records of a query (NetSuite: 100,000;
+    `offset + limit` past it is refused) is read past it by key, as the vendor advises: the
+    page that would pass it is asked for as the first page (offset 0) of the records after
+    the last key read (`key_of` the last record; records come in ascending key order), so
+    `fetch` adds the filter `key > after` to its query."""
+
+    def __init__(
+        self,
+        vendor: str,
+        url: str,
+        key_field: str,
+        *,
+        page_size: int,
+        ceiling: int | None = None,
+        key_of: Callable[[Any], int | None] | None = None,
+    ) -> None:
+        super().__init__(vendor, url, key_field)
+        if ceiling is not None and key_of is None:
+            raise ValueError("paging past a ceiling needs key_of")
+        self.page_size = page_size
+        self.ceiling = ceiling
+        self._key_of = key_of
+
+    def first(self) -> Window:
+        return Window(None, 0)
+
+    def next(self, cursor: Window, records: list[Any], body: Any) -> Window | None:
         if not records or not (isinstance(body, dict) and body.get("hasMore")):
             return None
-        return cursor + self.page_size
+        offset = cursor.offset + self.page_size
+        if self.ceiling is None or self._key_of is None or offset + self.page_size <= self.ceiling:
+            return Window(cursor.after, offset)
+        key = self._key_of(records[-1])
+        field = self._fields[0]
+        if key is None:
+            tail = records[-1]
+            shown = tail.get(field) if isinstance(tail, dict) else None
+            raise MalformedResponse(
+                self.vendor,
+                200,
+                f"{field} {shown!r} at {cursor!r}",
+                f"{self.url}: the page ends with {field} {shown!r}, not an integer key: cannot"
+                f" read past the first {self.ceiling} records by key; retry later",
+            )
+        if cursor.after is not None and key <= cursor.after:
+            raise self._loop(f"the page ends with {field} {key!r}, not after {cursor.after!r}")
+        return Window(key, 0)
 
 
 class TotalCountPaginator(_FromZero):

@@ -31,7 +31,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from recon.clients._base import VendorClient
 from recon.clients._http import Fetched, HttpCore, validate_record
-from recon.clients._paging import KeyPaginator, OffsetPaginator
+from recon.clients._paging import KeyPaginator, OffsetPaginator, Window
 from recon.clients._types import (
     Day,
     Money,
@@ -72,6 +72,7 @@ __all__ = [
 M = TypeVar("M", bound=VendorModel)
 log = logging.getLogger("recon.http")
 MAX_LIMIT = 1000
+MAX_QUERY_ROWS = 100_000  # results of one query that offset paging reaches (reference 2)
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
 SERVER_TIME = "/services/rest/system/v1/serverTime"
@@ -448,6 +449,12 @@ def _int_keys(row: Any, keys: Sequence[tuple[str, str]]) -> tuple[int, ...] | No
     return None
 
 
+def _int_id(ref: Any) -> int | None:
+    """A collection item's internal id as an integer, None if it has none."""
+    value = ref.get("id") if isinstance(ref, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def _has_more(rows: list[Any], body: Any) -> bool:
     return bool(body.get("hasMore")) and bool(rows)
 
@@ -567,6 +574,7 @@ class NetSuiteClient(VendorClient):
         *,
         transport: httpx.BaseTransport | None = None,
         page_size: int = MAX_LIMIT,
+        max_query_rows: int = MAX_QUERY_ROWS,
         max_attempts: int = 5,
         max_wait: float = 30.0,
         min_wait: float = 0.5,
@@ -574,7 +582,10 @@ class NetSuiteClient(VendorClient):
     ) -> None:
         if not 1 <= page_size <= MAX_LIMIT:
             raise ValueError(f"page_size must be between 1 and {MAX_LIMIT}")
+        if max_query_rows < page_size:
+            raise ValueError("max_query_rows must be at least page_size")
         self.page_size = page_size
+        self.max_query_rows = max_query_rows
         self._http = _NetSuiteHttp(
             "netsuite",
             base_url.rstrip("/"),
@@ -592,14 +603,26 @@ class NetSuiteClient(VendorClient):
 
     # ----------------------------------------------------------------- records: reads
     def iter_ids(self, record_type: str, q: str | None = None) -> Iterator[str]:
-        """Internal ids of `record_type` (collection GET, `limit`/`offset` until no `hasMore`)."""
-        path = f"{RECORD}/{record_type}"
-        pages = OffsetPaginator(self.vendor, self._http.url(path), "id", page_size=self.page_size)
+        """Internal ids of `record_type` (collection GET, `limit`/`offset` until no `hasMore`).
 
-        def fetch(offset: int) -> tuple[list[Any], Any]:
-            params: dict[str, str | int] = {"limit": self.page_size, "offset": offset}
-            if q:
-                params["q"] = q
+        NetSuite pages only the first `max_query_rows` (100,000) results of a query; past
+        them the ids are read by key, the query again for the ids after the last one read
+        (`q=(q) AND id GREATER last`), in windows of that many."""
+        path = f"{RECORD}/{record_type}"
+        pages = OffsetPaginator(
+            self.vendor,
+            self._http.url(path),
+            "id",
+            page_size=self.page_size,
+            ceiling=self.max_query_rows,
+            key_of=_int_id,
+        )
+
+        def fetch(at: Window) -> tuple[list[Any], Any]:
+            params: dict[str, str | int] = {"limit": self.page_size, "offset": at.offset}
+            where = [c for c in (q, None if at.after is None else f"id GREATER {at.after}") if c]
+            if where:
+                params["q"] = where[0] if len(where) == 1 else " AND ".join(f"({c})" for c in where)
             page = self._http.request("GET", path, params=params, check=_envelope)
             return page["items"], page
 
@@ -760,7 +783,7 @@ class NetSuiteClient(VendorClient):
         `suiteql_by_key`."""
         url = self._http.url(SUITEQL)
         pages = OffsetPaginator(self.vendor, url, key_field, page_size=self.page_size)
-        for row in pages.records(lambda offset: self._suiteql_page(query, offset)):
+        for row in pages.records(lambda at: self._suiteql_page(query, at.offset)):
             yield validate_record(model, row, key_field)
 
     def suiteql_by_key(

@@ -35,7 +35,6 @@ from recon.simulators.netsuite.records import (
     ALIASES,
     FIELDS,
     MAX_LIMIT,
-    MAX_QUERY_ROWS,
     QUERY_PATH,
     RECORD_PATH,
     RECORD_TYPES,
@@ -188,12 +187,15 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-def _page(request: Request, rows: list[Any], path: str) -> tuple[dict[str, Any], list[Any]]:
+def _page(
+    request: Request, rows: list[Any], path: str, ceiling: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """The page `limit`/`offset` ask for, among the first `ceiling` rows only."""
     limit = _int_param(request, "limit", MAX_LIMIT, 1, MAX_LIMIT)
-    offset = _int_param(request, "offset", 0, 0, MAX_QUERY_ROWS)
-    if offset + limit > MAX_QUERY_ROWS:
+    offset = _int_param(request, "offset", 0, 0, ceiling)
+    if offset + limit > ceiling:
         raise NetSuiteError(
-            f"Invalid value for query parameter offset: at most the first {MAX_QUERY_ROWS} "
+            f"Invalid value for query parameter offset: at most the first {ceiling} "
             "results of a query can be paged (offset + limit); narrow the query.",
             "INVALID_PARAMETER",
             query_param="offset",
@@ -391,7 +393,9 @@ def create_app(
         with state.lock:
             recs = sorted(state.table(record_type).values(), key=lambda r: int(r["id"]))
             ids = [r["id"] for r in recs if pred is None or pred(r)]
-        envelope, page = _page(request, ids, f"{RECORD_PATH}/{request.path_params['type']}")
+        envelope, page = _page(
+            request, ids, f"{RECORD_PATH}/{request.path_params['type']}", state.max_query_rows
+        )
         envelope["items"] = [
             {"links": [{"rel": "self", "href": record_href(request, record_type, i)}], "id": i}
             for i in page
@@ -464,7 +468,7 @@ def create_app(
         if not isinstance(query, str) or not query.strip():
             raise NetSuiteError('The body must be {"q": "<SuiteQL query>"}.', "INVALID_CONTENT")
         names, rows = run_suiteql(state, query)
-        envelope, page = _page(request, rows, QUERY_PATH)
+        envelope, page = _page(request, rows, QUERY_PATH, state.max_query_rows)
         envelope["items"] = [{"links": [], **suiteql_row(names, row)} for row in page]
         return json_response(envelope)
 

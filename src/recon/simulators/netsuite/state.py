@@ -15,6 +15,7 @@ from recon.simulators._wire import Clock, round2
 from recon.simulators.netsuite.errors import NOT_FOUND, NetSuiteError
 from recon.simulators.netsuite.records import (
     ITEM_DOCUMENTS,
+    MAX_QUERY_ROWS,
     READ_ONLY,
     RECORD_TYPES,
     REF_TARGETS,
@@ -48,6 +49,7 @@ class NetSuiteState:
     next_tran: dict[str, int] = field(default_factory=dict)
     frozen_now: datetime | None = None  # seeding: stamp records with this instant
     concurrency_limit: int | None = None  # None = unlimited; else 429 above it
+    max_query_rows: int = MAX_QUERY_ROWS  # results of a query offset paging reaches
     version: int = 0  # bumped on every write (SuiteQL copy cache)
 
     # -- helpers ---------------------------------------------------------------------
