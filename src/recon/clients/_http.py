@@ -625,7 +625,9 @@ class HttpCore:
     def _too_large(
         self, response: httpx.Response, how: str, cap: int, hint: str
     ) -> ResponseTooLarge:
-        limit = f"{cap / 2**20:g} MB" if cap >= 2**20 else f"{cap / 2**10:g} KB"
+        # RECON_MAX_RESPONSE_MB in its own unit; a fixed cap of a small answer in KB
+        mb = cap == self.max_response_bytes
+        limit = f"{cap / 2**20:g} MB" if mb else f"{cap / 2**10:g} KB"
         url = self._scrub(str(response.request.url.copy_with(query=None)))  # the query: long
         return ResponseTooLarge(
             self.vendor,
