@@ -26,6 +26,12 @@ The rules:
   the reason (which exceptions, what money) in its events and in the audit trail of each
   exception concerned (`exception_events`, action `signoff_reopened`). An unchanged day
   stays as it is; a reopened one is not looked at again, so the check is idempotent.
+- A whole (unscoped) run compares only the days it could have changed (`days_to_check`):
+  those of an exception it opened, closed or gave other values, those whose takings rows
+  changed, and those where a person closed or reopened an exception since the last
+  unscoped run that checked; every prepared or signed day when a reconcile run since then
+  failed (it may have written without checking). So it reopens exactly what comparing
+  every day would, at the cost of what the run changed.
 
 Who may act (roles) is the dashboard's business (`recon.app.signoff`); this module keeps
 the states, the evidence and the four-eyes rule. Functions take a `Connection`; the caller
