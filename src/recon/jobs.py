@@ -38,7 +38,7 @@ from recon.warehouse.mappings import load_mappings
 from recon.warehouse.models import PosOrder
 from recon.warehouse.runs import Busy, RunLog, completed, exclusive, record_run
 from recon.warehouse.signoff import records as signoff_records
-from recon.warehouse.signoff import reopen_changed
+from recon.warehouse.signoff import reopen_after_run
 from recon.warehouse.takings import save_takings
 
 
@@ -303,12 +303,15 @@ def reconcile_job(
         shutil.rmtree(snap, ignore_errors=True)
         staging.rename(snap)
         findings = _run_engine(snap, day, store, scheduler)
-        merged = _merge(findings, read_exceptions(engine), now, day, store)
-        save_takings(engine, findings.takings, findings.waterfall, day=day, store=store)
+        previous = read_exceptions(engine)
+        merged = _merge(findings, previous, now, day, store)
+        changed = save_takings(engine, findings.takings, findings.waterfall, day=day, store=store)
         for status, n in save_exceptions(engine, merged, now).items():
             run.counts[f"exceptions_{status}"] = n
         with engine.begin() as conn:  # a signed day this run changed reopens itself
-            reopened = reopen_changed(conn, now, run_id=run.id, day=day, store=store)
+            reopened = reopen_after_run(
+                conn, now, run, previous, merged, changed, day=day, store=store
+            )
         if reopened:
             run.counts["signoffs_reopened"] = len(reopened)
     return merged, findings

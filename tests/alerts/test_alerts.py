@@ -29,6 +29,7 @@ from recon.alerts import AgeThresholds, send_alerts
 from recon.config import ConfigError, Settings
 from recon.config.mappings import MapSettings
 from recon.reconcile.describe import SEVERITY
+from recon.warehouse import signoff
 from recon.warehouse.db import open_warehouse, table, upsert
 from recon.warehouse.models import ExceptionEvent
 from recon.warehouse.runs import RunLog, record_run
@@ -422,3 +423,97 @@ def test_recon_v_alerts_send_never_logs_the_webhook_url(
 
     assert (code, len(finance_hook.bodies)) == (0, 1)  # sent (aged by now: NOW is past)
     assert TOKEN not in caplog.text + "".join(map(str, capsys.readouterr()))
+
+
+# ----------------------------------------------------------------- reopened sign-offs
+DAY = NOW.date()
+
+
+def sign_off(engine: Engine, store: str, *, review: bool = True) -> None:
+    with engine.begin() as conn:
+        signoff.prepare(conn, store, DAY, "ann", "", NOW - timedelta(hours=3))
+        if review:
+            signoff.review(conn, store, DAY, "bob", "", NOW - timedelta(hours=2))
+
+
+def reopen(engine: Engine, run_id: int) -> None:
+    with engine.begin() as conn:
+        signoff.reopen_changed(conn, NOW - timedelta(hours=1), run_id=run_id)
+
+
+def reopens_of(hook: Webhook) -> list[list[tuple[str, str, str]]]:
+    """Per reopen message: (store, day, was) of each reopened sign-off."""
+    return [
+        [(r["store"], r["business_day"], r["was"]) for r in b["reopens"]]
+        for b in hook.bodies
+        if "reopens" in b
+    ]
+
+
+def test_a_run_reopening_sign_offs_tells_finance_once_which_days_and_why(
+    engine: Engine, finance_hook: Webhook, ops_hook: Webhook, smtp: tuple[Mailbox, int]
+) -> None:
+    box, port = smtp
+    exceptions(engine, [("x5120", "missing_in_erp", "persisting", 1)])
+    sign_off(engine, "1")  # signed by bob
+    sign_off(engine, signoff.ALL_STORES, review=False)  # prepared, not signed yet
+    exceptions(engine, [("x5120", "missing_in_erp", "resolved", 1)])  # a run changes the day
+    reopen(engine, run_id=7)
+    alert_settings = settings(
+        recon_alert_webhook_finance=finance_hook.url,
+        recon_alert_webhook_ops=ops_hook.url,
+        recon_alert_email_finance="controller@example.com",
+        recon_smtp_host="127.0.0.1",
+        recon_smtp_port=port,
+    )
+    first = send(engine, alert_settings)
+    again = send(engine, alert_settings)
+
+    #                       store  day           was
+    assert reopens_of(finance_hook) == [[
+        ("*", "2026-03-14", "prepared"),
+        ("1", "2026-03-14", "signed"),
+    ]]  # fmt: skip
+    assert ops_hook.bodies == []  # sign-offs are finance's
+    [body] = finance_hook.bodies
+    assert body["text"].splitlines() == [
+        "recon: 2 sign-offs reopened (1 signed) for finance (2026-03-14 12:00 UTC)",
+        "- [REOPENED, was prepared] all stores on 2026-03-14: reconcile run 7 changed all "
+        "stores on 2026-03-14: missing_in_erp 5120 at store 1 no longer open (difference "
+        "was none)",
+        "- [REOPENED, was signed] store 1 on 2026-03-14: reconcile run 7 changed store 1 on "
+        "2026-03-14: missing_in_erp 5120 no longer open (difference was none)",
+    ]
+    [mail] = box.messages
+    assert mail["To"] == "controller@example.com"
+    assert " ".join(mail["Subject"].split()) == body["text"].splitlines()[0]  # unfolded
+    assert "[REOPENED, was signed] store 1 on 2026-03-14: reconcile run 7" in mail.get_payload()
+    assert dict(first.counts) == {"finance_webhook_reopened": 2, "finance_email_reopened": 2}
+    assert dict(again.counts) == {}  # told once per channel
+
+    exceptions(engine, [("x5120", "missing_in_erp", "persisting", 1)])  # open again
+    sign_off(engine, "1")  # prepared and signed again, then another run changes it
+    exceptions(engine, [("x5120", "missing_in_erp", "resolved", 1)])
+    reopen(engine, run_id=8)
+    send(engine, alert_settings)
+    assert reopens_of(finance_hook)[1:] == [[("1", "2026-03-14", "signed")]]
+
+
+def test_a_reopen_message_the_receiver_refused_is_sent_next_run(
+    engine: Engine, finance_hook: Webhook
+) -> None:
+    exceptions(engine, [("x5120", "missing_in_erp", "persisting", 1)])
+    sign_off(engine, "1")
+    exceptions(engine, [("x5120", "missing_in_erp", "resolved", 1)])
+    reopen(engine, run_id=7)
+    alert_settings = settings(recon_alert_webhook_finance=finance_hook.url)
+    finance_hook.status = 503
+    down = send(engine, alert_settings)
+    finance_hook.status = 200
+    up = send(engine, alert_settings)
+
+    assert down.problems == [
+        "alerts: webhook for finance answered HTTP 503; 1 reopened sign-offs will be sent next run"
+    ]
+    assert reopens_of(finance_hook) == [[("1", "2026-03-14", "signed")]]
+    assert up.problems == []

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
-from recon.app import signoff
+from recon.app import signoff, ui
 from recon.app.auth import User
 from recon.warehouse.models import ExceptionRow
 from recon.warehouse.signoff import ALL_STORES, reopen_changed
@@ -131,3 +131,21 @@ def test_an_empty_warehouse_has_nothing_to_sign(data: Warehouse) -> None:
     at = app(PAGE, role="finance")
     assert not at.exception
     assert "No takings for these stores and days: nothing to sign off yet." in _texts(at)
+
+
+def test_the_panel_reads_the_renders_one_state_though_a_sign_off_commits_mid_render(
+    data: Warehouse,
+) -> None:
+    """The panel's reads go through the render's `ui.reading()`: a colleague preparing the
+    day while the page renders shows on the next render, not half on this one."""
+    _seed(data)
+
+    def state() -> list[str]:
+        return ui.signoff_view(data.url, DAY, "1", [DAY]).that_day["state"].to_list()
+
+    with ui.reading():
+        first = state()
+        signoff.prepare(data.engine, "1", DAY, User("ann", "finance"))  # commits meanwhile
+        second = state()
+    #      one render      the next render
+    assert (first, second, state()) == ([], [], ["prepared"])

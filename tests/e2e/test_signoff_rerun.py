@@ -1,7 +1,8 @@
 """Sign-off through the jobs, on SQLite and PostgreSQL: the small scenario synced, collected
 and reconciled; a store-day and its whole day signed; a reconcile run that changes nothing
-leaves them signed, one after the ERP lost a document of the store-day reopens both (and
-says so in its counts), and a further run leaves them as they are."""
+leaves them signed (looking at no day), one after the ERP lost a document of the store-day
+reopens both (and says so in its counts, having looked at that one day), and a further run
+leaves them as they are."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def test_a_signed_day_stays_signed_until_a_run_changes_it(
 
         reconcile_job(w.settings)  # nothing changed
         assert "signoffs_reopened" not in _last_counts(w)
+        assert '"signoff_days_checked": 0' in _last_counts(w)  # nothing to look at
         assert {s["store"]: s["state"] for s in signoff_list(w.settings, day=day)} == {
             store: "signed",
             ALL_STORES: "signed",
@@ -62,6 +64,7 @@ def test_a_signed_day_stays_signed_until_a_run_changes_it(
             conn.execute(delete(ErpDocument).where(ErpDocument.pos_ref == order))
         reconcile_job(w.settings)
         assert '"signoffs_reopened": 2' in _last_counts(w)
+        assert '"signoff_days_checked": 1' in _last_counts(w)  # the one day it changed
         listed = {s["store"]: s for s in signoff_list(w.settings, day=day)}
         assert {k: s["state"] for k, s in listed.items()} == {
             store: "reopened",

@@ -9,13 +9,14 @@ texts (never a setting or a secret).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Literal
 
 from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
+from recon.warehouse.signoff import scope_label
 
-__all__ = ["Alert", "Digest", "Reason"]
+__all__ = ["Alert", "Digest", "Reason", "Reopen", "ReopenDigest"]
 
 Reason = Literal["new", "aged"]
 TEXT_LINES = 20  # lines of the `text` summary; the items carry every alert
@@ -118,5 +119,82 @@ class Digest:
                 body.append(f"    fix:  {item['fix']}")
             body.append(f"    id:   {a.exception_id}, first seen {a.record['first_seen']}")
             body.append("")
+        msg.set_content("\n".join(body))
+        return msg
+
+
+@dataclass(frozen=True)
+class Reopen:
+    """A sign-off a reconcile run reopened: the store-day (store `*`: every store of the
+    day), what it was (`signed`, `prepared`), when and why (the run's reason)."""
+
+    signoff_id: int
+    store: str
+    business_day: date
+    was: str
+    at: datetime
+    reason: str
+
+    def line(self) -> str:
+        return f"[REOPENED, was {self.was}] {scope_label(self.store, self.business_day)}: " + (
+            self.reason
+        )
+
+    def item(self) -> dict[str, object]:
+        return {
+            "signoff_id": self.signoff_id,
+            "store": self.store,
+            "business_day": self.business_day.isoformat(),
+            "was": self.was,
+            "reopened_at": self.at.isoformat(),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class ReopenDigest:
+    """One message to finance per run: the sign-offs reconcile runs reopened since the
+    last one sent, and why."""
+
+    owner: str
+    reopens: list[Reopen]
+    at: datetime
+
+    def counts(self) -> dict[str, int]:
+        return {"reopened": len(self.reopens)}
+
+    @property
+    def subject(self) -> str:
+        signed = sum(r.was == "signed" for r in self.reopens)
+        return (
+            f"recon: {len(self.reopens)} sign-offs reopened ({signed} signed) for {self.owner} "
+            f"({self.at:%Y-%m-%d %H:%M} UTC)"
+        )
+
+    def text(self) -> str:
+        lines = [self.subject]
+        lines += [f"- {r.line()}" for r in self.reopens[:TEXT_LINES]]
+        if len(self.reopens) > TEXT_LINES:
+            lines.append(f"... and {len(self.reopens) - TEXT_LINES} more (see items / dashboard)")
+        return "\n".join(lines)
+
+    def payload(self) -> dict[str, Any]:
+        """The webhook body, as a digest's: `text` for people, `reopens` for tools."""
+        return {
+            "text": self.text(),
+            "owner": self.owner,
+            "at": self.at.isoformat(),
+            "counts": self.counts(),
+            "reopens": [r.item() for r in self.reopens],
+        }
+
+    def email(self, sender: str, to: list[str]) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = self.subject
+        msg["From"] = sender
+        msg["To"] = ", ".join(to)
+        body = [self.subject, ""]
+        for r in self.reopens:
+            body += [r.line(), f"    reopened at {r.at:%Y-%m-%d %H:%M} UTC; prepare it again", ""]
         msg.set_content("\n".join(body))
         return msg

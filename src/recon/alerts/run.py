@@ -8,6 +8,12 @@ same channel, and a receiver that is down is a problem of this run and gets ever
 again next run. An exception first alerted when already aged goes once, as aged (both
 events are written). Only open exceptions (new, persisting) are alerted. At most
 `MAX_ITEMS` per digest; the rest follow next run. It must not change exception statuses.
+
+The sign-offs reconcile runs reopened go to finance (who signs days off) the same way: one
+message per channel listing each reopened store-day, what it was (signed, prepared) and the
+run's reason, remembered as a `signoff_events` row per sign-off and channel (actor
+`alerts`, action `alerted_reopen`, note = the channel) after the receiver took it; a reopen
+is due on a channel until such a row follows it.
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import aliased
 
 from recon.alerts.channels import DeliveryFailed, post_webhook, send_email
-from recon.alerts.digest import Alert, Digest
+from recon.alerts.digest import Alert, Digest, Reopen, ReopenDigest
 from recon.alerts.settings import OWNERS, AgeThresholds
 from recon.config import Settings
+from recon.kinds import FINANCE
 from recon.reconcile.history import OPEN_STATUSES, to_records
 from recon.warehouse.exceptions import read_exceptions
-from recon.warehouse.models import ExceptionEvent
+from recon.warehouse.models import ExceptionEvent, Signoff, SignoffEvent
 from recon.warehouse.runs import RunLog
+from recon.warehouse.signoff import ENGINE, PREPARED, SIGNED
 
 __all__ = ["ACTOR", "MAX_ITEMS", "send_alerts"]
 
@@ -36,6 +45,7 @@ log = logging.getLogger("recon.alerts")
 
 ACTOR = "alerts"
 ACTIONS = {"new": "alerted_new", "aged": "alerted_aged"}
+REOPEN_ACTION = "alerted_reopen"
 MAX_ITEMS = 500
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -84,13 +94,94 @@ def _due(
     return out[:MAX_ITEMS]
 
 
+def _reopens_due(engine: Engine, channel: str) -> list[Reopen]:
+    """The run reopens not yet sent on `channel` (oldest first, at most MAX_ITEMS), each with
+    what the sign-off was before (its last `prepared` or `signed` event)."""
+    v, s, sent = SignoffEvent, Signoff, aliased(SignoffEvent)
+    later = (
+        select(sent.id)
+        .where(
+            sent.signoff_id == v.signoff_id,
+            sent.actor == ACTOR,
+            sent.action == REOPEN_ACTION,
+            sent.note == channel,
+            sent.id > v.id,
+        )
+        .exists()
+    )
+    due = (
+        select(v.id, v.signoff_id, v.at, v.note, s.store, s.business_day)
+        .join(s, s.id == v.signoff_id)
+        .where(v.actor == ENGINE, v.action == "reopened", ~later)
+        .order_by(v.id)
+        .limit(MAX_ITEMS)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(due).all()
+        ids = sorted({r.signoff_id for r in rows})
+        states = conn.execute(
+            select(v.signoff_id, v.id, v.action)
+            .where(v.signoff_id.in_(ids), v.action.in_((PREPARED, SIGNED)))
+            .order_by(v.id)
+        ).all()
+    out = []
+    for r in rows:
+        was = [a for sid, i, a in states if sid == r.signoff_id and i < r.id]
+        at = r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=UTC)
+        out.append(
+            Reopen(r.signoff_id, r.store, r.business_day, was[-1] if was else PREPARED, at,
+                   r.note or "")
+        )  # fmt: skip
+    return out
+
+
+def _send_reopens(
+    engine: Engine,
+    settings: Settings,
+    run: RunLog,
+    now: datetime,
+    webhook_transport: Any,
+    unrouted: list[str],
+) -> None:
+    """One message per finance channel of the sign-offs runs reopened since the last."""
+    channels = settings.alert_channels(FINANCE)
+    if not channels:
+        if due := _reopens_due(engine, "webhook"):
+            unrouted.append(
+                f"{len(due)} reopened sign-offs are not alerted: set "
+                f"RECON_ALERT_WEBHOOK_{FINANCE.upper()} or RECON_ALERT_EMAIL_{FINANCE.upper()}"
+            )
+        return
+    for channel in channels:
+        due = _reopens_due(engine, channel)
+        if not due:
+            continue
+        try:
+            _deliverer(settings, FINANCE, channel, webhook_transport)(
+                ReopenDigest(FINANCE, due, now)
+            )
+        except DeliveryFailed as exc:
+            run.problem(f"alerts: {exc}; {len(due)} reopened sign-offs will be sent next run")
+            run.counts[f"{FINANCE}_{channel}_failed"] += len(due)
+            continue
+        events = [
+            {"signoff_id": r.signoff_id, "at": now, "actor": ACTOR, "action": REOPEN_ACTION,
+             "note": channel}
+            for r in {r.signoff_id: r for r in due}.values()
+        ]  # fmt: skip
+        with engine.begin() as conn:
+            conn.execute(insert(SignoffEvent), events)
+        run.counts[f"{FINANCE}_{channel}_reopened"] += len(due)
+        log.info("alerts owner=%s channel=%s reopened=%d", FINANCE, channel, len(due))
+
+
 def _deliverer(
     settings: Settings, owner: str, channel: str, webhook_transport: Any
-) -> Callable[[Digest], None]:
+) -> Callable[[Digest | ReopenDigest], None]:
     if channel == "webhook":
         url = settings.alert_webhook(owner) or ""
 
-        def webhook(digest: Digest) -> None:
+        def webhook(digest: Digest | ReopenDigest) -> None:
             post_webhook(owner, url, digest.payload(), transport=webhook_transport)
 
         return webhook
@@ -100,7 +191,7 @@ def _deliverer(
         settings.alert_emails(owner),
     )
 
-    def email(digest: Digest) -> None:
+    def email(digest: Digest | ReopenDigest) -> None:
         message: EmailMessage = digest.email(settings.recon_smtp_from, to)
         send_email(owner, host, port, message)
 
@@ -165,6 +256,7 @@ def send_alerts(
                 if n:
                     run.counts[f"{owner}_{channel}_{reason}"] += n
             log.info("alerts owner=%s channel=%s sent=%d", owner, channel, len(due))
+    _send_reopens(engine, settings, run, now, webhook_transport, unrouted)
     for line in unrouted:
         log.warning("alerts: %s", line)
     return unrouted

@@ -3,7 +3,8 @@ its state, the prepare / sign / reject / withdraw buttons the signed-in role may
 evidence kept at preparation, the events (the reopen reason among them), the days not
 signed yet, and the exports of sign-offs, evidence and events.
 
-Reads through `recon.warehouse.signoff` on one connection per render; acts through
+Reads on the render's one connection (`ui.signoff_view`, through `ui.reading`, like every
+page's reads); acts through
 `recon.app.signoff` (which checks the role again, server side). The chosen day and store
 live in the URL (`so_day`, `so_store`).
 """
@@ -11,7 +12,7 @@ live in the URL (`so_day`, `so_store`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -21,21 +22,11 @@ from sqlalchemy import Engine
 from recon.app import signoff, ui
 from recon.app.auth import User
 from recon.app.money import exception_value, money, store_label
-from recon.warehouse.signoff import (
-    ALL_STORES,
-    PREPARED,
-    REOPENED,
-    SIGNED,
-    events_frame,
-    evidence_frame,
-    signoffs_frame,
-    unsigned_frame,
-)
+from recon.warehouse.signoff import ALL_STORES, PREPARED, REOPENED, SIGNED
 
 __all__ = ["DAY_PARAM", "STORE_PARAM", "panel"]
 
 DAY_PARAM, STORE_PARAM = "so_day", "so_store"
-UNSIGNED_DAYS = 31  # the days-not-signed list looks back this far at least
 
 
 def _parse_day(text: str | None) -> date | None:
@@ -83,14 +74,15 @@ def _act(action: Callable[[], object], done: str) -> None:
 
 
 def panel(
-    engine: Engine,
+    url: str,
     user: User,
     days: list[date],
     stores_of: dict[date, list[str]],
     names: dict[str, str],
 ) -> None:
     """The panel over these business days (newest first) and the stores with takings on
-    each; the days not signed yet over at least the UNSIGNED_DAYS up to the newest."""
+    each, from the warehouse at `url`; the days not signed yet over at least a month up to
+    the newest."""
     if not days:
         st.info("No takings for these stores and days: nothing to sign off yet.")
         return
@@ -113,17 +105,9 @@ def panel(
     )
     ui.set_url({DAY_PARAM: day.isoformat(), STORE_PARAM: store})
 
-    with engine.connect() as conn:  # one consistent state for the whole panel
-        that_day = signoffs_frame(conn, day_from=day, day_to=day)
-        mine = that_day.filter(pl.col("store") == store)
-        ids = mine["id"].to_list()
-        evidence = evidence_frame(conn, ids)
-        events = events_frame(conn, ids)
-        since = min(min(days), max(days) - timedelta(days=UNSIGNED_DAYS - 1))
-        unsigned = unsigned_frame(conn, since, max(days))
-        in_scope = signoffs_frame(conn, day_from=min(days), day_to=max(days))
-        every_evidence = evidence_frame(conn, in_scope["id"].to_list())
-        every_event = events_frame(conn, in_scope["id"].to_list())
+    view = ui.signoff_view(url, day, store, days)
+    that_day, evidence, events, since = view.that_day, view.evidence, view.events, view.since
+    mine = that_day.filter(pl.col("store") == store)
 
     row = mine.row(0, named=True) if mine.height else None
     state = row["state"] if row else None
@@ -155,7 +139,7 @@ def panel(
     else:
         st.error(ui.literal(f"Reopened: {row['reason']}"))
 
-    _buttons(engine, user, store, day, state, row)
+    _buttons(ui.engine(url), user, store, day, state, row)
 
     if row is not None:
         if row["comment"]:
@@ -166,17 +150,17 @@ def panel(
         ui.show_frame(events.drop("signoff_id", "detail"), key="so_events")
 
     st.markdown(f"**Days not signed yet** ({since:%Y-%m-%d} to {max(days):%Y-%m-%d})")
-    if unsigned.is_empty():
+    if view.unsigned.is_empty():
         st.success("Every store-day of these days is signed.")
     else:
-        shown = unsigned.with_columns(
+        shown = view.unsigned.with_columns(
             pl.col("store").map_elements(lambda s: _label(s, names), return_dtype=pl.String)
         )
         ui.show_frame(shown, key="so_unsigned")
     st.markdown("**Export** the sign-offs of these days, their evidence and their events")
-    ui.downloads(in_scope, "signoffs")
-    ui.downloads(every_evidence, "signoff_evidence")
-    ui.downloads(every_event, "signoff_events")
+    ui.downloads(view.in_scope, "signoffs")
+    ui.downloads(view.every_evidence, "signoff_evidence")
+    ui.downloads(view.every_event, "signoff_events")
 
 
 def _buttons(

@@ -324,6 +324,11 @@ def saved_views(url: str, owner: str) -> dict[str, dict[str, str]]:
     return _read(url, views_of, owner)
 
 
+def signoff_view(url: str, day: date, store: str, days: list[date]) -> queries.SignoffView:
+    """The sign-off panel's reads (not cached: an action shows on the next run)."""
+    return _read(url, queries.signoff_view, day, store, days)
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def map_settings(url: str) -> MapSettings:
     """The mappings' `[settings]`, typed (the worklist's due hours among them)."""

@@ -26,6 +26,12 @@ The rules:
   the reason (which exceptions, what money) in its events and in the audit trail of each
   exception concerned (`exception_events`, action `signoff_reopened`). An unchanged day
   stays as it is; a reopened one is not looked at again, so the check is idempotent.
+- A whole (unscoped) run compares only the days it could have changed (`days_to_check`):
+  those of an exception it opened, closed or gave other values, those whose takings rows
+  changed, and those where a person closed or reopened an exception since the last
+  unscoped run that checked; every prepared or signed day when a reconcile run since then
+  failed (it may have written without checking). So it reopens exactly what comparing
+  every day would, at the cost of what the run changed.
 
 Who may act (roles) is the dashboard's business (`recon.app.signoff`); this module keeps
 the states, the evidence and the four-eyes rule. Functions take a `Connection`; the caller
@@ -50,14 +56,17 @@ from recon.warehouse.db import CHUNK
 from recon.warehouse.models import (
     ExceptionEvent,
     ExceptionRow,
+    Run,
     Signoff,
     SignoffEvent,
     SignoffEvidence,
     Takings,
 )
+from recon.warehouse.runs import RunLog
 
 __all__ = [
     "ALL_STORES",
+    "CHECKED",
     "PREPARED",
     "REOPENED",
     "SIGNED",
@@ -65,8 +74,10 @@ __all__ = [
     "Evidence",
     "Reopened",
     "SignoffError",
+    "changed_days",
     "changes",
     "current_evidence",
+    "days_to_check",
     "events_frame",
     "evidence_frame",
     "fingerprint",
@@ -74,6 +85,7 @@ __all__ = [
     "prepare",
     "records",
     "reject",
+    "reopen_after_run",
     "reopen_changed",
     "review",
     "scope_label",
@@ -88,6 +100,8 @@ ACTIVE = (PREPARED, SIGNED)  # what a run compares with its evidence
 OPEN = ("new", "persisting")
 TAKINGS = "takings"  # the evidence kind of a takings row
 ENGINE = "engine"  # the actor of a reopen
+PERSON_ACTIONS = ("closed", "reopened")  # a person closing or reopening an exception by hand
+CHECKED = "signoff_days_checked"  # the run count an unscoped run's check leaves
 SHOWN = 10  # changes spelt out in a reason; the rest are counted (all are in `detail`)
 _PLACES = Decimal("0.001")
 _CENT = Decimal("0.01")
@@ -488,6 +502,86 @@ def reject(conn: Connection, store: str, day: date, actor: str, reason: str, now
     return action
 
 
+_EVIDENCE_COLUMNS = (
+    "store", "business_day", "kind", "currency", "pos_value", "erp_value", "difference",
+)  # fmt: skip
+
+
+def changed_days(previous: pl.DataFrame, merged: pl.DataFrame) -> set[date]:
+    """The business days whose evidence a run's exceptions may have changed: of every
+    exception open before or now that is new, or whose being open (new, persisting), store,
+    day, kind, currency or values differ from `previous` (the table before the run), its
+    day before and now. Both frames have the exceptions' schema; an id absent from `merged`
+    is unchanged."""
+
+    def view(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(
+            "id", pl.col("status").is_in(list(OPEN)).alias("open"), *_EVIDENCE_COLUMNS
+        )
+
+    now, before = view(merged), view(previous)
+    joined = now.join(before, on="id", how="left", suffix="_was", nulls_equal=True)
+    differs = pl.col("open_was").is_null()  # not there before
+    for column in ("open", *_EVIDENCE_COLUMNS):
+        differs |= pl.col(column).ne_missing(pl.col(f"{column}_was"))
+    found = joined.filter(differs & (pl.col("open") | pl.col("open_was").fill_null(False)))
+    return set(found["business_day"].drop_nulls()) | set(found["business_day_was"].drop_nulls())
+
+
+def days_to_check(conn: Connection, changed: Iterable[date]) -> set[date]:
+    """The days an unscoped run compares with their sign-offs: the days it `changed` and
+    those of the exceptions a person closed or reopened since the last unscoped run that
+    checked (its `signoff_days_checked` count). With no such run, or a reconcile run since
+    then that failed or did not finish (it may have written and not checked), every day with
+    a prepared or signed sign-off."""
+    r = Run
+    runs = conn.execute(
+        select(r.started_at, r.status, r.counts)
+        .where(r.job == "reconcile", r.status != "running")
+        .order_by(r.started_at.desc(), r.id.desc())
+    )
+    since: datetime | None = None
+    for started, status, counts in runs:
+        if status not in ("ok", "partial"):
+            break
+        if CHECKED in json.loads(counts or "{}"):
+            since = started
+            break
+    if since is None:
+        s = Signoff
+        active = select(s.business_day).where(s.state.in_(ACTIVE)).distinct()
+        return {d for (d,) in conn.execute(active)}
+    x, v = ExceptionRow, ExceptionEvent
+    by_people = (
+        select(x.business_day)
+        .join(v, v.exception_id == x.id)
+        .where(v.at >= since, v.action.in_(PERSON_ACTIONS))
+        .distinct()
+    )
+    return set(changed) | {d for (d,) in conn.execute(by_people) if d is not None}
+
+
+def reopen_after_run(
+    conn: Connection,
+    now: datetime,
+    run: RunLog,
+    previous: pl.DataFrame,
+    merged: pl.DataFrame,
+    takings_changed: Iterable[date],
+    *,
+    day: date | None = None,
+    store: str | None = None,
+) -> list[Reopened]:
+    """The check after a reconcile run that read the exceptions `previous`, wrote `merged`
+    and changed the takings of the days `takings_changed`: a scoped run checks its scope; an
+    unscoped run the days it changed (`days_to_check`), counted as `signoff_days_checked`."""
+    days = None
+    if day is None and store is None:
+        days = days_to_check(conn, {*takings_changed, *changed_days(previous, merged)})
+        run.counts[CHECKED] = len(days)
+    return reopen_changed(conn, now, run_id=run.id, day=day, store=store, days=days)
+
+
 def reopen_changed(
     conn: Connection,
     now: datetime,
@@ -495,17 +589,24 @@ def reopen_changed(
     run_id: int | None = None,
     day: date | None = None,
     store: str | None = None,
+    days: Iterable[date] | None = None,
 ) -> list[Reopened]:
     """Reopen every prepared or signed sign-off (of `day`, of `store` and the all-stores
-    ones, when a run was scoped) whose evidence differs now; the reasons in their events
-    and in the audit trail of the exceptions concerned."""
+    ones, when a run was scoped; of `days` when given) whose evidence differs now; the
+    reasons in their events and in the audit trail of the exceptions concerned."""
     s = Signoff
     stmt = select(s.id, s.store, s.business_day, s.fingerprint).where(s.state.in_(ACTIVE))
     if day is not None:
         stmt = stmt.where(s.business_day == day)
     if store is not None:
         stmt = stmt.where(or_(s.store == store, s.store == ALL_STORES))
-    active = conn.execute(stmt.order_by(s.business_day, s.store)).all()
+    if days is None:
+        active = conn.execute(stmt.order_by(s.business_day, s.store)).all()
+    else:
+        active = []
+        for part in _chunks(sorted(set(days))):
+            active += conn.execute(stmt.where(s.business_day.in_(part))).all()
+        active.sort(key=lambda r: (r.business_day, r.store))
     if not active:
         return []
     by_day = _day_evidence(conn, [r.business_day for r in active])

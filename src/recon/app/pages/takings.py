@@ -179,4 +179,4 @@ with tab_signoff:
         d: sorted(set(attributed.filter(pl.col("business_day") == d)["store"].to_list()))
         for d in signoff_days
     }
-    panel(ui.engine(url), user, signoff_days, stores_of, names)
+    panel(url, user, signoff_days, stores_of, names)

@@ -44,8 +44,10 @@ from recon.app.queries.sync_health import (
     sync_posts,
 )
 from recon.app.queries.takings import (
+    SignoffView,
     latest_closed_day,
     revenue_by_store_day,
+    signoff_view,
     store_day_money,
     takings,
     takings_by_store_day,
@@ -64,6 +66,7 @@ __all__ = [
     "OrderChain",
     "RawRecord",
     "RunChanges",
+    "SignoffView",
     "Totals",
     "account_changes",
     "ageing",
@@ -85,6 +88,7 @@ __all__ = [
     "revenue_by_store_day",
     "runs",
     "schema_of",
+    "signoff_view",
     "stock_variances",
     "store_day_money",
     "store_names",

@@ -1,10 +1,11 @@
-"""The Takings page: takings per store-day and tender, the variance by cause, and revenue and
-VAT by documents.
+"""The Takings page: takings per store-day and tender, the variance by cause, revenue and
+VAT by documents, and what its sign-off panel shows.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from recon.app.queries._frames import (
     schema_of,
 )
 from recon.warehouse.models import ErpDocument, MapStore, PosOrder, Takings, WaterfallPart
+from recon.warehouse.signoff import events_frame, evidence_frame, signoffs_frame, unsigned_frame
 
 _TAKINGS_SCHEMA = schema_of(Takings)
 
@@ -249,3 +251,43 @@ def latest_closed_day(conn: Connection, today: date) -> date | None:
     if closed is not None:
         return closed
     return conn.execute(select(func.max(t.business_day))).scalar_one_or_none()
+
+
+UNSIGNED_DAYS = 31  # the days-not-signed list looks back this far at least
+
+
+@dataclass(frozen=True)
+class SignoffView:
+    """What the sign-off panel shows of one store (or all stores) on one day, and of the
+    days around it: the sign-offs of that day, the chosen one's evidence and events, the
+    days not signed yet since `since`, and every sign-off of the days with its evidence and
+    events (the exports)."""
+
+    that_day: pl.DataFrame
+    evidence: pl.DataFrame
+    events: pl.DataFrame
+    since: date
+    unsigned: pl.DataFrame
+    in_scope: pl.DataFrame
+    every_evidence: pl.DataFrame
+    every_event: pl.DataFrame
+
+
+def signoff_view(conn: Connection, day: date, store: str, days: list[date]) -> SignoffView:
+    """The sign-off panel's reads for `store` (or `*`) on `day`, over the days `days`
+    (not empty); the days not signed yet over at least `UNSIGNED_DAYS` up to the newest."""
+    that_day = signoffs_frame(conn, day_from=day, day_to=day)
+    ids = that_day.filter(pl.col("store") == store)["id"].to_list()
+    since = min(min(days), max(days) - timedelta(days=UNSIGNED_DAYS - 1))
+    in_scope = signoffs_frame(conn, day_from=min(days), day_to=max(days))
+    every = in_scope["id"].to_list()
+    return SignoffView(
+        that_day=that_day,
+        evidence=evidence_frame(conn, ids),
+        events=events_frame(conn, ids),
+        since=since,
+        unsigned=unsigned_frame(conn, since, max(days)),
+        in_scope=in_scope,
+        every_evidence=evidence_frame(conn, every),
+        every_event=events_frame(conn, every),
+    )
