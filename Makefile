@@ -44,6 +44,7 @@ bench: setup
 	$(PY) -m recon.sync.bench --orders 10000 --faults
 	$(PY) -m recon.reconcile.bench --orders 1000000 --dir var/bench/snap1m
 	$(PY) -m recon.app.bench
+	$(PY) -m recon.warehouse.bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
