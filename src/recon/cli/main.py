@@ -574,7 +574,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):  # no flush error at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:  # never a traceback: one line, the detail under --verbose
+    except BaseException as exc:  # never a traceback: one line, the detail under --verbose
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        # Not only Exception: a Rust panic in Polars is a pyo3 PanicException(BaseException).
         if args.verbose:
             log.exception("recon %s failed", args.command)
         print(
