@@ -575,11 +575,120 @@ def test_an_erp_document_with_no_pos_order_is_a_chain_of_its_own(warehouse: Engi
     assert statuses(named)[0] == ("order", "4444", "missing", "broken")
 
 
-@pytest.mark.parametrize("ident", ["nope", "", "   "])
-def test_an_unknown_id_is_not_found(warehouse: Engine, ident: str) -> None:
+@pytest.mark.parametrize(
+    ("ident", "message"),
+    [
+        ("nope", "no POS order, ERP document or journal with ID 'nope'"),
+        ("", "give a POS order id or an ERP document number"),
+        ("   ", "give a POS order id or an ERP document number"),
+        ("%", "no POS order, ERP document or journal with ID '%'"),  # no LIKE: equality
+        ("5_2_", "no POS order, ERP document or journal with ID '5_2_'"),
+        ("5120' OR '1'='1", "no POS order, ERP document or journal with ID \"5120' OR '1'='1\""),
+        ("\uff15\uff11\uff12\uff10", "no POS order, ERP document or journal with ID '５１２０'"),
+        ("5120\u200b", "no POS order, ERP document or journal with ID '5120\\u200b'"),
+        # PostgreSQL refused the NUL, every driver the surrogate: a DataError, not NotFound
+        ("51\x0020", "'51\\x0020' is no ID: it holds a NUL character"),
+        ("\udcff", "'\\udcff' is no ID: it holds a character that is not UTF-8 text (a lone "
+                   "surrogate)"),
+        ("x" * 10_000, f"no POS order, ERP document or journal with ID {'x' * 60!r}... "
+                       "(10000 characters)"),
+    ],
+)  # fmt: skip
+def test_an_unknown_id_is_not_found(warehouse: Engine, ident: str, message: str) -> None:
     load(warehouse, orders="order_id gross\n5120 12.00")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         chain_of(warehouse, ident)
+    assert str(caught.value) == message
+
+
+def test_a_document_of_the_wrong_type_is_a_broken_link_not_lost(warehouse: Engine) -> None:
+    """Before, an invoice carrying a refund or a credit note carrying a sale was in the
+    records but in no link: the chain said nothing of it."""
+    load(
+        warehouse,
+        orders="""
+        order_id gross  refunds
+        5120     12.00  -
+        5130     -12.00 5120
+        """,
+        documents="""
+        doc_no pos_ref gross  type
+        SO-1   5120    12.00  sales_order
+        CN-2   5120    -1.00  credit_note
+        IN-9   5130    -12.00 invoice
+        """,
+    )
+    chain = chain_of(warehouse, "5120")
+    assert statuses(chain) == [
+        # role          ref     status        level
+        ("order", "5120", "completed", "ok"),
+        ("documents", "SO-1", "posted", "ok"),
+        ("documents", "CN-2", "wrong_type", "broken"),  # a credit note carries the sale
+        ("refunds", "5130", "completed", "ok"),
+        ("credit_notes", None, "missing", "broken"),  # the refund has no credit note
+        ("credit_notes", "IN-9", "wrong_type", "broken"),  # an invoice carries the refund
+    ]
+    assert chain.credit_notes[1].detail == "a invoice carries the refund 5130"
+    assert chain.status == "broken"
+
+
+@pytest.mark.parametrize("ident", ["7001", "7002", "CN-7"])
+def test_a_refund_chain_loop_is_one_broken_chain(warehouse: Engine, ident: str) -> None:
+    """Refunds whose original is a refund: 7001 and 7002 name each other."""
+    load(
+        warehouse,
+        orders="""
+        order_id gross refunds
+        7001     -3.00 7002
+        7002     -3.00 7001
+        """,
+        documents="""
+        doc_no pos_ref gross type
+        CN-7   7001    -3.00 credit_note
+        """,
+    )
+    chain = chain_of(warehouse, ident)
+    sale, refund = ("7002", "7001") if ident != "7002" else ("7001", "7002")
+    assert (chain.order_id, chain.status) == (sale, "broken")
+    assert chain.order is not None
+    assert (chain.order.status, chain.order.detail) == (
+        "not_a_sale",
+        f"a refund of {refund}; no sale starts this chain",
+    )
+    assert [r.ref for r in chain.refunds] == [refund]
+
+
+def test_a_refund_of_itself_is_not_its_own_refund(warehouse: Engine) -> None:
+    load(warehouse, orders="order_id gross refunds\n7005 -3.00 7005")
+    chain = chain_of(warehouse, "7005")
+    assert [(role, link.ref, link.status) for role, link in chain.links()] == [
+        ("order", "7005", "not_a_sale"),
+        ("documents", None, "missing"),  # no credit note carries it
+    ]
+    assert (chain.refunds, chain.status) == ((), "broken")
+
+
+def test_the_text_tree_escapes_what_a_terminal_would_act_on(warehouse: Engine) -> None:
+    """Vendor text with a newline could fake a line (`FAKE: ok`); an escape sequence could
+    recolour, clear or retitle the terminal."""
+    load(
+        warehouse,
+        orders="order_id gross\n5120 12.00",
+        posts="post_key order status reason\nsale:5120 5120 held x",
+    )
+    with warehouse.begin() as conn:
+        conn.execute(
+            insert(ErpDocument),
+            [_doc({"doc_no": "SO-1\x1b]0;pwn\x07\nFAKE: ok\u202e", "pos_ref": "5120",
+                   "gross": "12.00"})],
+        )  # fmt: skip
+        conn.execute(
+            SyncPost.__table__.update().values(reason="bad\r\x1b[2Jline", message="\x9b31m")
+        )
+    text = chain_of(warehouse, "5120").text()
+    assert "    SO-1\\x1b]0;pwn\\x07\\nFAKE: ok\\u202e  posted [ok]  12.00 GBP" in text
+    assert "    sale:5120  held [broken]  bad\\r\\x1b[2Jline; \\x9b31m" in text
+    assert all(c.isprintable() for line in text.splitlines() for c in line)
 
 
 def test_the_drill_down_records_include_the_refunds(warehouse: Engine) -> None:

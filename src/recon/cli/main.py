@@ -541,8 +541,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from recon.warehouse.db import text_problem
+
+    given = sys.argv[1:] if argv is None else list(argv)
+    for arg in given:  # argv bytes that are not UTF-8 arrive as lone surrogates
+        if (problem := text_problem(arg)) is not None:
+            print(f"recon: argument {arg!r} holds {problem}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(given)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

@@ -16,22 +16,28 @@ Finding the chain (`find_chain`), ID tried in this order:
    sale). A document that carries no POS order is a chain of its own, with no order.
 3. an ERP journal id whose lines carry a POS order id (a per-order receipt or payment).
    A store-day journal (`{store}-{YYYY-MM-DD}`) is no one order's: `NotFound` says so.
-Anything else is `NotFound` (the CLI: exit 1 and one line).
+Anything else is `NotFound` (the CLI: exit 1 and one line), so is an ID no warehouse can hold
+(a NUL, a lone surrogate); a message repeats at most 60 characters of the ID.
 
 Each link has a `status` (the word) and a `level`: ok, pending or broken.
 - order (the sale) and each refund: `completed` (and paid: due in the ERP) ok; `open`, or
   `unpaid`, pending (it may still complete; it must not post before); `cancelled` ok (never
-  posts); `missing` broken (an ERP record names a POS order the warehouse lacks).
+  posts); `missing` broken (an ERP record names a POS order the warehouse lacks);
+  `not_a_sale` broken when the order the chain starts at is a refund (a loop: a refund of
+  itself, or of a refund); its documents are then its credit notes. A refund is never its
+  own refund.
 - documents: the sale's invoices / sales orders by posting date. The first is `posted`, or
-  `wrong_amount` / `wrong_day` / `wrong_store` / `wrong_lines` while the engine has that open
-  exception on the sale, or `not_due` when the sale is not completed and paid (posted
-  anyway); every later one is `duplicate`; all but `posted` are broken. A completed, paid
-  sale of a per_order store with no document gets a link with no ref, from its sync post:
-  `not_collected` (the sync posted it, no collect has read it yet: pending), `posting` (the
-  sync is retrying: pending), `held` / `failed` (broken, with the sync's reason), else
-  `not_posted_yet` while younger than the engine's grace (pending), else `missing` (broken).
-  A daily_journal store's sales have no documents of their own (its store-day journal is
-  their posting, under tenders).
+  `wrong_amount` / `wrong_day` / `wrong_store` / `wrong_lines` while the engine has that
+  open exception on the sale, or `not_due` when the sale is not completed and paid (posted
+  anyway); every later one is `duplicate`; all but `posted` are broken. A document of the
+  other kind carrying the order (a credit note carrying the sale, an invoice a refund) is
+  `wrong_type` (broken), listed with that order's documents: nothing on the chain is left
+  out. A completed, paid sale of a per_order store with no document gets a link with no ref,
+  from its sync post: `not_collected` (the sync posted it, no collect has read it yet:
+  pending), `posting` (the sync is retrying: pending), `held` / `failed` (broken, with the
+  sync's reason), else `not_posted_yet` while younger than the engine's grace (pending),
+  else `missing` (broken). A daily_journal store's sales have no documents of their own (its
+  store-day journal is their posting, under tenders).
 - credit_notes: each refund's documents, as documents (a completed, paid refund of a
   per_order store without one: as a sale without a document); a credit note naming the sale
   as its `original_pos_ref` but carrying no refund of it is `no_refund` (broken).
@@ -58,6 +64,9 @@ store-day journal is the order's only tender posting, and which order of the day
 cannot be told; an explained variance is the explaining exception's chain's). A variance of
 a per_order store-day that the order's own receipts agree with is another order's.
 
+`Chain.text` writes every character a terminal would act on (escape sequences, newlines,
+bidi overrides) as its escape: vendor text cannot forge a line or drive the terminal.
+
 Overall status: `broken` when an open exception is on the chain or a link is broken; else
 `pending` when a link is pending; else `ok`.
 """
@@ -66,7 +75,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -79,7 +88,7 @@ from recon.kinds import KINDS
 from recon.reconcile import DOC_KINDS, STORE_DAY, EngineConfig
 from recon.reconcile.history import OPEN_STATUSES
 from recon.snapshot import EXCEPTION_FIELDS
-from recon.warehouse.db import unpack
+from recon.warehouse.db import text_problem, unpack
 from recon.warehouse.frames import frame_of, rows_of, schema_of
 from recon.warehouse.models import (
     ErpDocument,
@@ -209,7 +218,9 @@ def order_chain(
     refunds = rows_of(
         conn,
         PosOrder,
-        PosOrder.original_order_id == pos_ref if pos_ref else false(),
+        and_(PosOrder.original_order_id == pos_ref, PosOrder.order_id != pos_ref)
+        if pos_ref
+        else false(),
         [PosOrder.created_at, PosOrder.order_id],
     )
     orders = [pos_ref, *refunds.get_column("order_id").to_list()] if pos_ref else []
@@ -369,7 +380,19 @@ class Chain:
         for e in self.exceptions.iter_rows(named=True):
             refs = " ".join(f"{k} {e[k]}" for k in ("pos_ref", "erp_ref", "tender") if e[k])
             lines.append(f"    {e['id']}  {e['kind']} ({e['cause']})  {refs}".rstrip())
-        return "\n".join(lines)
+        return "\n".join(map(printable, lines))
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on or hide written as its escape
+    (`\\x1b`, `\\n`, `\\u202e`): vendor text must not move the cursor, recolour, retitle the
+    terminal or start a line of its own."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _shown(ident: str) -> str:
+    """An ID as a message repeats it: quoted, escaped, at most 60 characters of it."""
+    return repr(ident) if len(ident) <= 60 else f"{ident[:60]!r}... ({len(ident)} characters)"
 
 
 def _line(link: Link) -> str:
@@ -442,11 +465,11 @@ def _resolve(conn: Connection, ident: str) -> tuple[str | None, str, str | None]
             and not conn.execute(select(PosOrder.order_id).where(PosOrder.order_id == ref)).first()
         ):
             raise NotFound(
-                f"{ident!r} is the store-day journal {ref}, not one order's: "
+                f"{_shown(ident)} is the store-day journal {ref}, not one order's: "
                 "search one of its orders or ERP documents"
             )
         return _sale_of(conn, ref), "journal_id", None
-    raise NotFound(f"no POS order, ERP document or journal with ID {ident!r}")
+    raise NotFound(f"no POS order, ERP document or journal with ID {_shown(ident)}")
 
 
 def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Chain:
@@ -455,6 +478,8 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
     ident = ident.strip()
     if not ident:
         raise NotFound("give a POS order id or an ERP document number")
+    if (problem := text_problem(ident)) is not None:
+        raise NotFound(f"{_shown(ident)} is no ID: it holds {problem}")
     sale, found_as, doc_no = _resolve(conn, ident)
     settings = {k: v for k, v in conn.execute(select(MapSetting.key, MapSetting.value))}
     modes = Mappings(settings=settings)
@@ -592,6 +617,9 @@ class _Judge:
 
     def order(self) -> Link | None:
         sale = self.sale
+        if sale is not None and sale["order_type"] == "refund":  # its original: itself or a refund
+            why = f"a refund of {sale['original_order_id']}; no sale starts this chain"
+            return replace(_order_link(sale), status="not_a_sale", level=BROKEN, detail=why)
         if sale is not None:
             return _order_link(sale)
         if self.records.order_id is None:
@@ -606,13 +634,18 @@ class _Judge:
     def refunds(self) -> tuple[Link, ...]:
         return tuple(_order_link(r) for r in self._rows(self.records.refunds))
 
-    def _docs_of(self, order_id: str | None, credit: bool) -> list[dict[str, Any]]:
+    def _docs_of(
+        self, order_id: str | None, credit: bool, kind: bool = True
+    ) -> list[dict[str, Any]]:
+        """The documents carrying `order_id` of its kind (credit notes for a refund), or
+        (`kind` False) of any other kind: an invoice carrying a refund, a credit note a sale."""
         docs = self.records.erp_documents
         kinds = (
             pl.col("doc_type") == "credit_note" if credit else pl.col("doc_type").is_in(DOC_KINDS)
         )
         if order_id is None:  # an ERP document carrying no POS order: the chain is itself
-            return self._rows(docs.filter(pl.col("pos_ref").is_null()))
+            return self._rows(docs.filter(pl.col("pos_ref").is_null())) if kind else []
+        kinds = kinds if kind else kinds.not_()
         return self._rows(docs.filter(kinds & (pl.col("pos_ref") == order_id)))
 
     def _doc_links(
@@ -639,11 +672,17 @@ class _Judge:
                 links.append(_doc_link(doc, "posted", OK))
         if not docs and order is not None and _due(order) and not self._daily(order):
             links.append(self._absent(self._doc_post(order), order, "no ERP document carries it"))
+        what = "refund" if credit else "sale"
+        links += [
+            _doc_link(d, "wrong_type", BROKEN, f"a {d['doc_type']} carries the {what} {order_id}")
+            for d in self._docs_of(order_id, credit, kind=False)
+        ]
         return links
 
     def documents(self, mismatch: Mapping[str, str]) -> tuple[Link, ...]:
         """`mismatch`: order id -> the MISMATCH kind of an open exception on it."""
-        return tuple(self._doc_links(self.sale, False, mismatch))
+        sale = self.sale  # a refund standing as the sale (a loop): its credit notes
+        return tuple(self._doc_links(sale, bool(sale and sale["order_type"] == "refund"), mismatch))
 
     def credit_notes(self, mismatch: Mapping[str, str]) -> tuple[Link, ...]:
         links: list[Link] = []
