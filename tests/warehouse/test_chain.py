@@ -750,3 +750,38 @@ def test_the_status_is_the_worst_link_unless_an_open_exception_breaks_it(
         if d.ref is not None:
             again = chain_of(warehouse, d.ref)
             assert (again.order_id, again.status) == (oid, chain.status)
+
+
+def test_an_id_naming_several_chains_shows_the_first_and_lists_the_others(
+    warehouse: Engine,
+) -> None:
+    """777 is a POS order and the number of 5120's document; SAP B1 numbers invoices and
+    credit notes in separate series, so 900 is a document of 5120 and one of 6000's refund.
+    Before, only the first was shown and nothing said there was more."""
+    load(
+        warehouse,
+        orders="""
+        order_id gross  refunds
+        777      1.00   -
+        5120     12.00  -
+        6000     5.00   -
+        6010     -5.00  6000
+        """,
+        documents="""
+        doc_id doc_no pos_ref gross type
+        D1     777    5120    12.00 sales_order
+        D2     900    5120    12.00 sales_order
+        D3     900    6010    -5.00 credit_note
+        """,
+    )
+    #            ID     chain shown  found as     also
+    cases = [("777", "777", "pos_order", (("doc_no", "5120"),)),
+             ("900", "5120", "doc_no", (("doc_no", "6000"),)),
+             ("D3", "6000", "doc_id", ())]  # fmt: skip
+    for ident, order_id, found_as, also in cases:
+        chain = chain_of(warehouse, ident)
+        assert (chain.order_id, chain.found_as, chain.also) == (order_id, found_as, also)
+    chain = chain_of(warehouse, "900")  # the other series' document is not on 5120's chain
+    assert chain.records.erp_documents["doc_id"].to_list() == ["D1", "D2"]
+    assert chain.record()["also"] == [{"found_as": "doc_no", "order_id": "6000"}]
+    assert "  also: doc no 900 is on POS order 6000's chain" in chain.text().splitlines()

@@ -16,8 +16,11 @@ Finding the chain (`find_chain`), ID tried in this order:
    sale). A document that carries no POS order is a chain of its own, with no order.
 3. an ERP journal id whose lines carry a POS order id (a per-order receipt or payment).
    A store-day journal (`{store}-{YYYY-MM-DD}`) is no one order's: `NotFound` says so.
-Anything else is `NotFound` (the CLI: exit 1 and one line), so is an ID no warehouse can hold
-(a NUL, a lone surrogate); a message repeats at most 60 characters of the ID.
+An ID that names several chains (a POS order id that is also another order's document
+number, one document number in two series) shows the first of them in this order, and lists
+the others in `also` (found_as, order id; at most MAX_ALSO). Anything else is `NotFound`
+(the CLI: exit 1 and one line), so is an ID no warehouse can hold (a NUL, a lone surrogate);
+a message repeats at most 60 characters of the ID.
 
 Each link has a `status` (the word) and a `level`: ok, pending or broken.
 - order (the sale) and each refund: `completed` (and paid: due in the ERP) ok; `open`, or
@@ -135,6 +138,7 @@ SYNC_LEVEL = {
 # an open exception of one of these kinds on the sale: its document's status (recon.kinds)
 MISMATCH = {k.name: k.document_status for k in KINDS if k.document_status is not None}
 CENT = Decimal("0.01")
+MAX_ALSO = 10  # other chains an ambiguous ID names, listed beside the one shown
 
 
 # --- the records around an order (the exception drill-down reads these) -------------
@@ -323,6 +327,7 @@ class Chain:
     sync_posts: tuple[Link, ...]
     exceptions: pl.DataFrame  # the open exceptions on the chain (CONTRACT fields)
     records: OrderChain
+    also: tuple[tuple[str, str | None], ...] = ()  # other chains ID names: (found_as, order)
 
     def of(self, role: str) -> tuple[Link, ...]:
         """The links of one of ROLES (the order: none or one)."""
@@ -350,6 +355,7 @@ class Chain:
             "status": self.status,
             "exceptions": self.exception_ids,
             "order": self.order.record() if self.order else None,
+            "also": [{"found_as": how, "order_id": order} for how, order in self.also],
         }
         for role in ROLES[1:]:
             out[role] = [link.record() for link in self.of(role)]
@@ -361,6 +367,9 @@ class Chain:
         lines = [f"{head}: {self.status}"]
         if self.query != self.order_id:
             lines[0] += f" (found by {self.found_as.replace('_', ' ')} {self.query})"
+        for how, order in self.also:
+            chain = f"POS order {order}'s chain" if order else "a document of no POS order"
+            lines.append(f"  also: {how.replace('_', ' ')} {self.query} is on {chain}")
         titles = {
             "order": "sale",
             "documents": "ERP documents",
@@ -438,22 +447,25 @@ def _sale_of(conn: Connection, order_id: str, original: str | None = None) -> st
     return original or order_id
 
 
-def _resolve(conn: Connection, ident: str) -> tuple[str | None, str, str | None]:
-    """(the sale's POS order id, how ID was found, the ERP doc_no it named)."""
+def _matches(conn: Connection, ident: str) -> Iterator[tuple[str | None, str, str | None]]:
+    """Everything `ident` names, in the module's order, as (the sale's POS order id, how ID
+    was found, the ERP doc_no of a document carrying no POS order); a store-day journal as
+    (its `{store}-{YYYY-MM-DD}`, "store_day", None)."""
     if conn.execute(select(PosOrder.order_id).where(PosOrder.order_id == ident)).first():
         sale = _sale_of(conn, ident)
-        return sale, "pos_order" if sale == ident else "refund", None
+        yield sale, "pos_order" if sale == ident else "refund", None
     for column, how in ((ErpDocument.doc_no, "doc_no"), (ErpDocument.doc_id, "doc_id")):
-        doc = conn.execute(
+        docs = conn.execute(
             select(ErpDocument.doc_no, ErpDocument.pos_ref, ErpDocument.original_pos_ref)
             .where(column == ident)
             .order_by(ErpDocument.pos_ref.is_(None), ErpDocument.doc_id)
-            .limit(1)
-        ).first()
-        if doc is not None:
-            if doc.pos_ref:
-                return _sale_of(conn, doc.pos_ref, doc.original_pos_ref), how, doc.doc_no
-            return doc.original_pos_ref, how, doc.doc_no
+            .limit(MAX_ALSO + 1)
+        )
+        for doc in docs:
+            if doc.pos_ref:  # the document is on its order's chain through its pos_ref
+                yield _sale_of(conn, doc.pos_ref, doc.original_pos_ref), how, None
+            else:
+                yield doc.original_pos_ref, how, doc.doc_no
     refs = conn.execute(
         select(ErpJournalLine.pos_ref)
         .where(ErpJournalLine.journal_id == ident, ErpJournalLine.pos_ref.is_not(None))
@@ -464,12 +476,28 @@ def _resolve(conn: Connection, ident: str) -> tuple[str | None, str, str | None]
             re.match(STORE_DAY, ref)
             and not conn.execute(select(PosOrder.order_id).where(PosOrder.order_id == ref)).first()
         ):
-            raise NotFound(
-                f"{_shown(ident)} is the store-day journal {ref}, not one order's: "
-                "search one of its orders or ERP documents"
-            )
-        return _sale_of(conn, ref), "journal_id", None
-    raise NotFound(f"no POS order, ERP document or journal with ID {_shown(ident)}")
+            yield ref, "store_day", None
+        else:
+            yield _sale_of(conn, ref), "journal_id", None
+
+
+def _resolve(
+    conn: Connection, ident: str
+) -> tuple[str | None, str, str | None, tuple[tuple[str, str | None], ...]]:
+    """(the sale's POS order id, how ID was found, the ERP doc_no it named, and the other
+    chains it names as (how, sale), at most MAX_ALSO)."""
+    found = list(_matches(conn, ident))
+    chains = [m for m in found if m[1] != "store_day"]
+    if not chains and found:
+        raise NotFound(
+            f"{_shown(ident)} is the store-day journal {found[0][0]}, not one order's: "
+            "search one of its orders or ERP documents"
+        )
+    if not chains:
+        raise NotFound(f"no POS order, ERP document or journal with ID {_shown(ident)}")
+    sale, how, doc_no = chains[0]
+    also = dict.fromkeys((h, s) for s, h, _ in chains[1:] if s != sale)
+    return sale, how, doc_no, tuple(also)[:MAX_ALSO]
 
 
 def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Chain:
@@ -480,7 +508,7 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
         raise NotFound("give a POS order id or an ERP document number")
     if (problem := text_problem(ident)) is not None:
         raise NotFound(f"{_shown(ident)} is no ID: it holds {problem}")
-    sale, found_as, doc_no = _resolve(conn, ident)
+    sale, found_as, doc_no, also = _resolve(conn, ident)
     settings = {k: v for k, v in conn.execute(select(MapSetting.key, MapSetting.value))}
     modes = Mappings(settings=settings)
     orders = rows_of(
@@ -531,6 +559,7 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
         sync_posts=sync_posts,
         exceptions=exceptions,
         records=records,
+        also=also,
     )
 
 
