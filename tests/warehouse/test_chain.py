@@ -83,7 +83,7 @@ def _journal(r: dict[str, Any]) -> dict[str, Any]:
         "account": r["account"],
         "tender": None,
         "amount": Decimal(r["amount"]),
-        "currency": "GBP",
+        "currency": r.get("currency", "GBP"),
         "pos_ref": r["pos_ref"],
     }
 
@@ -426,6 +426,33 @@ def test_per_order_tenders_and_the_store_day_variance_they_are_part_of(warehouse
         ("Swish", "unmapped", "broken", None),
     ]
     assert chain.exception_ids == ["tv1", "tv2"]  # 1299 is no tender of this order
+
+
+def test_a_receipt_in_another_currency_differs_whatever_its_amount(warehouse: Engine) -> None:
+    """Before, 12.00 EUR received for a 12.00 GBP payment was `received` (ok), and a receipt
+    split over two currencies was summed as one amount."""
+    load(
+        warehouse,
+        tenders=TENDERS,
+        orders="order_id gross\n5120 17.00",
+        payments="""
+        order_id payment_no tender amount
+        5120     1          Card   12.00
+        5120     2          Cash   5.00
+        """,
+        documents="doc_no pos_ref gross\nSO-1 5120 17.00",
+        journal="""
+        journal_id line account amount currency pos_ref
+        R1         1    1220    12.00  EUR      5120
+        R2         1    1210    2.00   GBP      5120
+        R2         2    1210    3.00   SEK      5120
+        """,
+    )
+    tenders = chain_of(warehouse, "5120").tenders
+    assert [(t.ref, t.status, t.detail) for t in tenders] == [
+        ("Card", "differs", "the ERP received it in EUR, not GBP"),
+        ("Cash", "differs", "the ERP received it in SEK, not GBP"),
+    ]
 
 
 def test_a_store_day_variance_is_not_on_a_chain_whose_receipts_agree(warehouse: Engine) -> None:

@@ -46,14 +46,14 @@ Each link has a `status` (the word) and a `level`: ok, pending or broken.
   as its `original_pos_ref` but carrying no refund of it is `no_refund` (broken).
 - tenders: per order (the sale and each refund) and POS tender, its payments against the ERP
   lines on the tender's mapped account. per_order: the order's own receipts / payments
-  (`pos_ref` = the order): `received` when they agree within the tender tolerance, else
-  `differs` (broken). daily_journal: the lines of the store-day journal `{store}-{YYYY-MM-DD}`
-  on that account: `journaled` (its amount is the whole store-day's, compared there). An
-  unmapped tender is `unmapped` (broken); payments of an order not due are `not_due`
-  (pending). No ERP line: as a missing document (per_order: from the order's own document
-  and its sync post; a collected document without its receipt is `missing`; daily_journal:
-  from the journal's sync post, `not_due` until midnight UTC after the business day plus
-  the grace, the engine's rule, else `missing`).
+  (`pos_ref` = the order): `received` when they agree within the tender tolerance and are in
+  the order's currency, else `differs` (broken). daily_journal: the lines of the store-day
+  journal `{store}-{YYYY-MM-DD}` on that account: `journaled` (its amount is the whole
+  store-day's, compared there). An unmapped tender is `unmapped` (broken); payments of an
+  order not due are `not_due` (pending). No ERP line: as a missing document (per_order: from
+  the order's own document and its sync post; a collected document without its receipt is
+  `missing`; daily_journal: from the journal's sync post, `not_due` until midnight UTC after
+  the business day plus the grace, the engine's rule, else `missing`).
 - sync_posts: the sync's records of the sale and its refunds (daily_journal: and of the
   store-day's journals): posted / exists / journaled / empty ok; retrying / posting pending;
   held / failed broken.
@@ -796,6 +796,10 @@ class _Judge:
             if daily:
                 detail = f"in the store-day journal {ref} (its amount is the day's)"
                 return Link(tender, "journaled", OK, detail, values), account
+            others = sorted(set(lines["currency"].to_list()) - {order["currency"]})
+            if others:  # amounts in two currencies do not add up, nor compare
+                why = f"the ERP received it in {', '.join(others)}, not {order['currency']}"
+                return Link(tender, "differs", BROKEN, why, values), account
             if self.config.tender.allows(amount, erp):
                 return Link(tender, "received", OK, "", values), account
             return Link(
