@@ -191,3 +191,38 @@ def test_the_saved_time_is_recorded(warehouse: Engine) -> None:
     with warehouse.connect() as conn:
         saved_at = conn.scalar(select(SavedView.saved_at))
     assert saved_at is not None and saved_at >= before - timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [  # PostgreSQL refused the NUL (a DataError the page did not catch)
+        ("my\x00view", "a view's name holds a NUL character"),
+        ("my\udcffview", "a view's name holds a character that is not UTF-8 text"),
+    ],
+)
+def test_a_view_name_no_backend_can_keep_is_refused(
+    warehouse: Engine, name: str, message: str
+) -> None:
+    with warehouse.begin() as conn, pytest.raises(ViewError, match=message):
+        save_view(conn, "ann", name, {"status": "open"})
+    with warehouse.connect() as conn:
+        assert saved_views(conn, "ann") == {}
+
+
+def test_a_view_name_in_another_case_replaces_it_and_odd_names_are_kept_as_written(
+    warehouse: Engine,
+) -> None:
+    with warehouse.begin() as conn:
+        #                name                    query string
+        save_view(conn, "ann", "mine", {"status": "open"})
+        save_view(conn, "ann", "MINE", {"status": "all"})  # the same view, renamed
+        save_view(conn, "ann", "**bold** <b>x</b>", {"status": "new"})
+        save_view(conn, "ann", "../../etc/passwd", {"status": "closed"})
+        save_view(conn, "bob", "Mine", {"status": "open"})  # bob's own
+    with warehouse.connect() as conn:
+        assert saved_views(conn, "ann") == {
+            "**bold** <b>x</b>": {"status": "new"},
+            "../../etc/passwd": {"status": "closed"},
+            "MINE": {"status": "all"},
+        }
+        assert list(saved_views(conn, "bob")) == ["Mine"]

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, insert, select
 from recon.app.filters import OPEN_STATUSES, Filters, Params
 from recon.app.queries import money_at_stake
 from recon.config.mappings import MapSettings
+from recon.warehouse.db import text_problem
 from recon.warehouse.models import SavedView
 
 __all__ = [
@@ -186,15 +187,20 @@ def _name(name: str) -> str:
         raise ViewError("give the view a name")
     if len(text) > MAX_NAME:
         raise ViewError(f"a view's name has at most {MAX_NAME} characters")
+    if (problem := text_problem(text)) is not None:  # PostgreSQL refused a NUL
+        raise ViewError(f"a view's name holds {problem}")
     return text
 
 
 def save_view(conn: Connection, owner: str, name: str, params: Mapping[str, str]) -> str:
     """Save `params` (a worklist query string) as `owner`'s view `name`, replacing their
-    view of that name (never anyone else's). Returns the name as saved."""
+    view of that name in any case ("Mine" replaces "mine"; never anyone else's). Returns
+    the name as saved."""
     title = _name(name)
     v = SavedView
-    conn.execute(delete(v).where(v.owner == owner, v.name == title))
+    names = conn.execute(select(v.name).where(v.owner == owner)).scalars()
+    same = [n for n in names if n.casefold() == title.casefold()]
+    conn.execute(delete(v).where(v.owner == owner, v.name.in_(same)))
     conn.execute(
         insert(v).values(
             owner=owner,
