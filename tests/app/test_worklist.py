@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from recon.app import queries
 from recon.app.filters import Filters
@@ -22,6 +22,7 @@ from recon.app.worklist import (
     delete_view,
     save_view,
     saved_views,
+    stored_view,
     view_params,
     worklist,
 )
@@ -226,3 +227,50 @@ def test_a_view_name_in_another_case_replaces_it_and_odd_names_are_kept_as_writt
             "MINE": {"status": "all"},
         }
         assert list(saved_views(conn, "bob")) == ["Mine"]
+
+
+SHOWABLE = ("id", "kind", "money_at_stake")
+
+
+@pytest.mark.parametrize(
+    ("stored", "applies", "problems"),
+    [
+        #  stored query string          applies as                    what no longer does
+        ({"status": "all", "kind": "amount_mismatch"}, {"status": "all", "kind": "amount_mismatch"},
+         []),
+        ({"status": "open", "kind": "removed_kind,vat_rounding"},
+         {"status": "open", "kind": "vat_rounding"},
+         ["kind='removed_kind' is not an exception kind; ignored"]),
+        ({"status": "open", "from": "2024-13-45"}, {"status": "open"},
+         ["from='2024-13-45' is not a date (YYYY-MM-DD); ignored"]),
+        ({"status": "open", "cols": "kind,gone", "sort": "zzz"}, {"status": "open", "cols": "kind"},
+         ["sort='zzz' is not one of day, money, age, due; ignored",
+          "cols: 'gone' is not a worklist column; ignored"]),
+        ({"status": "open", "whatif": "1%"}, {"status": "open"},
+         ["whatif='1%' is no worklist setting; ignored"]),
+    ],
+)  # fmt: skip
+def test_a_stored_view_applies_what_still_reads_and_names_the_rest(
+    stored: dict[str, str], applies: dict[str, str], problems: list[str]
+) -> None:
+    assert stored_view(stored, SHOWABLE) == (applies, problems)
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", "null", '"status"', "{"])
+def test_a_stored_view_that_does_not_read_is_named_not_raised(warehouse: Engine, text: str) -> None:
+    """Before, one such row raised JSONDecodeError / AttributeError for the whole page."""
+    from recon.warehouse.models import SavedView
+
+    with warehouse.begin() as conn:
+        save_view(conn, "ann", "good", {"status": "all"})
+        conn.execute(
+            insert(SavedView).values(
+                owner="ann", name="bad", params=text, saved_at=datetime.now(UTC)
+            )
+        )
+    with warehouse.connect() as conn:
+        views = saved_views(conn, "ann")
+    assert views["good"] == {"status": "all"}
+    assert stored_view(views["bad"], SHOWABLE) == (
+        {}, ["its stored settings cannot be read; delete it and save it again"],
+    )  # fmt: skip
