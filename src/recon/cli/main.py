@@ -44,6 +44,13 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
+def _store(text: str) -> str:
+    """A store id as the warehouse keeps it: stripped (` 1 ` matched nothing), not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a store id (e.g. 1)")
+    return text.strip()
+
+
 def _order_id(text: str) -> int:
     try:
         return int(text)
@@ -113,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="read this snapshot directory or fsspec URL (s3://, gs://, abfs://...) instead",
     )
     rec.add_argument("--day", type=_day)
-    rec.add_argument("--store")
+    rec.add_argument("--store", type=_store)
     rec.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -149,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     exc = sub.add_parser("exceptions", help="print exceptions")
     exc.add_argument("--format", choices=["json", "csv"], default="json")
     exc.add_argument("--kind")
-    exc.add_argument("--store")
+    exc.add_argument("--store", type=_store)
     exc.add_argument("--day", type=_day)
     exc.add_argument("--status", choices=["open", "all"], default="open")
 
@@ -202,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     sl = signoff_sub.add_parser("list", help="sign-offs with their evidence and events")
     sl.add_argument("--format", choices=["json", "csv"], default="json")
     sl.add_argument("--day", type=_day)
-    sl.add_argument("--store", help="this store's sign-offs and the all-stores ones")
+    sl.add_argument("--store", type=_store, help="this store's sign-offs and the all-stores ones")
     return p
 
 
