@@ -21,7 +21,7 @@ from pathlib import Path
 from recon.clients import AuthError, BaseUrlNotFound, Unreachable, VendorError
 from recon.config import ConfigError, load_settings
 from recon.snapshot import EXCEPTION_FIELDS, SnapshotError
-from recon.snapshot.location import join, where
+from recon.snapshot.location import Where, join, where
 from recon.warehouse.runs import Busy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -56,6 +56,14 @@ def _order_id(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a POS order id (e.g. 5120)") from None
+
+
+def _where(text: str) -> Where:
+    """A snapshot directory or URL (`recon.snapshot.location.where`)."""
+    try:
+        return where(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(text: str) -> int:
@@ -116,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="run the engine")
     rec.add_argument(
         "--snapshot",
-        type=where,
+        type=_where,
         help="read this snapshot directory or fsspec URL (s3://, gs://, abfs://...) instead",
     )
     rec.add_argument("--day", type=_day)
@@ -147,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_argument("--format", choices=["json", "text"], default="text")
     whatif.add_argument(
         "--snapshot",
-        type=Path,
+        type=_where,
         metavar="DIR",
         help="read this snapshot directory instead of exporting the warehouse "
         "(an addition to the CONTRACT's arguments)",
@@ -165,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     chain.add_argument("--format", choices=["json", "text"], default="text")
 
     snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
-    snap.add_argument("directory", type=where, help="a directory or fsspec URL (s3://...)")
+    snap.add_argument("directory", type=_where, help="a directory or fsspec URL (s3://...)")
     snap.add_argument(
         "--partitioned",
         action="store_true",
