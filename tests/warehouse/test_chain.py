@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
 from recon.warehouse.chain import Chain, NotFound, find_chain, order_chain
 from recon.warehouse.models import (
@@ -812,3 +812,41 @@ def test_an_id_naming_several_chains_shows_the_first_and_lists_the_others(
     assert chain.records.erp_documents["doc_id"].to_list() == ["D1", "D2"]
     assert chain.record()["also"] == [{"found_as": "doc_no", "order_id": "6000"}]
     assert "  also: doc no 900 is on POS order 6000's chain" in chain.text().splitlines()
+
+
+IDS = st.one_of(
+    st.text(max_size=30),  # any text: NUL, surrogates, controls, other scripts
+    st.sampled_from(["5120", "SO-1", "%", "_", "5120%", "R1", "1-2024-06-01", " 5120 "]),
+    st.text(alphabet="5120SO-%_\x00\x1b\n ", max_size=8),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ident=IDS)
+def test_any_id_is_a_chain_or_not_found_and_both_print_safely(
+    warehouse: Engine, ident: str
+) -> None:
+    """Whatever is typed: NotFound with one printable line, or a chain whose JSON record
+    serialises and whose text tree holds no character a terminal acts on."""
+    import json
+
+    with warehouse.connect() as conn:
+        if conn.scalar(select(func.count()).select_from(PosOrder)) == 0:
+            conn.commit()
+            load(
+                warehouse,
+                orders="order_id gross refunds\n5120 12.00 -\n5130 -12.00 5120",
+                documents="doc_no pos_ref gross\nSO-1 5120 12.00\n%  5120 12.00",
+                journal="journal_id account amount pos_ref\nR1 1220 12.00 5120\nJ2 1220 5.00 "
+                "1-2024-06-01",
+            )
+    try:
+        chain = chain_of(warehouse, ident)
+    except NotFound as exc:
+        assert str(exc).isprintable() and len(str(exc)) < 200
+        return
+    assert chain.order_id in ("5120", None)
+    json.loads(json.dumps(chain.record()))
+    assert all(line.isprintable() for line in chain.text().splitlines())
