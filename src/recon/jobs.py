@@ -317,7 +317,7 @@ def reconcile_job(
     return merged, findings
 
 
-def whatif_job(settings: Settings, *, snapshot_dir: Path | None = None) -> WhatIf:
+def whatif_job(settings: Settings, *, snapshot_dir: location.Where | None = None) -> WhatIf:
     """The latest snapshot prepared for what-if counts (`recon whatif`, the dashboard's
     what-if panel): the warehouse exported as `recon reconcile` exports it, into a private
     temporary directory removed afterwards (the reconcile's own snapshot is left alone), or
@@ -361,7 +361,10 @@ def export_job(
     """Export the warehouse to a snapshot: flat (a file per table) or `partitioned` (by store
     and month, for a Dask cluster), at a local directory or an fsspec URL."""
     engine = warehouse(settings)
+    if location.exists(directory) and not location.is_dir(directory):  # was FileExistsError
+        raise snapshot.SnapshotError(f"{directory}: is a file, not a directory")
     if not partitioned and not location.is_url(directory):
+        location.makedirs(directory)  # one SnapshotError line where it cannot be written
         return export_snapshot(engine, Path(directory))
     settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="export-", dir=settings.recon_data_dir) as staging:

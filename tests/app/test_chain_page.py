@@ -100,3 +100,13 @@ def test_vendor_text_in_a_chain_is_shown_as_written(data: Warehouse) -> None:
     headline = at.error[0].value
     assert shown(headline).startswith(f"POS order {evil}: ") and "](" not in headline
     assert [r["ref"] for r in _table(at, "Tender postings")] == [evil]  # a table: as written
+
+
+def test_an_id_naming_two_chains_links_the_other(data: Warehouse) -> None:
+    data.order("777", gross="1.00")
+    data.order("5120", gross="12.00")
+    data.document("D1", "777", "5120", gross="12.00")
+    at = _find(id="777")
+    assert not at.exception
+    links = [(shown(p.proto.label), p.proto.page) for p in at.get("page_link")]
+    assert links[0][0] == "Also: doc no 777 is on POS order 5120's chain"

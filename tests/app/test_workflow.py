@@ -52,6 +52,11 @@ def test_assign_comment_close_reopen_write_state_and_audit_trail(wh: Warehouse) 
         ("new", lambda e: workflow.reopen(e, "x", ANN), "already open"),
         ("new", lambda e: workflow.close(e, "x", "  ", ANN), "reason must not be empty"),
         ("new", lambda e: workflow.comment(e, "x", "hi", NOBODY), "actor must not be empty"),
+        # PostgreSQL refused a NUL (a DataError the page did not catch); 10 MB was kept
+        ("new", lambda e: workflow.comment(e, "x", "a\x00b", ANN), "comment holds a NUL"),
+        ("new", lambda e: workflow.close(e, "x", "\udcff", ANN), "reason holds a character"),
+        ("new", lambda e: workflow.comment(e, "x", "x" * 10_001, ANN), "more than 10000"),
+        ("new", lambda e: workflow.bulk_close(e, ["x"], "a\x00", ANN), "reason holds a NUL"),
         (
             "new",
             lambda e: workflow.assign(e, "nope", "ann", BOB, accounts=ACCOUNTS),

@@ -231,3 +231,42 @@ def test_a_long_worklist_is_drawn_unshaded_with_overdue_ticked(data: Warehouse) 
         " ".join(c.value for c in at.caption)
     )
     assert bool(at.dataframe(key="table").value["overdue"].all())
+
+
+def test_a_saved_view_that_no_longer_applies_loads_what_it_can_and_says_so(
+    data: Warehouse,
+) -> None:
+    """A kind since removed, a bad date: the rest applies and one warning names them; a
+    stored text that does not read no longer took the whole page down."""
+    import json
+
+    from sqlalchemy import insert
+
+    from recon.warehouse.models import SavedView
+
+    _seed(data)
+    now = datetime.now(UTC)
+    stale = {"status": "all", "kind": "gone_kind,stock_variance", "from": "2024-13-45"}
+    with data.engine.begin() as conn:
+        for name, text in (("broken", "not json"), ("stale", json.dumps(stale))):
+            conn.execute(
+                insert(SavedView).values(owner="ann", name=name, params=text, saved_at=now)
+            )
+    at = pages.app(PAGE, role="admin")
+    assert not at.exception
+    at.selectbox(key="view_pick").set_value("stale").run()
+    at.button(key="view_apply").click().run()
+    assert not at.exception
+    assert _texts(at) == [
+        "view stale no longer applies: kind='gone_kind' is not an exception kind; ignored; "
+        "from='2024-13-45' is not a date (YYYY-MM-DD); ignored"
+    ]
+    assert pages.ids(at, "table") == ["o1"]  # status all, kind stock_variance: the rest
+    assert dict(at.query_params) == {"status": "all", "kind": "stock_variance"}
+    at.selectbox(key="view_pick").set_value("broken").run()
+    at.button(key="view_apply").click().run()
+    assert not at.exception
+    assert _texts(at) == [
+        "view broken no longer applies: its stored settings cannot be read; delete it and "
+        "save it again"
+    ]

@@ -91,3 +91,31 @@ def test_chain_without_a_warehouse_says_so(
     assert main(["chain", "5120"]) == 2
     assert capsys.readouterr().err.startswith("recon chain: no warehouse at")
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [  # argv bytes that are not UTF-8 (b"\xff") arrive as a lone surrogate: a DB driver
+        # refused to encode it and the command ended "stopped by UnicodeEncodeError"
+        (["chain", "\udcff"], "recon: argument '\\udcff' holds a character that is not UTF-8 "
+                              "text (a lone surrogate)"),
+        (["exceptions", "--store", "1\udcff"], "recon: argument '1\\udcff' holds a character "
+                                               "that is not UTF-8 text (a lone surrogate)"),
+        (["chain", "51\x0020"], "recon: argument '51\\x0020' holds a NUL character"),
+    ],
+)  # fmt: skip
+def test_an_argument_that_is_not_text_is_one_line_exit_2(
+    wh: Warehouse, capsys: pytest.CaptureFixture[str], argv: list[str], error: str
+) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr() == ("", error + "\n")
+
+
+def test_chain_text_escapes_vendor_control_characters(
+    wh: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wh.document("D3", "SO-3\x1b[2J\nFAKE: ok", "5121", gross="10.00")
+    assert main(["chain", "5121"]) == 0
+    out = capsys.readouterr().out
+    assert "    SO-3\\x1b[2J\\nFAKE: ok  duplicate [broken]  10.00 GBP" in out
+    assert "\x1b" not in out and "\nFAKE" not in out

@@ -76,3 +76,33 @@ def test_signoff_list_without_a_warehouse_is_one_line_and_exit_2(
     assert main(["signoff", "list"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("recon signoff: no warehouse at") and err.count("\n") == 1
+
+
+NO_STORE = "recon signoff list: argument --store: give a store id (e.g. 1)"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stores", "error"),
+    [
+        (["--store", " 1 "], 0, ["1"], ""),  # matched nothing before: not stripped
+        (["--store", "%"], 0, [], ""),  # no LIKE: no store is called %
+        (["--store", ""], 2, [], NO_STORE),
+        (["--store", "  "], 2, [], NO_STORE),
+        (["--day", "2024-02-30"], 2, [],
+         "recon signoff list: argument --day: '2024-02-30' is not a day (YYYY-MM-DD)"),
+        (["--day", "9999-12-31"], 0, [], ""),
+    ],
+)  # fmt: skip
+def test_signoff_list_odd_store_and_day_values(
+    wh: Warehouse,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    stores: list[str],
+    error: str,
+) -> None:
+    assert main(["signoff", "list", *args]) == code
+    out, err = capsys.readouterr()
+    assert err.strip() == error
+    if code == 0:
+        assert [r["store"] for r in json.loads(out)] == stores

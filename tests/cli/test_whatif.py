@@ -145,3 +145,33 @@ def test_no_warehouse_or_a_schema_behind_is_one_line_exit_2(
     err = capsys.readouterr().err.strip()
     assert err.startswith("recon whatif: the warehouse schema is behind (revision 0005")
     assert err.endswith("run `recon db upgrade`") and "\n" not in err
+
+
+def test_a_polars_panic_is_one_line_exit_1_not_a_traceback(
+    snap_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Rust panic is a BaseException (pyo3's PanicException): `1e-999` once reached one."""
+    import polars as pl
+
+    import recon.jobs
+
+    def panics(*args: object, **kwargs: object) -> None:
+        raise pl.exceptions.PanicException("scale must be less than or equal to precision")
+
+    monkeypatch.setattr(recon.jobs, "whatif_job", panics)
+    assert main(["whatif", "--snapshot", str(snap_dir), "--tolerance", "0"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "recon whatif: stopped by PanicException: scale must be less than or equal to "
+        "precision (run with -v for details)"
+    ]
+
+
+@pytest.mark.parametrize("text", ["1e-999", "1e999", "NaN", "inf", "1_000", "\u0663", "-0"])
+def test_a_tolerance_not_in_plain_notation_is_one_line_exit_2(
+    snap_dir: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    assert main(["whatif", "--snapshot", str(snap_dir), "--tolerance", text]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"recon whatif: argument --tolerance: {text!r} is not an amount or a percentage "
+        "such as 0.05 or 0.5%"
+    ]

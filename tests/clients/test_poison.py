@@ -266,3 +266,19 @@ def test_erp_dates_out_of_range_are_reasons_not_crashes(
 ) -> None:
     got = validate_record(model, set_in(payload, (field,), wire), key)
     assert got.item is None and got.error is not None and got.error.startswith(reason), got.error
+
+
+@pytest.mark.parametrize(
+    ("additionaldata", "error"),
+    [  # hypothesis found it: a NUL in an additionaldata value passed into the model
+        ({"pos-receiptid": "R\x001"}, "additionaldata: expected text without NUL characters "
+                                      "(at 'pos-receiptid')"),
+        ({"x\x00": "1"}, "additionaldata: expected text without NUL characters (at 'x\\x00')"),
+        ({"pos-receiptid": 7}, None),  # a number is read as its text
+    ],
+)  # fmt: skip
+def test_additionaldata_keeps_no_nul(additionaldata: dict[str, Any], error: str | None) -> None:
+    payload = json.loads(json.dumps(SITOO_SALE))
+    payload["additionaldata"] = additionaldata
+    got = validate_record(SitooOrder, payload, "orderid")
+    assert (got.error or "").split(" (got ")[0] == (error or "")

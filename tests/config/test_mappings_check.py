@@ -5,7 +5,7 @@ reader would refuse."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -182,6 +182,14 @@ def test_each_kind_is_due_after_its_own_hours_else_the_default(
         ("due_hours.missing_in_erp", "-3", "due_hours.missing_in_erp = '-3': give hours, more"),
         ("due_hours", "soon", "due_hours = 'soon': give hours, more than 0"),
         ("due_hours", "nan", "due_hours = 'nan': give hours, more than 0"),
+        ("due_hours", "inf", "due_hours = 'inf': give hours, more than 0"),
+        ("due_hours", "24h", "due_hours = '24h': give hours, more than 0"),
+        # past ten years: 1e18 overflowed timedelta (OverflowError, not this line), 1e9 the
+        # datetime a worklist adds it to
+        ("due_hours", "1e18", "due_hours = '1e18': give hours, more than 0 and at most 87600"),
+        ("due_hours.missing_in_erp", "1e9", "= '1e9': give hours, more than 0 and at most 87600"),
+        ("due_hours", "87600.01", "= '87600.01': give hours, more than 0 and at most 87600"),
+        ("alert_age_hours", "1e18", "alert_age_hours = '1e18': give hours (e.g. 24, at most"),
     ],
 )
 def test_a_due_time_for_no_kind_or_not_positive_is_refused_at_import(
@@ -209,3 +217,25 @@ def test_one_rule_reads_an_amount_or_a_percentage(text: str) -> None:
         return
     check_document({"settings": raw}, "m.toml")
     assert MapSettings.parse(raw).tender_tolerance == engine
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=12),
+        st.text(alphabet="0123456789.-+eE_ nNaIiFhH", max_size=12),
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+    )
+)
+def test_any_hours_are_refused_in_one_line_or_make_a_due_time(text: str) -> None:
+    """due_hours / alert_age_hours: a ConfigError naming the key, or a time a first-seen
+    instant can be moved by (the worklist's due_by, the alerts' age)."""
+    for key in ("due_hours", "alert_age_hours"):
+        try:
+            parsed = MapSettings.parse({key: text})
+        except ConfigError as exc:
+            assert key in str(exc)
+            continue
+        delta = parsed.due_after("missing_in_erp") if key == "due_hours" else parsed.alert_age_hours
+        if delta is not None:
+            assert datetime(2100, 1, 1) + delta >= datetime(2100, 1, 1)  # no OverflowError

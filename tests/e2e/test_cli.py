@@ -272,7 +272,7 @@ MAPPINGS_CASES = [
     (S + 'stock_tolerance = "-1%"', "[settings] stock_tolerance = '-1%': give an amount"),
     (S + "sync_workers = 0", "[settings] sync_workers = 0: give a whole number, 1 or more"),
     (S + "alert_age_hours_missing_in_pso = 4", '[settings] unknown key "alert_age_hours_missing_in_pso"'),  # noqa: E501
-    (S + 'alert_age_hours = "soon"', "[settings] alert_age_hours = 'soon': give hours (e.g. 24) or off"),  # noqa: E501
+    (S + 'alert_age_hours = "soon"', "[settings] alert_age_hours = 'soon': give hours (e.g. 24, at most 87600) or off"),  # noqa: E501
 ]  # fmt: skip
 
 

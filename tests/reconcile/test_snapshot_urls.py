@@ -145,3 +145,120 @@ def test_an_object_store_without_its_package_or_credentials_is_one_line_and_exit
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0, err
     assert "s3://recon-no-such-bucket/snap: cannot reach the snapshot" in err, err
+
+
+# --- hostile locations (issue 19 review) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [  # before: "" read and wrote the working directory, file:// wrote /exceptions.parquet,
+        # `recon snapshot s3://` wrote a local directory called s3:
+        (["reconcile", "--snapshot", ""],
+         "recon reconcile: argument --snapshot: give a directory or a URL (s3://bucket/path)"),
+        (["reconcile", "--snapshot", "file://"],
+         "recon reconcile: argument --snapshot: 'file://' names no directory: give one after "
+         "file://"),
+        (["reconcile", "--snapshot", "memory:///"],
+         "recon reconcile: argument --snapshot: 'memory:///' names no directory: give one after "
+         "memory://"),
+        (["snapshot", "s3://"],
+         "recon snapshot: argument directory: 's3://' names no directory: give one after s3://"),
+        (["snapshot", "--partitioned", "memory://"],
+         "recon snapshot: argument directory: 'memory://' names no directory: give one after "
+         "memory://"),
+        (["whatif", "--tolerance", "0", "--snapshot", " "],
+         "recon whatif: argument --snapshot: give a directory or a URL (s3://bucket/path)"),
+    ],
+)  # fmt: skip
+def test_a_location_that_names_no_directory_is_one_line_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    error: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path / "data"))
+    assert main(argv) == 2
+    assert capsys.readouterr() == ("", error + "\n")
+    assert list(tmp_path.iterdir()) == []  # nothing written anywhere near
+
+
+def _partitioned(root: Path) -> Path:
+    write_partitioned(_snap().tables(), str(root))
+    return root
+
+
+@pytest.mark.parametrize("scheduler", [None, "local"])
+def test_a_corrupt_or_missing_file_is_one_line_naming_it_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    scheduler: str | None,
+) -> None:
+    """Before: 'stopped by ComputeError' (exit 1) for a corrupt table or index file."""
+    monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path / "data"))
+    more = ["--scheduler", scheduler] if scheduler else []
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    _write_flat(_snap(), str(flat))
+    (flat / "pos_orders.parquet").write_bytes(b"PAR1 not parquet PAR1")
+    assert main(["reconcile", "--snapshot", str(flat), *more]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"recon reconcile: {flat / 'pos_orders.parquet'}: not a readable Parquet")
+    assert err.count("\n") == 1
+
+    part = _partitioned(tmp_path / "part")
+    (part / "_index" / "named.parquet").write_bytes(b"garbage")
+    code = main(["reconcile", "--snapshot", str(part), *more])
+    err = capsys.readouterr().err
+    if scheduler is None:  # one process does not read the index
+        assert (code, err) == (0, "")
+    else:
+        assert code == 2 and err.count("\n") == 1
+        assert err.startswith(
+            f"recon reconcile: {part / '_index' / 'named.parquet'}: the partitioned snapshot's "
+            "index does not read ("
+        )
+        assert err.endswith("write it again (recon snapshot DIR --partitioned)\n")
+
+
+def test_a_directory_that_is_no_snapshot_is_refused_and_gets_no_exceptions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: 'reconcile: no exceptions', exit 0, and an exceptions.parquet left in it."""
+    monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path / "data"))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("not a snapshot")
+    assert main(["reconcile", "--snapshot", str(home)]) == 2
+    assert capsys.readouterr().err == (
+        f"recon reconcile: {home}: not a snapshot directory (none of pos_orders, "
+        "erp_documents, erp_journal_lines, pos_stock, erp_stock in it)\n"
+    )
+    assert [p.name for p in home.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("partitioned", [[], ["--partitioned"]])
+def test_a_target_that_cannot_be_a_directory_is_one_line_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    partitioned: list[str],
+) -> None:
+    """Before: 'stopped by FileExistsError / NotADirectoryError' (exit 1) for a flat one."""
+    from tests.app.demo_warehouse import make_warehouse
+
+    wh = make_warehouse(tmp_path)
+    monkeypatch.setenv("RECON_WAREHOUSE_URL", wh.url)
+    monkeypatch.setenv("RECON_DATA_DIR", str(tmp_path / "data"))
+    wh.order("1", gross="12.00")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert main(["snapshot", str(a_file), *partitioned]) == 2
+    assert capsys.readouterr().err == f"recon snapshot: {a_file}: is a file, not a directory\n"
+    assert main(["snapshot", str(a_file / "sub"), *partitioned]) == 2
+    err = capsys.readouterr().err
+    assert ": cannot reach the snapshot (NotADirectoryError:" in err and err.count("\n") == 1
+    assert a_file.read_text() == "x"

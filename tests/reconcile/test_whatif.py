@@ -156,3 +156,63 @@ def test_whatif_equals_a_full_run_at_that_tolerance(
         assert got.by_kind == {k.name: want[k.name] for k in KINDS}, text
         assert got.total == sum(want.values())
     assert set(TOLERANCE_KINDS) <= {k.name for k in KINDS}
+
+
+# --- any text as a tolerance: refused by the one rule, or counted ----------------------
+
+_PREPARED = prepare_whatif(breaks().tables(), as_of=LATER)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet="0123456789.-+%eE_ nNaIiF\u0663\uff11", max_size=30),
+        st.decimals(allow_nan=True, allow_infinity=True).map(str),
+        st.from_regex(r"\d{1,18}(\.\d{1,9})?%?", fullmatch=True),
+    )
+)
+def test_any_text_is_refused_by_the_rule_or_counted(text: str) -> None:
+    """`1e-999` passed Decimal and then panicked Polars (scale 999 > precision 38)."""
+    try:
+        tolerance = Tolerance.parse(text)
+    except ValueError as exc:
+        assert repr(text) in str(exc)
+        return
+    got = _PREPARED.counts(tolerance, text)
+    assert (got.tolerance, got.total) == (text, sum(got.by_kind.values()))
+    assert 2 <= got.total <= 6  # between the widest and the strictest counts above
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("1e-999", False),  # an exponent: past a Polars decimal's scale
+        ("1e999", False),
+        ("1E+2", False),
+        ("NaN", False),
+        ("inf", False),
+        ("-1", False),
+        ("-0", False),  # no sign at all
+        ("1_000", False),  # Decimal reads underscores; a settings file should not
+        ("\u0663", False),  # Arabic-Indic three: Decimal reads it as 3
+        ("\uff11", False),  # fullwidth one
+        ("0.5 + 1%", False),
+        ("1%%", False),
+        ("%", False),
+        (".", False),
+        ("1000000000000000", False),  # 16 digits: past any money value
+        ("0.0000001", False),  # 7 decimals
+        (" 0.05 ", True),
+        ("999999999999999.999999%", True),
+        (".5", True),
+        ("1.", True),
+    ],
+)
+def test_a_tolerance_is_plain_decimal_notation(text: str, accepted: bool) -> None:
+    try:
+        Tolerance.parse(text)
+    except ValueError:
+        assert not accepted
+    else:
+        assert accepted

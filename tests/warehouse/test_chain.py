@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
 from recon.warehouse.chain import Chain, NotFound, find_chain, order_chain
 from recon.warehouse.models import (
@@ -83,7 +83,7 @@ def _journal(r: dict[str, Any]) -> dict[str, Any]:
         "account": r["account"],
         "tender": None,
         "amount": Decimal(r["amount"]),
-        "currency": "GBP",
+        "currency": r.get("currency", "GBP"),
         "pos_ref": r["pos_ref"],
     }
 
@@ -428,6 +428,33 @@ def test_per_order_tenders_and_the_store_day_variance_they_are_part_of(warehouse
     assert chain.exception_ids == ["tv1", "tv2"]  # 1299 is no tender of this order
 
 
+def test_a_receipt_in_another_currency_differs_whatever_its_amount(warehouse: Engine) -> None:
+    """Before, 12.00 EUR received for a 12.00 GBP payment was `received` (ok), and a receipt
+    split over two currencies was summed as one amount."""
+    load(
+        warehouse,
+        tenders=TENDERS,
+        orders="order_id gross\n5120 17.00",
+        payments="""
+        order_id payment_no tender amount
+        5120     1          Card   12.00
+        5120     2          Cash   5.00
+        """,
+        documents="doc_no pos_ref gross\nSO-1 5120 17.00",
+        journal="""
+        journal_id line account amount currency pos_ref
+        R1         1    1220    12.00  EUR      5120
+        R2         1    1210    2.00   GBP      5120
+        R2         2    1210    3.00   SEK      5120
+        """,
+    )
+    tenders = chain_of(warehouse, "5120").tenders
+    assert [(t.ref, t.status, t.detail) for t in tenders] == [
+        ("Card", "differs", "the ERP received it in EUR, not GBP"),
+        ("Cash", "differs", "the ERP received it in SEK, not GBP"),
+    ]
+
+
 def test_a_store_day_variance_is_not_on_a_chain_whose_receipts_agree(warehouse: Engine) -> None:
     load(
         warehouse,
@@ -575,11 +602,120 @@ def test_an_erp_document_with_no_pos_order_is_a_chain_of_its_own(warehouse: Engi
     assert statuses(named)[0] == ("order", "4444", "missing", "broken")
 
 
-@pytest.mark.parametrize("ident", ["nope", "", "   "])
-def test_an_unknown_id_is_not_found(warehouse: Engine, ident: str) -> None:
+@pytest.mark.parametrize(
+    ("ident", "message"),
+    [
+        ("nope", "no POS order, ERP document or journal with ID 'nope'"),
+        ("", "give a POS order id or an ERP document number"),
+        ("   ", "give a POS order id or an ERP document number"),
+        ("%", "no POS order, ERP document or journal with ID '%'"),  # no LIKE: equality
+        ("5_2_", "no POS order, ERP document or journal with ID '5_2_'"),
+        ("5120' OR '1'='1", "no POS order, ERP document or journal with ID \"5120' OR '1'='1\""),
+        ("\uff15\uff11\uff12\uff10", "no POS order, ERP document or journal with ID '５１２０'"),
+        ("5120\u200b", "no POS order, ERP document or journal with ID '5120\\u200b'"),
+        # PostgreSQL refused the NUL, every driver the surrogate: a DataError, not NotFound
+        ("51\x0020", "'51\\x0020' is no ID: it holds a NUL character"),
+        ("\udcff", "'\\udcff' is no ID: it holds a character that is not UTF-8 text (a lone "
+                   "surrogate)"),
+        ("x" * 10_000, f"no POS order, ERP document or journal with ID {'x' * 60!r}... "
+                       "(10000 characters)"),
+    ],
+)  # fmt: skip
+def test_an_unknown_id_is_not_found(warehouse: Engine, ident: str, message: str) -> None:
     load(warehouse, orders="order_id gross\n5120 12.00")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         chain_of(warehouse, ident)
+    assert str(caught.value) == message
+
+
+def test_a_document_of_the_wrong_type_is_a_broken_link_not_lost(warehouse: Engine) -> None:
+    """Before, an invoice carrying a refund or a credit note carrying a sale was in the
+    records but in no link: the chain said nothing of it."""
+    load(
+        warehouse,
+        orders="""
+        order_id gross  refunds
+        5120     12.00  -
+        5130     -12.00 5120
+        """,
+        documents="""
+        doc_no pos_ref gross  type
+        SO-1   5120    12.00  sales_order
+        CN-2   5120    -1.00  credit_note
+        IN-9   5130    -12.00 invoice
+        """,
+    )
+    chain = chain_of(warehouse, "5120")
+    assert statuses(chain) == [
+        # role          ref     status        level
+        ("order", "5120", "completed", "ok"),
+        ("documents", "SO-1", "posted", "ok"),
+        ("documents", "CN-2", "wrong_type", "broken"),  # a credit note carries the sale
+        ("refunds", "5130", "completed", "ok"),
+        ("credit_notes", None, "missing", "broken"),  # the refund has no credit note
+        ("credit_notes", "IN-9", "wrong_type", "broken"),  # an invoice carries the refund
+    ]
+    assert chain.credit_notes[1].detail == "a invoice carries the refund 5130"
+    assert chain.status == "broken"
+
+
+@pytest.mark.parametrize("ident", ["7001", "7002", "CN-7"])
+def test_a_refund_chain_loop_is_one_broken_chain(warehouse: Engine, ident: str) -> None:
+    """Refunds whose original is a refund: 7001 and 7002 name each other."""
+    load(
+        warehouse,
+        orders="""
+        order_id gross refunds
+        7001     -3.00 7002
+        7002     -3.00 7001
+        """,
+        documents="""
+        doc_no pos_ref gross type
+        CN-7   7001    -3.00 credit_note
+        """,
+    )
+    chain = chain_of(warehouse, ident)
+    sale, refund = ("7002", "7001") if ident != "7002" else ("7001", "7002")
+    assert (chain.order_id, chain.status) == (sale, "broken")
+    assert chain.order is not None
+    assert (chain.order.status, chain.order.detail) == (
+        "not_a_sale",
+        f"a refund of {refund}; no sale starts this chain",
+    )
+    assert [r.ref for r in chain.refunds] == [refund]
+
+
+def test_a_refund_of_itself_is_not_its_own_refund(warehouse: Engine) -> None:
+    load(warehouse, orders="order_id gross refunds\n7005 -3.00 7005")
+    chain = chain_of(warehouse, "7005")
+    assert [(role, link.ref, link.status) for role, link in chain.links()] == [
+        ("order", "7005", "not_a_sale"),
+        ("documents", None, "missing"),  # no credit note carries it
+    ]
+    assert (chain.refunds, chain.status) == ((), "broken")
+
+
+def test_the_text_tree_escapes_what_a_terminal_would_act_on(warehouse: Engine) -> None:
+    """Vendor text with a newline could fake a line (`FAKE: ok`); an escape sequence could
+    recolour, clear or retitle the terminal."""
+    load(
+        warehouse,
+        orders="order_id gross\n5120 12.00",
+        posts="post_key order status reason\nsale:5120 5120 held x",
+    )
+    with warehouse.begin() as conn:
+        conn.execute(
+            insert(ErpDocument),
+            [_doc({"doc_no": "SO-1\x1b]0;pwn\x07\nFAKE: ok\u202e", "pos_ref": "5120",
+                   "gross": "12.00"})],
+        )  # fmt: skip
+        conn.execute(
+            SyncPost.__table__.update().values(reason="bad\r\x1b[2Jline", message="\x9b31m")
+        )
+    text = chain_of(warehouse, "5120").text()
+    assert "    SO-1\\x1b]0;pwn\\x07\\nFAKE: ok\\u202e  posted [ok]  12.00 GBP" in text
+    assert "    sale:5120  held [broken]  bad\\r\\x1b[2Jline; \\x9b31m" in text
+    assert all(c.isprintable() for line in text.splitlines() for c in line)
 
 
 def test_the_drill_down_records_include_the_refunds(warehouse: Engine) -> None:
@@ -641,3 +777,76 @@ def test_the_status_is_the_worst_link_unless_an_open_exception_breaks_it(
         if d.ref is not None:
             again = chain_of(warehouse, d.ref)
             assert (again.order_id, again.status) == (oid, chain.status)
+
+
+def test_an_id_naming_several_chains_shows_the_first_and_lists_the_others(
+    warehouse: Engine,
+) -> None:
+    """777 is a POS order and the number of 5120's document; SAP B1 numbers invoices and
+    credit notes in separate series, so 900 is a document of 5120 and one of 6000's refund.
+    Before, only the first was shown and nothing said there was more."""
+    load(
+        warehouse,
+        orders="""
+        order_id gross  refunds
+        777      1.00   -
+        5120     12.00  -
+        6000     5.00   -
+        6010     -5.00  6000
+        """,
+        documents="""
+        doc_id doc_no pos_ref gross type
+        D1     777    5120    12.00 sales_order
+        D2     900    5120    12.00 sales_order
+        D3     900    6010    -5.00 credit_note
+        """,
+    )
+    #            ID     chain shown  found as     also
+    cases = [("777", "777", "pos_order", (("doc_no", "5120"),)),
+             ("900", "5120", "doc_no", (("doc_no", "6000"),)),
+             ("D3", "6000", "doc_id", ())]  # fmt: skip
+    for ident, order_id, found_as, also in cases:
+        chain = chain_of(warehouse, ident)
+        assert (chain.order_id, chain.found_as, chain.also) == (order_id, found_as, also)
+    chain = chain_of(warehouse, "900")  # the other series' document is not on 5120's chain
+    assert chain.records.erp_documents["doc_id"].to_list() == ["D1", "D2"]
+    assert chain.record()["also"] == [{"found_as": "doc_no", "order_id": "6000"}]
+    assert "  also: doc no 900 is on POS order 6000's chain" in chain.text().splitlines()
+
+
+IDS = st.one_of(
+    st.text(max_size=30),  # any text: NUL, surrogates, controls, other scripts
+    st.sampled_from(["5120", "SO-1", "%", "_", "5120%", "R1", "1-2024-06-01", " 5120 "]),
+    st.text(alphabet="5120SO-%_\x00\x1b\n ", max_size=8),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ident=IDS)
+def test_any_id_is_a_chain_or_not_found_and_both_print_safely(
+    warehouse: Engine, ident: str
+) -> None:
+    """Whatever is typed: NotFound with one printable line, or a chain whose JSON record
+    serialises and whose text tree holds no character a terminal acts on."""
+    import json
+
+    with warehouse.connect() as conn:
+        if conn.scalar(select(func.count()).select_from(PosOrder)) == 0:
+            conn.commit()
+            load(
+                warehouse,
+                orders="order_id gross refunds\n5120 12.00 -\n5130 -12.00 5120",
+                documents="doc_no pos_ref gross\nSO-1 5120 12.00\n%  5120 12.00",
+                journal="journal_id account amount pos_ref\nR1 1220 12.00 5120\nJ2 1220 5.00 "
+                "1-2024-06-01",
+            )
+    try:
+        chain = chain_of(warehouse, ident)
+    except NotFound as exc:
+        assert str(exc).isprintable() and len(str(exc)) < 200
+        return
+    assert chain.order_id in ("5120", None)
+    json.loads(json.dumps(chain.record()))
+    assert all(line.isprintable() for line in chain.text().splitlines())

@@ -288,6 +288,39 @@ def test_rejecting_a_prepared_and_withdrawing_a_signed_one_reopen_them(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("comment", "message"),
+    [  # PostgreSQL refused the NUL: a DataError, not a SignoffError the page shows
+        ("cash\x00counted", "comment holds a NUL character"),
+        ("\udcff", "comment holds a character that is not UTF-8 text"),
+        ("x" * 10_001, "comment holds more than 10000 characters"),
+    ],
+)
+def test_a_comment_no_backend_can_keep_is_refused_and_nothing_changes(
+    warehouse: Engine, comment: str, message: str
+) -> None:
+    seed(warehouse)
+    with pytest.raises(SignoffError, match=message):
+        prepare(warehouse, "1", comment=comment)
+    assert events(warehouse) == []
+    prepare(warehouse, "1")
+    with warehouse.begin() as conn, pytest.raises(SignoffError, match=message):
+        signoff.review(conn, "1", DAY, "bob", comment, T1)
+    with (
+        warehouse.begin() as conn,
+        pytest.raises(SignoffError, match=message.replace("comment", "reason")),
+    ):
+        signoff.reject(conn, "1", DAY, "bob", comment, T1)
+    assert [a for _, a, _ in events(warehouse)] == ["prepared"]
+
+
+def test_a_markdown_or_long_comment_is_kept_as_written(warehouse: Engine) -> None:
+    seed(warehouse)
+    note = "**done** <script>x</script> [link](javascript:x) =1+1 " + "y" * 9_000
+    prepare(warehouse, "1", comment=note)
+    assert events(warehouse) == [("ann", "prepared", note)]
+
+
 def test_records_carry_the_evidence_and_events_for_audit(warehouse: Engine) -> None:
     seed(warehouse)
     prepare(warehouse, "1", comment="ok")

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from recon.app.auth import User
 from recon.app.filters import OPEN_STATUSES
+from recon.warehouse.db import MAX_NOTE, text_problem
 from recon.warehouse.models import ExceptionEvent, ExceptionRow, SyncPost
 
 __all__ = [
@@ -76,6 +77,8 @@ def _clean(value: str, what: str) -> str:
     text = value.strip()
     if not text:
         raise WorkflowError(f"{what} must not be empty")
+    if (problem := text_problem(text, MAX_NOTE)) is not None:  # PostgreSQL refused a NUL
+        raise WorkflowError(f"{what} holds {problem}")
     return text
 
 

@@ -21,9 +21,10 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, delete, insert, select
 
-from recon.app.filters import OPEN_STATUSES, Filters, Params
+from recon.app.filters import FILTER_KEYS, OPEN_STATUSES, Filters, Params
 from recon.app.queries import money_at_stake
 from recon.config.mappings import MapSettings
+from recon.warehouse.db import text_problem
 from recon.warehouse.models import SavedView
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "overdue_styler",
     "save_view",
     "saved_views",
+    "stored_view",
     "view_params",
     "worklist",
 ]
@@ -186,15 +188,20 @@ def _name(name: str) -> str:
         raise ViewError("give the view a name")
     if len(text) > MAX_NAME:
         raise ViewError(f"a view's name has at most {MAX_NAME} characters")
+    if (problem := text_problem(text)) is not None:  # PostgreSQL refused a NUL
+        raise ViewError(f"a view's name holds {problem}")
     return text
 
 
 def save_view(conn: Connection, owner: str, name: str, params: Mapping[str, str]) -> str:
     """Save `params` (a worklist query string) as `owner`'s view `name`, replacing their
-    view of that name (never anyone else's). Returns the name as saved."""
+    view of that name in any case ("Mine" replaces "mine"; never anyone else's). Returns
+    the name as saved."""
     title = _name(name)
     v = SavedView
-    conn.execute(delete(v).where(v.owner == owner, v.name == title))
+    names = conn.execute(select(v.name).where(v.owner == owner)).scalars()
+    same = [n for n in names if n.casefold() == title.casefold()]
+    conn.execute(delete(v).where(v.owner == owner, v.name.in_(same)))
     conn.execute(
         insert(v).values(
             owner=owner,
@@ -207,12 +214,39 @@ def save_view(conn: Connection, owner: str, name: str, params: Mapping[str, str]
 
 
 def saved_views(conn: Connection, owner: str) -> dict[str, dict[str, str]]:
-    """`owner`'s saved views, name -> query string, by name; nobody else's."""
+    """`owner`'s saved views, name -> query string, by name; nobody else's. A stored text
+    that is not a JSON object reads as {UNREADABLE: its start} (`stored_view` says so)."""
     v = SavedView
     rows = conn.execute(select(v.name, v.params).where(v.owner == owner).order_by(v.name))
-    return {
-        str(name): {str(k): str(x) for k, x in json.loads(params).items()} for name, params in rows
-    }
+    return {str(name): _query_string(params) for name, params in rows}
+
+
+UNREADABLE = "unreadable"  # the key of a saved view whose stored text does not read
+
+
+def _query_string(text: str) -> dict[str, str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        return {UNREADABLE: text[:40]}
+    return {str(k): str(x) for k, x in value.items()}
+
+
+def stored_view(
+    params: Mapping[str, str], columns: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    """A saved view's query string as it applies today, and what of it no longer does (a
+    kind since removed, a bad date, a column gone, a key nothing reads, an unreadable
+    stored text): what still reads is applied, the rest is named."""
+    if UNREADABLE in params:
+        return {}, ["its stored settings cannot be read; delete it and save it again"]
+    problems = [f"{k}={x!r} is no worklist setting; ignored" for k, x in params.items()
+                if k not in (*FILTER_KEYS, *VIEW_KEYS)]  # fmt: skip
+    filters = Filters.from_query_params(params, problems)
+    view = View.from_query_params(params, columns, problems)
+    return view_params(filters, view), problems
 
 
 def delete_view(conn: Connection, owner: str, name: str) -> bool:

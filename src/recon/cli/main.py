@@ -21,7 +21,7 @@ from pathlib import Path
 from recon.clients import AuthError, BaseUrlNotFound, Unreachable, VendorError
 from recon.config import ConfigError, load_settings
 from recon.snapshot import EXCEPTION_FIELDS, SnapshotError
-from recon.snapshot.location import join, where
+from recon.snapshot.location import Where, join, where
 from recon.warehouse.runs import Busy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -44,11 +44,26 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
+def _store(text: str) -> str:
+    """A store id as the warehouse keeps it: stripped (` 1 ` matched nothing), not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a store id (e.g. 1)")
+    return text.strip()
+
+
 def _order_id(text: str) -> int:
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a POS order id (e.g. 5120)") from None
+
+
+def _where(text: str) -> Where:
+    """A snapshot directory or URL (`recon.snapshot.location.where`)."""
+    try:
+        return where(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(text: str) -> int:
@@ -109,11 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="run the engine")
     rec.add_argument(
         "--snapshot",
-        type=where,
+        type=_where,
         help="read this snapshot directory or fsspec URL (s3://, gs://, abfs://...) instead",
     )
     rec.add_argument("--day", type=_day)
-    rec.add_argument("--store")
+    rec.add_argument("--store", type=_store)
     rec.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -140,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_argument("--format", choices=["json", "text"], default="text")
     whatif.add_argument(
         "--snapshot",
-        type=Path,
+        type=_where,
         metavar="DIR",
         help="read this snapshot directory instead of exporting the warehouse "
         "(an addition to the CONTRACT's arguments)",
@@ -149,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     exc = sub.add_parser("exceptions", help="print exceptions")
     exc.add_argument("--format", choices=["json", "csv"], default="json")
     exc.add_argument("--kind")
-    exc.add_argument("--store")
+    exc.add_argument("--store", type=_store)
     exc.add_argument("--day", type=_day)
     exc.add_argument("--status", choices=["open", "all"], default="open")
 
@@ -158,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     chain.add_argument("--format", choices=["json", "text"], default="text")
 
     snap = sub.add_parser("snapshot", help="export the warehouse to a snapshot directory")
-    snap.add_argument("directory", type=where, help="a directory or fsspec URL (s3://...)")
+    snap.add_argument("directory", type=_where, help="a directory or fsspec URL (s3://...)")
     snap.add_argument(
         "--partitioned",
         action="store_true",
@@ -202,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     sl = signoff_sub.add_parser("list", help="sign-offs with their evidence and events")
     sl.add_argument("--format", choices=["json", "csv"], default="json")
     sl.add_argument("--day", type=_day)
-    sl.add_argument("--store", help="this store's sign-offs and the all-stores ones")
+    sl.add_argument("--store", type=_store, help="this store's sign-offs and the all-stores ones")
     return p
 
 
@@ -541,8 +556,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from recon.warehouse.db import text_problem
+
+    given = sys.argv[1:] if argv is None else list(argv)
+    for arg in given:  # argv bytes that are not UTF-8 arrive as lone surrogates
+        if (problem := text_problem(arg)) is not None:
+            print(f"recon: argument {arg!r} holds {problem}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(given)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -574,7 +596,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):  # no flush error at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:  # never a traceback: one line, the detail under --verbose
+    except BaseException as exc:  # never a traceback: one line, the detail under --verbose
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        # Not only Exception: a Rust panic in Polars is a pyo3 PanicException(BaseException).
         if args.verbose:
             log.exception("recon %s failed", args.command)
         print(

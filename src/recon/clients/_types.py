@@ -26,7 +26,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetPydanticSchema,
 )
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = [
     "Amount",
@@ -195,11 +195,22 @@ def _str_map_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.C
     """A map that already is string -> string (the usual case) is checked natively; any
     other value goes through `_str_map` first."""
     strings = core_schema.dict_schema(core_schema.str_schema(), core_schema.str_schema())
-    return core_schema.union_schema(
+    union = core_schema.union_schema(
         [strings, core_schema.no_info_before_validator_function(_str_map, strings)],
         mode="left_to_right",
         custom_error_type="dict_type",
     )
+    return core_schema.no_info_after_validator_function(_no_nul, union)
+
+
+def _no_nul(value: dict[str, str]) -> dict[str, str]:
+    """A map whose keys and values PostgreSQL can keep (no NUL), else the key named."""
+    for key, text in value.items():
+        if "\x00" in key or "\x00" in text:
+            raise PydanticCustomError(
+                "text", "expected text without NUL characters (at {key})", {"key": repr(key)}
+            )
+    return value
 
 
 OptDecimal = Annotated[Decimal | None, GetPydanticSchema(_decimal_schema)]

@@ -148,10 +148,16 @@ def _number(value: str, *, whole: bool = False) -> str | None:
     return None
 
 
+# Hours past this are never (ten years); 1e18 hours overflowed timedelta at parse, 1e9 a
+# datetime when added to a first-seen instant.
+MAX_HOURS = 87_600
+
+
 def _hours(value: str) -> str | None:
     if value.strip().lower() == "off":
         return None
-    return "give hours (e.g. 24) or off" if _number(value) else None
+    bad = _number(value) or Decimal(value.strip()) > MAX_HOURS
+    return f"give hours (e.g. 24, at most {MAX_HOURS}) or off" if bad else None
 
 
 def _positive_hours(value: str) -> str | None:
@@ -160,7 +166,9 @@ def _positive_hours(value: str) -> str | None:
         number = Decimal(text)
     except InvalidOperation:
         number = Decimal(0)
-    return None if number.is_finite() and number > 0 else "give hours, more than 0 (e.g. 24)"
+    if number.is_finite() and 0 < number <= MAX_HOURS:
+        return None
+    return f"give hours, more than 0 and at most {MAX_HOURS} (e.g. 24)"
 
 
 def _tolerance(value: str) -> str | None:

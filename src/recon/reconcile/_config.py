@@ -6,10 +6,15 @@ snapshot); this module must not read the environment or any file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+# Plain decimal notation only, in ASCII digits: no exponent (`1e-999` is past what a Polars
+# decimal holds), no sign, no `_` or other scripts' digits; 10^15 is above any money value.
+_PLAIN = re.compile(r"(?=\.?\d)\d{0,15}(\.\d{0,6})?%?", re.ASCII)
 
 __all__ = ["EngineConfig", "Tolerance"]
 
@@ -23,15 +28,13 @@ class Tolerance:
 
     @classmethod
     def parse(cls, text: str) -> Tolerance:
-        """`"0.05"` (in the currency) or `"0.5%"` (of the POS value); ValueError otherwise."""
-        percent = text.strip().endswith("%")
-        try:
-            value = Decimal(text.strip().removesuffix("%"))
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite() or value < 0:
+        """`"0.05"` (in the currency) or `"0.5%"` (of the POS value), in plain notation with
+        at most 15 digits before the point and 6 after; ValueError otherwise."""
+        plain = text.strip()
+        if not _PLAIN.fullmatch(plain):
             raise ValueError(f"{text!r} is not an amount or a percentage such as 0.05 or 0.5%")
-        return cls(relative=value / 100) if percent else cls(absolute=value)
+        value = Decimal(plain.removesuffix("%"))
+        return cls(relative=value / 100) if plain.endswith("%") else cls(absolute=value)
 
     def text(self) -> str:
         """As the settings write it: `0.05`, `0.5%`, or both joined by ` + `."""

@@ -48,8 +48,17 @@ class SnapshotError(Exception):
 
 
 def where(text: str) -> Where:
-    """A snapshot location as typed: a URL stays text, anything else is a path."""
-    return text if "://" in text else Path(text)
+    """A snapshot location as typed: a URL stays text, anything else is a path. ValueError
+    for one that names no directory: empty (it read and wrote the working directory) or a
+    URL with nothing after its scheme (`file://` wrote to `/`, `s3://` to a local `s3:`)."""
+    if not text.strip():
+        raise ValueError("give a directory or a URL (s3://bucket/path)")
+    if "://" not in text:
+        return Path(text)
+    scheme, rest = text.split("://", 1)
+    if not scheme or not rest.strip("/"):
+        raise ValueError(f"{text!r} names no directory: give one after {scheme}://")
+    return text
 
 
 def is_url(where: Where) -> bool:
@@ -141,7 +150,8 @@ def makedirs(where: Where) -> None:
         with _reaching(where):
             fs.makedirs(path, exist_ok=True)
     else:
-        Path(where).mkdir(parents=True, exist_ok=True)
+        with _reaching(where):  # not writable, under a file: one line, not a traceback
+            Path(where).mkdir(parents=True, exist_ok=True)
 
 
 def remove(where: Where) -> None:

@@ -201,8 +201,15 @@ def read_index(root: Where) -> dict[str, pl.DataFrame]:
                 f"{root}: partitioned snapshot without its index ({path}): write it again "
                 "(recon snapshot DIR --partitioned)"
             )
-        with open_read(path) as file:
-            found[name] = pl.read_parquet(file).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        try:
+            with open_read(path) as file:
+                found[name] = pl.read_parquet(file).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        except pl.exceptions.PolarsError as exc:  # not Parquet, truncated, other columns
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SnapshotError(
+                f"{path}: the partitioned snapshot's index does not read ({first}): write it "
+                "again (recon snapshot DIR --partitioned)"
+            ) from None
     return found
 
 

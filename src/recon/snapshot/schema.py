@@ -137,7 +137,11 @@ def empty_frame(table: str) -> pl.DataFrame:
 
 def _conform(lf: pl.LazyFrame, table: str, path: Where) -> pl.LazyFrame:
     want = TABLES[table]
-    have = lf.collect_schema()
+    try:
+        have = lf.collect_schema()
+    except pl.exceptions.PolarsError as exc:  # not Parquet, truncated, a corrupt footer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SnapshotError(f"{path}: not a readable Parquet file ({first})") from None
     missing = [c for c in want if c not in have]
     if missing:
         raise SnapshotError(f"{path}: missing column {missing[0]!r} (table {table})")
@@ -186,7 +190,17 @@ def read_snapshot(directory: Where) -> dict[str, pl.LazyFrame]:
     """Every table of a snapshot directory, in either layout, local or at an fsspec URL."""
     if not is_dir(directory):
         raise SnapshotError(f"{directory}: snapshot directory not found")
+    if not any(
+        exists(join(directory, f"{t}.parquet")) or is_dir(join(directory, t)) for t in REQUIRED
+    ):  # a wrong directory read as an empty snapshot was 'no exceptions', and got one
+        raise SnapshotError(
+            f"{directory}: not a snapshot directory (none of {', '.join(REQUIRED)} in it)"
+        )
     return {table: scan_table(directory, table) for table in TABLES}
+
+
+# A snapshot holds at least one of these (an export writes them all, empty or not).
+REQUIRED = ("pos_orders", "erp_documents", "erp_journal_lines", "pos_stock", "erp_stock")
 
 
 def write_table(directory: Path, table: str, frame: pl.DataFrame) -> Path:

@@ -16,35 +16,44 @@ Finding the chain (`find_chain`), ID tried in this order:
    sale). A document that carries no POS order is a chain of its own, with no order.
 3. an ERP journal id whose lines carry a POS order id (a per-order receipt or payment).
    A store-day journal (`{store}-{YYYY-MM-DD}`) is no one order's: `NotFound` says so.
-Anything else is `NotFound` (the CLI: exit 1 and one line).
+An ID that names several chains (a POS order id that is also another order's document
+number, one document number in two series) shows the first of them in this order, and lists
+the others in `also` (found_as, order id; at most MAX_ALSO). Anything else is `NotFound`
+(the CLI: exit 1 and one line), so is an ID no warehouse can hold (a NUL, a lone surrogate);
+a message repeats at most 60 characters of the ID.
 
 Each link has a `status` (the word) and a `level`: ok, pending or broken.
 - order (the sale) and each refund: `completed` (and paid: due in the ERP) ok; `open`, or
   `unpaid`, pending (it may still complete; it must not post before); `cancelled` ok (never
-  posts); `missing` broken (an ERP record names a POS order the warehouse lacks).
+  posts); `missing` broken (an ERP record names a POS order the warehouse lacks);
+  `not_a_sale` broken when the order the chain starts at is a refund (a loop: a refund of
+  itself, or of a refund); its documents are then its credit notes. A refund is never its
+  own refund.
 - documents: the sale's invoices / sales orders by posting date. The first is `posted`, or
-  `wrong_amount` / `wrong_day` / `wrong_store` / `wrong_lines` while the engine has that open
-  exception on the sale, or `not_due` when the sale is not completed and paid (posted
-  anyway); every later one is `duplicate`; all but `posted` are broken. A completed, paid
-  sale of a per_order store with no document gets a link with no ref, from its sync post:
-  `not_collected` (the sync posted it, no collect has read it yet: pending), `posting` (the
-  sync is retrying: pending), `held` / `failed` (broken, with the sync's reason), else
-  `not_posted_yet` while younger than the engine's grace (pending), else `missing` (broken).
-  A daily_journal store's sales have no documents of their own (its store-day journal is
-  their posting, under tenders).
+  `wrong_amount` / `wrong_day` / `wrong_store` / `wrong_lines` while the engine has that
+  open exception on the sale, or `not_due` when the sale is not completed and paid (posted
+  anyway); every later one is `duplicate`; all but `posted` are broken. A document of the
+  other kind carrying the order (a credit note carrying the sale, an invoice a refund) is
+  `wrong_type` (broken), listed with that order's documents: nothing on the chain is left
+  out. A completed, paid sale of a per_order store with no document gets a link with no ref,
+  from its sync post: `not_collected` (the sync posted it, no collect has read it yet:
+  pending), `posting` (the sync is retrying: pending), `held` / `failed` (broken, with the
+  sync's reason), else `not_posted_yet` while younger than the engine's grace (pending),
+  else `missing` (broken). A daily_journal store's sales have no documents of their own (its
+  store-day journal is their posting, under tenders).
 - credit_notes: each refund's documents, as documents (a completed, paid refund of a
   per_order store without one: as a sale without a document); a credit note naming the sale
   as its `original_pos_ref` but carrying no refund of it is `no_refund` (broken).
 - tenders: per order (the sale and each refund) and POS tender, its payments against the ERP
   lines on the tender's mapped account. per_order: the order's own receipts / payments
-  (`pos_ref` = the order): `received` when they agree within the tender tolerance, else
-  `differs` (broken). daily_journal: the lines of the store-day journal `{store}-{YYYY-MM-DD}`
-  on that account: `journaled` (its amount is the whole store-day's, compared there). An
-  unmapped tender is `unmapped` (broken); payments of an order not due are `not_due`
-  (pending). No ERP line: as a missing document (per_order: from the order's own document
-  and its sync post; a collected document without its receipt is `missing`; daily_journal:
-  from the journal's sync post, `not_due` until midnight UTC after the business day plus
-  the grace, the engine's rule, else `missing`).
+  (`pos_ref` = the order): `received` when they agree within the tender tolerance and are in
+  the order's currency, else `differs` (broken). daily_journal: the lines of the store-day
+  journal `{store}-{YYYY-MM-DD}` on that account: `journaled` (its amount is the whole
+  store-day's, compared there). An unmapped tender is `unmapped` (broken); payments of an
+  order not due are `not_due` (pending). No ERP line: as a missing document (per_order: from
+  the order's own document and its sync post; a collected document without its receipt is
+  `missing`; daily_journal: from the journal's sync post, `not_due` until midnight UTC after
+  the business day plus the grace, the engine's rule, else `missing`).
 - sync_posts: the sync's records of the sale and its refunds (daily_journal: and of the
   store-day's journals): posted / exists / journaled / empty ok; retrying / posting pending;
   held / failed broken.
@@ -58,6 +67,9 @@ store-day journal is the order's only tender posting, and which order of the day
 cannot be told; an explained variance is the explaining exception's chain's). A variance of
 a per_order store-day that the order's own receipts agree with is another order's.
 
+`Chain.text` writes every character a terminal would act on (escape sequences, newlines,
+bidi overrides) as its escape: vendor text cannot forge a line or drive the terminal.
+
 Overall status: `broken` when an open exception is on the chain or a link is broken; else
 `pending` when a link is pending; else `ok`.
 """
@@ -66,7 +78,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -79,7 +91,7 @@ from recon.kinds import KINDS
 from recon.reconcile import DOC_KINDS, STORE_DAY, EngineConfig
 from recon.reconcile.history import OPEN_STATUSES
 from recon.snapshot import EXCEPTION_FIELDS
-from recon.warehouse.db import unpack
+from recon.warehouse.db import text_problem, unpack
 from recon.warehouse.frames import frame_of, rows_of, schema_of
 from recon.warehouse.models import (
     ErpDocument,
@@ -126,6 +138,7 @@ SYNC_LEVEL = {
 # an open exception of one of these kinds on the sale: its document's status (recon.kinds)
 MISMATCH = {k.name: k.document_status for k in KINDS if k.document_status is not None}
 CENT = Decimal("0.01")
+MAX_ALSO = 10  # other chains an ambiguous ID names, listed beside the one shown
 
 
 # --- the records around an order (the exception drill-down reads these) -------------
@@ -209,7 +222,9 @@ def order_chain(
     refunds = rows_of(
         conn,
         PosOrder,
-        PosOrder.original_order_id == pos_ref if pos_ref else false(),
+        and_(PosOrder.original_order_id == pos_ref, PosOrder.order_id != pos_ref)
+        if pos_ref
+        else false(),
         [PosOrder.created_at, PosOrder.order_id],
     )
     orders = [pos_ref, *refunds.get_column("order_id").to_list()] if pos_ref else []
@@ -312,6 +327,7 @@ class Chain:
     sync_posts: tuple[Link, ...]
     exceptions: pl.DataFrame  # the open exceptions on the chain (CONTRACT fields)
     records: OrderChain
+    also: tuple[tuple[str, str | None], ...] = ()  # other chains ID names: (found_as, order)
 
     def of(self, role: str) -> tuple[Link, ...]:
         """The links of one of ROLES (the order: none or one)."""
@@ -339,6 +355,7 @@ class Chain:
             "status": self.status,
             "exceptions": self.exception_ids,
             "order": self.order.record() if self.order else None,
+            "also": [{"found_as": how, "order_id": order} for how, order in self.also],
         }
         for role in ROLES[1:]:
             out[role] = [link.record() for link in self.of(role)]
@@ -350,6 +367,9 @@ class Chain:
         lines = [f"{head}: {self.status}"]
         if self.query != self.order_id:
             lines[0] += f" (found by {self.found_as.replace('_', ' ')} {self.query})"
+        for how, order in self.also:
+            chain = f"POS order {order}'s chain" if order else "a document of no POS order"
+            lines.append(f"  also: {how.replace('_', ' ')} {self.query} is on {chain}")
         titles = {
             "order": "sale",
             "documents": "ERP documents",
@@ -369,7 +389,19 @@ class Chain:
         for e in self.exceptions.iter_rows(named=True):
             refs = " ".join(f"{k} {e[k]}" for k in ("pos_ref", "erp_ref", "tender") if e[k])
             lines.append(f"    {e['id']}  {e['kind']} ({e['cause']})  {refs}".rstrip())
-        return "\n".join(lines)
+        return "\n".join(map(printable, lines))
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on or hide written as its escape
+    (`\\x1b`, `\\n`, `\\u202e`): vendor text must not move the cursor, recolour, retitle the
+    terminal or start a line of its own."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _shown(ident: str) -> str:
+    """An ID as a message repeats it: quoted, escaped, at most 60 characters of it."""
+    return repr(ident) if len(ident) <= 60 else f"{ident[:60]!r}... ({len(ident)} characters)"
 
 
 def _line(link: Link) -> str:
@@ -415,22 +447,25 @@ def _sale_of(conn: Connection, order_id: str, original: str | None = None) -> st
     return original or order_id
 
 
-def _resolve(conn: Connection, ident: str) -> tuple[str | None, str, str | None]:
-    """(the sale's POS order id, how ID was found, the ERP doc_no it named)."""
+def _matches(conn: Connection, ident: str) -> Iterator[tuple[str | None, str, str | None]]:
+    """Everything `ident` names, in the module's order, as (the sale's POS order id, how ID
+    was found, the ERP doc_no of a document carrying no POS order); a store-day journal as
+    (its `{store}-{YYYY-MM-DD}`, "store_day", None)."""
     if conn.execute(select(PosOrder.order_id).where(PosOrder.order_id == ident)).first():
         sale = _sale_of(conn, ident)
-        return sale, "pos_order" if sale == ident else "refund", None
+        yield sale, "pos_order" if sale == ident else "refund", None
     for column, how in ((ErpDocument.doc_no, "doc_no"), (ErpDocument.doc_id, "doc_id")):
-        doc = conn.execute(
+        docs = conn.execute(
             select(ErpDocument.doc_no, ErpDocument.pos_ref, ErpDocument.original_pos_ref)
             .where(column == ident)
             .order_by(ErpDocument.pos_ref.is_(None), ErpDocument.doc_id)
-            .limit(1)
-        ).first()
-        if doc is not None:
-            if doc.pos_ref:
-                return _sale_of(conn, doc.pos_ref, doc.original_pos_ref), how, doc.doc_no
-            return doc.original_pos_ref, how, doc.doc_no
+            .limit(MAX_ALSO + 1)
+        )
+        for doc in docs:
+            if doc.pos_ref:  # the document is on its order's chain through its pos_ref
+                yield _sale_of(conn, doc.pos_ref, doc.original_pos_ref), how, None
+            else:
+                yield doc.original_pos_ref, how, doc.doc_no
     refs = conn.execute(
         select(ErpJournalLine.pos_ref)
         .where(ErpJournalLine.journal_id == ident, ErpJournalLine.pos_ref.is_not(None))
@@ -441,12 +476,28 @@ def _resolve(conn: Connection, ident: str) -> tuple[str | None, str, str | None]
             re.match(STORE_DAY, ref)
             and not conn.execute(select(PosOrder.order_id).where(PosOrder.order_id == ref)).first()
         ):
-            raise NotFound(
-                f"{ident!r} is the store-day journal {ref}, not one order's: "
-                "search one of its orders or ERP documents"
-            )
-        return _sale_of(conn, ref), "journal_id", None
-    raise NotFound(f"no POS order, ERP document or journal with ID {ident!r}")
+            yield ref, "store_day", None
+        else:
+            yield _sale_of(conn, ref), "journal_id", None
+
+
+def _resolve(
+    conn: Connection, ident: str
+) -> tuple[str | None, str, str | None, tuple[tuple[str, str | None], ...]]:
+    """(the sale's POS order id, how ID was found, the ERP doc_no it named, and the other
+    chains it names as (how, sale), at most MAX_ALSO)."""
+    found = list(_matches(conn, ident))
+    chains = [m for m in found if m[1] != "store_day"]
+    if not chains and found:
+        raise NotFound(
+            f"{_shown(ident)} is the store-day journal {found[0][0]}, not one order's: "
+            "search one of its orders or ERP documents"
+        )
+    if not chains:
+        raise NotFound(f"no POS order, ERP document or journal with ID {_shown(ident)}")
+    sale, how, doc_no = chains[0]
+    also = dict.fromkeys((h, s) for s, h, _ in chains[1:] if s != sale)
+    return sale, how, doc_no, tuple(also)[:MAX_ALSO]
 
 
 def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Chain:
@@ -455,7 +506,9 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
     ident = ident.strip()
     if not ident:
         raise NotFound("give a POS order id or an ERP document number")
-    sale, found_as, doc_no = _resolve(conn, ident)
+    if (problem := text_problem(ident)) is not None:
+        raise NotFound(f"{_shown(ident)} is no ID: it holds {problem}")
+    sale, found_as, doc_no, also = _resolve(conn, ident)
     settings = {k: v for k, v in conn.execute(select(MapSetting.key, MapSetting.value))}
     modes = Mappings(settings=settings)
     orders = rows_of(
@@ -506,6 +559,7 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
         sync_posts=sync_posts,
         exceptions=exceptions,
         records=records,
+        also=also,
     )
 
 
@@ -592,6 +646,9 @@ class _Judge:
 
     def order(self) -> Link | None:
         sale = self.sale
+        if sale is not None and sale["order_type"] == "refund":  # its original: itself or a refund
+            why = f"a refund of {sale['original_order_id']}; no sale starts this chain"
+            return replace(_order_link(sale), status="not_a_sale", level=BROKEN, detail=why)
         if sale is not None:
             return _order_link(sale)
         if self.records.order_id is None:
@@ -606,13 +663,18 @@ class _Judge:
     def refunds(self) -> tuple[Link, ...]:
         return tuple(_order_link(r) for r in self._rows(self.records.refunds))
 
-    def _docs_of(self, order_id: str | None, credit: bool) -> list[dict[str, Any]]:
+    def _docs_of(
+        self, order_id: str | None, credit: bool, kind: bool = True
+    ) -> list[dict[str, Any]]:
+        """The documents carrying `order_id` of its kind (credit notes for a refund), or
+        (`kind` False) of any other kind: an invoice carrying a refund, a credit note a sale."""
         docs = self.records.erp_documents
         kinds = (
             pl.col("doc_type") == "credit_note" if credit else pl.col("doc_type").is_in(DOC_KINDS)
         )
         if order_id is None:  # an ERP document carrying no POS order: the chain is itself
-            return self._rows(docs.filter(pl.col("pos_ref").is_null()))
+            return self._rows(docs.filter(pl.col("pos_ref").is_null())) if kind else []
+        kinds = kinds if kind else kinds.not_()
         return self._rows(docs.filter(kinds & (pl.col("pos_ref") == order_id)))
 
     def _doc_links(
@@ -639,11 +701,17 @@ class _Judge:
                 links.append(_doc_link(doc, "posted", OK))
         if not docs and order is not None and _due(order) and not self._daily(order):
             links.append(self._absent(self._doc_post(order), order, "no ERP document carries it"))
+        what = "refund" if credit else "sale"
+        links += [
+            _doc_link(d, "wrong_type", BROKEN, f"a {d['doc_type']} carries the {what} {order_id}")
+            for d in self._docs_of(order_id, credit, kind=False)
+        ]
         return links
 
     def documents(self, mismatch: Mapping[str, str]) -> tuple[Link, ...]:
         """`mismatch`: order id -> the MISMATCH kind of an open exception on it."""
-        return tuple(self._doc_links(self.sale, False, mismatch))
+        sale = self.sale  # a refund standing as the sale (a loop): its credit notes
+        return tuple(self._doc_links(sale, bool(sale and sale["order_type"] == "refund"), mismatch))
 
     def credit_notes(self, mismatch: Mapping[str, str]) -> tuple[Link, ...]:
         links: list[Link] = []
@@ -728,6 +796,10 @@ class _Judge:
             if daily:
                 detail = f"in the store-day journal {ref} (its amount is the day's)"
                 return Link(tender, "journaled", OK, detail, values), account
+            others = sorted(set(lines["currency"].to_list()) - {order["currency"]})
+            if others:  # amounts in two currencies do not add up, nor compare
+                why = f"the ERP received it in {', '.join(others)}, not {order['currency']}"
+                return Link(tender, "differs", BROKEN, why, values), account
             if self.config.tender.allows(amount, erp):
                 return Link(tender, "received", OK, "", values), account
             return Link(

@@ -307,6 +307,24 @@ def delete_where_in(conn: Connection, tbl: Table, column: str, values: Iterable[
         conn.execute(tbl.delete().where(tbl.c[column].in_(vals[start : start + CHUNK])))
 
 
+MAX_NOTE = 10_000  # characters of a comment, reason or note a person writes
+
+
+def text_problem(text: str, longest: int | None = None) -> str | None:
+    """Why `text` cannot be stored or looked up on every backend, else None: PostgreSQL
+    refuses a NUL in text, and no driver encodes a lone surrogate (argv bytes that are not
+    UTF-8 arrive as one); and, with `longest`, more characters than that."""
+    if longest is not None and len(text) > longest:
+        return f"more than {longest} characters"
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a character that is not UTF-8 text (a lone surrogate)"
+    return None
+
+
 def canonical(payload: Any) -> tuple[bytes, str]:
     """A payload as the JSON text the warehouse stores, and that text's hash.
 

@@ -52,7 +52,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
-from recon.warehouse.db import CHUNK
+from recon.warehouse.db import CHUNK, MAX_NOTE, text_problem
 from recon.warehouse.models import (
     ExceptionEvent,
     ExceptionRow,
@@ -386,10 +386,18 @@ def _event(
 
 
 def _clean(text: str, what: str) -> str:
-    value = text.strip()
-    if not value:
+    value = _note(text, what)
+    if value is None:
         raise SignoffError(f"{what} must not be empty")
     return value
+
+
+def _note(text: str, what: str) -> str | None:
+    """`text` stripped (None when empty), or SignoffError when no backend could keep it."""
+    value = text.strip()
+    if (problem := text_problem(value, MAX_NOTE)) is not None:  # PostgreSQL refused a NUL
+        raise SignoffError(f"{what} holds {problem}")
+    return value or None
 
 
 def prepare(
@@ -398,6 +406,7 @@ def prepare(
     """Prepare the sign-off of `store` (or `ALL_STORES`) on `day`: its evidence now is kept;
     event `prepared`. Returns the sign-off's id."""
     name, store = _clean(actor, "preparer"), _clean(store, "store")
+    note = _note(comment, "comment")
     label = scope_label(store, day)
     row = _row(conn, store, day)
     if row is not None and row.state == SIGNED:
@@ -418,7 +427,7 @@ def prepare(
         "prepared_at": now,
         "reviewer": None,
         "reviewed_at": None,
-        "comment": comment.strip() or None,
+        "comment": note,
         "fingerprint": fp,
         "reason": None,
     }
@@ -451,7 +460,7 @@ def prepare(
     )
     exceptions = sum(e.kind != TAKINGS for e in items)
     detail = {"fingerprint": fp, "exceptions": exceptions, "takings": len(items) - exceptions}
-    _event(conn, signoff_id, now, name, "prepared", comment.strip() or None, detail)
+    _event(conn, signoff_id, now, name, "prepared", note, detail)
     return signoff_id
 
 
@@ -460,7 +469,7 @@ def review(
 ) -> None:
     """Certify a prepared sign-off (state `signed`; event `signed`): by someone other than
     its preparer, while its evidence still matches."""
-    name = _clean(actor, "reviewer")
+    name, note = _clean(actor, "reviewer"), _note(comment, "comment")
     label = scope_label(store, day)
     row = _row(conn, store, day)
     if row is None or row.state != PREPARED:
@@ -480,7 +489,7 @@ def review(
         .where(Signoff.id == row.id)
         .values(state=SIGNED, reviewer=name, reviewed_at=now)
     )
-    _event(conn, row.id, now, name, "signed", comment.strip() or None)
+    _event(conn, row.id, now, name, "signed", note)
 
 
 def reject(conn: Connection, store: str, day: date, actor: str, reason: str, now: datetime) -> str:

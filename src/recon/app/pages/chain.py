@@ -86,6 +86,15 @@ def _show(chain: Chain) -> None:
     if chain.query != chain.order_id:
         line += f" (found by {chain.found_as.replace('_', ' ')} {ui.literal(chain.query)})"
     {OK: st.success, BROKEN: st.error}.get(chain.status, st.warning)(line)
+    for how, order in chain.also:  # the ID names more than this chain
+        where = f"POS order {ui.literal(order)}'s chain" if order else "a document of no order"
+        st.page_link(
+            ui.FIND_PAGE,
+            label=f"Also: {how.replace('_', ' ')} {ui.literal(chain.query)} is on {where}",
+            query_params={"id": order} if order else None,
+            icon=":material/call_split:",
+            disabled=order is None,
+        )
     for role, title in TITLES.items():
         links = chain.of(role)
         if not links:

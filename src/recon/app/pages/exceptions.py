@@ -32,6 +32,7 @@ from recon.app.worklist import (
     delete_view,
     overdue_styler,
     save_view,
+    stored_view,
     view_params,
     worklist,
 )
@@ -69,15 +70,22 @@ wanted = view.to_query_params()
 ui.set_url({key: wanted.get(key) for key in VIEW_KEYS})
 
 
-def _apply(params: Mapping[str, str]) -> None:
-    """Open a saved view: its query string becomes the page's (the widgets follow it)."""
+def _apply(name: str, params: Mapping[str, str]) -> None:
+    """Open a saved view: its query string becomes the page's (the widgets follow it); what
+    of it no longer applies is named after the rerun."""
+    applies, problems = stored_view(params, COLUMNS)
     for key in (*FILTER_KEYS, *VIEW_KEYS, "id"):
         if key in st.query_params:
             del st.query_params[key]
-    st.query_params.update(params)
+    st.query_params.update(applies)
+    if problems:
+        st.session_state[_VIEW_STALE] = f"view {name} no longer applies: " + "; ".join(problems)
 
 
 _VIEW_DONE = "_view_done"  # what the last save or delete did, shown after the rerun
+_VIEW_STALE = "_view_stale"  # what of the view last applied no longer applies
+if _VIEW_STALE in st.session_state:
+    st.warning(ui.literal(st.session_state.pop(_VIEW_STALE)))
 with st.expander("Saved views"):
     if _VIEW_DONE in st.session_state:
         st.success(ui.literal(st.session_state.pop(_VIEW_DONE)))
@@ -96,7 +104,7 @@ with st.expander("Saved views"):
     if views:
         pick = st.selectbox("Your views", list(views), key="view_pick")
         apply_col, delete_col, _ = st.columns([1, 1, 4])
-        apply_col.button("Apply", key="view_apply", on_click=_apply, args=(views[pick],))
+        apply_col.button("Apply", key="view_apply", on_click=_apply, args=(pick, views[pick]))
         if delete_col.button("Delete", key="view_delete"):
             with engine.begin() as conn:
                 delete_view(conn, actor.name, pick)
