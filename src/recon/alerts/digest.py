@@ -89,11 +89,7 @@ class Digest:
         )
 
     def text(self) -> str:
-        lines = [self.subject]
-        lines += [f"- {a.line()}" for a in self.alerts[:TEXT_LINES]]
-        if len(self.alerts) > TEXT_LINES:
-            lines.append(f"... and {len(self.alerts) - TEXT_LINES} more (see items / dashboard)")
-        return "\n".join(lines)
+        return _text(self.subject, [a.line() for a in self.alerts])
 
     def payload(self) -> dict[str, Any]:
         """The webhook body: Slack/Teams show `text`; tools read `items`."""
@@ -106,10 +102,6 @@ class Digest:
         }
 
     def email(self, sender: str, to: list[str]) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = self.subject
-        msg["From"] = sender
-        msg["To"] = ", ".join(to)
         body = [self.subject, ""]
         for a in self.alerts:
             item = a.item()
@@ -119,8 +111,7 @@ class Digest:
                 body.append(f"    fix:  {item['fix']}")
             body.append(f"    id:   {a.exception_id}, first seen {a.record['first_seen']}")
             body.append("")
-        msg.set_content("\n".join(body))
-        return msg
+        return _email(self.subject, sender, to, body)
 
 
 @dataclass(frozen=True)
@@ -172,11 +163,7 @@ class ReopenDigest:
         )
 
     def text(self) -> str:
-        lines = [self.subject]
-        lines += [f"- {r.line()}" for r in self.reopens[:TEXT_LINES]]
-        if len(self.reopens) > TEXT_LINES:
-            lines.append(f"... and {len(self.reopens) - TEXT_LINES} more (see items / dashboard)")
-        return "\n".join(lines)
+        return _text(self.subject, [r.line() for r in self.reopens])
 
     def payload(self) -> dict[str, Any]:
         """The webhook body, as a digest's: `text` for people, `reopens` for tools."""
@@ -189,12 +176,24 @@ class ReopenDigest:
         }
 
     def email(self, sender: str, to: list[str]) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = self.subject
-        msg["From"] = sender
-        msg["To"] = ", ".join(to)
         body = [self.subject, ""]
         for r in self.reopens:
             body += [r.line(), f"    reopened at {r.at:%Y-%m-%d %H:%M} UTC; prepare it again", ""]
-        msg.set_content("\n".join(body))
-        return msg
+        return _email(self.subject, sender, to, body)
+
+
+def _text(subject: str, lines: list[str]) -> str:
+    """A message for chat: the subject, then a line an item up to TEXT_LINES."""
+    out = [subject, *(f"- {line}" for line in lines[:TEXT_LINES])]
+    if len(lines) > TEXT_LINES:
+        out.append(f"... and {len(lines) - TEXT_LINES} more (see items / dashboard)")
+    return "\n".join(out)
+
+
+def _email(subject: str, sender: str, to: list[str], body: list[str]) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg.set_content("\n".join(body))
+    return msg
