@@ -324,11 +324,8 @@ def whatif_job(settings: Settings, *, snapshot_dir: location.Where | None = None
     the snapshot directory `snapshot_dir`. Reads only; records no run."""
     if snapshot_dir is not None:
         return prepare_whatif(snapshot.read_snapshot(snapshot_dir))
-    engine = warehouse(settings)
-    settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="whatif-", dir=settings.recon_data_dir) as staging:
-        export_snapshot(engine, Path(staging))
-        return prepare_whatif(snapshot.read_snapshot(Path(staging)))  # holds no file open
+    with _exported(settings, "whatif-") as (staging, _):
+        return prepare_whatif(snapshot.read_snapshot(staging))  # holds no file open
 
 
 def alerts_job(settings: Settings) -> tuple[RunLog, list[str]]:
@@ -366,13 +363,21 @@ def export_job(
     if not partitioned and not location.is_url(directory):
         location.makedirs(directory)  # one SnapshotError line where it cannot be written
         return export_snapshot(engine, Path(directory))
-    settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="export-", dir=settings.recon_data_dir) as staging:
-        counts = export_snapshot(engine, Path(staging))
+    with _exported(settings, "export-") as (staging, counts):
         if partitioned:
-            write_partitioned(snapshot.read_snapshot(Path(staging)), directory)
+            write_partitioned(snapshot.read_snapshot(staging), directory)
         else:
-            for file in sorted(Path(staging).glob("*.parquet")):
+            for file in sorted(staging.glob("*.parquet")):
                 with location.open_write(location.join(directory, file.name)) as out:
                     out.write(file.read_bytes())
     return counts
+
+
+@contextmanager
+def _exported(settings: Settings, prefix: str) -> Iterator[tuple[Path, dict[str, int]]]:
+    """The warehouse exported as a flat snapshot into a private temporary directory under
+    RECON_DATA_DIR (removed after the block), and the rows of each table."""
+    engine = warehouse(settings)
+    settings.recon_data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=settings.recon_data_dir) as staging:
+        yield Path(staging), export_snapshot(engine, Path(staging))

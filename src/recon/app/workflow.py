@@ -281,13 +281,14 @@ def bulk_resync(engine: Engine, ids: Sequence[str], actor: User, repost: Reposte
                 orders[exception_id] = str(order_id)
     if not orders:
         return Bulk("re-synced", (), tuple(skipped))
-    outcomes, followed = repost(sorted(set(orders.values())))
+    wanted = sorted(set(orders.values()))
+    outcomes, followed = repost(wanted)
     with engine.begin() as conn:
         for exception_id, order_id in orders.items():
             _, text = outcomes.get(order_id, (False, f"order {order_id}: no outcome"))
             _event(conn, exception_id, name, "resynced", text)
-    posted = sum(1 for o in set(orders.values()) if outcomes.get(o, (False, ""))[0])
-    said = f"{posted} of {len(set(orders.values()))} orders in the ERP now"
+    posted = sum(1 for o in wanted if outcomes.get(o, (False, ""))[0])
+    said = f"{posted} of {len(wanted)} orders in the ERP now"
     return Bulk(
         "re-synced",
         tuple(orders),

@@ -276,8 +276,6 @@ class SitooClient(VendorClient):
             timeout=timeout,
         )
 
-    # ----------------------------------------------------------------- lifecycle
-
     # ----------------------------------------------------------------- paths
     @property
     def _account(self) -> str:
