@@ -5,7 +5,7 @@ Reads frames, returns frames; must not write files, the warehouse or call any ve
 """
 
 from recon.reconcile._config import EngineConfig, Tolerance
-from recon.reconcile._frames import DOC_KINDS, STORE_DAY, exception_id
+from recon.reconcile._frames import DOC_KINDS, STORE_DAY, exception_id, store_day_ref
 from recon.reconcile.describe import CAUSE_TEXT, KIND_TEXT, OWNER_FIX
 from recon.reconcile.engine import Findings, reconcile
 from recon.reconcile.history import merge_history, to_records
@@ -27,5 +27,6 @@ __all__ = [
     "merge_history",
     "prepare_whatif",
     "reconcile",
+    "store_day_ref",
     "to_records",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -34,12 +35,20 @@ __all__ = [
     "join_orders",
     "repeated_hashes",
     "split_repeated",
+    "store_day_ref",
 ]
 
 _OPS_KINDS = frozenset(kinds_of(OPS))
 DOC_KINDS = ("invoice", "sales_order")
 # A daily journal's reference: `{store id}-{YYYY-MM-DD}` (groups: store, day).
 STORE_DAY = r"^(.+)-(\d{4}-\d{2}-\d{2})$"
+
+
+def store_day_ref(store: str, day: date) -> str:
+    """The reference a store-day's daily journal carries (CONTRACT): `{store id}-{YYYY-MM-DD}`."""
+    return f"{store}-{day.isoformat()}"
+
+
 _NULL_KEY = "\x00"
 _SEP = "\x1f"
 

@@ -45,6 +45,7 @@ from recon.collectors._landing import batched, get_watermark, set_watermark
 from recon.config import ConfigError
 from recon.config.mappings import Mappings
 from recon.pos.rules import StoreDirectory, is_postable, is_refund, order_state
+from recon.reconcile import store_day_ref
 from recon.sync._outcome import Outcome
 from recon.sync.claims import Lease, LostClaim, Worker, claim, holding
 from recon.sync.holds import hold_reason
@@ -202,7 +203,7 @@ class JournalRun:
             self.run.counts["held"] += 1
         if not ready:
             return True
-        reference = f"{store_id}-{day.isoformat()}"
+        reference = store_day_ref(store_id, day)
         if self._journals_done(reference):
             self._mark_orders(ready, "failed", reference, late=True)
             self.run.counts["late"] += len(ready)

@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from recon.clients.sitoo import SitooOrder
 from recon.config.mappings import Mappings, vat_key
 from recon.pos.rules import line_values, product_lines
+from recon.reconcile import store_day_ref
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -38,7 +39,7 @@ class StoreDayJournal:
 
     @property
     def reference(self) -> str:
-        return f"{self.store_id}-{self.day.isoformat()}"
+        return store_day_ref(self.store_id, self.day)
 
     @property
     def post_key(self) -> str:

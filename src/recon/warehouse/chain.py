@@ -88,7 +88,7 @@ from sqlalchemy import ColumnElement, Connection, and_, false, or_, select
 
 from recon.config.mappings import Mappings
 from recon.kinds import KINDS
-from recon.reconcile import DOC_KINDS, STORE_DAY, EngineConfig
+from recon.reconcile import DOC_KINDS, STORE_DAY, EngineConfig, store_day_ref
 from recon.reconcile.history import OPEN_STATUSES
 from recon.snapshot import EXCEPTION_FIELDS
 from recon.warehouse.db import text_problem, unpack
@@ -564,7 +564,7 @@ def find_chain(conn: Connection, ident: str, now: datetime | None = None) -> Cha
 
 
 def _store_day(row: Mapping[str, Any]) -> str:
-    return f"{row['store_id']}-{row['business_day'].isoformat()}"
+    return store_day_ref(row["store_id"], row["business_day"])
 
 
 _EXC_SCHEMA = {name: schema_of(ExceptionRow)[name] for name in EXCEPTION_FIELDS}

@@ -22,6 +22,7 @@ from recon.app.queries._frames import (
     _table,
     money_at_stake,
 )
+from recon.reconcile import store_day_ref
 from recon.snapshot.schema import INSTANT
 from recon.warehouse.chain import OrderChain, order_chain
 from recon.warehouse.models import ExceptionEvent, ExceptionRow
@@ -63,7 +64,7 @@ def exception_detail(conn: Connection, exception_id: str) -> ExceptionDetail | N
     )
     store_day = None
     if exc["store"] and exc["business_day"] and not exc["pos_ref"]:
-        store_day = f"{exc['store']}-{exc['business_day'].isoformat()}"
+        store_day = store_day_ref(exc["store"], exc["business_day"])
     chain = order_chain(conn, exc["pos_ref"], exc["erp_ref"], [store_day] if store_day else [])
     return ExceptionDetail(exception=exc, events=events, chain=chain)
 
